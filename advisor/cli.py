@@ -18,6 +18,7 @@ from greenlint.discovery import DiscoveryError, discover
 from greenlint.reporters import FORMATS, render_github, render_json, render_sarif, render_statistics, render_text
 from greenlint.rules import ALL_RULES, get_rule
 from greenlint.rules.docs import rule_markdown
+from greenlint.selection import preview_rules_selected_without_preview
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ignore", action=_CodesAction, metavar="CODES", help="codes or prefixes to disable")
     check.add_argument("--exclude", action=_CodesAction, metavar="PATTERNS", help="file patterns to skip (replaces the defaults)")
     check.add_argument("--extend-exclude", action=_CodesAction, metavar="PATTERNS", help="file patterns to skip in addition")
+    check.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None, help="also run the preview rules (under 80 %% measured precision; see docs/precision.md)")
     check.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore ignores")
     check.add_argument("--force-exclude", action="store_true", help="apply excludes to files named on the command line too (for pre-commit)")
     check.add_argument("--config", metavar="FILE", help="a greenlint.toml or pyproject.toml to use")
@@ -126,6 +128,7 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         extend_exclude=args.extend_exclude,
         respect_gitignore=False if args.no_respect_gitignore else None,
         cache_dir=args.cache_dir,
+        preview=args.preview,
     )
     try:
         settings = load_settings(args.config, args.isolated, overrides)
@@ -133,6 +136,8 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
     except (ConfigError, DiscoveryError) as exc:
         stderr.print(f"greenlint: error: {exc}", soft_wrap=True)
         return EXIT_ERROR
+    for code in preview_rules_selected_without_preview(settings.selection):
+        stderr.print(f"greenlint: warning: {code} is a preview rule; selecting it has no effect without --preview")
     if args.jobs is not None and args.jobs < 1:
         stderr.print("greenlint: error: --jobs must be at least 1")
         return EXIT_ERROR
@@ -241,6 +246,7 @@ def _list_rules(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     for rule in ALL_RULES:
         fix = f" [{rule.fix_applicability} fix]" if rule.fix_applicability else ""
+        fix += " [preview]" if rule.preview else ""
         console.print(f"{rule.code}  {rule.name:<34} {rule.summary}{fix}", markup=False, soft_wrap=True)
     return EXIT_CLEAN
 

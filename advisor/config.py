@@ -30,7 +30,7 @@ DEFAULT_EXCLUDE = (
 CONFIG_FILENAMES = ("greenlint.toml", ".greenlint.toml")
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
-_KNOWN_KEYS = frozenset({*_LIST_KEYS, "per-file-ignores", "respect-gitignore", "cache-dir"})
+_KNOWN_KEYS = frozenset({*_LIST_KEYS, "per-file-ignores", "respect-gitignore", "cache-dir", "preview"})
 
 
 class ConfigError(Exception):
@@ -109,6 +109,7 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
         select=tuple(_selectors(values.get("select", ["ALL"]), f"{prefix}select", path)),
         extend_select=tuple(_selectors(values.get("extend-select", []), f"{prefix}extend-select", path)),
         ignore=tuple(_selectors(values.get("ignore", []), f"{prefix}ignore", path)),
+        preview=_boolean(table, "preview", False, prefix, path),
     )
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
@@ -118,9 +119,7 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
                                    f"{prefix}per-file-ignores.{pattern}", path)))
         for pattern, codes in per_file.items()
     )
-    respect = table.get("respect-gitignore", True)
-    if not isinstance(respect, bool):
-        raise ConfigError(f"{path}: `{prefix}respect-gitignore` must be true or false")
+    respect = _boolean(table, "respect-gitignore", True, prefix, path)
     cache_dir = table.get("cache-dir")
     if cache_dir is not None and not isinstance(cache_dir, str):
         raise ConfigError(f"{path}: `{prefix}cache-dir` must be a string")
@@ -135,6 +134,13 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
         project_root=root,
         config_file=path,
     )
+
+
+def _boolean(table: dict[str, Any], key: str, default: bool, prefix: str, path: Path) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: `{prefix}{key}` must be true or false")
+    return value
 
 
 def _string_list(value: Any, key: str, path: Path) -> list[str]:
@@ -167,6 +173,7 @@ class Overrides:
     extend_exclude: list[str] | None = None
     respect_gitignore: bool | None = None
     cache_dir: str | None = None
+    preview: bool | None = None
 
 
 def load_settings(
@@ -202,6 +209,8 @@ def apply_overrides(settings: Settings, overrides: Overrides) -> Settings:
         )
     if overrides.ignore:
         selection = replace(selection, ignore=selection.ignore + tuple(_selectors(overrides.ignore, "--ignore", None)))
+    if overrides.preview is not None:
+        selection = replace(selection, preview=overrides.preview)
     changes: dict[str, Any] = {"selection": selection}
     if overrides.exclude is not None:
         changes["exclude"] = tuple(overrides.exclude)

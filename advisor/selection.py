@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from greenlint.rules import ALL_CODES
+from greenlint.rules import ALL_CODES, PREVIEW_CODES
 
 
 class UnknownSelector(ValueError):
@@ -26,13 +26,17 @@ class RuleSelection:
     select: tuple[str, ...] = ("ALL",)
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    preview: bool = False
 
     def enabled_codes(self) -> frozenset[str]:
         """A code runs when the most specific matching selector is a select, not an ignore
-        (on a tie, ignore wins), as in ruff: `select=["GL1"], ignore=["GL101"]` runs GL102 alone."""
+        (on a tie, ignore wins), as in ruff: `select=["GL1"], ignore=["GL101"]` runs GL102 alone.
+        Preview rules run only in preview mode, even when selected by their exact code (ruff's rule)."""
         selects = self.select + self.extend_select
         enabled = set()
         for code in ALL_CODES:
+            if code in PREVIEW_CODES and not self.preview:
+                continue
             best_select = _specificity(code, selects)
             best_ignore = _specificity(code, self.ignore)
             if best_select >= 0 and best_select > best_ignore:
@@ -49,3 +53,11 @@ def _specificity(code: str, selectors: tuple[str, ...]) -> int:
         elif code.startswith(selector):
             best = max(best, len(selector))
     return best
+
+
+def preview_rules_selected_without_preview(selection: RuleSelection) -> list[str]:
+    """Preview codes the user named exactly while preview mode is off: worth a warning."""
+    if selection.preview:
+        return []
+    named = {s for s in selection.select + selection.extend_select}
+    return sorted(code for code in PREVIEW_CODES if code in named)

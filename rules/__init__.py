@@ -33,10 +33,11 @@ def _discover() -> tuple[Rule, ...]:
 ALL_RULES: tuple[Rule, ...] = _discover()
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}
 ALL_CODES: tuple[str, ...] = tuple(RULES_BY_CODE)
+PREVIEW_CODES: frozenset[str] = frozenset(rule.code for rule in ALL_RULES if rule.preview)
 
 
 def get_rule(code: str) -> Rule | None:
     return RULES_BY_CODE.get(code.upper())
 
 
-__all__ = ["ALL_RULES", "ALL_CODES", "RULES_BY_CODE", "FAMILIES", "Evidence", "Report", "Rule", "get_rule"]
+__all__ = ["ALL_RULES", "ALL_CODES", "PREVIEW_CODES", "RULES_BY_CODE", "FAMILIES", "Evidence", "Report", "Rule", "get_rule"]

@@ -70,6 +70,9 @@ class Rule:
     trigger: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # GL0xx problems are reported by the engine itself, not by a check.
     engine_reported: ClassVar[bool] = False
+    # A preview rule measured under 80 % precision on real code (docs/precision.md): it runs only
+    # with `--preview` / `preview = true`, as ruff does with its unstable rules.
+    preview: ClassVar[bool] = False
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         raise NotImplementedError
@@ -93,6 +96,7 @@ class Rule:
             "good_example": _code(self.good_example),
             "fix": _clean(self.fix),
             "fix_applicability": self.fix_applicability,
+            "preview": self.preview,
             "saving_scope": self.saving_scope,
             "evidence": [
                 {"claim": e.claim, "source": e.source, "confidence": e.confidence} for e in self.evidence

@@ -18,6 +18,11 @@ def rule_markdown(rule: Rule, heading: str = "#") -> str:
         "",
         f"*{data['family']}* — {rule.summary}",
         "",
+        *([
+            "**Preview.** Measured under 80 % precision on real code (docs/precision.md): it runs only "
+            "with `--preview` (or `preview = true` in the configuration).",
+            "",
+        ] if rule.preview else []),
         f"**What it detects.** {data['detects']}",
         "",
         f"**Why it wastes energy.** {data['why']}",
@@ -48,7 +53,7 @@ def catalog_markdown(rules: tuple[Rule, ...]) -> str:
         "|---|---|---|---|",
     ]
     for rule in rules:
-        lines.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.summary} | {rule.fix_applicability or '—'} |")
+        lines.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.summary}{' (preview)' if rule.preview else ''} | {rule.fix_applicability or '—'} |")
     lines.append("")
     family = None
     for rule in rules:

@@ -143,3 +143,33 @@ def test_rules_listing_and_rule_doc(project):
 
 def test_no_command_prints_help_and_exits_2(project):
     assert project.run()[0] == 2
+
+
+def test_preview_rules_run_only_in_preview_mode(project, monkeypatch):
+    import greenlint.selection as selection
+
+    monkeypatch.setattr(selection, "PREVIEW_CODES", frozenset({"GL301"}))
+    project.write("train.py", GPU_TRAINING)
+    assert {f["code"] for f in project.findings("--no-cache")} == {"GL101"}
+    assert {f["code"] for f in project.findings("--no-cache", "--preview")} == {"GL101", "GL301"}
+    project.write("greenlint.toml", "preview = true\n")
+    assert {f["code"] for f in project.findings("--no-cache")} == {"GL101", "GL301"}
+    assert {f["code"] for f in project.findings("--no-cache", "--no-preview")} == {"GL101"}
+
+
+def test_selecting_a_preview_rule_without_preview_warns(project, monkeypatch):
+    import greenlint.selection as selection
+
+    monkeypatch.setattr(selection, "PREVIEW_CODES", frozenset({"GL301"}))
+    project.write("train.py", GPU_TRAINING)
+    code, out, err = project.run("check", "--no-cache", "--select", "GL301")
+    assert code == 0
+    assert "GL301 is a preview rule" in err
+
+
+def test_preview_must_be_a_boolean(project):
+    project.write("greenlint.toml", 'preview = "yes"\n')
+    project.write("ok.py", "x = 1\n")
+    code, _, err = project.run("check", "--no-cache")
+    assert code == 2
+    assert "`preview` must be true or false" in err
