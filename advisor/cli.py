@@ -19,6 +19,9 @@ from greenlint.reporters import FORMATS, render_github, render_json, render_sari
 from greenlint.rules import ALL_RULES, get_rule
 from greenlint.rules.docs import rule_markdown
 from greenlint.selection import preview_rules_selected_without_preview
+from greenlint.writer import atomic_write
+
+DEFAULT_HTML_REPORT = "greenlint-report.html"
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -90,8 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--cpu-watts-per-core", type=float, metavar="W", help="power per busy core for the CPU estimate (default 12 W)")
     profile.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
     profile.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    profile.add_argument("--html", metavar="FILE", default=DEFAULT_HTML_REPORT, help=f"write the HTML report to FILE (default {DEFAULT_HTML_REPORT})")
+    profile.add_argument("--no-html", action="store_true", help="do not write the HTML report")
+    profile.add_argument("--no-advice", action="store_true", help="measure only: do not lint the code that ran")
+    profile.add_argument("--grid-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity in gCO2e/kWh (default: a cited world average)")
+    profile.add_argument("--pue", type=float, metavar="PUE", help="data-centre power usage effectiveness (default 1.0: devices only)")
     profile.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE", help="run a module, as python -m")
     profile.add_argument("script", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS...]")
+
+    compare = commands.add_parser("compare", help="measured saving between two profiles, next to the advice's prediction")
+    compare.add_argument("before", metavar="BEFORE.json")
+    compare.add_argument("after", metavar="AFTER.json")
+    compare.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
+
+    demo = commands.add_parser("demo", help="lint, profile and advise a bundled CPU example (under a minute, no GPU needed)")
+    demo.add_argument("--html", metavar="FILE", default=DEFAULT_HTML_REPORT, help=f"where to write the HTML report (default {DEFAULT_HTML_REPORT})")
+    demo.add_argument("--steps", type=int, default=20, metavar="N", help="measured optimizer steps (default 20)")
     return parser
 
 
@@ -108,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
             return _show_rule(args, stderr)
         if args.command == "profile":
             return _profile(args, stderr)
+        if args.command == "compare":
+            return _compare(args, stderr)
+        if args.command == "demo":
+            from greenlint.demo import run_demo
+
+            return run_demo(Path(args.html), args.steps, Console(highlight=False), stderr)
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -271,8 +294,10 @@ def _show_rule(args: argparse.Namespace, stderr: Console) -> int:
 
 def _profile(args: argparse.Namespace, stderr: Console) -> int:
     """Exit status: the script's own when it fails, 130 on Ctrl-C, else 0."""
-    from greenlint.profiler.report import render_json, render_text
+    from greenlint.profiler.report import render_text
     from greenlint.profiler.runner import ProfileOptions, run_profile
+    from greenlint.profiling import advise, project_settings
+    from greenlint.reporters.advice_text import render_advice_text
 
     module = args.module[0] if args.module else None
     command = args.module[1:] if args.module else args.script
@@ -284,10 +309,18 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         if value is not None and value < (1 if name != "warmup" else 0):
             stderr.print(f"greenlint: error: --{name.replace('_', '-')} must be at least {1 if name != 'warmup' else 0}")
             return EXIT_ERROR
+    for name in ("grid_intensity", "pue"):
+        value = getattr(args, name)
+        if value is not None and (value <= 0 or (name == "pue" and value < 1)):
+            stderr.print(f"greenlint: error: --{name.replace('_', '-')} must be {'at least 1' if name == 'pue' else 'positive'}")
+            return EXIT_ERROR
     script = None if module else command[0]
     if script is not None and not Path(script).is_file():
         stderr.print(f"greenlint: error: {script}: no such file")
         return EXIT_ERROR
+    settings, config_notices = project_settings(Path.cwd())
+    for notice in config_notices:
+        stderr.print(f"greenlint: warning: {notice}", soft_wrap=True, markup=False)
     options = ProfileOptions(
         script=script, module=module, args=command if module else command[1:],
         steps=args.steps, warmup=args.warmup, duration=args.duration, full=args.full,
@@ -295,22 +328,59 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
     )
     run = run_profile(options)
     target = f"-m {module}" if module else script
+    advised = advise(run.exit_code, run.profile, script, settings, args.grid_intensity, args.pue,
+                     lint=not args.no_advice)
+    document = advised.document()
+
+    def text(console: Console) -> None:
+        render_text(run.profile, console, target)
+        render_advice_text(advised.advice, advised.carbon, console, advised.notices)
+
     try:
         if args.output_format == "json":
-            text = render_json(run.profile)
+            payload = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
             if args.output:
-                Path(args.output).write_text(text, encoding="utf-8")
+                atomic_write(Path(args.output), payload.encode("utf-8"))
             else:
-                sys.stdout.write(text)
+                sys.stdout.write(payload)
         elif args.output:
             with open(args.output, "w", encoding="utf-8") as handle:
-                render_text(run.profile, Console(file=handle, no_color=True, width=120, highlight=False), target)
+                text(Console(file=handle, no_color=True, width=120, highlight=False))
         else:
-            render_text(run.profile, Console(highlight=False), target)
+            text(Console(highlight=False))
     except OSError as exc:
         stderr.print(f"greenlint: error: cannot write {args.output}: {exc.strerror}")
         return run.exit_code or EXIT_ERROR
+    if not args.no_html:
+        _write_html(Path(args.html), document, stderr)
     return run.exit_code
+
+
+def _compare(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.compare import CompareError, compare, load_document
+    from greenlint.reporters.compare_text import render_comparison
+
+    try:
+        result = compare(load_document(args.before), load_document(args.after))
+    except CompareError as exc:
+        stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
+        return EXIT_ERROR
+    if args.output_format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        render_comparison(result, Console(highlight=False))
+    return EXIT_CLEAN
+
+
+def _write_html(path: Path, document: dict, stderr: Console) -> None:
+    from greenlint.reporters.html import load_sources, write_html_report
+
+    try:
+        write_html_report(path, document, load_sources(document["profile"]))
+    except OSError as exc:
+        stderr.print(f"greenlint: error: cannot write the HTML report {path}: {exc.strerror}")
+        return
+    stderr.print(f"HTML report: {path}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ DEFAULT_EXCLUDE = (
 CONFIG_FILENAMES = ("greenlint.toml", ".greenlint.toml")
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
-_KNOWN_KEYS = frozenset({*_LIST_KEYS, "per-file-ignores", "respect-gitignore", "cache-dir", "preview"})
+_KNOWN_KEYS = frozenset({*_LIST_KEYS, "per-file-ignores", "respect-gitignore", "cache-dir", "preview", "grid-intensity", "pue"})
 
 
 class ConfigError(Exception):
@@ -47,6 +47,9 @@ class Settings:
     cache_dir: Path | None = None  # None: <project root>/.greenlint_cache
     project_root: Path = field(default_factory=Path.cwd)
     config_file: Path | None = None
+    # `greenlint profile`: grid carbon intensity (gCO2e/kWh; None: carbon.py's cited default) and PUE
+    grid_intensity: float | None = None
+    pue: float = 1.0
 
     @property
     def all_excludes(self) -> tuple[str, ...]:
@@ -123,8 +126,14 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
     cache_dir = table.get("cache-dir")
     if cache_dir is not None and not isinstance(cache_dir, str):
         raise ConfigError(f"{path}: `{prefix}cache-dir` must be a string")
+    grid = _positive_number(table, "grid-intensity", None, prefix, path)
+    pue = _positive_number(table, "pue", 1.0, prefix, path)
+    if pue is not None and pue < 1.0:
+        raise ConfigError(f"{path}: `{prefix}pue` must be at least 1.0 (facility energy / IT energy)")
     root = path.parent.resolve()
     return Settings(
+        grid_intensity=grid,
+        pue=pue if pue is not None else 1.0,
         selection=selection,
         exclude=tuple(values.get("exclude", DEFAULT_EXCLUDE)),
         extend_exclude=tuple(values.get("extend-exclude", ())),
@@ -141,6 +150,15 @@ def _boolean(table: dict[str, Any], key: str, default: bool, prefix: str, path: 
     if not isinstance(value, bool):
         raise ConfigError(f"{path}: `{prefix}{key}` must be true or false")
     return value
+
+
+def _positive_number(table: dict[str, Any], key: str, default: float | None, prefix: str, path: Path) -> float | None:
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{path}: `{prefix}{key}` must be a positive number")
+    return float(value)
 
 
 def _string_list(value: Any, key: str, path: Path) -> list[str]:

@@ -15,7 +15,14 @@ from pathlib import Path
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
+    """Replace (or create) `path`; an existing file keeps its permission bits, a new one gets
+    the umask's default, as `open(path, "w")` would give it."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".greenlint-tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

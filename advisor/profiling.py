@@ -1,0 +1,109 @@
+"""`greenlint profile`, the whole job: run the script under measurement, lint the code that ran,
+turn the findings into ranked advice, and express the run in kWh and CO2e.
+
+The profile comes from greenlint.profiler (measurement only); the advice and carbon figures are
+this package's (savings.py, advice.py, carbon.py). The JSON document is
+``{"profile": {...}, "advice": [...], "carbon": {...}}`` (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from greenlint.advice import Advice, build_advice
+from greenlint.carbon import Carbon, carbon_of
+from greenlint.config import ConfigError, Overrides, Settings, load_settings
+from greenlint.findings import Finding
+
+
+@dataclass
+class AdvisedProfile:
+    exit_code: int
+    profile: Any  # greenlint.profiler.profile.Profile
+    advice: list[Advice]
+    carbon: Carbon | None
+    linted: list[str]  # the files whose findings became advice
+    notices: list[str] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"profile": self.profile.to_json(), "advice": [a.to_json() for a in self.advice]}
+        if self.carbon is not None:
+            doc["carbon"] = self.carbon.to_json()
+        doc["advice_notices"] = list(self.notices)
+        return doc
+
+
+def files_that_ran(script: str | None, profile_json: dict[str, Any], cwd: Path) -> list[Path]:
+    """The script and every user file the sampler saw (local modules it imported), that still exist."""
+    seen: list[Path] = []
+    candidates = ([script] if script else []) + [line["filename"] for line in profile_json.get("lines", [])]
+    for name in candidates:
+        path = Path(name)
+        path = path if path.is_absolute() else (cwd / path)
+        if path.suffix == ".py" and path.is_file() and path.resolve() not in {p.resolve() for p in seen}:
+            seen.append(path)
+    return seen
+
+
+def project_settings(cwd: Path) -> tuple[Settings, list[str]]:
+    """The project's configuration; a broken one is reported and replaced by the defaults, so that
+    a finished (and costly) measurement is never thrown away for it."""
+    try:
+        return load_settings(None, False, Overrides(), cwd=cwd), []
+    except ConfigError as exc:
+        return Settings(project_root=cwd.resolve()), [f"configuration ignored ({exc})"]
+
+
+def lint_for_advice(files: list[Path], settings: Settings) -> tuple[list[Finding], list[str]]:
+    """Findings of every enabled rule in the files that ran, with the project's configuration."""
+    from greenlint.runner import lint_files
+
+    notices: list[str] = []
+    result = lint_files(files, settings, use_cache=False, jobs=1)
+    for path, reason in result.unreadable:
+        notices.append(f"{path}: cannot read for linting: {reason}")
+    # Findings carry display paths relative to the working directory; advice matches them to the
+    # profile's absolute paths.
+    findings = [f for f in result.findings if not f.code.startswith("GL0")]
+    return findings, notices
+
+
+def carbon_for(profile_json: dict[str, Any], grid_g_per_kwh: float | None, pue: float) -> Carbon | None:
+    projection = profile_json.get("projection") or {}
+    if projection.get("energy_j"):
+        how = "measured whole-run" if str(projection.get("basis", "")).startswith("measured") else "projected whole-run"
+        return carbon_of(projection["energy_j"], projection.get("low_j"), projection.get("high_j"), how,
+                         grid_g_per_kwh, pue)
+    energy = profile_json.get("energy_j")
+    if energy:
+        tol = max((d.get("tolerance", 0.0) for d in profile_json.get("devices", [])), default=0.0)
+        what = f"measured (the part of the run that was profiled; ±{tol:.0%} sensor tolerance)"
+        return carbon_of(energy, energy * (1 - tol), energy * (1 + tol), what, grid_g_per_kwh, pue)
+    return None
+
+
+def advise(exit_code: int, profile: Any, script: str | None, settings: Settings | None = None,
+           grid_g_per_kwh: float | None = None, pue: float | None = None, cwd: Path | None = None,
+           lint: bool = True) -> AdvisedProfile:
+    """`grid_g_per_kwh` and `pue` given here (the command line) win over the configuration's."""
+    cwd = cwd or Path.cwd()
+    notices: list[str] = []
+    if settings is None:
+        settings, notices = project_settings(cwd)
+    grid_g_per_kwh = grid_g_per_kwh if grid_g_per_kwh is not None else settings.grid_intensity
+    pue = pue if pue is not None else settings.pue
+    profile_json = profile.to_json()
+    findings: list[Finding] = []
+    files = files_that_ran(script, profile_json, cwd)
+    if lint:
+        try:
+            findings, lint_notices = lint_for_advice(files, settings)
+            notices += lint_notices
+        except Exception as exc:  # noqa: BLE001 - the measured profile must survive a linter failure
+            notices.append(f"linting for advice failed ({type(exc).__name__}: {exc}); no advice")
+    advice = build_advice(profile_json, findings)
+    carbon = carbon_for(profile_json, grid_g_per_kwh, pue)
+    return AdvisedProfile(exit_code, profile, advice, carbon, [os.path.relpath(p, cwd) for p in files], notices)

@@ -1,0 +1,233 @@
+"""Advice: the savings model's arithmetic on made-up profiles, carbon, compare, and the real loop
+(profile -> advice -> fix -> profile -> compare) on a CPU script."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from greenlint.advice import build_advice, covered_rows, run_scale
+from greenlint.carbon import DEFAULT_GRID_G_PER_KWH, carbon_of
+from greenlint.compare import CompareError, compare, load_document
+from greenlint.findings import Finding, Location
+from greenlint.savings import SAVINGS, has_bf16_tensor_cores
+
+TRAIN = textwrap.dedent(
+    """
+    import torch
+    model = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(200):
+        data = torch.load("data.pt")
+        loss = model(data).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    """
+).lstrip()
+
+
+def _finding(code: str, filename: str, row: int, end_row: int | None = None) -> Finding:
+    return Finding(code, f"{code} message", filename, Location(row, 5), Location(end_row or row, 20), noqa_row=row)
+
+
+def _profile(tmp_path: Path, **overrides) -> dict:
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN, encoding="utf-8")
+    profile = {
+        "steps": 20,
+        "energy_j": 40.0,
+        "window_energy_j": 10.0,
+        "j_per_step": 0.5,
+        "devices": [{"kind": "cpu", "name": "process CPU time", "method": "estimate", "energy_j": 40.0,
+                     "window_energy_j": 10.0, "tolerance": 0.5}],
+        "lines": [
+            {"filename": str(script), "line": 5, "energy_j": 6.0, "time_s": 1.2, "share": 0.6},
+            {"filename": str(script), "line": 6, "energy_j": 3.0, "time_s": 0.6, "share": 0.3},
+        ],
+        "projection": {"total_steps": 200, "energy_j": 130.0, "low_j": 60.0, "high_j": 200.0,
+                       "basis": "projected: ..."},
+    }
+    profile.update(overrides)
+    return profile
+
+
+def test_loop_invariant_load_saves_its_line_times_n_minus_1_over_n_scaled_by_steps(tmp_path):
+    profile = _profile(tmp_path)
+    [advice] = build_advice(profile, [_finding("GL301", str(tmp_path / "train.py"), 5)])
+    assert advice.quantified and advice.rank == 1
+    # 6 J over 20 measured steps, x 200/20 steps, x 199/200 repeats
+    assert advice.estimated_savings_j == pytest.approx(6.0 * 10 * 199 / 200)
+    assert advice.estimated_savings_pct == pytest.approx(100 * 6.0 * 10 * 199 / 200 / 130.0)
+    assert advice.low_j < advice.estimated_savings_j < advice.high_j
+    assert advice.confidence == "high"  # 1.2 s of samples at 5 ms = 240 samples
+    assert advice.basis.startswith("estimated:") and "line 5" in advice.basis and "200 total steps / 20" in advice.basis
+
+
+def test_findings_on_a_loop_cover_the_whole_loop():
+    tree = ast.parse(TRAIN)
+    assert covered_rows(_finding("GL604", "t.py", 4), tree) == (4, 9)
+    assert covered_rows(_finding("GL301", "t.py", 5), tree) == (5, 5)
+
+
+def test_gpu_fix_on_a_cpu_only_run_is_unquantified_and_ranked_after(tmp_path):
+    profile = _profile(tmp_path)
+    advice = build_advice(profile, [_finding("GL101", str(tmp_path / "train.py"), 6),
+                                    _finding("GL301", str(tmp_path / "train.py"), 5)])
+    assert [a.code for a in advice] == ["GL301", "GL101"]
+    gpu = advice[1]
+    assert not gpu.quantified and gpu.estimated_savings_j is None and gpu.low_j is None
+    assert gpu.basis.startswith("unquantified: no GPU was measured") and "49%-82%" in gpu.basis
+
+
+def test_gpu_fix_uses_the_measured_gpu_energy_of_the_steps(tmp_path):
+    gpu = {"kind": "gpu", "name": "NVIDIA H100 80GB HBM3", "method": "nvml-energy-counter", "energy_j": 300.0,
+           "window_energy_j": 100.0, "tolerance": 0.05}
+    profile = _profile(tmp_path)
+    profile["devices"].append(gpu)
+    [advice] = build_advice(profile, [_finding("GL101", str(tmp_path / "train.py"), 6)])
+    model = SAVINGS["GL101"]
+    assert advice.estimated_savings_j == pytest.approx(100.0 * model.point * 10)
+    assert advice.low_j == pytest.approx(100.0 * model.low * 10 * (1 - _weighted_tolerance(10.0, 100.0)))
+    assert "gpu-measurements.md" in advice.basis
+
+
+def _weighted_tolerance(cpu_j: float, gpu_j: float) -> float:
+    return (cpu_j * 0.5 + gpu_j * 0.05) / (cpu_j + gpu_j)
+
+
+def test_bf16_savings_do_not_apply_to_pre_ampere_gpus(tmp_path):
+    profile = _profile(tmp_path)
+    profile["devices"].append({"kind": "gpu", "name": "Tesla V100-SXM2-16GB", "method": "nvml-energy-counter",
+                               "energy_j": 3.0, "window_energy_j": 1.0, "tolerance": 0.05})
+    [advice] = build_advice(profile, [_finding("GL101", str(tmp_path / "train.py"), 6)])
+    assert not advice.quantified and "pre-Ampere" in advice.basis
+    assert has_bf16_tensor_cores("NVIDIA A100-SXM4-40GB") is True
+    assert has_bf16_tensor_cores("Some Future GPU") is None
+
+
+def test_rule_without_evidence_is_never_given_a_number(tmp_path):
+    [advice] = build_advice(_profile(tmp_path), [_finding("GL407", str(tmp_path / "train.py"), 6)])
+    assert not advice.quantified and advice.confidence == "none"
+    assert advice.basis.startswith("unquantified: no measured or published fraction")
+
+
+def test_line_without_samples_is_unquantified(tmp_path):
+    [advice] = build_advice(_profile(tmp_path), [_finding("GL301", str(tmp_path / "train.py"), 8)])
+    assert not advice.quantified and "no profile samples landed" in advice.basis
+
+
+def test_without_total_steps_the_saving_covers_the_measured_steps(tmp_path):
+    profile = _profile(tmp_path, projection={"total_steps": None, "energy_j": None, "basis": "unknown"})
+    [advice] = build_advice(profile, [_finding("GL301", str(tmp_path / "train.py"), 5)])
+    assert advice.estimated_savings_j == pytest.approx(6.0 * 0.5)  # n unknown: at least half
+    assert "measured steps only" in advice.basis and "pass --total-steps" in advice.basis
+
+
+def test_run_without_steps_scales_by_one(tmp_path):
+    profile = _profile(tmp_path, steps=0, window_energy_j=None)
+    scale = run_scale(profile)
+    assert scale is not None and scale.factor == 1.0 and scale.run_energy_j == 40.0
+
+
+def test_carbon_uses_the_cited_default_or_the_users_figure():
+    default = carbon_of(3.6e6, 1.8e6, 7.2e6, "projected whole-run")
+    assert default.energy_kwh == 1.0 and default.co2e_g == DEFAULT_GRID_G_PER_KWH
+    assert default.low_g == DEFAULT_GRID_G_PER_KWH / 2 and "Ember" in default.grid_source
+    mine = carbon_of(3.6e6, None, None, "measured", grid_g_per_kwh=100.0, pue=1.5)
+    assert mine.co2e_g == pytest.approx(150.0) and mine.grid_source == "given by the user"
+
+
+def _doc(j_per_step: float, advice: list[dict], total_steps: int = 1000) -> dict:
+    return {"profile": {"steps": 20, "j_per_step": j_per_step,
+                        "devices": [{"kind": "cpu", "method": "estimate"}],
+                        "projection": {"total_steps": total_steps, "energy_j": j_per_step * total_steps}},
+            "advice": advice}
+
+
+def test_compare_measures_the_per_step_saving_against_the_applied_prediction():
+    predicted = {"code": "GL301", "filename": "/x/train.py", "line": 5, "estimated_savings_j": 300.0,
+                 "low_j": 200.0, "high_j": 450.0}
+    other = {"code": "GL101", "filename": "/x/train.py", "line": 9, "estimated_savings_j": None,
+             "low_j": None, "high_j": None}
+    result = compare(_doc(0.5, [predicted, other]), _doc(0.2, [dict(other, line=8)]))
+    assert result.saved_j_per_step == pytest.approx(0.3)
+    assert result.measured_run_saving_j == pytest.approx(300.0)
+    assert [p.code for p in result.applied] == ["GL301"]
+    assert result.within_prediction is True
+    worse = compare(_doc(0.5, [predicted]), _doc(0.49, []))
+    assert worse.within_prediction is False
+
+
+def test_compare_rejects_files_that_are_not_profiles(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]", encoding="utf-8")
+    with pytest.raises(CompareError, match="not a greenlint profile"):
+        load_document(str(bad))
+    with pytest.raises(CompareError, match="cannot read"):
+        load_document(str(tmp_path / "missing.json"))
+    proc = subprocess.run([sys.executable, "-m", "greenlint", "compare", str(bad), str(bad)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a greenlint profile" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------ real runs
+
+RELOADING = """
+import os, sys, tempfile, torch
+torch.set_num_threads(1)
+path = os.path.join(tempfile.mkdtemp(), "data.pt")
+torch.save(torch.randn(200000, 16), path)
+model = torch.nn.Linear(16, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+for step in range(int(sys.argv[1])):
+    data = torch.load(path)
+    loss = model(data[:256]).pow(2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+
+def _greenlint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "greenlint", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=180)
+
+
+def test_reload_advice_is_first_and_compare_confirms_it(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(RELOADING).lstrip(), encoding="utf-8")
+    common = ("profile", "--steps", "30", "--warmup", "3", "--total-steps", "400", "--no-html", "--format", "json")
+    before = _greenlint(tmp_path, *common, "--output", "before.json", "train.py", "100000")
+    assert before.returncode == 0, before.stderr
+    document = json.loads((tmp_path / "before.json").read_text())
+    first = document["advice"][0]
+    assert (first["code"], first["line"], first["quantified"]) == ("GL301", 8, True)
+    assert first["estimated_savings_j"] > 0 and first["low_j"] <= first["estimated_savings_j"] <= first["high_j"]
+    assert document["carbon"]["grid_g_per_kwh"] == DEFAULT_GRID_G_PER_KWH
+
+    fixed = _greenlint(tmp_path, "check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "GL301", "train.py")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert script.read_text().index("torch.load(path)") < script.read_text().index("for step")
+
+    after = _greenlint(tmp_path, *common, "--output", "after.json", "train.py", "100000")
+    assert after.returncode == 0, after.stderr
+    result = _greenlint(tmp_path, "compare", "--format", "json", "before.json", "after.json")
+    comparison = json.loads(result.stdout)
+    assert [p["code"] for p in comparison["applied"]] == ["GL301"]
+    assert comparison["saved_j_per_step"] > 0
+    assert comparison["within_prediction"] is True, comparison
+
+
+def test_demo_runs_without_a_gpu_and_writes_the_report(tmp_path):
+    proc = _greenlint(tmp_path, "demo", "--steps", "10")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "GL301" in proc.stdout and "train.py:" in proc.stdout
+    report = tmp_path / "greenlint-report.html"
+    assert report.exists() and "GL301" in report.read_text(encoding="utf-8")
