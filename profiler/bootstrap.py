@@ -87,6 +87,8 @@ class _UserFiles:
 class Recorder:
     """All measurement state of one child run (one instance per process, owned by main())."""
 
+    POLL_INTERVAL_S = 1.0  # sensor polls and timeline readings from the sampler thread
+
     def __init__(self, config: dict[str, Any], sources: list[EnergySource], notices: list[str]) -> None:
         self.config = config
         self.warmup = int(config.get("warmup", 3))
@@ -114,6 +116,9 @@ class Recorder:
         self._sampler_stop = threading.Event()
         self._sampler: threading.Thread | None = None
         self._user_files = _UserFiles()
+        # [time, readings of the cheap sources (None for the others)] about once a second: the
+        # report's power timeline for sources without a sample buffer (estimate, RAPL).
+        self.cumulative: list[list[Any]] = []
 
     # -- boundaries ----------------------------------------------------------------------------
 
@@ -200,7 +205,7 @@ class Recorder:
     def _sample_loop(self) -> None:
         main_id = threading.main_thread().ident
         last = time.perf_counter()
-        next_poll = last + 1.0
+        next_poll = last + self.POLL_INTERVAL_S
         while not self._sampler_stop.wait(self.interval):
             now = time.perf_counter()
             dt, last = now - last, now
@@ -218,8 +223,9 @@ class Recorder:
                 if in_window:
                     self.lines_window[key] += dt
             if now >= next_poll:
-                next_poll = now + 1.0
+                next_poll = now + self.POLL_INTERVAL_S
                 self.sources.poll_all()
+                self.cumulative.append([time.time(), self.sources.read_all(cheap_only=True)])
                 self._check_deadline()
 
     def _check_deadline(self) -> None:
@@ -275,6 +281,7 @@ class Recorder:
             "unattributed_s": self.unattributed_s,
             "unattributed_window_s": self.unattributed_window_s,
             "timelines": {str(i): s.timeline() for i, s in enumerate(self.sources.sources) if s.timeline()},
+            "cumulative": self.cumulative,
         }
 
 
