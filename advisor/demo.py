@@ -35,6 +35,12 @@ def run_demo(html: Path, steps: int, console: Console, stderr: Console) -> int:
     from greenlint.reporters.advice_text import render_advice_text
     from greenlint.runner import lint_files
 
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        stderr.print("greenlint: error: the demo trains a small PyTorch model: install torch first "
+                     "(pip install torch)")
+        return 2
     html = html.resolve()
     script = copy_demo()
     # Work from the copy's directory: paths print as `train.py:50`, and the user's directory only
