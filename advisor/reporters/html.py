@@ -1,0 +1,701 @@
+"""`greenlint profile --html FILE`: the profile, its advice and its carbon as one HTML page.
+
+One self-contained file: inline CSS, inline SVG plots, a few lines of optional script (a cursor
+readout on the timelines), nothing fetched (a Content-Security-Policy forbids it, so a mistake
+shows up as a console error in the browser test rather than as a silent request). Everything read
+from the document or the sources is escaped; element ids are built from indices, never from names.
+``render_html`` is a pure function of its arguments, so the same profile gives the same bytes.
+
+Every number says how it was obtained, as in the text report: measured, estimated or projected.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from html import escape
+from typing import Any, Iterable
+
+import greenlint
+from greenlint.profiler.report import format_energy, format_time
+from greenlint.reporters.html_charts import (
+    MAX_BOUNDARY_LINES,
+    clip_points,
+    heat_legend_svg,
+    range_svg,
+    saving_svg,
+    step_bars_svg,
+    timeline_svg,
+)
+
+TOP_LINES = 10
+ZOOM_BELOW = 0.25  # the measured steps get a zoomed timeline when they span less of the run than this
+HOW_CLASSES = {"measured": "measured", "estimated": "estimated", "projected": "projected",
+               "partly estimated": "estimated", "unquantified": "unquantified"}
+CONFIDENCE_CLASSES = {"high": "high", "medium": "medium", "low": "low"}
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's own line ends (not str.splitlines' \f, \x1c, ...)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+# ----------------------------------------------------------------------------------- small pieces
+
+
+def _num(value: Any) -> float | None:
+    """A finite number from the document, or None (a malformed field must not break the page)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _text(value: Any) -> str:
+    return escape(_CONTROL.sub("\ufffd", "" if value is None else str(value)))
+
+
+def _badge(how: str) -> str:
+    css = HOW_CLASSES.get(how, "other")
+    return f'<span class="how how-{css}">{escape(how)}</span>'
+
+
+def _how_from_basis(basis: Any, default: str) -> str:
+    """A basis starts with how its number was obtained ("projected: ...", "measured whole run ...")."""
+    found = re.match(r"\s*(measured|estimated|projected)\b", str(basis or "").lower())
+    return found.group(1) if found else default
+
+
+def _how_of_method(method: Any) -> str:
+    return "estimated" if method == "estimate" else "measured"
+
+
+def _energy(joules: float | None) -> str:
+    return format_energy(joules)
+
+
+def _kwh(joules: float | None) -> str:
+    return "n/a" if joules is None else f"{joules / 3.6e6:.3g} kWh"
+
+
+def _grams(grams: float | None) -> str:
+    if grams is None:
+        return "n/a"
+    if grams >= 1e6:
+        return f"{grams / 1e6:.3g} t"
+    if grams >= 1000:
+        return f"{grams / 1000:.3g} kg"
+    if grams >= 1:
+        return f"{grams:.3g} g"
+    return f"{grams * 1000:.3g} mg"
+
+
+def _watts(watts: float | None) -> str:
+    if watts is None:
+        return "n/a"
+    return f"{watts / 1000:.3g} kW" if watts >= 1000 else f"{watts:.3g} W"
+
+
+def _pct(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{fraction * 100:.1f} %"
+
+
+def _same_file(a: str, b: str) -> bool:
+    """The profile names files by absolute path, findings often relative to the working
+    directory: a match is equality or one path being a tail of the other at a separator."""
+    a, b = os.path.normpath(a), os.path.normpath(b)
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return long.endswith(os.sep + short)
+
+
+def _match_file(name: str, candidates: Iterable[str]) -> str | None:
+    for candidate in candidates:
+        if _same_file(name, candidate):
+            return candidate
+    return None
+
+
+def _quantified(item: dict[str, Any]) -> bool:
+    return bool(item.get("quantified")) and _num(item.get("estimated_savings_j")) is not None
+
+
+def order_advice(advice: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Quantified items by rank, then the unquantified ones by rank."""
+    def rank(item: dict[str, Any]) -> float:
+        value = _num(item.get("rank"))
+        return value if value is not None else math.inf
+
+    return [*sorted((a for a in advice if _quantified(a)), key=rank),
+            *sorted((a for a in advice if not _quantified(a)), key=rank)]
+
+
+def _source_lines(text: str) -> list[str]:
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [_CONTROL.sub("\ufffd", line) for line in lines]
+
+
+# ----------------------------------------------------------------------------------- the page
+
+
+def render_html(document: dict[str, Any], sources: dict[str, str], script: str | None = None) -> str:
+    """The report page for ``{"profile": ..., "advice": [...], "carbon": {...}}``.
+
+    ``sources`` maps a profiled filename to its text (see load_sources); ``script`` is the profiled
+    target as the user named it (default: the document's "script", if any).
+    """
+    profile = document.get("profile") or {}
+    advice = order_advice([a for a in document.get("advice") or [] if isinstance(a, dict)])
+    carbon = document.get("carbon")
+    script = script if script is not None else document.get("script")
+    files = _FileIndex(profile, advice, sources)
+    title = f"greenlint profile: {script}" if script else "greenlint profile"
+    body = [
+        _header(title, profile, carbon),
+        _devices(profile),
+        _timelines(profile),
+        _steps(profile),
+        _projection(profile),
+        _carbon(carbon) if isinstance(carbon, dict) else "",
+        _advice(advice, files),
+        _top_lines(profile, files),
+        _sources(files),
+        _notices(profile, document.get("advice_notices")),
+        f'<footer>Generated by greenlint {escape(greenlint.__version__)}. This file is self-contained: '
+        "it loads nothing from the network and reads fine without scripts.</footer>",
+    ]
+    return "".join([
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<link rel="icon" href="data:,">',  # no favicon request either
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>",
+        *body,
+        f"</main><script>{_JS}</script></body></html>\n",
+    ])
+
+
+def write_html_report(path: str | os.PathLike[str], document: dict[str, Any], sources: dict[str, str],
+                      script: str | None = None) -> None:
+    """Render and write atomically: a temporary file beside the target, then os.replace, so a
+    crash or a full disk never leaves half a report where the last good one was."""
+    page = render_html(document, sources, script)
+    target = os.path.abspath(os.fspath(path))
+    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{os.getpid()}.tmp")
+    try:
+        # os.open honours the umask, so the report gets the permissions any new file would get.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        with open(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(page)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load_sources(profile_json: dict[str, Any], also: Iterable[str] = ()) -> dict[str, str]:
+    """The text of every file the profile attributed energy to (plus ``also``, e.g. the files the
+    advice points at), read as UTF-8 with undecodable bytes replaced; missing or unreadable files
+    are left out (the report then says their source is not available)."""
+    names = [row.get("filename") for row in profile_json.get("lines") or [] if isinstance(row, dict)]
+    out: dict[str, str] = {}
+    for name in [*names, *also]:
+        if not isinstance(name, str) or not name or name in out or _match_file(name, out) is not None:
+            continue
+        try:
+            with open(name, encoding="utf-8", errors="replace") as fh:
+                out[name] = fh.read()
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _section(anchor: str, heading: str, content: str) -> str:
+    return f'<section id="{anchor}"><h2>{escape(heading)}</h2>{content}</section>'
+
+
+_OUTCOMES = {"stopped": "stopped after the measured steps", "completed": "ran to completion",
+             "failed": "the script failed", "interrupted": "interrupted: partial profile",
+             "terminated": "terminated: partial profile", "no-result": "no result from the script"}
+
+
+def _header(title: str, p: dict[str, Any], carbon: Any) -> str:
+    outcome = str(p.get("outcome", ""))
+    outcome_text = _OUTCOMES.get(outcome, outcome)
+    if outcome == "failed":
+        outcome_text += f" (exit {_text(p.get('exit_code'))})"
+    energy_how = str(p.get("energy_how") or "n/a")
+    energy = _num(p.get("energy_j"))
+    steps = int(_num(p.get("steps")) or 0)
+    cards = [
+        ("Outcome", escape(outcome_text)),
+        ("Whole run energy", f"<strong>{escape(_energy(energy))}</strong> {_badge(energy_how)}"
+                             f"<br><small>{escape(_kwh(energy))} in {escape(format_time(_num(p.get('duration_s'))))} "
+                             f"{_badge('measured')}</small>"),
+        ("Steps", (f"<strong>{steps}</strong> measured after {_text(p.get('warmup_steps', 0))} warm-up "
+                   f"<br><small>{escape(format_time(_num(p.get('step_time_s'))))}/step {_badge('measured')}</small>")
+                  if steps else "none measured (see notices)"),
+    ]
+    if steps:
+        cards.append(("Energy per step", f"<strong>{escape(_energy(_num(p.get('j_per_step'))))}</strong> "
+                                         f"{_badge(energy_how)}<br><small>10th-90th percentile "
+                                         f"{escape(_energy(_num(p.get('j_per_step_p10'))))} - "
+                                         f"{escape(_energy(_num(p.get('j_per_step_p90'))))}</small>"))
+    proj = p.get("projection") or {}
+    if _num(proj.get("energy_j")) is not None:
+        how = _how_from_basis(proj.get("basis"), "projected")
+        cards.append(("Full run", f"<strong>{escape(_energy(_num(proj.get('energy_j'))))}</strong> {_badge(how)}"
+                                  f"<br><small>range {escape(_energy(_num(proj.get('low_j'))))} - "
+                                  f"{escape(_energy(_num(proj.get('high_j'))))}</small>"))
+    if isinstance(carbon, dict) and _num(carbon.get("co2e_g")) is not None:
+        cards.append(("CO2e", f"<strong>{escape(_grams(_num(carbon.get('co2e_g'))))}</strong> {_badge('estimated')}"
+                              f"<br><small>range {escape(_grams(_num(carbon.get('low_g'))))} - "
+                              f"{escape(_grams(_num(carbon.get('high_g'))))}</small>"))
+    dl = "".join(f'<div class="card"><dt>{escape(k)}</dt><dd>{v}</dd></div>' for k, v in cards)
+    nav = "".join(f'<a href="#{a}">{escape(n)}</a>' for a, n in (
+        ("devices", "devices"), ("timeline", "power"), ("steps", "per step"), ("projection", "projection"),
+        ("carbon", "CO2e"), ("advice", "advice"), ("sources", "source")))
+    return (f"<header><h1>{escape(title)}</h1><dl class=\"cards\">{dl}</dl>"
+            f'<nav class="no-print">{nav}</nav></header>')
+
+
+def _devices(p: dict[str, Any]) -> str:
+    devices = [d for d in p.get("devices") or [] if isinstance(d, dict)]
+    if not devices:
+        return _section("devices", "Devices and methods", "<p>No energy source was read.</p>")
+    rows = []
+    for d in devices:
+        how = _how_of_method(d.get("method"))
+        tol = _num(d.get("tolerance"))
+        window = _num(d.get("window_energy_j"))
+        rows.append(
+            f"<tr><td>{_text(d.get('kind'))}</td><td>{_text(d.get('name'))}</td><td><code>{_text(d.get('method'))}</code></td>"
+            f'<td class="num">{escape(_energy(_num(d.get("energy_j"))))} {_badge(how)}</td>'
+            f'<td class="num">{escape(_energy(window)) if window is not None else "-"}</td>'
+            f'<td class="num">{"±" + format(tol, ".0%") if tol is not None else "n/a"}</td>'
+            f"<td class=\"basis\">{_text(d.get('basis'))}</td></tr>")
+    table = ("<table><thead><tr><th>kind</th><th>device</th><th>method</th><th>whole run</th>"
+             "<th>measured steps</th><th>stated tolerance</th><th>basis</th></tr></thead>"
+             f"<tbody>{''.join(rows)}</tbody></table>")
+    return _section("devices", "Devices and methods", table)
+
+
+def _points(raw: Any) -> list[tuple[float, float]]:
+    points = []
+    for item in raw or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            t, w = _num(item[0]), _num(item[1])
+            if t is not None and w is not None:
+                points.append((t, w))
+    return points
+
+
+def _bounds(p: dict[str, Any]) -> list[float]:
+    return [b for b in (_num(v) for v in p.get("step_bounds_s") or []) if b is not None]
+
+
+def _timelines(p: dict[str, Any]) -> str:
+    devices = [d for d in p.get("devices") or [] if isinstance(d, dict)]
+    bounds = _bounds(p)
+    x_max = max(_num(p.get("duration_s")) or 0.0, bounds[-1] if bounds else 0.0)
+    window = (bounds[0], bounds[-1]) if len(bounds) >= 2 else None
+    zoom = None
+    if window and x_max > 0 and window[1] - window[0] < ZOOM_BELOW * x_max:
+        pad = max(0.15 * (window[1] - window[0]), 1e-3)
+        zoom = (max(window[0] - pad, 0.0), min(window[1] + pad, x_max))
+    figures = []
+    for d in devices:
+        points = _points(d.get("timeline"))
+        name = f"{d.get('name', '')} ({d.get('method', '')})"
+        if len(points) < 2:
+            figures.append(f"<p>{escape(name)}: no timeline recorded.</p>")
+            continue
+        how = _how_from_basis(d.get("timeline_basis"), _how_of_method(d.get("method")))
+        peak = max(w for _, w in points)
+        charts = timeline_svg(points, 0.0, x_max, bounds, f"power of {name} over the run ({how})")
+        zoomed = clip_points(points, *zoom) if zoom else []
+        if len(zoomed) >= 2:
+            charts += (f'<p class="legend-text">Zoom on the measured steps ({escape(f"{zoom[0]:.3f}")} s to '
+                       f'{escape(f"{zoom[1]:.3f}")} s):</p>'
+                       + timeline_svg(zoomed, zoom[0], zoom[1], bounds, f"power of {name} during the measured steps ({how})"))
+        figures.append(
+            f"<figure><figcaption><strong>{escape(name)}</strong>: power {_badge(how)}, peak {escape(_watts(peak))}"
+            f"<br><small>{_text(d.get('timeline_basis'))}</small></figcaption>{charts}</figure>")
+    if not figures:
+        return _section("timeline", "Power over time", "<p>No timeline recorded.</p>")
+    if len(bounds) >= 2:
+        drawn = ("step boundaries as thin lines" if len(bounds) <= MAX_BOUNDARY_LINES
+                 else f"{len(bounds) - 1} boundaries, too dense to draw")
+        legend = (f"<p class=\"legend-text\">Shaded: the measured steps ({escape(f'{bounds[0]:.2f}')} s to "
+                  f"{escape(f'{bounds[-1]:.2f}')} s; {drawn}). Each level holds until the next reading.</p>")
+    else:
+        legend = "<p class=\"legend-text\">No measured steps: the whole run is shown.</p>"
+    return _section("timeline", "Power over time", legend + "".join(figures))
+
+
+def _steps(p: dict[str, Any]) -> str:
+    energies = [e for e in (_num(v) for v in p.get("step_energy_j") or []) if e is not None]
+    steps = int(_num(p.get("steps")) or 0)
+    if not energies or not steps:
+        return _section("steps", "Energy per step", "<p>No measured steps (see the notices).</p>")
+    how = str(p.get("energy_how") or "n/a")
+    group = max(int(_num(p.get("step_group")) or 1), 1)
+    refs = [(css, name, v) for css, name, v in (
+        ("mean", "mean", _num(p.get("j_per_step"))), ("p10", "10th percentile", _num(p.get("j_per_step_p10"))),
+        ("p90", "90th percentile", _num(p.get("j_per_step_p90")))) if v is not None]
+    grouped = f" Each bar is the mean of {group} consecutive steps." if group > 1 else ""
+    legend = " ".join(f'<span class="key {css}"></span>{escape(name)} {escape(_energy(v))}' for css, name, v in refs)
+    svg = step_bars_svg(energies, group, steps, refs, f"energy per measured step ({how})", _energy)
+    return _section("steps", "Energy per step", (
+        f"<p>{steps} measured steps, energy {_badge(how)}.{escape(grouped)} Cheap sources are read at every step; "
+        "a GPU counter's window energy is split between steps by its power samples (see the notices).</p>"
+        f'<figure>{svg}<figcaption class="legend-text">{legend}</figcaption></figure>'))
+
+
+def _projection(p: dict[str, Any]) -> str:
+    proj = p.get("projection") or {}
+    point = _num(proj.get("energy_j"))
+    basis = f'<p class="basis">{_text(proj.get("basis"))}</p>'
+    if point is None:
+        return _section("projection", "Full run", f"<p>Not projected.</p>{basis}")
+    how = _how_from_basis(proj.get("basis"), "projected")
+    low, high = _num(proj.get("low_j")), _num(proj.get("high_j"))
+    rows = [(f"full run ({how})", low, point, high)]
+    measured = _num(p.get("energy_j"))
+    if how == "projected" and measured is not None:
+        rows.append((f"this profile ({p.get('energy_how', 'n/a')})", None, measured, None))
+    total = proj.get("total_steps")
+    text = (f"<p><strong>{escape(_energy(point))}</strong> ({escape(_kwh(point))}) {_badge(how)}, range "
+            f"{escape(_energy(low))} - {escape(_energy(high))} ({escape(_kwh(low))} - {escape(_kwh(high))}), "
+            f"{_text(total if total is not None else 'n/a')} steps, {escape(format_time(_num(proj.get('time_s'))))}.</p>")
+    return _section("projection", "Full run", text + f"<figure>{range_svg(rows, _energy, 'full-run energy and its range')}"
+                                                      f"</figure>{basis}")
+
+
+def _carbon(c: dict[str, Any]) -> str:
+    how = _how_from_basis(c.get("basis"), "estimated")
+    rows = [
+        ("Energy", f"{escape(_kwh_value(c.get('energy_kwh')))} {_badge(how)}",
+         f"range {escape(_kwh_value(c.get('low_kwh')))} - {escape(_kwh_value(c.get('high_kwh')))}"),
+        ("Grid carbon intensity", f"{_text(_fmt_g(c.get('grid_g_per_kwh')))} gCO2e/kWh (stated figure)",
+         _text(c.get("grid_source"))),
+        ("PUE", f"{_text(_fmt_g(c.get('pue')))} (stated figure)", "data-centre overhead multiplier"),
+        ("CO2e", f"<strong>{escape(_grams(_num(c.get('co2e_g'))))}</strong> {_badge('estimated')}",
+         f"range {escape(_grams(_num(c.get('low_g'))))} - {escape(_grams(_num(c.get('high_g'))))}"),
+    ]
+    table = "<table class=\"kv\"><tbody>" + "".join(
+        f"<tr><th>{escape(k)}</th><td>{v}</td><td class=\"basis\">{extra}</td></tr>" for k, v, extra in rows
+    ) + "</tbody></table>"
+    return _section("carbon", "Energy and CO2e", table + f'<p class="basis">{_text(c.get("basis"))}</p>')
+
+
+def _kwh_value(value: Any) -> str:
+    number = _num(value)
+    return "n/a" if number is None else f"{number:.3g} kWh"
+
+
+def _fmt_g(value: Any) -> str:
+    number = _num(value)
+    return "n/a" if number is None else f"{number:g}"
+
+
+# ----------------------------------------------------------------------------------- files
+
+
+class _FileIndex:
+    """The profiled files in the page's order, each with its attributed lines and advice; the
+    anchor of each source line is f{file index}-L{line}."""
+
+    def __init__(self, p: dict[str, Any], advice: list[dict[str, Any]], sources: dict[str, str]) -> None:
+        self.sources = {str(k): str(v) for k, v in sources.items()}
+        self.lines: dict[str, dict[int, dict[str, Any]]] = {}
+        for row in p.get("lines") or []:
+            if isinstance(row, dict) and isinstance(row.get("filename"), str) and _num(row.get("line")) is not None:
+                self.lines.setdefault(row["filename"], {})[int(row["line"])] = row
+        energy = {name: sum(_num(r.get("energy_j")) or 0.0 for r in rows.values()) for name, rows in self.lines.items()}
+        self.energy = {name: sum(e for n, e in energy.items() if _same_file(n, name)) for name in self.sources}
+        self.order = sorted(self.sources, key=lambda name: (-self.energy[name], name))
+        self.index = {name: k for k, name in enumerate(self.order)}
+        self.max_line_energy = max((_num(r.get("energy_j")) or 0.0 for rows in self.lines.values() for r in rows.values()),
+                                   default=0.0)
+        # advice in table order: file -> line -> [(row index in the advice table, item)]
+        self.advice: dict[str, dict[int, list[tuple[int, dict[str, Any]]]]] = {}
+        for k, item in enumerate(advice):
+            name = _match_file(str(item.get("filename", "")), self.order)
+            line = _num(item.get("line"))
+            if name is not None and line is not None:
+                self.advice.setdefault(name, {}).setdefault(int(line), []).append((k, item))
+        self.unsourced = sorted(n for n in self.lines if _match_file(n, self.order) is None)
+
+    def anchor(self, filename: str, line: Any) -> str | None:
+        name = _match_file(filename, self.order)
+        number = _num(line)
+        if name is None or number is None or number < 1:
+            return None
+        if int(number) > len(_source_lines(self.sources[name])):
+            return None
+        return f"f{self.index[name]}-L{int(number)}"
+
+    def line_rows(self, name: str) -> dict[int, dict[str, Any]]:
+        rows: dict[int, dict[str, Any]] = {}
+        for filename, by_line in self.lines.items():
+            if _same_file(filename, name):
+                rows.update(by_line)
+        return rows
+
+
+def _location(files: _FileIndex, filename: Any, line: Any) -> str:
+    label = f"{filename}:{line}" if line is not None else str(filename)
+    anchor = files.anchor(str(filename), line)
+    return f'<a href="#{anchor}">{escape(label)}</a>' if anchor else escape(label)
+
+
+def _advice(advice: list[dict[str, Any]], files: _FileIndex) -> str:
+    if not advice:
+        return _section("advice", "Advice", "<p>No advice for this profile.</p>")
+
+    ranked = [a for a in advice if _quantified(a)]
+    rest = [a for a in advice if not _quantified(a)]
+    scale = max((_num(a.get("high_j")) or _num(a.get("estimated_savings_j")) or 0.0 for a in ranked), default=0.0)
+    rows = []
+    for k, item in enumerate(advice):
+        conf = str(item.get("confidence") or "")
+        conf_cell = (f'<span class="conf conf-{CONFIDENCE_CLASSES.get(conf, "other")}">{escape(conf)}</span>'
+                     if conf else "-")
+        if _quantified(item):
+            point = _num(item.get("estimated_savings_j")) or 0.0
+            low, high, pct = _num(item.get("low_j")), _num(item.get("high_j")), _num(item.get("estimated_savings_pct"))
+            range_text = f"{_energy(low)} - {_energy(high)}" if low is not None and high is not None else "range n/a"
+            saving = (f"<strong>{escape(_energy(point))}</strong>"
+                      f"{escape(f' ({pct:.3g} %)') if pct is not None else ''} {_badge('estimated')}"
+                      f"<br><small>{escape(range_text)}</small><br>"
+                      f"{saving_svg(point, low, high, scale, f'estimated saving {_energy(point)}, {range_text}')}")
+            row_class = ""
+        else:
+            saving = _badge("unquantified")
+            row_class = ' class="unquantified"'
+        rows.append(
+            f'<tr id="advice-{k}"{row_class}><td class="num">{_text(item.get("rank"))}</td>'
+            f"<td><code>{_text(item.get('code'))}</code><br><small>{_text(item.get('name'))}</small>{_autofix(item)}</td>"
+            f"<td>{_location(files, item.get('filename', ''), item.get('line'))}</td>"
+            f"<td>{saving}</td><td>{conf_cell}</td>"
+            f"<td>{_text(item.get('message'))}<br><small class=\"basis\">{_text(item.get('basis'))}</small></td></tr>")
+    note = (f"<p>{len(ranked)} quantified item(s), ranked by estimated saving"
+            f"{f'; {len(rest)} unquantified item(s) after them' if rest else ''}. Savings are estimates "
+            "(see each item's basis); the bar shows the point estimate, the whisker its low-high range.</p>")
+    table = ("<table class=\"advice\"><thead><tr><th>rank</th><th>rule</th><th>location</th>"
+             "<th>estimated saving</th><th>confidence</th><th>what and basis</th></tr></thead>"
+             f"<tbody>{''.join(rows)}</tbody></table>")
+    return _section("advice", "Advice", note + table)
+
+
+def _autofix(item: dict[str, Any]) -> str:
+    fix = item.get("fix_applicability")
+    if fix not in ("safe", "unsafe"):
+        return ""
+    option = "--fix" if fix == "safe" else "--fix --unsafe-fixes"
+    return f'<br><small class="fix">autofix: {fix} (<code>greenlint check {option}</code>)</small>'
+
+
+def _top_lines(p: dict[str, Any], files: _FileIndex) -> str:
+    rows = [r for r in p.get("lines") or [] if isinstance(r, dict)]
+    if not rows:
+        return ""
+    span = "measured steps" if _num(p.get("steps")) else "whole run"
+    body = "".join(
+        f"<tr><td>{_location(files, r.get('filename', ''), r.get('line'))}</td>"
+        f'<td class="num">{escape(_energy(_num(r.get("energy_j"))))}</td>'
+        f'<td class="num">{escape(_pct(_num(r.get("share"))))}</td>'
+        f'<td class="num">{escape(format_time(_num(r.get("time_s"))))}</td></tr>'
+        for r in rows[:TOP_LINES])
+    table = ("<table><thead><tr><th>line</th><th>energy</th><th>share of samples</th><th>time (sampled)</th>"
+             f"</tr></thead><tbody>{body}</tbody></table>")
+    return _section("lines", "Top lines", (
+        f"<p>The {min(len(rows), TOP_LINES)} lines with the most CPU samples ({escape(span)}); energy "
+        f"{_badge('estimated')}.</p>{table}<p class=\"basis\">{_text(p.get('lines_basis'))}</p>"))
+
+
+def _sources(files: _FileIndex) -> str:
+    if not files.order and not files.unsourced:
+        return ""
+    parts = [f'<p>Background: the line\'s share of the attributed CPU energy, relative to the hottest line '
+             f'({escape(_energy(files.max_line_energy))}); energy {_badge("estimated")} in the gutter. '
+             f"Lines with advice are marked; the marks link to the advice.</p>"
+             f"{heat_legend_svg(_energy(files.max_line_energy))}"
+             '<label class="js-only"><input type="checkbox" id="hot-only"> show only lines with energy or advice</label>']
+    for name in files.order:
+        index = files.index[name]
+        rows = files.line_rows(name)
+        advice_by_line = files.advice.get(name, {})
+        lines = _source_lines(files.sources[name])
+        out = []
+        for number, code in enumerate(lines, start=1):
+            row = rows.get(number)
+            energy = _num(row.get("energy_j")) if row else None
+            style = ""
+            if energy and files.max_line_energy > 0:
+                alpha = 0.1 + 0.75 * min(energy / files.max_line_energy, 1.0)
+                style = f' style="background:rgba(214,69,35,{alpha:.3f})"'
+            gutter = (f"{escape(_energy(energy))} <small>{escape(_pct(_num(row.get('share'))))}</small>"
+                      if row and energy is not None else "")
+            marks = "".join(f'<a class="mark" href="#advice-{k}" title="{_text(item.get("message"))}">'
+                            f"{_text(item.get('code'))}</a>" for k, item in advice_by_line.get(number, []))
+            css = ' class="advised"' if marks else ("" if energy else ' class="cold"')
+            out.append(f'<tr id="f{index}-L{number}"{css}{style}><td class="ln"><a href="#f{index}-L{number}">{number}</a></td>'
+                       f'<td class="energy">{gutter}</td><td class="marks">{marks}</td>'
+                       f"<td class=\"code\">{escape(code)}</td></tr>")
+        beyond = sorted(n for n in rows if n > len(lines))
+        note = (f"<p class=\"basis\">{len(beyond)} attributed line(s) are past the end of the file "
+                "(edited since the run?).</p>" if beyond else "")
+        total = files.energy.get(name, 0.0)
+        parts.append(f'<section class="source" id="f{index}"><h3>{escape(name)}</h3>'
+                     f"<p>{escape(_energy(total))} {_badge('estimated')} attributed to this file's lines.</p>{note}"
+                     f'<table class="src"><tbody>{"".join(out)}</tbody></table></section>')
+    if files.unsourced:
+        items = "".join(f"<li>{escape(n)}</li>" for n in files.unsourced)
+        parts.append(f"<p>Source not available (missing or unreadable) for:</p><ul>{items}</ul>")
+    return _section("sources", "Source with energy per line", "".join(parts))
+
+
+def _notices(p: dict[str, Any], advice_notices: Any) -> str:
+    notices = [*(p.get("notices") or []), *(advice_notices if isinstance(advice_notices, list) else [])]
+    if not notices:
+        return ""
+    return _section("notices", "Notices", "<ul>" + "".join(f"<li>{_text(n)}</li>" for n in notices) + "</ul>")
+
+
+_CSS = """
+:root{color-scheme:light;--fg:#1d1f21;--muted:#5b6168;--line:#d9dde2;--bg:#fff}
+*{box-sizing:border-box}
+body{margin:0;background:#f6f7f9;color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
+main{max-width:1160px;margin:0 auto;padding:24px}
+header h1{font-size:1.5rem;margin:0 0 12px;overflow-wrap:anywhere}
+section{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:16px 20px;margin:16px 0}
+h2{font-size:1.15rem;margin:0 0 10px}
+h3{font-size:.95rem;margin:18px 0 6px;overflow-wrap:anywhere;font-family:ui-monospace,Menlo,Consolas,monospace}
+figure{margin:8px 0 18px}
+figcaption{margin-bottom:4px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:10px;margin:0}
+.card{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:10px 12px}
+.card dt{font-size:.78rem;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+.card dd{margin:4px 0 0}
+nav{margin-top:10px}nav a{margin-right:14px}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{text-align:left;vertical-align:top;padding:5px 8px;border-bottom:1px solid var(--line)}
+td.num{text-align:right;white-space:nowrap}
+table.kv th{width:14em}
+.basis,.legend-text{color:var(--muted);font-size:.85rem}
+.how{display:inline-block;font-size:.72rem;line-height:1.4;padding:0 6px;border-radius:9px;border:1px solid;white-space:nowrap}
+.how-measured{color:#1f6f43;border-color:#1f6f43;background:#e8f5ee}
+.how-estimated{color:#8a5a00;border-color:#c08a1e;background:#fdf3dc}
+.how-projected{color:#1d4f91;border-color:#1d4f91;background:#e6eefa}
+.how-unquantified,.how-other{color:#555;border-color:#999;background:#f0f0f0}
+.conf{font-weight:600}.conf-high{color:#1f6f43}.conf-medium{color:#8a5a00}.conf-low{color:#a03030}.conf-other{color:#555}
+tr.unquantified td{color:#555}
+svg.chart{width:100%;height:auto;display:block}
+svg text{font:11px system-ui,sans-serif;fill:#444}
+svg .axis-label{font-size:12px;fill:#333}
+svg .row-label{font-size:12px;fill:#222}
+svg .grid{stroke:#e6e8eb}
+svg .axis,svg .tickmark{stroke:#888}
+svg .power{fill:none;stroke:#c2410c;stroke-width:1.5}
+svg .window{fill:#1d4f91;fill-opacity:.07}
+svg .bounds{stroke:#1d4f91;stroke-opacity:.35;stroke-width:.6;fill:none}
+svg .bar,svg .saving-bar{fill:#2f7d5b}
+svg .ref{stroke-width:1.4;stroke-dasharray:5 3}
+svg .ref.mean{stroke:#111}svg .ref.p10{stroke:#1d4f91}svg .ref.p90{stroke:#b91c1c}
+.key{display:inline-block;width:16px;height:3px;margin:0 4px 3px 12px;vertical-align:middle}
+.key.mean{background:#111}.key.p10{background:#1d4f91}.key.p90{background:#b91c1c}
+svg .span{fill:#1d4f91;fill-opacity:.25}
+svg .point{stroke:#111;stroke-width:2.5}
+svg.saving{display:inline-block;vertical-align:middle}
+svg .whisker{stroke:#111;stroke-width:1.2;fill:none}
+svg .cursor{stroke:#111;stroke-width:.8;visibility:hidden}
+svg .readout{font-weight:600;fill:#111}
+table.src{font:12.5px/1.35 ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;border:1px solid var(--line)}
+table.src td{border:0;padding:0 6px}
+table.src td.ln{text-align:right;color:#888;width:1%;white-space:nowrap;border-left:3px solid transparent}
+table.src td.ln a{color:inherit;text-decoration:none}
+table.src td.energy{text-align:right;white-space:nowrap;width:1%;font-size:11px;color:#333}
+table.src td.marks{width:1%;white-space:nowrap}
+table.src td.code{white-space:pre-wrap;overflow-wrap:anywhere;tab-size:4}
+table.src tr.advised td.ln{border-left-color:#1d4f91}
+section.source{border:0;padding:0;margin:8px 0 20px}
+a.mark{display:inline-block;font-size:10.5px;padding:0 4px;border-radius:3px;background:#1d4f91;color:#fff;text-decoration:none;margin-right:2px}
+tr:target{outline:2px solid #1d4f91}
+footer{color:var(--muted);font-size:.8rem;margin:20px 0}
+.js-only{display:none}.js .js-only{display:inline-block;margin:6px 0}
+.hot-only tr.cold{display:none}
+@page{margin:12mm}
+@media print{
+body{background:#fff;font-size:10pt}
+main{max-width:none;padding:0}
+section{border:0;padding:0;margin:12pt 0}
+figure,.card,tr{break-inside:avoid}
+h2,h3{break-after:avoid}
+.no-print,.js-only,svg .cursor,svg .readout{display:none!important}
+.hot-only tr.cold{display:table-row}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+a{color:inherit;text-decoration:none}
+}
+"""
+
+# Optional: a cursor readout on the timelines and the "hot lines only" switch. The page says
+# everything without it.
+_JS = """
+(function () {
+  document.documentElement.className += " js";
+  var toggle = document.getElementById("hot-only");
+  var sources = document.getElementById("sources");
+  if (toggle && sources) {
+    toggle.addEventListener("change", function () {
+      sources.classList.toggle("hot-only", toggle.checked);
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("svg.timeline"), function (svg) {
+    var points = (svg.getAttribute("data-points") || "").split(" ").filter(Boolean).map(function (p) {
+      var pair = p.split(",");
+      return [parseFloat(pair[0]), parseFloat(pair[1])];
+    });
+    var map = (svg.getAttribute("data-map") || "").split(",").map(parseFloat);
+    var cursor = svg.querySelector(".cursor");
+    var readout = svg.querySelector(".readout");
+    if (!points.length || map.length !== 4 || !cursor || !readout) {
+      return;
+    }
+    function hide() {
+      cursor.style.visibility = "hidden";
+      readout.textContent = "";
+    }
+    svg.addEventListener("mousemove", function (event) {
+      var ctm = svg.getScreenCTM();
+      if (!ctm) {
+        return;
+      }
+      var at = svg.createSVGPoint();
+      at.x = event.clientX;
+      at.y = event.clientY;
+      var x = at.matrixTransform(ctm.inverse()).x;
+      if (x < map[2] || x > map[3]) {
+        hide();
+        return;
+      }
+      var t = map[0] + (x - map[2]) / (map[3] - map[2]) * (map[1] - map[0]);
+      var lo = 0, hi = points.length - 1;
+      while (lo < hi) {
+        var mid = (lo + hi + 1) >> 1;
+        if (points[mid][0] <= t) { lo = mid; } else { hi = mid - 1; }
+      }
+      cursor.setAttribute("x1", x);
+      cursor.setAttribute("x2", x);
+      cursor.style.visibility = "visible";
+      readout.textContent = t.toFixed(2) + " s: " + points[lo][1].toPrecision(3) + " W";
+    });
+    svg.addEventListener("mouseleave", hide);
+  });
+})();
+"""
