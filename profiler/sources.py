@@ -64,6 +64,10 @@ class EnergySource:
         """(unix time, watts) samples gathered by poll(), if the source has any."""
         return []
 
+    def drain_timeline(self) -> list[tuple[float, float]]:
+        """The samples gathered so far, forgotten by the source (long runs keep memory bounded)."""
+        return []
+
     def close(self) -> None:
         pass
 
@@ -281,6 +285,10 @@ class NvmlSource(EnergySource):
 
     def timeline(self) -> list[tuple[float, float]]:
         return list(self._samples)
+
+    def drain_timeline(self) -> list[tuple[float, float]]:
+        samples, self._samples = self._samples, []
+        return samples
 
 
 def _sample_watts(sample: Any) -> float:
