@@ -24,6 +24,7 @@ import pytest
 from greenlint.profiler.profile import compute_profile
 from greenlint.reporters import html as html_report
 from greenlint.reporters.html import load_sources, order_advice, render_html, write_html_report
+from greenlint.reporters.html_charts import clip_points
 
 SCRIPT = "/work/proj/train.py"
 SOURCE = textwrap.dedent("""
@@ -217,6 +218,15 @@ def test_grouped_steps_and_dense_boundaries():
     assert page.count('<rect class="bar"') == 1800 and "steps 1-5 (mean)" in page
     assert "mean of 5 consecutive steps" in page and "too dense to draw" in page
     assert '<path class="bounds"' not in page
+
+
+def test_short_measured_window_gets_a_zoomed_timeline():
+    doc = _document()
+    doc["profile"]["duration_s"] = 100.0
+    doc["profile"]["devices"][0]["timeline"].append([100.0, 30.0])
+    page = render_html(doc, {SCRIPT: SOURCE})
+    assert page.count('<svg class="chart timeline"') == 2 and "Zoom on the measured steps" in page
+    assert clip_points([(0.0, 1.0), (5.0, 2.0), (9.0, 3.0)], 4.0, 6.0) == [(4.0, 1.0), (5.0, 2.0), (6.0, 2.0)]
 
 
 def test_write_is_atomic_and_leaves_nothing_behind(tmp_path, monkeypatch):

@@ -412,6 +412,7 @@ class _FileIndex:
 
     def __init__(self, p: dict[str, Any], advice: list[dict[str, Any]], sources: dict[str, str]) -> None:
         self.sources = {str(k): str(v) for k, v in sources.items()}
+        self.text_lines = {name: _source_lines(text) for name, text in self.sources.items()}
         self.lines: dict[str, dict[int, dict[str, Any]]] = {}
         for row in p.get("lines") or []:
             if isinstance(row, dict) and isinstance(row.get("filename"), str) and _num(row.get("line")) is not None:
@@ -436,7 +437,7 @@ class _FileIndex:
         number = _num(line)
         if name is None or number is None or number < 1:
             return None
-        if int(number) > len(_source_lines(self.sources[name])):
+        if int(number) > len(self.text_lines[name]):
             return None
         return f"f{self.index[name]}-L{int(number)}"
 
@@ -531,7 +532,7 @@ def _sources(files: _FileIndex) -> str:
         index = files.index[name]
         rows = files.line_rows(name)
         advice_by_line = files.advice.get(name, {})
-        lines = _source_lines(files.sources[name])
+        lines = files.text_lines[name]
         out = []
         for number, code in enumerate(lines, start=1):
             row = rows.get(number)

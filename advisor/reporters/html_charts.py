@@ -150,7 +150,7 @@ def timeline_svg(points: list[tuple[float, float]], x_min: float, x_max: float, 
     parts.append(_axes(frame, "seconds since the script started", "watts"))
     if points:
         d = [f"M{_g(frame.x(points[0][0]))} {_g(frame.y(points[0][1]))}"]
-        for (_, w_prev), (t, w) in zip(points, points[1:]):
+        for t, w in points[1:]:  # hold the previous level until t, then step to w
             d.append(f"H{_g(frame.x(t))}V{_g(frame.y(w))}")
         parts.append(f'<path class="power" d="{"".join(d)}"/>')
     parts.append(f'<line class="cursor" x1="0" x2="0" y1="{_g(frame.top)}" y2="{_g(frame.bottom)}"/>'
