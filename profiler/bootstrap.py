@@ -26,6 +26,7 @@ import traceback
 from collections import defaultdict
 from typing import Any
 
+from greenlint.profiler.run_length_probe import RunLengthProbe, run_length_result
 from greenlint.profiler.sources import EnergySource, SourceSet, select_sources
 
 EXIT_INTERRUPTED = 130
@@ -112,6 +113,7 @@ class Recorder:
         self.unattributed_s = 0.0
         self.unattributed_window_s = 0.0
         self.hook_installed = False
+        self.probe: RunLengthProbe | None = None  # run-length values (run_length_probe.py), set by main()
         self._force_stop = False
         self._sampler_stop = threading.Event()
         self._sampler: threading.Thread | None = None
@@ -280,6 +282,7 @@ class Recorder:
             "sample_interval_s": self.interval,
             "unattributed_s": self.unattributed_s,
             "unattributed_window_s": self.unattributed_window_s,
+            "run_length": run_length_result(self.probe),
             "timelines": {str(i): s.timeline() for i, s in enumerate(self.sources.sources) if s.timeline()},
             "cumulative": self.cumulative,
         }
@@ -327,6 +330,8 @@ def _register(optimizer_module: Any, recorder: Recorder) -> None:
     if register is None:
         recorder.sources.notices.append("this torch has no global optimizer step hook; steps cannot be counted")
         return
+    if recorder.probe is not None:  # before ours: it must see the first step even if on_step stops the run
+        recorder.probe.on_optimizer_module(optimizer_module)
     register(recorder.on_step)
     recorder.hook_installed = True
 
@@ -389,6 +394,9 @@ def main(argv: list[str]) -> int:
 
     sources, notices = select_sources(config.get("cpu_watts_per_core"), use_nvml=config.get("use_nvml", True))
     recorder = Recorder(config, sources, notices)
+    recorder.probe = RunLengthProbe(lambda: recorder.step_count, recorder._user_files.resolve,
+                                    None if module else script_argv[0])
+    recorder.probe.install()
     install_step_hook(recorder)
 
     last_sigint = [0.0]

@@ -46,6 +46,8 @@ class Projection:
     high_j: float | None
     time_s: float | None
     basis: str
+    # where total_steps came from: "--total-steps", the script (run_length.py), or the completed run
+    total_steps_basis: str = ""
 
 
 @dataclass
@@ -250,7 +252,10 @@ def step_series(per_step: list[float], bounds: list[float], t0: float,
 # -------------------------------------------------------------------------------------- compute
 
 
-def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, exit_code: int = 0) -> Profile:
+def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, exit_code: int = 0,
+                    total_steps_basis: str | None = None) -> Profile:
+    """`total_steps_basis` says where `total_steps` came from (default: --total-steps) or, with no
+    total, what was tried."""
     if raw is None:
         return Profile(outcome="no-result", exit_code=exit_code, steps=0, steps_seen=0, warmup_steps=0,
                        energy_j=None, energy_how="none", duration_s=None, window_energy_j=None,
@@ -329,7 +334,7 @@ def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, 
     lines, lines_basis = _lines(raw, sources, run_e if not win_steps else win_e, bool(win_steps))
     tolerance = _weighted_tolerance(sources, win_e if win_steps else run_e)
     projection = _project(raw, full, total_steps, win_steps, window, run, per_step, j_per_step, p10, p90,
-                          step_time, energy_j, tolerance)
+                          step_time, energy_j, tolerance, total_steps_basis)
     steps_plot = step_series(per_step, [window["t_begin"], *step_times] if per_step else [], run["t_begin"])
     return Profile(
         outcome=raw.get("outcome", "completed"), exit_code=exit_code, steps=win_steps,
@@ -371,7 +376,8 @@ def _lines(raw: dict[str, Any], sources: list[dict[str, Any]], energies: list[fl
 
 def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps: int, window: Any,
              run: dict[str, Any], per_step: list[float], j_per_step: float | None, p10: float | None,
-             p90: float | None, step_time: float | None, energy_j: float | None, tol: float) -> Projection:
+             p90: float | None, step_time: float | None, energy_j: float | None, tol: float,
+             total_steps_basis: str | None = None) -> Projection:
     if full:
         if raw.get("outcome") in ("completed", "stopped") and energy_j is not None:
             return Projection(int(raw.get("steps_seen", 0)), energy_j, energy_j * (1 - tol), energy_j * (1 + tol),
@@ -380,11 +386,14 @@ def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps
         return Projection(None, None, None, None, None,
                           f"unknown: the --full run did not finish ({raw.get('outcome')}); energy_j covers the part that ran")
     if total_steps is None:
+        tried = f"; tried: {total_steps_basis}" if total_steps_basis else ""
         return Projection(None, None, None, None, None,
-                          "unknown: pass --total-steps N (reading the step count from the script is not built yet)")
+                          f"unknown: pass --total-steps N (the script's own step count is not known{tried})",
+                          total_steps_basis or "")
+    source = total_steps_basis or "--total-steps"
     if not per_step or j_per_step is None:
         return Projection(total_steps, None, None, None, None,
-                          "unknown: no measured optimizer steps to project from")
+                          "unknown: no measured optimizer steps to project from", source)
     startup_j = _sum([_delta(w, r) for w, r in zip(window["begin"], run["begin"])]) or 0.0
     startup_t = window["t_begin"] - run["t_begin"]
     before = int(window.get("step_count_at_begin", 0))
@@ -395,6 +404,6 @@ def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps
     time_s = startup_t + (step_time or 0.0) * remaining
     basis = (f"projected: measured start-up and {before} warm-up step(s) ({startup_j:.3g} J) + mean "
              f"{j_per_step:.3g} J/step over {len(per_step)} measured steps x {remaining} remaining of "
-             f"{total_steps} (--total-steps); range: 10th-90th percentile J/step widened by the sources' "
+             f"{total_steps} ({source}); range: 10th-90th percentile J/step widened by the sources' "
              f"tolerance ±{tol:.0%}; work after the last step (evaluation, saving) is not included")
-    return Projection(total_steps, point, low, high, time_s, basis)
+    return Projection(total_steps, point, low, high, time_s, basis, source)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenlint.profiler.profile import Profile, compute_profile
+from greenlint.profiler.run_length import choose_total_steps
 
 
 @dataclass
@@ -68,7 +69,9 @@ def run_profile(options: ProfileOptions) -> ProfileRun:
     if code < 0:  # killed by a signal: report it the way a shell would
         code = 128 - code
     try:
-        profile = compute_profile(raw, options.total_steps, exit_code=code)
+        length = choose_total_steps(raw, options.total_steps)
+        profile = compute_profile(raw, length.total_steps, exit_code=code, total_steps_basis=length.basis or None)
+        profile.notices.extend(length.notes)
     except Exception as exc:  # noqa: BLE001 - a malformed result must not hide the script's outcome
         profile = compute_profile(None, options.total_steps, exit_code=code)
         profile.notices.append(f"greenlint could not read the profile result ({type(exc).__name__}: {exc})")
