@@ -22,7 +22,7 @@ _LAZY = {
     "GreenlintLightningCallback": "greenlint.profiler.callbacks",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = ["DeviceEnergy", "EnergyMeter", "GreenlintLightningCallback", "GreenlintTrainerCallback", "Measurement", "WindowError"]
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,6 @@ import json
 import sys
 
 import pytest
-
 from greenlint.profiler.callbacks.tracker import LINES_BASIS, TrainingEnergy
 from greenlint.profiler.meter import EnergyMeter
 from greenlint.profiler.sources import EnergySource, EstimateSource
@@ -76,7 +75,7 @@ def test_epoch_and_step_energy_and_never_the_gpu_per_step(rig):
 
 
 def test_gpu_split_between_steps_by_power_samples(rig):
-    meter, cpu, gpu, clock = rig
+    meter, _, gpu, clock = rig
     tracker = TrainingEnergy(meter, "test", warmup_steps=0)
     tracker.train_begin(None, "unknown")
     tracker.epoch_begin(0)
@@ -346,7 +345,7 @@ def test_callbacks_without_the_frameworks_say_what_to_install(monkeypatch):
     for name in ["transformers", "greenlint.profiler.callbacks.huggingface"]:
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setitem(sys.modules, "transformers", None)  # makes `import transformers` fail
-    import greenlint.profiler.callbacks as callbacks
+    from greenlint.profiler import callbacks
 
     monkeypatch.delitem(callbacks.__dict__, "GreenlintTrainerCallback", raising=False)
     with pytest.raises(ImportError, match=r"greenlint\[callbacks\]"):

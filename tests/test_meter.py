@@ -7,7 +7,6 @@ import sys
 import types
 
 import pytest
-
 from greenlint.profiler.meter import EnergyMeter, Measurement, WindowError
 from greenlint.profiler.sources import EnergySource
 
@@ -100,7 +99,7 @@ def test_nested_windows(rig):
 
 
 def test_overlapping_windows_are_independent(rig):
-    meter, cpu, gpu, _ = rig
+    meter, cpu, _, _ = rig
     meter.begin("a")
     cpu.value = 1.0
     meter.begin("b")
@@ -198,7 +197,7 @@ def test_a_source_failing_mid_window_is_left_out_with_a_notice(rig):
 
 
 def test_cuda_is_synchronized_before_every_read(rig, monkeypatch):
-    meter, cpu, gpu, _ = rig
+    meter, _, gpu, _ = rig
     events: list[str] = []
     cuda = types.SimpleNamespace(is_initialized=lambda: True, synchronize=lambda: events.append("sync"))
     monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
@@ -212,7 +211,7 @@ def test_cuda_is_synchronized_before_every_read(rig, monkeypatch):
 
 
 def test_no_sync_when_cuda_was_never_initialised(rig, monkeypatch):
-    meter, _, gpu, _ = rig
+    meter = rig[0]
     calls: list[str] = []
     cuda = types.SimpleNamespace(is_initialized=lambda: False, synchronize=lambda: calls.append("sync"))
     monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
@@ -321,3 +320,16 @@ def test_nvml_power_samples_reach_the_meter_and_are_drained():
         assert src.timeline() == [] and meter.take_power_samples() == [[]]
     finally:
         meter.close()
+
+
+def test_a_forgotten_meter_is_collected_despite_its_poll_thread():
+    import gc
+    import weakref
+
+    meter = EnergyMeter(sources=[SampledGpu()], poll_interval_s=3600)
+    ref = weakref.ref(meter)
+    stop = meter._stop
+    del meter
+    gc.collect()
+    assert ref() is None
+    stop.set()  # let the waiting thread go now rather than after the interval

@@ -20,7 +20,7 @@ _LAZY = {
     "TrainingEnergy": "greenlint.profiler.callbacks.tracker",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = ["GreenlintLightningCallback", "GreenlintPytorchLightningCallback", "GreenlintTrainerCallback", "TrainingEnergy"]
 
 
 def __getattr__(name: str) -> Any:

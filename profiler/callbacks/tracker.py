@@ -21,7 +21,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from greenlint.profiler.meter import EnergyMeter, Measurement
-from greenlint.profiler.profile import Device, Profile, Projection, percentile, split_by_timeline
+from greenlint.profiler.profile import (
+    Device,
+    Profile,
+    Projection,
+    percentile,
+    split_by_timeline,
+)
 
 LINES_BASIS = ("none: the callbacks do no line attribution; run the script under `greenlint profile` "
                "for the energy of each source line")
