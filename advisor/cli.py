@@ -352,7 +352,9 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         stderr.print(f"greenlint: error: cannot write {args.output}: {exc.strerror}")
         return run.exit_code or EXIT_ERROR
     if not args.no_html:
-        _write_html(Path(args.html), document, stderr)
+        # stdout carries the report, unless it carries the JSON itself: then the path goes to stderr
+        said = stderr if args.output_format == "json" and not args.output else Console(highlight=False)
+        _write_html(Path(args.html), document, target, said, stderr)
     return run.exit_code
 
 
@@ -372,15 +374,16 @@ def _compare(args: argparse.Namespace, stderr: Console) -> int:
     return EXIT_CLEAN
 
 
-def _write_html(path: Path, document: dict, stderr: Console) -> None:
+def _write_html(path: Path, document: dict, target: str, out: Console, stderr: Console) -> None:
     from greenlint.reporters.html import load_sources, write_html_report
 
+    advised_files = [item["filename"] for item in document.get("advice", [])]
     try:
-        write_html_report(path, document, load_sources(document["profile"]))
+        write_html_report(path, document, load_sources(document["profile"], also=advised_files), script=target)
     except OSError as exc:
         stderr.print(f"greenlint: error: cannot write the HTML report {path}: {exc.strerror}")
         return
-    stderr.print(f"HTML report: {path}", highlight=False, soft_wrap=True)
+    out.print(f"HTML report: {path}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def run_demo(html: Path, steps: int, console: Console, stderr: Console) -> int:
     console.rule("3. advice (estimated: what each fix would save over the run)")
     advised = advise(run.exit_code, run.profile, str(script), project_settings(script.parent)[0], cwd=script.parent)
     render_advice_text(advised.advice, advised.carbon, console, advised.notices)
-    _write_html(html, advised.document(), stderr)
+    _write_html(html, advised.document(), "train.py", console, stderr)
     console.rule("next")
     console.print(
         f"Apply the fixes:  greenlint check --fix --unsafe-fixes {script}\n"
