@@ -25,17 +25,17 @@ from __future__ import annotations
 import math
 import os
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import FunctionInfo, LoopInfo, is_optimizer_step
 from greenlint.rules.analysis.literals import literal_value, string_value
 from greenlint.rules.analysis.names import dotted_name
 from greenlint.rules.fixes import loop_header
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 MAX_SOURCE_BYTES = 2_000_000
 _MAX_CALLER_DEPTH = 4
@@ -243,22 +243,16 @@ def _collect(s: ScriptStructure) -> None:
                         if a.keyword is not None and a.keyword.value in wanted}
             name = (dotted_name(call.func) or qualname).rsplit(".", 1)[-1]
             s.frameworks.append(FrameworkCall(framework, s.file, s.line(call), f"{name}(...)", keywords))
-    for statement, function in _simple_assignments(module, facts):
-        target, value = statement
+    for target, value, function in _simple_assignments(module):
+        parsed = isinstance(value, cst.Call) and (dotted_name(value.func) or "").endswith((".parse_args", ".parse_known_args"))
+        if parsed and isinstance(target, (cst.Tuple, cst.List)) and target.elements:
+            target = target.elements[0].value  # `args, unknown = parser.parse_known_args()`
         name = ref_text(target)
         if name is None:
             continue
-        if isinstance(value, cst.Call) and (dotted_name(value.func) or "").endswith((".parse_args", ".parse_known_args")):
+        if parsed:
             s.argparse_vars.add(name)
         s.assignments.setdefault(name, []).append((s.line(target), to_expr(value, module), function))
-    # `args, unknown = parser.parse_known_args()`
-    for node in _walk(module):
-        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call) and len(node.targets) == 1:
-            target = node.targets[0].target
-            if (dotted_name(node.value.func) or "").endswith(".parse_known_args") and isinstance(target, (cst.Tuple, cst.List)):
-                first = target.elements[0].value if target.elements else None
-                if isinstance(first, cst.Name):
-                    s.argparse_vars.add(first.value)
 
 
 def _collect_option(s: ScriptStructure, call: cst.Call) -> None:
@@ -277,26 +271,17 @@ def _collect_option(s: ScriptStructure, call: cst.Call) -> None:
     s.argparse_options[dest] = ArgOption(option, s.line(call), default)
 
 
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def _simple_assignments(module: cst.Module, facts: Any):
-    """((target, value), enclosing function name) for `name = value` / `x.attr = value` statements."""
-    functions = {id(f.node): f.name for infos in facts.functions.values() for f in infos}
+def _simple_assignments(module: cst.Module) -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, str]]:
+    """(target, value, enclosing function's name) for every single-target assignment."""
     stack: list[tuple[cst.CSTNode, str]] = [(module, "<module>")]
     while stack:
         node, function = stack.pop()
         if isinstance(node, cst.FunctionDef):
-            function = functions.get(id(node), node.name.value)
+            function = node.name.value
         if isinstance(node, cst.Assign) and len(node.targets) == 1:
-            yield (node.targets[0].target, node.value), function
+            yield node.targets[0].target, node.value, function
         elif isinstance(node, cst.AnnAssign) and node.value is not None:
-            yield (node.target, node.value), function
+            yield node.target, node.value, function
         stack.extend((child, function) for child in reversed(node.children))
 
 
@@ -313,6 +298,9 @@ class LoopPlan:
     found_by: str  # "the first optimizer step's call stack" / "the source: ..."
     notes: list[str] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # stack frames in files that could not be parsed
+    # the optimizer step calls directly in the innermost loop, when there is more than one
+    # (a GAN's two optimizers): (call text with its line, unconditional)
+    step_calls: list[tuple[str, bool]] = field(default_factory=list)
 
 
 def _innermost_function(s: ScriptStructure, line: int) -> FunctionInfo | None:
@@ -461,12 +449,16 @@ def _is_just_break(body: cst.BaseSuite) -> bool:
 
 
 def _increment_line(loop: cst.While, counter: str, s: ScriptStructure) -> int | None:
-    for node in _walk(loop.body):
-        if isinstance(node, (cst.For, cst.While, cst.FunctionDef)):
+    """The line of `counter += 1` in the loop's own body (not in loops or functions inside it)."""
+    stack: list[cst.CSTNode] = [loop.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             continue
-        if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign) and ref_text(node.target) == counter:
-            if literal_value(node.value) == 1:
-                return s.line(node)
+        if (isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign)
+                and ref_text(node.target) == counter and literal_value(node.value) == 1):
+            return s.line(node)
+        stack.extend(node.children)
     return None
 
 
@@ -526,6 +518,7 @@ def plan_from_stack(structures: dict[str, ScriptStructure], frames: list[dict[st
     accumulation = None
     step_site = None
     unread = []
+    step_calls: list[tuple[str, bool]] = []
     for frame in frames:  # innermost first
         s = structures.get(frame["file"])
         if s is None or s.analysis is None:
@@ -535,14 +528,26 @@ def plan_from_stack(structures: dict[str, ScriptStructure], frames: list[dict[st
         if step_site is None:
             step_site = (s.file, line)
         found = _loops_at(s, line)
-        if found and accumulation is None:
+        if found and accumulation is None and not step_calls:
             accumulation = _accumulation(s, found[-1], line)
+            step_calls = _step_calls(s, found[-1]) or [("", True)]
         inner_first = [loop_count(s, lp, line) for lp in reversed(found)]
         loops.extend(inner_first)
     if step_site is None and not unread:
         return None
     loops.reverse()  # outermost first
-    return LoopPlan(loops, accumulation, step_site or ("", 0), "the first optimizer step's call stack", unread=unread)
+    return LoopPlan(loops, accumulation, step_site or ("", 0), "the first optimizer step's call stack", unread=unread,
+                    step_calls=[c for c in step_calls if c[0]])
+
+
+def _step_calls(s: ScriptStructure, loop: LoopInfo) -> list[tuple[str, bool]]:
+    """Optimizer step calls directly in the loop (not in loops inside it), if more than one."""
+    facts = s.analysis.facts
+    sites = [site for site in facts.calls if site.loop is loop and is_optimizer_step(site, facts.optimizer_names)]
+    if len(sites) < 2:
+        return []
+    return [(f"`{s.module.code_for_node(site.node)}` at {_base(s.file)}:{s.line(site.node)}",
+             site.cond_depth == loop.cond_depth) for site in sites]
 
 
 def static_plan(s: ScriptStructure) -> LoopPlan | None:
@@ -684,8 +689,9 @@ class Evaluator:
             if not self.rt.argparse and option is not None and option.default is not None and depth < 3:
                 known = self.evaluate(option.default, "<module>", depth + 1)
                 if isinstance(known, Known):
-                    return Known(known.value, [f"{text} = {_fmt(known.value)}: the default of argparse "
-                                               f"{option.option}, {_base(self.s.file)}:{option.line} (no run-time value)"])
+                    what = (f"{text} = {_fmt(known.value)}: the default of argparse {option.option}, "
+                            f"{_base(self.s.file)}:{option.line} (no run-time value)")
+                    return Known(known.value, [what])
         # A literal (or computable) assignment in the source: a module constant, a local.
         assignments = [a for a in self.s.assignments.get(text, []) if a[2] in (function, "<module>")]
         if len(assignments) == 1 and depth < 3:
@@ -698,7 +704,7 @@ class Evaluator:
         return Unknown([f"the value of `{text}`"])
 
     def _describe(self, text: str, value: Any, where: str) -> str:
-        base, _, attr = text.partition(".")
+        _, _, attr = text.partition(".")
         if attr and "." not in attr and attr in self.rt.argparse and self.rt.argparse[attr][0] == value:
             return f"{text} = {_fmt(value)} from argparse {self._option(attr) or self.rt.argparse[attr][1]} at run time"
         literal = [(line, e) for line, e, fn in self.s.assignments.get(text, []) if fn == where and e.kind == "num"]
@@ -759,7 +765,7 @@ class Evaluator:
                 continue
             lengths = record.get("lengths") or []
             if len(lengths) == 1:
-                return Known(lengths[0], [f"len() of the DataLoader it iterates, at run time"])
+                return Known(lengths[0], ["len() of the DataLoader it iterates, at run time"])
             if len(lengths) > 1:
                 return Unknown([f"the length of `{loop.iterable}` (DataLoaders of lengths {lengths} from the same line)"])
             why = record.get("why_unknown")
@@ -858,12 +864,26 @@ def _accumulate(plan: LoopPlan, structures: dict[str, ScriptStructure], runtime:
     measured = _measured_ratio(loop, runtime)
     acc = plan.accumulation
     term = f"{_fmt(count)} {loop.label} ({detail})"
+    calls = plan.step_calls
+    if calls and not all(unconditional for _, unconditional in calls):
+        notes.append(f"{len(calls)} optimizer step calls in `{loop.header}` ({', '.join(c for c, _ in calls)}), "
+                     "some under a condition: the total counts one step per iteration and may be low")
+        calls = []
     if acc is None:
-        if measured is not None and measured[0] >= 2:
-            every, batches, steps = measured
-            per = count // every
-            return per, (f"{_fmt(per)} optimizer steps per pass = {term} // {every} (measured: {batches} batches for "
-                         f"{steps} optimizer steps since the loop's iter(); no accumulation condition was found)")
+        if measured is not None:
+            batches, steps = measured
+            every = _whole_ratio(batches, steps)
+            if every is not None and every >= 2:
+                per = count // every
+                return per, (f"{_fmt(per)} optimizer steps per pass = {term} // {every} (measured: {batches} batches "
+                             f"for {steps} optimizer steps since the loop's iter(); no accumulation condition was found)")
+            times = _whole_ratio(steps, batches)
+            if times is not None and times >= 2 and not calls:
+                return count * times, (f"{_fmt(count * times)} optimizer steps per pass = {term} x {times} (measured: "
+                                       f"{steps} optimizer steps for {batches} batches since the loop's iter())")
+        if calls:
+            return count * len(calls), (f"{_fmt(count * len(calls))} optimizer steps per pass = {term} x {len(calls)} "
+                                        f"optimizer step calls per iteration ({', '.join(c for c, _ in calls)})")
         return count, term
     known = Evaluator(structures[acc.file], runtime).evaluate(acc.every, loop.function)
     where = f"gradient accumulation: the step is under `if {acc.condition}`, {_base(acc.file)}:{acc.line}"
@@ -874,15 +894,16 @@ def _accumulate(plan: LoopPlan, structures: dict[str, ScriptStructure], runtime:
         return None, f"{where}, which evaluates to {every}"
     per = math.ceil(count / every) if acc.steps_on_last else count // every
     rounding = "ceil: it also steps on the last batch" if acc.steps_on_last else "floor"
-    if measured is not None and measured[0] != every:
-        notes.append(f"measured {measured[1]} batches for {measured[2]} optimizer steps, "
+    if measured is not None and _whole_ratio(*measured) != every:
+        notes.append(f"measured {measured[0]} batches for {measured[1]} optimizer steps, "
                      f"not the {every} per step that `{acc.condition}` suggests")
     sources = "; ".join([where, *known.sources, rounding])
     return per, f"{_fmt(per)} optimizer steps per pass = {term} / {every} ({sources})"
 
 
-def _measured_ratio(loop: LoopCount, runtime: Runtime) -> tuple[int, int, int] | None:
-    """(batches per optimizer step, batches, steps) from the DataLoader iterator's own counter."""
+def _measured_ratio(loop: LoopCount, runtime: Runtime) -> tuple[int, int] | None:
+    """(batches, optimizer steps) since the latest iter() of the DataLoader the loop iterates: the
+    iterator's own batch counter, read by the probe at the end."""
     if loop.kind != "iterable":
         return None
     first, last = loop.header_lines
@@ -890,11 +911,17 @@ def _measured_ratio(loop: LoopCount, runtime: Runtime) -> tuple[int, int, int] |
         sites = record.get("sites") or []
         if sites and sites[0][0] == loop.file and first <= sites[0][1] <= last:
             batches, steps = record.get("batches_since_iter"), record.get("steps_since_iter")
-            if isinstance(batches, int) and isinstance(steps, int) and steps >= 2:
-                ratio = batches / steps
-                if abs(ratio - round(ratio)) <= 0.05 * ratio:
-                    return round(ratio), batches, steps
+            if isinstance(batches, int) and isinstance(steps, int) and min(batches, steps) >= 1 and max(batches, steps) >= 2:
+                return batches, steps
     return None
+
+
+def _whole_ratio(a: int, b: int) -> int | None:
+    """a / b when it is (within 5 %) a whole number, else None."""
+    if b <= 0:
+        return None
+    ratio = a / b
+    return round(ratio) if round(ratio) >= 1 and abs(ratio - round(ratio)) <= 0.05 * ratio else None
 
 
 def _framework_total(runtime: Runtime, tried: list[str]) -> TotalSteps | None:
@@ -950,10 +977,10 @@ def _static_framework_total(structures: dict[str, ScriptStructure], runtime: Run
             steps = values.get("max_steps")
             if isinstance(steps, Known) and steps.value > 0:
                 epochs = values.get("max_epochs")
-                if call.framework == "lightning" and "max_epochs" in call.keywords:
-                    if not (isinstance(epochs, Known) and epochs.value == -1):
-                        tried.append(f"{where} sets max_steps and max_epochs: the smaller bound needs the batches per epoch")
-                        continue
+                if (call.framework == "lightning" and "max_epochs" in call.keywords
+                        and not (isinstance(epochs, Known) and epochs.value == -1)):
+                    tried.append(f"{where} sets max_steps and max_epochs: the smaller bound needs the batches per epoch")
+                    continue
                 sources = "; ".join(steps.sources)
                 return TotalSteps(int(steps.value), f"total steps {_fmt(steps.value)} = max_steps of {where}"
                                   + (f" ({sources})" if sources else "") + " (read from the source)")

@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from greenlint.profiler.profile import compute_profile
 from greenlint.profiler.run_length import (
     Runtime,
@@ -298,6 +297,37 @@ def test_measured_batches_per_step_stands_in_when_no_condition_is_visible():
     assert "measured: 12 batches for 3 optimizer steps" in result.basis
 
 
+GAN = """
+import torch
+for epoch in range(2):
+    for real in loader:
+        d_loss(real).backward()
+        opt_d.step()
+        g_loss(real).backward()
+        opt_g.step()
+"""
+
+
+def test_two_optimizers_stepping_each_iteration_count_twice():
+    frames = [{"file": FILE, "function": "<module>", "line": 5, "values": {}}]
+    result = resolve(GAN, {"first_step": {"frames": frames}, "loaders": [loader_record(3, 10)]})
+    assert result.total_steps == 2 * 10 * 2
+    assert "x 2 optimizer step calls per iteration (`opt_d.step()` at train.py:5, `opt_g.step()` at train.py:7)" \
+        in result.basis
+    conditional = GAN.replace("        opt_g.step()", "        if i % 5 == 0:\n            opt_g.step()")
+    result = resolve(conditional, {"first_step": {"frames": frames}, "loaders": [loader_record(3, 10)]})
+    assert result.total_steps == 20 and any("some under a condition" in n for n in result.notes)
+
+
+def test_measured_optimizer_steps_per_batch_multiply():
+    source = GAN.replace("        opt_d.step()\n", "").replace("opt_g.step()", "step_both()")  # two steps, hidden
+    frames = [{"file": FILE, "function": "<module>", "line": 6, "values": {}}]
+    runtime = {"first_step": {"frames": frames},
+               "loaders": [loader_record(3, 10, batches_since_iter=4, steps_since_iter=8)]}
+    result = resolve(source, runtime)
+    assert result.total_steps == 40 and "measured: 8 optimizer steps for 4 batches" in result.basis
+
+
 def test_nothing_found_says_what_was_tried():
     result = resolve("import torch\nprint('no training here')\n")
     assert result.total_steps is None and result.basis == "no optimizer step was found in train.py"
@@ -430,7 +460,7 @@ TIMEOUT = 120
 def _profile(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict | None]:
     out = tmp_path / "profile.json"
     proc = subprocess.run([sys.executable, "-m", "greenlint", "profile", "--format", "json", "--output", str(out),
-                           *args], capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+                           *args], check=False, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
     data = json.loads(out.read_text())["profile"] if out.exists() else None
     return proc, data
 
