@@ -757,11 +757,9 @@ class Evaluator:
                              *bound.sources, how])
 
     def _iterable(self, loop: LoopCount) -> Known | Unknown:
-        first, last = loop.header_lines
         why = None
         for record in self.rt.loaders:
-            sites = record.get("sites") or []
-            if not sites or sites[0][0] != loop.file or not first <= sites[0][1] <= last:
+            if not _iterated_at(record, loop):
                 continue
             lengths = record.get("lengths") or []
             if len(lengths) == 1:
@@ -773,8 +771,10 @@ class Evaluator:
         if why is None and frame is not None and loop.iterable in frame.get("lengths", {}):
             value = frame["lengths"][loop.iterable]
             return Known(value, [f"len({loop.iterable}) at run time"])
-        return Unknown([f"the length of `{loop.iterable}`" + (f" ({why})" if why else
-                                                               " (not a DataLoader with a length)")])
+        if why is None:
+            ran = self.rt.seen_first_step or self.rt.loaders
+            why = "not a DataLoader with a length" if ran else "known only at run time"
+        return Unknown([f"the length of `{loop.iterable}` ({why})"])
 
 
 def _is_number(value: Any) -> bool:
@@ -906,14 +906,19 @@ def _measured_ratio(loop: LoopCount, runtime: Runtime) -> tuple[int, int] | None
     iterator's own batch counter, read by the probe at the end."""
     if loop.kind != "iterable":
         return None
-    first, last = loop.header_lines
     for record in runtime.loaders:
-        sites = record.get("sites") or []
-        if sites and sites[0][0] == loop.file and first <= sites[0][1] <= last:
+        if _iterated_at(record, loop):
             batches, steps = record.get("batches_since_iter"), record.get("steps_since_iter")
             if isinstance(batches, int) and isinstance(steps, int) and min(batches, steps) >= 1 and max(batches, steps) >= 2:
                 return batches, steps
     return None
+
+
+def _iterated_at(record: dict[str, Any], loop: LoopCount) -> bool:
+    """Was this DataLoader iterated from the loop's header? Any of the recorded user frames counts:
+    the innermost one is inside the user's own wrapper when the loop iterates one (a prefetcher)."""
+    first, last = loop.header_lines
+    return any(file == loop.file and first <= line <= last for file, line in record.get("sites") or [])
 
 
 def _whole_ratio(a: int, b: int) -> int | None:

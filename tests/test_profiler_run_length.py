@@ -58,12 +58,18 @@ def test_literal_epoch_range_around_a_dataloader_loop():
     assert plan.loops[1].iterable == "train_loader" and plan.accumulation is None
     # Without a run the loader's length is unknown: said, not guessed.
     result = resolve(LITERAL)
-    assert result.total_steps is None and "the length of `train_loader`" in result.basis
+    assert result.total_steps is None and "the length of `train_loader` (known only at run time)" in result.basis
     # With the length the probe records for the DataLoader iterated on line 5:
     result = resolve(LITERAL, {"loaders": [loader_record(5, 469)]})
     assert result.total_steps == 4690
     assert result.basis.startswith("total steps 4,690 = 10 epochs (`for epoch in range(10)` at train.py:4")
     assert "469 batches (`for x, y in train_loader` at train.py:5; len() of the DataLoader" in result.basis
+
+
+def test_a_loader_iterated_inside_the_users_own_wrapper_still_matches_the_loop():
+    # `for x, y in Prefetcher(train_loader)`: the innermost user frame is the wrapper's __iter__.
+    record = {"sites": [["/proj/data.py", 40], [FILE, 5]], "lengths": [12], "iters": 1}
+    assert resolve(LITERAL, {"loaders": [record]}).total_steps == 120
 
 
 ARGPARSE = """
