@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--duration", type=float, metavar="SECONDS", help="stop at the first step boundary after this long")
     profile.add_argument("--full", action="store_true", help="run the script to completion")
     profile.add_argument("--total-steps", type=int, metavar="N", help="the full run's optimizer steps, for the projection")
+    profile.add_argument("--gpu-trace-steps", type=int, default=3, metavar="N", help="steps traced with torch.profiler after the warm-up for GPU line attribution, outside the measured window (default 3; 0: none)")
     profile.add_argument("--cpu-watts-per-core", type=float, metavar="W", help="power per busy core for the CPU estimate (default 12 W)")
     profile.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
     profile.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
@@ -304,10 +305,11 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
     if module is None and not command:
         stderr.print("greenlint: error: profile needs a SCRIPT or -m MODULE")
         return EXIT_ERROR
-    for name in ("steps", "warmup", "total_steps"):
+    for name in ("steps", "warmup", "total_steps", "gpu_trace_steps"):
         value = getattr(args, name)
-        if value is not None and value < (1 if name != "warmup" else 0):
-            stderr.print(f"greenlint: error: --{name.replace('_', '-')} must be at least {1 if name != 'warmup' else 0}")
+        minimum = 0 if name in ("warmup", "gpu_trace_steps") else 1
+        if value is not None and value < minimum:
+            stderr.print(f"greenlint: error: --{name.replace('_', '-')} must be at least {minimum}")
             return EXIT_ERROR
     for name in ("grid_intensity", "pue"):
         value = getattr(args, name)
@@ -325,6 +327,7 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         script=script, module=module, args=command if module else command[1:],
         steps=args.steps, warmup=args.warmup, duration=args.duration, full=args.full,
         total_steps=args.total_steps, cpu_watts_per_core=args.cpu_watts_per_core,
+        gpu_trace_steps=args.gpu_trace_steps,
     )
     run = run_profile(options)
     target = f"-m {module}" if module else script

@@ -27,6 +27,7 @@ from collections import defaultdict
 from typing import Any
 
 from greenlint.profiler.run_length_probe import RunLengthProbe, run_length_result
+from greenlint.profiler.gpu_trace import GpuTrace
 from greenlint.profiler.sources import EnergySource, SourceSet, select_sources
 
 EXIT_INTERRUPTED = 130
@@ -121,6 +122,12 @@ class Recorder:
         # [time, readings of the cheap sources (None for the others)] about once a second: the
         # report's power timeline for sources without a sample buffer (estimate, RAPL).
         self.cumulative: list[list[Any]] = []
+        # GPU line attribution (gpu_trace.py): a few traced steps between the warm-up and the window
+        self.trace_steps = int(config.get("gpu_trace_steps", 3) or 0)
+        self.trace_without_cuda = bool(config.get("gpu_trace_cpu"))  # tests: the same path on CPU
+        self._trace: GpuTrace | None = None
+        self._trace_first_step = 0
+        self.gpu_trace: dict[str, Any] | None = None
 
     # -- boundaries ----------------------------------------------------------------------------
 
@@ -165,7 +172,12 @@ class Recorder:
         self.step_count += 1
         now = time.time()
         if self.window is None:
-            if self.step_count >= self.warmup:
+            if self._trace is not None:
+                if self.step_count - self._trace_first_step >= self.trace_steps:
+                    self._finish_trace()
+                    self._begin_window(now)
+                return
+            if self.step_count >= self.warmup and not self._start_trace():
                 self._begin_window(now)
             return
         if self.window_end is not None:
@@ -179,6 +191,37 @@ class Recorder:
             self._stop("steps")
         if self.duration is not None and now - self.window["t_begin"] >= self.duration:
             self._stop("duration")
+
+    # -- GPU trace (outside the measured window: torch.profiler costs up to +80 % per step) ------
+
+    def _start_trace(self) -> bool:
+        if self.trace_steps <= 0 or self.gpu_trace is not None:
+            return False
+        torch = sys.modules.get("torch")
+        try:
+            cuda = torch is not None and torch.cuda.is_initialized()
+        except Exception:  # noqa: BLE001
+            cuda = False
+        if not cuda and not self.trace_without_cuda:
+            return False
+        self._sync()
+        trace = GpuTrace(self._user_files.resolve, cpu_only=not cuda)
+        notice = trace.start()
+        if notice is not None:
+            self.sources.notices.append(notice)
+            self.gpu_trace = {"notice": notice}
+            return False
+        self._trace, self._trace_first_step = trace, self.step_count
+        return True
+
+    def _finish_trace(self) -> None:
+        if self._trace is None:
+            return
+        self._sync()
+        trace, self._trace = self._trace, None
+        self.gpu_trace = trace.stop(self.step_count - self._trace_first_step)
+        if "notice" in self.gpu_trace:
+            self.sources.notices.append(self.gpu_trace["notice"])
 
     def _cheap_reads(self) -> list[float | None]:
         try:
@@ -215,6 +258,9 @@ class Recorder:
             key = self._attribute(frame)
             del frame
             self.samples += 1
+            trace = self._trace
+            if trace is not None:
+                trace.add_sample(time.time(), key)
             in_window = self.window is not None and self.window_end is None
             if key is None:
                 self.unattributed_s += dt
@@ -256,6 +302,7 @@ class Recorder:
         if self._sampler is not None:
             self._sampler.join(timeout=1.0)
         self._sync()
+        self._finish_trace()  # the script ended (or was stopped) during the traced steps
         if self.window is not None:
             self._end_window()
         run_end = self.sources.read_all()
@@ -285,6 +332,7 @@ class Recorder:
             "run_length": run_length_result(self.probe),
             "timelines": {str(i): s.timeline() for i, s in enumerate(self.sources.sources) if s.timeline()},
             "cumulative": self.cumulative,
+            "gpu_trace": self.gpu_trace,
         }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from greenlint.profiler.gpu_attribution import GpuLineTimes, gpu_line_energy
+
 MEASURED_METHODS = {"nvml-energy-counter", "rapl"}
 MAX_PLOT_POINTS = 2000  # per device timeline and per step series: enough for a plot, small JSON
 
@@ -33,9 +35,12 @@ class Device:
 class Line:
     filename: str
     line: int
-    energy_j: float
+    energy_j: float  # cpu_j + gpu_active_j + gpu_idle_j
     time_s: float
     share: float  # of the CPU samples of the span the lines cover
+    cpu_j: float = 0.0
+    gpu_active_j: float = 0.0  # GPU energy of the kernels this line launched
+    gpu_idle_j: float = 0.0  # GPU energy while it sat idle and the CPU was on this line
 
 
 @dataclass
@@ -71,6 +76,8 @@ class Profile:
     lines_basis: str = ""
     projection: Projection | None = None
     notices: list[str] = field(default_factory=list)
+    # the torch.profiler steps of GPU line attribution (no per-line lists: those are in `lines`)
+    gpu_trace: dict[str, Any] | None = None
     # Per measured step, for the report's plots: J/step of each entry, and the entries' boundaries
     # in seconds since the run's start (one more than the entries). An entry is one step, or
     # step_group consecutive steps (mean J/step; the last group may be shorter) when there are more
@@ -345,7 +352,15 @@ def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, 
         j_per_step=j_per_step, j_per_step_p10=p10, j_per_step_p90=p90, step_time_s=step_time,
         devices=devices, lines=lines, lines_basis=lines_basis, projection=projection, notices=notices,
         step_energy_j=steps_plot[0], step_bounds_s=steps_plot[1], step_group=steps_plot[2],
+        gpu_trace=_trace_summary(raw.get("gpu_trace")),
     )
+
+
+_TRACE_SUMMARY_KEYS = ("steps", "kernels", "busy_s", "idle_total_s", "cpu_samples", "notice")
+
+
+def _trace_summary(trace: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if not trace else {k: trace[k] for k in _TRACE_SUMMARY_KEYS if k in trace}
 
 
 def _weighted_tolerance(sources: list[dict[str, Any]], energies: list[float | None]) -> float:
@@ -362,16 +377,51 @@ def _lines(raw: dict[str, Any], sources: list[dict[str, Any]], energies: list[fl
     unattributed = raw.get("unattributed_window_s" if in_window else "unattributed_s", 0.0)
     cpu_j = sum(e for e, s in zip(energies, sources) if e is not None and s["kind"] == "cpu")
     total_t = sum(t for _, _, t in rows) + unattributed
-    lines = [Line(f, int(ln), cpu_j * t / total_t if total_t else 0.0, t, t / total_t if total_t else 0.0)
-             for f, ln, t in rows]
-    lines.sort(key=lambda l: (-l.time_s, l.filename, l.line))
+    by_key = {}
+    for f, ln, t in rows:
+        line_cpu = cpu_j * t / total_t if total_t else 0.0
+        by_key[(f, int(ln))] = Line(f, int(ln), line_cpu, t, t / total_t if total_t else 0.0, cpu_j=line_cpu)
     span = "the measured steps" if in_window else "the whole run"
     cpu_methods = sorted({s["method"] for s in sources if s["kind"] == "cpu"})
     basis = (f"estimated: the CPU energy of {span} ({'/'.join(cpu_methods)}) split by each line's share of "
              f"main-thread stack samples (every {raw.get('sample_interval_s', 0.005) * 1000:g} ms, "
-             f"{raw.get('samples', 0)} samples; time inside libraries goes to the calling line of the script). "
-             "GPU energy is not attributed to lines yet.")
+             f"{raw.get('samples', 0)} samples; time inside libraries goes to the calling line of the script). ")
+    basis += _add_gpu_lines(raw, sources, energies, by_key)
+    lines = sorted(by_key.values(), key=lambda l: (-l.energy_j, -l.time_s, l.filename, l.line))
     return lines, basis
+
+
+def _add_gpu_lines(raw: dict[str, Any], sources: list[dict[str, Any]], energies: list[float | None],
+                   by_key: dict[tuple[str, int], Line]) -> str:
+    """Adds the GPU energy of the span to the lines (gpu_attribution.py); returns the basis words."""
+    gpu = [(i, e) for i, (e, s) in enumerate(zip(energies, sources)) if e is not None and s["kind"] == "gpu"]
+    if not gpu:
+        return "No GPU was measured."
+    trace = raw.get("gpu_trace") or {}
+    if "active" not in trace:
+        why = trace.get("notice") or "no torch.profiler trace (CUDA not initialised, or --gpu-trace-steps 0)"
+        return f"GPU energy is not attributed to lines: {why}."
+    times = GpuLineTimes(
+        active_s={(f, int(ln)): t for f, ln, t in trace["active"]},
+        idle_s={(f, int(ln)): t for f, ln, t in trace["idle"]},
+        busy_s=trace["busy_s"], idle_total_s=trace["idle_total_s"],
+        span_s=trace["span"][1] - trace["span"][0],
+        unattributed_active_s=trace["unattributed_active_s"], unattributed_idle_s=trace["unattributed_idle_s"],
+    )
+    gpu_j = sum(e for _, e in gpu)
+    # the traced steps' power samples, when a GPU source kept a timeline, weight busy vs idle time
+    power = [tuple(p) for i, _ in gpu for p in raw.get("timelines", {}).get(str(i), [])
+             if trace["span"][0] <= p[0] <= trace["span"][1]]
+    intervals = [tuple(iv) for iv in trace.get("busy_intervals", [])]
+    energy = gpu_line_energy(times, gpu_j, power or None, intervals or None)
+    for key in set(energy.active_j) | set(energy.idle_j):
+        line = by_key.get(key) or by_key.setdefault(key, Line(key[0], key[1], 0.0, 0.0, 0.0))
+        line.gpu_active_j = energy.active_j.get(key, 0.0)
+        line.gpu_idle_j = energy.idle_j.get(key, 0.0)
+        line.energy_j = line.cpu_j + line.gpu_active_j + line.gpu_idle_j
+    return (f"GPU: the measured GPU energy ({gpu_j:.3g} J) is {energy.basis}, from {trace.get('steps', 0)} steps "
+            f"traced with torch.profiler before the measured window ({trace.get('kernels', 0)} kernels); "
+            f"{energy.unattributed_j:.3g} J unattributed.")
 
 
 def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps: int, window: Any,

@@ -28,6 +28,7 @@ class ProfileOptions:
     cpu_watts_per_core: float | None = None
     sample_interval_s: float = 0.005
     use_nvml: bool = True
+    gpu_trace_steps: int = 3  # torch.profiler steps for GPU line attribution (0: none)
 
 
 @dataclass
@@ -46,6 +47,9 @@ def _config(options: ProfileOptions, result_path: str) -> dict[str, Any]:
         "cpu_watts_per_core": options.cpu_watts_per_core,
         "sample_interval_s": options.sample_interval_s,
         "use_nvml": options.use_nvml,
+        "gpu_trace_steps": options.gpu_trace_steps,
+        # Tests on machines without CUDA run the same trace path with CPU activity only.
+        "gpu_trace_cpu": os.environ.get("GREENLINT_TRACE_WITHOUT_CUDA") == "1",
     }
 
 

@@ -447,3 +447,37 @@ def test_text_report_labels_every_number(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "(estimated)" in proc.stdout or "(measured)" in proc.stdout
     assert "Full run (measured)" in proc.stdout and "Top lines" in proc.stdout
+
+
+def test_gpu_energy_goes_to_launching_and_idle_lines_from_the_trace():
+    raw = make_raw(
+        [GPU, CPU_EST], run_begin=[0.0, 0.0], run_end=[500.0, 40.0],
+        window={"t_begin": 1.0, "begin": [0.0, 0.0], "step_count_at_begin": 0, "t_end": 2.0, "end": [400.0, 30.0], "steps": 1},
+        step_times=[2.0], step_cpu=[[30.0]], lines=[["a.py", 3, 0.75], ["a.py", 9, 0.25]],
+    )
+    # traced steps: kernels 3 s (forward at a.py:5 2 s, backward at a.py:6 1 s), idle 1 s with the CPU on a.py:3
+    raw["gpu_trace"] = {"steps": 3, "span": [0.0, 4.0], "kernels": 40, "busy_s": 3.0, "idle_total_s": 1.0,
+                        "unattributed_active_s": 0.0, "unattributed_idle_s": 0.0,
+                        "active": [["a.py", 5, 2.0], ["a.py", 6, 1.0]], "idle": [["a.py", 3, 1.0]],
+                        "busy_intervals": [[0.0, 3.0]], "cpu_samples": 800}
+    prof = compute_profile(raw)
+    lines = {l.line: l for l in prof.lines}
+    # window GPU energy 400 J: 300 J active (by time) split 2:1, 100 J idle to the CPU line
+    assert lines[5].gpu_active_j == pytest.approx(200.0) and lines[6].gpu_active_j == pytest.approx(100.0)
+    assert lines[3].gpu_idle_j == pytest.approx(100.0) and lines[3].cpu_j == pytest.approx(22.5)
+    assert lines[3].energy_j == pytest.approx(122.5)
+    assert [l.line for l in prof.lines][:2] == [5, 3]  # ranked by total energy
+    assert "launched" in prof.lines_basis and "3 steps traced" in prof.lines_basis
+    assert prof.gpu_trace == {"steps": 3, "kernels": 40, "busy_s": 3.0, "idle_total_s": 1.0, "cpu_samples": 800}
+
+
+def test_trace_runs_between_warmup_and_window_on_cpu(tmp_path, monkeypatch):
+    # Without CUDA the trace runs with CPU activity only: no kernels, so the whole traced span is
+    # "idle"; the traced steps come before the measured window and are not counted in it.
+    monkeypatch.setenv("GREENLINT_TRACE_WITHOUT_CUDA", "1")
+    script = _write(tmp_path, "train.py", TRAIN)
+    proc, prof = _profile(tmp_path, "--steps", "5", "--warmup", "2", "--gpu-trace-steps", "4", "--no-html", str(script))
+    assert proc.returncode == 0, proc.stderr
+    assert prof["gpu_trace"]["steps"] == 4 and prof["gpu_trace"]["kernels"] == 0
+    assert prof["gpu_trace"]["idle_total_s"] > 0 and prof["gpu_trace"]["cpu_samples"] > 0
+    assert prof["steps"] == 5 and prof["steps_seen"] == 2 + 4 + 5
