@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     profile.add_argument("--html", metavar="FILE", default=DEFAULT_HTML_REPORT, help=f"write the HTML report to FILE (default {DEFAULT_HTML_REPORT})")
     profile.add_argument("--no-html", action="store_true", help="do not write the HTML report")
+    profile.add_argument("--no-progress", action="store_true", help="no live progress bar (it is shown only on a terminal)")
     profile.add_argument("--no-advice", action="store_true", help="measure only: do not lint the code that ran")
     profile.add_argument("--grid-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity in gCO2e/kWh (default: a cited world average)")
     profile.add_argument("--pue", type=float, metavar="PUE", help="data-centre power usage effectiveness (default 1.0: devices only)")
@@ -329,7 +330,8 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         total_steps=args.total_steps, cpu_watts_per_core=args.cpu_watts_per_core,
         gpu_trace_steps=args.gpu_trace_steps,
     )
-    run = run_profile(options)
+    # the live bar appears only where stdout and stderr are both a terminal (profiler/progress.py)
+    run = run_profile(options, progress_console=None if args.no_progress else stderr)
     target = f"-m {module}" if module else script
     advised = advise(run.exit_code, run.profile, script, settings, args.grid_intensity, args.pue,
                      lint=not args.no_advice)

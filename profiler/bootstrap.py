@@ -274,7 +274,45 @@ class Recorder:
                 next_poll = now + self.POLL_INTERVAL_S
                 self.sources.poll_all()
                 self.cumulative.append([time.time(), self.sources.read_all(cheap_only=True)])
+                self._write_status()
                 self._check_deadline()
+
+    def _write_status(self) -> None:
+        """Progress for the parent's live display: a tiny JSON file replaced about once a second."""
+        path = self.config.get("status_path")
+        if not path:
+            return
+        if self.window is None:
+            phase = "tracing" if self._trace is not None else "warm-up"
+            measured = 0
+        else:
+            phase = "measuring" if self.window_end is None else "finishing"
+            measured = self.step_count - self.window["step_count_at_begin"]
+        status = {"phase": phase, "steps_seen": self.step_count, "steps_measured": measured,
+                  "steps_target": None if self.full else self.steps_target, "warmup": self.warmup,
+                  "elapsed_s": time.time() - self.t_run0, "power_w": self._recent_power()}
+        try:
+            _write_result(path, status)
+        except OSError:
+            pass  # the display is a convenience; the measurement goes on
+
+    def _recent_power(self) -> float | None:
+        """Watts over the last second: cheap sources from the cumulative readings, others from
+        their last power sample."""
+        total, seen = 0.0, False
+        if len(self.cumulative) >= 2:
+            (t0, r0), (t1, r1) = self.cumulative[-2], self.cumulative[-1]
+            for a, b in zip(r0, r1):
+                if a is not None and b is not None and t1 > t0:
+                    total += max(b - a, 0.0) / (t1 - t0)
+                    seen = True
+        for i, source in enumerate(self.sources.sources):
+            if not source.cheap and i not in self.sources.failed:
+                timeline = source.timeline()
+                if timeline:
+                    total += timeline[-1][1]
+                    seen = True
+        return total if seen else None
 
     def _check_deadline(self) -> None:
         """--duration with no step boundary in sight (no optimizer at all): stop the main thread."""

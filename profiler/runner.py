@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from greenlint.profiler.progress import LiveProgress, interactive
 from greenlint.profiler.profile import Profile, compute_profile
 from greenlint.profiler.run_length import choose_total_steps
 
@@ -53,17 +54,29 @@ def _config(options: ProfileOptions, result_path: str) -> dict[str, Any]:
     }
 
 
-def run_profile(options: ProfileOptions) -> ProfileRun:
+def run_profile(options: ProfileOptions, progress_console: Any = None) -> ProfileRun:
+    """`progress_console` (a rich Console on a terminal) turns on the live progress bar."""
     with tempfile.TemporaryDirectory(prefix="greenlint-profile-") as tmp:
         result_path = os.path.join(tmp, "result.json")
         config_path = os.path.join(tmp, "config.json")
+        config = _config(options, result_path)
+        live = None
+        if progress_console is not None and interactive(progress_console):
+            config["status_path"] = os.path.join(tmp, "status.json")
+            live = LiveProgress(progress_console, config["status_path"])
         with open(config_path, "w", encoding="utf-8") as fh:
-            json.dump(_config(options, result_path), fh)
+            json.dump(config, fh)
         target = ["-m", options.module] if options.module else [options.script or ""]
         # Same interpreter, same environment, same working directory: the script must not notice.
         cmd = [sys.executable, "-m", "greenlint.profiler.bootstrap", config_path, *target, *options.args]
-        child = subprocess.Popen(cmd)  # noqa: S603
-        code = _wait_forwarding_signals(child)
+        child = subprocess.Popen(cmd, **(live.child_stdio() if live else {}))  # noqa: S603
+        if live is not None:
+            live.started()
+        try:
+            code = _wait_forwarding_signals(child, live.tick if live else None)
+        finally:
+            if live is not None:
+                live.stop()
         raw = None
         try:
             with open(result_path, encoding="utf-8") as fh:
@@ -82,7 +95,7 @@ def run_profile(options: ProfileOptions) -> ProfileRun:
     return ProfileRun(code, profile)
 
 
-def _wait_forwarding_signals(child: subprocess.Popen) -> int:
+def _wait_forwarding_signals(child: subprocess.Popen, tick: Any = None) -> int:
     """Wait for the child; Ctrl-C and SIGTERM sent to greenlint go to the child, which writes the
     partial result and exits (130 / 143). The child ignores a duplicate SIGINT arriving within a
     second, so a terminal Ctrl-C that reaches both processes counts once."""
@@ -102,7 +115,12 @@ def _wait_forwarding_signals(child: subprocess.Popen) -> int:
     try:
         while True:
             try:
-                return child.wait()
+                if tick is None:
+                    return child.wait()
+                try:
+                    return child.wait(timeout=0.25)
+                except subprocess.TimeoutExpired:
+                    tick()
             except KeyboardInterrupt:  # only if a handler could not be installed
                 child.send_signal(signal.SIGINT)
     finally:

@@ -481,3 +481,36 @@ def test_trace_runs_between_warmup_and_window_on_cpu(tmp_path, monkeypatch):
     assert prof["gpu_trace"]["steps"] == 4 and prof["gpu_trace"]["kernels"] == 0
     assert prof["gpu_trace"]["idle_total_s"] > 0 and prof["gpu_trace"]["cpu_samples"] > 0
     assert prof["steps"] == 5 and prof["steps_seen"] == 2 + 4 + 5
+
+
+def test_live_progress_on_a_terminal_keeps_the_scripts_output(tmp_path):
+    """On a terminal: a live bar on stderr, the script's output printed above it, same exit code."""
+    import pty
+
+    script = _write(tmp_path, "slow.py", """
+        import sys, time, torch
+        m = torch.nn.Linear(4, 1)
+        o = torch.optim.SGD(m.parameters(), lr=0.1)
+        for i in range(40):
+            time.sleep(0.06)
+            o.zero_grad(); m(torch.randn(2, 4)).sum().backward(); o.step()
+        print("script says done", flush=True)
+    """)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "greenlint", "profile", "--steps", "30", "--no-html", "--no-advice",
+                             "--full", str(script)], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=tmp_path,
+                            env={**os.environ, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(master)
+    assert proc.wait(timeout=TIMEOUT) == 0
+    text = output.decode("utf-8", errors="replace")
+    assert "steps measured" in text and "script says done" in text and "ran to completion" in text
