@@ -11,7 +11,7 @@ from typing import Any
 
 from greenlint.profiler.gpu_attribution import GpuLineTimes, gpu_line_energy
 
-MEASURED_METHODS = {"nvml-energy-counter", "rapl"}
+MEASURED_METHODS = {"nvml-energy-counter", "nvml-power-samples", "nvml-power-polled", "rapl"}
 MAX_PLOT_POINTS = 2000  # per device timeline and per step series: enough for a plot, small JSON
 
 

@@ -36,13 +36,20 @@ class FakeNvml:
     NVML_TOTAL_POWER_SAMPLES = 0
 
     def __init__(self, uuids=("GPU-aaaa-1111", "GPU-bbbb-2222"), counter_mj=(1_000_000, 5_000_000),
-                 init_error=None, energy_supported=True):
+                 init_error=None, energy_supported=True, power_supported=True):
         self.uuids = list(uuids)
         self.counter_mj = list(counter_mj)
         self.samples: dict[int, list[tuple[int, int]]] = {i: [] for i in range(len(uuids))}
         self.init_error = init_error
         self.energy_supported = energy_supported
+        self.power_supported = power_supported
+        self.power_mw: dict[int, int] = {}
         self.fail_reads = False
+
+    def nvmlDeviceGetPowerUsage(self, h):
+        if not self.power_supported:
+            raise RuntimeError("Not Supported")
+        return self.power_mw.get(h, 0)
 
     def nvmlInit(self):
         if self.init_error:
@@ -130,8 +137,40 @@ def test_visible_gpus_follow_cuda_visible_devices(env, expected):
 def test_nvml_failures_are_notices_not_tracebacks():
     sources, notices = nvml_sources(FakeNvml(init_error="Driver Not Loaded"), env={})
     assert sources == [] and "NVML could not start (Driver Not Loaded)" in notices[0]
-    sources, notices = nvml_sources(FakeNvml(energy_supported=False), env={"CUDA_VISIBLE_DEVICES": "0"})
-    assert sources == [] and "no energy counter" in notices[0]
+    sources, notices = nvml_sources(FakeNvml(energy_supported=False, power_supported=False),
+                                    env={"CUDA_VISIBLE_DEVICES": "0"})
+    assert sources == [] and "no energy counter" in notices[0] and "no power reading" in notices[0]
+
+
+def test_pre_volta_gpu_falls_back_to_integrated_power_samples(monkeypatch):
+    import greenlint.profiler.sources as sources_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(sources_module.time, "time", lambda: clock[0])
+    fake = FakeNvml(energy_supported=False)
+    fake.power_mw = {0: 100_000}
+    [gpu], notices = nvml_sources(fake, env={"CUDA_VISIBLE_DEVICES": "0"})
+    assert gpu.method == "nvml-power-samples" and gpu.tolerance == 0.10 and "pre-Volta" in gpu.basis
+    assert "integrated from power samples" in notices[0]
+    # 20 ms samples: 100 W until t=1001, then 300 W; a trapezoid between samples
+    fake.samples[0] = [(1000_500_000, 100_000), (1001_000_000, 300_000), (1002_000_000, 300_000)]
+    clock[0] = 1002.0
+    assert gpu.read_j() == pytest.approx(0.5 * 100 + 0.5 * 200 + 1.0 * 300)
+    clock[0] = 1003.0  # no newer sample: the last power holds until now
+    assert gpu.read_j() == pytest.approx(450.0 + 300.0)
+
+
+def test_gpu_without_sample_buffer_polls_its_power_and_says_so(monkeypatch):
+    import greenlint.profiler.sources as sources_module
+
+    clock = [50.0]
+    monkeypatch.setattr(sources_module.time, "time", lambda: clock[0])
+    fake = FakeNvml(energy_supported=False)
+    fake.power_mw = {0: 200_000}
+    [gpu], _ = nvml_sources(fake, env={"CUDA_VISIBLE_DEVICES": "0"})
+    clock[0] = 52.0
+    assert gpu.read_j() == pytest.approx(400.0)
+    assert gpu.method == "nvml-power-polled" and gpu.tolerance == 0.50
 
 
 def test_nvml_failing_mid_run_drops_the_source_with_a_notice():
