@@ -25,6 +25,7 @@ from greenlint.rules.analysis.facts import CallSite, FunctionInfo, ModuleFacts, 
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
 from greenlint.rules.analysis.names import dotted_name, terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINERS, HF_TRAINING_ARGUMENTS, LIGHTNING_TRAINERS
+from greenlint.rules.analysis.scope_facts import imports_test_code
 from greenlint.rules.base import Evidence
 
 DATA_LOADERS = frozenset(
@@ -206,9 +207,6 @@ def runs_several_epochs(analysis: ModuleAnalysis) -> bool:
     return False
 
 
-_TEST_FRAMEWORKS = ("pytest", "unittest", "torch.testing._internal", "absl.testing", "hypothesis")
-
-
 def in_test_code(site: CallSite) -> bool:
     """Inside a `def test_*` or `*dummy*` function, a class named `*Test*`, or a module that imports a
     test framework: unit tests run once on toy data; they are not where training energy goes."""
@@ -217,11 +215,7 @@ def in_test_code(site: CallSite) -> bool:
         return True  # `test_*`, and the `get_dummy_inputs` helpers of Hugging Face-style test mixins
     if site.class_name and "Test" in site.class_name:
         return True  # `TestX`, `XTests`, `XTesterConfig`
-    return any(
-        qualname == framework or qualname.startswith(framework + ".")
-        for qualname in site.imports.bindings.values()
-        for framework in _TEST_FRAMEWORKS
-    )
+    return imports_test_code(site.imports)
 
 
 _XLA_WORDS = re.compile(r"(?<![a-z])(tpu|xla)(?![a-z])")

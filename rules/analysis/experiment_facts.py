@@ -21,6 +21,7 @@ from greenlint.rules.analysis.literals import (
     has_double_star,
     literal_value,
 )
+from greenlint.rules.analysis.scope_facts import imports_test_code
 
 # scikit-learn's default number of folds since 0.22
 DEFAULT_FOLDS = 5
@@ -430,8 +431,9 @@ def in_test_code(site: CallSite | None = None, function=None) -> bool:
 
 
 def is_test_module(facts: ModuleFacts) -> bool:
-    """A module that imports pytest or unittest: a test suite, whose training runs are tiny on purpose."""
-    return any(value.split(".", 1)[0] in ("pytest", "unittest") for value in facts.imports.bindings.values())
+    """A module that imports a test framework or test helpers: a test suite, whose training runs are
+    tiny on purpose."""
+    return imports_test_code(facts.imports)
 
 
 def shrinks_dataset(facts: ModuleFacts, limit: int = 1000) -> bool:

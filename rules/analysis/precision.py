@@ -99,10 +99,16 @@ def _flag_state(value: cst.BaseExpression | None, default: Precision) -> Precisi
     return Precision.ON if literal else Precision.OFF
 
 
-def _hf_arguments_state(call: cst.Call) -> Precision:
+# TRL >= 0.19 (June 2025, huggingface/trl#3515 "New defaults: bf16=True"): every TRL trainer config
+# sets `bf16 = not fp16` when `bf16` is not given, so an absent `bf16` means bf16 mixed precision.
+_BF16_BY_DEFAULT = frozenset(q for q in HF_TRAINING_ARGUMENTS if q.startswith("trl."))
+
+
+def _hf_arguments_state(call: cst.Call, qualname: str = "") -> Precision:
     if has_double_star(call):
         return Precision.CONFIGURABLE
-    states = [_flag_state(argument(call, key), Precision.OFF) for key in ("fp16", "bf16")]
+    bf16_default = Precision.ON if qualname in _BF16_BY_DEFAULT else Precision.OFF
+    states = [_flag_state(argument(call, "fp16"), Precision.OFF), _flag_state(argument(call, "bf16"), bf16_default)]
     return max(states)
 
 
@@ -132,7 +138,7 @@ def _site_fact(site: CallSite) -> PrecisionFact | None:
         state = _flag_state(argument(call, "enabled", GRAD_SCALER[qualname]), Precision.ON)
         return PrecisionFact(state, "grad-scaler", call)
     if qualname in HF_TRAINING_ARGUMENTS:
-        return PrecisionFact(_hf_arguments_state(call), "hf-training-args", call)
+        return PrecisionFact(_hf_arguments_state(call, qualname), "hf-training-args", call)
     if qualname.endswith("HfArgumentParser"):
         # Only a parser that builds the TrainingArguments makes fp16/bf16 a command-line choice.
         if any(_names_training_arguments(arg.value, site) for arg in call.args):

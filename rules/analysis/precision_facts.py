@@ -20,6 +20,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, literal_value, string_value
 from greenlint.rules.analysis.names import dotted_name, terminal_name
+from greenlint.rules.analysis.scope_facts import imports_test_code
 from greenlint.rules.fixes import Transform
 
 # ---- statements ------------------------------------------------------------------------------
@@ -127,8 +128,7 @@ def environ_assignments(module: cst.Module) -> dict[str, cst.BaseExpression]:
 def is_test_module(analysis: ModuleAnalysis) -> bool:
     """Test code (pytest/unittest imports or `test_*` functions): it runs a few steps to check
     behaviour, not a training workload, so advice about training energy does not apply."""
-    bindings = analysis.facts.imports.bindings.values()
-    if any(name.split(".", 1)[0] in ("pytest", "unittest") for name in bindings):
+    if imports_test_code(analysis.facts.imports):
         return True
     return any(name.startswith("test_") for name in analysis.facts.functions)
 

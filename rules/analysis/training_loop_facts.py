@@ -18,6 +18,7 @@ import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import LoopInfo
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
+from greenlint.rules.analysis.scope_facts import imports_test_code
 from greenlint.rules import fixes
 
 # The prefilter group that GPU-only rules share with GL101: a GPU module names one of these.
@@ -252,8 +253,9 @@ def fixed_input_size_evidence(analysis: ModuleAnalysis) -> str | None:
 
 
 def is_test_module(analysis: ModuleAnalysis) -> bool:
-    """A pytest/unittest module: it exercises APIs, it is not a training workload."""
-    return imports_module(analysis, "pytest", "unittest")
+    """A test module (test framework or test helpers imported): it exercises APIs, it is not a
+    training workload."""
+    return imports_test_code(analysis.facts.imports)
 
 
 def looks_like_test_code(analysis: ModuleAnalysis) -> bool:

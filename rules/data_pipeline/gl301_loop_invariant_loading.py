@@ -8,7 +8,8 @@ from typing import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.data_pipeline_facts import walk
+from greenlint.rules.analysis.facts import OPTIMIZER_FACTORIES, CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import hoist_assignment_fix, loop_header
@@ -95,6 +96,25 @@ def _match_load(site: CallSite, facts: ModuleFacts) -> _Load | None:
     return None
 
 
+def _restarts_training(site: CallSite, loop: LoopInfo, facts: ModuleFacts) -> bool:
+    """`model = X.from_pretrained(...)` whose parameters an optimizer built in the same loop trains:
+    every iteration starts a new training run from the pretrained weights (cross-validation folds,
+    seeds, trials), so loading them again is how the run starts fresh, not a repeated load."""
+    if site.attr != "from_pretrained":
+        return False
+    names = {name for name, value in facts.assignments if value is site.node}
+    if not names:
+        return False
+    for inner in loop.calls:
+        qualname = inner.qualname or ""
+        if not qualname.startswith(OPTIMIZER_FACTORIES) or "lr_scheduler" in qualname:
+            continue
+        for arg in inner.node.args:
+            if any(isinstance(node, cst.Name) and node.value in names for node in walk(arg.value)):
+                return True
+    return False
+
+
 def _hoist_fix(analysis: ModuleAnalysis, site: CallSite, load: _Load, loops: list[LoopInfo]) -> RuleFix | None:
     transform = hoist_assignment_fix(site, load.inputs, loops, analysis.facts.imports)
     return RuleFix("hoist the load above the loop", "unsafe", transform) if transform else None
@@ -111,7 +131,9 @@ class LoopInvariantLoading(Rule):
         `DataLoader`, or a `Dataset` subclass of the module, whose arguments depend on nothing the loop
         assigns or mutates. Loads whose path or arguments change with the loop (`f"shard_{epoch}.pt"`)
         and loads under an `if` inside the loop (lazy loading, caches, periodic reloads) are not
-        reported.
+        reported, nor is `model = X.from_pretrained(...)` when an optimizer built in the same loop
+        trains that model: each iteration is then a new run from the pretrained weights
+        (cross-validation folds, seeds).
     """
     why = """
         The same bytes are read, decoded and parsed again every epoch or step: disk and CPU time
@@ -189,6 +211,8 @@ class LoopInvariantLoading(Rule):
             if not any(loop.does_training for loop in invariant_in):
                 continue
             target = invariant_in[-1]
+            if _restarts_training(site, target, facts):
+                continue
             kind = "training step" if target.is_training_step else "epoch"
             func = analysis.module.code_for_node(site.node.func)
             yield Report(

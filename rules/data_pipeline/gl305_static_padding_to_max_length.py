@@ -7,8 +7,8 @@ from typing import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import in_test_code, module_trains, tokenizer_facts, xla_signals
-from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.data_pipeline_facts import in_test_code, module_trains, tokenizer_facts, walk, xla_signals
+from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
@@ -39,7 +39,8 @@ class StaticPaddingToMaxLength(Rule):
         shapes are wanted on purpose: modules that use TPUs/XLA, JAX/Flax, TensorFlow/Keras, ONNX export,
         `torch.jit.trace`, CUDA graphs, `torch.compile(dynamic=False)`, or that encode prompts for a
         CLIP/diffusion text encoder (a fixed 77-token context), and when `max_length` is a literal below 32
-        (labels, short targets: the padding costs next to nothing).
+        or a variable computed as the longest tokenized class label (`max(len(tokenizer(c)["input_ids"])
+        for c in classes)`): labels and short targets, where the padding costs next to nothing.
     """
     why = """
         With static padding every batch is as long as the longest possible sequence; most tokens of
@@ -88,9 +89,12 @@ class StaticPaddingToMaxLength(Rule):
             arg = _padding_arg(site)
             if arg is None or in_test_code(site):
                 continue
-            length = literal_value(argument(site.node, "max_length"))
+            length_node = argument(site.node, "max_length")
+            length = literal_value(length_node)
             if isinstance(length, int) and length < _SHORT:
                 continue  # a few tokens (class labels, short targets): the padding costs next to nothing
+            if _longest_label_length(length_node, analysis.facts):
+                continue
             if not (tokenizers.is_tokenizer_expr(site.node.func) or (
                 site.attr in _PADDING_METHODS and site.receiver is not None and tokenizers.is_tokenizer_expr(site.receiver)
             )):
@@ -116,6 +120,27 @@ class StaticPaddingToMaxLength(Rule):
                 "dynamic padding CamemBERT trained in 1 h 01 instead of 4 h 38 in a published blog measurement",
                 fix=fix,
             )
+
+
+def _longest_label_length(node: cst.BaseExpression | None, facts: ModuleFacts) -> bool:
+    """`max_length=target_max_length` with `target_max_length = max(len(tokenizer(c)["input_ids"])
+    for c in classes)`: the length of the longest class label (2-3 tokens in the PEFT seq2seq
+    examples), computed from a label list. Padding labels to it costs next to nothing."""
+    if not isinstance(node, cst.Name):
+        return False
+    values = [value for name, value in facts.assignments if name == node.value]
+    if len(values) != 1:
+        return False
+    value = values[0]
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "max"):
+        return False
+    if not value.args or not isinstance(value.args[0].value, cst.GeneratorExp | cst.ListComp):
+        return False
+    comprehension = value.args[0].value
+    has_len = any(isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value == "len" for n in walk(comprehension.elt))
+    iterable = comprehension.for_in.iter
+    label_list = isinstance(iterable, cst.Name) and any(word in iterable.value.lower() for word in ("class", "label"))
+    return has_len and label_list
 
 
 RULE = StaticPaddingToMaxLength()

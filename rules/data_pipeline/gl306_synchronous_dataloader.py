@@ -16,6 +16,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     loader_argument,
     module_trains,
 )
+from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, has_double_star, literal_value
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
 from greenlint.rules.base import Evidence, Report, Rule
@@ -50,7 +51,8 @@ class SynchronousDataLoader(Rule):
         dataset (`CIFAR10`, `MNIST`) with CPU image augmentation. Also Hugging Face `TrainingArguments`
         without `dataloader_num_workers` in a module that defines such a dataset class. Silent for
         `TensorDataset`, datasets that only index memory, datasets the analysis cannot see, loaders
-        built with `**kwargs`, a computed `num_workers`, and unit tests.
+        built with `**kwargs`, a computed `num_workers`, unit tests, and modules that train on an Intel
+        CPU with Intel Extension for PyTorch (no CUDA device named).
     """
     why = """
         With no workers, the training process loads and transforms each batch itself, between steps:
@@ -136,7 +138,7 @@ class SynchronousDataLoader(Rule):
             if kind.heavy is not True:
                 continue
             if gpu is None:
-                gpu = analysis.device.uses_gpu and module_trains(analysis)
+                gpu = analysis.device.uses_gpu and module_trains(analysis) and not intel_cpu_only(analysis)
             if not gpu:
                 return
             setting = "no `num_workers`" if workers is None else "`num_workers=0`"

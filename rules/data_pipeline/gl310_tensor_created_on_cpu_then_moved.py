@@ -7,7 +7,7 @@ from typing import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import in_test_code, is_device_expr
+from greenlint.rules.analysis.data_pipeline_facts import in_test_code, is_device_expr, module_trains
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import keyword_arg, literal_value, positional_args
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
@@ -98,6 +98,14 @@ def _append_keywords(call: cst.Call, pairs: list[tuple[str, cst.BaseExpression]]
     return call.with_changes(args=args)
 
 
+# Methods that run on every training step wherever the module that defines them is used.
+_STEP_METHODS = frozenset({"forward", "training_step"})
+
+
+def _in_step_method(site: CallSite) -> bool:
+    return site.function is not None and site.function.class_name is not None and site.function.name in _STEP_METHODS
+
+
 def _separator(args: list[cst.Arg], call: cst.Call) -> cst.BaseParenthesizableWhitespace:
     for arg in reversed(args[:-1]):
         if isinstance(arg.comma, cst.Comma):
@@ -117,7 +125,10 @@ class TensorCreatedOnCpuThenMoved(Rule):
         `.to(device=..., non_blocking=...)`. `.to(dtype)` alone, `.to(other_tensor)`, `.to("cpu")` and
         `.to(memory_format=...)` are not device moves and are not reported. Factories that already name a
         `device=` or take a `generator=` (a seeded CPU generator, for results that do not depend on the
-        device) are deliberate and not reported; neither is test code. For speed the prefilter looks for
+        device) are deliberate and not reported; neither is test code. Only training code is looked at:
+        a module that trains (a training loop, `fit`, a Hugging Face, TRL or Lightning trainer) or the
+        `forward`/`training_step` method of a class (it runs on every step of whatever trains the
+        model); inference pipelines, export scripts and library helpers are not. For speed the prefilter looks for
         the spelling `torch.<factory>(` and the usual move spellings (`).cuda(`, `).to(device`,
         `).to(self.device`, `).to("cuda"` ...), so `from torch import zeros` or `.to(x.device)` are missed.
     """
@@ -129,16 +140,18 @@ class TensorCreatedOnCpuThenMoved(Rule):
     bad_example = """
         import torch
 
-        def forward(self, x):
-            mask = torch.ones(x.shape[0], x.shape[1]).cuda()
-            return self.layer(x) * mask
+        class Gate(torch.nn.Module):
+            def forward(self, x):
+                mask = torch.ones(x.shape[0], x.shape[1]).cuda()
+                return self.layer(x) * mask
     """
     good_example = """
         import torch
 
-        def forward(self, x):
-            mask = torch.ones(x.shape[0], x.shape[1], device=x.device)
-            return self.layer(x) * mask
+        class Gate(torch.nn.Module):
+            def forward(self, x):
+                mask = torch.ones(x.shape[0], x.shape[1], device=x.device)
+                return self.layer(x) * mask
     """
     fix = """
         Pass the device to the factory: `torch.ones(n, device=device)` (and `dtype=` when the `.to()` also
@@ -174,9 +187,17 @@ class TensorCreatedOnCpuThenMoved(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
+        trains: bool | None = None
         for site in facts.calls:
             if site.attr not in ("cuda", "to") or site.receiver is None or in_test_code(site):
                 continue
+            if _factory(site.receiver, facts) is None:
+                continue
+            if not _in_step_method(site):
+                if trains is None:
+                    trains = module_trains(analysis)
+                if not trains:
+                    continue  # inference pipelines, export scripts, library helpers: not training code
             factory_name = _factory(site.receiver, facts)
             if factory_name is None:
                 continue

@@ -160,20 +160,41 @@ class HeavyPerStepLogging(Rule):
                 if report is not None:
                     yield report
                 continue
-            if site.loop is None:
-                continue
-            what = _heavy_log(site, facts)
-            if what is None:
-                continue
-            step_loop = _training_step_loop(site.loop)
-            if step_loop is None or _short_loop(step_loop, facts):
-                continue
-            if what == "print" and not _prints_loss(site, step_loop, facts):
-                continue
-            if not _unthrottled(site, step_loop):
-                continue
-            func = analysis.module.code_for_node(site.node.func)
-            yield Report(site.node, _message(func, what))
+            what = _per_step_log(site, facts)
+            if what is not None:
+                func = analysis.module.code_for_node(site.node.func)
+                yield Report(site.node, _message(func, what))
+
+
+def per_step_loss_prints(analysis: ModuleAnalysis) -> set[int]:
+    """ids of the `print`/logger calls of the loss that GL504 reports. GL401 defers to GL504 on
+    these (the more specific rule: the statement is a log, and the advice is to log less often)."""
+    facts = analysis.facts
+    if is_test_module(facts):
+        return set()
+    return {
+        id(site.node)
+        for site in facts.calls
+        if site.loop is not None and not in_test_code(site) and _per_step_log(site, facts) == "print"
+    }
+
+
+def _per_step_log(site: CallSite, facts: ModuleFacts) -> str | None:
+    """What kind of heavy log this call is ("print", "tracking", "tensorboard") when it runs,
+    unthrottled, on every step of a training loop that is not a short demo; else None."""
+    if site.loop is None:
+        return None
+    what = _heavy_log(site, facts)
+    if what is None:
+        return None
+    step_loop = _training_step_loop(site.loop)
+    if step_loop is None or _short_loop(step_loop, facts):
+        return None
+    if what == "print" and not _prints_loss(site, step_loop, facts):
+        return None
+    if not _unthrottled(site, step_loop):
+        return None
+    return what
 
 
 def _message(func: str, what: str) -> str:

@@ -10,6 +10,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.literals import argument, literal_value, string_value
 from greenlint.rules.analysis.names import terminal_name
+from greenlint.rules.analysis.scope_facts import module_trains
 from greenlint.rules.base import Evidence, Report, Rule
 
 TORCHVISION_DOCS = "torchvision model documentation (per-weights metadata: num_params)"
@@ -138,7 +139,11 @@ class OversizedModel(Rule):
         or a large language checkpoint such as bert-large, roberta-large or a billion-parameter LLM
         loaded for sequence classification) AND a small task (MNIST, Fashion-MNIST, CIFAR-10/100, SVHN;
         a text-classification head with at most five labels, or a small sentiment/topic dataset such
-        as IMDb or SST-2). One signal alone is never reported.
+        as IMDb or SST-2). One signal alone is never reported. A vision model is reported only where
+        it is trained: the module trains (a training loop, `fit`, a Hugging Face or Lightning trainer)
+        or builds the model with a head for the task (`num_classes=`, Keras `classes=`); a Keras
+        application called with its ImageNet top and no input shape is the ImageNet classifier used
+        as it is, not trained on the small dataset.
     """
     why = """
         Compute per example grows roughly with parameters and FLOPs. A model sized for ImageNet's
@@ -211,8 +216,11 @@ class OversizedModel(Rule):
             labels = _num_labels(site)
             if labels is not None and labels <= 5:
                 few_labels = labels if few_labels is None else min(few_labels, labels)
-        if small_vision:
+        if small_vision and vision_models:
+            trains = module_trains(analysis)
             for site, model in vision_models:
+                if not (trains or _has_task_head(site)) or _keras_imagenet_classifier(site):
+                    continue
                 size = f" ({model.params_m:g} M parameters)" if model.params_m else ""
                 yield Report(
                     site.node,
@@ -230,6 +238,25 @@ class OversizedModel(Rule):
                     f"{display} fine-tuned for {task}; {instead} is the usual choice for a task this "
                     "small (DistilBERT: 40 % fewer parameters than BERT-base, 60 % faster, 97 % of its score)",
                 )
+
+
+def _has_task_head(site: CallSite) -> bool:
+    """Built with a head for the task (`resnet152(num_classes=10)`, timm `num_classes=`, Keras
+    `classes=`): the model is made to be trained on it even where the training happens elsewhere."""
+    return any(arg.keyword is not None and arg.keyword.value in ("num_classes", "classes") for arg in site.node.args)
+
+
+def _keras_imagenet_classifier(site: CallSite) -> bool:
+    """`keras.applications.VGG19()` with the ImageNet top, no input shape and no class count: the
+    1,000-class ImageNet classifier used as it is (feature extraction, a demo), not trained on the
+    small dataset (it could not take 28x28 or 32x32 inputs)."""
+    qualname = site.qualname or ""
+    if ".applications" not in qualname:
+        return False
+    include_top = argument(site.node, "include_top", 0)
+    if include_top is not None and literal_value(include_top) is not True:
+        return False
+    return all(argument(site.node, key) is None for key in ("input_shape", "input_tensor", "classes", "weights"))
 
 
 def _vision_model(site: CallSite) -> BigModel | None:

@@ -9,6 +9,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.literals import argument, string_value
 from greenlint.rules.analysis.precision_facts import is_test_module, keras_root
+from greenlint.rules.analysis.training_loop_facts import walk
 from greenlint.rules.base import Evidence, Report, Rule
 
 _TOY_TABLES = {
@@ -94,11 +95,47 @@ def _deep_network(analysis: ModuleAnalysis) -> tuple[CallSite, int, str] | None:
             lightning = True
     if any(binding.startswith(_TABULAR_BASELINES) for binding in analysis.facts.imports.bindings.values()):
         return None
-    if len(torch_dense) >= 3 and (lightning or any(loop.does_training for loop in analysis.facts.loops)):
-        return torch_dense[0], len(torch_dense), "PyTorch"
-    if len(keras_dense) >= 3 and fits:
-        return keras_dense[0], len(keras_dense), "Keras"
+    if lightning or any(loop.does_training for loop in analysis.facts.loops):
+        network = _largest_network(analysis, torch_dense)
+        if network is not None:
+            return network[0], network[1], "PyTorch"
+    if fits:
+        network = _largest_network(analysis, keras_dense)
+        if network is not None:
+            return network[0], network[1], "Keras"
     return None
+
+
+def _largest_network(analysis: ModuleAnalysis, dense: list[CallSite]) -> tuple[CallSite, int] | None:
+    """(first dense layer, layer count) of the deepest network with at least three dense layers.
+    Layers written inside one `Sequential(...)` form a network; the others (subclassed modules, the
+    functional API) count together per function or class, and at the top level only in a module
+    that builds no `Sequential` (else they are the cells' demos of single layers). A notebook that
+    builds many small models is not one deep one."""
+    if len(dense) < 3:
+        return None
+    by_id = {id(site.node): site for site in dense}
+    groups: list[list[CallSite]] = []
+    grouped: set[int] = set()
+    for site in analysis.facts.calls:
+        if (site.qualname or "").rsplit(".", 1)[-1] != "Sequential":
+            continue
+        members = [by_id[id(node)] for node in walk(site.node) if id(node) in by_id and id(node) not in grouped]
+        grouped.update(id(member.node) for member in members)
+        if members:
+            groups.append(members)
+    loose: dict[tuple[str | None, str | None], list[CallSite]] = {}
+    for site in dense:
+        if id(site.node) not in grouped:
+            owner = (site.class_name, site.function.name if site.function is not None else None)
+            loose.setdefault(owner, []).append(site)
+    for owner, members in loose.items():
+        if owner != (None, None) or not groups:
+            groups.append(members)
+    if not groups:
+        return None
+    deepest = max(groups, key=len)
+    return (deepest[0], len(deepest)) if len(deepest) >= 3 else None
 
 
 class DeepNetworkOnSmallTabularData(Rule):
@@ -113,7 +150,8 @@ class DeepNetworkOnSmallTabularData(Rule):
         (`StandardScaler`, `MinMaxScaler`, `OneHotEncoder`, `LabelEncoder`, `ColumnTransformer`,
         `pd.get_dummies`, imputers). A deep network trained on it: three or more `torch.nn.Linear`
         layers with a training loop (or a Lightning Trainer), or three or more Keras `Dense` layers with
-        `fit`. Silent when the network has convolutions, recurrent layers, embeddings or attention,
+        `fit` (counted per `Sequential(...)` network, so a notebook of many small models is not one
+        deep network). Silent when the network has convolutions, recurrent layers, embeddings or attention,
         when a pretrained model is loaded, when the CSV's name suggests images, text, audio or time
         series, and when the module already uses XGBoost, LightGBM, CatBoost or scikit-learn
         ensembles/linear models/trees (the comparison is being made). Advice only.

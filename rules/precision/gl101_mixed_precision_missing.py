@@ -11,6 +11,7 @@ from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite, is_backward_call
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.precision import Precision
+from greenlint.rules.analysis.scope_facts import is_test_module, training_step_loops
 from greenlint.rules.base import Report, Rule, RuleFix
 from greenlint.rules.fixes import (
     chain,
@@ -32,7 +33,10 @@ class MixedPrecisionMissing(Rule):
         reduced precision: no `torch.autocast` in any spelling, no GradScaler, no `.half()` or
         `.bfloat16()` model, no bf16/fp16 dtype, no Accelerate/Lightning/DeepSpeed precision setting.
         A precision flag that is not a literal (`autocast(enabled=args.amp)`) counts as the user's
-        choice and is never reported. Modules that train in float64 on purpose are skipped.
+        choice and is never reported. Modules that train in float64 on purpose are skipped, and so are
+        test code (a test framework or testing helpers imported, `test_*` functions) and loops that build a new
+        optimizer on every iteration (numerics checks that compare one update of two models, such as
+        torch's own `_inductor/fx_passes/numeric_utils.py`: nothing is trained there).
     """
     why = """
         On GPUs with tensor cores (Volta and newer) float32 matrix work runs far below the chip's
@@ -84,14 +88,12 @@ class MixedPrecisionMissing(Rule):
     trigger = (("backward(",), ("step(",), ("cuda", "device_map", "DataParallel", "Accelerator", "gpu", "accelerator"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
-        if not analysis.device.uses_gpu:
+        if not analysis.device.uses_gpu or is_test_module(analysis):
             return
         precision = analysis.precision
         if precision.state is not Precision.OFF or precision.uses_float64:
             return
-        for loop in analysis.facts.loops:
-            if not loop.is_training_step:
-                continue
+        for loop in training_step_loops(analysis):
             yield Report(
                 node=loop.node,
                 end_node=_header_end(loop.node),

@@ -10,6 +10,8 @@ import libcst as cst
 
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, keyword_arg, literal_value
 from greenlint.rules.analysis.precision import Precision, PrecisionFact
+from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.scope_facts import in_test_function, is_test_module
 from greenlint.rules.base import Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
 
@@ -44,6 +46,11 @@ class TrainerWithoutMixedPrecision(Rule):
         These trainers use a GPU whenever one is present, so no device needs to be named. Silent when
         the trainer is told to use the CPU (`use_cpu=True`, `no_cuda=True`, `accelerator="cpu"`), when
         the model is loaded in bf16/fp16 or quantised, or when any precision flag is not a literal.
+        TRL configs (`SFTConfig`, `GRPOConfig`, ...) are mixed precision by default since TRL 0.19
+        (`bf16` defaults to `not fp16`), so only an explicit `bf16=False` is reported for them. Test
+        code is skipped (test modules, `test_*` functions, `Test*` classes), and so are configs built
+        inside a trainer's own implementation (a method of a class that subclasses a trainer: library
+        defaults, not a training run).
     """
     why = """
         Float32 training leaves the tensor cores of every GPU since Volta mostly idle: the same
@@ -78,10 +85,11 @@ class TrainerWithoutMixedPrecision(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         precision = analysis.precision
-        if precision.state is not Precision.OFF:
+        if precision.state is not Precision.OFF or is_test_module(analysis):
             return
         for fact in precision.off_sites(*_MESSAGES):
-            if _told_to_use_cpu(fact):
+            site = _site(analysis, fact.node)
+            if _told_to_use_cpu(fact) or (site is not None and (in_test_function(site.function, site.class_name) or _in_trainer_implementation(analysis, site))):
                 continue
             name = analysis.facts.imports.resolve(fact.node.func) or "Trainer"
             short = name.rsplit(".", 1)[-1]
@@ -107,6 +115,18 @@ def _fix(fact: PrecisionFact) -> RuleFix | None:
     if fact.source == "accelerate" and keyword_arg(fact.node, keyword) is None:
         return None  # passed by position: leave it to the user
     return RuleFix(message, "unsafe", set_keyword(fact.node, keyword, cst.parse_expression(value)))
+
+
+def _site(analysis: ModuleAnalysis, node: cst.CSTNode) -> CallSite | None:
+    return next((site for site in analysis.facts.calls if site.node is node), None)
+
+
+def _in_trainer_implementation(analysis: ModuleAnalysis, site: CallSite) -> bool:
+    """Inside a method of a class that subclasses a trainer (sentence-transformers builds a default
+    `SentenceTransformerTrainingArguments(output_dir="unused")` in its Trainer for the model card)."""
+    if site.class_name is None:
+        return False
+    return any(base.rsplit(".", 1)[-1].endswith("Trainer") for base in analysis.facts.class_bases(site.class_name))
 
 
 def _told_to_use_cpu(fact: PrecisionFact) -> bool:

@@ -17,7 +17,9 @@ from greenlint.rules.analysis.training_loop_facts import (
     loop_header,
     walk,
 )
+from greenlint.rules.analysis.scope_facts import training_step_loops
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.experiment.gl504_heavy_per_step_logging import per_step_loss_prints
 from greenlint.rules.fixes import find_statement_block
 
 SYNC_FUNCTIONS = {
@@ -320,8 +322,10 @@ class HostDeviceSyncInHotLoop(Rule):
         `step % 100 == 0` logging guard), in an `else`/`except` branch, or whose value decides
         control flow (an `if` test, a NaN check, an `env.step(action.item())`) are not reported, and
         evaluation helpers the loop calls (`test()`, `evaluate()`: full-batch training evaluates on
-        every step) are not followed.
-        Test modules (importing pytest or unittest) are skipped.
+        every step) are not followed. A `print`/logger call of the loss on every step is left to
+        GL504 (heavy-per-step-logging), the more specific rule, and the syncs inside it are not
+        reported here. Test modules (a test framework or testing helpers imported) are skipped, and
+        so are loops that build a new optimizer on every iteration (numerics checks, not training).
     """
     why = """
         CUDA work is asynchronous: the CPU queues kernels and moves on. Reading a value back (or
@@ -386,11 +390,13 @@ class HostDeviceSyncInHotLoop(Rule):
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
-        loops = [loop for loop in analysis.facts.loops if loop.is_training_step]
+        loops = training_step_loops(analysis)
         if not loops or not analysis.device.uses_gpu or is_test_module(analysis):
             return
         facts = analysis.facts
-        reported: set[int] = set()
+        # A per-step `print`/log of the loss is GL504's (the more specific rule): the syncs inside it
+        # are not reported twice.
+        reported: set[int] = _inside_loss_prints(analysis)
         for loop in loops:
             header = loop_header(analysis, loop)
             loop_scan = _scan(loop.node.body, facts.imports)
@@ -448,6 +454,14 @@ class HostDeviceSyncInHotLoop(Rule):
                 f"`print` of a GPU tensor {where}: formatting it copies the value to the host and waits for "
                 "the GPU; print every N steps under an `if step % N == 0:` guard",
             )
+
+
+def _inside_loss_prints(analysis: ModuleAnalysis) -> set[int]:
+    """ids of the nodes inside the per-step loss prints that GL504 reports, the prints included."""
+    deferred = per_step_loss_prints(analysis)
+    if not deferred:
+        return set()
+    return {id(node) for site in analysis.facts.calls if id(site.node) in deferred for node in walk(site.node)}
 
 
 def _short(code: str) -> str:

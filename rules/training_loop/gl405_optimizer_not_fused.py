@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.literals import keyword_arg, positional_args
+from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.training_loop_facts import GPU_WORDS, is_test_module
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
@@ -31,8 +32,9 @@ class OptimizerNotFused(Rule):
         work on a CUDA GPU, with no `fused=` argument. Silent when `foreach=`, `capturable=` or
         `differentiable=` is passed (a deliberate choice, and `foreach=True` with `fused=True` is an
         error), when the arguments come from `**kwargs`, and for Hugging Face `Trainer`, whose default
-        optimizer on recent versions is already the fused AdamW.
-        Test modules (importing pytest or unittest) are skipped.
+        optimizer on recent versions is already the fused AdamW. Test modules (a test framework or
+        testing helpers imported) are skipped, and so are Intel Extension for PyTorch modules that name
+        no CUDA device (`ipex.optimize(..., optimizer=)` fuses the update itself).
     """
     why = """
         The default (foreach) Adam launches a handful of multi-tensor kernels per step, each reading
@@ -72,8 +74,8 @@ class OptimizerNotFused(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         sites = [site for site in analysis.facts.calls if site.qualname in ADAM]
-        if not sites or is_test_module(analysis) or not analysis.device.uses_gpu:
-            return
+        if not sites or is_test_module(analysis) or not analysis.device.uses_gpu or intel_cpu_only(analysis):
+            return  # Intel Extension for PyTorch: `ipex.optimize(..., optimizer=)` fuses the update itself
         for site in sites:
             call = site.node
             if any(arg.star for arg in call.args) or any(keyword_arg(call, key) is not None for key in _CONFLICTS):

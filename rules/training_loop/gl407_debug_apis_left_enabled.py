@@ -14,6 +14,7 @@ from greenlint.rules.analysis.training_loop_facts import (
     uses_keras,
     walk,
 )
+from greenlint.rules.analysis.scope_facts import module_trains
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import replace_node, set_keyword
 
@@ -36,6 +37,10 @@ RUN_FUNCTIONS_EAGERLY = frozenset(
 )
 
 
+# Switches that are not training configuration themselves (unlike Keras `compile(run_eagerly=True)`).
+_SWITCHES = SET_DETECT_ANOMALY | DETECT_ANOMALY | RUN_FUNCTIONS_EAGERLY
+
+
 class DebugApisLeftEnabled(Rule):
     code = "GL407"
     name = "debug-apis-left-enabled"
@@ -48,8 +53,10 @@ class DebugApisLeftEnabled(Rule):
         `tf.config.run_functions_eagerly(True)`; Keras `compile(run_eagerly=True)` or
         `model.run_eagerly = True`. Switches guarded by a debug flag (`if args.debug:`) or given a
         non-literal value are the user's choice and are not reported.
-        Test code (modules importing pytest or unittest, scripts of argument-less `test_*`/`*_test`
-        functions) is skipped.
+        Test code (test modules, scripts of argument-less `test_*`/`*_test` functions) is skipped, and
+        so is a switch inside a function of a module that trains nothing (no training loop, `fit` or
+        trainer): a debugging utility, such as the numerics check of torch's own
+        `_inductor/fx_passes/numeric_utils.py`.
     """
     why = """
         Anomaly mode records a Python stack trace for every autograd operation and checks every
@@ -110,11 +117,17 @@ class DebugApisLeftEnabled(Rule):
         if looks_like_test_code(analysis):
             return
         keras: bool | None = None
+        trains: bool | None = None
         profilers: list[CallSite] = []
         for site in analysis.facts.calls:
             qualname = site.qualname
             if site.cond_depth > 0:
                 continue  # guarded by a flag (or in an except/else branch)
+            if site.function is not None and qualname in _SWITCHES:
+                if trains is None:
+                    trains = module_trains(analysis)
+                if not trains:
+                    continue  # a debugging utility's function in a module that trains nothing
             if qualname in SET_DETECT_ANOMALY:
                 value = argument(site.node, "mode", 0)
                 if value is not None and literal_value(value) is True:

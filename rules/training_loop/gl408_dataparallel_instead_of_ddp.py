@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.scope_facts import module_trains
 from greenlint.rules.analysis.training_loop_facts import is_test_module
 from greenlint.rules.base import Evidence, Report, Rule
 
@@ -24,8 +25,9 @@ class DataParallelInsteadOfDDP(Rule):
         A call of `torch.nn.DataParallel(...)` (any import spelling) in a module that offers no
         distributed alternative: no `DistributedDataParallel`, FSDP, DeepSpeed, Accelerate or
         `init_process_group` anywhere in it. When the module can already run with DDP, the
-        DataParallel branch is the user's explicit fallback and is not reported.
-        Test modules (importing pytest or unittest) are skipped.
+        DataParallel branch is the user's explicit fallback and is not reported. Test modules are
+        skipped, and so is a `DataParallel` built in a method of a class in a module that neither trains
+        nor loops (a training framework's DataParallel strategy: DP is what its user selected).
     """
     why = """
         DataParallel runs all GPUs from one Python thread: every step it scatters the inputs, copies
@@ -83,7 +85,13 @@ class DataParallelInsteadOfDDP(Rule):
         code = analysis.module.code
         if any(word in code for word in _DISTRIBUTED_WORDS):
             return
+        trains: bool | None = None
         for site in sites:
+            if site.class_name is not None and site.function is not None:
+                if trains is None:
+                    trains = module_trains(analysis) or any(loop.calls for loop in analysis.facts.loops)
+                if not trains:
+                    continue  # a framework's DataParallel strategy (`setup_module`): the user chose DP there
             yield Report(
                 site.node,
                 "`DataParallel` drives every GPU from one Python process and copies the model to each "

@@ -998,6 +998,13 @@ def test_gl309_no_fix_when_hoisting_is_not_provably_the_same(source):
 
 # ---- GL310 tensor created on the CPU then moved ---------------------------------------------------------
 
+# GL310 looks at training code only: these lines make a module train.
+TRAINS = """for x, y in loader:
+    loss = model(x).sum()
+    loss.backward()
+    opt.step()
+"""
+
 
 @pytest.mark.parametrize(
     "line",
@@ -1010,7 +1017,7 @@ def test_gl309_no_fix_when_hoisting_is_not_provably_the_same(source):
     ],
 )
 def test_gl310_fires_on_factories_moved_to_the_gpu(line):
-    source = "import torch\n" + line + "\n"
+    source = "import torch\n" + line + "\n" + TRAINS
     assert count(source, "GL310") == 1
 
 
@@ -1028,36 +1035,66 @@ def test_gl310_fires_on_factories_moved_to_the_gpu(line):
     ],
 )
 def test_gl310_traps_stay_silent(line):
-    assert count("import torch\n" + line + "\n", "GL310") == 0
+    assert count("import torch\n" + line + "\n" + TRAINS, "GL310") == 0
 
 
 def test_gl310_silent_in_test_modules():
-    assert count("import torch\nimport unittest\nmask = torch.ones(4).cuda()\n", "GL310") == 0
+    assert count("import torch\nimport unittest\nmask = torch.ones(4).cuda()\n" + TRAINS, "GL310") == 0
+
+
+def test_gl310_silent_outside_training_code():
+    # the shape of an inference pipeline's prompt encoding (diffusers `encode_prompt`) and of an
+    # ONNX export script's dummy inputs: nothing in the module trains
+    assert count("""
+        import torch
+
+        class FluxLikePipeline(DiffusionPipeline):
+            def encode_prompt(self, prompt, device, dtype):
+                prompt_embeds = self.text_encoder(prompt)
+                text_ids = torch.zeros(prompt_embeds.shape[1], 3).to(device=device, dtype=dtype)
+                return prompt_embeds, text_ids
+
+        def export(unet, device):
+            torch.onnx.export(unet, (torch.randn(2, 4, 64, 64).to(device=device),), "unet.onnx")
+    """, "GL310") == 0
+
+
+def test_gl310_fires_in_forward_even_where_the_module_does_not_train():
+    # a model file: its forward runs on every step of the script that trains it
+    found = findings("""
+        import torch
+
+        class PrefixModel(torch.nn.Module):
+            def forward(self, input_ids, attention_mask):
+                prefix = torch.ones(input_ids.shape[0], self.num_virtual_tokens).to(self.device)
+                return self.base(input_ids, torch.cat((prefix, attention_mask), dim=1))
+    """, "GL310")
+    assert len(found) == 1
 
 
 def test_gl310_safe_fix_passes_the_device():
-    after = fixed("""
+    after = fixed(dedent("""
         import torch
         a = torch.zeros(3, 4).cuda()
         b = torch.ones(n).to(device, non_blocking=True).float()
         c = torch.full((2,), 7).to(dev, torch.float16)
-    """, "GL310", unsafe=False)
+    """) + TRAINS, "GL310", unsafe=False)
     assert after == dedent("""
         import torch
         a = torch.zeros(3, 4, device="cuda")
         b = torch.ones(n, device=device).float()
         c = torch.full((2,), 7, device=dev, dtype=torch.float16)
-    """)
+    """) + TRAINS
     assert count(after, "GL310") == 0
 
 
 def test_gl310_random_and_range_factories_get_unsafe_fixes():
-    before = """
+    before = dedent("""
         import torch
         r = torch.randn(8).cuda()
         s = torch.arange(0, 1, 0.1).to(device)
         t = torch.zeros(3, requires_grad=True).cuda()
-    """
+    """) + TRAINS
     assert fixed(before, "GL310", unsafe=False) == dedent(before)
     after = fixed(before, "GL310")
     assert 'r = torch.randn(8, device="cuda")' in after
@@ -1066,7 +1103,7 @@ def test_gl310_random_and_range_factories_get_unsafe_fixes():
 
 
 def test_gl310_no_fix_when_the_factory_sets_a_dtype_and_the_move_converts():
-    found = findings("import torch\nx = torch.zeros(3, dtype=torch.long).to(device, torch.float32)\n", "GL310")
+    found = findings("import torch\nx = torch.zeros(3, dtype=torch.long).to(device, torch.float32)\n" + TRAINS, "GL310")
     assert len(found) == 1 and found[0].fix is None
 
 
@@ -1185,23 +1222,23 @@ def test_gl305_silent_for_short_literal_max_length():
 
 
 def test_gl310_silent_in_test_helpers_without_a_test_framework_import():
-    assert count("""
+    assert count(dedent("""
         import torch
 
         class TransformerTesterConfig:
             def get_dummy_inputs(self):
                 return {"mask": torch.ones(2, 8).to(torch_device)}
-    """, "GL310") == 0
+    """) + TRAINS, "GL310") == 0
 
 
 def test_gl310_fix_keeps_a_one_argument_per_line_layout():
-    after = fixed("""
+    after = fixed(dedent("""
         import torch
         emb = torch.zeros(
             n_tokens,
             hidden_size,
         ).to(device=self.device)
-    """, "GL310")
+    """) + TRAINS, "GL310")
     assert after == dedent("""
         import torch
         emb = torch.zeros(
@@ -1209,4 +1246,94 @@ def test_gl310_fix_keeps_a_one_argument_per_line_layout():
             hidden_size,
             device=self.device,
         )
-    """)
+    """) + TRAINS
+
+
+# ---- regressions from the whole-repository precision run (docs/precision.md) -------------------------
+
+
+def test_gl301_silent_when_each_iteration_trains_a_fresh_model():
+    # k-fold cross-validation: the pretrained weights are loaded again so that every fold starts
+    # from them (the shape of Accelerate's `by_feature/cross_validation.py`)
+    assert count("""
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        for fold, (train_idx, valid_idx) in enumerate(folds):
+            model = AutoModelForSequenceClassification.from_pretrained("bert-base-cased")
+            optimizer = torch.optim.AdamW(params=model.parameters(), lr=lr)
+            for epoch in range(3):
+                for batch in loaders[fold]:
+                    loss = model(**batch).loss
+                    loss.backward()
+                    optimizer.step()
+    """, "GL301") == 0
+
+
+def test_gl301_still_fires_on_a_frozen_model_reloaded_every_epoch():
+    assert count("""
+        import torch
+        from diffusers import AutoencoderKL
+
+        optimizer = torch.optim.AdamW(unet.parameters())
+        for epoch in range(10):
+            vae = AutoencoderKL.from_pretrained("sd-vae")
+            for batch in loader:
+                loss = unet(vae.encode(batch).latent_dist.sample()).mean()
+                loss.backward()
+                optimizer.step()
+    """, "GL301") == 1
+
+
+def test_gl305_silent_on_labels_padded_to_the_longest_class_label():
+    # PEFT seq2seq examples: targets padded to the token length of the longest class name
+    assert count("""
+        from transformers import AutoTokenizer, Trainer
+
+        classes = [k.replace("_", " ") for k in dataset["train"].features["label"].names]
+        target_max_length = max(len(tokenizer(class_label)["input_ids"]) for class_label in classes)
+
+        def preprocess(examples):
+            model_inputs = tokenizer(examples["text"], truncation=True)
+            labels = tokenizer(examples["text_label"], max_length=target_max_length, padding="max_length", truncation=True)
+            model_inputs["labels"] = labels["input_ids"]
+            return model_inputs
+
+        Trainer(model=model, args=args, train_dataset=dataset.map(preprocess, batched=True)).train()
+    """, "GL305") == 0
+
+
+def test_gl305_still_fires_on_inputs_padded_to_a_computed_dataset_length():
+    assert count("""
+        from transformers import Trainer
+
+        max_len = max(len(tokenizer(t)["input_ids"]) for t in dataset["train"]["text"])
+
+        def preprocess(examples):
+            return tokenizer(examples["text"], max_length=max_len, padding="max_length", truncation=True)
+
+        Trainer(model=model, args=args, train_dataset=dataset.map(preprocess, batched=True)).train()
+    """, "GL305") == 1
+
+
+def test_gl306_silent_on_intel_cpu_training_with_ipex():
+    source = """
+        import intel_extension_for_pytorch as ipex
+        import torch
+        from accelerate import Accelerator
+        from PIL import Image
+
+        class TextualInversionDataset(torch.utils.data.Dataset):
+            def __getitem__(self, i):
+                return Image.open(self.paths[i])
+
+        accelerator = Accelerator()
+        loader = torch.utils.data.DataLoader(TextualInversionDataset(), batch_size=4, shuffle=True)
+        text_encoder, optimizer = ipex.optimize(text_encoder, optimizer=optimizer, dtype=torch.bfloat16)
+        for batch in loader:
+            loss = text_encoder(batch).mean()
+            accelerator.backward(loss)
+            optimizer.step()
+    """
+    assert count(source, "GL306") == 0
+    assert count(source.replace("accelerator = Accelerator()", 'text_encoder.to("cuda")'), "GL306") == 1

@@ -3,35 +3,8 @@ of the research catalog, and each fix's before/after."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
-from greenlint.engine import LintRequest, lint_source
-from greenlint.fixer import fix_request
-from greenlint.rules import ALL_CODES
-
-ALL = frozenset(ALL_CODES)
-
-
-def findings(source: str, code: str) -> list:
-    source = textwrap.dedent(source).lstrip("\n")
-    return [f for f in lint_source(source.encode(), "x.py", ALL) if f.code == code]
-
-
-def fixed(source: str) -> str:
-    source = textwrap.dedent(source).lstrip("\n")
-    outcome = fix_request(LintRequest(None, "x.py", source.encode(), ALL), unsafe=True)  # type: ignore[arg-type]
-    return outcome.fixed_text if outcome.fixed_text is not None else source
-
-
-def fires(code: str, source: str) -> None:
-    found = findings(source, code)
-    assert found, f"{code} should fire"
-
-
-def silent(code: str, source: str) -> None:
-    found = findings(source, code)
-    assert not found, [f.message for f in found]
+from rule_helpers import findings, fires, fixed, silent
 
 
 # ==== GL601 pandas-row-iteration ====================================================================

@@ -751,3 +751,106 @@ def test_gl203_silent_in_a_scratch_versus_pretrained_comparison():
         model = torchvision.models.resnet18()
     """, VISION_LOOP)
     assert "GL203" not in codes(source)
+
+
+# ---- regressions from the whole-repository precision run (docs/precision.md) -------------------------
+
+
+def test_gl201_silent_when_nothing_is_trained():
+    # a tutorial that loads VGG-16, swaps the head for CIFAR-10 and prints it, training nothing
+    assert "GL201" not in codes("""
+        import torchvision
+        from torch import nn
+
+        vgg16_true = torchvision.models.vgg16(pretrained=True)
+        vgg16_true.classifier.add_module("add_linear", nn.Linear(1000, 10))
+        print(vgg16_true)
+        train_data = torchvision.datasets.CIFAR10("./dataset", train=True, download=True)
+    """)
+
+
+def test_gl201_fires_when_the_module_trains_the_model():
+    assert "GL201" in codes("""
+        import torch
+        import torchvision
+
+        train_data = torchvision.datasets.CIFAR10("./dataset", train=True, download=True)
+        model = torchvision.models.vgg16(pretrained=True).cuda()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        for x, y in torch.utils.data.DataLoader(train_data, batch_size=64):
+            loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+            loss.backward()
+            opt.step()
+    """)
+
+
+def test_gl201_silent_on_a_keras_imagenet_classifier_used_as_it_is():
+    # the Keras functional-API guide extracts VGG19 features; the MNIST model it fits is another one
+    assert "GL201" not in codes("""
+        from tensorflow import keras
+
+        (x_train, y_train), _ = keras.datasets.mnist.load_data()
+        small = keras.Sequential([keras.layers.Dense(10)])
+        small.compile(loss="sparse_categorical_crossentropy")
+        small.fit(x_train, y_train)
+        vgg19 = keras.applications.VGG19()
+        features = keras.Model(inputs=vgg19.input, outputs=[layer.output for layer in vgg19.layers])
+    """)
+
+
+def test_gl204_counts_layers_per_network_not_per_module():
+    # a notebook that fits several two-layer models on one table is not one deep network
+    source = """
+        import pandas as pd
+        from sklearn.preprocessing import StandardScaler
+        from tensorflow import keras
+
+        X = StandardScaler().fit_transform(pd.read_csv("housing.csv"))
+        for units in (30, 60):
+            model = keras.models.Sequential([keras.layers.Dense(units, activation="relu"), keras.layers.Dense(1)])
+            model.compile(loss="mse")
+            model.fit(X, y, epochs=10)
+        model = keras.models.Sequential([keras.layers.Dense(30), keras.layers.Dense(1)])
+        model.compile(loss="mse")
+        model.fit(X, y, epochs=10)
+    """
+    assert "GL204" not in codes(source)
+    deep = source + """
+        deep = keras.models.Sequential([keras.layers.Dense(64), keras.layers.Dense(64), keras.layers.Dense(64), keras.layers.Dense(1)])
+        deep.compile(loss="mse")
+        deep.fit(X, y, epochs=10)
+    """
+    found = [f for f in lint_source(textwrap.dedent(deep).lstrip("\n").encode(), "x.py", ALL) if f.code == "GL204"]
+    assert len(found) == 1 and found[0].message.startswith("a 4-layer Keras network")
+
+
+def test_gl204_top_level_single_layers_next_to_sequential_models_are_not_one_network():
+    # handson-ml2 ch. 12 builds custom layers one at a time at the top level next to 2-layer models
+    assert "GL204" not in codes("""
+        from sklearn.datasets import fetch_california_housing
+        from tensorflow import keras
+
+        housing = fetch_california_housing()
+        model = keras.models.Sequential([keras.layers.Dense(30), keras.layers.Dense(1)])
+        layer = keras.layers.Dense(1, activation="softplus")
+        other = keras.layers.Dense(30, kernel_initializer="lecun_normal")
+        third = keras.layers.Dense(30, kernel_regularizer="l1")
+        model.compile(loss="mse")
+        model.fit(housing.data, housing.target, epochs=2)
+    """)
+    # a functional-API network in one function is still one network
+    assert "GL204" in codes("""
+        from sklearn.datasets import fetch_california_housing
+        from tensorflow import keras
+
+        def build():
+            inputs = keras.Input(shape=(8,))
+            x = keras.layers.Dense(64)(inputs)
+            x = keras.layers.Dense(64)(x)
+            return keras.Model(inputs, keras.layers.Dense(1)(x))
+
+        housing = fetch_california_housing()
+        model = build()
+        model.compile(loss="mse")
+        model.fit(housing.data, housing.target, epochs=2)
+    """)

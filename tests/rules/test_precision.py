@@ -587,3 +587,100 @@ def test_gl105_silent_for_a_physics_informed_network():
             optimizer.step()
     """
     assert "GL105" not in codes(source)
+
+
+# ---- regressions from the whole-repository precision run (docs/precision.md) -------------------------
+
+
+@pytest.mark.parametrize("test_import", ["import pytest", "from transformers.testing_utils import Colors", "from tests_pytorch import _PATH_DATASETS"])
+def test_gl101_silent_in_test_code(test_import):
+    # Lightning's parity tests and timm's optimizer tests train in float32 on a GPU on purpose
+    assert "GL101" not in codes(src("import torch", test_import, TORCH_LOOP))
+
+
+def test_gl101_silent_on_a_numerics_check_that_builds_an_optimizer_every_iteration():
+    # the shape of torch's `_inductor/fx_passes/numeric_utils.py`: one update of two models compared
+    assert "GL101" not in codes("""
+        import torch
+        from torch import optim
+
+        def run_model(model_base, model_control, model_input, num_iterations=10):
+            torch.cuda.empty_cache()
+            for i in range(num_iterations):
+                pred_base = model_base(*model_input)
+                pred_control = model_control(*model_input)
+                pred_base[0].sum().backward(retain_graph=True)
+                pred_control[0].sum().backward(retain_graph=True)
+                optimizer_base = optim.SGD(model_base.parameters(), lr=0.01)
+                optimizer_base.step()
+                optimizer_control = optim.SGD(model_control.parameters(), lr=0.01)
+                optimizer_control.step()
+    """)
+    assert "GL101" in codes(src("import torch", TORCH_LOOP))
+
+
+def test_gl102_silent_in_test_modules():
+    assert "GL102" not in codes("""
+        import pytest
+        from lightning.pytorch import Trainer
+
+        def test_lr_monitor(tmp_path):
+            trainer = Trainer(default_root_dir=tmp_path, max_epochs=2, limit_train_batches=3)
+            trainer.fit(model)
+    """)
+
+
+@pytest.mark.parametrize("config", ["SFTConfig", "GRPOConfig", "DPOConfig"])
+def test_gl102_trl_configs_default_to_bf16(config):
+    # TRL >= 0.19 sets bf16 = not fp16 when bf16 is not given (huggingface/trl#3515)
+    assert "GL102" not in codes(f"""
+        from trl import {config}
+        args = {config}(output_dir="out", per_device_train_batch_size=4)
+    """)
+    assert "GL102" in codes(f"""
+        from trl import {config}
+        args = {config}(output_dir="out", bf16=False)
+    """)
+
+
+def test_gl102_silent_in_a_trainers_own_implementation():
+    # sentence-transformers builds default arguments inside its Trainer subclass for the model card
+    assert "GL102" not in codes("""
+        from transformers import Trainer
+        from sentence_transformers import SentenceTransformerTrainingArguments
+
+        class SentenceTransformerTrainer(Trainer):
+            def __init__(self, model=None, args=None):
+                default_args_dict = SentenceTransformerTrainingArguments(output_dir="unused").to_dict()
+                super().__init__(model=model, args=args)
+    """)
+    assert "GL102" in codes("""
+        from transformers import Trainer, TrainingArguments
+
+        class WeightedTrainer(Trainer):
+            def compute_loss(self, model, inputs):
+                return model(**inputs).loss
+
+        WeightedTrainer(model=model, args=TrainingArguments(output_dir="out")).train()
+    """)
+
+
+def test_gl101_gl102_silent_in_test_functions_without_a_framework_import():
+    # Lightning's test suite runs under pytest without importing it in every file
+    source = """
+        import torch
+        from lightning.pytorch import Trainer
+
+        def test_checkpoint_manual_opt(tmp_path):
+            trainer = Trainer(max_epochs=1, default_root_dir=tmp_path)
+            trainer.fit(model)
+
+        def test_raw_loop():
+            model = torch.nn.Linear(4, 4).cuda()
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            for x in loader:
+                model(x.cuda()).sum().backward()
+                opt.step()
+    """
+    found = codes(source)
+    assert "GL101" not in found and "GL102" not in found

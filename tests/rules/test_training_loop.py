@@ -56,8 +56,7 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1)
         "preds.append(out.argmax(1).cpu())",
         "ids = out.argmax(-1).tolist()",
         "acc = float((out.argmax(1) == y).sum())",
-        "print(loss)",
-        'print(f"loss {loss:.3f}")',
+        "print((out.argmax(1) == y).sum())",
         "torch.cuda.synchronize()",
         "torch.cuda.empty_cache()",
     ],
@@ -76,6 +75,22 @@ def test_gl401_sync_every_step(line):
         "",
     )
     assert rows("GL401", source) == [12]
+
+
+@pytest.mark.parametrize("line", ["print(loss)", 'print(f"loss {loss:.3f}")', 'print("loss", loss.item())'])
+def test_gl401_leaves_a_per_step_loss_print_to_gl504(line):
+    # one finding per problem: the per-step print of the loss is GL504's (heavy-per-step-logging)
+    source = GPU_HEADER + _source("""
+        for x, y in loader:
+            out = model(x.cuda())
+            loss = F.cross_entropy(out, y.cuda())
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            LINE
+    """).replace("LINE", line)
+    assert rows("GL401", source) == []
+    assert rows("GL504", source) == [12]
 
 
 def test_gl401_sync_in_a_helper_called_every_step():
@@ -887,3 +902,82 @@ def test_gl412_fix_is_unsafe_when_the_module_loads_weights():
     source = "import torch.nn as nn\nb = nn.Sequential(nn.Conv2d(3, 64, 3), nn.BatchNorm2d(64))\nb.load_state_dict(sd)\n"
     assert fixed("GL412", source, unsafe=False) == source
     assert "bias=False" in fixed("GL412", source, unsafe=True)
+
+
+# ---- regressions from the whole-repository precision run (docs/precision.md) -------------------------
+
+INTEL_CPU_TRAINING = """
+import intel_extension_for_pytorch as ipex
+import torch
+from accelerate import Accelerator
+
+accelerator = Accelerator()
+text_encoder.to(accelerator.device)
+optimizer = torch.optim.AdamW(text_encoder.parameters(), lr=1e-4)
+text_encoder, optimizer = ipex.optimize(text_encoder, optimizer=optimizer, dtype=torch.bfloat16)
+for batch in loader:
+    with torch.cpu.amp.autocast(enabled=True, dtype=torch.bfloat16):
+        loss = text_encoder(batch).mean()
+    accelerator.backward(loss)
+    optimizer.step()
+"""
+
+
+def test_gl405_silent_on_intel_cpu_training_with_ipex():
+    # diffusers' intel_opts textual inversion: ipex.optimize fuses the optimizer, and there is no CUDA
+    assert rows("GL405", INTEL_CPU_TRAINING) == []
+    assert rows("GL405", INTEL_CPU_TRAINING.replace("text_encoder.to(accelerator.device)", 'text_encoder.to("cuda")')) == [7]
+
+
+def test_gl407_silent_in_a_numerics_utility_that_trains_nothing():
+    # torch/_inductor/fx_passes/numeric_utils.py: anomaly mode around a numerics comparison
+    source = _source("""
+        import torch
+        from torch import optim
+
+        def run_model(model_base, model_control, model_input, num_iterations=10):
+            for i in range(num_iterations):
+                model_base(*model_input)[0].sum().backward(retain_graph=True)
+                optimizer_base = optim.SGD(model_base.parameters(), lr=0.01)
+                optimizer_base.step()
+
+        def numeric_check_if_enabled(gm_before, gm_after, example_inputs, num_iterations):
+            try:
+                with torch.autograd.set_detect_anomaly(True):
+                    run_model(gm_before, gm_after, example_inputs, num_iterations=num_iterations)
+            except Exception as e:
+                logger.warning("numeric check failed: %s", e)
+    """)
+    assert rows("GL407", source) == []
+    # the same switch in a function of a module that trains is reported
+    trains = source + _source("""
+        opt = optim.Adam(model.parameters())
+        for x in loader:
+            model(x).sum().backward()
+            opt.step()
+    """)
+    assert rows("GL407", trains) == [12]
+
+
+def test_gl408_silent_in_a_frameworks_data_parallel_strategy():
+    # Lightning's DataParallelStrategy.setup_module: DP is the strategy its user selected
+    assert rows("GL408", _source("""
+        from torch.nn import DataParallel
+
+        class DataParallelStrategy(ParallelStrategy):
+            def setup_module(self, module):
+                return DataParallel(module=module, device_ids=self.parallel_devices)
+    """)) == []
+    assert rows("GL408", _source("""
+        import torch
+
+        class Runner:
+            def setup(self, model):
+                self.model = torch.nn.DataParallel(model).cuda()
+
+            def fit(self, loader, opt):
+                for x, y in loader:
+                    loss = self.model(x).sum()
+                    loss.backward()
+                    opt.step()
+    """)) == [5]
