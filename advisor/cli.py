@@ -82,9 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     profile = commands.add_parser(
         "profile",
         help="run a training script under energy measurement",
-        usage="greenlint profile [OPTIONS] (SCRIPT | -m MODULE) [ARGS...]",
-        description="Run SCRIPT (or -m MODULE) with its ARGS under measurement; greenlint's options come first.",
+        usage="greenlint profile [OPTIONS] (SCRIPT | -m MODULE | torchrun [TORCHRUN_OPTIONS] SCRIPT) [ARGS...]",
+        description="Run SCRIPT (or -m MODULE, or a torchrun command line) with its ARGS under measurement; "
+                    "greenlint's options come first.",
     )
+    profile.add_argument("--nproc-per-node", type=int, metavar="N", help="run N processes under torchrun (one node, standalone rendezvous) and merge their profiles")
     profile.add_argument("--steps", type=int, default=20, metavar="N", help="measured optimizer steps, then stop (default 20)")
     profile.add_argument("--warmup", type=int, default=3, metavar="N", help="optimizer steps to skip before measuring (default 3)")
     profile.add_argument("--duration", type=float, metavar="SECONDS", help="stop at the first step boundary after this long")
@@ -108,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("after", metavar="AFTER.json")
     compare.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
 
+    merge = commands.add_parser("merge", help="combine the profiles of a multi-node job (one `greenlint profile --format json` per node)")
+    merge.add_argument("documents", nargs="+", metavar="NODE.json")
+    merge.add_argument("--output", "-o", metavar="FILE", help="write the merged JSON to FILE (default: stdout)")
+
     demo = commands.add_parser("demo", help="lint, profile and advise a bundled CPU example (under a minute, no GPU needed)")
     demo.add_argument("--html", metavar="FILE", default=DEFAULT_HTML_REPORT, help=f"where to write the HTML report (default {DEFAULT_HTML_REPORT})")
     demo.add_argument("--steps", type=int, default=20, metavar="N", help="measured optimizer steps (default 20)")
@@ -129,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             return _profile(args, stderr)
         if args.command == "compare":
             return _compare(args, stderr)
+        if args.command == "merge":
+            return _merge(args, stderr)
         if args.command == "demo":
             from greenlint.demo import run_demo
 
@@ -306,6 +314,10 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
     if module is None and not command:
         stderr.print("greenlint: error: profile needs a SCRIPT or -m MODULE")
         return EXIT_ERROR
+    launched = _torchrun(args, module, command, stderr)
+    if isinstance(launched, int):
+        return launched
+    launcher_args, module, command = launched
     for name in ("steps", "warmup", "total_steps", "gpu_trace_steps"):
         value = getattr(args, name)
         minimum = 0 if name in ("warmup", "gpu_trace_steps") else 1
@@ -328,7 +340,7 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         script=script, module=module, args=command if module else command[1:],
         steps=args.steps, warmup=args.warmup, duration=args.duration, full=args.full,
         total_steps=args.total_steps, cpu_watts_per_core=args.cpu_watts_per_core,
-        gpu_trace_steps=args.gpu_trace_steps,
+        gpu_trace_steps=args.gpu_trace_steps, launcher_args=launcher_args,
     )
     # the live bar appears only where stdout and stderr are both a terminal (profiler/progress.py)
     run = run_profile(options, progress_console=None if args.no_progress else stderr)
@@ -361,6 +373,70 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         said = stderr if args.output_format == "json" and not args.output else Console(highlight=False)
         _write_html(Path(args.html), document, target, said, stderr)
     return run.exit_code
+
+
+def _torchrun(args: argparse.Namespace, module: str | None, command: list[str],
+              stderr: Console) -> tuple[list[str] | None, str | None, list[str]] | int:
+    """(torchrun's options or None, the script's module, SCRIPT ARGS) for a torchrun run, or an
+    exit status: a torchrun command line is unpacked, --nproc-per-node N becomes a standalone one."""
+    from greenlint.profiler.launch import LaunchError, parse_torchrun, standalone, torchrun_argv
+
+    argv = torchrun_argv(command, module)
+    if argv is None:
+        if args.nproc_per_node is None:
+            return None, module, command
+        if args.nproc_per_node < 1:
+            stderr.print("greenlint: error: --nproc-per-node must be at least 1")
+            return EXIT_ERROR
+        return standalone(args.nproc_per_node), module, command
+    try:
+        parsed = parse_torchrun(argv)
+    except LaunchError as exc:
+        stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
+        return EXIT_ERROR
+    if args.nproc_per_node is not None:
+        stderr.print("greenlint: error: give --nproc-per-node to torchrun, not to greenlint, with a torchrun command line")
+        return EXIT_ERROR
+    if args.duration is not None and parsed.max_nodes > 1:
+        # the ranks of a node agree on --duration's last step through greenlint's directory;
+        # other nodes cannot see it, so they could stop a step apart and hang in a collective
+        stderr.print("greenlint: error: --duration cannot stop several nodes at the same step; use --steps")
+        return EXIT_ERROR
+    if parsed.module:
+        return parsed.launcher_args, parsed.module, parsed.args
+    return parsed.launcher_args, None, [parsed.script or "", *parsed.args]
+
+
+def _merge(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.merging import MergeError, merge_documents
+
+    try:
+        document = merge_documents([_load_json(path) for path in args.documents])
+    except (MergeError, OSError, ValueError) as exc:
+        stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
+        return EXIT_ERROR
+    payload = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        try:
+            atomic_write(Path(args.output), payload.encode("utf-8"))
+        except OSError as exc:
+            stderr.print(f"greenlint: error: cannot write {args.output}: {exc.strerror}")
+            return EXIT_ERROR
+    else:
+        sys.stdout.write(payload)
+    return EXIT_CLEAN
+
+
+def _load_json(path: str) -> dict:
+    from greenlint.merging import MergeError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise MergeError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise MergeError(f"{path}: not JSON ({exc})") from None
 
 
 def _compare(args: argparse.Namespace, stderr: Console) -> int:

@@ -24,11 +24,13 @@ import threading
 import time
 import traceback
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from greenlint.profiler.run_length_probe import RunLengthProbe, run_length_result
 from greenlint.profiler.gpu_trace import GpuTrace
-from greenlint.profiler.sources import EnergySource, SourceSet, select_sources
+from greenlint.profiler.ranks import RankInfo, rank_sources
+from greenlint.profiler.sources import RAPL_ROOT, EnergySource, SourceSet, select_sources
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -96,6 +98,11 @@ class Recorder:
         self.warmup = int(config.get("warmup", 3))
         self.steps_target = config.get("steps")  # None with --full
         self.duration = config.get("duration")
+        # Under torchrun with --duration the ranks must stop at the same step, or the others would
+        # wait in a collective for ever: rank 0 decides and names the step in this file.
+        self.stop_path: str | None = config.get("stop_path")
+        self.decides_stop = bool(config.get("decides_stop", True))
+        self._stop_at: int | None = None
         self.full = bool(config.get("full"))
         self.interval = float(config.get("sample_interval_s", 0.005))
         self.sources = SourceSet(sources, list(notices))
@@ -189,8 +196,27 @@ class Recorder:
             return
         if self.steps_target is not None and measured >= self.steps_target:
             self._stop("steps")
-        if self.duration is not None and now - self.window["t_begin"] >= self.duration:
+        if self.duration is not None:
+            self._check_duration(now)
+
+    def _check_duration(self, now: float) -> None:
+        if self._stop_at is None and self.stop_path is not None and not self.decides_stop:
+            self._stop_at = _read_stop_step(self.stop_path)  # one stat per step, under torchrun only
+        if self._stop_at is not None:
+            if self.step_count >= self._stop_at:
+                self._stop("duration")
+            return
+        if now - self.window["t_begin"] < self.duration or not self.decides_stop:
+            return
+        if self.stop_path is None:
             self._stop("duration")
+        # DDP keeps the ranks within one step of each other (each step's gradient all-reduce waits
+        # for all of them), so none has passed the next step yet: all stop there.
+        self._stop_at = self.step_count + 1
+        try:
+            _write_result(self.stop_path, {"stop_at": self._stop_at})
+        except OSError:
+            self._stop("duration")  # cannot tell the others; stopping alone is the lesser harm
 
     # -- GPU trace (outside the measured window: torch.profiler costs up to +80 % per step) ------
 
@@ -462,6 +488,29 @@ def _system_exit_code(exc: SystemExit) -> int:
     return 1
 
 
+def _read_stop_step(path: str) -> int | None:
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return int(json.load(fh)["stop_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # being replaced right now: read again at the next step
+
+
+def _select(config: dict[str, Any]) -> tuple[list[EnergySource], list[str], RankInfo | None, str]:
+    """The sources, notices, rank (under torchrun) and where to write the raw result."""
+    rapl_root = Path(config["rapl_root"]) if config.get("rapl_root") else RAPL_ROOT
+    if not config.get("distributed"):
+        sources, notices = select_sources(config.get("cpu_watts_per_core"), rapl_root=rapl_root,
+                                          use_nvml=config.get("use_nvml", True))
+        return sources, notices, None, config["result_path"]
+    info = RankInfo.from_env()
+    sources, notices = rank_sources(info, config.get("result_dir"), config.get("cpu_watts_per_core"),
+                                    rapl_root=rapl_root, use_nvml=config.get("use_nvml", True))
+    return sources, notices, info, os.path.join(config["result_dir"], f"result.rank{info.rank}.json")
+
+
 def _write_result(path: str, result: dict[str, Any]) -> None:
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -478,7 +527,10 @@ def main(argv: list[str]) -> int:
     module = argv[3] if argv[2] == "-m" else None
     script_argv = argv[3:] if module else argv[2:]
 
-    sources, notices = select_sources(config.get("cpu_watts_per_core"), use_nvml=config.get("use_nvml", True))
+    sources, notices, rank, result_path = _select(config)
+    if rank is not None and rank.rank != 0:
+        # one progress display and one --duration decision per run: global rank 0's
+        config = {**config, "status_path": None, "decides_stop": False}
     recorder = Recorder(config, sources, notices)
     recorder.probe = RunLengthProbe(lambda: recorder.step_count, recorder._user_files.resolve,
                                     None if module else script_argv[0])
@@ -532,7 +584,10 @@ def main(argv: list[str]) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
-            _write_result(config["result_path"], recorder.finish(exit_code, outcome))
+            result = recorder.finish(exit_code, outcome)
+            if rank is not None:
+                result["rank"] = rank.to_json()
+            _write_result(result_path, result)
         except Exception as exc:  # noqa: BLE001
             print(f"greenlint: could not write the profile result: {exc}", file=sys.stderr)
     try:

@@ -56,6 +56,23 @@ class Projection:
 
 
 @dataclass
+class RankSummary:
+    """One torchrun rank of a multi-process profile (merge.py): what it ran and what it measured."""
+
+    rank: int  # global rank (RANK)
+    local_rank: int
+    node: str  # host name
+    steps: int  # measured optimizer steps, counted by this rank
+    steps_seen: int
+    energy_j: float | None  # of the devices this rank read (each device is read by one rank)
+    j_per_step: float | None  # the same devices, per measured step
+    devices: list[str] = field(default_factory=list)  # names of the devices this rank read
+    outcome: str = ""
+    exit_code: int = 0
+    t_begin: float | None = None  # unix time of the rank's start: aligns timelines across ranks and nodes
+
+
+@dataclass
 class Profile:
     outcome: str  # completed, stopped, failed, interrupted, terminated, no-result
     exit_code: int
@@ -85,6 +102,9 @@ class Profile:
     step_energy_j: list[float] = field(default_factory=list)
     step_bounds_s: list[float] = field(default_factory=list)
     step_group: int = 1
+    # A multi-process run (torchrun): one entry per rank; the figures above are the ranks' total
+    # (each device counted once) and steps are counted per rank (merge.py). Empty for one process.
+    ranks: list[RankSummary] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -73,6 +73,8 @@ def render_text(profile: Profile, console: Console, target: str) -> None:
                         format_energy(d.window_energy_j) if d.window_energy_j is not None else "-")
     console.print(devices)
 
+    if p.ranks:
+        _render_ranks(p, console)
     console.print(f"Whole run: {format_energy(p.energy_j)} ({p.energy_how}) in {format_time(p.duration_s)} (measured)",
                   highlight=False)
     if p.steps:
@@ -109,3 +111,13 @@ def render_text(profile: Profile, console: Console, target: str) -> None:
         console.print(f"note: {notice}", style="yellow", highlight=False, markup=False)
 
 
+def _render_ranks(p: Profile, console: Console) -> None:
+    """Per rank: its own step count and the energy of the devices it read (each device by one rank)."""
+    table = Table(title=f"Ranks ({len(p.ranks)}; each device read by one rank, totals below)",
+                  title_justify="left", show_edge=False)
+    for col in ("rank", "local", "node", "steps", "energy (its devices)", "devices"):
+        table.add_column(col, justify="right" if col in ("rank", "local", "steps", "energy (its devices)") else "left")
+    for r in p.ranks:
+        names = ", ".join(d.split(": ", 1)[-1] for d in r.devices) or "none (read by another rank)"
+        table.add_row(str(r.rank), str(r.local_rank), r.node, str(r.steps), format_energy(r.energy_j), names)
+    console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from greenlint.profiler.launch import launch_command
+from greenlint.profiler.merge import job_exit_code, merge_rank_results
 from greenlint.profiler.progress import LiveProgress, interactive
 from greenlint.profiler.profile import Profile, compute_profile
 from greenlint.profiler.run_length import choose_total_steps
@@ -30,6 +33,8 @@ class ProfileOptions:
     sample_interval_s: float = 0.005
     use_nvml: bool = True
     gpu_trace_steps: int = 3  # torch.profiler steps for GPU line attribution (0: none)
+    # torchrun's options (launch.py): every rank runs the bootstrap; None runs one process
+    launcher_args: list[str] | None = None
 
 
 @dataclass
@@ -51,7 +56,22 @@ def _config(options: ProfileOptions, result_path: str) -> dict[str, Any]:
         "gpu_trace_steps": options.gpu_trace_steps,
         # Tests on machines without CUDA run the same trace path with CPU activity only.
         "gpu_trace_cpu": os.environ.get("GREENLINT_TRACE_WITHOUT_CUDA") == "1",
+        # Tests point RAPL at a made-up sysfs tree (a counter the test script advances).
+        "rapl_root": os.environ.get("GREENLINT_RAPL_ROOT") or None,
     }
+
+
+def _distributed(config: dict[str, Any], tmp: str) -> None:
+    """Each rank writes result.rank{RANK}.json and claims its devices in the shared directory."""
+    config.update(distributed=True, result_dir=tmp, stop_path=os.path.join(tmp, "stop.json"))
+
+
+def _read_json(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
 
 
 def run_profile(options: ProfileOptions, progress_console: Any = None) -> ProfileRun:
@@ -60,6 +80,9 @@ def run_profile(options: ProfileOptions, progress_console: Any = None) -> Profil
         result_path = os.path.join(tmp, "result.json")
         config_path = os.path.join(tmp, "config.json")
         config = _config(options, result_path)
+        distributed = options.launcher_args is not None
+        if distributed:
+            _distributed(config, tmp)
         live = None
         if progress_console is not None and interactive(progress_console):
             config["status_path"] = os.path.join(tmp, "status.json")
@@ -68,7 +91,10 @@ def run_profile(options: ProfileOptions, progress_console: Any = None) -> Profil
             json.dump(config, fh)
         target = ["-m", options.module] if options.module else [options.script or ""]
         # Same interpreter, same environment, same working directory: the script must not notice.
-        cmd = [sys.executable, "-m", "greenlint.profiler.bootstrap", config_path, *target, *options.args]
+        if distributed:
+            cmd = launch_command(options.launcher_args or [], config_path, target, options.args)
+        else:
+            cmd = [sys.executable, "-m", "greenlint.profiler.bootstrap", config_path, *target, *options.args]
         child = subprocess.Popen(cmd, **(live.child_stdio() if live else {}))  # noqa: S603
         if live is not None:
             live.started()
@@ -77,14 +103,13 @@ def run_profile(options: ProfileOptions, progress_console: Any = None) -> Profil
         finally:
             if live is not None:
                 live.stop()
-        raw = None
-        try:
-            with open(result_path, encoding="utf-8") as fh:
-                raw = json.load(fh)
-        except (OSError, ValueError):
-            raw = None
+        raws = ([r for r in map(_read_json, sorted(glob.glob(os.path.join(tmp, "result.rank*.json")))) if r]
+                if distributed else [])
+        raw = _read_json(result_path) if not distributed else None
     if code < 0:  # killed by a signal: report it the way a shell would
         code = 128 - code
+    if distributed:
+        return _merged_run(options, raws, code)
     try:
         length = choose_total_steps(raw, options.total_steps)
         profile = compute_profile(raw, length.total_steps, exit_code=code, total_steps_basis=length.basis or None)
@@ -92,6 +117,26 @@ def run_profile(options: ProfileOptions, progress_console: Any = None) -> Profil
     except Exception as exc:  # noqa: BLE001 - a malformed result must not hide the script's outcome
         profile = compute_profile(None, options.total_steps, exit_code=code)
         profile.notices.append(f"greenlint could not read the profile result ({type(exc).__name__}: {exc})")
+    return ProfileRun(code, profile)
+
+
+def _merged_run(options: ProfileOptions, raws: list[dict[str, Any]], launcher_code: int) -> ProfileRun:
+    """One profile of a torchrun run's ranks (merge.py); the run length is read from rank 0's result
+    (the lowest rank that wrote one) and used for every rank, so their projections add up."""
+    code = job_exit_code(launcher_code, raws)
+    ordered = sorted(raws, key=lambda r: int((r.get("rank") or {}).get("rank", 0)))
+    local = [r["rank"] for r in ordered if r.get("rank")]
+    expected = None
+    if local:  # the ranks of this node: local world size, numbered from the lowest global rank
+        base = local[0]["rank"] - local[0]["local_rank"]
+        expected = list(range(base, base + int(local[0].get("local_world_size", 1))))
+    try:
+        length = choose_total_steps(ordered[0] if ordered else None, options.total_steps)
+        profile = merge_rank_results(ordered, length.total_steps, length.basis or None, code, expected)
+        profile.notices.extend(length.notes)
+    except Exception as exc:  # noqa: BLE001 - a malformed result must not hide the script's outcome
+        profile = compute_profile(None, options.total_steps, exit_code=code)
+        profile.notices.append(f"greenlint could not merge the ranks' results ({type(exc).__name__}: {exc})")
     return ProfileRun(code, profile)
 
 

@@ -356,8 +356,12 @@ def _sample_watts(sample: Any) -> float:
     return float(milliwatts) / 1000.0
 
 
-def nvml_sources(nvml: Any | None = None, env: dict[str, str] | None = None) -> tuple[list[EnergySource], list[str]]:
-    """One NvmlSource per visible GPU, or [] and the reason. Never raises."""
+def nvml_sources(nvml: Any | None = None, env: dict[str, str] | None = None,
+                 choose: Callable[[list[int]], list[int]] | None = None) -> tuple[list[EnergySource], list[str]]:
+    """One NvmlSource per visible GPU, or [] and the reason. Never raises.
+
+    `choose` picks, from the visible GPUs' NVML indices (in CUDA_VISIBLE_DEVICES order), the ones
+    this process measures (under torchrun each GPU is read by one rank only: ranks.py)."""
     env = os.environ if env is None else env
     if nvml is None:
         try:
@@ -372,6 +376,8 @@ def nvml_sources(nvml: Any | None = None, env: dict[str, str] | None = None) -> 
     sources: list[EnergySource] = []
     try:
         indices = visible_gpu_indices(nvml, env.get("CUDA_VISIBLE_DEVICES"))
+        if choose is not None:
+            indices = choose(indices)
         for idx in indices:
             src = NvmlSource(nvml, idx)
             try:
@@ -394,18 +400,26 @@ def nvml_sources(nvml: Any | None = None, env: dict[str, str] | None = None) -> 
 
 
 def select_sources(cpu_watts_per_core: float | None = None, rapl_root: Path = RAPL_ROOT,
-                   nvml: Any | None = None, use_nvml: bool = True) -> tuple[list[EnergySource], list[str]]:
-    """NVML for each visible GPU, plus RAPL for the CPU, else the CPU-time estimate."""
+                   nvml: Any | None = None, use_nvml: bool = True,
+                   choose_gpus: Callable[[list[int]], list[int]] | None = None,
+                   read_node_cpu: bool = True) -> tuple[list[EnergySource], list[str]]:
+    """NVML for each visible GPU, plus RAPL for the CPU, else the CPU-time estimate.
+
+    Under torchrun (ranks.py): `choose_gpus` keeps the GPUs this rank owns, and `read_node_cpu`
+    is False on every rank but the one that reads the node's RAPL counters; such a rank adds no
+    CPU source when RAPL works (the node's CPU is already measured) and its own estimate when it
+    does not (the estimate measures this process only, so the ranks' estimates add up)."""
     sources: list[EnergySource] = []
     notices: list[str] = []
     if use_nvml:
-        gpus, gpu_notices = nvml_sources(nvml)
+        gpus, gpu_notices = nvml_sources(nvml, choose=choose_gpus)
         sources += gpus
         notices += gpu_notices
     try:
         rapl = RaplSource(rapl_root)
-        rapl.start()
-        sources.append(rapl)
+        if read_node_cpu:
+            rapl.start()
+            sources.append(rapl)
     except RaplUnavailable as exc:
         notices.append(f"{exc}; CPU energy is an estimate from CPU time")
         sources.append(EstimateSource(cpu_watts_per_core))
