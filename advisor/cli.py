@@ -351,7 +351,7 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
 
     def text(console: Console) -> None:
         render_text(run.profile, console, target)
-        render_advice_text(advised.advice, advised.carbon, console, advised.notices)
+        render_advice_text(advised.advice, advised.carbon, console, advised.notices, linted=not args.no_advice)
 
     try:
         if args.output_format == "json":

@@ -25,7 +25,7 @@ class AdvisedProfile:
     profile: Any  # greenlint.profiler.profile.Profile
     advice: list[Advice]
     carbon: Carbon | None
-    linted: list[str]  # the files whose findings became advice
+    linted: list[str]  # the files whose findings became advice (empty with --no-advice)
     notices: list[str] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
@@ -106,4 +106,5 @@ def advise(exit_code: int, profile: Any, script: str | None, settings: Settings 
             notices.append(f"linting for advice failed ({type(exc).__name__}: {exc}); no advice")
     advice = build_advice(profile_json, findings)
     carbon = carbon_for(profile_json, grid_g_per_kwh, pue)
-    return AdvisedProfile(exit_code, profile, advice, carbon, [os.path.relpath(p, cwd) for p in files], notices)
+    linted = [os.path.relpath(p, cwd) for p in files] if lint else []
+    return AdvisedProfile(exit_code, profile, advice, carbon, linted, notices)

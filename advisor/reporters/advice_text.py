@@ -28,10 +28,10 @@ def _where(advice: Advice) -> str:
 
 
 def render_advice_text(advice: list[Advice], carbon: Carbon | None, console: Console,
-                       notices: list[str] | None = None) -> None:
+                       notices: list[str] | None = None, linted: bool = True) -> None:
     quantified = [a for a in advice if a.quantified]
     unquantified = [a for a in advice if not a.quantified]
-    if not advice:
+    if not advice and linted:
         console.print("Advice: greenlint found nothing to fix in the code that ran.", highlight=False)
     if quantified:
         table = Table(title="Advice, ranked by the estimated saving over the run", title_justify="left",
