@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from greenlint.profiler.units import J_PER_KWH
+
 # Ember, Global Electricity Review 2023: the world's electricity generation emitted 436 g CO2 per
 # kWh in 2022 (lifecycle emissions, CO2-equivalent).
 DEFAULT_GRID_G_PER_KWH = 436.0
 DEFAULT_GRID_SOURCE = "world average for 2022, Ember Global Electricity Review 2023 (436 gCO2e/kWh)"
-J_PER_KWH = 3.6e6
 
 
 @dataclass

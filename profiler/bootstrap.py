@@ -13,7 +13,6 @@ Profile in the parent.
 
 from __future__ import annotations
 
-import importlib.abc
 import json
 import os
 import runpy
@@ -29,6 +28,7 @@ from typing import Any
 
 from greenlint.profiler.run_length_probe import RunLengthProbe, run_length_result
 from greenlint.profiler.gpu_trace import GpuTrace
+from greenlint.profiler.import_hooks import after_import
 from greenlint.profiler.ranks import RankInfo, rank_sources
 from greenlint.profiler.sources import RAPL_ROOT, EnergySource, SourceSet, select_sources
 
@@ -403,40 +403,6 @@ class Recorder:
 # ------------------------------------------------------------------------- installing the step hook
 
 
-class _OptimizerHookFinder(importlib.abc.MetaPathFinder):
-    """Registers the step hook right after torch.optim.optimizer has executed.
-
-    One string comparison per import until then; it removes itself once it has fired.
-    """
-
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname != "torch.optim.optimizer":
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = None
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None)
-            if find is not None:
-                spec = find(fullname, path, target)
-                if spec is not None:
-                    break
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        original = spec.loader.exec_module
-        recorder = self.recorder
-
-        def exec_module(module: Any) -> None:
-            original(module)
-            _register(module, recorder)
-
-        spec.loader.exec_module = exec_module  # this spec's own loader instance only
-        return spec
-
-
 def _register(optimizer_module: Any, recorder: Recorder) -> None:
     register = getattr(optimizer_module, "register_optimizer_step_post_hook", None)
     if register is None:
@@ -449,11 +415,7 @@ def _register(optimizer_module: Any, recorder: Recorder) -> None:
 
 
 def install_step_hook(recorder: Recorder) -> None:
-    module = sys.modules.get("torch.optim.optimizer")
-    if module is not None:
-        _register(module, recorder)
-    else:
-        sys.meta_path.insert(0, _OptimizerHookFinder(recorder))
+    after_import("torch.optim.optimizer", lambda module: _register(module, recorder))
 
 
 # ---------------------------------------------------------------------------------------- the run

@@ -13,32 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from greenlint.profiler.profile import Profile
+from greenlint.profiler.units import format_energy, format_time
 
 TOP_LINES = 10
-
-
-def format_energy(joules: float | None) -> str:
-    if joules is None:
-        return "n/a"
-    if joules >= 3.6e6:
-        return f"{joules / 3.6e6:.3g} kWh"
-    if joules >= 3600:
-        return f"{joules / 3600:.3g} Wh"
-    if joules >= 0.1:
-        return f"{joules:.3g} J"
-    return f"{joules * 1000:.3g} mJ"
-
-
-def format_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h"
-    if seconds >= 60:
-        return f"{seconds / 60:.1f} min"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    return f"{seconds * 1000:.3g} ms"
+__all__ = ["format_energy", "format_time", "render_json", "render_text"]
 
 
 def _how(method: str) -> str:

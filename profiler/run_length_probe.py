@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.abc
 import math
 import os
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from greenlint.profiler.import_hooks import after_import
 
 _MAX_LOADER_SITES = 50
 _MAX_VALUES_PER_FRAME = 200
@@ -123,11 +124,7 @@ class RunLengthProbe:
             self._wrap_argparse()
         except Exception as exc:  # noqa: BLE001
             self.notices.append(f"argparse values not recorded ({type(exc).__name__}: {exc})")
-        module = sys.modules.get(_DATALOADER_MODULE)
-        if module is not None:
-            self._wrap_dataloader(module)
-        else:
-            sys.meta_path.insert(0, _ModuleFinder(_DATALOADER_MODULE, self._wrap_dataloader))
+        after_import(_DATALOADER_MODULE, self._wrap_dataloader)
 
     def on_optimizer_module(self, optimizer_module: Any) -> None:
         """Called by bootstrap when torch.optim.optimizer is available, before its own step hook."""
@@ -367,41 +364,6 @@ def _trainer_record(kind: str, trainer: Any) -> dict[str, Any]:
         else:
             values[key] = _int_or_none(value)
     return {"framework": kind, "class": type(trainer).__name__, "values": values}
-
-
-class _ModuleFinder(importlib.abc.MetaPathFinder):
-    """Calls ``then(module)`` right after one module has executed; removes itself once it fired."""
-
-    def __init__(self, name: str, then: Callable[[Any], None]) -> None:
-        self.name = name
-        self.then = then
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname != self.name:
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = None
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None)
-            if find is not None:
-                spec = find(fullname, path, target)
-                if spec is not None:
-                    break
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        original = spec.loader.exec_module
-        then = self.then
-
-        def exec_module(module: Any) -> None:
-            original(module)
-            try:
-                then(module)
-            except Exception:  # noqa: BLE001 - the script's import must succeed regardless
-                pass
-
-        spec.loader.exec_module = exec_module
-        return spec
 
 
 def run_length_result(probe: RunLengthProbe | None) -> dict[str, Any] | None:

@@ -9,13 +9,12 @@ from rich.table import Table
 
 from greenlint.advice import Advice
 from greenlint.carbon import Carbon
+from greenlint.profiler.units import format_energy, format_grams as _grams, format_kwh as _kwh
 
 TOP_ADVICE = 10
 
 
 def _energy(joules: float | None) -> str:
-    from greenlint.profiler.report import format_energy
-
     return format_energy(joules)
 
 
@@ -68,17 +67,3 @@ def render_advice_text(advice: list[Advice], carbon: Carbon | None, console: Con
         console.print(carbon.basis, style="dim", highlight=False, markup=False, soft_wrap=True)
     for notice in notices or []:
         console.print(f"note: {notice}", style="yellow", highlight=False, markup=False)
-
-
-def _grams(grams: float) -> str:
-    if grams >= 1e6:
-        return f"{grams / 1e6:.3g} t"
-    if grams >= 1000:
-        return f"{grams / 1000:.3g} kg"
-    if grams >= 0.1:
-        return f"{grams:.3g} g"
-    return f"{grams * 1000:.3g} mg"
-
-
-def _kwh(kwh: float) -> str:
-    return f"{kwh:.3g} kWh" if kwh >= 0.1 else f"{kwh * 1000:.3g} Wh"

@@ -7,7 +7,7 @@ import os
 from rich.console import Console
 
 from greenlint.compare import Comparison
-from greenlint.profiler.report import format_energy
+from greenlint.profiler.units import format_energy
 
 
 def render_comparison(c: Comparison, console: Console) -> None:

@@ -18,7 +18,7 @@ from html import escape
 from typing import Any, Iterable
 
 import greenlint
-from greenlint.profiler.report import format_energy, format_time
+from greenlint.profiler.units import J_PER_KWH, format_energy, format_grams as _grams, format_time, format_watts as _watts
 from greenlint.reporters.html_charts import (
     MAX_BOUNDARY_LINES,
     clip_points,
@@ -72,25 +72,7 @@ def _energy(joules: float | None) -> str:
 
 
 def _kwh(joules: float | None) -> str:
-    return "n/a" if joules is None else f"{joules / 3.6e6:.3g} kWh"
-
-
-def _grams(grams: float | None) -> str:
-    if grams is None:
-        return "n/a"
-    if grams >= 1e6:
-        return f"{grams / 1e6:.3g} t"
-    if grams >= 1000:
-        return f"{grams / 1000:.3g} kg"
-    if grams >= 1:
-        return f"{grams:.3g} g"
-    return f"{grams * 1000:.3g} mg"
-
-
-def _watts(watts: float | None) -> str:
-    if watts is None:
-        return "n/a"
-    return f"{watts / 1000:.3g} kW" if watts >= 1000 else f"{watts:.3g} W"
+    return "n/a" if joules is None else f"{joules / J_PER_KWH:.3g} kWh"
 
 
 def _pct(fraction: float | None) -> str:
