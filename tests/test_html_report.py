@@ -370,3 +370,16 @@ def test_real_profile_report_loads_in_headless_chromium(tmp_path):
     assert found, dump.stdout[-2000:]
     assert json.loads(html.unescape(found.group(1))) == []
     assert re.search(r'<html lang="en" class="[^"]*\bjs\b', dump.stdout)  # the report's own script ran
+
+
+def test_ranks_of_a_torchrun_profile_get_their_own_table():
+    document = _document()
+    assert 'id="ranks"' not in render_html(document, {})
+    document["profile"]["ranks"] = [
+        {"rank": 0, "local_rank": 0, "node": "node-<a>", "steps": 20, "energy_j": 12.5,
+         "devices": ["rank 0: process CPU time"], "outcome": "stopped"},
+        {"rank": 1, "local_rank": 1, "node": "node-<a>", "steps": 20, "energy_j": 11.0,
+         "devices": ["rank 1: process CPU time"], "outcome": "stopped"},
+    ]
+    page = render_html(document, {})
+    assert 'id="ranks"' in page and "rank 1: process CPU time" in page and "node-&lt;a&gt;" in page

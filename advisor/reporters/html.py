@@ -135,6 +135,7 @@ def render_html(document: dict[str, Any], sources: dict[str, str], script: str |
     body = [
         _header(title, profile, carbon),
         _devices(profile),
+        _ranks(profile),
         _timelines(profile),
         _steps(profile),
         _projection(profile),
@@ -264,6 +265,27 @@ def _devices(p: dict[str, Any]) -> str:
              "<th>measured steps</th><th>stated tolerance</th><th>basis</th></tr></thead>"
              f"<tbody>{''.join(rows)}</tbody></table>")
     return _section("devices", "Devices and methods", table)
+
+
+def _ranks(p: dict[str, Any]) -> str:
+    """A torchrun run's ranks: who counted which steps and read which devices (empty for one process)."""
+    ranks = [r for r in p.get("ranks") or [] if isinstance(r, dict)]
+    if not ranks:
+        return ""
+    rows = "".join(
+        f"<tr><td class=\"num\">{_text(r.get('rank'))}</td><td class=\"num\">{_text(r.get('local_rank'))}</td>"
+        f"<td>{_text(r.get('node'))}</td><td class=\"num\">{_text(r.get('steps'))}</td>"
+        f'<td class="num">{escape(_energy(_num(r.get("energy_j"))))}</td>'
+        f"<td>{_text(', '.join(str(d) for d in r.get('devices') or []) or '-')}</td>"
+        f"<td>{_text(r.get('outcome'))}</td></tr>"
+        for r in ranks)
+    table = ("<table><thead><tr><th>rank</th><th>local rank</th><th>node</th><th>measured steps</th>"
+             "<th>energy of its devices (methods: see Devices)</th><th>devices it read</th><th>outcome</th></tr></thead>"
+             f"<tbody>{rows}</tbody></table>")
+    note = ("<p>Each device is read by exactly one rank (GPUs by the local rank that owns them, RAPL by local "
+            "rank 0, each process's CPU estimate by itself), so the ranks' energies add up without double "
+            "counting.</p>")
+    return _section("ranks", "Ranks (torchrun)", note + table)
 
 
 def _points(raw: Any) -> list[tuple[float, float]]:
