@@ -15,7 +15,7 @@ import re
 import traceback
 import warnings
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -119,8 +119,27 @@ def to_cell_coordinates(notebook: Notebook, finding: Finding) -> Finding:
     )
 
 
+# Test code is not training code: its loops are not training runs and its GPUs are fixtures, so
+# the energy rules skip test files (GL001/GL002 still apply). A directory is only looked at among
+# the last few of the path, so a project that happens to live under some "tests" folder is linted.
+_TEST_DIRS = frozenset({"tests", "testing"})
+
+
+def is_test_path(display_path: str) -> bool:
+    parts = PurePath(display_path).parts
+    if not parts:
+        return False
+    name = parts[-1]
+    stem = name.rsplit(".", 1)[0]
+    if stem.startswith("test_") or stem.endswith("_test") or stem == "conftest":
+        return True
+    return any(part in _TEST_DIRS for part in parts[:-1][-4:])
+
+
 def lint_text(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
     """All findings for decoded source text. Never raises for any input."""
+    if is_test_path(display_path):
+        return _syntax_only(text, display_path, enabled)
     rules = [r for r in ALL_RULES if r.code in enabled and not r.engine_reported and r.could_match(text)]
     if not rules:
         return _syntax_only(text, display_path, enabled)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 import hypothesmith
 
 from conftest import GPU_TRAINING
-from greenlint.engine import lint_source
+from greenlint.engine import is_test_path, lint_source
 from greenlint.rules import ALL_CODES, get_rule
 
 ALL = frozenset(ALL_CODES)
@@ -153,3 +153,29 @@ def test_no_exception_escapes_the_engine_on_valid_trees(source):
 @pytest.mark.parametrize("text", ["def f(:\n", "x = (\n", "class C:\n  def f(self):\n return\n"])
 def test_gl001_can_be_ignored(text):
     assert lint_source(text.encode(), "x.py", ALL - {"GL001"}) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "is_test"),
+    [
+        ("tests/train_helpers.py", True),
+        ("pkg/testing/_internal/common.py", True),
+        ("test_train.py", True),
+        ("src/model_test.py", True),
+        ("tests/conftest.py", True),
+        ("train.py", False),
+        ("contest.py", False),
+        ("testbed/train.py", False),
+        ("/home/me/tests/a/b/c/d/project/train.py", False),  # a project that lives under some tests/ folder
+    ],
+)
+def test_test_files_are_recognised_by_path(path, is_test):
+    assert is_test_path(path) is is_test
+
+
+def test_energy_rules_skip_test_files_but_syntax_errors_are_reported():
+    from conftest import GPU_TRAINING
+
+    assert {f.code for f in lint_source(GPU_TRAINING.encode(), "train.py", ALL)} >= {"GL101"}
+    assert lint_source(GPU_TRAINING.encode(), "tests/test_training.py", ALL) == []
+    assert [f.code for f in lint_source(b"def broken(:\n", "tests/test_x.py", ALL)] == ["GL001"]

@@ -93,7 +93,8 @@ class PythonLoopOverArrayElements(Rule):
     )
     saving_scope = "the CPU time of the loop (or, for GPU tensors, the per-element kernel launches and synchronisations)"
     trigger = (
-        ("range(len(", ".shape[0])", ".size)", ".shape[1])"),
+        # the loop headers the rule knows: `for i in range(len(a))`, `range(0, len(a))`, `range(a.shape[k])`, `range(a.size)`
+        ("in range(len(", "in range(0, len(", ".shape[0])", ".size)", ".shape[1])"),
         (
             "np.zeros", "np.empty", "np.ones", "np.full", "np.load", "np.random.", "numpy.zeros", "numpy.empty",
             "np.array(", "np.asarray(", "np.arange(", "np.linspace(", "to_numpy(", "np.loadtxt(", "np.genfromtxt(",
