@@ -20,10 +20,12 @@ from greenlint.rules.analysis.names import ImportTable, terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINERS, HF_TRAINING_ARGUMENTS, LIGHTNING_TRAINERS
 
 # Imports that only test code makes: test frameworks and the testing helpers of ML libraries
-# (peft's tests/training scripts import `transformers.testing_utils` and no test framework).
+# (peft's tests/training scripts import `transformers.testing_utils` and no test framework). Not
+# `accelerate.test_utils`: Accelerate's own training examples import its mocked dataloaders under
+# an `if` for their CI.
 TEST_IMPORTS = (
     "pytest", "unittest", "torch.testing._internal", "absl.testing", "hypothesis",
-    "transformers.testing_utils", "diffusers.utils.testing_utils", "accelerate.test_utils",
+    "transformers.testing_utils", "diffusers.utils.testing_utils",
 )
 
 

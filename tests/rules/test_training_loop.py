@@ -981,3 +981,18 @@ def test_gl408_silent_in_a_frameworks_data_parallel_strategy():
                     loss.backward()
                     opt.step()
     """)) == [5]
+
+
+def test_gl405_still_fires_in_training_examples_that_import_mocked_test_loaders():
+    # Accelerate's by_feature examples swap in `accelerate.test_utils` dataloaders for their CI only
+    assert rows("GL405", _source("""
+        import os
+        import torch
+        from accelerate import Accelerator
+
+        if os.environ.get("TESTING_MOCKED_DATALOADERS", None) == "1":
+            from accelerate.test_utils.training import mocked_dataloaders
+
+        accelerator = Accelerator()
+        optimizer = torch.optim.AdamW(params=model.parameters(), lr=2e-5)
+    """)) == [9]
