@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 import os
 import signal
 import subprocess
@@ -114,6 +115,7 @@ def run_profile(options: ProfileOptions, progress_console: Any = None) -> Profil
         length = choose_total_steps(raw, options.total_steps)
         profile = compute_profile(raw, length.total_steps, exit_code=code, total_steps_basis=length.basis or None)
         profile.notices.extend(length.notes)
+        profile.notices.extend(epoch_boundary_notice(profile))
     except Exception as exc:  # noqa: BLE001 - a malformed result must not hide the script's outcome
         profile = compute_profile(None, options.total_steps, exit_code=code)
         profile.notices.append(f"greenlint could not read the profile result ({type(exc).__name__}: {exc})")
@@ -134,10 +136,31 @@ def _merged_run(options: ProfileOptions, raws: list[dict[str, Any]], launcher_co
         length = choose_total_steps(ordered[0] if ordered else None, options.total_steps)
         profile = merge_rank_results(ordered, length.total_steps, length.basis or None, code, expected)
         profile.notices.extend(length.notes)
+        profile.notices.extend(epoch_boundary_notice(profile))
     except Exception as exc:  # noqa: BLE001 - a malformed result must not hide the script's outcome
         profile = compute_profile(None, options.total_steps, exit_code=code)
         profile.notices.append(f"greenlint could not merge the ranks' results ({type(exc).__name__}: {exc})")
     return ProfileRun(code, profile)
+
+
+_EPOCHS = re.compile(r"= (\d[\d,]*) epochs? ")
+
+
+def epoch_boundary_notice(profile: Profile) -> list[str]:
+    """A projection from steps of the first epoch misses what runs between epochs (evaluation,
+    checkpoints): say so, since such work can be as large as the training itself."""
+    proj = profile.projection
+    if proj is None or proj.energy_j is None or proj.basis.startswith("measured"):
+        return []
+    match = _EPOCHS.search(getattr(proj, "total_steps_basis", "") or proj.basis)
+    if match is None or int(match.group(1).replace(",", "")) < 2 or not proj.total_steps:
+        return []
+    per_epoch = proj.total_steps // int(match.group(1).replace(",", ""))
+    if profile.steps_seen >= per_epoch:
+        return []
+    return [f"the measured steps all lie in the first epoch ({profile.steps_seen} of {per_epoch:,} steps): work between "
+            "epochs and after training (evaluation, checkpoints) is not in the projection; profile across an epoch "
+            "boundary (--duration) or the whole run (--full) to include it"]
 
 
 def _wait_forwarding_signals(child: subprocess.Popen, tick: Any = None) -> int:

@@ -553,3 +553,18 @@ def test_live_progress_on_a_terminal_keeps_the_scripts_output(tmp_path):
     assert proc.wait(timeout=TIMEOUT) == 0
     text = output.decode("utf-8", errors="replace")
     assert "steps measured" in text and "script says done" in text and "ran to completion" in text
+
+
+def test_projection_from_the_first_epoch_says_what_it_misses():
+    from greenlint.profiler.runner import epoch_boundary_notice
+
+    raw = make_raw(
+        [CPU_EST], run_begin=[0.0], run_end=[160.0],
+        window={"t_begin": 10.0, "begin": [100.0], "step_count_at_begin": 2, "t_end": 14.0, "end": [160.0], "steps": 4},
+        step_times=[11.0, 12.0, 13.0, 14.0], step_cpu=[[110.0], [120.0], [140.0], [160.0]], steps_seen=6,
+    )
+    basis = "total steps 300 = 3 epochs (`for epoch in range(3)` at t.py:4) x 100 iterations (...)"
+    prof = compute_profile(raw, total_steps=300, total_steps_basis=basis)
+    [notice] = epoch_boundary_notice(prof)
+    assert "first epoch (6 of 100 steps)" in notice and "--full" in notice
+    assert epoch_boundary_notice(compute_profile(raw, total_steps=300, total_steps_basis="--total-steps")) == []
