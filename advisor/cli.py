@@ -344,7 +344,7 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         script=script, module=module, args=command if module else command[1:],
         steps=args.steps, warmup=args.warmup, duration=args.duration, full=args.full,
         total_steps=args.total_steps, cpu_watts_per_core=args.cpu_watts_per_core,
-        gpu_trace_steps=args.gpu_trace_steps, launcher_args=launcher_args,
+        gpu_trace_steps=args.gpu_trace_steps, launcher_args=launcher_args, sample_interval_s=args.sample_interval,
     )
     # the live bar appears only where stdout and stderr are both a terminal (profiler/progress.py)
     run = run_profile(options, progress_console=None if args.no_progress else stderr)
