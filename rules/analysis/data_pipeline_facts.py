@@ -27,6 +27,7 @@ from greenlint.rules.analysis.names import dotted_name, terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINERS, HF_TRAINING_ARGUMENTS, LIGHTNING_TRAINERS
 from greenlint.rules.analysis.scope_facts import imports_test_code
 from greenlint.rules.base import Evidence
+from greenlint.rules.analysis.tree import walk
 
 DATA_LOADERS = frozenset(
     {
@@ -255,14 +256,6 @@ def xla_signals(analysis: ModuleAnalysis) -> str | None:
 def assigned_values(facts: ModuleFacts, name: str) -> list[cst.BaseExpression]:
     """Every value assigned to `name` (or `x.name`) anywhere in the module."""
     return [value for target, value in facts.assignments if target == name]
-
-
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
 
 
 def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:

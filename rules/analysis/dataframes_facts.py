@@ -19,6 +19,7 @@ import libcst as cst
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
 from greenlint.rules.analysis.names import dotted_name
+from greenlint.rules.analysis.tree import walk as _walk
 
 PANDAS_ROOTS = ("pandas", "modin.pandas")
 _FRAME_FACTORIES = frozenset(
@@ -295,12 +296,6 @@ def _merge(kinds: list[str | None]) -> str | None:
     if "series" in kinds:
         return None
     return "data" if "data" in kinds else "small"
-
-
-def _walk(node: cst.CSTNode):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 def frame_facts(analysis) -> FrameFacts:

@@ -20,6 +20,7 @@ from greenlint.rules.analysis.facts import LoopInfo
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
 from greenlint.rules.analysis.scope_facts import imports_test_code
 from greenlint.rules import fixes
+from greenlint.rules.analysis.tree import walk
 
 # The prefilter group that GPU-only rules share with GL101: a GPU module names one of these.
 GPU_WORDS = ("cuda", "device_map", "DataParallel", "Accelerator", "gpu", "accelerator")
@@ -34,15 +35,6 @@ NO_GRAD = frozenset(
 SET_GRAD_ENABLED = frozenset(
     {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
 )
-
-
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """`node` and all its descendants, depth first, without recursion."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
 
 
 def loop_header(analysis: ModuleAnalysis, loop: LoopInfo) -> str:

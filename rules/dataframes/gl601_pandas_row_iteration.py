@@ -16,6 +16,7 @@ from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument, literal_value
 from greenlint.rules.analysis.names import dotted_name, terminal_name
 from greenlint.rules.base import Evidence, Report, Rule
+from greenlint.rules.analysis.tree import walk as _walk
 
 _ROW_ITERATORS = frozenset({"iterrows", "itertuples"})
 # `for i, row in enumerate(df.iterrows())`, `tqdm(df.iterrows(), total=len(df))`
@@ -263,12 +264,6 @@ def _reads_rows(body: cst.CSTNode, frame: str | None, index_var: str) -> bool:
             if isinstance(head, cst.Name) and head.value == index_var:
                 return True
     return False
-
-
-def _walk(node: cst.CSTNode):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 RULE = PandasRowIteration()

@@ -24,6 +24,7 @@ from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
+from greenlint.rules.analysis.tree import walk as _walk
 
 _FORESTS = ("RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor")
 # A forest this large is a long single-core fit (the default is 100 trees).
@@ -150,12 +151,6 @@ def _estimators_in_searches(facts: ModuleFacts) -> set[int]:
                 if isinstance(node, cst.Call):
                     result.add(id(node))
     return result
-
-
-def _walk(node: cst.CSTNode):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 RULE = SklearnNJobsUnset()

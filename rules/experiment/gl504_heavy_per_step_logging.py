@@ -26,6 +26,7 @@ from greenlint.rules.analysis.literals import argument, has_double_star, literal
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
+from greenlint.rules.analysis.tree import walk as _walk
 
 _TENSORBOARD_HEAVY = frozenset(
     {"add_histogram", "add_image", "add_images", "add_figure", "add_video", "add_embedding", "add_mesh", "add_audio"}
@@ -315,12 +316,6 @@ def _reads_loss_value(node: cst.CSTNode, losses: set[str]) -> bool:
     if isinstance(node, cst.Name):
         return node.value in losses
     return any(_reads_loss_value(child, losses) for child in node.children)
-
-
-def _walk(node: cst.CSTNode):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 # ---- is the call throttled? ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from greenlint.rules.fixes import (
     statement_containing,
     wrap_statements_in_with,
 )
+from greenlint.rules.analysis.tree import walk as _walk
 
 
 class MixedPrecisionMissing(Rule):
@@ -142,12 +143,6 @@ def _assigned_names(statement: cst.CSTNode) -> set[str] | None:
 
 def _read_names(statement: cst.CSTNode) -> set[str]:
     return {node.value for node in _walk(statement) if isinstance(node, cst.Name)}
-
-
-def _walk(node: cst.CSTNode):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 _TRANSFER_METHODS = frozenset(
