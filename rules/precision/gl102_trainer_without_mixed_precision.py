@@ -94,9 +94,14 @@ class TrainerWithoutMixedPrecision(Rule):
             name = analysis.facts.imports.resolve(fact.node.func) or "Trainer"
             short = name.rsplit(".", 1)[-1]
             detail = fact.detail or "default 32-true"
+            message = _MESSAGES[fact.source].format(name=short, detail=detail)
+            switched_off = _switched_off(fact.node) if fact.source == "hf-training-args" else None
+            if switched_off is not None:
+                message = (f"`{short}` sets `{switched_off}=False`, so the Trainer trains in float32 on any GPU it "
+                           "finds; pass `bf16=True` (Ampere or newer) or `fp16=True`")
             yield Report(
                 fact.node,
-                _MESSAGES[fact.source].format(name=short, detail=detail),
+                message,
                 fix=_fix(fact),
             )
 
@@ -106,6 +111,16 @@ _FIXES = {
     "lightning-trainer": ("precision", '"bf16-mixed"', 'set precision="bf16-mixed"'),
     "accelerate": ("mixed_precision", '"bf16"', 'set mixed_precision="bf16"'),
 }
+
+
+def _switched_off(call: cst.Call) -> str | None:
+    """`bf16` or `fp16` when the arguments turn mixed precision off explicitly (a TRL config's
+    bf16 default, say), else None."""
+    for name in ("bf16", "fp16"):
+        arg = keyword_arg(call, name)
+        if arg is not None and literal_value(arg.value) is False:
+            return name
+    return None
 
 
 def _fix(fact: PrecisionFact) -> RuleFix | None:

@@ -684,3 +684,11 @@ def test_gl101_gl102_silent_in_test_functions_without_a_framework_import():
     """
     found = codes(source)
     assert "GL101" not in found and "GL102" not in found
+
+
+def test_gl102_says_when_mixed_precision_is_switched_off_explicitly():
+    from rule_helpers import findings
+
+    [finding] = findings('from trl import SFTConfig, SFTTrainer\nargs = SFTConfig(output_dir="o", bf16=False)\n'
+                         'SFTTrainer(model="m", args=args).train()\n', "GL102")
+    assert "sets `bf16=False`" in finding.message
