@@ -37,9 +37,10 @@ class AdvisedProfile:
 
 
 def files_that_ran(script: str | None, profile_json: dict[str, Any], cwd: Path) -> list[Path]:
-    """The script and every user file the sampler saw (local modules it imported), that still exist."""
+    """The script, every user file the sampler saw, and the local modules it imported, that still exist."""
     seen: list[Path] = []
-    candidates = ([script] if script else []) + [line["filename"] for line in profile_json.get("lines", [])]
+    candidates = (([script] if script else []) + [line["filename"] for line in profile_json.get("lines", [])]
+                  + list(profile_json.get("user_modules") or []))
     for name in candidates:
         path = Path(name)
         path = path if path.is_absolute() else (cwd / path)

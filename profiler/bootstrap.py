@@ -366,6 +366,18 @@ class Recorder:
 
     # -- result ---------------------------------------------------------------------------------
 
+    def _user_modules(self) -> list[str]:
+        """The user's own source files among the imported modules (local modules the script
+        imported, whether or not a sample landed in them): the advice lints them too."""
+        found = set()
+        for module in list(sys.modules.values()):
+            filename = getattr(module, "__file__", None)
+            if isinstance(filename, str) and filename.endswith(".py"):
+                path = self._user_files.resolve(filename)
+                if path is not None:
+                    found.add(path)
+        return sorted(found)[:500]
+
     def finish(self, exit_code: int, outcome: str) -> dict[str, Any]:
         self._sampler_stop.set()
         if self._sampler is not None:
@@ -402,6 +414,7 @@ class Recorder:
             "timelines": {str(i): s.timeline() for i, s in enumerate(self.sources.sources) if s.timeline()},
             "cumulative": self.cumulative,
             "gpu_trace": self.gpu_trace,
+            "user_modules": self._user_modules(),
         }
 
 

@@ -95,6 +95,8 @@ class Profile:
     notices: list[str] = field(default_factory=list)
     # the torch.profiler steps of GPU line attribution (no per-line lists: those are in `lines`)
     gpu_trace: dict[str, Any] | None = None
+    # the user's own modules the script imported (the advice lints them with the script)
+    user_modules: list[str] = field(default_factory=list)
     # Per measured step, for the report's plots: J/step of each entry, and the entries' boundaries
     # in seconds since the run's start (one more than the entries). An entry is one step, or
     # step_group consecutive steps (mean J/step; the last group may be shorter) when there are more
@@ -373,6 +375,7 @@ def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, 
         devices=devices, lines=lines, lines_basis=lines_basis, projection=projection, notices=notices,
         step_energy_j=steps_plot[0], step_bounds_s=steps_plot[1], step_group=steps_plot[2],
         gpu_trace=_trace_summary(raw.get("gpu_trace")),
+        user_modules=list(raw.get("user_modules") or []),
     )
 
 

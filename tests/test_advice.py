@@ -231,3 +231,22 @@ def test_demo_runs_without_a_gpu_and_writes_the_report(tmp_path):
     assert "GL301" in proc.stdout and "train.py:" in proc.stdout
     report = tmp_path / "greenlint-report.html"
     assert report.exists() and "GL301" in report.read_text(encoding="utf-8")
+
+
+def test_local_modules_the_script_imports_are_linted_too(tmp_path):
+    (tmp_path / "helpers.py").write_text(textwrap.dedent("""
+        def scale():
+            import numpy as np
+            a = np.random.rand(1000)
+            out = np.zeros(1000)
+            for i in range(len(a)):
+                out[i] = a[i] * 2.0
+            return out
+    """).lstrip(), encoding="utf-8")
+    (tmp_path / "train.py").write_text("import helpers\nprint('never calls it')\n", encoding="utf-8")
+    proc = _greenlint(tmp_path, "profile", "--no-html", "--format", "json", "--output", "p.json", "train.py")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads((tmp_path / "p.json").read_text())
+    assert any(p.endswith("helpers.py") for p in document["profile"]["user_modules"])
+    [item] = [a for a in document["advice"] if a["code"] == "GL604"]
+    assert item["filename"].endswith("helpers.py") and not item["quantified"]
