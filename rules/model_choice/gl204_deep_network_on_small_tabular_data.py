@@ -230,7 +230,9 @@ class DeepNetworkOnSmallTabularData(Rule):
         site, layers, framework = network
         yield Report(
             site.node,
-            f"a {layers}-layer {framework} network is trained on {signal}: on small tabular data, "
+            # layers are counted by their calls in the source: a layer built in a loop or a
+            # comprehension counts once, so the count is a lower bound
+            f"a {framework} network with at least {layers} dense layers is trained on {signal}: on small tabular data, "
             "gradient-boosted trees or a linear model usually match or beat it at a fraction of the "
             "compute (Grinsztajn et al., NeurIPS 2022); try `HistGradientBoostingClassifier` or "
             "`LogisticRegression` first",
