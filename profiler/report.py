@@ -67,10 +67,14 @@ def render_text(profile: Profile, console: Console, target: str) -> None:
     if p.lines:
         lines = Table(title=f"Top lines ({'measured steps' if p.steps else 'whole run'}; energy estimated)",
                       title_justify="left", show_edge=False)
-        for col in ("line", "energy (estimated)", "share", "time (sampled)"):
+        gpu = any(line.gpu_active_j or line.gpu_idle_j for line in p.lines)
+        columns = ["line", "energy (estimated)"] + (["cpu", "gpu kernels", "gpu idle"] if gpu else []) + [
+            "CPU share", "time (sampled)"]
+        for col in columns:
             lines.add_column(col, justify="left" if col == "line" else "right")
         for line in p.lines[:TOP_LINES]:
-            lines.add_row(f"{_display_path(line.filename)}:{line.line}", format_energy(line.energy_j),
+            split = [format_energy(line.cpu_j), format_energy(line.gpu_active_j), format_energy(line.gpu_idle_j)] if gpu else []
+            lines.add_row(f"{_display_path(line.filename)}:{line.line}", format_energy(line.energy_j), *split,
                           f"{line.share:.1%}", format_time(line.time_s))
         console.print(lines)
         console.print(p.lines_basis, style="dim", highlight=False)

@@ -568,3 +568,22 @@ def test_projection_from_the_first_epoch_says_what_it_misses():
     [notice] = epoch_boundary_notice(prof)
     assert "first epoch (6 of 100 steps)" in notice and "--full" in notice
     assert epoch_boundary_notice(compute_profile(raw, total_steps=300, total_steps_basis="--total-steps")) == []
+
+
+def test_text_report_shows_the_gpu_split_of_lines_when_there_is_one():
+    from rich.console import Console
+
+    from greenlint.profiler.report import render_text
+
+    raw = make_raw(
+        [GPU, CPU_EST], run_begin=[0.0, 0.0], run_end=[500.0, 40.0],
+        window={"t_begin": 1.0, "begin": [0.0, 0.0], "step_count_at_begin": 0, "t_end": 2.0, "end": [400.0, 30.0], "steps": 1},
+        step_times=[2.0], step_cpu=[[30.0]], lines=[["a.py", 3, 1.0]],
+    )
+    raw["gpu_trace"] = {"steps": 3, "span": [0.0, 4.0], "kernels": 4, "busy_s": 3.0, "idle_total_s": 1.0,
+                        "unattributed_active_s": 0.0, "unattributed_idle_s": 0.0,
+                        "active": [["a.py", 5, 3.0]], "idle": [["a.py", 3, 1.0]], "busy_intervals": [[0.0, 3.0]]}
+    console = Console(record=True, width=200)
+    render_text(compute_profile(raw), console, "a.py")
+    text = console.export_text()
+    assert "gpu kernels" in text and "gpu idle" in text and "a.py:5" in text
