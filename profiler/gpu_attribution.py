@@ -159,6 +159,16 @@ def gpu_line_energy(times: GpuLineTimes, gpu_energy_j: float,
 # --------------------------------------------------------------------------- torch.profiler events
 
 _FRAME = re.compile(r"^(?P<file>.*)\((?P<line>\d+)\): ")
+# A user annotation the trace's TorchFunctionMode wraps around every torch call made from the
+# user's code (gpu_trace.line_marks_mode): "greenlint-line:/abs/path/train.py:42".
+LINE_MARK = "greenlint-line:"
+
+
+def _mark_line(name: str) -> Location | None:
+    if not name.startswith(LINE_MARK):
+        return None
+    path, _, line = name[len(LINE_MARK):].rpartition(":")
+    return (path, int(line)) if path and line.isdigit() else None
 
 
 def user_frame(stack: Iterable[str], resolve: Callable[[str], str | None]) -> Location | None:
@@ -182,25 +192,53 @@ def launches_from_torch_events(events: Iterable[Any], resolve: Callable[[str], s
     """Kernel intervals with their launching user line, from `torch.profiler.profile().events()`.
 
     A kernel event links (`linked_correlation_id`) to the CPU runtime call that launched it
-    (`cudaLaunchKernel`, id = that correlation id); the user's line is found on the stack of that
-    call or of its nearest CPU parent op that recorded one. `to_wall` maps the trace's
-    microseconds to time.time() seconds."""
+    (`cudaLaunchKernel`, id = that correlation id); the user's line is found walking up its CPU
+    parents: either in a recorded `stack`, or (torch 2.x with `with_stack=True`) as a parent that is
+    itself a Python-function event named like a frame, "train.py(42): <module>". `to_wall` maps
+    the trace's microseconds to time.time() seconds."""
     events = list(events)
     by_id: dict[int, Any] = {}
+    marks: list[tuple[float, float, Location]] = []  # (start, end, line) of the line marks
     for e in events:
         if not _is_gpu(e):
             by_id.setdefault(getattr(e, "id", -1), e)
+            mark = _mark_line(str(getattr(e, "name", "")))
+            if mark is not None:
+                marks.append((e.time_range.start, e.time_range.end, mark))
     launches: list[KernelLaunch] = []
     for e in events:
         if not _is_gpu(e):
             continue
-        line = None
-        cpu = by_id.get(getattr(e, "linked_correlation_id", 0) or -1)
-        depth = 0
-        while cpu is not None and line is None and depth < 64:
-            line = user_frame(getattr(cpu, "stack", ()) or (), resolve)
-            cpu = getattr(cpu, "cpu_parent", None)
-            depth += 1
+        launcher = by_id.get(getattr(e, "linked_correlation_id", 0) or -1)
+        line = _launching_line(launcher, resolve, marks)
         time_range = e.time_range
         launches.append(KernelLaunch(to_wall(time_range.start), to_wall(time_range.end), line))
     return launches
+
+
+def _launching_line(launcher: Any, resolve: Callable[[str], str | None],
+                    marks: list[tuple[float, float, Location]]) -> Location | None:
+    """The user line behind the CPU call that launched a kernel, best evidence first:
+    1. a line mark among its CPU parents (the exact line of the user's torch call);
+    2. a line mark on another thread whose time span covers the launch (the autograd engine runs
+       backward on its own threads, inside the user's `loss.backward()` call), the innermost;
+    3. a frame-named parent or a recorded stack (function granularity only: torch's Python
+       tracer names a function by its `def` line)."""
+    if launcher is None:
+        return None
+    frame_line: Location | None = None
+    cpu, depth = launcher, 0
+    while cpu is not None and depth < 64:
+        mark = _mark_line(str(getattr(cpu, "name", "")))
+        if mark is not None:
+            return mark
+        if frame_line is None:
+            frame_line = user_frame([*(getattr(cpu, "stack", ()) or ()), str(getattr(cpu, "name", ""))], resolve)
+        cpu = getattr(cpu, "cpu_parent", None)
+        depth += 1
+    start = getattr(getattr(launcher, "time_range", None), "start", None)
+    if start is not None:
+        covering = [(end - begin, line) for begin, end, line in marks if begin <= start <= end]
+        if covering:
+            return min(covering)[1]
+    return frame_line

@@ -81,6 +81,7 @@ class _Event:
     cpu_parent: object = None
     linked_correlation_id: int = 0
     time_range: _Range = field(default_factory=lambda: _Range(0.0, 0.0))
+    name: str = ""
 
 
 def _resolve(path: str) -> str | None:
@@ -101,3 +102,82 @@ def test_kernels_are_linked_to_the_launching_ops_user_frame():
     launches = launches_from_torch_events([op, launch, kernel, orphan], _resolve, lambda us: 1000.0 + us / 1e6)
     assert launches == [KernelLaunch(1000.0001, 1000.0003, ("train.py", 10)),
                         KernelLaunch(1000.0004, 1000.0005, None)]
+
+
+def test_python_function_parents_named_like_frames_give_the_launching_line():
+    # torch 2.x with with_stack=True: the ops' own stacks are empty and the Python frames are parent
+    # events named "file(line): function"
+    module = _Event(1, "DeviceType.CPU")
+    module.name = "train.py(42): <module>"
+    library = _Event(2, "DeviceType.CPU", cpu_parent=module)
+    library.name = "/x/site-packages/torch/nn/modules/linear.py(130): forward"
+    op = _Event(3, "DeviceType.CPU", cpu_parent=library)
+    op.name = "aten::addmm"
+    kernel = _Event(4, "DeviceType.CUDA", linked_correlation_id=3, time_range=_Range(0.0, 10.0))
+    [launch] = launches_from_torch_events([module, library, op, kernel], _resolve, lambda us: us / 1e6)
+    assert launch.line == ("train.py", 42)
+
+
+def test_profiler_paths_shortened_against_sys_path_are_found_again(tmp_path, monkeypatch):
+    import sys
+
+    from greenlint.profiler.gpu_trace import profiler_path_resolver
+
+    (tmp_path / "train.py").write_text("x = 1\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    find = profiler_path_resolver(lambda p: p if "site-packages" not in p else None)
+    assert find("train.py") == str(tmp_path / "train.py")
+    assert find("no/such/file.py") is None
+
+
+def test_real_torch_profiler_events_link_ops_to_the_users_line(tmp_path, monkeypatch):
+    """torch 2.13's real event tree, on CPU: each aten::addmm (forward) and its backward op are
+    treated as if they were kernels launched by themselves; with the trace's line marks they must
+    be traced back to the user's exact lines (the model call and `loss.backward()`)."""
+    import importlib
+    import sys
+    from types import SimpleNamespace
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from greenlint.profiler.gpu_trace import line_marks_mode, profiler_path_resolver
+
+    (tmp_path / "user_model.py").write_text(
+        "import torch\n"
+        "def step(model, x):\n"
+        "    y = model(x)\n"
+        "    loss = y.pow(2).mean()\n"
+        "    loss.backward()\n"
+        "    return loss\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    user_model = importlib.import_module("user_model")
+    model = torch.nn.Linear(8, 8)
+    user_file = str(tmp_path / "user_model.py")
+
+    def mine(path):
+        return path if path == user_file else None
+
+    with profile(activities=[ProfilerActivity.CPU], with_stack=True) as prof:
+        mode = line_marks_mode(mine)
+        mode.__enter__()
+        try:
+            user_model.step(model, torch.randn(4, 8))
+        finally:
+            mode.__exit__(None, None, None)
+    events = list(prof.events())
+    forward = [e for e in events if e.name == "aten::addmm"]
+    backward = [e for e in events if e.name == "aten::mm"]  # AddmmBackward0's matrix products
+    assert forward and backward
+
+    def as_kernels(ops):
+        return [SimpleNamespace(device_type="DeviceType.CUDA", linked_correlation_id=op.id, time_range=op.time_range)
+                for op in ops]
+
+    resolve = profiler_path_resolver(mine)
+    launches = launches_from_torch_events(events + as_kernels(forward), resolve, lambda us: us / 1e6)
+    assert {launch.line for launch in launches} == {(user_file, 3)}
+    launches = launches_from_torch_events(events + as_kernels(backward), resolve, lambda us: us / 1e6)
+    assert {launch.line for launch in launches} == {(user_file, 5)}
+    del sys.modules["user_model"]
