@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
     raise ImportError("GreenlintTrainerCallback needs transformers: pip install 'greenlint[callbacks]' "
                       "(or pip install transformers)") from exc
 
-from greenlint.profiler.callbacks.tracker import PREFIX, TrainingEnergy
+from greenlint.profiler.callbacks.tracker import PREFIX, CallbackSettings, TrainingEnergy
 from greenlint.profiler.meter import EnergyMeter
 
 log = logging.getLogger("greenlint")
@@ -55,19 +55,10 @@ class GreenlintTrainerCallback(TrainerCallback):
     def __init__(self, output: str | None = None, total_steps: int | None = None, warmup_steps: int = 1,
                  window_steps: int | None = None, cpu_watts_per_core: float | None = None,
                  meter: EnergyMeter | None = None) -> None:
-        self.output = output
-        self.total_steps = total_steps
-        self.warmup_steps = warmup_steps
-        self.window_steps = window_steps
-        self.cpu_watts_per_core = cpu_watts_per_core
-        self._meter = meter
-        self.tracker: TrainingEnergy | None = None
-        self.profile: dict[str, Any] | None = None  # what was written, after training
-        self.path: str | None = None
+        CallbackSettings.__init__(self, output, total_steps, warmup_steps, window_steps, cpu_watts_per_core, meter)
         self._pending: dict[str, float] = {}
         self._cheap_since_log: list[float] = []
         self._epoch = 0
-        self._owns_meter = False
 
     def attach(self, trainer: Any) -> GreenlintTrainerCallback:
         """Add this callback to `trainer` ahead of the others, so reporting integrations log its keys."""

@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from greenlint.profiler.callbacks.tracker import PREFIX, TrainingEnergy
+from greenlint.profiler.callbacks.tracker import PREFIX, CallbackSettings, TrainingEnergy
 from greenlint.profiler.meter import EnergyMeter
 
 log = logging.getLogger("greenlint")
@@ -46,17 +46,8 @@ class LightningEnergyHooks:
                  window_steps: int | None = None, cpu_watts_per_core: float | None = None,
                  meter: EnergyMeter | None = None) -> None:
         super().__init__()
-        self.output = output
-        self.total_steps = total_steps
-        self.warmup_steps = warmup_steps
-        self.window_steps = window_steps
-        self.cpu_watts_per_core = cpu_watts_per_core
-        self._meter = meter
-        self.tracker: TrainingEnergy | None = None
-        self.profile: dict[str, Any] | None = None  # what was written, after fit
-        self.path: str | None = None
+        CallbackSettings.__init__(self, output, total_steps, warmup_steps, window_steps, cpu_watts_per_core, meter)
         self._last_global_step = 0
-        self._owns_meter = False
 
     def _log(self, pl_module: Any, values: dict[str, float], on_step: bool) -> None:
         for key, value in values.items():

@@ -36,6 +36,24 @@ TRAIN_WINDOW = "greenlint-train"
 PREFIX = "greenlint/"
 
 
+class CallbackSettings:
+    """The constructor both framework callbacks share (huggingface.py, lightning.py)."""
+
+    def __init__(self, output: str | None = None, total_steps: int | None = None, warmup_steps: int = 1,
+                 window_steps: int | None = None, cpu_watts_per_core: float | None = None,
+                 meter: EnergyMeter | None = None) -> None:
+        self.output = output
+        self.total_steps = total_steps
+        self.warmup_steps = warmup_steps
+        self.window_steps = window_steps
+        self.cpu_watts_per_core = cpu_watts_per_core
+        self._meter = meter
+        self._owns_meter = False
+        self.tracker: TrainingEnergy | None = None
+        self.profile: dict[str, Any] | None = None  # what was written, after training
+        self.path: str | None = None
+
+
 @dataclass
 class EpochEnergy:
     epoch: int

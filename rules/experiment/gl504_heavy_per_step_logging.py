@@ -26,7 +26,6 @@ from greenlint.rules.analysis.literals import argument, has_double_star, literal
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
-from greenlint.rules.analysis.tree import walk as _walk
 
 _TENSORBOARD_HEAVY = frozenset(
     {"add_histogram", "add_image", "add_images", "add_figure", "add_video", "add_embedding", "add_mesh", "add_audio"}
