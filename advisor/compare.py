@@ -4,7 +4,7 @@ predicted for it.
 Both files are `greenlint profile --format json` documents. The measured saving is per step
 (the mean J/step of BEFORE minus AFTER's), projected over BEFORE's total steps when it knows them;
 that is the quantity the advice predicts for per-step work. A prediction counts as *applied* when
-its finding (same rule, same file) is gone from AFTER's advice.
+its finding (same rule, same file, same message) is gone from AFTER's advice.
 """
 
 from __future__ import annotations
@@ -64,8 +64,25 @@ def load_document(path: str) -> dict[str, Any]:
     return document
 
 
-def _key(item: dict[str, Any]) -> tuple[str, str]:
-    return item["code"], os.path.basename(item["filename"])
+def _key(item: dict[str, Any]) -> tuple[str, str, str]:
+    # the message names the code involved (`torch.load(...)`, the loop header) but not its row, so
+    # it tells two findings of one rule in one file apart even after a fix has moved the lines
+    return item["code"], os.path.basename(item["filename"]), item.get("message", "")
+
+
+def _gone(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of BEFORE with no counterpart left in AFTER (a multiset difference)."""
+    remaining: dict[tuple[str, str, str], int] = {}
+    for item in after:
+        remaining[_key(item)] = remaining.get(_key(item), 0) + 1
+    gone = []
+    for item in before:
+        key = _key(item)
+        if remaining.get(key, 0) > 0:
+            remaining[key] -= 1
+        else:
+            gone.append(item)
+    return gone
 
 
 def compare(before: dict[str, Any], after: dict[str, Any]) -> Comparison:
@@ -84,12 +101,10 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> Comparison:
     total = (b.get("projection") or {}).get("total_steps")
     run_saving = saved * total if saved is not None and total else None
 
-    remaining = {_key(item) for item in after.get("advice", [])}
     applied = [
         Prediction(item["code"], item["filename"], item["line"], item.get("estimated_savings_j"),
                    item.get("low_j"), item.get("high_j"))
-        for item in before.get("advice", [])
-        if _key(item) not in remaining
+        for item in _gone(before.get("advice", []), after.get("advice", []))
     ]
     quantified = [p for p in applied if p.estimated_savings_j is not None]
     predicted = sum(p.estimated_savings_j for p in quantified) if quantified else None  # type: ignore[misc]

@@ -250,3 +250,13 @@ def test_local_modules_the_script_imports_are_linted_too(tmp_path):
     assert any(p.endswith("helpers.py") for p in document["profile"]["user_modules"])
     [item] = [a for a in document["advice"] if a["code"] == "GL604"]
     assert item["filename"].endswith("helpers.py") and not item["quantified"]
+
+
+def test_compare_tells_two_findings_of_one_rule_in_one_file_apart():
+    first = {"code": "GL301", "filename": "/x/train.py", "line": 5, "message": "`torch.load(...)` loads ...",
+             "estimated_savings_j": 300.0, "low_j": 200.0, "high_j": 450.0}
+    second = {"code": "GL301", "filename": "/x/train.py", "line": 9, "message": "`np.load(...)` loads ...",
+              "estimated_savings_j": 10.0, "low_j": 5.0, "high_j": 20.0}
+    result = compare(_doc(0.5, [first, second]), _doc(0.2, [dict(second, line=8)]))
+    assert [(p.code, p.line) for p in result.applied] == [("GL301", 5)]
+    assert result.predicted_j == 300.0
