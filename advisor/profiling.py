@@ -68,6 +68,11 @@ def lint_for_advice(files: list[Path], settings: Settings) -> tuple[list[Finding
         notices.append(f"{path}: cannot read for linting: {reason}")
     # Findings carry display paths relative to the working directory; advice matches them to the
     # profile's absolute paths.
+    for f in result.findings:
+        if f.code in ("GL001", "GL002", "GL003"):
+            notices.append(f"{f.filename}: not linted for advice ({f.code}: {f.message})")
+        elif f.code == "GL000":
+            notices.append(f"{f.filename}: {f.message}")
     findings = [f for f in result.findings if not f.code.startswith("GL0")]
     return findings, notices
 
