@@ -159,6 +159,7 @@ class Recorder:
     def _begin_window(self, t: float, readings: list[float | None] | None = None) -> None:
         if readings is None:
             self._sync()
+            self.sources.poll_all()  # fresh child-process CPU (DataLoader workers) for the boundary
             readings = self.sources.read_all()
             t = time.time()
         self.window = {"t_begin": t, "begin": readings, "step_count_at_begin": self.step_count}
@@ -167,6 +168,7 @@ class Recorder:
         if self.window is None or self.window_end is not None:
             return
         self._sync()
+        self.sources.poll_all()
         readings = self.sources.read_all()
         self.window_end = {"t_end": time.time(), "end": readings,
                            "steps": self.step_count - self.window["step_count_at_begin"]}
@@ -386,6 +388,7 @@ class Recorder:
         self._finish_trace()  # the script ended (or was stopped) during the traced steps
         if self.window is not None:
             self._end_window()
+        self.sources.poll_all()
         run_end = self.sources.read_all()
         t_end = time.time()
         self.sources.poll_all()

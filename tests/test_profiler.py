@@ -587,3 +587,30 @@ def test_text_report_shows_the_gpu_split_of_lines_when_there_is_one():
     render_text(compute_profile(raw), console, "a.py")
     text = console.export_text()
     assert "gpu kernels" in text and "gpu idle" in text and "a.py:5" in text
+
+
+def test_cpu_estimate_counts_running_children_once():
+    """DataLoader workers are child processes: their CPU time counts while they run and, once
+    reaped, through os.times() only (never twice)."""
+    import time as _time
+
+    from greenlint.profiler.sources import ProcessTreeCpu
+
+    if not os.path.exists(f"/proc/{os.getpid()}/task"):
+        pytest.skip("no /proc: running children cannot be read on this platform")
+    tree = ProcessTreeCpu()
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\ntime.sleep(30)"])
+    try:
+        deadline = _time.monotonic() + 30
+        while _time.monotonic() < deadline:
+            tree.refresh()  # the sampler thread does this about once a second
+            own = _time.process_time() + os.times().children_user + os.times().children_system
+            if tree() - own >= 0.5:
+                break
+            _time.sleep(0.05)
+        assert tree() - own >= 0.5  # the running child's CPU is counted
+    finally:
+        child.kill()
+        child.wait()
+    own = _time.process_time() + os.times().children_user + os.times().children_system
+    assert abs(tree() - own) < 0.05  # reaped: counted by os.times() alone
