@@ -383,3 +383,12 @@ def test_ranks_of_a_torchrun_profile_get_their_own_table():
     ]
     page = render_html(document, {})
     assert 'id="ranks"' in page and "rank 1: process CPU time" in page and "node-&lt;a&gt;" in page
+
+
+def test_top_lines_show_the_gpu_split_when_a_gpu_was_traced():
+    document = _document()
+    assert "gpu kernels" not in render_html(document, {})
+    line = dict(document["profile"]["lines"][0], cpu_j=1.0, gpu_active_j=5.0, gpu_idle_j=0.5, energy_j=6.5)
+    document["profile"]["lines"] = [line]
+    page = render_html(document, {})
+    assert "<th>gpu kernels</th>" in page and "<th>gpu idle</th>" in page

@@ -511,16 +511,21 @@ def _top_lines(p: dict[str, Any], files: _FileIndex) -> str:
     if not rows:
         return ""
     span = "measured steps" if _num(p.get("steps")) else "whole run"
+    # a traced GPU splits each line's energy: its CPU share, the kernels it launched, the GPU's idle time on it
+    gpu = any(_num(r.get("gpu_active_j")) or _num(r.get("gpu_idle_j")) for r in rows)
+    split_keys = ("cpu_j", "gpu_active_j", "gpu_idle_j") if gpu else ()
     body = "".join(
         f"<tr><td>{_location(files, r.get('filename', ''), r.get('line'))}</td>"
         f'<td class="num">{escape(_energy(_num(r.get("energy_j"))))}</td>'
-        f'<td class="num">{escape(_pct(_num(r.get("share"))))}</td>'
+        + "".join(f'<td class="num">{escape(_energy(_num(r.get(key))))}</td>' for key in split_keys)
+        + f'<td class="num">{escape(_pct(_num(r.get("share"))))}</td>'
         f'<td class="num">{escape(format_time(_num(r.get("time_s"))))}</td></tr>'
         for r in rows[:TOP_LINES])
-    table = ("<table><thead><tr><th>line</th><th>energy</th><th>share of samples</th><th>time (sampled)</th>"
-             f"</tr></thead><tbody>{body}</tbody></table>")
+    split_heads = "<th>cpu</th><th>gpu kernels</th><th>gpu idle</th>" if gpu else ""
+    table = (f"<table><thead><tr><th>line</th><th>energy</th>{split_heads}<th>share of CPU samples</th>"
+             f"<th>time (sampled)</th></tr></thead><tbody>{body}</tbody></table>")
     return _section("lines", "Top lines", (
-        f"<p>The {min(len(rows), TOP_LINES)} lines with the most CPU samples ({escape(span)}); energy "
+        f"<p>The {min(len(rows), TOP_LINES)} lines with the most energy ({escape(span)}); energy "
         f"{_badge('estimated')}.</p>{table}<p class=\"basis\">{_text(p.get('lines_basis'))}</p>"))
 
 
