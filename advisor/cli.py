@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--warmup", type=int, default=3, metavar="N", help="optimizer steps to skip before measuring (default 3)")
     profile.add_argument("--duration", type=float, metavar="SECONDS", help="stop at the first step boundary after this long")
     profile.add_argument("--full", action="store_true", help="run the script to completion")
+    profile.add_argument("--through-epoch", action="store_true", help="measure on past the first epoch boundary, so that work between epochs (evaluation, checkpoints) is projected too")
     profile.add_argument("--total-steps", type=int, metavar="N", help="the full run's optimizer steps, for the projection")
     profile.add_argument("--sample-interval", type=float, default=0.005, metavar="SECONDS", help="stack-sampling interval for line attribution (default 0.005; 0.01 halves the sampler's cost)")
     profile.add_argument("--gpu-trace-steps", type=int, default=3, metavar="N", help="steps traced with torch.profiler after the warm-up for GPU line attribution, outside the measured window (default 3; 0: none)")
@@ -345,6 +346,7 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         steps=args.steps, warmup=args.warmup, duration=args.duration, full=args.full,
         total_steps=args.total_steps, cpu_watts_per_core=args.cpu_watts_per_core,
         gpu_trace_steps=args.gpu_trace_steps, launcher_args=launcher_args, sample_interval_s=args.sample_interval,
+        through_epoch=args.through_epoch,
     )
     # the live bar appears only where stdout and stderr are both a terminal (profiler/progress.py)
     run = run_profile(options, progress_console=None if args.no_progress else stderr)

@@ -131,6 +131,8 @@ class Recorder:
         self.cumulative: list[list[Any]] = []
         # GPU line attribution (gpu_trace.py): a few traced steps between the warm-up and the window
         self.trace_steps = int(config.get("gpu_trace_steps", 3) or 0)
+        self.through_epoch = bool(config.get("through_epoch"))
+        self._told_no_loader = False
         self.trace_without_cuda = bool(config.get("gpu_trace_cpu"))  # tests: the same path on CPU
         self._trace: GpuTrace | None = None
         self._trace_first_step = 0
@@ -196,7 +198,7 @@ class Recorder:
         measured = self.step_count - self.window["step_count_at_begin"]
         if self.full:
             return
-        if self.steps_target is not None and measured >= self.steps_target:
+        if self.steps_target is not None and measured >= self.steps_target and self._may_stop():
             self._stop("steps")
         if self.duration is not None:
             self._check_duration(now)
@@ -250,6 +252,21 @@ class Recorder:
         self.gpu_trace = trace.stop(self.step_count - self._trace_first_step)
         if "notice" in self.gpu_trace:
             self.sources.notices.append(self.gpu_trace["notice"])
+
+    def _may_stop(self) -> bool:
+        """--through-epoch: measure on past the first epoch boundary (two steps into the second
+        epoch), so that the work between epochs is measured too. Without any DataLoader there is no
+        boundary to wait for."""
+        if not self.through_epoch or self.probe is None:
+            return True
+        if not self.probe.saw_loader():
+            if not self._told_no_loader:
+                self._told_no_loader = True
+                self.sources.notices.append("--through-epoch: no DataLoader was iterated, so no epoch boundary "
+                                            "to measure through; stopped at --steps")
+            return True
+        boundary = self.probe.epoch_boundary()
+        return boundary is not None and self.step_count >= boundary[1] + 2
 
     def _cheap_reads(self) -> list[float | None]:
         try:
@@ -397,7 +414,7 @@ class Recorder:
             "outcome": outcome,
             "stop_reason": self.stop_reason or ("completed" if outcome == "completed" else outcome),
             "exit_code": exit_code,
-            "config": {k: self.config.get(k) for k in ("warmup", "steps", "duration", "full")},
+            "config": {k: self.config.get(k) for k in ("warmup", "steps", "duration", "full", "through_epoch")},
             "sources": [s.describe() for s in self.sources.sources],
             "cheap_index": self.cheap_idx,
             "notices": self.sources.notices,

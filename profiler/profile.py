@@ -471,12 +471,66 @@ def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps
     startup_t = window["t_begin"] - run["t_begin"]
     before = int(window.get("step_count_at_begin", 0))
     remaining = max(total_steps - before, 0)
-    point = startup_j + j_per_step * remaining
-    low = (startup_j + p10 * remaining) * (1 - tol)
-    high = (startup_j + p90 * remaining) * (1 + tol)
+    between = _between_epochs(raw, window, per_step, total_steps)
+    if between is not None:
+        # the boundary step holds a training step plus the work between epochs: project the
+        # steps without it, and that work once per epoch
+        j_per_step, p10, p90 = between.mean, between.p10, between.p90
+    extra_j = between.extra_j * between.epochs if between is not None else 0.0
+    point = startup_j + j_per_step * remaining + extra_j
+    low = (startup_j + p10 * remaining + extra_j) * (1 - tol)
+    high = (startup_j + p90 * remaining + extra_j) * (1 + tol)
     time_s = startup_t + (step_time or 0.0) * remaining
+    if between is not None:
+        tail = (f"; work between epochs (evaluation, checkpoints): measured at the first epoch boundary, "
+                f"{between.extra_j:.3g} J more than a step, x {between.epochs} epoch ends ({extra_j:.3g} J)")
+    else:
+        tail = "; work after the last step (evaluation, saving) is not included"
+    steps_used = len(per_step) - (1 if between is not None else 0)
     basis = (f"projected: measured start-up and {before} warm-up step(s) ({startup_j:.3g} J) + mean "
-             f"{j_per_step:.3g} J/step over {len(per_step)} measured steps x {remaining} remaining of "
+             f"{j_per_step:.3g} J/step over {steps_used} measured steps x {remaining} remaining of "
              f"{total_steps} ({source}); range: 10th-90th percentile J/step widened by the sources' "
-             f"tolerance ±{tol:.0%}; work after the last step (evaluation, saving) is not included")
+             f"tolerance ±{tol:.0%}{tail}")
     return Projection(total_steps, point, low, high, time_s, basis, source)
+
+
+@dataclass
+class _BetweenEpochs:
+    extra_j: float  # energy of the boundary step beyond an ordinary step's
+    epochs: int
+    mean: float  # J/step of the other measured steps
+    p10: float
+    p90: float
+
+
+def _between_epochs(raw: dict[str, Any], window: Any, per_step: list[float], total_steps: int) -> _BetweenEpochs | None:
+    """With --through-epoch: the measured step that spans the first epoch boundary (the step after
+    the training loader's second iter()), compared with the others."""
+    if not (raw.get("config") or {}).get("through_epoch"):
+        return None
+    boundary = epoch_boundary(raw)
+    if boundary is None:
+        return None
+    first, second = boundary
+    index = second - int(window.get("step_count_at_begin", 0))  # 0-based index of step `second + 1`
+    if not 0 <= index < len(per_step) or len(per_step) < 3:
+        return None
+    others = per_step[:index] + per_step[index + 1:]
+    typical = percentile(others, 50)
+    per_epoch = second - first
+    if per_epoch <= 0:
+        return None
+    return _BetweenEpochs(max(per_step[index] - typical, 0.0), max(round(total_steps / per_epoch), 1),
+                          sum(others) / len(others), percentile(others, 10), percentile(others, 90))
+
+
+def epoch_boundary(raw: dict[str, Any]) -> tuple[int, int] | None:
+    """(steps done when the first epoch began, when the second did), from the run-length probe's
+    record of each DataLoader's iter() calls: the loader iterated a second time first."""
+    loaders = ((raw.get("run_length") or {}).get("loaders")) or []
+    pairs = [(steps[1], steps[0]) for steps in (loader.get("iter_steps") or [] for loader in loaders)
+             if len(steps) >= 2 and steps[1] > steps[0]]
+    if not pairs:
+        return None
+    second, first = min(pairs)
+    return first, second

@@ -90,7 +90,7 @@ def _safe_attr(obj: Any, *path: str) -> Any:
 
 
 class _LoaderSite:
-    __slots__ = ("sites", "lengths", "why_unknown", "iters", "iterator", "steps_at_iter")
+    __slots__ = ("sites", "lengths", "why_unknown", "iters", "iterator", "steps_at_iter", "iter_steps")
 
     def __init__(self, sites: list[tuple[str, int]]) -> None:
         self.sites = sites
@@ -99,6 +99,7 @@ class _LoaderSite:
         self.iters = 0
         self.iterator: Any = None  # the latest iterator from here, for batches per optimizer step
         self.steps_at_iter = 0
+        self.iter_steps: list[int] = []  # optimizer steps done at each iter() (the first few)
 
 
 class RunLengthProbe:
@@ -209,6 +210,8 @@ class RunLengthProbe:
         site.iters += 1
         site.iterator = iterator
         site.steps_at_iter = self._step_count()
+        if len(site.iter_steps) < 8:
+            site.iter_steps.append(site.steps_at_iter)
         length, why = _loader_length(loader)
         if length is not None and length not in site.lengths and len(site.lengths) < 4:
             site.lengths.append(length)
@@ -246,12 +249,23 @@ class RunLengthProbe:
 
     # -- result -------------------------------------------------------------------------------------
 
+    def epoch_boundary(self) -> tuple[int, int] | None:
+        """(steps done at the first epoch's start, steps done at the second's): profile.epoch_boundary
+        on what has been recorded so far."""
+        from greenlint.profiler.profile import epoch_boundary
+
+        loaders = [{"iter_steps": site.iter_steps} for site in self.loaders.values()]
+        return epoch_boundary({"run_length": {"loaders": loaders}})
+
+    def saw_loader(self) -> bool:
+        return any(site.iters for site in self.loaders.values())
+
     def result(self) -> dict[str, Any]:
         loaders = []
         for site in self.loaders.values():
             record: dict[str, Any] = {
                 "sites": [[f, ln] for f, ln in site.sites], "lengths": site.lengths, "why_unknown": site.why_unknown,
-                "iters": site.iters,
+                "iters": site.iters, "iter_steps": list(site.iter_steps),
             }
             steps = self._step_count() - site.steps_at_iter
             yielded = _safe_attr(site.iterator, "_num_yielded")

@@ -34,6 +34,7 @@ class ProfileOptions:
     sample_interval_s: float = 0.005
     use_nvml: bool = True
     gpu_trace_steps: int = 3  # torch.profiler steps for GPU line attribution (0: none)
+    through_epoch: bool = False  # measure past the first epoch boundary (work between epochs)
     # torchrun's options (launch.py): every rank runs the bootstrap; None runs one process
     launcher_args: list[str] | None = None
 
@@ -55,6 +56,7 @@ def _config(options: ProfileOptions, result_path: str) -> dict[str, Any]:
         "sample_interval_s": options.sample_interval_s,
         "use_nvml": options.use_nvml,
         "gpu_trace_steps": options.gpu_trace_steps,
+        "through_epoch": options.through_epoch,
         # Tests on machines without CUDA run the same trace path with CPU activity only.
         "gpu_trace_cpu": os.environ.get("GREENLINT_TRACE_WITHOUT_CUDA") == "1",
         # Tests point RAPL at a made-up sysfs tree (a counter the test script advances).

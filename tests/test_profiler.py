@@ -614,3 +614,43 @@ def test_cpu_estimate_counts_running_children_once():
         child.wait()
     own = _time.process_time() + os.times().children_user + os.times().children_system
     assert abs(tree() - own) < 0.05  # reaped: counted by os.times() alone
+
+
+def test_through_epoch_projects_the_work_between_epochs_once_per_epoch():
+    # warm-up 2 steps in [0, 10] (100 J); measured steps 3..8: 10 J each, except step 5 (the first
+    # of epoch 2, after the loader's second iter() at 4 steps done) which also holds a 25 J evaluation
+    cumulative = [110.0, 120.0, 155.0, 165.0, 175.0, 185.0]
+    raw = make_raw(
+        [CPU_EST], run_begin=[0.0], run_end=[185.0],
+        window={"t_begin": 10.0, "begin": [100.0], "step_count_at_begin": 2, "t_end": 16.0, "end": [185.0], "steps": 6},
+        step_times=[11.0, 12.0, 13.0, 14.0, 15.0, 16.0], step_cpu=[[c] for c in cumulative], steps_seen=8,
+    )
+    raw["config"]["through_epoch"] = True
+    raw["run_length"] = {"loaders": [{"iter_steps": [0, 4]}, {"iter_steps": [3]}]}
+    proj = compute_profile(raw, total_steps=20).projection
+    # 5 epochs of 4 steps; 18 remaining steps at 10 J + 5 epoch ends x 25 J + 100 J start-up
+    assert proj.energy_j == pytest.approx(100.0 + 10.0 * 18 + 25.0 * 5)
+    assert "work between epochs" in proj.basis and "x 5 epoch ends" in proj.basis
+    raw["config"]["through_epoch"] = False
+    assert "not included" in compute_profile(raw, total_steps=20).projection.basis
+
+
+def test_through_epoch_measures_past_the_first_epoch_boundary(tmp_path):
+    script = _write(tmp_path, "ev.py", """
+        import torch
+        from torch.utils.data import DataLoader, TensorDataset
+        loader = DataLoader(TensorDataset(torch.randn(60, 4), torch.randn(60, 1)), batch_size=10)
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        for epoch in range(4):
+            for x, y in loader:
+                loss = torch.nn.functional.mse_loss(model(x), y)
+                opt.zero_grad(); loss.backward(); opt.step()
+            with torch.no_grad():
+                model(torch.randn(100, 4))
+    """)
+    proc, prof = _profile(tmp_path, "--steps", "2", "--warmup", "1", "--gpu-trace-steps", "0", "--through-epoch",
+                          "--no-html", str(script))
+    assert proc.returncode == 0, proc.stderr
+    assert prof["steps_seen"] >= 6 + 2  # the 6 steps of epoch 1, then two into epoch 2
+    assert prof["projection"]["total_steps"] == 24 and "work between epochs" in prof["projection"]["basis"]
