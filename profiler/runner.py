@@ -161,8 +161,8 @@ def epoch_boundary_notice(profile: Profile) -> list[str]:
     if profile.steps_seen >= per_epoch:
         return []
     return [f"the measured steps all lie in the first epoch ({profile.steps_seen} of {per_epoch:,} steps): work between "
-            "epochs and after training (evaluation, checkpoints) is not in the projection; profile across an epoch "
-            "boundary (--duration) or the whole run (--full) to include it"]
+            "epochs and after training (evaluation, checkpoints) is not in the projection; profile with --through-epoch "
+            "or the whole run (--full) to include it"]
 
 
 def _wait_forwarding_signals(child: subprocess.Popen, tick: Any = None) -> int:
