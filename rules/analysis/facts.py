@@ -528,12 +528,13 @@ class _TrainingClassifier:
             backward, step, fit, step_loop = self._calls_summary(loop.calls, 0)
             loop.does_backward, loop.does_step, loop.does_fit = backward, step, fit
             children_step = any(
-                child.does_backward and child.does_step for child in _descendants(loop)
+                child.does_backward and child.does_step for child in loop_descendants(loop)
             )
             loop.contains_step_loop = step_loop or children_step
 
 
-def _descendants(loop: LoopInfo) -> list[LoopInfo]:
+def loop_descendants(loop: LoopInfo) -> list[LoopInfo]:
+    """Every loop nested in `loop`, at any depth."""
     result, stack = [], list(loop.children)
     while stack:
         child = stack.pop()

@@ -102,3 +102,37 @@ def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Base
 
 def has_double_star(call: cst.Call) -> bool:
     return any(a.star == "**" for a in call.args)
+
+
+# -- the bound of `for i in range(...)` over a sequence (the dataframe and array rules) ---------
+
+
+def range_stop(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`x` in `range(x)` or `range(0, x)`, else None."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range"):
+        return None
+    args = [arg.value for arg in node.args]
+    if len(args) == 2 and literal_value(args[0]) == 0:
+        args = args[1:]
+    return args[0] if len(args) == 1 else None
+
+
+def len_argument(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`a` in `len(a)`, else None."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and len(node.args) == 1:
+        return node.args[0].value
+    return None
+
+
+def shape_of(node: cst.BaseExpression, axis: int | None) -> cst.BaseExpression | None:
+    """`a` in `a.shape[axis]`, else None."""
+    if (
+        isinstance(node, cst.Subscript)
+        and isinstance(node.value, cst.Attribute)
+        and node.value.attr.value == "shape"
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+        and literal_value(node.slice[0].slice.value) == axis
+    ):
+        return node.value.value
+    return None

@@ -13,7 +13,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     literal_flag,
     walk,
 )
-from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts, loop_descendants
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg, literal_value
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
@@ -69,19 +69,10 @@ def _epoch_loop(site: CallSite, names: set[str], facts: ModuleFacts) -> LoopInfo
                 continue
             if any(_is_loader(arg.value, names) for arg in inner.node.args):
                 return loop
-        for child in _descendants(loop):
+        for child in loop_descendants(loop):
             if isinstance(child.node, cst.For) and _iterates(child.node.iter, names):
                 return loop
     return None
-
-
-def _descendants(loop: LoopInfo) -> list[LoopInfo]:
-    result, stack = [], list(loop.children)
-    while stack:
-        child = stack.pop()
-        result.append(child)
-        stack.extend(child.children)
-    return result
 
 
 def _changes_dataset_between_epochs(loop: LoopInfo) -> bool:

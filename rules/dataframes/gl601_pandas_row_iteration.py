@@ -13,7 +13,7 @@ from greenlint.rules.analysis.dataframes_facts import (
     scope_of,
 )
 from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
-from greenlint.rules.analysis.literals import argument, literal_value
+from greenlint.rules.analysis.literals import argument, len_argument, literal_value, range_stop, shape_of
 from greenlint.rules.analysis.names import dotted_name, terminal_name
 from greenlint.rules.base import Evidence, Report, Rule
 from greenlint.rules.analysis.tree import walk as _walk
@@ -214,29 +214,15 @@ def _indexed_frame(iterable: cst.BaseExpression) -> cst.BaseExpression | None:
     """`df` in `range(len(df))`, `range(df.shape[0])`, `range(0, len(df))`, `df.index`."""
     if isinstance(iterable, cst.Attribute) and iterable.attr.value == "index":
         return iterable.value
-    if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range"):
+    bound = range_stop(iterable)
+    if bound is None:
         return None
-    args = [a.value for a in iterable.args]
-    if len(args) == 2 and literal_value(args[0]) == 0:
-        args = args[1:]
-    if len(args) != 1:
-        return None
-    bound = args[0]
-    if isinstance(bound, cst.Call) and isinstance(bound.func, cst.Name) and bound.func.value == "len" and len(bound.args) == 1:
-        inner = bound.args[0].value
+    inner = len_argument(bound)
+    if inner is not None:
         if isinstance(inner, cst.Attribute) and inner.attr.value == "index":
             return inner.value
         return inner
-    if (
-        isinstance(bound, cst.Subscript)
-        and isinstance(bound.value, cst.Attribute)
-        and bound.value.attr.value == "shape"
-        and len(bound.slice) == 1
-        and isinstance(bound.slice[0].slice, cst.Index)
-        and literal_value(bound.slice[0].slice.value) == 0
-    ):
-        return bound.value.value
-    return None
+    return shape_of(bound, 0)
 
 
 def _reads_rows(body: cst.CSTNode, frame: str | None, index_var: str) -> bool:

@@ -8,7 +8,7 @@ import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.dataframes_facts import FrameFacts, frame_facts, scope_of
 from greenlint.rules.analysis.facts import LoopInfo, ModuleFacts
-from greenlint.rules.analysis.literals import literal_value
+from greenlint.rules.analysis.literals import len_argument, range_stop, shape_of
 from greenlint.rules.analysis.names import dotted_name
 from greenlint.rules.base import Evidence, Report, Rule
 
@@ -127,28 +127,16 @@ class PythonLoopOverArrayElements(Rule):
 
 def _range_array(iterable: cst.BaseExpression, axis: int | None = 0) -> cst.BaseExpression | None:
     """`a` in `range(len(a))`, `range(0, len(a))`, `range(a.shape[axis])`, `range(a.size)`."""
-    if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range"):
+    bound = range_stop(iterable)
+    if bound is None:
         return None
-    args = [arg.value for arg in iterable.args]
-    if len(args) == 2 and literal_value(args[0]) == 0:
-        args = args[1:]
-    if len(args) != 1:
-        return None
-    bound = args[0]
-    if isinstance(bound, cst.Call) and isinstance(bound.func, cst.Name) and bound.func.value == "len" and len(bound.args) == 1 and axis == 0:
-        return bound.args[0].value
-    if isinstance(bound, cst.Attribute) and bound.attr.value == "size" and axis == 0:
-        return bound.value
-    if (
-        isinstance(bound, cst.Subscript)
-        and isinstance(bound.value, cst.Attribute)
-        and bound.value.attr.value == "shape"
-        and len(bound.slice) == 1
-        and isinstance(bound.slice[0].slice, cst.Index)
-        and literal_value(bound.slice[0].slice.value) == axis
-    ):
-        return bound.value.value
-    return None
+    if axis == 0:
+        sequence = len_argument(bound)
+        if sequence is not None:
+            return sequence
+        if isinstance(bound, cst.Attribute) and bound.attr.value == "size":
+            return bound.value
+    return shape_of(bound, axis)
 
 
 class _AnyArray:
