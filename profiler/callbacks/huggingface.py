@@ -27,7 +27,7 @@ log = logging.getLogger("greenlint")
 PROFILE_FILE = "greenlint_profile.json"
 
 
-class GreenlintTrainerCallback(TrainerCallback):
+class GreenlintTrainerCallback(CallbackSettings, TrainerCallback):
     """Measures the run's energy and writes ``{"profile": {...}}`` (greenlint profile's JSON) at the end.
 
     Logged through the Trainer's own logs (``on_log``: the keys are added to ``logs`` and to
@@ -55,7 +55,7 @@ class GreenlintTrainerCallback(TrainerCallback):
     def __init__(self, output: str | None = None, total_steps: int | None = None, warmup_steps: int = 1,
                  window_steps: int | None = None, cpu_watts_per_core: float | None = None,
                  meter: EnergyMeter | None = None) -> None:
-        CallbackSettings.__init__(self, output, total_steps, warmup_steps, window_steps, cpu_watts_per_core, meter)
+        super().__init__(output, total_steps, warmup_steps, window_steps, cpu_watts_per_core, meter)
         self._pending: dict[str, float] = {}
         self._cheap_since_log: list[float] = []
         self._epoch = 0
@@ -72,10 +72,7 @@ class GreenlintTrainerCallback(TrainerCallback):
         # count the same devices again.
         if not state.is_world_process_zero:
             return
-        meter = self._meter
-        if meter is None:
-            meter = EnergyMeter(cpu_watts_per_core=self.cpu_watts_per_core, power_samples=True)
-            self._owns_meter = True
+        meter = self._run_meter()
         if self.total_steps is not None:
             total, basis = self.total_steps, "total_steps given to the callback"
         elif state.max_steps and state.max_steps > 0:

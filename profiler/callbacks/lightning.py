@@ -23,7 +23,7 @@ log = logging.getLogger("greenlint")
 PROFILE_FILE = "greenlint_profile.json"
 
 
-class LightningEnergyHooks:
+class LightningEnergyHooks(CallbackSettings):
     """The hooks, framework-free; mixed into each package's ``Callback`` below.
 
     Logged with ``pl_module.log`` (so to every logger the Trainer has, and to
@@ -45,8 +45,7 @@ class LightningEnergyHooks:
     def __init__(self, output: str | None = None, total_steps: int | None = None, warmup_steps: int = 1,
                  window_steps: int | None = None, cpu_watts_per_core: float | None = None,
                  meter: EnergyMeter | None = None) -> None:
-        super().__init__()
-        CallbackSettings.__init__(self, output, total_steps, warmup_steps, window_steps, cpu_watts_per_core, meter)
+        super().__init__(output, total_steps, warmup_steps, window_steps, cpu_watts_per_core, meter)
         self._last_global_step = 0
 
     def _log(self, pl_module: Any, values: dict[str, float], on_step: bool) -> None:
@@ -60,10 +59,7 @@ class LightningEnergyHooks:
         # One process measures (the GPUs it can see: on one node, all of them).
         if not trainer.is_global_zero:
             return
-        meter = self._meter
-        if meter is None:
-            meter = EnergyMeter(cpu_watts_per_core=self.cpu_watts_per_core, power_samples=True)
-            self._owns_meter = True
+        meter = self._run_meter()
         if self.total_steps is not None:
             total, basis = self.total_steps, "total_steps given to the callback"
         else:

@@ -37,11 +37,13 @@ PREFIX = "greenlint/"
 
 
 class CallbackSettings:
-    """The constructor both framework callbacks share (huggingface.py, lightning.py)."""
+    """What both framework callbacks share (huggingface.py, lightning.py): their settings and the
+    meter they measure with. A base class placed before the framework's own callback class."""
 
     def __init__(self, output: str | None = None, total_steps: int | None = None, warmup_steps: int = 1,
                  window_steps: int | None = None, cpu_watts_per_core: float | None = None,
                  meter: EnergyMeter | None = None) -> None:
+        super().__init__()  # the framework's callback class, next in the MRO
         self.output = output
         self.total_steps = total_steps
         self.warmup_steps = warmup_steps
@@ -52,6 +54,13 @@ class CallbackSettings:
         self.tracker: TrainingEnergy | None = None
         self.profile: dict[str, Any] | None = None  # what was written, after training
         self.path: str | None = None
+
+    def _run_meter(self) -> EnergyMeter:
+        """The meter given to the callback, else one of its own (closed at the end of training)."""
+        if self._meter is not None:
+            return self._meter
+        self._owns_meter = True
+        return EnergyMeter(cpu_watts_per_core=self.cpu_watts_per_core, power_samples=True)
 
 
 @dataclass
