@@ -213,12 +213,18 @@ class LoopInvariantLoading(Rule):
             target = invariant_in[-1]
             if _restarts_training(site, target, facts):
                 continue
-            kind = "training step" if target.is_training_step else "epoch"
+            # How often the load runs is decided by the innermost loop around it; where to hoist it, by
+            # the outermost loop it is invariant in. A load inside the step loop that is also invariant
+            # in the epoch loop runs on every step, not every epoch.
+            innermost = invariant_in[0]
+            kind = "training step" if innermost.is_training_step else "epoch" if innermost.does_training else "iteration"
             func = analysis.module.code_for_node(site.node.func)
+            where = f"`{loop_header(analysis.module, innermost.node)}`"
+            before = "the loop" if target is innermost else f"`{loop_header(analysis.module, target.node)}`"
             yield Report(
                 site.node,
-                f"`{func}(...)` {load.what} on every {kind} of `{loop_header(analysis.module, target.node)}`: its "
-                "arguments do not change inside the loop; load it once before the loop",
+                f"`{func}(...)` {load.what} on every {kind} of {where}: its "
+                f"arguments do not change inside the loop; load it once before {before}",
                 fix=_hoist_fix(analysis, site, load, invariant_in),
             )
 

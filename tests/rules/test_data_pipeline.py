@@ -1337,3 +1337,24 @@ def test_gl306_silent_on_intel_cpu_training_with_ipex():
     """
     assert count(source, "GL306") == 0
     assert count(source.replace("accelerator = Accelerator()", 'text_encoder.to("cuda")'), "GL306") == 1
+
+
+def test_gl301_message_names_the_loop_the_load_runs_in_not_the_hoist_target():
+    # The load is invariant in both loops, so the fix hoists it before the epoch loop, but it runs
+    # on every training step: the message must say so (an earlier version said "every epoch").
+    [finding] = findings(
+        """
+        import torch
+        model = torch.nn.Linear(2, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(10):
+            for x in range(100):
+                table = torch.load("table.pt")
+                loss = model(table).sum()
+                loss.backward()
+                opt.step()
+        """,
+        "GL301",
+    )
+    assert "on every training step of `for x in range(100)`" in finding.message
+    assert "load it once before `for epoch in range(10)`" in finding.message
