@@ -176,6 +176,8 @@ class _Scanner(cst.CSTVisitor):
             if qualname is not None:
                 if qualname.startswith("torch.") and not qualname.startswith("torch.cuda."):
                     return "tensor"
+                if qualname.startswith(_HOST_MODULES):
+                    return "host"  # `acc = np.mean(...)`: its `.item()` is a numpy call, no GPU sync
                 return None
             callee = terminal_name(value.func) or ""  # `f()()` or `fns[i]()` have no simple name
             if _MODEL_CALLEE.search(callee) or _device_tensor(value, self.imports):
@@ -236,6 +238,8 @@ class _Scanner(cst.CSTVisitor):
             return None
         if attr == "item" and node.args:
             return None
+        if _host_value(func.value, self.scan, self.imports):
+            return None  # `.item()` of a numpy scalar or a Python number: nothing waits for the GPU
         if _contains_sync(func.value, self.imports):
             return None  # `x.cpu().tolist()`: reported at `.cpu()`
         if attr == "tolist" and not _device_tensor(func.value, self.imports):
@@ -252,6 +256,17 @@ def _assigned_name(statement: cst.CSTNode | None, node: cst.Call) -> str | None:
         if any(sub is node for sub in walk(small.value)):
             return small.targets[0].target.value
     return None
+
+
+def _host_value(expr: cst.BaseExpression, scan: _Scan, imports: ImportTable) -> bool:
+    """A value known to live on the host: a name bound to a numpy/math/... result or an earlier
+    `.item()`, or an expression computed by such a library (`np.mean(hits).item()`)."""
+    if isinstance(expr, cst.Name):
+        return expr.value in scan.host_names and expr.value not in scan.tensor_names
+    if isinstance(expr, cst.Call):
+        qualname = imports.resolve(expr.func)
+        return qualname is not None and qualname.startswith(_HOST_MODULES)
+    return False
 
 
 def _contains_sync(expr: cst.BaseExpression, imports: ImportTable) -> bool:

@@ -996,3 +996,25 @@ def test_gl405_still_fires_in_training_examples_that_import_mocked_test_loaders(
         accelerator = Accelerator()
         optimizer = torch.optim.AdamW(params=model.parameters(), lr=2e-5)
     """)) == [9]
+
+
+def test_gl401_item_of_a_numpy_scalar_is_no_gpu_sync():
+    # `.item()` on a numpy result runs on the host; only the loss's `.item()` waits for the GPU.
+    source = """\
+import numpy as np
+import torch
+
+model = torch.nn.Linear(2, 2).cuda()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+total = 0.0
+for x, y in loader:
+    out = model(x.cuda())
+    loss = out.sum()
+    loss.backward()
+    opt.step()
+    acc = np.mean(y == 0)
+    total += acc.item()
+    total += np.float64(3).item()
+    total += loss.item()
+"""
+    assert rows("GL401", source) == [15]
