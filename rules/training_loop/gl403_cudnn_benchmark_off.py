@@ -25,7 +25,7 @@ from greenlint.rules.fixes import (
 H100_CHANNELS_LAST_BENCHMARK = Evidence(
     "ResNet-50, batch 64 at 224x224, bf16: channels_last + cudnn.benchmark together cut GPU energy per step "
     "from 13.1 J to 10.6 J (19 %), 33 -> 31 ms per step",
-    "greenlint's own H100 measurements (shared/research/gpu-measurements.md), one run, about ±5 % noise",
+    "greenlint's own H100 measurements (docs/evidence.md#h100-training-step), one run, about ±5 % noise",
     "measured",
 )
 
