@@ -28,7 +28,9 @@ from greenlint.rules.fixes import chain, ensure_import, find_statement_block, mo
 _TRANSFER_METHODS = frozenset(
     {"to", "cuda", "cpu", "float", "long", "int", "half", "contiguous", "detach", "items", "keys", "values"}
 )
-_MAX_SKIPPED = 3
+# Statements between the loss and `backward()` that do not feed it (zero_grad, metric bookkeeping:
+# the ImageNet example updates accuracy and loss meters in four lines there).
+_MAX_SKIPPED = 6
 # Calls that produce input data rather than run the model.
 _DATA_CALLS = frozenset(
     {"tensor", "as_tensor", "from_numpy", "load", "read_csv", "read_parquet", "open", "next", "get_batch"}
@@ -160,7 +162,22 @@ def _has_backward(statement: cst.CSTNode) -> bool:
 
 
 def _assigned_names(statement: cst.CSTNode) -> set[str] | None:
-    """Names a one-statement line assigns, or None if it is not a plain assignment."""
+    """Names a one-statement line assigns, or None if it is not a plain assignment. An `if` whose
+    branches are plain assignments (a model-dependent forward pass) assigns the union of theirs."""
+    if isinstance(statement, cst.If):
+        names: set[str] = set()
+        branch: cst.CSTNode | None = statement
+        while branch is not None:
+            body = branch.body if isinstance(branch, (cst.If, cst.Else)) else None
+            if not isinstance(body, cst.IndentedBlock):
+                return None
+            for inner in body.body:
+                assigned = _assigned_names(inner)
+                if assigned is None and not _is_plain_call(inner):
+                    return None
+                names |= assigned or set()
+            branch = branch.orelse if isinstance(branch, cst.If) else None
+        return names
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     small = statement.body[0]
@@ -172,6 +189,16 @@ def _assigned_names(statement: cst.CSTNode) -> set[str] | None:
     else:
         return None
     return {node.value for target in targets for node in walk(target) if isinstance(node, cst.Name)}
+
+
+def _is_plain_call(statement: cst.CSTNode) -> bool:
+    """`hidden = repackage(hidden)` aside, a branch may hold a bare call such as `model.reset()`."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.Call)
+    )
 
 
 def _read_names(statement: cst.CSTNode) -> set[str]:
@@ -222,6 +249,13 @@ def _device_type(analysis: ModuleAnalysis, container: cst.CSTNode, alias: str) -
         return f"{alias}.device({text}).type"  # a string such as "cuda:0", or a device: both work
     if _moves_to_cuda(container):
         return '"cuda"'  # the step itself calls `.cuda()` or names "cuda": CUDA-only
+    variable = _module_device(analysis)
+    if variable is not None:  # a global the step can see, used as a device elsewhere in the module
+        if _is_device_object(analysis, variable):
+            return f"{variable.value}.type"
+        if _is_device_type_string(analysis, variable):
+            return variable.value
+        return f"{alias}.device({variable.value}).type"
     qualnames = [site.qualname or "" for site in analysis.facts.calls]
     if any(name.startswith("torch.accelerator.") for name in qualnames):
         # current_accelerator() is None on a machine without one: fall back to the CPU then
@@ -256,6 +290,44 @@ def _step_device(container: cst.CSTNode) -> cst.BaseExpression | None:
                 continue  # a loop variable (`batch.device`): not bound where the `with` goes
             return value
     return None
+
+
+def _module_device(analysis: ModuleAnalysis) -> cst.Name | None:
+    """A module-level name the module passes as a device (`.to(device)`, `device=device`,
+    `map_location=device`); functions read it as a global."""
+    top_level = _top_level_bindings(analysis.module)
+    for node in walk(analysis.module):
+        if not isinstance(node, cst.Call):
+            continue
+        values = [a.value for a in node.args if a.keyword is not None and a.keyword.value in ("device", "map_location")]
+        if terminal_name(node.func) == "to" and isinstance(node.func, cst.Attribute) and node.args and node.args[0].keyword is None:
+            values.append(node.args[0].value)
+        for value in values:
+            if isinstance(value, cst.Name) and value.value in top_level and "dtype" not in value.value.lower():
+                return value
+    return None
+
+
+def _top_level_bindings(module: cst.Module) -> set[str]:
+    """Names assigned by module-level statements, including under a top-level `if`/`try`/`with`,
+    not inside functions or classes."""
+    names: set[str] = set()
+    stack: list[cst.CSTNode] = list(module.body)
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    names |= {n.value for t in small.targets for n in walk(t.target) if isinstance(n, cst.Name)}
+            continue
+        for child in statement.children:
+            if isinstance(child, (cst.IndentedBlock, cst.If, cst.Else, cst.ExceptHandler, cst.Finally)):
+                stack.extend(child.body if isinstance(child, cst.IndentedBlock) else [child])
+            elif isinstance(child, cst.BaseSuite):
+                stack.extend(getattr(child, "body", []))
+    return names
 
 
 def _bound_names(container: cst.CSTNode) -> set[str]:

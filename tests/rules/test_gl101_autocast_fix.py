@@ -159,8 +159,11 @@ def test_agnostic_module_whose_device_cannot_be_told_gets_no_fix():
     source = """
         import torch
 
-        dev = "xpu" if torch.xpu.is_available() else "cuda"
-        model = torch.nn.Linear(8, 1).to(dev)
+        def build():
+            dev = "xpu" if torch.xpu.is_available() else "cuda"
+            return torch.nn.Linear(8, 1).to(dev)
+
+        model = build()
         opt = torch.optim.AdamW(model.parameters())
         for x, y in loader:
             pred = model(x)
@@ -264,3 +267,62 @@ def test_a_forward_pass_that_cannot_be_wrapped_is_named_in_the_fix():
     assert after.count("torch.autocast(") == 1
     [message] = fix_messages(source)
     assert "1 of the step's 2 backward() calls" in message and "stay in float32" in message
+
+
+def test_a_module_level_device_that_the_step_never_names_is_used():
+    # the legacy SNLI example: the iterator yields batches already on `device`
+    source = """
+        import torch
+
+        if torch.cuda.is_available():
+            device = torch.device("cuda:0")
+        elif torch.backends.mps.is_available():
+            device = torch.device("mps")
+        else:
+            device = torch.device("cpu")
+        train_iter = BucketIterator(train, batch_size=128, device=device)
+        model = SNLIClassifier(config).to(device)
+        opt = torch.optim.Adam(model.parameters())
+        for epoch in range(50):
+            for batch in train_iter:
+                opt.zero_grad()
+                answer = model(batch)
+                loss = criterion(answer, batch.label)
+                loss.backward()
+                opt.step()
+    """
+    assert "with torch.autocast(device_type=device.type, dtype=torch.bfloat16):\n            answer = model(batch)" in fixed(source)
+
+
+def test_a_forward_pass_chosen_by_an_if_and_metric_lines_are_covered():
+    # the word-language-model example picks the forward call by model type; the ImageNet one
+    # updates four meters between the loss and backward()
+    source = """
+        import torch
+
+        device = torch.device("cuda")
+        model = build().to(device)
+        for i, (data, targets) in enumerate(loader):
+            data, targets = data.to(device), targets.to(device)
+            if args.model == "Transformer":
+                output = model(data)
+                output = output.view(-1, ntokens)
+            else:
+                hidden = repackage_hidden(hidden)
+                output, hidden = model(data, hidden)
+            loss = criterion(output, targets)
+            acc1, acc5 = accuracy(output, targets, topk=(1, 5))
+            losses.update(loss.item(), data.size(0))
+            top1.update(acc1[0], data.size(0))
+            top5.update(acc5[0], data.size(0))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    """
+    after = fixed(source)
+    assert (
+        "    with torch.autocast(device_type=device.type, dtype=torch.bfloat16):\n"
+        '        if args.model == "Transformer":\n'
+        "            output = model(data)\n"
+    ) in after
+    assert "        optimizer.zero_grad()\n    loss.backward()\n" in after
