@@ -23,7 +23,7 @@ from greenlint.rules.analysis.literals import literal_value
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.base import RuleFix
-from greenlint.rules.fixes import chain, ensure_import, find_statement_block, module_alias, replace_node, statement_containing
+from greenlint.rules.fixes import chain, ensure_import, find_statement_block, module_alias, statement_containing
 
 _TRANSFER_METHODS = frozenset(
     {"to", "cuda", "cpu", "float", "long", "int", "half", "contiguous", "detach", "items", "keys", "values"}
@@ -66,21 +66,21 @@ def autocast_fix(analysis: ModuleAnalysis, loop: LoopInfo) -> RuleFix | None:
     if device_type is None:
         return None  # the step's device cannot be told: no fix rather than a wrong one
     regions: list[_Region] = []
+    covered = 0
     for site in sites:
         region = _region(container, site, regions)
         if region is not None:
-            regions.append(region)
+            covered += 1
+            if not any(region is other for other in regions):
+                regions.append(region)
     if not regions:
         return None
     item = cst.parse_expression(f"{alias}.autocast(device_type={device_type}, dtype={alias}.bfloat16)")
-    by_block: dict[int, list[_Region]] = {}
-    for region in regions:
-        by_block.setdefault(id(region.block), []).append(region)
-    steps[:0] = [_wrap_ranges(group[0].block, [(r.start, r.end) for r in group], item) for group in by_block.values()]
+    steps.insert(0, _wrap_regions(regions, item))
     message = "wrap the forward pass and loss in bf16 autocast"
     if len(sites) > 1:
-        message = f"wrap each forward pass and loss in bf16 autocast ({len(regions)} of the step's {len(sites)} backward() calls)"
-    if len(regions) < len(sites):
+        message = f"wrap each forward pass and loss in bf16 autocast ({covered} of the step's {len(sites)} backward() calls)"
+    if covered < len(sites):
         message += "; the forward passes of the others could not be found and stay in float32: wrap them by hand"
     return RuleFix(message=message, applicability="unsafe", transform=chain(*steps))
 
@@ -122,16 +122,21 @@ def _region(container: cst.CSTNode, site: CallSite, earlier: list[_Region]) -> _
     loss = _loss_name(site)
     if loss is None:
         return None
-    statement = statement_containing(container, site.node)
-    located = find_statement_block(container, statement) if statement is not None else None
+    located = _block_of(container, site.node)
+    # `if warming_up: loss_pixel.backward(); continue` with the loss computed above the `if`: the
+    # forward pass is in an enclosing block, and the `if` is where its region ends
+    while located is not None and not _assigns_before(*located, loss):
+        located = _block_of(container, located[0])
     if located is None:
         return None
     block, index = located
+    for other in earlier:
+        if other.block is block and other.end == index:
+            return other  # two backward() calls under one `if`, fed by the same forward pass
+        if other.block is block and other.end > index:
+            return None
     # never reach back over an earlier backward() of the same block: that is another forward pass
     floor = max((r.end + 1 for r in earlier if r.block is block and r.end < index), default=0)
-    for other in earlier:
-        if other.block is block and other.end >= index:
-            return None
     body = block.body  # type: ignore[attr-defined]
     needed, start, skipped = {loss}, index, 0
     for position in range(index - 1, floor - 1, -1):
@@ -153,6 +158,22 @@ def _region(container: cst.CSTNode, site: CallSite, earlier: list[_Region]) -> _
     if start == index:
         return None
     return _Region(block, start, index)
+
+
+def _block_of(container: cst.CSTNode, node: cst.CSTNode) -> tuple[cst.CSTNode, int] | None:
+    """The block that holds the statement around `node`, and that statement's index; an `elif` or
+    `else` branch counts as part of the `if` statement that holds it."""
+    statement = statement_containing(container, node)
+    while statement is not None:
+        located = find_statement_block(container, statement)
+        if located is not None:
+            return located
+        statement = statement_containing(container, statement)
+    return None
+
+
+def _assigns_before(block: cst.CSTNode, index: int, name: str) -> bool:
+    return any(name in (_assigned_names(statement) or ()) for statement in block.body[:index])  # type: ignore[attr-defined]
 
 
 def _has_backward(statement: cst.CSTNode) -> bool:
@@ -218,20 +239,35 @@ def _only_moves_data(statement: cst.CSTNode) -> bool:
     )
 
 
-def _wrap_ranges(block: cst.CSTNode, ranges: list[tuple[int, int]], item: cst.BaseExpression):  # noqa: ANN202
-    """Replace each range [start, end) of `block`'s statements with `with <item>:` holding them."""
+def _wrap_regions(regions: list[_Region], item: cst.BaseExpression):  # noqa: ANN202
+    """Replace each region's statements with `with <item>:` holding them, in one pass: the blocks
+    may nest (a generator step under `if i % n_critic == 0:` inside the loop body), and a block
+    rebuilt by one pass would no longer be found by identity in the next."""
 
-    def make(node: cst.CSTNode) -> cst.CSTNode:
-        body = list(node.body)  # type: ignore[attr-defined]
-        for start, end in sorted(ranges, reverse=True):  # last first: earlier indices stay valid
-            moved = body[start:end]
-            leading = moved[0].leading_lines  # comments above the first statement stay above the `with`
-            moved[0] = moved[0].with_changes(leading_lines=())
-            wrapped = cst.With(items=[cst.WithItem(item=item)], body=cst.IndentedBlock(body=moved), leading_lines=leading)
-            body[start:end] = [wrapped]
-        return node.with_changes(body=body)
+    class Wrapper(cst.CSTTransformer):
+        def on_leave(self, original_node, updated_node):  # noqa: ANN001, ANN202
+            ranges = [(r.start, r.end) for r in regions if r.block is original_node]
+            return _wrap_ranges(updated_node, ranges, item) if ranges else updated_node
 
-    return replace_node(block, make)
+    def transform(module: cst.Module) -> cst.Module:
+        fixed = module.visit(Wrapper())
+        if fixed is module or fixed.deep_equals(module):
+            raise LookupError("autocast fix: no block to wrap was found")
+        return fixed
+
+    return transform
+
+
+def _wrap_ranges(node: cst.CSTNode, ranges: list[tuple[int, int]], item: cst.BaseExpression) -> cst.CSTNode:
+    """`node` (a block) with each range [start, end) of its statements inside `with <item>:`."""
+    body = list(node.body)  # type: ignore[attr-defined]
+    for start, end in sorted(ranges, reverse=True):  # last first: earlier indices stay valid
+        moved = body[start:end]
+        leading = moved[0].leading_lines  # comments above the first statement stay above the `with`
+        moved[0] = moved[0].with_changes(leading_lines=())
+        wrapped = cst.With(items=[cst.WithItem(item=item)], body=cst.IndentedBlock(body=moved), leading_lines=leading)
+        body[start:end] = [wrapped]
+    return node.with_changes(body=body)
 
 
 # ---- which device type ----------------------------------------------------------------------

@@ -326,3 +326,70 @@ def test_a_forward_pass_chosen_by_an_if_and_metric_lines_are_covered():
         "            output = model(data)\n"
     ) in after
     assert "        optimizer.zero_grad()\n    loss.backward()\n" in after
+
+
+def test_wgan_step_with_the_generator_under_an_if_gets_both_blocks():
+    # the WGAN layout: the critic trains every step, the generator every n_critic steps
+    source = """
+        import torch
+
+        cuda = True if torch.cuda.is_available() else False
+        generator, discriminator = Generator(), Discriminator()
+        if cuda:
+            generator.cuda()
+            discriminator.cuda()
+        for epoch in range(200):
+            for i, (imgs, _) in enumerate(dataloader):
+                real_imgs = imgs.type(Tensor)
+                optimizer_D.zero_grad()
+                z = Tensor(np.random.normal(0, 1, (imgs.shape[0], 100)))
+                fake_imgs = generator(z).detach()
+                loss_D = -torch.mean(discriminator(real_imgs)) + torch.mean(discriminator(fake_imgs))
+                loss_D.backward()
+                optimizer_D.step()
+                if i % 5 == 0:
+                    optimizer_G.zero_grad()
+                    gen_imgs = generator(z)
+                    loss_G = -torch.mean(discriminator(gen_imgs))
+                    loss_G.backward()
+                    optimizer_G.step()
+    """
+    after = fixed(source)
+    assert after.count('with torch.autocast(device_type="cuda", dtype=torch.bfloat16):') == 2
+    assert "\n            with torch.autocast(" in after  # the generator's, inside the `if`
+    assert fix_messages(source) == ["wrap each forward pass and loss in bf16 autocast (2 of the step's 2 backward() calls)"]
+
+
+def test_a_warm_up_backward_under_an_if_wraps_the_forward_above_it():
+    # the ESRGAN layout: during warm-up only the pixel loss is trained, inside an `if` that
+    # `continue`s; the generator's forward pass sits above that `if`
+    source = """
+        import torch
+
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        for epoch in range(200):
+            for i, imgs in enumerate(dataloader):
+                imgs_lr = imgs["lr"].to(device)
+                imgs_hr = imgs["hr"].to(device)
+                optimizer_G.zero_grad()
+                gen_hr = generator(imgs_lr)
+                loss_pixel = criterion_pixel(gen_hr, imgs_hr)
+                if i < 500:
+                    loss_pixel.backward()
+                    optimizer_G.step()
+                    continue
+                pred_fake = discriminator(gen_hr)
+                loss_GAN = criterion_GAN(pred_fake, valid)
+                loss_G = loss_GAN + loss_pixel
+                loss_G.backward()
+                optimizer_G.step()
+    """
+    after = fixed(source)
+    assert (
+        "        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):\n"
+        "            gen_hr = generator(imgs_lr)\n"
+        "            loss_pixel = criterion_pixel(gen_hr, imgs_hr)\n"
+        "        if i < 500:\n"
+    ) in after
+    assert "            pred_fake = discriminator(gen_hr)\n" in after
+    assert fix_messages(source) == ["wrap each forward pass and loss in bf16 autocast (2 of the step's 2 backward() calls)"]
