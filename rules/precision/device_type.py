@@ -21,13 +21,14 @@ _AGNOSTIC_CALLS = ("torch.accelerator.", "torch.backends.mps.", "torch.mps.", "t
 _AGNOSTIC_DEVICES = frozenset({"mps", "xpu", "hpu", "npu", "xla"})
 # Values whose `.type` is a device type: `torch.device(...)`, `current_accelerator()`, `x.device`.
 _DEVICE_OBJECT_CALLS = frozenset({"torch.device", "torch.accelerator.current_accelerator"})
+_DEVICE_WORDS = ("device", "dev", "gpu", "cuda", "rank", "accel")
 _NOT_DEVICES = ("dtype", "float", "half", "bfloat16", "int", "long", "memory_format", "channels_last")
 
 
 
 def device_type_expression(analysis: ModuleAnalysis, container: cst.CSTNode, alias: str) -> str | None:
     """The `device_type=` expression, as source text, or None when the device cannot be told."""
-    variable = _step_device(container)
+    variable = _step_device(analysis, container)
     if variable is not None:
         text = cst.Module(body=[]).code_for_node(variable)
         if _is_device_object(analysis, variable):
@@ -53,7 +54,7 @@ def device_type_expression(analysis: ModuleAnalysis, container: cst.CSTNode, ali
     return '"cuda"'
 
 
-def _step_device(container: cst.CSTNode) -> cst.BaseExpression | None:
+def _step_device(analysis: ModuleAnalysis, container: cst.CSTNode) -> cst.BaseExpression | None:
     """The device the step moves its data to: `x.to(device)`, `torch.zeros(..., device=dev)`,
     when it is a name (or attribute) bound outside the step, so it is in scope where the `with` goes."""
     local = _bound_names(container)
@@ -62,7 +63,10 @@ def _step_device(container: cst.CSTNode) -> cst.BaseExpression | None:
             continue
         candidates = [arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == "device"]
         if terminal_name(node.func) == "to" and isinstance(node.func, cst.Attribute) and node.args and node.args[0].keyword is None:
-            candidates.insert(0, node.args[0].value)
+            first = node.args[0].value
+            # `.to(x)` also takes a dtype or another tensor: only a device by its name or its value
+            if _device_named(first) or _is_device_object(analysis, first) or _is_device_type_string(analysis, first):
+                candidates.insert(0, first)
         for value in candidates:
             if not isinstance(value, (cst.Name, cst.Attribute)):
                 continue
@@ -116,6 +120,12 @@ def _top_level_bindings(module: cst.Module) -> set[str]:
             elif isinstance(child, cst.BaseSuite):
                 stack.extend(getattr(child, "body", []))
     return names
+
+
+def _device_named(value: cst.BaseExpression) -> bool:
+    """`device`, `dev`, `args.device`, `self.gpu_id`, `local_rank`: named as a device."""
+    name = (terminal_name(value) or "").lower()
+    return any(word in name for word in _DEVICE_WORDS)
 
 
 def _bound_names(container: cst.CSTNode) -> set[str]:

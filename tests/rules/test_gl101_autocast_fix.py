@@ -393,3 +393,22 @@ def test_a_warm_up_backward_under_an_if_wraps_the_forward_above_it():
     ) in after
     assert "            pred_fake = discriminator(gen_hr)\n" in after
     assert fix_messages(source) == ["wrap each forward pass and loss in bf16 autocast (2 of the step's 2 backward() calls)"]
+
+
+def test_to_another_tensor_or_a_dtype_is_not_taken_for_the_device():
+    source = """
+        import torch
+
+        model = torch.nn.Linear(16, 2).cuda()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for x, y in loader:
+            x = x.cuda()
+            y = y.to(template)
+            mask = mask_cpu.to(precision)
+            out = model(x)
+            loss = torch.nn.functional.cross_entropy(out, y)
+            loss.backward()
+            opt.step()
+    """
+    after = fixed(source)
+    assert 'with torch.autocast(device_type="cuda", dtype=torch.bfloat16):\n        out = model(x)' in after
