@@ -42,6 +42,15 @@ class _Region:
     end: int  # the backward statement (not wrapped)
 
 
+def autocast_advice(analysis: ModuleAnalysis, loop: LoopInfo) -> str:
+    """The `torch.autocast(...)` call to write for this step, for the finding's message: with the
+    step's own device type when it can be told, `device_type=...` otherwise."""
+    found = _backward_sites(analysis, loop)
+    alias = _top_level_alias(analysis.module) or module_alias(analysis.facts.imports, "torch") or "torch"
+    device_type = device_type_expression(analysis, found[1], alias) if found else None
+    return f"{alias}.autocast(device_type={device_type or '...'}, dtype={alias}.bfloat16)"
+
+
 def autocast_fix(analysis: ModuleAnalysis, loop: LoopInfo) -> RuleFix | None:
     """Wrap the statements that compute each loss (those right before its `backward()`) in
     `torch.autocast(device_type=..., dtype=torch.bfloat16)`; backward and step stay outside."""

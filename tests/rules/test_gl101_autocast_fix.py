@@ -412,3 +412,10 @@ def test_to_another_tensor_or_a_dtype_is_not_taken_for_the_device():
     """
     after = fixed(source)
     assert 'with torch.autocast(device_type="cuda", dtype=torch.bfloat16):\n        out = model(x)' in after
+
+
+def test_the_message_names_the_autocast_call_to_write():
+    found = lint_source(_source(ACCELERATOR_SCRIPT).encode(), "train.py", ONLY)
+    [message] = [f.message for f in found if f.code == "GL101"]
+    assert "`torch.autocast(device_type=device.type, dtype=torch.bfloat16)`" in message
+    assert '"cuda"' not in message
