@@ -36,7 +36,8 @@ def rule_markdown(rule: Rule, heading: str = "#") -> str:
     if data["saving_scope"]:
         parts += [f"**What it can save.** {data['saving_scope']}", ""]
     if data["evidence"]:
-        parts += ["**Evidence.**", ""]
+        anchor = f"evidence.md#{rule.code.lower()}"  # every figure's source and how it was obtained
+        parts += [f"**Evidence** (sources: [docs/{anchor}]({anchor})).", ""]
         parts += [f"- {e['claim']} — {e['source']} [{e['confidence']}]" for e in data["evidence"]]
         parts.append("")
     return "\n".join(parts)

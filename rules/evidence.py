@@ -2,7 +2,7 @@
 
 from greenlint.rules.base import Evidence
 
-GPU_MEASUREMENTS = "greenlint's own H100 measurements (shared/research/gpu-measurements.md), one run each, about ±5 % noise"
+GPU_MEASUREMENTS = "greenlint's own H100 measurements (docs/evidence.md#h100-precision), one run each, about ±5 % noise"
 
 H100_BF16_GPT = Evidence(
     "GPT-style 125M model, batch 16x512, AdamW: strict fp32 -> bf16 autocast cut GPU energy per step "

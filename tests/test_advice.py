@@ -95,7 +95,7 @@ def test_gpu_fix_uses_the_measured_gpu_energy_of_the_steps(tmp_path):
     model = SAVINGS["GL101"]
     assert advice.estimated_savings_j == pytest.approx(100.0 * model.point * 10)
     assert advice.low_j == pytest.approx(100.0 * model.low * 10 * (1 - _weighted_tolerance(10.0, 100.0)))
-    assert "gpu-measurements.md" in advice.basis
+    assert "docs/evidence.md#h100-precision" in advice.basis
 
 
 def _weighted_tolerance(cpu_j: float, gpu_j: float) -> float:

@@ -71,7 +71,7 @@ def test_fix_writes_into_the_right_cells_and_keeps_everything_else(project, note
         "for epoch in range(5):\n",
         "    x = torch.tensor(frame.values[:, :16], dtype=torch.float32, device=device)\n",
         "    y = torch.tensor(frame.values[:, 16], dtype=torch.long, device=device)\n",
-        '    with torch.autocast(device_type="cuda", dtype=torch.bfloat16):\n',
+        "    with torch.autocast(device_type=device, dtype=torch.bfloat16):\n",
         "        logits = model(x)\n",
         "        loss = torch.nn.functional.cross_entropy(logits, y)\n",
         "    loss.backward()\n",

@@ -53,7 +53,7 @@ DATASET_BASES = frozenset(
 )
 
 HF_COURSE = "Hugging Face course, chapter 6 (fast vs slow tokenizers, batched Dataset.map timings on the Drug Review dataset)"
-GPU_MEASUREMENTS = "greenlint's own H100 measurements (shared/research/gpu-measurements.md), one run each, about ±5 % noise"
+GPU_MEASUREMENTS = "greenlint's own H100 measurements (docs/evidence.md#h100-input-pipeline), one run each, about ±5 % noise"
 
 BATCHED_FAST_TOKENIZER = Evidence(
     "a fast tokenizer mapped with batched=True took 10.8 s against 59.2 s one example at a time (about 5.5x)",

@@ -178,7 +178,7 @@ class LoopInvariantLoading(Rule):
         ),
         Evidence(
             "an idle H100 just after work draws ~124 W, about 20 % of peak: a GPU waiting on data still burns energy",
-            "greenlint's own H100 measurements (shared/research/gpu-measurements.md)",
+            "greenlint's own H100 measurements (docs/evidence.md#h100-input-pipeline)",
             "measured",
         ),
     )

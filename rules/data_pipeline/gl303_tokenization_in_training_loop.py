@@ -162,7 +162,7 @@ class TokenizationInTrainingLoop(Rule):
         TRL_BATCHED,
         Evidence(
             "repeating the tokenisation each epoch multiplies its cost by the number of epochs",
-            "rule-catalog GL-D02 (arithmetic)",
+            "arithmetic (docs/evidence.md#gl303)",
             "unquantified",
         ),
         IDLE_GPU,

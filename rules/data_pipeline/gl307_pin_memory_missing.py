@@ -126,7 +126,7 @@ class PinMemoryMissing(Rule):
         ),
         Evidence(
             "size of the saving not verified: depends on the share of step time spent copying",
-            "rule-catalog GL-D07",
+            "greenlint's research notes, no source with a number found (docs/evidence.md#gl307)",
             "unquantified",
         ),
         WORKERS_MEASURED,

@@ -140,7 +140,7 @@ class LoopInvariantHostToDeviceCopy(Rule):
         ),
         Evidence(
             "saves the copy's time times (iterations - 1) / iterations; no published end-to-end number",
-            "rule-catalog GL-D06 (arithmetic)",
+            "arithmetic (docs/evidence.md#gl309)",
             "unquantified",
         ),
         IDLE_GPU,

@@ -174,7 +174,7 @@ class TensorCreatedOnCpuThenMoved(Rule):
         Evidence(
             "the profiler's ExtraCUDACopyPattern flags the same waste at run time; saving small per call, "
             "larger inside loops (no published number)",
-            "PyTorch TorchTidy pattern matcher (torch/profiler/_pattern_matcher.py); rule-catalog GL-T05",
+            "PyTorch TorchTidy pattern matcher (torch/profiler/_pattern_matcher.py)",
             "unquantified",
         ),
     )

@@ -100,7 +100,7 @@ class NoEarlyStopping(Rule):
         Evidence(
             "early stopping alone saves the epochs after the best validation epoch: (planned - stopped) / planned "
             "of the training energy; how many depends on the run",
-            "arithmetic; magnitude unverified (rule-catalog GL-E01)",
+            "arithmetic; magnitude unverified (docs/evidence.md#gl502)",
             "unquantified",
         ),
     )

@@ -119,7 +119,7 @@ class HeavyPerStepLogging(Rule):
         ),
         Evidence(
             "a `loss.item()` on every step cost 2 % more GPU energy per step (24.9 -> 25.4 J, GPT-style 125M, bf16)",
-            "greenlint's own H100 measurements (shared/research/gpu-measurements.md)",
+            "greenlint's own H100 measurements (docs/evidence.md#h100-training-step)",
             "measured",
         ),
         Evidence(

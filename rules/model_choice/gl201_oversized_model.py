@@ -172,7 +172,7 @@ class OversizedModel(Rule):
     evidence = (
         Evidence(
             "CIFAR-size inputs (32x32, 10 classes), batch 256, fp32: ResNet-152 -> ResNet-18 cut GPU energy per step from 22.8 J to 4.76 J (79 %); ResNet-18 -> a small 2-conv CNN, 4.76 J -> 0.56 J (88 %)",
-            "greenlint's own H100 measurements (shared/research/gpu-measurements.md), one run each, about ±5 % noise",
+            "greenlint's own H100 measurements (docs/evidence.md#h100-model-size), one run each, about ±5 % noise",
             "measured",
         ),
         _EVIDENCE_DISTIL,

@@ -162,7 +162,7 @@ class Float64TrainingOnGpu(Rule):
         Evidence(
             "H100 SXM peak: FP32 67 TFLOPS, TF32 about 495 dense, BF16/FP16 about 989 dense: leaving "
             "strict float types behind is what unlocks the tensor cores",
-            "reseller copy of the NVIDIA H100 datasheet (shared/research/rule-catalog.md)",
+            "second-hand: a reseller's copy of the NVIDIA H100 datasheet (docs/evidence.md#gl105)",
             "doc",
         ),
     )

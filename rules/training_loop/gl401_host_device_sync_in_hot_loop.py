@@ -389,7 +389,7 @@ class HostDeviceSyncInHotLoop(Rule):
         Evidence(
             "GPT-style 125M model, bf16: `loss.item()` on every step raised GPU energy per step from 24.9 J to "
             "25.4 J (2 %), 42 -> 45 ms per step",
-            "greenlint's own H100 measurements (shared/research/gpu-measurements.md), one run, about ±5 % noise",
+            "greenlint's own H100 measurements (docs/evidence.md#h100-training-step), one run, about ±5 % noise",
             "measured",
         ),
         Evidence("per-step `.item()` cost 40-50 ms of cudaStreamSynchronize per step (Llama-2-7B LoRA)", "meta-pytorch/torchtune PR #522", "issue"),

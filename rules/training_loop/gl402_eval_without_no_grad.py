@@ -168,7 +168,7 @@ class EvalWithoutNoGrad(Rule):
         Evidence(
             "ResNet-50 evaluation, batch 256: autograd on -> inference_mode changed GPU energy per batch from "
             "44.8 J to 45.5 J (0 %, within noise), 74 ms either way; it saves memory, not compute",
-            "greenlint's own H100 measurements (shared/research/gpu-measurements.md), one run, about ±5 % noise",
+            "greenlint's own H100 measurements (docs/evidence.md#h100-training-step), one run, about ±5 % noise",
             "measured",
         ),
         Evidence(

@@ -19,14 +19,13 @@ from greenlint.rules.fixes import (
     chain,
     ensure_import,
     find_statement_block,
-    module_alias,
     replace_node,
 )
 
 H100_CHANNELS_LAST_BENCHMARK = Evidence(
     "ResNet-50, batch 64 at 224x224, bf16: channels_last + cudnn.benchmark together cut GPU energy per step "
     "from 13.1 J to 10.6 J (19 %), 33 -> 31 ms per step",
-    "greenlint's own H100 measurements (shared/research/gpu-measurements.md), one run, about ±5 % noise",
+    "greenlint's own H100 measurements (docs/evidence.md#h100-training-step), one run, about ±5 % noise",
     "measured",
 )
 
@@ -55,24 +54,39 @@ def _benchmark_or_determinism_chosen(analysis: ModuleAnalysis) -> bool:
     return False
 
 
-def _outermost(loop: LoopInfo) -> LoopInfo:
-    return loop.enclosing()[-1]
-
-
-def insert_before_loop_fix(analysis: ModuleAnalysis, loop: LoopInfo, code: str, message: str) -> RuleFix | None:
-    """Insert the statement `code` (with `torch` spelled as the module spells it) just before the
-    outermost loop around `loop`."""
-    outer = _outermost(loop)
-    located = find_statement_block(analysis.module, outer.node)
-    if located is None:
-        return None
-    block, index = located
-    alias = module_alias(analysis.facts.imports, "torch")
+def insert_once_fix(analysis: ModuleAnalysis, loop: LoopInfo, code: str, message: str) -> RuleFix | None:
+    """Insert the statement `code` (with `torch` spelled as the module spells it) where it runs once:
+    - before the outermost loop around `loop` when that loop is at module level, or when it sits
+      in a function around an epoch loop (the function that runs the whole training);
+    - otherwise (`loop` is the outermost loop of a function, such as a `train_one_epoch` called
+      once per epoch) at the top of the `if __name__ == "__main__":` block, or after the module's
+      imports when there is none. Never inside a function that runs every epoch."""
+    outer = loop.enclosing()[-1]
+    module = analysis.module
+    alias = _top_level_torch(module)
     steps = []
     if alias is None:
         alias = "torch"
         steps.append(ensure_import("torch"))
     statement = cst.parse_statement(code.replace("torch.", f"{alias}.") + "\n")
+    if outer.function is None or outer is not loop:
+        located = find_statement_block(module, outer.node)
+        if located is None:
+            return None
+        block, index = located
+        steps.insert(0, replace_node(block, _inserter(statement, index)))
+        return RuleFix(message, "unsafe", chain(*steps))
+    main = _main_block(module)
+    if main is not None:
+        steps.insert(0, replace_node(main.body, _inserter(statement, 0)))
+    else:
+        steps.insert(0, _after_imports(statement))
+    return RuleFix(message, "unsafe", chain(*steps))
+
+
+def _inserter(statement: cst.BaseStatement, index: int):  # noqa: ANN202
+    """A `make` for replace_node: put `statement` at `index` of the block, taking over the
+    blank lines and comments above the statement that was there."""
 
     def make(node: cst.CSTNode) -> cst.CSTNode:
         body = list(node.body)  # type: ignore[attr-defined]
@@ -81,8 +95,53 @@ def insert_before_loop_fix(analysis: ModuleAnalysis, loop: LoopInfo, code: str, 
         body.insert(index, statement.with_changes(leading_lines=target.leading_lines))
         return node.with_changes(body=body)
 
-    steps.insert(0, replace_node(block, make))
-    return RuleFix(message, "unsafe", chain(*steps))
+    return make
+
+
+def _after_imports(statement: cst.BaseStatement):  # noqa: ANN202
+    """Put `statement` right after the module's last top-level import (after the docstring if
+    there are none); applied after any import the fix adds, so the name is bound by then."""
+
+    def transform(module: cst.Module) -> cst.Module:
+        body = list(module.body)
+        at = 0
+        for index, line in enumerate(body):
+            if isinstance(line, cst.SimpleStatementLine) and line.body:
+                first = line.body[0]
+                if isinstance(first, (cst.Import, cst.ImportFrom)):
+                    at = index + 1
+                elif index == 0 and isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
+                    at = max(at, 1)
+        body.insert(at, statement)
+        return module.with_changes(body=body)
+
+    return transform
+
+
+def _main_block(module: cst.Module) -> cst.If | None:
+    """The module's `if __name__ == "__main__":` statement."""
+    for statement in module.body:
+        if isinstance(statement, cst.If) and isinstance(statement.test, cst.Comparison):
+            test = statement.test
+            sides = [test.left, *(c.comparator for c in test.comparisons)]
+            names = {s.value for s in sides if isinstance(s, cst.Name)}
+            strings = {literal_value(s) for s in sides}
+            if "__name__" in names and "__main__" in strings and isinstance(statement.body, cst.IndentedBlock):
+                return statement
+    return None
+
+
+def _top_level_torch(module: cst.Module) -> str | None:
+    """The name a top-level `import torch` binds; a statement placed at module level cannot use an
+    import made inside a function."""
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    for name in small.names:
+                        if isinstance(name.name, cst.Name) and name.name.value == "torch":
+                            return name.asname.name.value if name.asname else "torch"  # type: ignore[union-attr]
+    return None
 
 
 class CudnnBenchmarkOff(Rule):
@@ -161,7 +220,7 @@ class CudnnBenchmarkOff(Rule):
             "`torch.backends.cudnn.benchmark = True` before training (with channels_last, measured 19 % "
             "less GPU energy per step for bf16 ResNet-50 on an H100)",
             end_node=loop.node.iter if isinstance(loop.node, cst.For) else loop.node.test,
-            fix=insert_before_loop_fix(
+            fix=insert_once_fix(
                 analysis, loop, "torch.backends.cudnn.benchmark = True", "set torch.backends.cudnn.benchmark = True before training"
             ),
         )

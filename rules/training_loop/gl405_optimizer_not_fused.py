@@ -63,7 +63,7 @@ class OptimizerNotFused(Rule):
         Evidence(
             "GPT-style 125M model, bf16, batch 16x512: AdamW(fused=True) cut GPU energy per step from 24.9 J "
             "to 23.3 J (6 %), 42 -> 38 ms per step",
-            "greenlint's own H100 measurements (shared/research/gpu-measurements.md), one run, about ±5 % noise",
+            "greenlint's own H100 measurements (docs/evidence.md#h100-training-step), one run, about ±5 % noise",
             "measured",
         ),
         Evidence("fused Adam: optimizer step 22 -> 8 ms, about 3 % end to end (DPA-2 model)", "deepmodeling/deepmd-kit PR #4463", "issue"),

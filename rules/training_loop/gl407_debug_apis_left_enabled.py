@@ -101,7 +101,7 @@ class DebugApisLeftEnabled(Rule):
             "TensorFlow tf.config.run_functions_eagerly and Keras Model.compile documentation",
             "doc",
         ),
-        Evidence("slowdown depends on the model (anomaly mode is typically large); not measured", "rule-catalog GL-T04", "unquantified"),
+        Evidence("slowdown depends on the model (anomaly mode is typically large); not measured", "greenlint's research notes, no source with a number found (docs/evidence.md#gl407)", "unquantified"),
     )
     saving_scope = "the debugging overhead on every training step (unquantified)"
     # The documented (loose) trigger; `could_match` below is the exact prefilter: one of the

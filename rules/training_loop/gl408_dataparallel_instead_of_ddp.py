@@ -66,7 +66,7 @@ class DataParallelInsteadOfDDP(Rule):
             "PyTorch Performance Tuning Guide; torch.nn.DataParallel documentation",
             "doc",
         ),
-        Evidence("saving depends on the number of GPUs and the model; no measurement at hand", "rule-catalog GL-T06", "unquantified"),
+        Evidence("saving depends on the number of GPUs and the model; no measurement at hand", "greenlint's research notes, no source with a number found (docs/evidence.md#gl408)", "unquantified"),
     )
     saving_scope = "the multi-GPU training's idle and duplicated GPU time (scaling efficiency)"
     # The documented (loose) trigger; `could_match` below also drops the modules that offer a

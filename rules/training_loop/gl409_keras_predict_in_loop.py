@@ -94,7 +94,7 @@ class KerasPredictInLoop(Rule):
             "Keras Model.predict documentation",
             "doc",
         ),
-        Evidence("per-sample predict cost not measured here", "rule-catalog GL-K03", "unquantified"),
+        Evidence("per-sample predict cost not measured here", "greenlint's research notes, no source with a number found (docs/evidence.md#gl409)", "unquantified"),
     )
     saving_scope = "the per-call overhead of predict times the number of iterations, plus the batching gain"
     trigger = (("predict(",), ("keras", "tensorflow"))

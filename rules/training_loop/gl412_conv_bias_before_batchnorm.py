@@ -109,7 +109,7 @@ class ConvBiasBeforeBatchNorm(Rule):
             "PyTorch Performance Tuning Guide; TorchTidy pattern Conv2dBiasFollowedByBatchNorm2dPattern",
             "doc",
         ),
-        Evidence("saving is negligible: one per-channel add and its gradient per conv", "rule-catalog GL-T07", "unquantified"),
+        Evidence("saving is negligible: one per-channel add and its gradient per conv", "greenlint's research notes, no source with a number found (docs/evidence.md#gl412)", "unquantified"),
     )
     saving_scope = "the bias add, its gradient and its optimizer update for each such convolution (negligible)"
     trigger = (("BatchNorm1d(", "BatchNorm2d(", "BatchNorm3d(", "SyncBatchNorm("), ("Conv1d(", "Conv2d(", "Conv3d("))
