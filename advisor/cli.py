@@ -9,17 +9,19 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from greenlint import __version__
-from greenlint.config import ConfigError, Overrides, load_settings
-from greenlint.discovery import DiscoveryError, discover
-from greenlint.reporters import FORMATS, render_github, render_json, render_sarif, render_statistics, render_text
-from greenlint.rules import ALL_RULES, get_rule
-from greenlint.rules.docs import rule_markdown
-from greenlint.selection import preview_rules_selected_without_preview
+from greenlint.cli_parsing import SuggestingParser, parse_arguments
 from greenlint.writer import atomic_write
+
+if TYPE_CHECKING:
+    from greenlint.terminal import Console
+
+# Everything else (rich, libcst, the rules, the reporters) is imported by the command that needs
+# it: `greenlint --version` or a pre-commit `check` of files no rule can match must not pay for
+# importing them (bench/startup.py measures it; tests/test_startup.py checks what is imported).
+FORMATS = ("text", "json", "sarif", "github")
 
 DEFAULT_HTML_REPORT = "greenlint-report.html"
 
@@ -40,7 +42,7 @@ class _CodesAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="greenlint",
         description="Find the energy waste in ML training code.",
     )
@@ -124,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
+    from greenlint.terminal import Console
+
     stderr = Console(stderr=True, highlight=False)
     try:
         if args.command == "check":
@@ -153,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.config import ConfigError, Overrides, load_settings
+    from greenlint.discovery import DiscoveryError, discover
     from greenlint.runner import lint_files
+    from greenlint.selection import preview_rules_selected_without_preview
 
     overrides = Overrides(
         select=args.select,
@@ -193,6 +200,8 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
 
 def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr: Console, fixed: int = 0) -> int | None:
     """Write the report in the chosen format; returns an exit status only on a write error."""
+    from greenlint.terminal import Console
+
     out_handle = None
     try:
         if args.output:
@@ -201,17 +210,27 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
         else:
             console = Console(highlight=False)
         if args.output_format == "json":
+            from greenlint.reporters.json_format import render_json
+
             (out_handle or sys.stdout).write(render_json(findings))
         elif args.output_format == "sarif":
+            from greenlint.reporters.sarif import render_sarif
+
             (out_handle or sys.stdout).write(render_sarif(findings, Path.cwd()))
         elif args.output_format == "github":
+            from greenlint.reporters.github import render_github
+
             (out_handle or sys.stdout).write(render_github(findings))
         elif args.statistics:
+            from greenlint.reporters.text import render_statistics
+
             render_statistics(findings, console)
         elif args.quiet:
             for f in findings:
                 console.print(f"{f.filename}:{f.position}: {f.code} {f.message}", markup=False, soft_wrap=True)
         else:
+            from greenlint.reporters.text import render_text
+
             render_text(findings, console, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
     except OSError as exc:
         stderr.print(f"greenlint: error: cannot write {args.output}: {exc.strerror}")
@@ -219,7 +238,23 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
     finally:
         if out_handle is not None:
             out_handle.close()
+    _say_summary(args, findings, files_checked, stderr, fixed)
     return None
+
+
+def _say_summary(args: argparse.Namespace, findings: list, files_checked: int, stderr: Console, fixed: int) -> None:
+    """A summary line whatever the format: a report in a file leaves the terminal free for it (stdout);
+    a JSON, SARIF, GitHub or statistics report on stdout keeps stdout for itself (stderr)."""
+    if args.quiet or (args.output_format == "text" and not args.statistics and not args.output):
+        return  # the text report ends with the summary itself
+    from greenlint.reporters.text import summary_line
+    from greenlint.terminal import Console
+
+    line = summary_line(findings, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
+    if args.output:
+        Console(highlight=False).print(f"{line} Report: {args.output}", markup=False)
+    else:
+        stderr.print(line, markup=False)
 
 
 def _fix(args: argparse.Namespace, settings, files: list[Path], stderr: Console) -> int:  # noqa: ANN001
@@ -275,37 +310,48 @@ def _unified_diff(outcome) -> str:  # noqa: ANN001
 
 
 def _list_rules(args: argparse.Namespace) -> int:
+    from greenlint.rules import ALL_RULES
+    from greenlint.terminal import Console
+
     if args.output_format == "json":
         sys.stdout.write(json.dumps([r.to_json() for r in ALL_RULES], indent=2, ensure_ascii=False) + "\n")
         return EXIT_CLEAN
-    console = Console(highlight=False)
-    for rule in ALL_RULES:
-        fix = f" [{rule.fix_applicability} fix]" if rule.fix_applicability else ""
-        fix += " [preview]" if rule.preview else ""
-        console.print(f"{rule.code}  {rule.name:<34} {rule.summary}{fix}", markup=False, soft_wrap=True)
+    from greenlint.reporters.rules_table import render_rules
+
+    render_rules(ALL_RULES, Console(highlight=False))
     return EXIT_CLEAN
 
 
 def _show_rule(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.cli_parsing import suggestion
+    from greenlint.rules import ALL_CODES, get_rule
+    from greenlint.rules.docs import rule_markdown, rule_text
+    from greenlint.terminal import Console
+
     rule = get_rule(args.code)
     if rule is None:
-        stderr.print(f"greenlint: error: unknown rule `{args.code}` (see `greenlint rules`)")
+        close = suggestion(args.code.upper(), list(ALL_CODES))
+        hint = f"did you mean {close}? " if close else ""
+        stderr.print(f"greenlint: error: unknown rule `{args.code}` ({hint}see `greenlint rules`)", markup=False)
         return EXIT_ERROR
     if args.output_format == "json":
         sys.stdout.write(json.dumps(rule.to_json(), indent=2, ensure_ascii=False) + "\n")
         return EXIT_CLEAN
-    from rich.markdown import Markdown
-
     console = Console()
     if console.is_terminal:
+        from rich.markdown import Markdown
+
+        # rich lays the Markdown out to the terminal's width, wrapping at word boundaries
         console.print(Markdown(rule_markdown(rule)))
     else:
-        sys.stdout.write(rule_markdown(rule))
+        sys.stdout.write(rule_text(rule))
     return EXIT_CLEAN
 
 
 def _profile(args: argparse.Namespace, stderr: Console) -> int:
     """Exit status: the script's own when it fails, 130 on Ctrl-C, else 0."""
+    from greenlint.terminal import Console
+
     from greenlint.profiler.report import render_text
     from greenlint.profiler.runner import ProfileOptions, run_profile
     from greenlint.profiling import advise, project_settings
@@ -446,6 +492,8 @@ def _load_json(path: str) -> dict:
 
 
 def _compare(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.terminal import Console
+
     from greenlint.compare import CompareError, compare, load_document
     from greenlint.reporters.compare_text import render_comparison
 
