@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from greenlint import __version__
 from greenlint.cli_parsing import SuggestingParser, parse_arguments
-from greenlint.writer import atomic_write
 
 if TYPE_CHECKING:
     from greenlint.terminal import Console
@@ -127,26 +126,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_arguments(parser, argv)
-    from greenlint.terminal import Console
-
-    stderr = Console(stderr=True, highlight=False)
+    # the stderr console is made when something is said on it: a clean, piped `check` (a
+    # pre-commit hook) never imports rich
+    stderr = _LazyStderr()
     try:
         if args.command == "check":
             return _check(args, stderr)
         if args.command == "rules":
             return _list_rules(args)
         if args.command == "rule":
-            return _show_rule(args, stderr)
+            return _show_rule(args, stderr.console)
         if args.command == "profile":
-            return _profile(args, stderr)
+            return _profile(args, stderr.console)
         if args.command == "compare":
-            return _compare(args, stderr)
+            return _compare(args, stderr.console)
         if args.command == "merge":
-            return _merge(args, stderr)
+            return _merge(args, stderr.console)
         if args.command == "demo":
             from greenlint.demo import run_demo
+            from greenlint.terminal import Console
 
-            return run_demo(Path(args.html), args.steps, Console(highlight=False), stderr)
+            return run_demo(Path(args.html), args.steps, Console(highlight=False), stderr.console)
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -154,6 +154,32 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_CLEAN
+
+
+class _LazyStderr:
+    """A rich Console on stderr, made on first use."""
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """The Console itself, for code that needs a real one (a progress bar)."""
+        if self._console is None:
+            from greenlint.terminal import Console
+
+            self._console = Console(stderr=True, highlight=False)
+        return self._console
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.console, name)
+
+
+def _plain_stdout() -> bool:
+    """stdout is a pipe or a file and nobody asked for colour: text reports need no rich."""
+    import os
+
+    return not sys.stdout.isatty() and not os.environ.get("FORCE_COLOR") and not os.environ.get("TTY_COMPATIBLE")
 
 
 def _check(args: argparse.Namespace, stderr: Console) -> int:
@@ -200,61 +226,70 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
 
 def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr: Console, fixed: int = 0) -> int | None:
     """Write the report in the chosen format; returns an exit status only on a write error."""
-    from greenlint.terminal import Console
-
     out_handle = None
     try:
         if args.output:
             out_handle = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
-            console = Console(file=out_handle, no_color=True, width=10_000, highlight=False)
-        else:
-            console = Console(highlight=False)
+        out = out_handle or sys.stdout
         if args.output_format == "json":
             from greenlint.reporters.json_format import render_json
 
-            (out_handle or sys.stdout).write(render_json(findings))
+            out.write(render_json(findings))
         elif args.output_format == "sarif":
             from greenlint.reporters.sarif import render_sarif
 
-            (out_handle or sys.stdout).write(render_sarif(findings, Path.cwd()))
+            out.write(render_sarif(findings, Path.cwd()))
         elif args.output_format == "github":
             from greenlint.reporters.github import render_github
 
-            (out_handle or sys.stdout).write(render_github(findings))
+            out.write(render_github(findings))
         elif args.statistics:
             from greenlint.reporters.text import render_statistics
+            from greenlint.terminal import Console
 
-            render_statistics(findings, console)
-        elif args.quiet:
-            for f in findings:
-                console.print(f"{f.filename}:{f.position}: {f.code} {f.message}", markup=False, soft_wrap=True)
+            render_statistics(findings, Console(file=out, no_color=True, width=10_000, highlight=False)
+                              if out_handle else Console(highlight=False))
+        elif args.output or _plain_stdout():
+            # nothing to colour (a file, a pipe, a pre-commit hook): the same text without rich
+            from greenlint.reporters.text import render_plain
+
+            if args.quiet:
+                out.write("".join(f"{f.filename}:{f.position}: {f.code} {f.message}\n" for f in findings))
+            else:
+                render_plain(findings, out, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
         else:
-            from greenlint.reporters.text import render_text
+            from greenlint.terminal import Console
 
-            render_text(findings, console, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
+            console = Console(highlight=False)
+            if args.quiet:
+                for f in findings:
+                    console.print(f"{f.filename}:{f.position}: {f.code} {f.message}", markup=False, soft_wrap=True)
+            else:
+                from greenlint.reporters.text import render_text
+
+                render_text(findings, console, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
     except OSError as exc:
         stderr.print(f"greenlint: error: cannot write {args.output}: {exc.strerror}")
         return EXIT_ERROR
     finally:
         if out_handle is not None:
             out_handle.close()
-    _say_summary(args, findings, files_checked, stderr, fixed)
+    _say_summary(args, findings, files_checked, fixed)
     return None
 
 
-def _say_summary(args: argparse.Namespace, findings: list, files_checked: int, stderr: Console, fixed: int) -> None:
+def _say_summary(args: argparse.Namespace, findings: list, files_checked: int, fixed: int) -> None:
     """A summary line whatever the format: a report in a file leaves the terminal free for it (stdout);
     a JSON, SARIF, GitHub or statistics report on stdout keeps stdout for itself (stderr)."""
     if args.quiet or (args.output_format == "text" and not args.statistics and not args.output):
         return  # the text report ends with the summary itself
     from greenlint.reporters.text import summary_line
-    from greenlint.terminal import Console
 
     line = summary_line(findings, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
     if args.output:
-        Console(highlight=False).print(f"{line} Report: {args.output}", markup=False)
+        print(f"{line} Report: {args.output}", flush=True)
     else:
-        stderr.print(line, markup=False)
+        print(line, file=sys.stderr, flush=True)
 
 
 def _fix(args: argparse.Namespace, settings, files: list[Path], stderr: Console) -> int:  # noqa: ANN001
@@ -356,6 +391,7 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
     from greenlint.profiler.runner import ProfileOptions, run_profile
     from greenlint.profiling import advise, project_settings
     from greenlint.reporters.advice_text import render_advice_text
+    from greenlint.writer import atomic_write
 
     module = args.module[0] if args.module else None
     command = args.module[1:] if args.module else args.script
@@ -461,6 +497,7 @@ def _torchrun(args: argparse.Namespace, module: str | None, command: list[str],
 
 def _merge(args: argparse.Namespace, stderr: Console) -> int:
     from greenlint.merging import MergeError, merge_documents
+    from greenlint.writer import atomic_write
 
     try:
         document = merge_documents([_load_json(path) for path in args.documents])

@@ -9,7 +9,6 @@ a mistyped command or choice (`greenlint chek`, `--format jsno`) gets the closes
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 from typing import NoReturn
 
@@ -19,6 +18,8 @@ _INVALID_CHOICE = re.compile(r"invalid choice: '?(?P<value>[^'\s]*)'? \(choose f
 
 def suggestion(word: str, candidates: list[str]) -> str | None:
     """The closest candidate to a mistyped `word`, or None when nothing is close."""
+    import difflib  # only a mistake pays for it
+
     matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return matches[0] if matches else None
 

@@ -18,11 +18,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from greenlint.edits import diff_edits
 from greenlint.findings import Edit, Finding, Fix, Location
 from greenlint.notebook import Notebook, NotebookError, mask_cell, parse_notebook
 from greenlint.rules import Report, Rule
-from greenlint.rules.catalog import any_rule_could_match
+from greenlint.rules.catalog import codes_that_could_match
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed
 
@@ -144,13 +143,14 @@ def lint_text(text: str, display_path: str, enabled: frozenset[str]) -> list[Fin
     """All findings for decoded source text. Never raises for any input."""
     if is_test_path(display_path):
         return _syntax_only(text, display_path, enabled)
-    if not any_rule_could_match(text, enabled):
+    codes = codes_that_could_match(text, enabled)
+    if not codes:
         return _syntax_only(text, display_path, enabled)
     import libcst as cst
 
-    from greenlint.rules import ALL_RULES
+    from greenlint.rules import rules_for
 
-    rules = [r for r in ALL_RULES if r.code in enabled and not r.engine_reported and r.could_match(text)]
+    rules = [r for r in rules_for(codes) if r.could_match(text)]
     if not rules:
         return _syntax_only(text, display_path, enabled)
     try:
@@ -270,6 +270,8 @@ def _text_fix(report: Report, module: cst.Module, text: str) -> Fix | None:
         return None
     if new_text == text or not source_compiles(new_text):
         return None
+    from greenlint.edits import diff_edits
+
     return Fix(report.fix.message, report.fix.applicability, diff_edits(text, new_text))
 
 

@@ -25,6 +25,8 @@ class CatalogEntry:
     engine_reported: bool
     # the rule's `trigger`: groups of plain substrings (see Rule.trigger)
     trigger: tuple[tuple[str, ...], ...]
+    # the module that defines the rule ("": unknown, load them all)
+    module: str = ""
 
     def could_match(self, text: str) -> bool:
         return all(any(word in text for word in group) for group in self.trigger)
@@ -33,6 +35,6 @@ class CatalogEntry:
 CATALOG: tuple[CatalogEntry, ...] = tuple(CatalogEntry(*entry) for entry in ENTRIES)
 
 
-def any_rule_could_match(text: str, enabled: frozenset[str]) -> bool:
-    """Whether some enabled rule that has a check could report on `text` (the cheap prefilter)."""
-    return any(e.code in enabled and not e.engine_reported and e.could_match(text) for e in CATALOG)
+def codes_that_could_match(text: str, enabled: frozenset[str]) -> list[str]:
+    """The enabled rules with a check that could report on `text` (the cheap prefilter)."""
+    return [e.code for e in CATALOG if e.code in enabled and not e.engine_reported and e.could_match(text)]

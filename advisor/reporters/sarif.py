@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import greenlint
 from greenlint.findings import Finding, Location
-from greenlint.rules import ALL_RULES, Rule
+from greenlint.rules import Rule
 from greenlint.rules.docs import rule_markdown
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -33,6 +33,8 @@ def level_of(code: str) -> str:
 
 
 def render_sarif(findings: list[Finding], root: Path) -> str:
+    from greenlint.rules import ALL_RULES  # the rule modules load only when a SARIF log is written
+
     root = Path(os.path.abspath(root))
     index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
     log = {

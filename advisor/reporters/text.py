@@ -1,13 +1,18 @@
-"""`--format text`: `path:row:col: CODE message`, coloured with rich when writing to a terminal."""
+"""`--format text`: `path:row:col: CODE message`, coloured with rich when writing to a terminal.
+
+Piped (a pre-commit hook, CI), the same lines are written without rich (render_plain): there is
+nothing to colour, and importing rich would cost a clean run a quarter of its time.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, TextIO
 
 from greenlint.findings import Finding
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _fixable(finding: Finding, unsafe: bool) -> bool:
@@ -54,7 +59,23 @@ def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = Fal
     return " ".join(parts)
 
 
+def render_plain(findings: list[Finding], out: TextIO, files_checked: int, unsafe: bool = False, fixed: int = 0) -> None:
+    """render_text's lines, uncoloured, without rich."""
+    lines = [f"{f.filename}:{f.position}: {f.code}{' [*]' if _fixable(f, unsafe) else ''} {f.message}" for f in findings]
+    if fixed:
+        lines.append(f"Fixed {_plural(fixed, 'finding')}.")
+    if findings:
+        files = len({f.filename for f in findings})
+        lines.append(f"Found {_plural(len(findings), 'finding')} in {files} of {files_checked} files.")
+        lines += [f"{'[*] ' if marked else ''}{sentence}" for sentence, marked in fix_sentences(findings, unsafe)]
+    elif not fixed:
+        lines.append(f"All checks passed! ({files_checked} files)")
+    out.write("".join(line + "\n" for line in lines))
+
+
 def render_text(findings: list[Finding], console: Console, files_checked: int, unsafe: bool = False, fixed: int = 0) -> None:
+    from rich.markup import escape
+
     for f in findings:
         mark = " [cyan]\\[*][/cyan]" if _fixable(f, unsafe) else ""
         console.print(
