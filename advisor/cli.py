@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", "-o", metavar="FILE", help="write the merged JSON to FILE (default: stdout)")
 
     demo = commands.add_parser("demo", help="lint, profile and advise a bundled CPU example (under a minute, no GPU needed)")
-    demo.add_argument("--html", metavar="FILE", default=DEFAULT_HTML_REPORT, help=f"where to write the HTML report (default {DEFAULT_HTML_REPORT})")
+    demo.add_argument("--html", metavar="FILE", help=f"where to write the HTML report (default: {DEFAULT_HTML_REPORT} in greenlint's cache directory, ~/.cache/greenlint/demo)")
     demo.add_argument("--steps", type=int, default=20, metavar="N", help="measured optimizer steps (default 20)")
     return parser
 
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             from greenlint.demo import run_demo
             from greenlint.terminal import Console
 
-            return run_demo(Path(args.html), args.steps, Console(highlight=False), stderr.console)
+            return run_demo(Path(args.html) if args.html else None, args.steps, Console(highlight=False), stderr.console)
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
