@@ -127,7 +127,7 @@ def test_statistics_and_output_file(project):
     assert "     1  GL101  mixed-precision-missing" in out
     code, out, _ = project.run("check", "--no-cache", "--format", "json", "--output", "report.json")
     # the report goes to the file; the terminal gets the one-line summary (issue 16)
-    assert code == 1 and out.startswith("Found 2 findings in 1 of 1 file.") and out.count("\n") == 1
+    assert code == 1 and out.startswith("Found 2 findings in 1 of 1 files.") and out.count("\n") == 1
     assert len(json.loads((project.root / "report.json").read_text())) == 2
 
 

@@ -52,7 +52,7 @@ def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = Fal
     parts = [f"Fixed {_plural(fixed, 'finding')}."] if fixed else []
     if findings:
         files = len({f.filename for f in findings})
-        parts.append(f"Found {_plural(len(findings), 'finding')} in {files} of {_plural(files_checked, 'file')}.")
+        parts.append(f"Found {_plural(len(findings), 'finding')} in {files} of {files_checked} files.")
         parts += [sentence for sentence, _ in fix_sentences(findings, unsafe)]
     elif not fixed:
         parts.append(f"All checks passed! ({_plural(files_checked, 'file')})")
