@@ -176,10 +176,19 @@ class _LazyStderr:
 
 
 def _plain_stdout() -> bool:
-    """stdout is a pipe or a file and nobody asked for colour: text reports need no rich."""
+    """stdout is a pipe or a file and nobody asked for a terminal's output: text reports need no
+    rich. The same decision as rich's Console.is_terminal (TTY_COMPATIBLE, FORCE_COLOR, isatty)."""
     import os
 
-    return not sys.stdout.isatty() and not os.environ.get("FORCE_COLOR") and not os.environ.get("TTY_COMPATIBLE")
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "0"
+    if os.environ.get("FORCE_COLOR") is not None:
+        return os.environ["FORCE_COLOR"] == ""
+    try:
+        return not sys.stdout.isatty()
+    except ValueError:  # closed
+        return True
 
 
 def _check(args: argparse.Namespace, stderr: Console) -> int:

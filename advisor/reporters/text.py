@@ -55,7 +55,7 @@ def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = Fal
         parts.append(f"Found {_plural(len(findings), 'finding')} in {files} of {files_checked} files.")
         parts += [sentence for sentence, _ in fix_sentences(findings, unsafe)]
     elif not fixed:
-        parts.append(f"All checks passed! ({_plural(files_checked, 'file')})")
+        parts.append(f"All checks passed! ({files_checked} files)")
     return " ".join(parts)
 
 
