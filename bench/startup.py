@@ -1,6 +1,10 @@
 """Start-up time of `greenlint`, as ratios to Python's own start-up measured in the same run.
 
-    python bench/startup.py [--runs 15] [--json FILE]
+    python bench/startup.py [--runs 15] [--json FILE] [--pythonpath DIR]
+
+`--pythonpath DIR` runs `python -m greenlint` with DIR first on PYTHONPATH instead of the installed
+console script: DIR/greenlint can be another version's package (e.g. a `git archive` of an older
+commit with rules/ and profiler/ linked into advisor/), measured against the same anchors.
 
 A pre-commit hook pays greenlint's start-up on every commit, so what a command imports matters
 more than how fast its rules run. Each command below runs `--runs` times, all commands
@@ -38,14 +42,14 @@ DEMO_SCRIPT = ROOT / "advisor" / "demo" / "train_demo.py"
 SMALL = '"""Small helpers."""\n\n\ndef clamp(value, low, high):\n    return max(low, min(high, value))\n'
 
 
-def greenlint_command() -> list[str]:
+def greenlint_command(pythonpath: str | None) -> list[str]:
     """The installed console script beside this interpreter (what a user runs), else -m."""
     script = Path(sys.executable).with_name("greenlint")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "greenlint"]
+    return [str(script)] if script.exists() and not pythonpath else [sys.executable, "-m", "greenlint"]
 
 
-def commands(workdir: Path) -> dict[str, list[str]]:
-    greenlint = greenlint_command()
+def commands(workdir: Path, pythonpath: str | None = None) -> dict[str, list[str]]:
+    greenlint = greenlint_command(pythonpath)
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
         "python -c 'import libcst'": [sys.executable, "-c", "import libcst"],
@@ -67,27 +71,30 @@ TARGETS = (
 )
 
 
-def run_once(argv: list[str], cwd: Path) -> float:
+def run_once(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):  # 1: findings
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return elapsed
 
 
-def measure(runs: int) -> dict:
+def measure(runs: int, pythonpath: str | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="greenlint-startup-"))
+    env = None
+    if pythonpath:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")]))}
     try:
         (workdir / "small.py").write_text(SMALL, encoding="utf-8")
         shutil.copyfile(DEMO_SCRIPT, workdir / "train.py")
-        argvs = commands(workdir)
+        argvs = commands(workdir, pythonpath)
         for argv in argvs.values():  # one unmeasured round: file-system caches, .pyc files, the result cache
-            run_once(argv, workdir)
+            run_once(argv, workdir, env)
         times: dict[str, list[float]] = {name: [] for name in argvs}
         for _ in range(runs):
             for name, argv in argvs.items():
-                times[name].append(run_once(argv, workdir))
+                times[name].append(run_once(argv, workdir, env))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     medians = {name: statistics.median(values) for name, values in times.items()}
@@ -109,8 +116,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="measured runs of each command (default 15)")
     parser.add_argument("--json", metavar="FILE", help="also write the measurements as JSON")
+    parser.add_argument("--pythonpath", metavar="DIR", help="run `python -m greenlint` from DIR (another version)")
     args = parser.parse_args()
-    result = measure(args.runs)
+    result = measure(args.runs, args.pythonpath)
     print(f"median of {args.runs} runs each (measured wall time), Python {result['python']}, "
           f"{result['cpus']} CPUs, load average {result['load_average']}")
     for name, median in result["medians_s"].items():
