@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from greenlint import __version__
 from greenlint.cli_parsing import SuggestingParser, parse_arguments
+from greenlint.reporters import FORMATS  # the package imports each renderer on first use
 
 if TYPE_CHECKING:
     from greenlint.terminal import Console
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 # Everything else (rich, libcst, the rules, the reporters) is imported by the command that needs
 # it: `greenlint --version` or a pre-commit `check` of files no rule can match must not pay for
 # importing them (bench/startup.py measures it; tests/test_startup.py checks what is imported).
-FORMATS = ("text", "json", "sarif", "github")
 
 DEFAULT_HTML_REPORT = "greenlint-report.html"
 

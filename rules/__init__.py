@@ -55,8 +55,9 @@ def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the rules load on first u
 def rules_for(codes: list[str]) -> list[Rule]:
     """The rules with these codes, importing only the modules that define them (the catalog says
     which): a file that only a few rules' trigger words match does not pay for the others."""
-    if "RULES_BY_CODE" in globals():
-        return [RULES_BY_CODE[code] for code in codes if code in RULES_BY_CODE]
+    loaded = globals().get("RULES_BY_CODE")
+    if loaded is not None:
+        return [loaded[code] for code in codes if code in loaded]
     by_module = {entry.code: entry.module for entry in CATALOG}
     found = []
     for code in codes:

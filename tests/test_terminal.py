@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -198,3 +197,14 @@ def test_clean_machine_format_run_says_so(project):
     project.write("ok.py", "x = 1\n")
     code, out, err = project.run("check", "--no-cache", "--format", "json")
     assert code == 0 and json.loads(out) == [] and err == "All checks passed! (1 files)\n"
+
+
+def test_check_on_a_terminal_is_coloured_and_wrapped(tmp_path):
+    (tmp_path / "train.py").write_text(GPU_TRAINING, encoding="utf-8")
+    proc = _greenlint(tmp_path, "check", "--no-cache", "train.py", env={"TTY_COMPATIBLE": "1", "COLUMNS": "80"})
+    assert proc.returncode == 1, proc.stderr
+    assert "\x1b[" in proc.stdout  # rich's colours: this is the terminal path, not render_plain
+    text = ANSI.sub("", proc.stdout)
+    assert "train.py:7:5: GL101 " in " ".join(text.split("\n"))
+    assert all(len(line) <= 80 for line in text.split("\n"))
+    assert "2 hidden fixes can be enabled with the `--unsafe-fixes` option" in " ".join(text.split())
