@@ -93,9 +93,13 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> t
 
 def measure(runs: int, pythonpath: str | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="greenlint-startup-"))
-    env = None
+    # Bytecode caching as a user has it: pip compiles an installed package's .pyc files, and Python
+    # writes them on first import of an editable install. An environment that sets
+    # PYTHONDONTWRITEBYTECODE would make every run compile greenlint's sources again while libcst
+    # (the anchor) loads its cached bytecode, so it is unset for the commands measured here.
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     if pythonpath:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")]))}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")]))
     try:
         (workdir / "small.py").write_text(SMALL, encoding="utf-8")
         shutil.copyfile(DEMO_SCRIPT, workdir / "train.py")
