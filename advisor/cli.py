@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile = commands.add_parser(
         "profile",
         help="run a training script under energy measurement",
-        usage="greenlint profile [OPTIONS] (SCRIPT | -m MODULE | torchrun [TORCHRUN_OPTIONS] SCRIPT) [ARGS...]",
+        usage="greenlint profile [OPTIONS] [--] (SCRIPT | -m MODULE | torchrun [TORCHRUN_OPTIONS] SCRIPT) [ARGS...]",
         description="Run SCRIPT (or -m MODULE, or a torchrun command line) with its ARGS under measurement; "
                     "greenlint's options come first.",
     )
