@@ -9,17 +9,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from greenlint import __version__
-from greenlint.config import ConfigError, Overrides, load_settings
-from greenlint.discovery import DiscoveryError, discover
-from greenlint.reporters import FORMATS, render_github, render_json, render_sarif, render_statistics, render_text
-from greenlint.rules import ALL_RULES, get_rule
-from greenlint.rules.docs import rule_markdown
-from greenlint.selection import preview_rules_selected_without_preview
-from greenlint.writer import atomic_write
+from greenlint.cli_parsing import SuggestingParser, parse_arguments
+from greenlint.reporters import FORMATS  # the package imports each renderer on first use
+
+if TYPE_CHECKING:
+    from greenlint.terminal import Console
+
+# Everything else (rich, libcst, the rules, the reporters) is imported by the command that needs
+# it: `greenlint --version` or a pre-commit `check` of files no rule can match must not pay for
+# importing them (bench/startup.py measures it; tests/test_startup.py checks what is imported).
 
 DEFAULT_HTML_REPORT = "greenlint-report.html"
 
@@ -40,7 +41,7 @@ class _CodesAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="greenlint",
         description="Find the energy waste in ML training code.",
     )
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile = commands.add_parser(
         "profile",
         help="run a training script under energy measurement",
-        usage="greenlint profile [OPTIONS] (SCRIPT | -m MODULE | torchrun [TORCHRUN_OPTIONS] SCRIPT) [ARGS...]",
+        usage="greenlint profile [OPTIONS] [--] (SCRIPT | -m MODULE | torchrun [TORCHRUN_OPTIONS] SCRIPT) [ARGS...]",
         description="Run SCRIPT (or -m MODULE, or a torchrun command line) with its ARGS under measurement; "
                     "greenlint's options come first.",
     )
@@ -117,32 +118,35 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", "-o", metavar="FILE", help="write the merged JSON to FILE (default: stdout)")
 
     demo = commands.add_parser("demo", help="lint, profile and advise a bundled CPU example (under a minute, no GPU needed)")
-    demo.add_argument("--html", metavar="FILE", default=DEFAULT_HTML_REPORT, help=f"where to write the HTML report (default {DEFAULT_HTML_REPORT})")
+    demo.add_argument("--html", metavar="FILE", help=f"where to write the HTML report (default: {DEFAULT_HTML_REPORT} in greenlint's cache directory, ~/.cache/greenlint/demo)")
     demo.add_argument("--steps", type=int, default=20, metavar="N", help="measured optimizer steps (default 20)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    stderr = Console(stderr=True, highlight=False)
+    args = parse_arguments(parser, argv)
+    # the stderr console is made when something is said on it: a clean, piped `check` (a
+    # pre-commit hook) never imports rich
+    stderr = _LazyStderr()
     try:
         if args.command == "check":
             return _check(args, stderr)
         if args.command == "rules":
             return _list_rules(args)
         if args.command == "rule":
-            return _show_rule(args, stderr)
+            return _show_rule(args, stderr.console)
         if args.command == "profile":
-            return _profile(args, stderr)
+            return _profile(args, stderr.console)
         if args.command == "compare":
-            return _compare(args, stderr)
+            return _compare(args, stderr.console)
         if args.command == "merge":
-            return _merge(args, stderr)
+            return _merge(args, stderr.console)
         if args.command == "demo":
             from greenlint.demo import run_demo
+            from greenlint.terminal import Console
 
-            return run_demo(Path(args.html), args.steps, Console(highlight=False), stderr)
+            return run_demo(Path(args.html) if args.html else None, args.steps, Console(highlight=False), stderr.console)
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -152,8 +156,46 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CLEAN
 
 
+class _LazyStderr:
+    """A rich Console on stderr, made on first use."""
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """The Console itself, for code that needs a real one (a progress bar)."""
+        if self._console is None:
+            from greenlint.terminal import Console
+
+            self._console = Console(stderr=True, highlight=False)
+        return self._console
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.console, name)
+
+
+def _plain_stdout() -> bool:
+    """stdout is a pipe or a file and nobody asked for a terminal's output: text reports need no
+    rich. The same decision as rich's Console.is_terminal (TTY_COMPATIBLE, FORCE_COLOR, isatty)."""
+    import os
+
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "0"
+    if os.environ.get("FORCE_COLOR") is not None:
+        return os.environ["FORCE_COLOR"] == ""
+    try:
+        return not sys.stdout.isatty()
+    except ValueError:  # closed
+        return True
+
+
 def _check(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.config import ConfigError, Overrides, load_settings
+    from greenlint.discovery import DiscoveryError, discover
     from greenlint.runner import lint_files
+    from greenlint.selection import preview_rules_selected_without_preview
 
     overrides = Overrides(
         select=args.select,
@@ -197,29 +239,66 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
     try:
         if args.output:
             out_handle = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
-            console = Console(file=out_handle, no_color=True, width=10_000, highlight=False)
-        else:
-            console = Console(highlight=False)
+        out = out_handle or sys.stdout
         if args.output_format == "json":
-            (out_handle or sys.stdout).write(render_json(findings))
+            from greenlint.reporters.json_format import render_json
+
+            out.write(render_json(findings))
         elif args.output_format == "sarif":
-            (out_handle or sys.stdout).write(render_sarif(findings, Path.cwd()))
+            from greenlint.reporters.sarif import render_sarif
+
+            out.write(render_sarif(findings, Path.cwd()))
         elif args.output_format == "github":
-            (out_handle or sys.stdout).write(render_github(findings))
+            from greenlint.reporters.github import render_github
+
+            out.write(render_github(findings))
         elif args.statistics:
-            render_statistics(findings, console)
-        elif args.quiet:
-            for f in findings:
-                console.print(f"{f.filename}:{f.position}: {f.code} {f.message}", markup=False, soft_wrap=True)
+            from greenlint.reporters.text import render_statistics
+            from greenlint.terminal import Console
+
+            render_statistics(findings, Console(file=out, no_color=True, width=10_000, highlight=False)
+                              if out_handle else Console(highlight=False))
+        elif args.output or _plain_stdout():
+            # nothing to colour (a file, a pipe, a pre-commit hook): the same text without rich
+            from greenlint.reporters.text import render_plain
+
+            if args.quiet:
+                out.write("".join(f"{f.filename}:{f.position}: {f.code} {f.message}\n" for f in findings))
+            else:
+                render_plain(findings, out, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
         else:
-            render_text(findings, console, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
+            from greenlint.terminal import Console
+
+            console = Console(highlight=False)
+            if args.quiet:
+                for f in findings:
+                    console.print(f"{f.filename}:{f.position}: {f.code} {f.message}", markup=False, soft_wrap=True)
+            else:
+                from greenlint.reporters.text import render_text
+
+                render_text(findings, console, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
     except OSError as exc:
         stderr.print(f"greenlint: error: cannot write {args.output}: {exc.strerror}")
         return EXIT_ERROR
     finally:
         if out_handle is not None:
             out_handle.close()
+    _say_summary(args, findings, files_checked, fixed)
     return None
+
+
+def _say_summary(args: argparse.Namespace, findings: list, files_checked: int, fixed: int) -> None:
+    """A summary line whatever the format: a report in a file leaves the terminal free for it (stdout);
+    a JSON, SARIF, GitHub or statistics report on stdout keeps stdout for itself (stderr)."""
+    if args.quiet or (args.output_format == "text" and not args.statistics and not args.output):
+        return  # the text report ends with the summary itself
+    from greenlint.reporters.text import summary_line
+
+    line = summary_line(findings, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
+    if args.output:
+        print(f"{line} Report: {args.output}", flush=True)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _fix(args: argparse.Namespace, settings, files: list[Path], stderr: Console) -> int:  # noqa: ANN001
@@ -275,41 +354,53 @@ def _unified_diff(outcome) -> str:  # noqa: ANN001
 
 
 def _list_rules(args: argparse.Namespace) -> int:
+    from greenlint.rules import ALL_RULES
+    from greenlint.terminal import Console
+
     if args.output_format == "json":
         sys.stdout.write(json.dumps([r.to_json() for r in ALL_RULES], indent=2, ensure_ascii=False) + "\n")
         return EXIT_CLEAN
-    console = Console(highlight=False)
-    for rule in ALL_RULES:
-        fix = f" [{rule.fix_applicability} fix]" if rule.fix_applicability else ""
-        fix += " [preview]" if rule.preview else ""
-        console.print(f"{rule.code}  {rule.name:<34} {rule.summary}{fix}", markup=False, soft_wrap=True)
+    from greenlint.reporters.rules_table import render_rules
+
+    render_rules(ALL_RULES, Console(highlight=False))
     return EXIT_CLEAN
 
 
 def _show_rule(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.cli_parsing import suggestion
+    from greenlint.rules import ALL_CODES, get_rule
+    from greenlint.rules.docs import rule_markdown, rule_text
+    from greenlint.terminal import Console
+
     rule = get_rule(args.code)
     if rule is None:
-        stderr.print(f"greenlint: error: unknown rule `{args.code}` (see `greenlint rules`)")
+        close = suggestion(args.code.upper(), list(ALL_CODES))
+        hint = f"did you mean {close}? " if close else ""
+        stderr.print(f"greenlint: error: unknown rule `{args.code}` ({hint}see `greenlint rules`)", markup=False)
         return EXIT_ERROR
     if args.output_format == "json":
         sys.stdout.write(json.dumps(rule.to_json(), indent=2, ensure_ascii=False) + "\n")
         return EXIT_CLEAN
-    from rich.markdown import Markdown
-
     console = Console()
     if console.is_terminal:
+        from rich.markdown import Markdown
+
+        # rich lays the Markdown out to the terminal's width, wrapping at word boundaries
         console.print(Markdown(rule_markdown(rule)))
     else:
-        sys.stdout.write(rule_markdown(rule))
+        sys.stdout.write(rule_text(rule))
     return EXIT_CLEAN
 
 
 def _profile(args: argparse.Namespace, stderr: Console) -> int:
     """Exit status: the script's own when it fails, 130 on Ctrl-C, else 0."""
+    from greenlint.terminal import Console
+
     from greenlint.profiler.report import render_text
     from greenlint.profiler.runner import ProfileOptions, run_profile
     from greenlint.profiling import advise, project_settings
     from greenlint.reporters.advice_text import render_advice_text
+    from greenlint.writer import atomic_write
 
     module = args.module[0] if args.module else None
     command = args.module[1:] if args.module else args.script
@@ -415,6 +506,7 @@ def _torchrun(args: argparse.Namespace, module: str | None, command: list[str],
 
 def _merge(args: argparse.Namespace, stderr: Console) -> int:
     from greenlint.merging import MergeError, merge_documents
+    from greenlint.writer import atomic_write
 
     try:
         document = merge_documents([_load_json(path) for path in args.documents])
@@ -446,6 +538,8 @@ def _load_json(path: str) -> dict:
 
 
 def _compare(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.terminal import Console
+
     from greenlint.compare import CompareError, compare, load_document
     from greenlint.reporters.compare_text import render_comparison
 

@@ -1,8 +1,13 @@
 """`greenlint demo`: lint, profile and advise the bundled example, on any machine, in under a minute.
 
-The example (demo/train_demo.py, package data) is copied to a fresh temporary directory first:
+The example (demo/train_demo.py, package data) runs from a copy in a fresh temporary directory:
 the profiler attributes energy only to the user's own files, never to installed packages, and the
-user gets a copy they can fix and profile again.
+training data the example writes there (about 26 MB) is removed with the directory when the demo
+ends, however it ends.
+
+What the demo leaves behind goes to greenlint's cache directory, never into the directory the
+user happens to be in (often a repository of their own): the HTML report (unless `--html` names
+another place) and a copy of the example to fix and profile again. Both paths are printed.
 """
 
 from __future__ import annotations
@@ -11,12 +16,24 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from greenlint.profiling import advise, project_settings
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEMO_SCRIPT = Path(__file__).with_name("demo") / "train_demo.py"
+
+# torch warns at import when NumPy is not installed ("Failed to initialize NumPy: No module named
+# 'numpy'"): the README's quick start installs torch alone, and the example never uses NumPy, so
+# the warning would only interrupt the demo's output. Silenced for the example's run only (the
+# user's own scripts under `greenlint profile` keep every warning).
+NUMPY_WARNING_FILTER = "ignore:Failed to initialize NumPy"
+
+
+def demo_home() -> Path:
+    """greenlint's cache directory for the demo: $XDG_CACHE_HOME/greenlint/demo (~/.cache by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "greenlint" / "demo"
 
 
 def copy_demo(directory: Path | None = None) -> Path:
@@ -26,45 +43,89 @@ def copy_demo(directory: Path | None = None) -> Path:
     return target
 
 
-def run_demo(html: Path, steps: int, console: Console, stderr: Console) -> int:
-    from greenlint.cli import _write_html
-    from greenlint.config import Settings
-    from greenlint.profiler.report import render_text
-    from greenlint.profiler.runner import ProfileOptions, run_profile
-    from greenlint.reporters import render_text as render_findings
-    from greenlint.reporters.advice_text import render_advice_text
-    from greenlint.runner import lint_files
+def _example_environment() -> dict[str, str]:
+    current = os.environ.get("PYTHONWARNINGS")
+    return {"PYTHONWARNINGS": f"{current},{NUMPY_WARNING_FILTER}" if current else NUMPY_WARNING_FILTER}
 
+
+def run_demo(html: Path | None, steps: int, console: Console, stderr: Console) -> int:
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
         stderr.print("greenlint: error: the demo trains a small PyTorch model: install torch first "
                      "(pip install torch)")
         return 2
-    html = html.resolve()
-    script = copy_demo()
-    # Work from the copy's directory: paths print as `train.py:50`, and the user's directory only
-    # receives the HTML report.
-    os.chdir(script.parent)
-    console.print(f"[bold]greenlint demo[/bold]: the example is {script}", highlight=False, soft_wrap=True)
+    home = demo_home()
+    report = (html if html is not None else home / "greenlint-report.html").resolve()
+    workdir = Path(tempfile.mkdtemp(prefix="greenlint-demo-"))
+    previous_cwd = os.getcwd()
+    saved_environment = {name: os.environ.get(name) for name in _example_environment()}
+    try:
+        os.environ.update(_example_environment())
+        # Work from the copy's directory: paths print as `train.py:50`.
+        os.chdir(workdir)
+        code = _run(copy_demo(workdir), report, steps, console, stderr)
+    finally:
+        os.chdir(previous_cwd)
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(workdir, ignore_errors=True)
+    if code == 0:
+        _next_steps(home, console, stderr)
+    return code
+
+
+def _run(script: Path, report: Path, steps: int, console: Console, stderr: Console) -> int:
+    from greenlint.cli import _write_html
+    from greenlint.config import Settings
+    from greenlint.profiler.report import render_text
+    from greenlint.profiler.runner import ProfileOptions, run_profile
+    from greenlint.profiling import advise, project_settings
+    from greenlint.reporters.advice_text import render_advice_text
+    from greenlint.reporters.text import render_text as render_findings
+    from greenlint.runner import lint_files
+
+    console.print("[bold]greenlint demo[/bold]: lint, profile and advise a small training script "
+                  "(bundled with greenlint; it runs from a temporary copy, removed at the end)", highlight=False)
     console.rule("1. greenlint check (static: what is wasteful)")
     settings = Settings(project_root=script.parent)
     result = lint_files([script], settings, use_cache=False, jobs=1)
-    render_findings(result.findings, console, result.files_checked, unsafe=True)
+    # as a plain `greenlint check` says it: fixes that need --unsafe-fixes are counted as hidden
+    render_findings(result.findings, console, result.files_checked, unsafe=False)
 
     console.rule("2. greenlint profile (measured: where the energy goes)")
     run = run_profile(ProfileOptions(script=str(script), module=None, args=[], steps=steps, warmup=3))
-    render_text(run.profile, console, str(script))
+    render_text(run.profile, console, "train.py")
 
     console.rule("3. advice (estimated: what each fix would save over the run)")
     advised = advise(run.exit_code, run.profile, str(script), project_settings(script.parent)[0], cwd=script.parent)
     render_advice_text(advised.advice, advised.carbon, console, advised.notices)
-    _write_html(html, advised.document(), "train.py", console, stderr)
-    console.rule("next")
-    console.print(
-        f"Apply the fixes:  greenlint check --fix --unsafe-fixes {script}\n"
-        f"Measure again:    greenlint profile --format json --output after.json {script}\n"
-        f"(and the same before the fix into before.json), then: greenlint compare before.json after.json",
-        highlight=False, soft_wrap=True,
-    )
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        stderr.print(f"greenlint: error: cannot create {report.parent}: {exc.strerror}", markup=False)
+    else:
+        _write_html(report, advised.document(), "train.py", console, stderr)
     return run.exit_code
+
+
+def _next_steps(home: Path, console: Console, stderr: Console) -> None:
+    """A copy of the example to try the fixes on, beside the report (overwritten by the next demo)."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        script = copy_demo(home)
+    except OSError as exc:
+        stderr.print(f"greenlint: warning: cannot copy the example to {home}: {exc.strerror}", markup=False)
+        return
+    console.rule("next")
+    console.print(f"A copy of the example to try the fixes on: {script}", highlight=False, markup=False)
+    console.print(
+        f"Measure it:        greenlint profile --format json --output before.json {script}\n"
+        f"Apply the fixes:   greenlint check --fix --unsafe-fixes {script}\n"
+        f"Measure again:     greenlint profile --format json --output after.json {script}\n"
+        f"Compare:           greenlint compare before.json after.json",
+        highlight=False, markup=False,
+    )

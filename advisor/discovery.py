@@ -6,10 +6,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from greenlint.config import Settings
+
+if TYPE_CHECKING:
+    import pathspec
+
+# pathspec is imported where a pattern is first compiled: a run on files named on the command line
+# (no walk, no --force-exclude) compiles none, and need not pay for the import
 
 PYTHON_SUFFIXES = (".py", ".ipynb")
 
@@ -29,6 +34,8 @@ def _load_ignore_file(path: Path, base: Path) -> _IgnoreFile | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    import pathspec
+
     return _IgnoreFile(base, pathspec.GitIgnoreSpec.from_lines(lines))
 
 
@@ -66,7 +73,16 @@ def _is_gitignored(path: Path, is_dir: bool, ignores: list[_IgnoreFile]) -> bool
 class _Excluder:
     def __init__(self, settings: Settings) -> None:
         self.root = settings.project_root
-        self.spec = pathspec.GitIgnoreSpec.from_lines(settings.all_excludes)
+        self._excludes = settings.all_excludes
+        self._spec: pathspec.GitIgnoreSpec | None = None
+
+    @property
+    def spec(self) -> pathspec.GitIgnoreSpec:
+        if self._spec is None:
+            import pathspec
+
+            self._spec = pathspec.GitIgnoreSpec.from_lines(self._excludes)
+        return self._spec
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
         try:

@@ -16,17 +16,20 @@ import traceback
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
-from greenlint.edits import diff_edits
 from greenlint.findings import Edit, Finding, Fix, Location
 from greenlint.notebook import Notebook, NotebookError, mask_cell, parse_notebook
-from greenlint.rules import ALL_RULES, Report, Rule
-from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules import Report, Rule
+from greenlint.rules.catalog import codes_that_could_match
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+# libcst and the rules are imported inside the functions that need them: a file that no rule can
+# match (the prefilter reads the generated catalog) costs a `compile()`, not a libcst import.
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,14 @@ def lint_text(text: str, display_path: str, enabled: frozenset[str]) -> list[Fin
     """All findings for decoded source text. Never raises for any input."""
     if is_test_path(display_path):
         return _syntax_only(text, display_path, enabled)
-    rules = [r for r in ALL_RULES if r.code in enabled and not r.engine_reported and r.could_match(text)]
+    codes = codes_that_could_match(text, enabled)
+    if not codes:
+        return _syntax_only(text, display_path, enabled)
+    import libcst as cst
+
+    from greenlint.rules import rules_for
+
+    rules = [r for r in rules_for(codes) if r.could_match(text)]
     if not rules:
         return _syntax_only(text, display_path, enabled)
     try:
@@ -156,6 +166,8 @@ def _syntax_only(text: str, display_path: str, enabled: frozenset[str]) -> list[
     if "GL001" not in enabled or _python_syntax_error(text) is None:
         return []
     # Python rejects it; libcst decides (it also accepts grammar newer than this interpreter).
+    import libcst as cst
+
     try:
         cst.parse_module(text)
         return []
@@ -205,6 +217,10 @@ def _internal_error(display_path: str, where: str, exc: BaseException) -> list[F
 
 
 def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: str) -> list[Finding]:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from greenlint.rules.analysis import ModuleAnalysis
+
     findings: list[Finding] = []
     try:
         analysis = ModuleAnalysis.of(module)
@@ -254,11 +270,15 @@ def _text_fix(report: Report, module: cst.Module, text: str) -> Fix | None:
         return None
     if new_text == text or not source_compiles(new_text):
         return None
+    from greenlint.edits import diff_edits
+
     return Fix(report.fix.message, report.fix.applicability, diff_edits(text, new_text))
 
 
 def source_compiles(text: str) -> bool:
     """The fixed source must parse (libcst) and compile (CPython) before anyone may write it."""
+    import libcst as cst
+
     try:
         cst.parse_module(text)
     except Exception:  # noqa: BLE001

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import functools
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from greenlint.cache import ResultCache, content_hash
 from greenlint.config import Settings
 from greenlint.engine import LintRequest, lint_request
 from greenlint.findings import Finding
-from greenlint.fixer import FixOutcome, fix_request
 from greenlint.suppression import per_file_ignored_codes
+
+if TYPE_CHECKING:
+    from greenlint.fixer import FixOutcome
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 8
@@ -86,6 +87,8 @@ def fix_files(
     files: list[Path], settings: Settings, unsafe: bool, jobs: int | None = None
 ) -> tuple[list[tuple[Path, FixOutcome]], list[tuple[str, str]]]:
     """Compute fixes for every file (nothing is written here)."""
+    from greenlint.fixer import fix_request
+
     prepared, unreadable = _prepare(files, settings)
     requests = [p.request for p in prepared]
     outcomes = _map(functools.partial(fix_request, unsafe=unsafe), requests, jobs)
@@ -96,6 +99,9 @@ def _map(function: Callable[[LintRequest], T], requests: list[LintRequest], jobs
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(requests) < PARALLEL_THRESHOLD:
         return [function(r) for r in requests]
+    # imported here: a run of a few files never starts a pool, so it need not pay for the import
+    from concurrent.futures import ProcessPoolExecutor
+
     # map() keeps the output in input order whatever order the workers finish in.
     chunk = max(1, min(16, len(requests) // (workers * 8)))
     with ProcessPoolExecutor(max_workers=min(workers, len(requests))) as pool:

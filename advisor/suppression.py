@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pathspec
-
 _NOQA = re.compile(
     r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
@@ -38,6 +36,8 @@ def per_file_ignored_codes(path: Path, root: Path, per_file_ignores: tuple[tuple
     """Code prefixes ignored for this file by `per-file-ignores` (patterns relative to the project root)."""
     if not per_file_ignores:
         return ()
+    import pathspec  # only a project with per-file-ignores pays for importing it
+
     try:
         relative = path.relative_to(root).as_posix()
     except ValueError:

@@ -2,20 +2,34 @@
 
 Each rule lives in its own module `rules/<family>/glNNN_<name>.py` that defines `RULE`; the
 catalog imports every such module of the family packages, so adding a rule is adding a module.
+
+The rule modules (and libcst with them) are imported only when `ALL_RULES`, `RULES_BY_CODE` or
+`get_rule` is first used: codes, preview flags and trigger words come from the generated
+`catalog` without them, so a command that needs no rule does not pay for importing them.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING
 
 from greenlint.rules.base import FAMILIES, Evidence, Report, Rule
-from greenlint.rules.file_problems import RULES as FILE_PROBLEM_RULES
+from greenlint.rules.catalog import CATALOG
 
 FAMILY_PACKAGES = ("precision", "model_choice", "data_pipeline", "training_loop", "experiment", "dataframes")
 
+ALL_CODES: tuple[str, ...] = tuple(entry.code for entry in CATALOG)
+PREVIEW_CODES: frozenset[str] = frozenset(entry.code for entry in CATALOG if entry.preview)
+
+if TYPE_CHECKING:
+    ALL_RULES: tuple[Rule, ...]
+    RULES_BY_CODE: dict[str, Rule]
+
 
 def _discover() -> tuple[Rule, ...]:
+    from greenlint.rules.file_problems import RULES as FILE_PROBLEM_RULES
+
     found: list[Rule] = list(FILE_PROBLEM_RULES)
     for family in FAMILY_PACKAGES:
         package = importlib.import_module(f"{__name__}.{family}")
@@ -30,14 +44,34 @@ def _discover() -> tuple[Rule, ...]:
     return tuple(sorted(found, key=lambda rule: rule.code))
 
 
-ALL_RULES: tuple[Rule, ...] = _discover()
-RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}
-ALL_CODES: tuple[str, ...] = tuple(RULES_BY_CODE)
-PREVIEW_CODES: frozenset[str] = frozenset(rule.code for rule in ALL_RULES if rule.preview)
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the rules load on first use
+    if name in ("ALL_RULES", "RULES_BY_CODE"):
+        rules = _discover()
+        globals().update(ALL_RULES=rules, RULES_BY_CODE={rule.code: rule for rule in rules})
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def rules_for(codes: list[str]) -> list[Rule]:
+    """The rules with these codes, importing only the modules that define them (the catalog says
+    which): a file that only a few rules' trigger words match does not pay for the others."""
+    loaded = globals().get("RULES_BY_CODE")
+    if loaded is not None:
+        return [loaded[code] for code in codes if code in loaded]
+    by_module = {entry.code: entry.module for entry in CATALOG}
+    found = []
+    for code in codes:
+        module_name = by_module.get(code)
+        if not module_name:  # not in the catalog (it is stale; tests/test_startup.py says so): load all
+            return [rule for rule in __getattr__("ALL_RULES") if rule.code in codes]
+        module = importlib.import_module(module_name)
+        found += [rule for rule in getattr(module, "RULES", (getattr(module, "RULE", None),)) if rule and rule.code == code]
+    return found
 
 
 def get_rule(code: str) -> Rule | None:
-    return RULES_BY_CODE.get(code.upper())
+    by_code = globals().get("RULES_BY_CODE") or __getattr__("RULES_BY_CODE")
+    return by_code.get(code.upper())
 
 
-__all__ = ["ALL_RULES", "ALL_CODES", "PREVIEW_CODES", "RULES_BY_CODE", "FAMILIES", "Evidence", "Report", "Rule", "get_rule"]
+__all__ = ["ALL_RULES", "ALL_CODES", "PREVIEW_CODES", "RULES_BY_CODE", "FAMILIES", "Evidence", "Report", "Rule", "get_rule", "rules_for"]

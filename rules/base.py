@@ -12,9 +12,10 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterable
 
-import libcst as cst
-
 if TYPE_CHECKING:
+    # annotations only: the catalog (and `greenlint --version`) must not pay for importing libcst
+    import libcst as cst
+
     from greenlint.rules.analysis import ModuleAnalysis
 
 

@@ -11,35 +11,55 @@ _FIX_WORDS = {
 }
 
 
-def rule_markdown(rule: Rule, heading: str = "#") -> str:
+def _blocks(rule: Rule) -> list[tuple[str, str, object]]:
+    """The rule's documentation as (kind, label, content) blocks, rendered as Markdown (docs, SARIF,
+    `greenlint rule` on a terminal) or as plain text (`greenlint rule` piped)."""
     data = rule.to_json()
-    parts = [
-        f"{heading} {rule.code} {rule.name}",
-        "",
-        f"*{data['family']}* — {rule.summary}",
-        "",
-        *([
-            "**Preview.** Measured under 80 % precision on real code (docs/precision.md): it runs only "
-            "with `--preview` (or `preview = true` in the configuration).",
-            "",
-        ] if rule.preview else []),
-        f"**What it detects.** {data['detects']}",
-        "",
-        f"**Why it wastes energy.** {data['why']}",
-        "",
-    ]
+    blocks: list[tuple[str, str, object]] = []
+    if rule.preview:
+        blocks.append(("text", "Preview.", "Measured under 80 % precision on real code (docs/precision.md): it runs only "
+                                           "with `--preview` (or `preview = true` in the configuration)."))
+    blocks += [("text", "What it detects.", data["detects"]), ("text", "Why it wastes energy.", data["why"])]
     if data["bad_example"]:
-        parts += ["**Example.**", "", "```python", data["bad_example"].rstrip("\n"), "```", ""]
+        blocks.append(("code", "Example.", data["bad_example"].rstrip("\n")))
     if data["good_example"]:
-        parts += ["**Use instead.**", "", "```python", data["good_example"].rstrip("\n"), "```", ""]
-    parts += [f"**Fix.** {data['fix']}", "", f"**Autofix.** {_FIX_WORDS[rule.fix_applicability]}", ""]
+        blocks.append(("code", "Use instead.", data["good_example"].rstrip("\n")))
+    blocks += [("text", "Fix.", data["fix"]), ("text", "Autofix.", _FIX_WORDS[rule.fix_applicability])]
     if data["saving_scope"]:
-        parts += [f"**What it can save.** {data['saving_scope']}", ""]
+        blocks.append(("text", "What it can save.", data["saving_scope"]))
     if data["evidence"]:
         anchor = f"evidence.md#{rule.code.lower()}"  # every figure's source and how it was obtained
-        parts += [f"**Evidence** (sources: [docs/{anchor}]({anchor})).", ""]
-        parts += [f"- {e['claim']} — {e['source']} [{e['confidence']}]" for e in data["evidence"]]
-        parts.append("")
+        blocks.append(("evidence", anchor, [f"{e['claim']} — {e['source']} [{e['confidence']}]" for e in data["evidence"]]))
+    return blocks
+
+
+def rule_markdown(rule: Rule, heading: str = "#") -> str:
+    parts = [f"{heading} {rule.code} {rule.name}", "", f"*{rule.family}* — {rule.summary}", ""]
+    for kind, label, content in _blocks(rule):
+        if kind == "text":
+            parts += [f"**{label}** {content}", ""]
+        elif kind == "code":
+            parts += [f"**{label}**", "", "```python", str(content), "```", ""]
+        elif kind == "evidence":
+            parts += [f"**Evidence** (sources: [docs/{label}]({label})).", "", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
+        else:
+            parts += [f"**{label}**", "", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
+    return "\n".join(parts)
+
+
+def rule_text(rule: Rule) -> str:
+    """Plain text for a pipe or a file: no Markdown markup, one line per paragraph (the reader's
+    pager or editor wraps it), code indented by four spaces."""
+    parts = [f"{rule.code} {rule.name}", f"{rule.family} — {rule.summary}", ""]
+    for kind, label, content in _blocks(rule):
+        if kind == "text":
+            parts += [f"{label} {content}", ""]
+        elif kind == "code":
+            parts += [label, "", *(f"    {line}" if line else "" for line in str(content).split("\n")), ""]
+        elif kind == "evidence":
+            parts += [f"Evidence (sources: docs/{label}):", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
+        else:
+            parts += [label, *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
     return "\n".join(parts)
 
 

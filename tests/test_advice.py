@@ -225,14 +225,6 @@ def test_reload_advice_is_first_and_compare_confirms_it(tmp_path):
     assert comparison["within_prediction"] is True, comparison
 
 
-def test_demo_runs_without_a_gpu_and_writes_the_report(tmp_path):
-    proc = _greenlint(tmp_path, "demo", "--steps", "10")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "GL301" in proc.stdout and "train.py:" in proc.stdout
-    report = tmp_path / "greenlint-report.html"
-    assert report.exists() and "GL301" in report.read_text(encoding="utf-8")
-
-
 def test_local_modules_the_script_imports_are_linted_too(tmp_path):
     (tmp_path / "helpers.py").write_text(textwrap.dedent("""
         def scale():

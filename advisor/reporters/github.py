@@ -9,6 +9,7 @@ data escapes `%`, CR and LF; property values also escape `:` and `,`.
 from __future__ import annotations
 
 from greenlint.findings import Finding
+from greenlint.notebook_lines import NotebookLineCache
 from greenlint.reporters.sarif import level_of
 
 
@@ -22,6 +23,7 @@ def escape_property(text: str) -> str:
 
 def render_github(findings: list[Finding]) -> str:
     lines = []
+    notebooks = NotebookLineCache()
     for f in findings:
         properties = {
             "file": f.filename,
@@ -31,6 +33,12 @@ def render_github(findings: list[Finding]) -> str:
             "endColumn": f.end_location.column,
             "title": f.code,
         }
+        if "cell" in f.extra:
+            # a notebook finding: the annotation goes on the .ipynb file's own line; columns in
+            # the cell are not columns of the JSON line, so none are given (the title has the cell's)
+            rows = notebooks.rows(f.filename, f.extra["cell"], f.location.row, f.end_location.row)
+            properties = {"file": f.filename, "line": rows[0] if rows else 1, "endLine": rows[1] if rows else 1,
+                          "title": f"{f.code} (cell {f.extra['cell']}:{f.location.row}:{f.location.column})"}
         joined = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
         lines.append(f"::{level_of(f.code)} {joined}::{escape_data(f.message)}")
     return "".join(line + "\n" for line in lines)

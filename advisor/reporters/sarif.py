@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 import greenlint
 from greenlint.findings import Finding, Location
-from greenlint.rules import ALL_RULES, Rule
+from greenlint.notebook_lines import NotebookLineCache
+from greenlint.rules import Rule
 from greenlint.rules.docs import rule_markdown
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -33,7 +34,10 @@ def level_of(code: str) -> str:
 
 
 def render_sarif(findings: list[Finding], root: Path) -> str:
+    from greenlint.rules import ALL_RULES  # the rule modules load only when a SARIF log is written
+
     root = Path(os.path.abspath(root))
+    notebooks = NotebookLineCache()
     index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
     log = {
         "$schema": SARIF_SCHEMA,
@@ -51,7 +55,7 @@ def render_sarif(findings: list[Finding], root: Path) -> str:
                 },
                 "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(root)}},
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(f, root, index) for f in findings],
+                "results": [_result(f, root, index, notebooks) for f in findings],
             }
         ],
     }
@@ -75,7 +79,7 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, root: Path, index: dict[str, int]) -> dict[str, Any]:
+def _result(finding: Finding, root: Path, index: dict[str, int], notebooks: NotebookLineCache) -> dict[str, Any]:
     artifact = _artifact_location(finding.filename, root)
     result: dict[str, Any] = {"ruleId": finding.code}
     if finding.code in index:
@@ -90,7 +94,9 @@ def _result(finding: Finding, root: Path, index: dict[str, int]) -> dict[str, An
             }
         }
     ]
-    if finding.fix is not None:
+    if "cell" in finding.extra:
+        _place_in_notebook(result, finding, notebooks)
+    elif finding.fix is not None:
         result["fixes"] = [
             {
                 "description": {"text": finding.fix.message},
@@ -110,6 +116,17 @@ def _result(finding: Finding, root: Path, index: dict[str, int]) -> dict[str, An
             }
         ]
     return result
+
+
+def _place_in_notebook(result: dict[str, Any], finding: Finding, notebooks: NotebookLineCache) -> None:
+    """A notebook finding's region is the .ipynb file's lines (what code scanning shows), without
+    columns: the cell's columns are not columns of the JSON text. The cell and its line stay in
+    `properties`; fixes (edits in cell coordinates) are not offered as SARIF replacements."""
+    rows = notebooks.rows(finding.filename, finding.extra["cell"], finding.location.row, finding.end_location.row)
+    start, end = rows if rows else (1, 1)
+    result["locations"][0]["physicalLocation"]["region"] = {"startLine": start, "endLine": end}
+    result["properties"] = {"cell": finding.extra["cell"], "cellLine": finding.location.row,
+                            "cellColumn": finding.location.column}
 
 
 def _region(start: Location, end: Location) -> dict[str, int]:

@@ -1,21 +1,81 @@
-"""`--format text`: `path:row:col: CODE message`, coloured with rich when writing to a terminal."""
+"""`--format text`: `path:row:col: CODE message`, coloured with rich when writing to a terminal.
+
+Piped (a pre-commit hook, CI), the same lines are written without rich (render_plain): there is
+nothing to colour, and importing rich would cost a clean run a quarter of its time.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, TextIO
 
 from greenlint.findings import Finding
-from greenlint.rules import get_rule
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _fixable(finding: Finding, unsafe: bool) -> bool:
     return finding.fix is not None and (finding.fix.applicability == "safe" or unsafe)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def fix_counts(findings: list[Finding]) -> tuple[int, int]:
+    """(findings with a safe fix, findings whose fix needs --unsafe-fixes)."""
+    safe = sum(f.fix is not None and f.fix.applicability == "safe" for f in findings)
+    unsafe = sum(f.fix is not None and f.fix.applicability != "safe" for f in findings)
+    return safe, unsafe
+
+
+def fix_sentences(findings: list[Finding], unsafe: bool) -> list[tuple[str, bool]]:
+    """What `--fix` would do, as ruff says it, each with whether the findings it counts carry the
+    `[*]` mark: a fix that needs `--unsafe-fixes` is never counted as fixable by `--fix` alone."""
+    safe, needs_unsafe = fix_counts(findings)
+    sentences = []
+    if safe:
+        sentences.append((f"{safe} fixable with the `--fix` option.", True))
+    if needs_unsafe and unsafe:
+        sentences.append((f"{needs_unsafe} {'more ' if safe else ''}fixable with `--fix --unsafe-fixes` "
+                          "(they change numerics or behaviour).", True))
+    elif needs_unsafe:
+        noun = "hidden fix" if needs_unsafe == 1 else "hidden fixes"
+        sentences.append((f"{needs_unsafe} {noun} can be enabled with the `--unsafe-fixes` option "
+                          "(they change numerics or behaviour).", False))
+    return sentences
+
+
+def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = False, fixed: int = 0) -> str:
+    """One line, for a report in another format or in a file: what the run found."""
+    parts = [f"Fixed {_plural(fixed, 'finding')}."] if fixed else []
+    if findings:
+        files = len({f.filename for f in findings})
+        parts.append(f"Found {_plural(len(findings), 'finding')} in {files} of {files_checked} files.")
+        parts += [sentence for sentence, _ in fix_sentences(findings, unsafe)]
+    elif not fixed:
+        parts.append(f"All checks passed! ({files_checked} files)")
+    return " ".join(parts)
+
+
+def render_plain(findings: list[Finding], out: TextIO, files_checked: int, unsafe: bool = False, fixed: int = 0) -> None:
+    """render_text's lines, uncoloured, without rich."""
+    lines = [f"{f.filename}:{f.position}: {f.code}{' [*]' if _fixable(f, unsafe) else ''} {f.message}" for f in findings]
+    if fixed:
+        lines.append(f"Fixed {_plural(fixed, 'finding')}.")
+    if findings:
+        files = len({f.filename for f in findings})
+        lines.append(f"Found {_plural(len(findings), 'finding')} in {files} of {files_checked} files.")
+        lines += [f"{'[*] ' if marked else ''}{sentence}" for sentence, marked in fix_sentences(findings, unsafe)]
+    elif not fixed:
+        lines.append(f"All checks passed! ({files_checked} files)")
+    out.write("".join(line + "\n" for line in lines))
+
+
 def render_text(findings: list[Finding], console: Console, files_checked: int, unsafe: bool = False, fixed: int = 0) -> None:
+    from rich.markup import escape
+
     for f in findings:
         mark = " [cyan]\\[*][/cyan]" if _fixable(f, unsafe) else ""
         console.print(
@@ -25,22 +85,20 @@ def render_text(findings: list[Finding], console: Console, files_checked: int, u
             highlight=False,
         )
     if fixed:
-        console.print(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.", highlight=False)
+        console.print(f"Fixed {_plural(fixed, 'finding')}.", highlight=False)
     if findings:
         files = len({f.filename for f in findings})
-        noun = "finding" if len(findings) == 1 else "findings"
-        console.print(f"Found {len(findings)} {noun} in {files} of {files_checked} files.", highlight=False)
-        fixable = sum(_fixable(f, unsafe) for f in findings)
-        hidden = sum(f.fix is not None and not _fixable(f, unsafe) for f in findings)
-        if fixable:
-            console.print(f"[cyan]\\[*][/cyan] {fixable} fixable with the `--fix` option.", highlight=False)
-        if hidden:
-            console.print(f"{hidden} more fixable with `--fix --unsafe-fixes` (they change numerics or behaviour).", highlight=False)
+        console.print(f"Found {_plural(len(findings), 'finding')} in {files} of {files_checked} files.", highlight=False)
+        for sentence, marked in fix_sentences(findings, unsafe):
+            mark = "[cyan]\\[*][/cyan] " if marked else ""
+            console.print(f"{mark}{escape(sentence)}", highlight=False)
     elif not fixed:
         console.print(f"[green]All checks passed![/green] ({files_checked} files)", highlight=False)
 
 
 def render_statistics(findings: list[Finding], console: Console) -> None:
+    from greenlint.rules import get_rule
+
     counts = Counter(f.code for f in findings)
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         rule = get_rule(code)
