@@ -386,7 +386,7 @@ def _show_rule(args: argparse.Namespace, stderr: Console) -> int:
         from rich.markdown import Markdown
 
         # rich lays the Markdown out to the terminal's width, wrapping at word boundaries
-        console.print(Markdown(rule_markdown(rule)))
+        console.print(Markdown(rule_markdown(rule, links=False)))
     else:
         sys.stdout.write(rule_text(rule))
     return EXIT_CLEAN

@@ -33,7 +33,9 @@ def _blocks(rule: Rule) -> list[tuple[str, str, object]]:
     return blocks
 
 
-def rule_markdown(rule: Rule, heading: str = "#") -> str:
+def rule_markdown(rule: Rule, heading: str = "#", links: bool = True) -> str:
+    """`links=False` for a terminal: a relative link means nothing there and rich would print it
+    as an OSC 8 hyperlink escape."""
     parts = [f"{heading} {rule.code} {rule.name}", "", f"*{rule.family}* — {rule.summary}", ""]
     for kind, label, content in _blocks(rule):
         if kind == "text":
@@ -41,7 +43,8 @@ def rule_markdown(rule: Rule, heading: str = "#") -> str:
         elif kind == "code":
             parts += [f"**{label}**", "", "```python", str(content), "```", ""]
         elif kind == "evidence":
-            parts += [f"**Evidence** (sources: [docs/{label}]({label})).", "", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
+            where = f"[docs/{label}]({label})" if links else f"docs/{label}"
+            parts += [f"**Evidence** (sources: {where}).", "", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
         else:
             parts += [f"**{label}**", "", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
     return "\n".join(parts)
