@@ -48,6 +48,10 @@ class Advice:
     confidence: str  # high / medium / low / none
     basis: str
     fix_applicability: str | None  # "safe", "unsafe" or None when greenlint has no autofix
+    # the training phase this rule's fix addresses (profiler/phases.py) and that phase's share of
+    # the sampled time, when the profile recorded phases: "data loading", 0.34
+    phase: str | None = None
+    phase_share: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -268,6 +272,19 @@ def build_advice(profile: dict[str, Any], findings: list[Finding]) -> list[Advic
                              r[0].filename, r[0].location.row, r[0].code))
     return [
         Advice(rank=i, code=f.code, name=rule.name if rule else f.code, message=f.message, filename=f.filename,
-               line=f.location.row, fix_applicability=f.fix.applicability if f.fix else None, **numbers)
+               line=f.location.row, fix_applicability=f.fix.applicability if f.fix else None, **numbers,
+               **_phase_of(f.code, profile))
         for i, (f, rule, numbers) in enumerate(rows, start=1)
     ]
+
+
+def _phase_of(code: str, profile: dict[str, Any]) -> dict[str, Any]:
+    """The recorded training phases that this rule's fix addresses (PHASE_RULES), largest first,
+    and their summed share of the sampled time: mixed precision addresses "forward and backward"."""
+    phases = sorted((p for p in profile.get("phases") or [] if isinstance(p, dict) and code in (p.get("rules") or [])),
+                    key=lambda p: -float(p.get("share") or 0.0))
+    if not phases:
+        return {}
+    names = [str(p.get("name")) for p in phases]
+    words = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return {"phase": words, "phase_share": sum(float(p.get("share") or 0.0) for p in phases)}

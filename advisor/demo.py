@@ -52,7 +52,7 @@ def run_demo(html: Path, steps: int, console: Console, stderr: Console) -> int:
     result = lint_files([script], settings, use_cache=False, jobs=1)
     render_findings(result.findings, console, result.files_checked, unsafe=True)
 
-    console.rule("2. greenlint profile (measured: where the energy goes)")
+    console.rule("2. greenlint profile (where the energy goes; each figure says how it was obtained)")
     run = run_profile(ProfileOptions(script=str(script), module=None, args=[], steps=steps, warmup=3))
     render_text(run.profile, console, str(script))
 

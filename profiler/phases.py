@@ -223,3 +223,19 @@ def top_phases(phases: dict[str, float] | None, n: int = 3) -> str:
         return ""
     ordered = sorted(phases.items(), key=lambda kv: -kv[1])[:n]
     return ", ".join(f"{p} {share * 100:.0f} %" for p, share in ordered)
+
+
+def code_ranges(codes: list[str]) -> str:
+    """Rule codes with consecutive runs joined: GL301, GL302, GL303 -> "GL301-GL303"."""
+    numbered = sorted({(c[:2], int(c[2:])) for c in codes if len(c) > 2 and c[2:].isdigit()})
+    parts: list[str] = []
+    k = 0
+    while k < len(numbered):
+        prefix, first = numbered[k]
+        last = first
+        while k + 1 < len(numbered) and numbered[k + 1] == (prefix, last + 1):
+            k += 1
+            last = numbered[k][1]
+        parts.append(f"{prefix}{first}" if first == last else f"{prefix}{first}-{prefix}{last}")
+        k += 1
+    return ", ".join(parts)

@@ -20,7 +20,7 @@ from greenlint.profiler.labels import (
     methods_how,
     projection_heading,
 )
-from greenlint.profiler.phases import OTHER, top_phases
+from greenlint.profiler.phases import OTHER, code_ranges, top_phases
 from greenlint.profiler.profile import Profile
 from greenlint.profiler.units import format_energy, format_percent, format_time
 
@@ -112,11 +112,11 @@ def _render_phases(p: Profile, console: Console) -> None:
     span = MEASURED_STEPS if p.steps else PROFILED_RUN
     table = Table(title=f"Training phases ({span}; energy estimated, time sampled)", title_justify="left",
                   show_edge=False)
-    for col in ("phase", "energy (estimated)", "share", "time (sampled)", "advice that addresses it"):
+    for col in ("phase", "energy (estimated)", "share", "time (sampled)", "rules that address it"):
         table.add_column(col, justify="right" if col in ("energy (estimated)", "share", "time (sampled)") else "left")
     for ph in p.phases:
         table.add_row(ph.name, format_energy(ph.energy_j), format_percent(ph.share), format_time(ph.time_s),
-                      ", ".join(ph.rules[:6]) + (" ..." if len(ph.rules) > 6 else "") if ph.rules else "-")
+                      code_ranges(ph.rules) or "-")
     console.print(table)
     console.print(p.phases_basis, style="dim", highlight=False, markup=False)
 
