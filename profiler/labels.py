@@ -16,7 +16,8 @@ to its end under `--full` is measured or estimated like the rest of the profile,
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 MEASURED = "measured"
 ESTIMATED = "estimated"

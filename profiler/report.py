@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import os
 
-from rich.console import Console
-from rich.table import Table
-
 from greenlint.profiler.labels import (
     FULL_RUN,
     MEASURED_STEPS,
@@ -23,6 +20,8 @@ from greenlint.profiler.labels import (
 from greenlint.profiler.phases import OTHER, code_ranges, top_phases
 from greenlint.profiler.profile import Profile
 from greenlint.profiler.units import format_energy, format_percent, format_time
+from rich.console import Console
+from rich.table import Table
 
 TOP_LINES = 10
 __all__ = ["format_energy", "format_time", "render_json", "render_text"]

@@ -36,7 +36,7 @@ def format_number(value: float | None, digits: int = SIGNIFICANT) -> str:
         text = text.rstrip("0").rstrip(".")
     if decimals == 0 and exponent >= digits:  # 123456 -> 123000: keep only the significant digits
         scale = 10 ** (exponent - digits + 1)
-        text = str(int(round(value / scale)) * scale)
+        text = str(round(value / scale) * scale)
     return "0" if text in ("-0", "") else text
 
 

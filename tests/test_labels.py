@@ -17,7 +17,6 @@ import textwrap
 from html import unescape
 
 import pytest
-
 from greenlint.profiler import labels
 from greenlint.profiler.units import (
     format_energy,
@@ -97,7 +96,7 @@ def test_labels_come_from_how_each_figure_was_obtained():
 
 
 def _strip_tags(page: str) -> str:
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.DOTALL)
     return unescape(re.sub(r"<[^>]+>", " ", page))
 
 
@@ -152,11 +151,11 @@ def estimate_runs(tmp_path_factory):
     script.write_text(SCRIPT, encoding="utf-8")
     env = {**os.environ, "COLUMNS": "200"}
     full = subprocess.run([sys.executable, "-m", "greenlint", "profile", "--full", "--html", "full.html", "train.py"],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp, env=env)
+                          check=False, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp, env=env)
     assert full.returncode == 0, full.stderr
     proj = subprocess.run([sys.executable, "-m", "greenlint", "profile", "--steps", "8", "--warmup", "2",
                            "--total-steps", "400", "--format", "json", "--output", "p.json", "--html", "proj.html",
-                           "train.py"], capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp, env=env)
+                           "train.py"], check=False, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp, env=env)
     assert proj.returncode == 0, proj.stderr
     return tmp, full.stdout, json.loads((tmp / "p.json").read_text(encoding="utf-8"))
 
@@ -181,7 +180,7 @@ def test_html_shows_paths_as_the_terminal_does(estimate_runs):
 
 def test_the_walk_catches_an_estimate_labelled_measured(estimate_runs):
     """The checks above can fail: the old wording is caught by each of them."""
-    tmp, stdout, document = estimate_runs
+    _, _, document = estimate_runs
     with pytest.raises(AssertionError):
         _assert_text_labels("Full run (measured): 1.5 J (range 748 mJ - 2.24 J)")
     bad = json.loads(json.dumps(document))

@@ -15,7 +15,6 @@ from collections import namedtuple
 from types import SimpleNamespace
 
 import pytest
-
 from greenlint.profiler.phases import (
     BACKWARD,
     CHECKPOINT,
@@ -150,11 +149,11 @@ def _profile(tmp_path, script_text: str, *args: str) -> tuple[dict, str, str]:
     script = tmp_path / "train.py"
     script.write_text(script_text, encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "greenlint", "profile", *args, "--html", "r.html", "train.py"],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
+                          check=False, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
                           env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     json_proc = subprocess.run([sys.executable, "-m", "greenlint", "profile", *args, "--no-html", "--format", "json",
-                                "--output", "p.json", "train.py"], capture_output=True, text=True, timeout=TIMEOUT,
+                                "--output", "p.json", "train.py"], check=False, capture_output=True, text=True, timeout=TIMEOUT,
                                cwd=tmp_path)
     assert json_proc.returncode == 0, json_proc.stderr
     return (json.loads((tmp_path / "p.json").read_text(encoding="utf-8")), proc.stdout,

@@ -23,7 +23,14 @@ from greenlint.profiler.labels import (
     tolerance_words,
 )
 from greenlint.profiler.phases import OTHER, top_phases
-from greenlint.profiler.units import format_energy, format_grams, format_kwh_of_joules, format_number, format_percent, format_time
+from greenlint.profiler.units import (
+    format_energy,
+    format_grams,
+    format_kwh_of_joules,
+    format_number,
+    format_percent,
+    format_time,
+)
 from greenlint.reporters.html_basics import badge, command_html, fix_command, num, text
 
 FIX_FIRST = 3
@@ -46,21 +53,23 @@ def _energy_card(p: dict[str, Any], carbon: Any) -> str:
     if point is not None:
         full_how = projection_how(proj, how)
         steps = proj.get("total_steps")
-        what = (f"{FULL_RUN}" + (f", {text(steps)} steps" if steps is not None else "")
+        what = (f"{FULL_RUN}" + (f", {steps} steps" if isinstance(steps, int) else "")
                 + (" (ran to its end)" if full_how != PROJECTED else ""))
-        lines.append(f'<p class="big">{escape(format_energy(point))} {badge(full_how)}</p>'
-                     f"<p>{escape(what)}, {escape(format_time(num(proj.get('time_s'))))}; "
-                     f"range {escape(format_energy(num(proj.get('low_j'))))} - "
-                     f"{escape(format_energy(num(proj.get('high_j'))))}</p>")
+        headline = (f'<p class="big">{escape(format_energy(point))} {badge(full_how)}</p>'
+                    f"<p>{escape(what)}, {escape(format_time(num(proj.get('time_s'))))}; "
+                    f"range {escape(format_energy(num(proj.get('low_j'))))} - "
+                    f"{escape(format_energy(num(proj.get('high_j'))))}</p>")
     else:
-        lines.append(f'<p class="big">{escape(format_energy(num(p.get("energy_j"))))} {badge(how)}</p>'
-                     f"<p>{escape(PROFILED_RUN)}; {escape(FULL_RUN)} not projected (see below)</p>")
+        headline = (f'<p class="big">{escape(format_energy(num(p.get("energy_j"))))} {badge(how)}</p>'
+                    f"<p>{escape(PROFILED_RUN)}; {escape(FULL_RUN)} not projected (see below)</p>")
+    lines.append(headline)
     if isinstance(carbon, dict) and num(carbon.get("co2e_g")) is not None:
-        lines.append(f"<p>= {escape(format_kwh_of_joules(point if point is not None else num(p.get('energy_j'))))}, "
-                     f"{escape(format_grams(num(carbon.get('co2e_g'))))} CO2e {badge('estimated')} "
-                     f"at {text(format_number(num(carbon.get('grid_g_per_kwh'))))} gCO2e/kWh</p>")
-    sure = [f"energy {escape(measured_by if measured_by != 'none' else 'not read')}: "
-            f"{escape(tolerance_words(measured_by, _tolerance(p)))}"]
+        kwh = format_kwh_of_joules(point if point is not None else num(p.get("energy_j")))
+        co2 = (f"<p>= {escape(kwh)}, {escape(format_grams(num(carbon.get('co2e_g'))))} CO2e {badge('estimated')} "
+               f"at {text(format_number(num(carbon.get('grid_g_per_kwh'))))} gCO2e/kWh</p>")
+        lines.append(co2)
+    energy_words = escape(measured_by if measured_by != "none" else "not read")
+    sure = [f"energy {energy_words}: {escape(tolerance_words(measured_by, _tolerance(p)))}"]
     if point is not None and projection_how(proj, how) == PROJECTED:
         sure.append(f"projected from {text(int(num(p.get('steps')) or 0))} {MEASURED_STEPS} "
                     "(range: their 10th-90th percentile)")
