@@ -81,13 +81,19 @@ def is_full_run(projection: Any) -> bool:
     if proj.get("kind"):
         return proj["kind"] == "full run"
     basis = str(proj.get("basis") or "")
-    # documents written before "kind" existed said "measured: the whole ..." for such runs
-    return basis.startswith(MEASURED) and "whole" in basis
+    if label_of_basis(basis, "") == PROJECTED:
+        return False
+    # documents written before "kind" existed said "measured: the whole ..." for such runs; a
+    # merged torchrun profile quotes its first part's basis
+    return "(--full)" in basis or "ran to its end" in basis or (basis.startswith(MEASURED) and "whole" in basis)
 
 
 def projection_how(projection: Any, energy_how: str) -> str:
     """The label of the full-run figure: the run's own energy label when it ran to its end,
     else projected."""
+    recorded = _as_dict(projection).get("how")
+    if recorded in LABELS:
+        return recorded
     if is_full_run(projection):
         return energy_how if energy_how in LABELS else ESTIMATED
     return PROJECTED
@@ -126,4 +132,4 @@ def _as_dict(value: Any) -> dict[str, Any]:
         return {}
     if isinstance(value, dict):
         return value
-    return {k: getattr(value, k, None) for k in ("kind", "basis", "energy_j")}
+    return {k: getattr(value, k, None) for k in ("kind", "how", "basis", "energy_j")}

@@ -70,6 +70,9 @@ class Projection:
     # energy_j is its own energy; "projection": extrapolated from the measured steps; "" unknown.
     # How the figure was obtained: labels.projection_how.
     kind: str = ""
+    # how energy_j, low_j and high_j were obtained: "projected", or after a full run the run's own
+    # label (measured / estimated / partly estimated); "" when unknown
+    how: str = ""
 
 
 @dataclass
@@ -483,7 +486,7 @@ def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps
             return Projection(int(raw.get("steps_seen", 0)), energy_j, energy_j * (1 - tol), energy_j * (1 + tol),
                               run["t_end"] - run["t_begin"],
                               f"{energy_how}: the {FULL_RUN}, run to its end under greenlint (--full); time measured; "
-                              f"range: {tolerance_words(energy_how, tol)}", kind="full run")
+                              f"range: {tolerance_words(energy_how, tol)}", kind="full run", how=energy_how)
         return Projection(None, None, None, None, None,
                           f"unknown: the --full run did not finish ({raw.get('outcome')}); energy_j covers the "
                           f"{PROFILED_RUN} (the part that ran)")
@@ -521,7 +524,7 @@ def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps
              f"+ mean {format_energy(j_per_step)}/step over {steps_used} {MEASURED_STEPS} x {remaining} remaining "
              f"of {total_steps} ({source}); range: 10th-90th percentile J/step widened by "
              f"{tolerance_words(energy_how, tol)}{tail}")
-    return Projection(total_steps, point, low, high, time_s, basis, source, kind="projection")
+    return Projection(total_steps, point, low, high, time_s, basis, source, kind="projection", how="projected")
 
 
 @dataclass

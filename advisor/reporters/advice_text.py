@@ -9,7 +9,7 @@ from rich.table import Table
 
 from greenlint.advice import Advice
 from greenlint.carbon import Carbon
-from greenlint.profiler.labels import confidence_words
+from greenlint.profiler.labels import confidence_words, label_of_basis
 from greenlint.profiler.units import format_energy, format_grams as _grams, format_kwh as _kwh, format_percent
 
 TOP_ADVICE = 10
@@ -70,8 +70,9 @@ def render_advice_text(advice: list[Advice], carbon: Carbon | None, console: Con
             console.print(f"  ... and {len(unquantified) - TOP_ADVICE} more (see --format json)", highlight=False)
     if carbon is not None:
         console.print(
-            f"Carbon: {_kwh(carbon.energy_kwh)} (range {_kwh(carbon.low_kwh)}-{_kwh(carbon.high_kwh)}) = "
-            f"{_grams(carbon.co2e_g)} CO2e (range {_grams(carbon.low_g)}-{_grams(carbon.high_g)})",
+            f"Carbon: {_kwh(carbon.energy_kwh)} ({label_of_basis(carbon.basis, 'estimated')}; range "
+            f"{_kwh(carbon.low_kwh)}-{_kwh(carbon.high_kwh)}) = {_grams(carbon.co2e_g)} CO2e (estimated; range "
+            f"{_grams(carbon.low_g)}-{_grams(carbon.high_g)})",
             highlight=False,
         )
         console.print(carbon.basis, style="dim", highlight=False, markup=False, soft_wrap=True)

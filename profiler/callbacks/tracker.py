@@ -263,7 +263,7 @@ class TrainingEnergy:
         if final is not None and (total is None or done >= total):
             return Projection(total if total is not None else done, energy, energy * (1 - tol), energy * (1 + tol),
                               time_s, f"{how}: {what}, ran to its end; time measured; range: "
-                                      f"{tolerance_words(how, tol)}{resumed}", kind="full run")
+                                      f"{tolerance_words(how, tol)}{resumed}", kind="full run", how=how)
         if total is None:
             return Projection(None, None, None, None, None,
                               f"unknown: the total number of steps is not known ({self.total_basis})")
@@ -280,7 +280,7 @@ class TrainingEnergy:
             f"projected: from {how} energy, {format_energy(energy)} over {what} + mean {format_energy(mean)}/step "
             f"over {len(steps)} step(s) (after {skip} warm-up step(s)) x {remaining} remaining of {total} "
             f"({self.total_basis}); range: 10th-90th percentile J/step widened by {tolerance_words(how, tol)}{resumed}",
-            kind="projection")
+            kind="projection", how="projected")
 
     def _mean_step_time(self, skip: int) -> float:
         durations = self.step_durations[skip:] or self.step_durations
