@@ -92,6 +92,34 @@ def test_labels_come_from_how_each_figure_was_obtained():
     assert labels.confidence_words("high", True) == "high"
 
 
+def _raw(sources, run_end, full):
+    return {"version": 1, "outcome": "completed", "exit_code": 0,
+            "config": {"warmup": 0, "steps": None, "duration": None, "full": full},
+            "sources": sources, "cheap_index": [], "notices": [], "hook_installed": True, "steps_seen": 0,
+            "run": {"t_begin": 0.0, "t_end": 10.0, "begin": [0.0] * len(sources), "end": run_end},
+            "window": None, "step_times": [], "step_cpu": [], "lines_window": [], "lines_all": [],
+            "samples": 0, "sample_interval_s": 0.005, "unattributed_s": 0.0, "unattributed_window_s": 0.0}
+
+
+@pytest.mark.parametrize(("methods", "expected"), [
+    (("nvml-energy-counter", "rapl"), "measured"),
+    (("nvml-energy-counter", "estimate"), "partly estimated"),
+    (("estimate",), "estimated"),
+])
+def test_a_full_run_carries_the_label_of_its_sources(methods, expected):
+    from greenlint.profiler.profile import compute_profile
+
+    sources = [{"kind": "gpu" if m.startswith("nvml") else "cpu", "name": m, "method": m, "cheap": False,
+                "tolerance": 0.05 if m != "estimate" else 0.5, "basis": ""} for m in methods]
+    profile = compute_profile(_raw(sources, [100.0] * len(methods), full=True))
+    proj = profile.projection
+    assert profile.energy_how == expected and proj.how == expected and proj.kind == "full run"
+    assert proj.basis.startswith(f"{expected}:")
+    assert labels.projection_how(proj, profile.energy_how) == expected
+    assert labels.projection_heading(proj, profile.energy_how) == f"Full training run ({expected}, ran to its end)"
+    assert ("sensors' stated tolerance" in proj.basis) == (expected == "measured")
+
+
 # ------------------------------------------------------------------------------------ end to end
 
 
@@ -149,7 +177,7 @@ def estimate_runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("labels")
     script = tmp / "train.py"
     script.write_text(SCRIPT, encoding="utf-8")
-    env = {**os.environ, "COLUMNS": "200"}
+    env = {**os.environ, "COLUMNS": "200", "CUDA_VISIBLE_DEVICES": ""}  # no GPU counter: CPU only
     full = subprocess.run([sys.executable, "-m", "greenlint", "profile", "--full", "--html", "full.html", "train.py"],
                           check=False, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp, env=env)
     assert full.returncode == 0, full.stderr
@@ -162,7 +190,7 @@ def estimate_runs(tmp_path_factory):
 
 def test_no_estimated_energy_is_labelled_measured_anywhere(estimate_runs):
     tmp, stdout, document = estimate_runs
-    if "CPU energy is an estimate" not in stdout:
+    if {d["method"] for d in document["profile"]["devices"]} != {"estimate"}:
         pytest.skip("an energy sensor is readable on this machine: the profile is not a CPU-time estimate")
     _assert_text_labels(stdout)
     assert "Full training run (estimated, ran to its end)" in stdout
