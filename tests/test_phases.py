@@ -210,3 +210,42 @@ def test_hugging_face_trainer_is_split_into_phases(tmp_path):
     known = set(train_line["phases"]) - {OTHER}
     assert known and known <= {DATA, FORWARD, BACKWARD, OPTIMIZER, EVALUATION, CHECKPOINT, LOGGING}
     assert "Training phases" in stdout and 'id="phases"' in page
+
+
+def test_lightning_fit_is_split_into_phases(tmp_path):
+    pytest.importorskip("lightning", reason="lightning is not installed (the test extras install it)")
+    script = textwrap.dedent("""
+        import torch
+        import lightning as L
+        torch.manual_seed(0)
+        torch.set_num_threads(1)
+
+        class Model(L.LightningModule):
+            def __init__(self):
+                super().__init__()
+                self.net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 1))
+
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                return (self.net(x) - y).pow(2).mean()
+
+            def configure_optimizers(self):
+                return torch.optim.SGD(self.parameters(), lr=0.01)
+
+        data = torch.utils.data.TensorDataset(torch.randn(1024, 64), torch.randn(1024, 1))
+        loader = torch.utils.data.DataLoader(data, batch_size=16)
+        trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False)
+        trainer.fit(Model(), loader)
+    """).lstrip("\n")
+    (tmp_path / "train.py").write_text(script, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "greenlint", "profile", "--full", "--no-advice", "--no-html",
+                           "--format", "json", "--output", "p.json", "train.py"],
+                          check=False, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    profile = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["profile"]
+    _assert_phases_add_up(profile)
+    known = {p["name"] for p in profile["phases"]} - {OTHER}
+    assert known and known <= {DATA, FORWARD, BACKWARD, OPTIMIZER, EVALUATION, CHECKPOINT, LOGGING}
+    # every sample under trainer.fit() or the LightningModule's own lines is in some line's split
+    assert all(line["phases"] for line in profile["lines"])
