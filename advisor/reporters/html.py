@@ -559,11 +559,13 @@ def _sources(files: _FileIndex) -> str:
                 style = f' style="background:rgba(214,69,35,{alpha:.3f})"'
             gutter = (f"{escape(_energy(energy))} <small>{escape(_pct(_num(row.get('share'))))}</small>"
                       if row and energy is not None else "")
+            phases = top_phases(row.get("phases") if row and isinstance(row.get("phases"), dict) else None)
+            gutter_title = f' title="training phases: {_text(phases)}"' if phases else ""
             marks = "".join(f'<a class="mark" href="#advice-{k}" title="{_text(item.get("message"))}">'
                             f"{_text(item.get('code'))}</a>" for k, item in advice_by_line.get(number, []))
             css = ' class="advised"' if marks else ("" if energy else ' class="cold"')
             out.append(f'<tr id="f{index}-L{number}"{css}{style}><td class="ln"><a href="#f{index}-L{number}">{number}</a></td>'
-                       f'<td class="energy">{gutter}</td><td class="marks">{marks}</td>'
+                       f'<td class="energy"{gutter_title}>{gutter}</td><td class="marks">{marks}</td>'
                        f"<td class=\"code\">{escape(code)}</td></tr>")
         beyond = sorted(n for n in rows if n > len(lines))
         note = (f"<p class=\"basis\">{len(beyond)} attributed line(s) are past the end of the file "
