@@ -123,28 +123,31 @@ def phase_of(filename: str, function: str) -> str | None:
 
 class PhaseClassifier:
     """Classifies a stack; the answer per code object is cached (a code object's file and name
-    never change), so a sample costs one dict lookup per frame."""
+    never change), so a sample costs one dict lookup per frame.
+
+    The key is id(code), not the code object: hashing a code object hashes its contents on every
+    call (0.35 us, measured, against a few tens of ns for an int). The cache keeps a reference to
+    each code object, so an id cannot be reused while it is cached."""
 
     def __init__(self) -> None:
-        self._cache: dict[Any, str | None] = {}
+        self._cache: dict[int, tuple[Any, str | None]] = {}
 
     def classify(self, frame: Any) -> str:
         cache = self._cache
         step: str | None = None
-        context: str | None = None
         while frame is not None:
             code = frame.f_code
-            phase = cache.get(code, 0)
-            if phase == 0:
-                phase = cache[code] = phase_of(code.co_filename, code.co_name)
+            entry = cache.get(id(code))
+            if entry is None or entry[0] is not code:
+                entry = cache[id(code)] = (code, phase_of(code.co_filename, code.co_name))
+            phase = entry[1]
             if phase is not None:
                 if phase in CONTEXT_PHASES:
-                    if context is None:
-                        context = phase  # the innermost context
-                elif step is None:
+                    return phase  # the innermost context phase beats any step phase: stop here
+                if step is None:
                     step = phase  # the innermost step phase
             frame = frame.f_back
-        return context or step or OTHER
+        return step or OTHER
 
 
 class PhaseRecorder:
