@@ -39,7 +39,7 @@ from greenlint.profiler.units import (
     format_time,
     format_watts as _watts,
 )
-from greenlint.reporters.html_basics import HOW_CLASSES, badge as _badge, command_html, display_base, display_name, fix_command
+from greenlint.reporters.html_basics import badge as _badge, command_html, display_base, display_name, fix_command
 from greenlint.reporters.html_basics import how_from_basis as _how_from_basis, num as _num, text as _text
 from greenlint.reporters.html_summary import phases_section, summary
 from greenlint.reporters.html_charts import (
