@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from greenlint.findings import Finding
+from greenlint.profiler.labels import FULL_RUN, MEASURED_STEPS, PROFILED_RUN, devices_how, is_full_run, tolerance_words
+from greenlint.profiler.units import format_energy, format_number
 from greenlint.rules import get_rule
 from greenlint.savings import SavingsModel, has_bf16_tensor_cores, savings_model
 
@@ -46,6 +48,10 @@ class Advice:
     confidence: str  # high / medium / low / none
     basis: str
     fix_applicability: str | None  # "safe", "unsafe" or None when greenlint has no autofix
+    # the training phase this rule's fix addresses (profiler/phases.py) and that phase's share of
+    # the sampled time, when the profile recorded phases: "data loading", 0.34
+    phase: str | None = None
+    phase_share: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,15 +92,17 @@ def run_scale(profile: dict[str, Any]) -> RunScale | None:
     run_energy = projection.get("energy_j")
     if not in_window:
         # the measured whole run (no optimizer steps, or fewer than the warm-up)
-        return RunScale(span, 1.0, 1 - tol, 1 + tol, None, span, "over the measured run")
+        return RunScale(span, 1.0, 1 - tol, 1 + tol, None, span, f"over the {PROFILED_RUN}")
+    how = devices_how(profile.get("devices") or [], window=in_window)
     if total_steps and run_energy:
         factor = total_steps / steps
-        words = (f"over the projected run: x {factor:.3g} = {total_steps:,} total steps / {steps} measured "
-                 f"(±{tol:.0%} sensor tolerance)")
-        if str(projection.get("basis", "")).startswith("measured"):
-            words = f"over the whole run (--full): x {factor:.3g} = {total_steps:,} steps / {steps} measured"
+        words = (f"over the projected {FULL_RUN}: x {format_number(factor)} = {total_steps:,} total steps / {steps} "
+                 f"{MEASURED_STEPS} (range: {tolerance_words(how, tol)})")
+        if is_full_run(projection):
+            words = (f"over the {FULL_RUN} (ran to its end, --full): x {format_number(factor)} = {total_steps:,} steps / "
+                     f"{steps} {MEASURED_STEPS}")
         return RunScale(span, factor, factor * (1 - tol), factor * (1 + tol), total_steps, run_energy, words)
-    words = f"over the {steps} measured steps only (total steps unknown: pass --total-steps to project)"
+    words = f"over the {steps} {MEASURED_STEPS} only (total steps unknown: pass --total-steps to project)"
     return RunScale(span, 1.0, 1 - tol, 1 + tol, None, span, words)
 
 
@@ -209,7 +217,7 @@ def _quantify(finding: Finding, profile: dict[str, Any], scale: RunScale | None,
             if any(c is None for c in cores):
                 confidence, caveat = "low", "; GPU generation not recognised (the fraction assumes Ampere or newer)"
         energy = gpu_j
-        what = f"the GPU energy of the measured span ({energy:.3g} J, nvml)"
+        what = f"the {devices_how(d for d in profile.get('devices', []) if d.get('kind') == 'gpu')} GPU energy of the measured span ({format_energy(energy)}, nvml)"
         band = (1.0, 1.0)
         fraction_words = f"{model.point:.0%} (range {model.low:.0%}-{model.high:.0%}): {model.source}{caveat}"
     else:
@@ -221,7 +229,7 @@ def _quantify(finding: Finding, profile: dict[str, Any], scale: RunScale | None,
         energy = line.energy_j
         band = _binomial_band(line.share, line.samples_total)
         span = f"line {rows[0]}" if rows[0] == rows[1] else f"lines {rows[0]}-{rows[1]}"
-        what = f"the energy attributed to {span} ({energy:.3g} J, {line.share:.1%} of the samples)"
+        what = f"the energy attributed to {span} ({format_energy(energy)}, {line.share:.1%} of the samples)"
         if model.repeats:
             point, low, high, words = _repeat_fraction(model, scale, profile)
             fraction = (point, low, high)
@@ -264,6 +272,19 @@ def build_advice(profile: dict[str, Any], findings: list[Finding]) -> list[Advic
                              r[0].filename, r[0].location.row, r[0].code))
     return [
         Advice(rank=i, code=f.code, name=rule.name if rule else f.code, message=f.message, filename=f.filename,
-               line=f.location.row, fix_applicability=f.fix.applicability if f.fix else None, **numbers)
+               line=f.location.row, fix_applicability=f.fix.applicability if f.fix else None, **numbers,
+               **_phase_of(f.code, profile))
         for i, (f, rule, numbers) in enumerate(rows, start=1)
     ]
+
+
+def _phase_of(code: str, profile: dict[str, Any]) -> dict[str, Any]:
+    """The recorded training phases that this rule's fix addresses (PHASE_RULES), largest first,
+    and their summed share of the sampled time: mixed precision addresses "forward and backward"."""
+    phases = sorted((p for p in profile.get("phases") or [] if isinstance(p, dict) and code in (p.get("rules") or [])),
+                    key=lambda p: -float(p.get("share") or 0.0))
+    if not phases:
+        return {}
+    names = [str(p.get("name")) for p in phases]
+    words = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return {"phase": words, "phase_share": sum(float(p.get("share") or 0.0) for p in phases)}

@@ -96,7 +96,7 @@ def _run(script: Path, report: Path, steps: int, console: Console, stderr: Conso
     # as a plain `greenlint check` says it: fixes that need --unsafe-fixes are counted as hidden
     render_findings(result.findings, console, result.files_checked, unsafe=False)
 
-    console.rule("2. greenlint profile (measured: where the energy goes)")
+    console.rule("2. greenlint profile (where the energy goes; each figure says how it was obtained)")
     run = run_profile(ProfileOptions(script=str(script), module=None, args=[], steps=steps, warmup=3))
     render_text(run.profile, console, "train.py")
 

@@ -78,15 +78,20 @@ def lint_for_advice(files: list[Path], settings: Settings) -> tuple[list[Finding
 
 
 def carbon_for(profile_json: dict[str, Any], grid_g_per_kwh: float | None, pue: float) -> Carbon | None:
+    """The carbon of the full training run when it is known (projected, or run to its end with
+    --full), else of the profiled run; its energy keeps the label of how it was obtained."""
+    from greenlint.profiler.labels import FULL_RUN, PROFILED_RUN, devices_how, projection_how, tolerance_words
+
     projection = profile_json.get("projection") or {}
+    energy_how = devices_how(profile_json.get("devices") or [])
     if projection.get("energy_j"):
-        how = "measured whole-run" if str(projection.get("basis", "")).startswith("measured") else "projected whole-run"
+        how = f"{projection_how(projection, energy_how)} {FULL_RUN}"
         return carbon_of(projection["energy_j"], projection.get("low_j"), projection.get("high_j"), how,
                          grid_g_per_kwh, pue)
     energy = profile_json.get("energy_j")
     if energy:
         tol = max((d.get("tolerance", 0.0) for d in profile_json.get("devices", [])), default=0.0)
-        what = f"measured (the part of the run that was profiled; ±{tol:.0%} sensor tolerance)"
+        what = f"{energy_how} {PROFILED_RUN} (the part of the run that was profiled; range: {tolerance_words(energy_how, tol)})"
         return carbon_of(energy, energy * (1 - tol), energy * (1 + tol), what, grid_g_per_kwh, pue)
     return None
 

@@ -29,6 +29,7 @@ from typing import Any
 from greenlint.profiler.run_length_probe import RunLengthProbe, run_length_result
 from greenlint.profiler.gpu_trace import GpuTrace
 from greenlint.profiler.import_hooks import after_import
+from greenlint.profiler.phases import PhaseRecorder
 from greenlint.profiler.ranks import RankInfo, rank_sources
 from greenlint.profiler.sources import RAPL_ROOT, EnergySource, SourceSet, select_sources
 
@@ -120,6 +121,7 @@ class Recorder:
         self.samples = 0
         self.unattributed_s = 0.0
         self.unattributed_window_s = 0.0
+        self.phases = PhaseRecorder()  # training phase of each sample, from the library frames (phases.py)
         self.hook_installed = False
         self.probe: RunLengthProbe | None = None  # run-length values (run_length_probe.py), set by main()
         self._force_stop = False
@@ -306,12 +308,13 @@ class Recorder:
             dt, last = now - last, now
             frame = sys._current_frames().get(main_id)
             key = self._attribute(frame)
+            in_window = self.window is not None and self.window_end is None
+            self.phases.add(frame, key, dt, in_window)
             del frame
             self.samples += 1
             trace = self._trace
             if trace is not None:
                 trace.add_sample(time.time(), key)
-            in_window = self.window is not None and self.window_end is None
             if key is None:
                 self.unattributed_s += dt
                 if in_window:
@@ -430,6 +433,7 @@ class Recorder:
             "sample_interval_s": self.interval,
             "unattributed_s": self.unattributed_s,
             "unattributed_window_s": self.unattributed_window_s,
+            **self.phases.result(),
             "run_length": run_length_result(self.probe),
             "timelines": {str(i): s.timeline() for i, s in enumerate(self.sources.sources) if s.timeline()},
             "cumulative": self.cumulative,

@@ -10,8 +10,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from greenlint.profiler.gpu_attribution import GpuLineTimes, gpu_line_energy
+from greenlint.profiler.labels import (
+    FULL_RUN,
+    MEASURED_METHODS,
+    MEASURED_STEPS,
+    PROFILED_RUN,
+    method_how,
+    methods_how,
+    tolerance_words,
+)
+from greenlint.profiler.phases import Phase, attribute_phases
+from greenlint.profiler.units import format_energy
 
-MEASURED_METHODS = {"nvml-energy-counter", "nvml-power-samples", "nvml-power-polled", "rapl"}
+__all__ = ["MEASURED_METHODS", "Device", "Line", "Phase", "Profile", "Projection", "RankSummary", "compute_profile"]
 MAX_PLOT_POINTS = 2000  # per device timeline and per step series: enough for a plot, small JSON
 
 
@@ -41,6 +52,8 @@ class Line:
     cpu_j: float = 0.0
     gpu_active_j: float = 0.0  # GPU energy of the kernels this line launched
     gpu_idle_j: float = 0.0  # GPU energy while it sat idle and the CPU was on this line
+    # training phase -> share of this line's sampled time (phases.py); {} without phase samples
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,6 +66,13 @@ class Projection:
     basis: str
     # where total_steps came from: "--total-steps", the script (run_length.py), or the completed run
     total_steps_basis: str = ""
+    # "full run": the run went to its end (--full, or a callback that saw training end) and
+    # energy_j is its own energy; "projection": extrapolated from the measured steps; "" unknown.
+    # How the figure was obtained: labels.projection_how.
+    kind: str = ""
+    # how energy_j, low_j and high_j were obtained: "projected", or after a full run the run's own
+    # label (measured / estimated / partly estimated); "" when unknown
+    how: str = ""
 
 
 @dataclass
@@ -79,8 +99,8 @@ class Profile:
     steps: int  # measured optimizer steps (after warm-up)
     steps_seen: int  # every optimizer step, warm-up included
     warmup_steps: int
-    energy_j: float | None  # whole run under greenlint, all devices
-    energy_how: str  # measured / estimated / partly estimated
+    energy_j: float | None  # the profiled run (what ran under greenlint), all devices
+    energy_how: str  # measured / estimated / partly estimated (labels.methods_how)
     duration_s: float | None
     window_energy_j: float | None
     window_time_s: float | None
@@ -107,6 +127,9 @@ class Profile:
     # A multi-process run (torchrun): one entry per rank; the figures above are the ranks' total
     # (each device counted once) and steps are counted per rank (merge.py). Empty for one process.
     ranks: list[RankSummary] = field(default_factory=list)
+    # Training phases of the span the lines cover (phases.py): data loading, forward, backward, ...
+    phases: list[Phase] = field(default_factory=list)
+    phases_basis: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -307,9 +330,7 @@ def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, 
     for i, device in enumerate(devices):
         device.timeline, device.timeline_basis = device_timeline(raw, i)
     energy_j = _sum(run_e)
-    methods = {s["method"] for i, s in enumerate(sources) if run_e[i] is not None}
-    energy_how = ("measured" if methods <= MEASURED_METHODS else
-                  "estimated" if not methods & MEASURED_METHODS else "partly estimated")
+    energy_how = methods_how(s["method"] for i, s in enumerate(sources) if run_e[i] is not None)
 
     # Per-step energy: cheap sources from their per-step readings, the others split by timeline.
     per_step: list[float] = []
@@ -352,18 +373,21 @@ def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, 
     if not raw.get("steps_seen"):
         why = ("the script never imported torch.optim" if not raw.get("hook_installed")
                else "no optimizer.step() ran")
-        notices.append(f"no optimizer steps were seen ({why}): energy and lines cover the whole run")
+        notices.append(f"no optimizer steps were seen ({why}): energy and lines cover the {PROFILED_RUN}")
     elif not win_steps:
         notices.append(f"only {raw['steps_seen']} optimizer step(s) ran, all inside the warm-up: "
-                       "energy and lines cover the whole run")
+                       f"energy and lines cover the {PROFILED_RUN}")
 
     if win_steps and int(raw["config"].get("warmup") or 0) <= 0:
         notices.append("--warmup 0: the first measured step also holds the script's start-up (imports, data loading)")
 
-    lines, lines_basis = _lines(raw, sources, run_e if not win_steps else win_e, bool(win_steps))
+    span_e = run_e if not win_steps else win_e
+    lines, lines_basis = _lines(raw, sources, span_e, bool(win_steps))
+    cpu_j = sum(e for e, s in zip(span_e, sources) if e is not None and s["kind"] == "cpu")
+    phases, phases_basis = attribute_phases(raw, bool(win_steps), cpu_j, lines)
     tolerance = _weighted_tolerance(sources, win_e if win_steps else run_e)
     projection = _project(raw, full, total_steps, win_steps, window, run, per_step, j_per_step, p10, p90,
-                          step_time, energy_j, tolerance, total_steps_basis)
+                          step_time, energy_j, tolerance, total_steps_basis, energy_how)
     steps_plot = step_series(per_step, [window["t_begin"], *step_times] if per_step else [], run["t_begin"])
     return Profile(
         outcome=raw.get("outcome", "completed"), exit_code=exit_code, steps=win_steps,
@@ -376,6 +400,7 @@ def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, 
         step_energy_j=steps_plot[0], step_bounds_s=steps_plot[1], step_group=steps_plot[2],
         gpu_trace=_trace_summary(raw.get("gpu_trace")),
         user_modules=list(raw.get("user_modules") or []),
+        phases=phases, phases_basis=phases_basis,
     )
 
 
@@ -404,11 +429,13 @@ def _lines(raw: dict[str, Any], sources: list[dict[str, Any]], energies: list[fl
     for f, ln, t in rows:
         line_cpu = cpu_j * t / total_t if total_t else 0.0
         by_key[(f, int(ln))] = Line(f, int(ln), line_cpu, t, t / total_t if total_t else 0.0, cpu_j=line_cpu)
-    span = "the measured steps" if in_window else "the whole run"
+    span = f"the {MEASURED_STEPS}" if in_window else f"the {PROFILED_RUN}"
     cpu_methods = sorted({s["method"] for s in sources if s["kind"] == "cpu"})
-    basis = (f"estimated: the CPU energy of {span} ({'/'.join(cpu_methods)}) split by each line's share of "
+    cpu_how = "/".join(sorted({method_how(m) for m in cpu_methods})) or "no"
+    basis = (f"estimated: the {cpu_how} CPU energy of {span} ({'/'.join(cpu_methods)}) split by each line's share of "
              f"main-thread stack samples (every {raw.get('sample_interval_s', 0.005) * 1000:g} ms, "
-             f"{raw.get('samples', 0)} samples; time inside libraries goes to the calling line of the script). ")
+             f"{raw.get('samples', 0)} samples; time inside libraries goes to the calling line of the script, "
+             "and its training phase is shown beside the line). ")
     basis += _add_gpu_lines(raw, sources, energies, by_key)
     lines = sorted(by_key.values(), key=lambda l: (-l.energy_j, -l.time_s, l.filename, l.line))
     return lines, basis
@@ -442,22 +469,27 @@ def _add_gpu_lines(raw: dict[str, Any], sources: list[dict[str, Any]], energies:
         line.gpu_active_j = energy.active_j.get(key, 0.0)
         line.gpu_idle_j = energy.idle_j.get(key, 0.0)
         line.energy_j = line.cpu_j + line.gpu_active_j + line.gpu_idle_j
-    return (f"GPU: the measured GPU energy ({gpu_j:.3g} J) is {energy.basis}, from {trace.get('steps', 0)} steps "
-            f"traced with torch.profiler before the measured window ({trace.get('kernels', 0)} kernels); "
-            f"{energy.unattributed_j:.3g} J unattributed.")
+    gpu_how = methods_how(sources[i]["method"] for i, _ in gpu)
+    return (f"GPU: the {gpu_how} GPU energy ({format_energy(gpu_j)}) is {energy.basis}, from {trace.get('steps', 0)} "
+            f"steps traced with torch.profiler before the measured window ({trace.get('kernels', 0)} kernels); "
+            f"{format_energy(energy.unattributed_j)} unattributed.")
 
 
 def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps: int, window: Any,
              run: dict[str, Any], per_step: list[float], j_per_step: float | None, p10: float | None,
              p90: float | None, step_time: float | None, energy_j: float | None, tol: float,
-             total_steps_basis: str | None = None) -> Projection:
+             total_steps_basis: str | None = None, energy_how: str = "estimated") -> Projection:
     if full:
         if raw.get("outcome") in ("completed", "stopped") and energy_j is not None:
+            # Not a projection: the run went to its end, so the figure is as measured or estimated
+            # as the profile's own energy.
             return Projection(int(raw.get("steps_seen", 0)), energy_j, energy_j * (1 - tol), energy_j * (1 + tol),
                               run["t_end"] - run["t_begin"],
-                              f"measured: the whole run (--full); range is the sources' stated tolerance ±{tol:.0%}")
+                              f"{energy_how}: the {FULL_RUN}, run to its end under greenlint (--full); time measured; "
+                              f"range: {tolerance_words(energy_how, tol)}", kind="full run", how=energy_how)
         return Projection(None, None, None, None, None,
-                          f"unknown: the --full run did not finish ({raw.get('outcome')}); energy_j covers the part that ran")
+                          f"unknown: the --full run did not finish ({raw.get('outcome')}); energy_j covers the "
+                          f"{PROFILED_RUN} (the part that ran)")
     if total_steps is None:
         tried = f"; tried: {total_steps_basis}" if total_steps_basis else ""
         return Projection(None, None, None, None, None,
@@ -482,16 +514,17 @@ def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps
     high = (startup_j + p90 * remaining + extra_j) * (1 + tol)
     time_s = startup_t + (step_time or 0.0) * remaining
     if between is not None:
-        tail = (f"; work between epochs (evaluation, checkpoints): measured at the first epoch boundary, "
-                f"{between.extra_j:.3g} J more than a step, x {between.epochs} epoch ends ({extra_j:.3g} J)")
+        tail = (f"; work between epochs (evaluation, checkpoints): {energy_how} at the first epoch boundary, "
+                f"{format_energy(between.extra_j)} more than a step, x {between.epochs} epoch ends "
+                f"({format_energy(extra_j)})")
     else:
         tail = "; work after the last step (evaluation, saving) is not included"
     steps_used = len(per_step) - (1 if between is not None else 0)
-    basis = (f"projected: measured start-up and {before} warm-up step(s) ({startup_j:.3g} J) + mean "
-             f"{j_per_step:.3g} J/step over {steps_used} measured steps x {remaining} remaining of "
-             f"{total_steps} ({source}); range: 10th-90th percentile J/step widened by the sources' "
-             f"tolerance ±{tol:.0%}{tail}")
-    return Projection(total_steps, point, low, high, time_s, basis, source)
+    basis = (f"projected: from {energy_how} energy, start-up and {before} warm-up step(s) ({format_energy(startup_j)}) "
+             f"+ mean {format_energy(j_per_step)}/step over {steps_used} {MEASURED_STEPS} x {remaining} remaining "
+             f"of {total_steps} ({source}); range: 10th-90th percentile J/step widened by "
+             f"{tolerance_words(energy_how, tol)}{tail}")
+    return Projection(total_steps, point, low, high, time_s, basis, source, kind="projection", how="projected")
 
 
 @dataclass

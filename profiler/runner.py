@@ -162,7 +162,7 @@ def epoch_boundary_notice(profile: Profile) -> list[str]:
         return []
     return [f"the measured steps all lie in the first epoch ({profile.steps_seen} of {per_epoch:,} steps): work between "
             "epochs and after training (evaluation, checkpoints) is not in the projection; profile with --through-epoch "
-            "or the whole run (--full) to include it"]
+            "or the full training run (--full) to include it"]
 
 
 def _wait_forwarding_signals(child: subprocess.Popen, tick: Any = None) -> int:

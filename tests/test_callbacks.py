@@ -145,6 +145,7 @@ def test_profile_when_training_completes(rig, tmp_path):
     proj = p["projection"]
     assert {"total_steps", "energy_j", "low_j", "high_j", "basis"} <= set(proj)
     assert proj["total_steps"] == 4 and proj["energy_j"] == 58.0 and proj["basis"].startswith("measured:")
+    assert proj["kind"] == "full run" and "sensors' stated tolerance" in proj["basis"]
     assert [e["energy_j"] for e in p["epochs"]] == [24.0, 24.0]
     assert p["source"] == "test"
 
@@ -233,7 +234,9 @@ def test_hugging_face_trainer(tmp_path):
     assert [d["method"] for d in p["devices"]] == ["estimate", "nvml-energy-counter"]
     assert p["energy_j"] > 0 and p["energy_how"] == "partly estimated"
     assert p["lines"] == [] and p["lines_basis"] == LINES_BASIS
-    assert p["projection"]["total_steps"] == 8 and p["projection"]["basis"].startswith("measured:")
+    # the run's energy is partly a CPU-time estimate: so is its full-run figure (labels.py)
+    assert p["projection"]["total_steps"] == 8 and p["projection"]["basis"].startswith("partly estimated:")
+    assert p["projection"]["kind"] == "full run"
     assert p["source"].startswith("GreenlintTrainerCallback (transformers ")
     logged = set().union(*(set(entry) for entry in trainer.state.log_history))
     assert {"greenlint/step_cpu_energy_j", "greenlint/epoch_energy_j", "greenlint/j_per_step",

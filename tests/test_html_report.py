@@ -127,9 +127,52 @@ def test_every_section_is_there_with_plots_and_labels():
     # How each number was obtained, as in the text report.
     for how in ("measured", "estimated", "projected", "unquantified"):
         assert f'class="how how-{how}">{how}<' in page, how
-    assert "475 gCO2e/kWh" in page and "2.03 g" in page and "0.00428 kWh" in page
-    assert "stopped after the measured steps" in page and "15.4 kJ" not in page  # format_energy: Wh above 3600 J
-    assert "4.28 Wh" in page
+    assert "475 gCO2e/kWh" in page and "2.03 g" in page
+    # engineering units, 3 significant digits: joules in J/kJ, kWh figures in Wh below 1 kWh
+    assert "stopped after the measured steps" in page and "15.4 kJ" in page and "4.28 Wh" in page
+
+
+def test_first_screen_answers_how_much_where_and_what_to_fix_first():
+    document = _document()
+    document["advice"][1]["fix_applicability"] = "unsafe"
+    document["profile"]["phases"] = [
+        {"name": "data loading", "energy_j": 20.0, "time_s": 0.7, "share": 0.34, "rules": ["GL301"]},
+        {"name": "forward", "energy_j": 40.0, "time_s": 1.3, "share": 0.66, "rules": ["GL101"]}]
+    page = render_html(document, {SCRIPT: SOURCE}, script="train.py")
+    summary, advice, devices = (page.index(f'id="{a}"') for a in ("summary", "advice", "devices"))
+    assert summary < advice < devices  # what to fix comes before how it was measured
+    first = page[summary:advice]
+    assert "How much energy" in first and "How sure:" in first and "15.4 kJ" in first  # the projected full run
+    assert "Where it goes" in first and "data loading" in first and "34 %" in first
+    assert "Fix first" in first and "40 J" in first and "32 J - 48 J" in first and "medium" in first
+    # the exact command, unbroken, and the path as the terminal shows it (the script was named train.py)
+    assert re.sub(r"<[^>]+>", "", first).count("greenlint check --select GL301 --fix --unsafe-fixes train.py") == 1
+    assert "greenlint rule GL101" in re.sub(r"<[^>]+>", "", first)
+    assert "train.py:5" in first and "/work/proj/train.py" not in re.sub(r"<[^>]+>", "", page)
+    # an unquantified item's confidence says that no number was computed, not that the finding is doubtful
+    assert "saving not quantified" in first and ">none<" not in page
+    assert 'id="phases"' in page and '<a href="#advice-' in page[page.index('id="phases"'):]
+
+
+def test_no_number_in_scientific_notation():
+    document = _document()
+    p = document["profile"]
+    # numbers that %.3g prints as 1.91e-05, 1.2e+03 and -8.95e+04
+    p["energy_j"], p["j_per_step"], p["window_energy_j"] = 1.2e3, 1.91e-05, 1234567.0
+    p["projection"].update(energy_j=68.76, low_j=1e-9, high_j=8.95e9)
+    document["advice"][1].update(estimated_savings_j=-89.5, low_j=-8.95e4, high_j=1e-7, estimated_savings_pct=1.5e-4)
+    document["carbon"].update(energy_kwh=1.91e-05, low_kwh=1e-9, high_kwh=3.0e4, co2e_g=1.5e-6, grid_g_per_kwh=1.2e6)
+    page = render_html(document, {SCRIPT: SOURCE}, script="train.py")
+    visible = re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S)
+    found = re.findall(r"(?<![\w#])\d+(?:\.\d+)?[eE][-+]?\d+\b", visible)
+    assert found == []
+    assert "1.2 kJ" in page and "19.1 µJ" in page and "19.1 mWh" in page
+
+
+def test_heat_map_keeps_the_hottest_lines_readable():
+    page = render_html(_document(), {SCRIPT: SOURCE}, script="train.py")
+    alphas = [float(a) for a in re.findall(r"background:rgba\(214,69,35,([\d.]+)\)", page)]
+    assert alphas and max(alphas) <= 0.5  # dark text on at most a half-opaque light red
 
 
 def test_carbon_absent_omits_its_section():
@@ -297,6 +340,19 @@ window.addEventListener("load", function () {
   pre.id = "gl-errors";
   pre.textContent = JSON.stringify(window.__glErrors);
   document.body.appendChild(pre);
+  // where the first screen's parts end, in CSS pixels from the top of the page
+  var layout = {};
+  ["summary", "advice", "devices"].forEach(function (id) {
+    var el = document.getElementById(id);
+    if (el) { layout[id] = el.getBoundingClientRect().top + window.scrollY; }
+  });
+  var fix = document.querySelector(".fix-first");
+  if (fix) { layout.fix_first_bottom = fix.getBoundingClientRect().bottom + window.scrollY; }
+  layout.viewport = [window.innerWidth, window.innerHeight];
+  var out = document.createElement("pre");
+  out.id = "gl-layout";
+  out.textContent = JSON.stringify(layout);
+  document.body.appendChild(out);
 });
 </script>"""
 
@@ -309,10 +365,10 @@ def _chromium() -> str | None:
     return None
 
 
-def _browser(chrome: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def _browser(chrome: str, tmp_path: Path, *args: str, size: str = "1280,800") -> subprocess.CompletedProcess:
     cmd = [chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
            "--disable-extensions", "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'chrome'}",
-           "--window-size=1280,2000", *args]
+           f"--window-size={size}", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=BROWSER_TIMEOUT, cwd=tmp_path)
 
 
@@ -358,8 +414,10 @@ def test_real_profile_report_loads_in_headless_chromium(tmp_path):
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
-    assert (width, height) == (1280, 2000)
-    assert len(data) > 30_000, len(data)  # a blank page of this size compresses to a few kB
+    assert (width, height) == (1280, 800)  # the first screen
+    assert len(data) > 20_000, len(data)  # a blank page of this size compresses to a few kB
+    if os.environ.get("GREENLINT_KEEP_SCREENSHOT"):  # to look at it: GREENLINT_KEEP_SCREENSHOT=shot.png pytest ...
+        shutil.copyfile(png, os.environ["GREENLINT_KEEP_SCREENSHOT"])
 
     checked = tmp_path / "report_checked.html"
     checked.write_text(page.replace("<head>", "<head>" + ERROR_CAPTURE, 1), encoding="utf-8")
@@ -369,6 +427,10 @@ def test_real_profile_report_loads_in_headless_chromium(tmp_path):
     found = re.search(r'<pre id="gl-errors">(.*?)</pre>', dump.stdout, re.S)
     assert found, dump.stdout[-2000:]
     assert json.loads(html.unescape(found.group(1))) == []
+    layout = json.loads(html.unescape(re.search(r'<pre id="gl-layout">(.*?)</pre>', dump.stdout, re.S).group(1)))
+    # the first screen (1280x800) holds the energy, where it goes and the whole "fix first" card
+    assert layout["viewport"][0] == 1280 and layout["fix_first_bottom"] <= 800, layout
+    assert layout["summary"] < layout["advice"] < layout["devices"], layout
     assert re.search(r'<html lang="en" class="[^"]*\bjs\b', dump.stdout)  # the report's own script ran
 
 

@@ -295,7 +295,15 @@ def test_full_run_projection_is_the_measured_run():
     raw = make_raw([GPU], run_begin=[0.0], run_end=[1000.0], steps_seen=0, full=True, outcome="completed")
     proj = compute_profile(raw).projection
     assert proj.energy_j == 1000.0 and (proj.low_j, proj.high_j) == pytest.approx((950.0, 1050.0))
-    assert proj.basis.startswith("measured")
+    assert proj.basis.startswith("measured") and proj.kind == "full run"
+
+
+def test_full_run_of_an_estimate_is_labelled_estimated_not_measured():
+    raw = make_raw([CPU_EST], run_begin=[0.0], run_end=[40.0], steps_seen=0, full=True, outcome="completed")
+    profile = compute_profile(raw)
+    assert profile.energy_how == "estimated"
+    assert profile.projection.basis.startswith("estimated:") and profile.projection.kind == "full run"
+    assert "sensor" not in profile.projection.basis.replace("no energy sensor", "")
 
 
 def test_line_energy_is_the_window_cpu_energy_split_by_sample_share():
@@ -485,7 +493,11 @@ def test_text_report_labels_every_number(tmp_path):
                           env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     assert "(estimated)" in proc.stdout or "(measured)" in proc.stdout
-    assert "Full run (measured)" in proc.stdout and "Top lines" in proc.stdout
+    # with the CPU-time estimate (no RAPL) the --full figure is estimated, its time measured
+    how = "estimated" if "CPU energy is an estimate" in proc.stdout else "measured"
+    assert f"Full training run ({how}, ran to its end)" in proc.stdout and "Top lines" in proc.stdout
+    if how == "estimated":
+        assert "(measured)" not in proc.stdout
 
 
 def test_gpu_energy_goes_to_launching_and_idle_lines_from_the_trace():

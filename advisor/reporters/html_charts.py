@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+from greenlint.profiler.units import format_number
+
 WIDTH = 900  # viewBox units; the SVG scales to the page width
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 14, 40
 MAX_BOUNDARY_LINES = 400  # beyond this the step boundaries are a solid smear: shade the window only
@@ -40,21 +42,16 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def tick_label(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 1e4 or abs(value) < 1e-3:
-        return f"{value:.0e}"
-    return f"{value:.6g}"
+    """An axis tick: plain digits, never scientific notation (units.format_number)."""
+    return format_number(value, 6) if value else "0"
 
 
 def energy_unit(max_j: float) -> tuple[float, str]:
-    """(joules per unit, unit) for an energy axis, so that its ticks are round in the unit shown."""
-    if max_j >= 3.6e6:
-        return 3.6e6, "kWh"
-    if max_j >= 3600:
-        return 3600.0, "Wh"
-    if max_j >= 0.1:
-        return 1.0, "J"
+    """(joules per unit, unit) for an energy axis, so that its ticks are round in the unit shown:
+    the engineering units of units.format_energy."""
+    for size, unit in ((1e9, "GJ"), (1e6, "MJ"), (1e3, "kJ"), (1.0, "J")):
+        if max_j >= size:
+            return size, unit
     return 1e-3, "mJ"
 
 
@@ -244,8 +241,8 @@ def saving_svg(point: float, low: float | None, high: float | None, scale_max: f
 def heat_legend_svg(max_label: str) -> str:
     """The heat map's scale: no shade (no samples) to the hottest line's shade."""
     return ('<svg class="legend" viewBox="0 0 260 24" width="260" height="24" role="img" aria-label="heat scale">'
-            '<defs><linearGradient id="heat-scale"><stop offset="0" stop-color="rgb(214,69,35)" stop-opacity="0.1"/>'
-            '<stop offset="1" stop-color="rgb(214,69,35)" stop-opacity="0.85"/></linearGradient></defs>'
+            '<defs><linearGradient id="heat-scale"><stop offset="0" stop-color="rgb(214,69,35)" stop-opacity="0.06"/>'
+            '<stop offset="1" stop-color="rgb(214,69,35)" stop-opacity="0.5"/></linearGradient></defs>'
             '<rect x="40" y="2" width="140" height="12" fill="url(#heat-scale)" stroke="#999" stroke-width="0.5"/>'
             '<text class="tick" x="36" y="12" text-anchor="end">0</text>'
             f'<text class="tick" x="184" y="12">{escape(max_label)}</text></svg>')

@@ -20,6 +20,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from greenlint.profiler.labels import ESTIMATED, FULL_RUN, PARTLY, tolerance_words
 from greenlint.profiler.meter import EnergyMeter, Measurement
 from greenlint.profiler.profile import (
     Device,
@@ -28,6 +29,7 @@ from greenlint.profiler.profile import (
     percentile,
     split_by_timeline,
 )
+from greenlint.profiler.units import format_energy
 
 LINES_BASIS = ("none: the callbacks do no line attribution; run the script under `greenlint profile` "
                "for the energy of each source line")
@@ -250,13 +252,18 @@ class TrainingEnergy:
         energy = sum(energies)
         time_s = sum(m.time_s for m in so_far)
         tol = weighted_tolerance(so_far)
-        what = ("the whole training run (train begin to train end)" if final is not None else
+        # how the energy so far was obtained (measured, estimated or partly estimated): the
+        # callbacks read the same sources as the CLI, so a CPU-time estimate stays "estimated"
+        hows = {m.how for m in so_far if m.energy_j is not None} - {"none"}
+        how = hows.pop() if len(hows) == 1 else (PARTLY if hows else ESTIMATED)
+        what = (f"the {FULL_RUN} (train begin to train end)" if final is not None else
                 f"the {self.steps} step(s) so far (the epochs' windows; work between epochs, such as "
                 "evaluation and checkpointing, is not included)")
         resumed = f"; the {self.start_step} step(s) before a resume were not measured" if self.start_step else ""
         if final is not None and (total is None or done >= total):
             return Projection(total if total is not None else done, energy, energy * (1 - tol), energy * (1 + tol),
-                              time_s, f"measured: {what}; range is the sources' stated tolerance ±{tol:.0%}{resumed}")
+                              time_s, f"{how}: {what}, ran to its end; time measured; range: "
+                                      f"{tolerance_words(how, tol)}{resumed}", kind="full run", how=how)
         if total is None:
             return Projection(None, None, None, None, None,
                               f"unknown: the total number of steps is not known ({self.total_basis})")
@@ -270,9 +277,10 @@ class TrainingEnergy:
         return Projection(
             total, energy + mean * remaining, (energy + p10 * remaining) * (1 - tol),
             (energy + p90 * remaining) * (1 + tol), time_s + step_time * remaining,
-            f"projected: {energy:.3g} J measured over {what} + mean {mean:.3g} J/step over {len(steps)} "
-            f"step(s) (after {skip} warm-up step(s)) x {remaining} remaining of {total} ({self.total_basis}); "
-            f"range: 10th-90th percentile J/step widened by the sources' stated tolerance ±{tol:.0%}{resumed}")
+            f"projected: from {how} energy, {format_energy(energy)} over {what} + mean {format_energy(mean)}/step "
+            f"over {len(steps)} step(s) (after {skip} warm-up step(s)) x {remaining} remaining of {total} "
+            f"({self.total_basis}); range: 10th-90th percentile J/step widened by {tolerance_words(how, tol)}{resumed}",
+            kind="projection", how="projected")
 
     def _mean_step_time(self, skip: int) -> float:
         durations = self.step_durations[skip:] or self.step_durations
