@@ -13,9 +13,11 @@ from pathlib import Path
 from rich.console import Console
 
 from greenlint import __version__
+from greenlint.cache_dir import CacheDirError
 from greenlint.config import ConfigError, Overrides, load_settings
 from greenlint.discovery import DiscoveryError, discover
 from greenlint.reporters import FORMATS, render_github, render_json, render_sarif, render_statistics, render_text
+from greenlint.reporters.escaping import display_text
 from greenlint.rules import ALL_RULES, get_rule
 from greenlint.rules.docs import rule_markdown
 from greenlint.selection import preview_rules_selected_without_preview
@@ -165,12 +167,15 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         cache_dir=args.cache_dir,
         preview=args.preview,
     )
+    skipped: list[str] = []  # folders discovery could not read
     try:
         settings = load_settings(args.config, args.isolated, overrides)
-        files = discover(args.paths, settings, force_exclude=args.force_exclude)
+        files = discover(args.paths, settings, force_exclude=args.force_exclude, skipped=skipped)
     except (ConfigError, DiscoveryError) as exc:
-        stderr.print(f"greenlint: error: {exc}", soft_wrap=True)
+        stderr.print(f"greenlint: error: {display_text(str(exc))}", soft_wrap=True, markup=False)
         return EXIT_ERROR
+    for message in skipped:
+        stderr.print(f"greenlint: warning: {message}", soft_wrap=True, markup=False)
     for code in preview_rules_selected_without_preview(settings.selection):
         stderr.print(f"greenlint: warning: {code} is a preview rule; selecting it has no effect without --preview")
     if args.jobs is not None and args.jobs < 1:
@@ -178,9 +183,15 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         return EXIT_ERROR
     if args.fix or args.diff or args.fix_only:
         return _fix(args, settings, files, stderr)
-    result = lint_files(files, settings, use_cache=not args.no_cache, jobs=args.jobs)
+    try:
+        result = lint_files(files, settings, use_cache=not args.no_cache, jobs=args.jobs)
+    except CacheDirError as exc:
+        stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
+        return EXIT_ERROR
+    for notice in result.notices:
+        stderr.print(f"greenlint: note: {notice}", soft_wrap=True, markup=False)
     for path, reason in result.unreadable:
-        stderr.print(f"greenlint: warning: {path}: cannot read: {reason}", soft_wrap=True)
+        stderr.print(f"greenlint: warning: {display_text(path)}: cannot read: {reason}", soft_wrap=True, markup=False)
     status = _report(args, result.findings, result.files_checked, stderr)
     if status is not None:
         return status
@@ -210,7 +221,8 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
             render_statistics(findings, console)
         elif args.quiet:
             for f in findings:
-                console.print(f"{f.filename}:{f.position}: {f.code} {f.message}", markup=False, soft_wrap=True)
+                line = f"{display_text(f.filename)}:{f.position}: {f.code} {display_text(f.message)}"
+                console.print(line, markup=False, soft_wrap=True)
         else:
             render_text(findings, console, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
     except OSError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pathspec
 
 from greenlint.config import Settings
+from greenlint.reporters.escaping import display_text
 
 PYTHON_SUFFIXES = (".py", ".ipynb")
 
@@ -24,6 +25,22 @@ class _IgnoreFile:
     spec: pathspec.GitIgnoreSpec
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file, except that a folder we may not search counts as "no such file" (Python
+    before 3.14 raises PermissionError there)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _load_ignore_file(path: Path, base: Path) -> _IgnoreFile | None:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -36,12 +53,12 @@ def _ancestor_ignore_files(directory: Path) -> list[_IgnoreFile]:
     """`.gitignore` files above `directory`, up to the repository root (outermost first)."""
     found: list[_IgnoreFile] = []
     for parent in directory.parents:
-        ignore = _load_ignore_file(parent / ".gitignore", parent) if (parent / ".gitignore").is_file() else None
+        ignore = _load_ignore_file(parent / ".gitignore", parent) if _is_file(parent / ".gitignore") else None
         if ignore:
             found.append(ignore)
-        if (parent / ".git").exists():
+        if _exists(parent / ".git"):
             exclude = parent / ".git" / "info" / "exclude"
-            if exclude.is_file():
+            if _is_file(exclude):
                 info = _load_ignore_file(exclude, parent)
                 if info:
                     found.append(info)
@@ -78,23 +95,30 @@ class _Excluder:
         return bool(self.spec.match_file(path.name + "/" if is_dir else path.name))
 
 
-def discover(paths: list[str], settings: Settings, force_exclude: bool = False) -> list[Path]:
+def discover(
+    paths: list[str], settings: Settings, force_exclude: bool = False, skipped: list[str] | None = None
+) -> list[Path]:
     """Absolute paths of the files to lint, sorted and without duplicates. A file named
-    explicitly is linted even if excluded, unless `force_exclude` (as in ruff)."""
+    explicitly is linted even if excluded, unless `force_exclude` (as in ruff). A folder that
+    cannot be read is skipped; a message saying so is appended to `skipped` (if given)."""
     excluder = _Excluder(settings)
     found: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
-            raise DiscoveryError(f"{raw}: no such file or directory")
+        try:
+            path.stat()
+        except FileNotFoundError:
+            raise DiscoveryError(f"{raw}: no such file or directory") from None
+        except OSError as exc:
+            raise DiscoveryError(f"{raw}: cannot access: {exc.strerror or exc}") from None
         path = path.resolve()
-        if path.is_file():
+        if _is_file(path):
             if force_exclude and _explicit_file_excluded(path, settings, excluder):
                 continue
             found.add(path)
             continue
         ignores = _ancestor_ignore_files(path) if settings.respect_gitignore else []
-        _walk(path, settings, excluder, ignores, found)
+        _walk(path, settings, excluder, ignores, found, skipped if skipped is not None else [])
     return sorted(found)
 
 
@@ -114,19 +138,25 @@ def _explicit_file_excluded(path: Path, settings: Settings, excluder: _Excluder)
     return settings.respect_gitignore and _is_gitignored(path, False, _ancestor_ignore_files(path))
 
 
-def _walk(root: Path, settings: Settings, excluder: _Excluder, ignores: list[_IgnoreFile], found: set[Path]) -> None:
+def _walk(
+    root: Path, settings: Settings, excluder: _Excluder, ignores: list[_IgnoreFile], found: set[Path], skipped: list[str]
+) -> None:
     stack = [(root, ignores)]
     while stack:
         directory, inherited = stack.pop()
+        try:
+            with os.scandir(directory) as iterator:
+                entries = list(iterator)
+        except OSError as exc:
+            # one unreadable folder (permissions, a vanished mount) costs that folder, not the run
+            shown = display_text(_shown(directory))
+            skipped.append(f"{shown}: cannot read the folder: {exc.strerror or exc}; skipped")
+            continue
         local = list(inherited)
-        if settings.respect_gitignore and (directory / ".gitignore").is_file():
+        if settings.respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
             ignore = _load_ignore_file(directory / ".gitignore", directory)
             if ignore:
                 local.append(ignore)
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue  # unreadable directory: nothing to lint there
         for entry in entries:
             path = Path(entry.path)
             try:
@@ -142,3 +172,10 @@ def _walk(root: Path, settings: Settings, excluder: _Excluder, ignores: list[_Ig
                 if excluder.excluded(path, False) or _is_gitignored(path, False, local):
                     continue
                 found.add(path)
+
+
+def _shown(directory: Path) -> str:
+    try:
+        return directory.relative_to(Path.cwd().resolve()).as_posix() + "/"
+    except (ValueError, OSError):
+        return str(directory)

@@ -9,6 +9,7 @@ data escapes `%`, CR and LF; property values also escape `:` and `,`.
 from __future__ import annotations
 
 from greenlint.findings import Finding
+from greenlint.reporters.escaping import display_text
 from greenlint.reporters.sarif import level_of
 
 
@@ -24,7 +25,7 @@ def render_github(findings: list[Finding]) -> str:
     lines = []
     for f in findings:
         properties = {
-            "file": f.filename,
+            "file": display_text(f.filename),  # no raw control characters or undecodable bytes
             "line": f.location.row,
             "col": f.location.column,
             "endLine": f.end_location.row,
@@ -32,5 +33,5 @@ def render_github(findings: list[Finding]) -> str:
             "title": f.code,
         }
         joined = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
-        lines.append(f"::{level_of(f.code)} {joined}::{escape_data(f.message)}")
+        lines.append(f"::{level_of(f.code)} {joined}::{escape_data(display_text(f.message))}")
     return "".join(line + "\n" for line in lines)

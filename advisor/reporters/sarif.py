@@ -13,10 +13,10 @@ import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
 
 import greenlint
 from greenlint.findings import Finding, Location
+from greenlint.reporters.escaping import encodable, uri_path
 from greenlint.rules import ALL_RULES, Rule
 from greenlint.rules.docs import rule_markdown
 
@@ -51,7 +51,7 @@ def render_sarif(findings: list[Finding], root: Path) -> str:
                 },
                 "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(root)}},
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(f, root, index) for f in findings],
+                "results": [encodable(_result(f, root, index)) for f in findings],
             }
         ],
     }
@@ -130,7 +130,8 @@ def _artifact_location(filename: str, root: Path) -> dict[str, str]:
             relative = candidate.relative_to(base)
         except ValueError:
             continue
-        return {"uri": quote(PurePosixPath(*relative.parts).as_posix(), safe="/"), "uriBaseId": SRCROOT}
+        # the name's bytes, percent-encoded: a name that is not UTF-8 still points at its file
+        return {"uri": uri_path(PurePosixPath(*relative.parts).as_posix()), "uriBaseId": SRCROOT}
     return {"uri": path.as_uri()}
 
 

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from greenlint.findings import Finding
+from greenlint.reporters.escaping import display_text
 from greenlint.rules import get_rule
 
 
@@ -19,8 +20,8 @@ def render_text(findings: list[Finding], console: Console, files_checked: int, u
     for f in findings:
         mark = " [cyan]\\[*][/cyan]" if _fixable(f, unsafe) else ""
         console.print(
-            f"[bold]{escape(f.filename)}[/bold][cyan]:[/cyan]{escape(f.position)}[cyan]:[/cyan]"
-            f" [bold red]{f.code}[/bold red]{mark} {escape(f.message)}",
+            f"[bold]{escape(display_text(f.filename))}[/bold][cyan]:[/cyan]{escape(f.position)}[cyan]:[/cyan]"
+            f" [bold red]{f.code}[/bold red]{mark} {escape(display_text(f.message))}",
             soft_wrap=True,
             highlight=False,
         )
