@@ -35,8 +35,11 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\u{code:04x}"
 
 
-def display_text(text: str) -> str:
-    """`text` with undecodable bytes and control characters as backslash escapes (printable, UTF-8)."""
+def display_text(text: str, keep: str = "") -> str:
+    """`text` with undecodable bytes and control characters as backslash escapes (printable,
+    UTF-8), except the characters in `keep` (a format that escapes line ends its own way)."""
+    if keep:
+        return _UNSAFE.sub(lambda match: match.group() if match.group() in keep else _escape_char(match), text)
     return _UNSAFE.sub(_escape_char, text)
 
 

@@ -33,5 +33,6 @@ def render_github(findings: list[Finding]) -> str:
             "title": f.code,
         }
         joined = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
-        lines.append(f"::{level_of(f.code)} {joined}::{escape_data(display_text(f.message))}")
+        message = escape_data(display_text(f.message, keep="\r\n"))  # CR/LF: escape_data's %0D/%0A
+        lines.append(f"::{level_of(f.code)} {joined}::{message}")
     return "".join(line + "\n" for line in lines)
