@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pathspec
-
 from greenlint.config import Settings
 from greenlint.reporters.escaping import display_text
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -119,7 +120,7 @@ class _Outcome(Generic[R]):
     error: BaseException | None = None  # raised by `function`: re-raised in the parent, as a pool does
 
 
-def _child(function: Callable[[T], R], item: T, connection) -> None:  # noqa: ANN001
+def _child(function: Callable[[T], R], item: T, connection) -> None:
     _ignore_sigint()
     try:
         outcome = _Outcome(value=function(item))

@@ -11,14 +11,14 @@ from pathlib import Path
 from greenlint.engine import LintRequest, lint_request
 
 
-def double_or_die(item):  # noqa: ANN001, ANN201
+def double_or_die(item):
     """Doubles a number; the string "die" kills the worker process, as a segfault or the OOM killer would."""
     if item == "die":
         os.kill(os.getpid(), signal.SIGKILL)
     return item * 2
 
 
-def lint_or_die(request: LintRequest):  # noqa: ANN201
+def lint_or_die(request: LintRequest):
     if request.display_path.startswith("die"):
         os.kill(os.getpid(), signal.SIGKILL)
     return lint_request(request)

@@ -15,7 +15,7 @@ def _gitignores(root: Path) -> list[str]:
 
 def test_cache_dir_dot_is_refused_and_nothing_is_written(project):
     project.write("train.py", GPU_TRAINING)
-    code, out, err = project.run("check", "--cache-dir", ".", ".")
+    code, _, err = project.run("check", "--cache-dir", ".", ".")
     assert code == 2
     assert "cache" in err and "source files" in err and "train.py" in err
     assert _gitignores(project.root) == []

@@ -16,7 +16,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from greenlint.engine import LintRequest, lint_source
 from greenlint.fixer import fix_request
 from greenlint.rules import ALL_CODES

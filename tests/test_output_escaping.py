@@ -8,7 +8,6 @@ import os
 import sys
 
 import pytest
-
 from greenlint.reporters.escaping import display_text
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
@@ -68,6 +67,6 @@ def test_text_output_never_prints_a_name_raw(project, extra):
 def test_warnings_about_unreadable_files_escape_the_name(project):
     name = "gone\x1b[31m.py"
     (project.root / name).symlink_to(project.root / "missing-target.py")
-    code, _, err = project.run("check", "--no-cache", name)
+    _, _, err = project.run("check", "--no-cache", name)
     assert "\x1b" not in err
     assert "gone\\x1b[31m.py" in err

@@ -14,17 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
-
 from greenlint.engine import LintRequest
 from greenlint.pool import WorkerDeath, map_in_processes
 from greenlint.rules import ALL_CODES
 from greenlint.runner import lint_death_findings
-from pool_helpers import block_first, double_or_die, lint_or_die
+from pool_helpers import double_or_die, lint_or_die
 
 TESTS = Path(__file__).parent
 
 
-def _dead(item, death: WorkerDeath):  # noqa: ANN001, ANN202
+def _dead(item, death: WorkerDeath):
     return ("dead", item, death.describe())
 
 
