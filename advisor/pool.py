@@ -84,9 +84,13 @@ def _run_pool(
     pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(chunks))), initializer=_ignore_sigint)
     unfinished: list[int] = []
     try:
-        futures: list[tuple[list[int], Future]] = [
-            (indices, pool.submit(_call_chunk, function, [items[i] for i in indices])) for indices in chunks
-        ]
+        futures: list[tuple[list[int], Future]] = []
+        for number, indices in enumerate(chunks):
+            try:
+                futures.append((indices, pool.submit(_call_chunk, function, [items[i] for i in indices])))
+            except BrokenProcessPool:  # a worker died while the rest was being handed out
+                unfinished.extend(i for later in chunks[number:] for i in later)
+                break
         wait([future for _, future in futures])
         for indices, future in futures:
             try:
@@ -97,7 +101,7 @@ def _run_pool(
         _terminate(pool)
         raise
     pool.shutdown(wait=True)
-    return unfinished
+    return sorted(unfinished)
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
