@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pathspec
+from greenlint.cache_dir import GITIGNORE_TEXT, SOURCE_SUFFIXES
 from greenlint.config import Settings
 from greenlint.reporters.escaping import display_text
 
@@ -99,7 +100,8 @@ def discover(
 ) -> list[Path]:
     """Absolute paths of the files to lint, sorted and without duplicates. A file named
     explicitly is linted even if excluded, unless `force_exclude` (as in ruff). A folder that
-    cannot be read is skipped; a message saying so is appended to `skipped` (if given)."""
+    cannot be read is skipped; a message saying so is appended to `skipped` (if given), as is one
+    about a `.gitignore` an earlier greenlint left among source files."""
     excluder = _Excluder(settings)
     found: set[Path] = set()
     for raw in paths:
@@ -153,9 +155,16 @@ def _walk(
             continue
         local = list(inherited)
         if settings.respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
-            ignore = _load_ignore_file(directory / ".gitignore", directory)
-            if ignore:
-                local.append(ignore)
+            if _misplaced_cache_gitignore(directory, entries):
+                skipped.append(
+                    f"{display_text(_shown(directory))}.gitignore was written by an earlier greenlint that used this "
+                    "folder of source files as its cache directory; it hides every file here from git and from "
+                    "greenlint, so greenlint does not apply it: delete it"
+                )
+            else:
+                ignore = _load_ignore_file(directory / ".gitignore", directory)
+                if ignore:
+                    local.append(ignore)
         for entry in entries:
             path = Path(entry.path)
             try:
@@ -171,6 +180,17 @@ def _walk(
                 if excluder.excluded(path, False) or _is_gitignored(path, False, local):
                     continue
                 found.add(path)
+
+
+def _misplaced_cache_gitignore(directory: Path, entries: list[os.DirEntry]) -> bool:
+    """greenlint's own cache `.gitignore` (`*`) beside source files: earlier versions wrote it into
+    whatever folder `cache-dir` named, and then every run linted nothing and passed."""
+    if not any(entry.name.endswith(SOURCE_SUFFIXES) for entry in entries):
+        return False
+    try:
+        return (directory / ".gitignore").read_text(encoding="utf-8", errors="replace") == GITIGNORE_TEXT
+    except OSError:
+        return False
 
 
 def _shown(directory: Path) -> str:

@@ -4,6 +4,7 @@ when it creates one outside the current directory."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import GPU_TRAINING
@@ -91,3 +92,17 @@ def test_refusal_also_holds_for_json_output(project):
     code, out, err = project.run("check", "--format", "json", "--cache-dir", ".", ".")
     assert code == 2 and out == "" and "source files" in err
     assert "Traceback" not in err
+
+
+def test_gitignore_an_earlier_greenlint_left_among_sources_is_not_applied(project):
+    """Victims of the old behaviour: every run linted 0 files and said "All checks passed!"."""
+    project.write("train.py", GPU_TRAINING)
+    project.write("pkg/.gitignore", "# Created by greenlint\n*\n")
+    project.write("pkg/model.py", GPU_TRAINING)
+    project.write("made/cache/.gitignore", "# Created by greenlint\n*\n")  # a real cache folder: applied
+    project.write("made/cache/results-x.json", "{}")
+    code, out, err = project.run("check", "--no-cache", "--format", "json", ".")
+    assert code == 1, err
+    assert {f["filename"] for f in json.loads(out)} == {"train.py", "pkg/model.py"}
+    assert "pkg/.gitignore" in err and "delete it" in err
+    assert "made/cache" not in err
