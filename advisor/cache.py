@@ -1,7 +1,10 @@
-"""Results of earlier runs, keyed by file content hash + settings + greenlint version.
+"""Results of earlier runs, keyed by everything a file's result depends on.
 
-One JSON file per (version, settings) pair under the cache directory. A missing, corrupt or
-unwritable cache is never fatal: the run just lints everything again.
+One JSON file per (greenlint build, settings) pair under the cache directory; in it, per absolute
+path, a hash of the whole lint request (bytes, displayed path, enabled codes, per-file ignores) and
+the findings. A missing, corrupt, wrong-shaped or unwritable cache is never fatal: the run just
+lints again. The cache folder is greenlint's own: one that holds source files is refused
+(cache_dir.py), and a `.gitignore` is written only into a folder greenlint itself creates.
 """
 
 from __future__ import annotations
@@ -9,17 +12,31 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from greenlint import __version__
+from greenlint.cache_dir import GITIGNORE_TEXT, check_cache_dir
+from greenlint.engine import LintRequest
 from greenlint.findings import Finding
 
-_FORMAT = 1
+_FORMAT = 2  # 2: entries keyed by request_key (1 keyed by the bytes alone)
 
 
 def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def request_key(request: LintRequest) -> str:
+    """What a file's findings depend on besides greenlint's code and the settings file name: its
+    bytes, the path it is shown as (test files are recognised by it, and findings carry it), the
+    enabled codes and the codes ignored for it."""
+    digest = hashlib.blake2b(request.data, digest_size=16)
+    described = [request.display_path, sorted(request.enabled), list(request.ignored_prefixes)]
+    digest.update(b"\0" + json.dumps(described, ensure_ascii=True).encode())
+    return digest.hexdigest()
 
 
 def code_fingerprint() -> str:
@@ -29,7 +46,16 @@ def code_fingerprint() -> str:
     import greenlint.profiler
     import greenlint.rules
 
-    digest = hashlib.blake2b(__version__.encode(), digest_size=8)
+    try:
+        from libcst._version import __version__ as libcst_version
+    except ImportError:  # pragma: no cover - a libcst that moved its version
+        from importlib.metadata import version
+
+        libcst_version = version("libcst")
+
+    # the interpreter decides what compile() accepts (GL001), libcst what parses
+    runtime = f"{__version__}|{platform.python_implementation()}|{platform.python_version()}|{libcst_version}"
+    digest = hashlib.blake2b(runtime.encode(), digest_size=8)
     for package in (greenlint, greenlint.rules, greenlint.profiler):
         for directory in package.__path__:
             for path in sorted(Path(directory).rglob("*.py")):
@@ -42,7 +68,9 @@ def code_fingerprint() -> str:
 
 
 class ResultCache:
-    def __init__(self, directory: Path, settings_fingerprint: str) -> None:
+    def __init__(self, directory: Path, settings_fingerprint: str, origin: str | None = None) -> None:
+        """Raises CacheDirError when `directory` is not a folder greenlint may use (see cache_dir.py)."""
+        check_cache_dir(directory, origin)
         self.path = directory / f"results-{__version__}-{code_fingerprint()}-{settings_fingerprint}.json"
         self.directory = directory
         self._entries: dict[str, dict] = {}
@@ -59,12 +87,15 @@ class ResultCache:
             self._entries = data["files"]
 
     def get(self, path: Path, digest: str) -> list[Finding] | None:
+        """The cached findings, or None for a miss; an entry of the wrong shape is a miss."""
         entry = self._entries.get(str(path))
-        if not isinstance(entry, dict) or entry.get("hash") != digest:
+        if not isinstance(entry, dict) or entry.get("hash") != digest or not isinstance(entry.get("findings"), list):
+            return None
+        if not all(_valid_finding(item) for item in entry["findings"]):
             return None
         try:
             return [Finding.from_json(item) for item in entry["findings"]]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
     def put(self, path: Path, digest: str, findings: list[Finding]) -> None:
@@ -83,14 +114,19 @@ class ResultCache:
                 except OSError:
                     pass
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Write the results; True when this created the cache folder (the caller may say where)."""
         if not self._dirty:
-            return
+            return False
+        created = False
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            gitignore = self.directory / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("# Created by greenlint\n*\n")
+            try:
+                self.directory.mkdir(parents=True)
+                created = True
+                # only in a folder greenlint made: elsewhere `*` would hide the user's own files
+                (self.directory / ".gitignore").write_text(GITIGNORE_TEXT)
+            except FileExistsError:
+                pass
             fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w") as handle:
@@ -102,3 +138,46 @@ class ResultCache:
                 raise
         except OSError:
             pass  # a read-only checkout still lints; it just does not remember
+        return created
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _valid_location(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"row", "column"} and all(_is_int(v) for v in value.values())
+
+
+def _valid_edit(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("content"), str)
+        and _valid_location(value.get("location"))
+        and _valid_location(value.get("end_location"))
+        and (value.get("cell") is None or _is_int(value.get("cell")))
+    )
+
+
+def _valid_finding(item: Any) -> bool:
+    """The shape Finding.to_json writes; anything else (a hand-edited or damaged file) is a miss."""
+    if not isinstance(item, dict):
+        return False
+    if not all(isinstance(item.get(key), str) for key in ("code", "message", "filename")):
+        return False
+    if not (_valid_location(item.get("location")) and _valid_location(item.get("end_location"))):
+        return False
+    if item.get("noqa_row") is not None and not _is_int(item["noqa_row"]):
+        return False
+    if "cell" in item and not _is_int(item["cell"]):
+        return False
+    fix = item.get("fix")
+    if fix is None:
+        return True
+    return (
+        isinstance(fix, dict)
+        and isinstance(fix.get("message"), str)
+        and fix.get("applicability") in ("safe", "unsafe")
+        and isinstance(fix.get("edits"), list)
+        and all(_valid_edit(edit) for edit in fix["edits"])
+    )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from greenlint import __version__
 from greenlint.cli_parsing import SuggestingParser, parse_arguments
 from greenlint.reporters import FORMATS  # the package imports each renderer on first use
+from greenlint.reporters.escaping import display_text  # stdlib only
 
 if TYPE_CHECKING:
     from greenlint.terminal import Console
@@ -192,6 +193,7 @@ def _plain_stdout() -> bool:
 
 
 def _check(args: argparse.Namespace, stderr: Console) -> int:
+    from greenlint.cache_dir import CacheDirError
     from greenlint.config import ConfigError, Overrides, load_settings
     from greenlint.discovery import DiscoveryError, discover
     from greenlint.runner import lint_files
@@ -207,12 +209,15 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         cache_dir=args.cache_dir,
         preview=args.preview,
     )
+    skipped: list[str] = []  # folders discovery could not read
     try:
         settings = load_settings(args.config, args.isolated, overrides)
-        files = discover(args.paths, settings, force_exclude=args.force_exclude)
+        files = discover(args.paths, settings, force_exclude=args.force_exclude, skipped=skipped)
     except (ConfigError, DiscoveryError) as exc:
-        stderr.print(f"greenlint: error: {exc}", soft_wrap=True)
+        stderr.print(f"greenlint: error: {display_text(str(exc))}", soft_wrap=True, markup=False)
         return EXIT_ERROR
+    for message in skipped:
+        stderr.print(f"greenlint: warning: {message}", soft_wrap=True, markup=False)
     for code in preview_rules_selected_without_preview(settings.selection):
         stderr.print(f"greenlint: warning: {code} is a preview rule; selecting it has no effect without --preview")
     if args.jobs is not None and args.jobs < 1:
@@ -220,9 +225,15 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         return EXIT_ERROR
     if args.fix or args.diff or args.fix_only:
         return _fix(args, settings, files, stderr)
-    result = lint_files(files, settings, use_cache=not args.no_cache, jobs=args.jobs)
+    try:
+        result = lint_files(files, settings, use_cache=not args.no_cache, jobs=args.jobs)
+    except CacheDirError as exc:
+        stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
+        return EXIT_ERROR
+    for notice in result.notices:
+        stderr.print(f"greenlint: note: {notice}", soft_wrap=True, markup=False)
     for path, reason in result.unreadable:
-        stderr.print(f"greenlint: warning: {path}: cannot read: {reason}", soft_wrap=True)
+        stderr.print(f"greenlint: warning: {display_text(path)}: cannot read: {reason}", soft_wrap=True, markup=False)
     status = _report(args, result.findings, result.files_checked, stderr)
     if status is not None:
         return status
@@ -263,7 +274,9 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
             from greenlint.reporters.text import render_plain
 
             if args.quiet:
-                out.write("".join(f"{f.filename}:{f.position}: {f.code} {f.message}\n" for f in findings))
+                out.write("".join(
+                    f"{display_text(f.filename)}:{f.position}: {f.code} {display_text(f.message)}\n" for f in findings
+                ))
             else:
                 render_plain(findings, out, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
         else:
@@ -272,7 +285,8 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
             console = Console(highlight=False)
             if args.quiet:
                 for f in findings:
-                    console.print(f"{f.filename}:{f.position}: {f.code} {f.message}", markup=False, soft_wrap=True)
+                    line = f"{display_text(f.filename)}:{f.position}: {f.code} {display_text(f.message)}"
+                    console.print(line, markup=False, soft_wrap=True)
             else:
                 from greenlint.reporters.text import render_text
 

@@ -45,6 +45,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     respect_gitignore: bool = True
     cache_dir: Path | None = None  # None: <project root>/.greenlint_cache
+    cache_dir_source: str | None = None  # where cache_dir was set: a configuration file or "--cache-dir"
     project_root: Path = field(default_factory=Path.cwd)
     config_file: Path | None = None
     # `greenlint profile`: grid carbon intensity (gCO2e/kWh; None: carbon.py's cited default) and PUE
@@ -140,6 +141,7 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
         per_file_ignores=per_file_ignores,
         respect_gitignore=respect,
         cache_dir=(root / cache_dir) if cache_dir else None,
+        cache_dir_source=str(path) if cache_dir else None,
         project_root=root,
         config_file=path,
     )
@@ -238,4 +240,5 @@ def apply_overrides(settings: Settings, overrides: Overrides) -> Settings:
         changes["respect_gitignore"] = overrides.respect_gitignore
     if overrides.cache_dir is not None:
         changes["cache_dir"] = Path(overrides.cache_dir).resolve()
+        changes["cache_dir_source"] = "--cache-dir"
     return replace(settings, **changes)

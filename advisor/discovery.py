@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greenlint.cache_dir import GITIGNORE_TEXT, SOURCE_SUFFIXES
 from greenlint.config import Settings
+from greenlint.reporters.escaping import display_text
 
 if TYPE_CHECKING:
     import pathspec
@@ -29,6 +31,22 @@ class _IgnoreFile:
     spec: pathspec.GitIgnoreSpec
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file, except that a folder we may not search counts as "no such file" (Python
+    before 3.14 raises PermissionError there)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _load_ignore_file(path: Path, base: Path) -> _IgnoreFile | None:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -43,12 +61,12 @@ def _ancestor_ignore_files(directory: Path) -> list[_IgnoreFile]:
     """`.gitignore` files above `directory`, up to the repository root (outermost first)."""
     found: list[_IgnoreFile] = []
     for parent in directory.parents:
-        ignore = _load_ignore_file(parent / ".gitignore", parent) if (parent / ".gitignore").is_file() else None
+        ignore = _load_ignore_file(parent / ".gitignore", parent) if _is_file(parent / ".gitignore") else None
         if ignore:
             found.append(ignore)
-        if (parent / ".git").exists():
+        if _exists(parent / ".git"):
             exclude = parent / ".git" / "info" / "exclude"
-            if exclude.is_file():
+            if _is_file(exclude):
                 info = _load_ignore_file(exclude, parent)
                 if info:
                     found.append(info)
@@ -94,23 +112,31 @@ class _Excluder:
         return bool(self.spec.match_file(path.name + "/" if is_dir else path.name))
 
 
-def discover(paths: list[str], settings: Settings, force_exclude: bool = False) -> list[Path]:
+def discover(
+    paths: list[str], settings: Settings, force_exclude: bool = False, skipped: list[str] | None = None
+) -> list[Path]:
     """Absolute paths of the files to lint, sorted and without duplicates. A file named
-    explicitly is linted even if excluded, unless `force_exclude` (as in ruff)."""
+    explicitly is linted even if excluded, unless `force_exclude` (as in ruff). A folder that
+    cannot be read is skipped; a message saying so is appended to `skipped` (if given), as is one
+    about a `.gitignore` an earlier greenlint left among source files."""
     excluder = _Excluder(settings)
     found: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
-            raise DiscoveryError(f"{raw}: no such file or directory")
+        try:
+            path.stat()
+        except FileNotFoundError:
+            raise DiscoveryError(f"{raw}: no such file or directory") from None
+        except OSError as exc:
+            raise DiscoveryError(f"{raw}: cannot access: {exc.strerror or exc}") from None
         path = path.resolve()
-        if path.is_file():
+        if _is_file(path):
             if force_exclude and _explicit_file_excluded(path, settings, excluder):
                 continue
             found.add(path)
             continue
         ignores = _ancestor_ignore_files(path) if settings.respect_gitignore else []
-        _walk(path, settings, excluder, ignores, found)
+        _walk(path, settings, excluder, ignores, found, skipped if skipped is not None else [])
     return sorted(found)
 
 
@@ -130,19 +156,32 @@ def _explicit_file_excluded(path: Path, settings: Settings, excluder: _Excluder)
     return settings.respect_gitignore and _is_gitignored(path, False, _ancestor_ignore_files(path))
 
 
-def _walk(root: Path, settings: Settings, excluder: _Excluder, ignores: list[_IgnoreFile], found: set[Path]) -> None:
+def _walk(
+    root: Path, settings: Settings, excluder: _Excluder, ignores: list[_IgnoreFile], found: set[Path], skipped: list[str]
+) -> None:
     stack = [(root, ignores)]
     while stack:
         directory, inherited = stack.pop()
-        local = list(inherited)
-        if settings.respect_gitignore and (directory / ".gitignore").is_file():
-            ignore = _load_ignore_file(directory / ".gitignore", directory)
-            if ignore:
-                local.append(ignore)
         try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue  # unreadable directory: nothing to lint there
+            with os.scandir(directory) as iterator:
+                entries = list(iterator)
+        except OSError as exc:
+            # one unreadable folder (permissions, a vanished mount) costs that folder, not the run
+            shown = display_text(_shown(directory))
+            skipped.append(f"{shown}: cannot read the folder: {exc.strerror or exc}; skipped")
+            continue
+        local = list(inherited)
+        if settings.respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
+            if _misplaced_cache_gitignore(directory, entries):
+                skipped.append(
+                    f"{display_text(_shown(directory))}.gitignore was written by an earlier greenlint that used this "
+                    "folder of source files as its cache directory; it hides every file here from git and from "
+                    "greenlint, so greenlint does not apply it: delete it"
+                )
+            else:
+                ignore = _load_ignore_file(directory / ".gitignore", directory)
+                if ignore:
+                    local.append(ignore)
         for entry in entries:
             path = Path(entry.path)
             try:
@@ -158,3 +197,21 @@ def _walk(root: Path, settings: Settings, excluder: _Excluder, ignores: list[_Ig
                 if excluder.excluded(path, False) or _is_gitignored(path, False, local):
                     continue
                 found.add(path)
+
+
+def _misplaced_cache_gitignore(directory: Path, entries: list[os.DirEntry]) -> bool:
+    """greenlint's own cache `.gitignore` (`*`) beside source files: earlier versions wrote it into
+    whatever folder `cache-dir` named, and then every run linted nothing and passed."""
+    if not any(entry.name.endswith(SOURCE_SUFFIXES) for entry in entries):
+        return False
+    try:
+        return (directory / ".gitignore").read_text(encoding="utf-8", errors="replace") == GITIGNORE_TEXT
+    except OSError:
+        return False
+
+
+def _shown(directory: Path) -> str:
+    try:
+        return directory.relative_to(Path.cwd().resolve()).as_posix() + "/"
+    except (ValueError, OSError):
+        return str(directory)

@@ -53,10 +53,14 @@ def is_notebook(display_path: str) -> bool:
 
 
 def lint_request(request: LintRequest) -> list[Finding]:
-    if is_notebook(request.display_path):
-        findings = lint_notebook(request.data, request.display_path, request.enabled)
-    else:
-        findings = lint_source(request.data, request.display_path, request.enabled)
+    try:
+        if is_notebook(request.display_path):
+            findings = lint_notebook(request.data, request.display_path, request.enabled)
+        else:
+            findings = lint_source(request.data, request.display_path, request.enabled)
+    except Exception as exc:  # noqa: BLE001 - a file greenlint fails on is one GL000, never the end of the run
+        _show_traceback_when_debugging(exc)
+        findings = _internal_error(request.display_path, "the engine", exc)
     if request.ignored_prefixes:
         findings = [f for f in findings if not f.code.startswith(request.ignored_prefixes)]
     return findings
@@ -153,18 +157,26 @@ def lint_text(text: str, display_path: str, enabled: frozenset[str]) -> list[Fin
     rules = [r for r in rules_for(codes) if r.could_match(text)]
     if not rules:
         return _syntax_only(text, display_path, enabled)
+    # CPython first (about 1/8 of a libcst parse): nesting it gives up on overflows the stack of
+    # libcst's native parser, a crash no except clause catches
+    python_error = _python_syntax_error(text)
+    if isinstance(python_error, NestingError):
+        return _python_syntax_finding(python_error, display_path, enabled)
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        return _syntax_error(exc, text, display_path, enabled)
+        return _syntax_error(exc, text, display_path, enabled, python_error)
     except (RecursionError, MemoryError) as exc:  # pathologically nested code
         return _internal_error(display_path, "parser", exc)
     return sorted(_run_rules(module, rules, text, display_path), key=Finding.sort_key)
 
 
 def _syntax_only(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
-    if "GL001" not in enabled or _python_syntax_error(text) is None:
+    python_error = _python_syntax_error(text) if "GL001" in enabled else None
+    if python_error is None:
         return []
+    if isinstance(python_error, NestingError):  # never handed to libcst: it would crash (see lint_text)
+        return _python_syntax_finding(python_error, display_path, enabled)
     # Python rejects it; libcst decides (it also accepts grammar newer than this interpreter).
     import libcst as cst
 
@@ -172,9 +184,18 @@ def _syntax_only(text: str, display_path: str, enabled: frozenset[str]) -> list[
         cst.parse_module(text)
         return []
     except cst.ParserSyntaxError as exc:
-        return _syntax_error(exc, text, display_path, enabled)
+        return _syntax_error(exc, text, display_path, enabled, python_error)
     except (RecursionError, MemoryError) as exc:
         return _internal_error(display_path, "parser", exc)
+
+
+class NestingError(SyntaxError):
+    """CPython gave up on the file's nesting (brackets, operators, attribute chains). libcst's
+    native parser, handed the same file, can overflow its stack and kill the process (SIGSEGV)."""
+
+
+# CPython's messages for nesting it refuses (3.10-3.13): the tokenizer's bracket limit (200)
+_NESTING_MESSAGES = ("too many nested parentheses",)
 
 
 def _python_syntax_error(text: str) -> SyntaxError | None:
@@ -184,23 +205,38 @@ def _python_syntax_error(text: str) -> SyntaxError | None:
             warnings.simplefilter("ignore")
             compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
+        if exc.msg in _NESTING_MESSAGES:
+            return NestingError(exc.msg, (exc.filename, exc.lineno, exc.offset, exc.text))
         return exc
-    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:  # NUL bytes, deep nesting
+    except (RecursionError, MemoryError):  # the parser's own stack limit: deep nesting
+        return NestingError("the code is nested too deeply for Python's parser")
+    except (ValueError, OverflowError) as exc:  # NUL bytes
         return SyntaxError(str(exc))
     return None
+
+
+def _python_syntax_finding(error: SyntaxError, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+    if "GL001" not in enabled:
+        return []
+    row, column = error.lineno or 1, max(1, error.offset or 1)
+    return [_file_finding("GL001", f"syntax error: {error.msg}", display_path, row, column)]
 
 
 _LIBCST_POSITION = re.compile(r"error at (\d+):(\d+)")
 
 
 def _syntax_error(
-    exc: cst.ParserSyntaxError, text: str, display_path: str, enabled: frozenset[str]
+    exc: cst.ParserSyntaxError,
+    text: str,
+    display_path: str,
+    enabled: frozenset[str],
+    python_error: SyntaxError | None = None,
 ) -> list[Finding]:
     """GL001 at the error's position. Python's own message and position are preferred: they are
     what users know, and libcst's `raw_line` can point one line past the error."""
     if "GL001" not in enabled:
         return []
-    python_error = _python_syntax_error(text)
+    python_error = python_error or _python_syntax_error(text)
     if python_error is not None and python_error.lineno:
         message = python_error.msg
         row, column = python_error.lineno, max(1, python_error.offset or 1)

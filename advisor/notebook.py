@@ -147,6 +147,9 @@ def parse_notebook(data: bytes) -> Notebook:
         raw = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise NotebookError(f"not a valid notebook: the file is not JSON ({exc})") from None
+    except (RecursionError, MemoryError):
+        # json's C decoder recurses per nesting level; a bad notebook is one finding, not the end of the run
+        raise NotebookError("not a valid notebook: its JSON is nested too deeply to read") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise NotebookError("not a valid notebook: no `cells` list")
     language = (raw.get("metadata") or {}).get("language_info", {}) if isinstance(raw.get("metadata"), dict) else {}
@@ -172,8 +175,15 @@ def parse_notebook(data: bytes) -> Notebook:
 def rebuild(notebook: Notebook, new_text: str) -> str | None:
     """The notebook's JSON with `new_text` split back into its code cells; None if that is not
     possible without disturbing it (boundaries lost, layout not reproducible)."""
-    if dump(notebook.raw, notebook) != notebook.source_json:
-        return None  # we could not write it back byte for byte where nothing changed
+    try:
+        if dump(notebook.raw, notebook) != notebook.source_json:
+            return None  # we could not write it back byte for byte where nothing changed
+        return _rebuild(notebook, new_text)
+    except (RecursionError, MemoryError):
+        return None  # JSON that parsed just under the recursion limit but does not re-serialise
+
+
+def _rebuild(notebook: Notebook, new_text: str) -> str | None:
     cells: dict[int, list[str]] = {}
     current: int | None = None
     for line in new_text.split("\n"):

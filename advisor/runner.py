@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from greenlint.cache import ResultCache, content_hash
+from greenlint.cache import ResultCache, request_key
 from greenlint.config import Settings
 from greenlint.engine import LintRequest, lint_request
-from greenlint.findings import Finding
+from greenlint.findings import Finding, Location
+from greenlint.reporters.escaping import display_text
 from greenlint.suppression import per_file_ignored_codes
 
 if TYPE_CHECKING:
     from greenlint.fixer import FixOutcome
+    from greenlint.pool import WorkerDeath  # the pool (and concurrent.futures) load only for a pool run
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 8
@@ -29,6 +32,7 @@ class RunResult:
     files_checked: int
     files_from_cache: int
     unreadable: list[tuple[str, str]]  # (path, reason)
+    notices: list[str] = field(default_factory=list)  # things the user should know (stderr)
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,15 @@ def _prepare(files: list[Path], settings: Settings) -> tuple[list[_Prepared], li
             unreadable.append((shown, exc.strerror or str(exc)))
             continue
         ignored = per_file_ignored_codes(path, settings.project_root, settings.per_file_ignores)
-        prepared.append(_Prepared(LintRequest(path, shown, data, enabled, ignored), content_hash(data)))
+        request = LintRequest(path, shown, data, enabled, ignored)
+        prepared.append(_Prepared(request, request_key(request)))
     return prepared, unreadable
 
 
 def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jobs: int | None = None) -> RunResult:
+    """Raises CacheDirError (before reading any file) when the cache folder is not greenlint's to use."""
+    cache = ResultCache(settings.resolved_cache_dir, settings.fingerprint(), settings.cache_dir_source) if use_cache else None
     prepared, unreadable = _prepare(files, settings)
-    cache = ResultCache(settings.resolved_cache_dir, settings.fingerprint()) if use_cache else None
     results: dict[Path, list[Finding]] = {}
     pending: list[_Prepared] = []
     for item in prepared:
@@ -70,17 +76,52 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
         if cached is None:
             pending.append(item)
         else:
-            # cached findings carry the display path of the run that made them
-            shown = item.request.display_path
-            results[item.request.path] = [f if f.filename == shown else replace(f, filename=shown) for f in cached]
-    for item, findings in zip(pending, _map(lint_request, [p.request for p in pending], jobs)):
+            results[item.request.path] = cached
+    linted = _map(lint_request, [p.request for p in pending], jobs, lint_death_findings)
+    for item, findings in zip(pending, linted):
         results[item.request.path] = findings
         if cache is not None:
             cache.put(item.request.path, item.digest, findings)
-    if cache is not None:
-        cache.save()
+    notices = []
+    if cache is not None and cache.save() and not _is_within(cache.directory, Path.cwd()):
+        notices.append(_cache_notice(cache.directory, settings))
     ordered = sorted((f for fs in results.values() for f in fs), key=Finding.sort_key)
-    return RunResult(ordered, len(results), len(prepared) - len(pending), unreadable)
+    return RunResult(ordered, len(results), len(prepared) - len(pending), unreadable, notices)
+
+
+def _is_within(path: Path, directory: Path) -> bool:
+    try:
+        path.resolve().relative_to(directory.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _cache_notice(directory: Path, settings: Settings) -> str:
+    """Said once, when greenlint creates a cache folder the user would not look for here."""
+    if settings.cache_dir_source is not None:
+        origin = f"cache-dir from {display_text(settings.cache_dir_source)}"
+    elif settings.config_file is not None:
+        origin = f"the default for the project that {display_text(str(settings.config_file))} configures"
+    else:
+        origin = "the default"
+    where = display_text(str(directory.resolve()))
+    return f"created the result cache {where} ({origin}), outside the current directory"
+
+
+def lint_death_findings(request: LintRequest, death: WorkerDeath) -> list[Finding]:
+    """The finding for a file whose worker process died (GL000: greenlint failed, not the file)."""
+    location = Location(1, 1)
+    message = (f"internal error: the worker process linting this file was {death.describe()}; "
+               "the other files were linted")
+    return [Finding("GL000", message, request.display_path, location, location, noqa_row=1)]
+
+
+def _fix_death_outcome(request: LintRequest, death: WorkerDeath) -> FixOutcome:
+    from greenlint.fixer import FixOutcome
+
+    findings = lint_death_findings(request, death)
+    return FixOutcome(request.display_path, None, None, None, remaining=findings)
 
 
 def fix_files(
@@ -91,22 +132,22 @@ def fix_files(
 
     prepared, unreadable = _prepare(files, settings)
     requests = [p.request for p in prepared]
-    outcomes = _map(functools.partial(fix_request, unsafe=unsafe), requests, jobs)
+    outcomes = _map(functools.partial(fix_request, unsafe=unsafe), requests, jobs, _fix_death_outcome)
     return [(r.path, o) for r, o in zip(requests, outcomes)], unreadable
 
 
-def _map(function: Callable[[LintRequest], T], requests: list[LintRequest], jobs: int | None) -> list[T]:
+def _map(
+    function: Callable[[LintRequest], T],
+    requests: list[LintRequest],
+    jobs: int | None,
+    on_death: Callable[[LintRequest, WorkerDeath], T],
+) -> list[T]:
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(requests) < PARALLEL_THRESHOLD:
         return [function(r) for r in requests]
     # imported here: a run of a few files never starts a pool, so it need not pay for the import
-    from concurrent.futures import ProcessPoolExecutor
+    from greenlint.pool import map_in_processes
 
-    # map() keeps the output in input order whatever order the workers finish in.
+    # results come back in input order whatever order the workers finish in
     chunk = max(1, min(16, len(requests) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=min(workers, len(requests))) as pool:
-        try:
-            return list(pool.map(function, requests, chunksize=chunk))
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    return map_in_processes(function, requests, workers, chunk, on_death)

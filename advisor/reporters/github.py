@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from greenlint.findings import Finding
 from greenlint.notebook_lines import NotebookLineCache
+from greenlint.reporters.escaping import display_text
 from greenlint.reporters.sarif import level_of
 
 
@@ -26,7 +27,7 @@ def render_github(findings: list[Finding]) -> str:
     notebooks = NotebookLineCache()
     for f in findings:
         properties = {
-            "file": f.filename,
+            "file": display_text(f.filename),  # no raw control characters or undecodable bytes
             "line": f.location.row,
             "col": f.location.column,
             "endLine": f.end_location.row,
@@ -37,8 +38,9 @@ def render_github(findings: list[Finding]) -> str:
             # a notebook finding: the annotation goes on the .ipynb file's own line; columns in
             # the cell are not columns of the JSON line, so none are given (the title has the cell's)
             rows = notebooks.rows(f.filename, f.extra["cell"], f.location.row, f.end_location.row)
-            properties = {"file": f.filename, "line": rows[0] if rows else 1, "endLine": rows[1] if rows else 1,
+            properties = {"file": display_text(f.filename), "line": rows[0] if rows else 1, "endLine": rows[1] if rows else 1,
                           "title": f"{f.code} (cell {f.extra['cell']}:{f.location.row}:{f.location.column})"}
         joined = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
-        lines.append(f"::{level_of(f.code)} {joined}::{escape_data(f.message)}")
+        message = escape_data(display_text(f.message, keep="\r\n"))  # CR/LF: escape_data's %0D/%0A
+        lines.append(f"::{level_of(f.code)} {joined}::{message}")
     return "".join(line + "\n" for line in lines)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from greenlint.findings import Finding
+from greenlint.reporters.escaping import encodable
 
 
 def render_json(findings: list[Finding]) -> str:
-    return json.dumps([f.to_json() for f in findings], indent=2, ensure_ascii=False) + "\n"
+    # a file name that is not UTF-8 must not make the document invalid UTF-8 (see escaping.py)
+    return json.dumps([encodable(f.to_json()) for f in findings], indent=2, ensure_ascii=False) + "\n"

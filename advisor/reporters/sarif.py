@@ -13,11 +13,11 @@ import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
 
 import greenlint
 from greenlint.findings import Finding, Location
 from greenlint.notebook_lines import NotebookLineCache
+from greenlint.reporters.escaping import encodable, uri_path
 from greenlint.rules import Rule
 from greenlint.rules.docs import rule_markdown
 
@@ -55,7 +55,7 @@ def render_sarif(findings: list[Finding], root: Path) -> str:
                 },
                 "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(root)}},
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(f, root, index, notebooks) for f in findings],
+                "results": [encodable(_result(f, root, index, notebooks)) for f in findings],
             }
         ],
     }
@@ -147,7 +147,8 @@ def _artifact_location(filename: str, root: Path) -> dict[str, str]:
             relative = candidate.relative_to(base)
         except ValueError:
             continue
-        return {"uri": quote(PurePosixPath(*relative.parts).as_posix(), safe="/"), "uriBaseId": SRCROOT}
+        # the name's bytes, percent-encoded: a name that is not UTF-8 still points at its file
+        return {"uri": uri_path(PurePosixPath(*relative.parts).as_posix()), "uriBaseId": SRCROOT}
     return {"uri": path.as_uri()}
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
 from greenlint.findings import Finding
+from greenlint.reporters.escaping import display_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,7 +62,10 @@ def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = Fal
 
 def render_plain(findings: list[Finding], out: TextIO, files_checked: int, unsafe: bool = False, fixed: int = 0) -> None:
     """render_text's lines, uncoloured, without rich."""
-    lines = [f"{f.filename}:{f.position}: {f.code}{' [*]' if _fixable(f, unsafe) else ''} {f.message}" for f in findings]
+    lines = [
+        f"{display_text(f.filename)}:{f.position}: {f.code}{' [*]' if _fixable(f, unsafe) else ''} {display_text(f.message)}"
+        for f in findings
+    ]
     if fixed:
         lines.append(f"Fixed {_plural(fixed, 'finding')}.")
     if findings:
@@ -79,8 +83,8 @@ def render_text(findings: list[Finding], console: Console, files_checked: int, u
     for f in findings:
         mark = " [cyan]\\[*][/cyan]" if _fixable(f, unsafe) else ""
         console.print(
-            f"[bold]{escape(f.filename)}[/bold][cyan]:[/cyan]{escape(f.position)}[cyan]:[/cyan]"
-            f" [bold red]{f.code}[/bold red]{mark} {escape(f.message)}",
+            f"[bold]{escape(display_text(f.filename))}[/bold][cyan]:[/cyan]{escape(f.position)}[cyan]:[/cyan]"
+            f" [bold red]{f.code}[/bold red]{mark} {escape(display_text(f.message))}",
             soft_wrap=True,
             highlight=False,
         )
