@@ -11,6 +11,7 @@ from typing import Callable, TypeVar
 
 from greenlint.cache import ResultCache, content_hash
 from greenlint.config import Settings
+from greenlint.config_files import dependency_digest
 from greenlint.engine import LintRequest, lint_request
 from greenlint.findings import Finding
 from greenlint.fixer import FixOutcome, fix_request
@@ -55,7 +56,11 @@ def _prepare(files: list[Path], settings: Settings) -> tuple[list[_Prepared], li
             unreadable.append((shown, exc.strerror or str(exc)))
             continue
         ignored = per_file_ignored_codes(path, settings.project_root, settings.per_file_ignores)
-        prepared.append(_Prepared(LintRequest(path, shown, data, enabled, ignored), content_hash(data)))
+        digest = content_hash(data)
+        configs = dependency_digest(path, data)  # a config file the script reads changes its result
+        if configs:
+            digest = f"{digest}+{configs}"
+        prepared.append(_Prepared(LintRequest(path, shown, data, enabled, ignored), digest))
     return prepared, unreadable
 
 
