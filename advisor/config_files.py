@@ -14,7 +14,11 @@ import hashlib
 import re
 from pathlib import Path
 
-from greenlint.rules.analysis.config_data import MAX_CONFIG_BYTES, candidates, project_root
+from greenlint.rules.analysis.config_data import (
+    MAX_CONFIG_BYTES,
+    candidates,
+    project_root,
+)
 
 # Scanned only when one of these occurs in the bytes: most files pay one `in` test per marker.
 _MARKERS = (b".yaml", b".yml", b".json", b".toml", b"config_path")

@@ -8,9 +8,13 @@ import textwrap
 
 import libcst as cst
 import pytest
-
 from greenlint.rules.analysis.config_values import ConfigValues
-from greenlint.rules.analysis.literals import NOT_LITERAL, resolved_value, resolving_values, value_source
+from greenlint.rules.analysis.literals import (
+    NOT_LITERAL,
+    resolved_value,
+    resolving_values,
+    value_source,
+)
 
 # A GPU training script whose DataLoader prepares images in __getitem__ (GL306), whose autocast has
 # a flag (GL101), and whose epoch loop has a configured length (GL503). {header} sets up the config.
@@ -57,7 +61,7 @@ import yaml
 
 cfg = yaml.safe_load(open("config.yaml"))
 """
-YAML_USE = dict(workers='cfg["data"]["num_workers"]', epochs='cfg["epochs"]', amp='cfg["amp"]')
+YAML_USE = {"workers": 'cfg["data"]["num_workers"]', "epochs": 'cfg["epochs"]', "amp": 'cfg["amp"]'}
 
 
 def test_yaml_values_are_reported_at_their_default_naming_the_file(project):
@@ -117,7 +121,7 @@ parser.add_argument("--num-workers", type=int, default=0)
 parser.add_argument("--epochs", default="100", type=int)
 parser.add_argument("--amp", action="store_true")
 """
-ARGPARSE_USE = dict(workers="args.num_workers", epochs="args.epochs", amp="args.amp", param="args")
+ARGPARSE_USE = {"workers": "args.num_workers", "epochs": "args.epochs", "amp": "args.amp", "param": "args"}
 
 
 def test_argparse_defaults_are_reported_naming_the_option_and_line(project):
@@ -173,7 +177,7 @@ def test_dataclass_field_defaults_and_constructor_overrides(project):
 
     cfg = Config()
     """
-    use = dict(workers="cfg.num_workers", epochs="NUM_EPOCHS", amp="cfg.amp")
+    use = {"workers": "cfg.num_workers", "epochs": "NUM_EPOCHS", "amp": "cfg.amp"}
     project.write("train.py", script(header, **use))
     findings = project.findings("--no-cache", ".")
     assert "`Config.num_workers` defaults to 0 (train.py:" in messages(findings, "GL306")[0]
@@ -188,7 +192,7 @@ def test_module_constants_and_literal_dicts(project):
     NUM_WORKERS = 0
     CONFIG = {"amp": False, "epochs": 100}
     """
-    use = dict(workers="NUM_WORKERS", epochs='CONFIG["epochs"]', amp='CONFIG["amp"]')
+    use = {"workers": "NUM_WORKERS", "epochs": 'CONFIG["epochs"]', "amp": 'CONFIG["amp"]'}
     project.write("train.py", script(header, **use))
     findings = project.findings("--no-cache", ".")
     assert "`NUM_WORKERS = 0` (train.py:4)" in messages(findings, "GL306")[0]

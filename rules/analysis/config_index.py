@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-
 from greenlint.rules.analysis.literals import NOT_LITERAL, keyword_arg, literal_value
 from greenlint.rules.analysis.names import ImportTable, terminal_name
 

@@ -23,15 +23,21 @@ from __future__ import annotations
 import json
 import os
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import libcst as cst
-
-from greenlint.rules.analysis.config_data import ConfigFile, key_line, load_config, locate, project_root
+from greenlint.rules.analysis.config_data import (
+    ConfigFile,
+    key_line,
+    load_config,
+    locate,
+    project_root,
+)
 from greenlint.rules.analysis.config_index import ConfigIndex, Key, expression_key
 from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
 
@@ -365,9 +371,7 @@ def _file_entry(config: ConfigFile, rest: Key, full: Key | None = None) -> Confi
 
 def _navigate(data: Any, rest: Key) -> Any:
     for part in rest:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, (list, tuple)) and isinstance(part, int) and -len(data) <= part < len(data):
+        if isinstance(data, dict) and part in data or isinstance(data, (list, tuple)) and isinstance(part, int) and -len(data) <= part < len(data):
             data = data[part]
         else:
             return NOT_LITERAL

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import libcst as cst
 

@@ -9,8 +9,8 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
     HF_TRAINING_ARGS,
     LIGHTNING_TRAINERS,
-    in_test_code,
     configured_source,
+    in_test_code,
     int_value,
     is_keras_fit,
     is_test_module,
