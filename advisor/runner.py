@@ -56,11 +56,7 @@ def _prepare(files: list[Path], settings: Settings) -> tuple[list[_Prepared], li
             unreadable.append((shown, exc.strerror or str(exc)))
             continue
         ignored = per_file_ignored_codes(path, settings.project_root, settings.per_file_ignores)
-        digest = content_hash(data)
-        configs = dependency_digest(path, data)  # a config file the script reads changes its result
-        if configs:
-            digest = f"{digest}+{configs}"
-        prepared.append(_Prepared(LintRequest(path, shown, data, enabled, ignored), digest))
+        prepared.append(_Prepared(LintRequest(path, shown, data, enabled, ignored), content_hash(data)))
     return prepared, unreadable
 
 
@@ -69,6 +65,10 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
     cache = ResultCache(settings.resolved_cache_dir, settings.fingerprint()) if use_cache else None
     results: dict[Path, list[Finding]] = {}
     pending: list[_Prepared] = []
+    if cache is not None:
+        # a config file the script reads (yaml.safe_load(open("config.yaml"))) changes its result;
+        # folded in only when caching: nothing else needs it, and the scan costs a few `in` tests
+        prepared = [_with_config_dependencies(item) for item in prepared]
     for item in prepared:
         cached = cache.get(item.request.path, item.digest) if cache is not None else None
         if cached is None:
@@ -85,6 +85,11 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
         cache.save()
     ordered = sorted((f for fs in results.values() for f in fs), key=Finding.sort_key)
     return RunResult(ordered, len(results), len(prepared) - len(pending), unreadable)
+
+
+def _with_config_dependencies(item: _Prepared) -> _Prepared:
+    configs = dependency_digest(item.request.path, item.request.data)
+    return replace(item, digest=f"{item.digest}+{configs}") if configs else item
 
 
 def fix_files(
