@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
+from greenlint.rules.analysis.config_argparse import (
+    argparse_dest,
+    argument_default,
+    option_strings,
+)
 from greenlint.rules.analysis.literals import NOT_LITERAL, keyword_arg, literal_value
 from greenlint.rules.analysis.names import ImportTable, terminal_name
 
@@ -98,11 +103,11 @@ class ConfigIndex:
         """(default value, the option as users type it, the option's literal as written) for the
         argument of `parser` whose dest is `dest`, or None when unknown."""
         receivers = self._receivers(parser)
-        matches = [call for receiver, call in self.add_argument if receiver in receivers and _dest(call) == dest]
+        matches = [call for receiver, call in self.add_argument if receiver in receivers and argparse_dest(call) == dest]
         if len(matches) != 1:
             return None
         call = matches[0]
-        value = _argument_default(call)
+        value = argument_default(call)
         for receiver, defaults in self.set_defaults:
             if receiver == parser:
                 if any(a.star for a in defaults.args):
@@ -112,7 +117,7 @@ class ConfigIndex:
                     value = literal_value(override.value)
         if value is NOT_LITERAL:
             return None
-        options = _option_strings(call)
+        options = option_strings(call)
         first = options[0] if options else None
         raw = call.args[0].value.value if isinstance(call.args[0].value, cst.SimpleString) else dest
         return value, (first or dest), raw
@@ -162,68 +167,6 @@ def _walk_returns(function: cst.FunctionDef) -> list[cst.Return]:
 
     function.visit(_Returns())
     return found
-
-
-def _option_strings(call: cst.Call) -> list[str]:
-    options = []
-    for arg in call.args:
-        if arg.keyword is not None or arg.star:
-            break
-        value = literal_value(arg.value)
-        if not isinstance(value, str):
-            return []
-        options.append(value)
-    return options
-
-
-def _dest(call: cst.Call) -> str | None:
-    """argparse's dest: `dest=`, else the first long option without its dashes and with `-` -> `_`,
-    else the first short option, else the positional name."""
-    explicit = keyword_arg(call, "dest")
-    if explicit is not None:
-        value = literal_value(explicit.value)
-        return value if isinstance(value, str) else None
-    options = _option_strings(call)
-    if not options:
-        return None
-    if not options[0].startswith("-"):
-        return options[0]
-    long = [o for o in options if o.startswith("--")]
-    chosen = long[0] if long else options[0]
-    return chosen.lstrip("-").replace("-", "_")
-
-
-def _argument_default(call: cst.Call) -> Any:
-    def kw(name: str) -> Any:
-        arg = keyword_arg(call, name)
-        return None if arg is None else literal_value(arg.value)
-
-    if any(a.star for a in call.args) or kw("required") is True:
-        return NOT_LITERAL
-    options = _option_strings(call)
-    if options and not options[0].startswith("-") and kw("nargs") not in ("?", "*"):
-        return NOT_LITERAL  # a required positional
-    default_arg = keyword_arg(call, "default")
-    action = kw("action")
-    if default_arg is None:
-        if action == "store_true":
-            return False
-        if action == "store_false":
-            return True
-        return NOT_LITERAL  # None: argparse's default, never a useful setting
-    value = literal_value(default_arg.value)
-    if value is NOT_LITERAL or value is None:
-        return NOT_LITERAL
-    type_arg = keyword_arg(call, "type")
-    if isinstance(value, str) and type_arg is not None:
-        converter = type_arg.value.value if isinstance(type_arg.value, cst.Name) else None
-        if converter not in ("int", "float", "str"):
-            return NOT_LITERAL  # argparse would run the user's function on the default
-        try:
-            return {"int": int, "float": float, "str": str}[converter](value)
-        except ValueError:
-            return NOT_LITERAL
-    return value
 
 
 class _Indexer(cst.CSTVisitor):

@@ -38,6 +38,7 @@ from greenlint.rules.analysis.config_data import (
     locate,
     project_root,
 )
+from greenlint.rules.analysis.config_hydra import hydra_layers
 from greenlint.rules.analysis.config_index import ConfigIndex, Key, expression_key
 from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
 
@@ -280,7 +281,7 @@ class ConfigValues:
         directory = (self.path.parent / config_path).resolve()
         if not _within(directory, root):
             return None
-        for prefix, config in reversed(_hydra_layers(directory, config_name, root)):
+        for prefix, config in reversed(hydra_layers(directory, config_name, root)):
             if rest[: len(prefix)] != prefix:
                 continue
             found = _file_entry(config, rest[len(prefix):], rest)
@@ -311,52 +312,6 @@ class ConfigValues:
             if stripped.startswith((f"{field}:", f"{field} =", f"{field}=")):
                 return f":{row + 1}"
         return ""
-
-
-def _hydra_layers(directory: Path, config_name: str, root: Path) -> list[tuple[Key, ConfigFile]]:
-    """The files Hydra merges, in merge order (later wins): the defaults list, then the primary."""
-    primary = _hydra_file(directory, config_name, root)
-    if primary is None:
-        return []
-    layers: list[tuple[Key, ConfigFile]] = []
-    defaults = primary.data.get("defaults")
-    self_seen = False
-    for entry in defaults if isinstance(defaults, list) else []:
-        if entry == "_self_":
-            layers.append(((), primary))
-            self_seen = True
-        elif isinstance(entry, str):
-            found = _hydra_file(directory, entry, root)
-            if found is not None:
-                layers.append(((), found))
-        elif isinstance(entry, dict) and len(entry) == 1:
-            group, option = next(iter(entry.items()))
-            group = str(group).removeprefix("override ").strip()
-            if "@" in group or not isinstance(option, str):
-                continue  # a package override or an optional/list option: unknown
-            found = _hydra_file(directory, f"{group}/{option}", root)
-            if found is None:
-                continue
-            header = found.text.lstrip().splitlines()[0] if found.text.strip() else ""
-            if header.startswith("# @package"):
-                package = header.split("@package", 1)[1].strip()
-                if package == "_global_":
-                    layers.append(((), found))
-                elif package == "_group_" or package == group.replace("/", "."):
-                    layers.append((tuple(group.split("/")), found))
-                continue
-            layers.append((tuple(group.split("/")), found))
-    if not self_seen:
-        layers.append(((), primary))
-    return layers
-
-
-def _hydra_file(directory: Path, name: str, root: Path) -> ConfigFile | None:
-    base = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
-    path = directory / base
-    if not _within(path, root) or not path.is_file():
-        return None
-    return load_config(path, root)
 
 
 def _file_entry(config: ConfigFile, rest: Key, full: Key | None = None) -> ConfigValue | None:
