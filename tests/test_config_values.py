@@ -113,6 +113,26 @@ def test_config_at_the_project_root_is_found_from_a_script_in_a_subfolder(projec
     assert gl306 and "in configs/train.yaml:2" in gl306[0]
 
 
+def test_path_next_to_the_script_and_a_path_the_cache_cannot_see(project):
+    project.write("pyproject.toml", "[project]\nname = 'p'\n")
+    project.write("src/config.yaml", "data:\n  num_workers: 0\nepochs: 100\namp: false\n")
+    header = """
+    from pathlib import Path
+
+    import yaml
+
+    cfg = yaml.safe_load((Path(__file__).parent / "config.yaml").read_text())
+    """
+    project.write("src/train.py", script(header, **YAML_USE))
+    gl306 = messages(project.findings("--no-cache", "."), "GL306")
+    assert gl306 and "in src/config.yaml:2" in gl306[0]
+    # assembled from pieces: resolvable, but the result cache keys only on whole literal paths, so
+    # the value stays unknown rather than risk a stale cached finding
+    project.write("src/train.py", script('import os\nimport yaml\ncfg = yaml.safe_load(open(os.path.join("conf", "train.yaml")))\n', **YAML_USE))
+    project.write("src/conf/train.yaml", "data:\n  num_workers: 0\nepochs: 100\namp: false\n")
+    assert not {f["code"] for f in project.findings("--no-cache", ".")} & {"GL306", "GL503", "GL101"}
+
+
 ARGPARSE_HEADER = """
 import argparse
 

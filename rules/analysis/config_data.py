@@ -8,7 +8,9 @@ most `MAX_CONFIG_BYTES`, and parses to a mapping. Anything else is "unknown" (No
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -134,3 +136,33 @@ def key_line(config: ConfigFile, key: str) -> int | None:
                 rows.append(row)
                 break
     return rows[0] if len(rows) == 1 else None
+
+
+# Scanned only when one of these occurs in the bytes: most files pay one `in` test per marker.
+_MARKERS = (b".yaml", b".yml", b".json", b".toml", b"config_path")
+_CONFIG_LITERAL = re.compile(r"""["']([^"'\n\\]{1,300}\.(?:ya?ml|json|toml))["']""", re.IGNORECASE)
+_HYDRA_PATH = re.compile(r"""config_path\s*=\s*["']([^"'\n\\]{1,300})["']""")
+_MAX_HYDRA_FILES = 200
+_MAX_DEPENDENCIES = 64
+
+
+def may_read_config(data: bytes) -> bool:
+    return any(marker in data for marker in _MARKERS)
+
+
+def config_dependencies(path: Path, text: str, root: Path) -> list[Path]:
+    """Config files (existing or not) inside `root` whose contents may change `path`'s findings."""
+    folder = path.parent
+    found: list[Path] = []
+    for match in _CONFIG_LITERAL.finditer(text):
+        for candidate in candidates(match.group(1), folder, root):
+            if candidate not in found:
+                found.append(candidate)
+    for match in _HYDRA_PATH.finditer(text):
+        for directory in candidates(match.group(1), folder, root):
+            if not directory.is_dir():
+                continue
+            # bounded walk: `config_path="."` must not list a whole repository
+            files = sorted(itertools.islice((p for p in directory.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")), _MAX_HYDRA_FILES))
+            found.extend(p for p in files if p not in found)
+    return found[: _MAX_DEPENDENCIES + _MAX_HYDRA_FILES]

@@ -33,6 +33,7 @@ from typing import Any
 import libcst as cst
 from greenlint.rules.analysis.config_data import (
     ConfigFile,
+    config_dependencies,
     key_line,
     load_config,
     locate,
@@ -86,6 +87,7 @@ class ConfigValues:
         self._text = text
         self._index: ConfigIndex | None = None
         self._line_cache: list[str] | None = None
+        self._dependencies: set[Path] | None = None
 
     @classmethod
     def for_current_file(cls, module: cst.Module, text: str | None = None) -> ConfigValues:
@@ -224,10 +226,19 @@ class ConfigValues:
             found = here if _within(here, root) and here.is_file() else None
         else:
             found = locate(relative, folder, root)
-        config = load_config(found, root) if found is not None else None
+        config = load_config(found, root) if found is not None and self._covered(found, root) else None
         if config is None:
             return None
         return _file_entry(config, rest)
+
+    def _covered(self, path: Path, root: Path) -> bool:
+        """Only files the result cache keys on (advisor/config_files.py) may change a finding:
+        a path assembled from pieces the scan does not see is left unknown."""
+        if self._dependencies is None:
+            assert self.path is not None
+            text = self._text if self._text is not None else self.module.code
+            self._dependencies = {p.resolve() for p in config_dependencies(self.path, text, root)}
+        return path.resolve() in self._dependencies
 
     def _path_of(self, node: cst.BaseExpression, depth: int) -> str | None:
         """The literal path an expression opens: `"c.yaml"`, `open(P)`, `Path(P).read_text()`,
@@ -281,7 +292,10 @@ class ConfigValues:
         directory = (self.path.parent / config_path).resolve()
         if not _within(directory, root):
             return None
-        for prefix, config in reversed(hydra_layers(directory, config_name, root)):
+        layers = hydra_layers(directory, config_name, root)
+        if not all(self._covered(config.path, root) for _, config in layers):
+            return None  # the cache would not see an edit of the uncovered file
+        for prefix, config in reversed(layers):
             if rest[: len(prefix)] != prefix:
                 continue
             found = _file_entry(config, rest[len(prefix):], rest)
