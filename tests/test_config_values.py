@@ -337,3 +337,18 @@ def test_literal_value_keeps_its_meaning():
     with resolving_values(ConfigValues(module)):
         assert literal_value(cst.parse_expression("NUM")) is NOT_LITERAL
         assert resolved_value(cst.parse_expression("NUM")) == 0
+
+
+def test_a_parameter_every_call_fills_from_an_argparse_default(project):
+    """milesial/Pytorch-UNet: `def train_model(..., amp=False)` called with `amp=args.amp`, where
+    `--amp` is a store_true flag: fp32 unless --amp is passed."""
+    text = script(ARGPARSE_HEADER, workers="8", epochs="10", amp="amp", param="amp=False")
+    text += "\n\nargs = parser.parse_args()\ntrain(amp=args.amp)\nif args.retry:\n    train(amp=args.amp)\n"
+    project.write("train.py", text)
+    gl101 = messages(project.findings("--no-cache", "."), "GL101")
+    assert len(gl101) == 1 and "`--amp` defaults to False (train.py:9)" in gl101[0]
+    # calls that disagree, or a function nobody in the module calls: the parameter is unknown
+    project.write("train.py", text + "train(amp=True)\n")
+    assert "GL101" not in {f["code"] for f in project.findings("--no-cache", ".")}
+    project.write("train.py", script(ARGPARSE_HEADER, workers="8", epochs="10", amp="amp", param="amp=False"))
+    assert "GL101" not in {f["code"] for f in project.findings("--no-cache", ".")}

@@ -75,6 +75,9 @@ class ConfigIndex:
     class_fields: dict[str, list[str]] = field(default_factory=dict)  # declared order, for positional args
     functions: dict[str, list[cst.FunctionDef]] = field(default_factory=dict)
     hydra_params: dict[str, tuple[str, str]] = field(default_factory=dict)  # parameter -> (config_path, config_name)
+    # parameter name -> the functions that declare it; function name -> the calls `name(...)`
+    params: dict[str, list[cst.FunctionDef]] = field(default_factory=dict)
+    calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, module: cst.Module) -> ConfigIndex:
@@ -155,6 +158,33 @@ class ConfigIndex:
         return None
 
 
+def parameter_arguments(function: cst.FunctionDef, name: str, calls: list[cst.Call]) -> list[cst.BaseExpression] | None:
+    """What each call passes for parameter `name` (its default where a call passes nothing), or
+    None when a call cannot be read (`*args`, `**kwargs`) or the parameter has no default to fall
+    back on. Positional parameters are matched by position."""
+    positional = [*function.params.posonly_params, *function.params.params]
+    declared = [*positional, *function.params.kwonly_params]
+    param = next((p for p in declared if p.name.value == name), None)
+    if param is None:
+        return None
+    position = next((i for i, p in enumerate(positional) if p is param), None)
+    passed: list[cst.BaseExpression] = []
+    for call in calls:
+        if any(a.star for a in call.args):
+            return None
+        arg = keyword_arg(call, name)
+        given = [a for a in call.args if a.keyword is None]
+        if arg is not None:
+            passed.append(arg.value)
+        elif position is not None and position < len(given):
+            passed.append(given[position].value)
+        elif param.default is not None:
+            passed.append(param.default)
+        else:
+            return None
+    return passed
+
+
 def _walk_returns(function: cst.FunctionDef) -> list[cst.Return]:
     found: list[cst.Return] = []
 
@@ -197,6 +227,8 @@ class _Indexer(cst.CSTVisitor):
         self.index.functions.setdefault(node.name.value, []).append(node)
         self.index.bind(node.name.value, None)
         params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+        for param in params:
+            self.index.params.setdefault(param.name.value, []).append(node)
         for decorator in node.decorators:
             hydra = _hydra_main(decorator.decorator, self.index.imports)
             if hydra is not None and params:
@@ -265,6 +297,8 @@ class _Indexer(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if isinstance(func, cst.Name):
+            self.index.calls_by_name.setdefault(func.value, []).append(node)
         if isinstance(func, cst.Attribute):
             receiver = func.value
             attr = func.attr.value

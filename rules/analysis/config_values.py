@@ -2,13 +2,16 @@
 
 `args.num_workers` (argparse `add_argument` default), `cfg.num_workers` (dataclass/attrs field or
 class attribute default), `NUM_WORKERS` / `CONFIG["amp"]` (a name bound once to a literal),
-`cfg["data"]["num_workers"]` (a YAML/JSON/TOML file opened by a path the module spells out), and
+`cfg["data"]["num_workers"]` (a YAML/JSON/TOML file opened by a path the module spells out), `amp`
+in `def train(amp=False)` when every call in the module passes the same known value, and
 `cfg.data.num_workers` in a `@hydra.main(config_path=..., config_name=...)` function. Each resolved
 value carries a phrase saying where it comes from, for messages.
 
 Deliberate limits, so that nothing is guessed:
 - a name is followed only when the module binds it exactly once (function parameters of the same
   name are taken to be that object: `def train(args)` in the script that parses `args`);
+- an object passed to a function that changes it is not noticed (only changes written in the
+  module at the object's own name: the common config-object idioms);
 - any assignment to the key or to a part of it (`args.amp = True`, `cfg["data"] = ...`,
   `cfg.update(...)`, `setattr(cfg, ...)`, `vars(args)`) makes it unknown;
 - `parse_args([...])` with arguments, `required=True`, a `type=` other than int/float/str applied to
@@ -40,7 +43,12 @@ from greenlint.rules.analysis.config_data import (
     project_root,
 )
 from greenlint.rules.analysis.config_hydra import hydra_layers
-from greenlint.rules.analysis.config_index import ConfigIndex, Key, expression_key
+from greenlint.rules.analysis.config_index import (
+    ConfigIndex,
+    Key,
+    expression_key,
+    parameter_arguments,
+)
 from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
 
 _MAX_DEPTH = 6
@@ -134,6 +142,8 @@ class ConfigValues:
             return self._hydra(index.hydra_params[root], key[1:]) if not bound else None
         if root in index.classes and not bound:
             return self._class_attribute(root, key[1:], depth)
+        if not bound and root in index.params:
+            return self._parameter(root, key[1:], depth)
         if len(bound) != 1 or bound[0] is None:
             return None
         return self._from_expression(bound[0], root, key[1:], depth + 1)
@@ -171,6 +181,43 @@ class ConfigValues:
             if parse_call is not None:
                 return self._from_expression(parse_call, name, rest, depth + 1)
         return None
+
+    # -- a function's parameter: the value every call of the module passes ---------------------
+    def _parameter(self, name: str, rest: Key, depth: int) -> ConfigValue | None:
+        """`enabled=amp` in `def train(..., amp=False)` called as `train(amp=args.amp)`: known when
+        the module declares one function with that parameter, calls it, and every call passes
+        the same known value (a call that passes nothing uses the default)."""
+        functions = self.index.params[name]
+        if len(functions) != 1 or depth > _MAX_DEPTH:
+            return None
+        function = functions[0]
+        calls = self.index.calls_by_name.get(function.name.value, [])
+        if len(self.index.functions.get(function.name.value, [])) != 1 or not calls:
+            return None  # a method, or a function only called from elsewhere: unknown callers
+        passed = parameter_arguments(function, name, calls)
+        if not passed:
+            return None
+        found: list[ConfigValue] = []
+        for expr in passed:
+            value = self._value_of(expr, rest, depth + 1)
+            if value is None:
+                return None
+            found.append(value)
+        if any(v.value != found[0].value or type(v.value) is not type(found[0].value) for v in found):
+            return None
+        configured = next((v for v in found if v.source), None)
+        if configured is not None:
+            return configured
+        where = f"{self.shown}{self._line_suffix(f'def {function.name.value}(')}"
+        return ConfigValue(found[0].value, f"`{function.name.value}({name}={found[0].value!r})` ({where})")
+
+    def _value_of(self, expr: cst.BaseExpression, rest: Key, depth: int) -> ConfigValue | None:
+        literal = literal_value(expr)
+        if literal is not NOT_LITERAL:
+            value = _navigate(literal, rest)
+            return None if value is NOT_LITERAL else ConfigValue(value, "")
+        key = expression_key(expr)
+        return self._resolve(key + rest, depth) if key is not None else None
 
     # -- argparse ---------------------------------------------------------------------------
     def _argparse(self, parser: str, rest: Key) -> ConfigValue | None:
