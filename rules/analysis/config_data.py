@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from greenlint.rules.analysis.literals import NOT_LITERAL
+
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -166,3 +168,46 @@ def config_dependencies(path: Path, text: str, root: Path) -> list[Path]:
             files = sorted(itertools.islice((p for p in directory.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")), _MAX_HYDRA_FILES))
             found.extend(p for p in files if p not in found)
     return found[: _MAX_DEPENDENCIES + _MAX_HYDRA_FILES]
+
+
+# -- small helpers of config_values.py: paths as strings, values as messages show them -----------
+
+HERE = "\x00here"  # marks a path built from the script's own folder (`Path(__file__).parent / ...`)
+
+
+def navigate(data: Any, rest: tuple[Any, ...]) -> Any:
+    for part in rest:
+        if isinstance(data, dict) and part in data or isinstance(data, (list, tuple)) and isinstance(part, int) and -len(data) <= part < len(data):
+            data = data[part]
+        else:
+            return NOT_LITERAL
+    return data
+
+
+def data_text(value: Any) -> str:
+    if isinstance(value, (bool, type(None))):
+        return json.dumps(value)
+    return short(value)
+
+
+def short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def subscripts(rest: tuple[Any, ...]) -> str:
+    return "".join(f"[{part!r}]" for part in rest)
+
+
+def join(left: str, right: str) -> str:
+    if right.startswith("/"):
+        return right
+    return f"{left.rstrip('/')}/{right}" if left else right
+
+
+def dirname(path: str) -> str:
+    path = path.rstrip("/")
+    if path == HERE or path.endswith(".."):
+        return f"{path}/.."
+    head, _, _ = path.rpartition("/")
+    return head

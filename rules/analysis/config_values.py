@@ -23,7 +23,6 @@ Nothing is computed until a rule asks: most files never pay for this index.
 
 from __future__ import annotations
 
-import json
 import os
 import traceback
 from collections.abc import Iterator
@@ -35,12 +34,20 @@ from typing import Any
 
 import libcst as cst
 from greenlint.rules.analysis.config_data import (
+    HERE,
     ConfigFile,
     config_dependencies,
+    data_text,
+    dirname,
+    inside,
+    join,
     key_line,
     load_config,
     locate,
+    navigate,
     project_root,
+    short,
+    subscripts,
 )
 from greenlint.rules.analysis.config_hydra import hydra_layers
 from greenlint.rules.analysis.config_index import (
@@ -63,7 +70,6 @@ _WRAPPERS = frozenset(
     {"EasyDict", "edict", "Munch", "munchify", "DefaultMunch", "AttrDict", "Box", "ConfigDict", "DictConfig",
      "SimpleNamespace", "create", "Namespace", "dict", "deepcopy", "copy"}
 )
-_HERE = "\x00here"  # marks a path built from the script's own folder (`Path(__file__).parent / ...`)
 
 
 # The file being linted, set by the engine around one file (the worker knows its path; the rules
@@ -151,13 +157,13 @@ class ConfigValues:
     def _from_expression(self, expr: cst.BaseExpression, name: str, rest: Key, depth: int) -> ConfigValue | None:
         literal = literal_value(expr)
         if literal is not NOT_LITERAL:
-            value = _navigate(literal, rest)
+            value = navigate(literal, rest)
             if value is NOT_LITERAL:
                 return None
             where = f"{self.shown}{self._line_suffix(name + ' =', name + ':')}"
             if not rest:
-                return ConfigValue(value, f"`{name} = {_short(literal)}` ({where})")
-            return ConfigValue(value, f"`{name}{_subscripts(rest)}` is {value!r} (set in `{name} = ...`, {where})")
+                return ConfigValue(value, f"`{name} = {short(literal)}` ({where})")
+            return ConfigValue(value, f"`{name}{subscripts(rest)}` is {value!r} (set in `{name} = ...`, {where})")
         alias = expression_key(expr)
         if alias is not None and alias != (name,):
             return self._resolve(alias + rest, depth + 1)
@@ -214,7 +220,7 @@ class ConfigValues:
     def _value_of(self, expr: cst.BaseExpression, rest: Key, depth: int) -> ConfigValue | None:
         literal = literal_value(expr)
         if literal is not NOT_LITERAL:
-            value = _navigate(literal, rest)
+            value = navigate(literal, rest)
             return None if value is NOT_LITERAL else ConfigValue(value, "")
         key = expression_key(expr)
         return self._resolve(key + rest, depth) if key is not None else None
@@ -248,7 +254,7 @@ class ConfigValues:
                 return ConfigValue(value, f"`{cls}({rest[0]}={value!r})` ({self.shown})")
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in self.index.classes:
             return self._instance(node.func.value, node, rest[1:], depth + 1)
-        value = _navigate(literal_value(node), rest[1:])
+        value = navigate(literal_value(node), rest[1:])
         if value is NOT_LITERAL:
             return None
         verb = "defaults to" if is_default else "is"
@@ -268,9 +274,9 @@ class ConfigValues:
             return None
         folder = self.path.parent
         root = project_root(folder)
-        if relative.startswith(_HERE):
-            here = folder / relative[len(_HERE):].lstrip("/")
-            found = here if _within(here, root) and here.is_file() else None
+        if relative.startswith(HERE):
+            here = folder / relative[len(HERE):].lstrip("/")
+            found = here if inside(here, root) and here.is_file() else None
         else:
             found = locate(relative, folder, root)
         config = load_config(found, root) if found is not None and self._covered(found, root) else None
@@ -298,16 +304,16 @@ class ConfigValues:
             return value
         if isinstance(node, cst.Name):
             if node.value == "__file__":
-                return _HERE + "/" + (self.path.name if self.path is not None else "")
+                return HERE + "/" + (self.path.name if self.path is not None else "")
             bound = self.index.bindings.get(node.value, [])
             if len(bound) == 1 and bound[0] is not None and node.value not in self.index.hydra_params:
                 return self._path_of(bound[0], depth + 1)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
             left, right = self._path_of(node.left, depth + 1), self._path_of(node.right, depth + 1)
-            return _join(left, right) if left is not None and right is not None else None
+            return join(left, right) if left is not None and right is not None else None
         if isinstance(node, cst.Attribute) and node.attr.value == "parent":
             inner = self._path_of(node.value, depth + 1)
-            return _dirname(inner) if inner is not None else None
+            return dirname(inner) if inner is not None else None
         if isinstance(node, cst.Call):
             func = node.func
             name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
@@ -318,14 +324,14 @@ class ConfigValues:
                 return self._path_of(args[0], depth + 1)
             if name == "dirname" and len(args) == 1:
                 inner = self._path_of(args[0], depth + 1)
-                return _dirname(inner) if inner is not None else None
+                return dirname(inner) if inner is not None else None
             if name == "join" and args:
                 parts = [self._path_of(a, depth + 1) for a in args]
                 if any(p is None for p in parts):
                     return None
                 joined = parts[0]
                 for part in parts[1:]:
-                    joined = _join(joined, part)  # type: ignore[arg-type]
+                    joined = join(joined, part)  # type: ignore[arg-type]
                 return joined
         found = self._resolve(expression_key(node), depth + 1) if expression_key(node) else None
         return found.value if found is not None and isinstance(found.value, str) else None
@@ -337,7 +343,7 @@ class ConfigValues:
         config_path, config_name = decorator
         root = project_root(self.path.parent)
         directory = (self.path.parent / config_path).resolve()
-        if not _within(directory, root):
+        if not inside(directory, root):
             return None
         layers = hydra_layers(directory, config_name, root)
         if not all(self._covered(config.path, root) for _, config in layers):
@@ -376,56 +382,10 @@ class ConfigValues:
 
 
 def _file_entry(config: ConfigFile, rest: Key, full: Key | None = None) -> ConfigValue | None:
-    value = _navigate(config.data, rest)
+    value = navigate(config.data, rest)
     if value is NOT_LITERAL or isinstance(value, str) and (value.startswith("${") or value == "???"):
         return None
     shown_key = ".".join(str(p) for p in (full or rest)) or "the whole file"
     line = key_line(config, str(rest[-1])) if rest else None
     where = f"{config.shown}:{line}" if line else config.shown
-    return ConfigValue(value, f"`{shown_key}: {_data_text(value)}` in {where}")
-
-
-def _navigate(data: Any, rest: Key) -> Any:
-    for part in rest:
-        if isinstance(data, dict) and part in data or isinstance(data, (list, tuple)) and isinstance(part, int) and -len(data) <= part < len(data):
-            data = data[part]
-        else:
-            return NOT_LITERAL
-    return data
-
-
-def _data_text(value: Any) -> str:
-    if isinstance(value, (bool, type(None))):
-        return json.dumps(value)
-    return _short(value)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _subscripts(rest: Key) -> str:
-    return "".join(f"[{part!r}]" for part in rest)
-
-
-def _join(left: str, right: str) -> str:
-    if right.startswith("/"):
-        return right
-    return f"{left.rstrip('/')}/{right}" if left else right
-
-
-def _dirname(path: str) -> str:
-    path = path.rstrip("/")
-    if path == _HERE or path.endswith(".."):
-        return f"{path}/.."
-    head, _, _ = path.rpartition("/")
-    return head
-
-
-def _within(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError, RuntimeError):
-        return False
-    return True
+    return ConfigValue(value, f"`{shown_key}: {data_text(value)}` in {where}")
