@@ -352,3 +352,19 @@ def test_a_parameter_every_call_fills_from_an_argparse_default(project):
     assert "GL101" not in {f["code"] for f in project.findings("--no-cache", ".")}
     project.write("train.py", script(ARGPARSE_HEADER, workers="8", epochs="10", amp="amp", param="amp=False"))
     assert "GL101" not in {f["code"] for f in project.findings("--no-cache", ".")}
+
+
+def test_a_notebook_reading_a_config_file_is_relinted_when_the_file_changes(project):
+    import json
+
+    cells = [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": source}
+        for source in (YAML_HEADER.strip(), script("", **YAML_USE))
+    ]
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    project.write("train.ipynb", json.dumps(notebook, indent=1))
+    project.write("config.yaml", "data:\n  num_workers: 0\nepochs: 100\namp: false\n")
+    first = {f["code"] for f in project.findings(".")}
+    assert {"GL306", "GL503", "GL101"} <= first
+    project.write("config.yaml", "data:\n  num_workers: 8\nepochs: 10\namp: true\n")
+    assert not {f["code"] for f in project.findings(".")} & {"GL306", "GL503", "GL101"}

@@ -142,8 +142,9 @@ def key_line(config: ConfigFile, key: str) -> int | None:
 
 # Scanned only when one of these occurs in the bytes: most files pay one `in` test per marker.
 _MARKERS = (b".yaml", b".yml", b".json", b".toml", b"config_path")
-_CONFIG_LITERAL = re.compile(r"""["']([^"'\n\\]{1,300}\.(?:ya?ml|json|toml))["']""", re.IGNORECASE)
-_HYDRA_PATH = re.compile(r"""config_path\s*=\s*["']([^"'\n\\]{1,300})["']""")
+# an optional backslash before the closing quote: a notebook's JSON escapes the source's quotes
+_CONFIG_LITERAL = re.compile(r"""["']([^"'\n\\]{1,300}\.(?:ya?ml|json|toml))\\?["']""", re.IGNORECASE)
+_HYDRA_PATH = re.compile(r"""config_path\s*=\s*\\?["']([^"'\n\\]{1,300})\\?["']""")
 _MAX_HYDRA_FILES = 200
 _MAX_DEPENDENCIES = 64
 
