@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from greenlint.findings import Edit, Finding, Fix, Location
 from greenlint.notebook import Notebook, NotebookError, mask_cell, parse_notebook
 from greenlint.rules import Report, Rule
+from greenlint.rules.analysis.linting_path import linting_path
 from greenlint.rules.catalog import codes_that_could_match
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed
@@ -54,10 +55,11 @@ def is_notebook(display_path: str) -> bool:
 
 def lint_request(request: LintRequest) -> list[Finding]:
     try:
-        if is_notebook(request.display_path):
-            findings = lint_notebook(request.data, request.display_path, request.enabled)
-        else:
-            findings = lint_source(request.data, request.display_path, request.enabled)
+        with linting_path(request.path):  # config files the module reads are found next to it
+            if is_notebook(request.display_path):
+                findings = lint_notebook(request.data, request.display_path, request.enabled)
+            else:
+                findings = lint_source(request.data, request.display_path, request.enabled)
     except Exception as exc:  # noqa: BLE001 - a file greenlint fails on is one GL000, never the end of the run
         _show_traceback_when_debugging(exc)
         findings = _internal_error(request.display_path, "the engine", exc)
@@ -256,6 +258,8 @@ def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: s
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     from greenlint.rules.analysis import ModuleAnalysis
+    from greenlint.rules.analysis.config_values import ConfigValues
+    from greenlint.rules.analysis.literals import resolving_values
 
     findings: list[Finding] = []
     try:
@@ -264,12 +268,13 @@ def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: s
         _show_traceback_when_debugging(exc)
         return _internal_error(display_path, "the shared analysis", exc)
     reports: list[tuple[Rule, Report]] = []
-    for rule in rules:
-        try:
-            reports.extend((rule, report) for report in rule.check(analysis))
-        except Exception as exc:  # noqa: BLE001 - GL000 names the rule; the other rules still run
-            _show_traceback_when_debugging(exc)
-            findings.extend(_internal_error(display_path, rule.code, exc))
+    with resolving_values(ConfigValues.for_current_file(module, text)):
+        for rule in rules:
+            try:
+                reports.extend((rule, report) for report in rule.check(analysis))
+            except Exception as exc:  # noqa: BLE001 - GL000 names the rule; the other rules still run
+                _show_traceback_when_debugging(exc)
+                findings.extend(_internal_error(display_path, rule.code, exc))
     if not reports:
         return findings
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)

@@ -23,6 +23,7 @@ from greenlint.engine import (
 )
 from greenlint.findings import Finding
 from greenlint.notebook import Notebook, NotebookError, parse_notebook, rebuild
+from greenlint.rules.analysis.linting_path import linting_path
 from greenlint.source import DecodeError, decode_source
 
 MAX_ROUNDS = 10
@@ -44,7 +45,8 @@ def _applicable(finding: Finding, unsafe: bool) -> bool:
 
 
 def _lint(text: str, request: LintRequest) -> list[Finding]:
-    findings = lint_text(text, request.display_path, request.enabled)
+    with linting_path(request.path):  # as in lint_request: config files next to the script count
+        findings = lint_text(text, request.display_path, request.enabled)
     if request.ignored_prefixes:
         findings = [f for f in findings if not f.code.startswith(request.ignored_prefixes)]
     return findings

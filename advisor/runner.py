@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from greenlint.cache import ResultCache, request_key
 from greenlint.config import Settings
+from greenlint.config_files import dependency_digest
 from greenlint.engine import LintRequest, lint_request
 from greenlint.findings import Finding, Location
 from greenlint.reporters.escaping import display_text
@@ -71,6 +72,10 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
     prepared, unreadable = _prepare(files, settings)
     results: dict[Path, list[Finding]] = {}
     pending: list[_Prepared] = []
+    if cache is not None:
+        # a config file the script reads (yaml.safe_load(open("config.yaml"))) changes its result;
+        # folded in only when caching: nothing else needs it, and the scan costs a few `in` tests
+        prepared = [_with_config_dependencies(item) for item in prepared]
     for item in prepared:
         cached = cache.get(item.request.path, item.digest) if cache is not None else None
         if cached is None:
@@ -122,6 +127,11 @@ def _fix_death_outcome(request: LintRequest, death: WorkerDeath) -> FixOutcome:
 
     findings = lint_death_findings(request, death)
     return FixOutcome(request.display_path, None, None, None, remaining=findings)
+
+
+def _with_config_dependencies(item: _Prepared) -> _Prepared:
+    configs = dependency_digest(item.request.path, item.request.data)
+    return replace(item, digest=f"{item.digest}+{configs}") if configs else item
 
 
 def fix_files(

@@ -20,6 +20,8 @@ from greenlint.rules.analysis.literals import (
     argument,
     has_double_star,
     literal_value,
+    resolved_value,
+    value_source,
 )
 from greenlint.rules.analysis.scope_facts import imports_test_code
 
@@ -376,8 +378,29 @@ def int_value(node: cst.BaseExpression | None, facts: ModuleFacts, depth: int = 
         if isinstance(node.operator, cst.Subtract):
             return left - right
         return left * right
-    value = literal_value(node)
+    # a configured default (`args.epochs`, `cfg["epochs"]`): the run's length unless overridden
+    value = resolved_value(node)
     return value if type(value) is int else None
+
+
+def configured_source(node: cst.BaseExpression | None, facts: ModuleFacts, depth: int = 0) -> str | None:
+    """Where the configured value that `int_value` read comes from (`--epochs` defaults to 100
+    (train.py:9)), following the same names and `range(...)` arguments; None for literals."""
+    if node is None or depth > _MAX_NAME_DEPTH:
+        return None
+    if isinstance(node, cst.Name) and node.value not in facts.imports.bindings:
+        followed = assigned_value(node.value, facts)
+        if followed is not None:
+            return configured_source(followed, facts, depth + 1)
+    if isinstance(node, cst.BinaryOperation):
+        return configured_source(node.left, facts, depth + 1) or configured_source(node.right, facts, depth + 1)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range":
+        for arg in node.args:
+            found = configured_source(arg.value, facts, depth + 1)
+            if found:
+                return found
+        return None
+    return value_source(node)
 
 
 def range_length(node: cst.BaseExpression, facts: ModuleFacts) -> int | None:

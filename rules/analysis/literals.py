@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import warnings
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import libcst as cst
 
@@ -60,6 +63,58 @@ def literal_value(node: cst.BaseExpression | None) -> Any:
                 return NOT_LITERAL
         return result
     return NOT_LITERAL
+
+
+# -- values a module reads from its configuration (argparse defaults, config files ...) ----------
+#
+# Opt-in per caller: `literal_value` keeps meaning "written out here", because many rules use "not a
+# literal" to mean "the user's choice" (precision.py: CONFIGURABLE). A rule that wants the default a
+# configuration gives calls `resolved_value`, and names the origin with `value_source`. The engine
+# installs the module's resolver (rules/analysis/config_values.py) around the rules of one module.
+
+
+class ValueResolver(Protocol):
+    def lookup(self, node: cst.BaseExpression) -> Any:
+        """An object with `.value` and `.source`, or None when the expression is not resolved."""
+
+
+_RESOLVER: ContextVar[ValueResolver | None] = ContextVar("greenlint_value_resolver", default=None)
+
+
+@contextmanager
+def resolving_values(resolver: ValueResolver | None) -> Iterator[None]:
+    token = _RESOLVER.set(resolver)
+    try:
+        yield
+    finally:
+        _RESOLVER.reset(token)
+
+
+def _resolved(node: cst.BaseExpression | None) -> Any:
+    resolver = _RESOLVER.get()
+    if resolver is None or node is None or isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
+        return None
+    return resolver.lookup(node)
+
+
+def resolved_value(node: cst.BaseExpression | None) -> Any:
+    """`literal_value`, or else the value the module's configuration gives the expression (an
+    argparse default, a dataclass field default, a module constant, a key of a config file), or
+    NOT_LITERAL when neither is known."""
+    value = literal_value(node)
+    if value is not NOT_LITERAL:
+        return value
+    found = _resolved(node)
+    return NOT_LITERAL if found is None else found.value
+
+
+def value_source(node: cst.BaseExpression | None) -> str | None:
+    """Where a resolved value comes from and how to change it ("`--num-workers` defaults to 0
+    (train.py:14)"); None for literals and unresolved expressions."""
+    if node is None or literal_value(node) is not NOT_LITERAL:
+        return None
+    found = _resolved(node)
+    return None if found is None else found.source
 
 
 def string_value(node: cst.BaseExpression | None) -> str | None:

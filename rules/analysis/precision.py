@@ -1,7 +1,11 @@
 """Is mixed precision on, off, or chosen at run time? A tri-state read from the whole module.
 
 Only OFF may be reported as missing: a flag that is not a literal (`autocast(enabled=args.amp)`,
-`bf16=cfg.bf16`, `TrainingArguments(**kwargs)`) is CONFIGURABLE, and the user's choice.
+`bf16=cfg.bf16`, `TrainingArguments(**kwargs)`) is CONFIGURABLE, and the user's choice, unless the
+module's configuration gives it a known default (config_values.py: an argparse default, a config
+file key, a dataclass field, a constant). Then the default decides, as issue 13 asks: a run with
+the defaults (`--amp` not passed, `amp: false` in config.yaml) trains in float32, so the flag is
+OFF and the fact's `detail` names where the default is set, for the message.
 """
 
 from __future__ import annotations
@@ -12,7 +16,15 @@ from dataclasses import dataclass
 import libcst as cst
 
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
-from greenlint.rules.analysis.literals import NOT_LITERAL, argument, has_double_star, keyword_arg, literal_value
+from greenlint.rules.analysis.literals import (
+    NOT_LITERAL,
+    argument,
+    has_double_star,
+    keyword_arg,
+    literal_value,
+    resolved_value,
+    value_source,
+)
 
 
 class Precision(enum.IntEnum):
@@ -89,14 +101,21 @@ class PrecisionFacts:
         return [f for f in self.facts if f.state is Precision.OFF and f.source in sources]
 
 
-def _flag_state(value: cst.BaseExpression | None, default: Precision) -> Precision:
-    """A boolean flag: absent -> default; literal True -> ON; literal False -> OFF; else CONFIGURABLE."""
+def _flag_state(value: cst.BaseExpression | None, default: Precision, resolve: bool = False) -> Precision:
+    """A boolean flag: absent -> default; literal True -> ON; literal False -> OFF; else CONFIGURABLE.
+    With `resolve`, a configured default counts as written (only where the message names it)."""
     if value is None:
         return default
-    literal = literal_value(value)
-    if literal is NOT_LITERAL:
+    literal = resolved_value(value) if resolve else literal_value(value)
+    if literal is NOT_LITERAL or not isinstance(literal, (bool, int, type(None))):
         return Precision.CONFIGURABLE
     return Precision.ON if literal else Precision.OFF
+
+
+def _flag_fact(value: cst.BaseExpression | None, default: Precision, source: str, call: cst.Call) -> PrecisionFact:
+    state = _flag_state(value, default, resolve=True)
+    configured = value_source(value) if value is not None and state is Precision.OFF else None
+    return PrecisionFact(state, source, call, configured or "")
 
 
 # TRL >= 0.19 (June 2025, huggingface/trl#3515 "New defaults: bf16=True"): every TRL trainer config
@@ -132,11 +151,9 @@ def _site_fact(site: CallSite) -> PrecisionFact | None:
             return PrecisionFact(Precision.ON, "half-model", call)
         return None
     if qualname in AUTOCAST:
-        state = _flag_state(argument(call, "enabled", AUTOCAST[qualname]), Precision.ON)
-        return PrecisionFact(state, "autocast", call)
+        return _flag_fact(argument(call, "enabled", AUTOCAST[qualname]), Precision.ON, "autocast", call)
     if qualname in GRAD_SCALER:
-        state = _flag_state(argument(call, "enabled", GRAD_SCALER[qualname]), Precision.ON)
-        return PrecisionFact(state, "grad-scaler", call)
+        return _flag_fact(argument(call, "enabled", GRAD_SCALER[qualname]), Precision.ON, "grad-scaler", call)
     if qualname in HF_TRAINING_ARGUMENTS:
         return PrecisionFact(_hf_arguments_state(call, qualname), "hf-training-args", call)
     if qualname.endswith("HfArgumentParser"):

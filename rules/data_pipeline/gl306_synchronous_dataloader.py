@@ -17,7 +17,14 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     module_trains,
 )
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
-from greenlint.rules.analysis.literals import NOT_LITERAL, argument, has_double_star, literal_value
+from greenlint.rules.analysis.literals import (
+    NOT_LITERAL,
+    argument,
+    has_double_star,
+    literal_value,
+    resolved_value,
+    value_source,
+)
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
 from greenlint.rules.base import Evidence, Report, Rule
 
@@ -51,7 +58,9 @@ class SynchronousDataLoader(Rule):
         dataset (`CIFAR10`, `MNIST`) with CPU image augmentation. Also Hugging Face `TrainingArguments`
         without `dataloader_num_workers` in a module that defines such a dataset class. Silent for
         `TensorDataset`, datasets that only index memory, datasets the analysis cannot see, loaders
-        built with `**kwargs`, a computed `num_workers`, unit tests, and modules that train on an Intel
+        built with `**kwargs`, a computed `num_workers` whose default
+        the module's configuration does not show (`num_workers=args.workers` with an argparse default of
+        0, or `cfg["num_workers"]` read from a config file as 0, is reported and names where it is set), unit tests, and modules that train on an Intel
         CPU with Intel Extension for PyTorch (no CUDA device named).
     """
     why = """
@@ -132,7 +141,15 @@ class SynchronousDataLoader(Rule):
             if in_test_code(site) or has_double_star(call):
                 continue
             workers = literal_flag(call, "num_workers")
-            if workers is NOT_LITERAL or workers not in (None, 0):
+            source = None
+            if workers is NOT_LITERAL:
+                # a configured value: reported at its default when that is 0, naming where it is set
+                node = loader_argument(call, "num_workers")
+                workers = resolved_value(node)
+                source = value_source(node)
+                if workers != 0 or isinstance(workers, bool) or source is None:
+                    continue
+            if workers not in (None, 0):
                 continue
             kind = classify_dataset(analysis, loader_argument(call, "dataset"))
             if kind.heavy is not True:
@@ -142,6 +159,8 @@ class SynchronousDataLoader(Rule):
             if not gpu:
                 return
             setting = "no `num_workers`" if workers is None else "`num_workers=0`"
+            if source is not None:
+                setting = f"`num_workers=0` by default ({source})"
             yield Report(
                 call,
                 f"this DataLoader has {setting}, so the training process itself prepares every item of "
@@ -152,8 +171,9 @@ class SynchronousDataLoader(Rule):
             if site.qualname not in HF_TRAINING_ARGUMENTS or in_test_code(site) or has_double_star(site.node):
                 continue
             workers_node = argument(site.node, "dataloader_num_workers")
-            if workers_node is not None and literal_value(workers_node) != 0:
+            if workers_node is not None and resolved_value(workers_node) != 0:
                 continue
+            source = value_source(workers_node)
             if any(
                 arg.keyword is not None and arg.keyword.value in ("use_cpu", "no_cuda") and literal_value(arg.value) is not False
                 for arg in site.node.args
@@ -164,6 +184,8 @@ class SynchronousDataLoader(Rule):
                 return
             name, what = heavy
             setting = "no `dataloader_num_workers`" if workers_node is None else "`dataloader_num_workers=0`"
+            if source is not None:
+                setting = f"`dataloader_num_workers=0` by default ({source})"
             yield Report(
                 site.node,
                 f"`{site.qualname.rsplit('.', 1)[-1]}` has {setting}, so the Trainer's process prepares "

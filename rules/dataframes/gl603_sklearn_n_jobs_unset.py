@@ -11,6 +11,7 @@ from greenlint.rules.analysis.experiment_facts import (
     GRID_SEARCHES,
     RANDOM_SEARCHES,
     SearchSize,
+    configured_source,
     cv_folds,
     estimator_qualname,
     follow,
@@ -138,7 +139,9 @@ def _forest(site: CallSite, facts: ModuleFacts, inside_search: set[int]) -> str 
     trees = int_value(argument(site.node, "n_estimators", 0), facts)
     if trees is None or trees < LARGE_FOREST:
         return None
-    return f"`{qualname.rsplit('.', 1)[-1]}(n_estimators={trees})` grows its trees one after another on a single core (n_jobs unset)"
+    source = configured_source(argument(site.node, "n_estimators", 0), facts)
+    configured = f" by default ({source})" if source else ""
+    return f"`{qualname.rsplit('.', 1)[-1]}(n_estimators={trees})`{configured} grows its trees one after another on a single core (n_jobs unset)"
 
 
 def _estimators_in_searches(facts: ModuleFacts) -> set[int]:

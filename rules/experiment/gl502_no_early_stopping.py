@@ -9,6 +9,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
     HF_TRAINING_ARGS,
     LIGHTNING_TRAINERS,
+    configured_source,
     in_test_code,
     int_value,
     is_hf_trainer,
@@ -25,6 +26,8 @@ from greenlint.rules.analysis.literals import (
     has_double_star,
     keyword_arg,
     literal_value,
+    resolved_value,
+    value_source,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import replace_node, set_keyword
@@ -55,7 +58,8 @@ class NoEarlyStopping(Rule):
         `TrainingArguments` evaluate (`eval_strategy`/`evaluation_strategy` "steps" or "epoch") for
         `num_train_epochs` >= 10 with no `EarlyStoppingCallback`; a Lightning `Trainer(max_epochs=N)`
         with N >= 20 in a module that validates (`validation_step`, `val_dataloaders`) and has no
-        `EarlyStopping`. Silent when the epoch count is not a literal, when the callbacks are built
+        `EarlyStopping`. Silent when the epoch count is neither a literal nor a known
+        configured default (argparse default, config file, dataclass field, constant; named in the message), when the callbacks are built
         somewhere the module does not show, when anything in the module stops training on a signal
         (an early-stopping class or function of any name, `stop_training = True`), when the module
         uses a learning-rate schedule that needs its full length (cosine, one-cycle, step and
@@ -175,7 +179,7 @@ def _keras(analysis: ModuleAnalysis, site: CallSite) -> Report | None:
         return None
     return Report(
         call,
-        f"`fit` runs {epochs} epochs with validation data but no `EarlyStopping` callback: every epoch after "
+        f"`fit` runs {epochs} epochs{_by_default(configured_source(argument(call, 'epochs'), facts))} with validation data but no `EarlyStopping` callback: every epoch after "
         "the validation loss stops improving is spent for nothing; add "
         '`keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)`',
         fix=_keras_fix(analysis, call),
@@ -245,10 +249,14 @@ def _lightning(site: CallSite, facts: ModuleFacts) -> Report | None:
         return None  # callbacks come from the command line / config
     return Report(
         call,
-        f"Lightning `Trainer(max_epochs={epochs})` validates but has no `EarlyStopping` callback: epochs after "
+        f"Lightning `Trainer(max_epochs={epochs})`{_by_default(configured_source(argument(call, 'max_epochs'), facts))} validates but has no `EarlyStopping` callback: epochs after "
         f'the validation metric stops improving are spent for nothing; add `EarlyStopping(monitor="{_monitored(facts)}", '
         "patience=5)`",
     )
+
+
+def _by_default(source: str | None) -> str:
+    return f" by default ({source})" if source else ""
 
 
 def _monitored(facts: ModuleFacts) -> str:
@@ -271,7 +279,7 @@ def _hugging_face(site: CallSite, facts: ModuleFacts) -> Report | None:
     if strategy not in ("steps", "epoch"):
         return None
     epochs_node = argument(call, "num_train_epochs")
-    epochs = 3 if epochs_node is None else literal_value(epochs_node)
+    epochs = 3 if epochs_node is None else resolved_value(epochs_node)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, float)) or epochs < HF_MIN_EPOCHS:
         return None
     max_steps = argument(call, "max_steps")
@@ -286,7 +294,7 @@ def _hugging_face(site: CallSite, facts: ModuleFacts) -> Report | None:
         return None
     return Report(
         call,
-        f'the Trainer evaluates (eval_strategy="{strategy}") over {epochs:g} epochs but has no '
+        f'the Trainer evaluates (eval_strategy="{strategy}") over {epochs:g} epochs{_by_default(value_source(epochs_node))} but has no '
         "`EarlyStoppingCallback`: training goes on after the evaluation metric stops improving; add "
         "`callbacks=[EarlyStoppingCallback(early_stopping_patience=3)]` with `load_best_model_at_end=True`",
     )

@@ -9,6 +9,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
     HF_TRAINING_ARGS,
     LIGHTNING_TRAINERS,
+    configured_source,
     in_test_code,
     int_value,
     is_keras_fit,
@@ -33,7 +34,8 @@ class NoCheckpointing(Rule):
     name = "no-checkpointing-in-long-training"
     summary = "A training run of 50+ epochs never saves a checkpoint: a crash or preemption repeats all of it"
     detects = """
-        An epoch loop `for epoch in range(N)` (N written out in the module, N >= 50) around a PyTorch
+        An epoch loop `for epoch in range(N)` (N written out in the module or a known
+        configured default: argparse default, config file key, dataclass field, constant; N >= 50) around a PyTorch
         training-step loop, or Keras `model.fit(epochs=N)` with N >= 50, in a module where nothing
         saves: no call, class or function whose name mentions save, checkpoint, ckpt, dump, backup,
         export or log_model (`torch.save`, `ModelCheckpoint`, `save_pretrained`, `save_checkpoint`,
@@ -118,11 +120,12 @@ class NoCheckpointing(Rule):
                 continue
             epochs = _epoch_loop_length(loop, analysis)
             if epochs is not None and epochs >= MIN_EPOCHS:
+                source = configured_source(loop.node.iter, facts)  # type: ignore[union-attr]
                 yield Report(
                     loop.node,
                     end_node=loop.node.iter,  # type: ignore[union-attr]
                     message=(
-                        f"training runs {epochs} epochs and nothing in the module saves a checkpoint: an "
+                        f"training runs {epochs} epochs{_by_default(source)} and nothing in the module saves a checkpoint: an "
                         "interruption repeats every epoch done so far; save model and optimizer state every "
                         "few epochs and resume from it"
                     ),
@@ -134,18 +137,20 @@ class NoCheckpointing(Rule):
             if is_keras_fit(site, facts):
                 epochs = int_value(argument(call, "epochs"), facts)
                 if epochs is not None and epochs >= MIN_EPOCHS:
+                    source = configured_source(argument(call, "epochs"), facts)
                     yield Report(
                         call,
-                        f"`fit` runs {epochs} epochs and nothing in the module saves a checkpoint: an "
+                        f"`fit` runs {epochs} epochs{_by_default(source)} and nothing in the module saves a checkpoint: an "
                         "interruption repeats every epoch; add `keras.callbacks.ModelCheckpoint` or "
                         "`keras.callbacks.BackupAndRestore`",
                     )
             elif site.qualname in LIGHTNING_TRAINERS and not has_double_star(call):
                 epochs = int_value(argument(call, "max_epochs"), facts)
                 if literal_value(argument(call, "enable_checkpointing")) is False and epochs is not None and epochs >= MIN_EPOCHS:
+                    source = configured_source(argument(call, "max_epochs"), facts)
                     yield Report(
                         call,
-                        f"`Trainer(max_epochs={epochs}, enable_checkpointing=False)` never saves a checkpoint: "
+                        f"`Trainer(max_epochs={epochs}, enable_checkpointing=False)`{_by_default(source)} never saves a checkpoint: "
                         "an interruption repeats every epoch; keep Lightning's default checkpointing",
                     )
             elif site.qualname in HF_TRAINING_ARGS and not has_double_star(call):
@@ -161,6 +166,11 @@ class NoCheckpointing(Rule):
                         f'`save_strategy="no"` for {epochs_value:g} epochs: an interruption repeats the whole '
                         'fine-tuning; use `save_strategy="epoch"` with `save_total_limit`',
                     )
+
+
+def _by_default(source: str | None) -> str:
+    """" by default (`--epochs` defaults to 100 (train.py:9))" for a configured epoch count."""
+    return f" by default ({source})" if source else ""
 
 
 def _epoch_loop_length(loop: LoopInfo, analysis: ModuleAnalysis) -> int | None:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.precision import Precision
+from greenlint.rules.analysis.precision import Precision, PrecisionFacts
 from greenlint.rules.analysis.scope_facts import is_test_module, training_step_loops
 from greenlint.rules.base import Report, Rule
 from greenlint.rules.precision.autocast_fix import autocast_advice, autocast_fix
@@ -24,7 +24,10 @@ class MixedPrecisionMissing(Rule):
         reduced precision: no `torch.autocast` in any spelling, no GradScaler, no `.half()` or
         `.bfloat16()` model, no bf16/fp16 dtype, no Accelerate/Lightning/DeepSpeed precision setting.
         A precision flag that is not a literal (`autocast(enabled=args.amp)`) counts as the user's
-        choice and is never reported. Modules that train in float64 on purpose are skipped, and so are
+        choice, unless its default is known and false (an argparse default such as a `store_true`
+        `--amp`, a key of a config file the module opens by a literal path, a Hydra config, a
+        dataclass field or a constant): then the loop is reported as float32 by default, naming
+        where the default is set. Modules that train in float64 on purpose are skipped, and so are
         test code (a test framework or testing helpers imported, `test_*` functions) and loops that build a new
         optimizer on every iteration (numerics checks that compare one update of two models, such as
         torch's own `_inductor/fx_passes/numeric_utils.py`: nothing is trained there).
@@ -87,7 +90,21 @@ class MixedPrecisionMissing(Rule):
         precision = analysis.precision
         if precision.state is not Precision.OFF or precision.uses_float64:
             return
+        configured = _configured_off(precision)
         for loop in training_step_loops(analysis):
+            if configured:
+                # the module has autocast; its flag's default turns it off: change the default
+                yield Report(
+                    node=loop.node,
+                    end_node=_header_end(loop.node),
+                    message=(
+                        "training loop runs on the GPU in float32 by default: the module "
+                        f"{analysis.device.evidence} and has mixed precision, but its flag is off by default "
+                        f"({configured}); turn it on by default (bf16 autocast: measured 49-82 % less GPU "
+                        "energy per step on an H100)"
+                    ),
+                )
+                continue
             yield Report(
                 node=loop.node,
                 end_node=_header_end(loop.node),
@@ -99,6 +116,15 @@ class MixedPrecisionMissing(Rule):
                     "(measured 49-82 % less GPU energy per step on an H100)"
                 ),
             )
+
+
+def _configured_off(precision: PrecisionFacts) -> str:
+    """Where the defaults that switch the module's autocast/GradScaler off are set ("" if none)."""
+    sources: list[str] = []
+    for fact in precision.facts:
+        if fact.source in ("autocast", "grad-scaler") and fact.detail and fact.detail not in sources:
+            sources.append(fact.detail)
+    return "; ".join(sources)
 
 
 def _header_end(node: cst.For | cst.While) -> cst.CSTNode:

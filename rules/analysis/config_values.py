@@ -1,0 +1,383 @@
+"""The values a module's configuration gives its expressions, read statically (issue 13).
+
+`args.num_workers` (argparse `add_argument` default), `cfg.num_workers` (dataclass/attrs field or
+class attribute default), `NUM_WORKERS` / `CONFIG["amp"]` (a name bound once to a literal),
+`cfg["data"]["num_workers"]` (a YAML/JSON/TOML file opened by a path the module spells out), `amp`
+in `def train(amp=False)` when every call in the module passes the same known value, and
+`cfg.data.num_workers` in a `@hydra.main(config_path=..., config_name=...)` function. Each resolved
+value carries a phrase saying where it comes from, for messages.
+
+Deliberate limits, so that nothing is guessed:
+- a name is followed only when the module binds it exactly once (function parameters of the same
+  name are taken to be that object: `def train(args)` in the script that parses `args`);
+- an object passed to a function that changes it is not noticed (only changes written in the
+  module at the object's own name: the common config-object idioms);
+- any assignment to the key or to a part of it (`args.amp = True`, `cfg["data"] = ...`,
+  `cfg.update(...)`, `setattr(cfg, ...)`, `vars(args)`) makes it unknown;
+- `parse_args([...])` with arguments, `required=True`, a `type=` other than int/float/str applied to
+  a string default, interpolations (`${...}`) and Hydra's `???` are unknown;
+- Hydra: the primary config plus its defaults list (`- group: option`, `- name`), `_self_` last;
+  packages other than the group's own or `_global_` are unknown.
+Nothing is computed until a rule asks: most files never pay for this index.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+from greenlint.rules.analysis.config_data import (
+    HERE,
+    ConfigFile,
+    config_dependencies,
+    data_text,
+    dirname,
+    inside,
+    join,
+    key_line,
+    load_config,
+    locate,
+    navigate,
+    project_root,
+    short,
+    subscripts,
+)
+from greenlint.rules.analysis.config_hydra import hydra_layers
+from greenlint.rules.analysis.config_index import (
+    ConfigIndex,
+    Key,
+    expression_key,
+    parameter_arguments,
+)
+from greenlint.rules.analysis.linting_path import CURRENT_PATH, linting_path  # noqa: F401 (re-exported)
+from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
+
+_MAX_DEPTH = 6
+_LOADERS = frozenset(
+    {
+        "yaml.safe_load", "yaml.load", "yaml.full_load", "json.load", "json.loads", "tomllib.load",
+        "tomllib.loads", "tomli.load", "tomli.loads", "toml.load", "toml.loads", "omegaconf.OmegaConf.load",
+    }
+)
+# Objects that wrap a loaded mapping and give attribute access to the same values.
+_WRAPPERS = frozenset(
+    {"EasyDict", "edict", "Munch", "munchify", "DefaultMunch", "AttrDict", "Box", "ConfigDict", "DictConfig",
+     "SimpleNamespace", "create", "Namespace", "dict", "deepcopy", "copy"}
+)
+
+
+# The file being linted, set by the engine around one file (the worker knows its path; the rules
+# only see the module).
+_CURRENT_PATH = CURRENT_PATH  # set by the engine around each file (linting_path.py)
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    value: Any
+    source: str
+
+
+class ConfigValues:
+    """`lookup(expression)` -> ConfigValue | None, for one module and the config files it reads."""
+
+    def __init__(self, module: cst.Module, path: Path | None = None, text: str | None = None) -> None:
+        self.module = module
+        self._path = path
+        self._text = text
+        self._index: ConfigIndex | None = None
+        self._line_cache: list[str] | None = None
+        self._dependencies: set[Path] | None = None
+
+    @classmethod
+    def for_current_file(cls, module: cst.Module, text: str | None = None) -> ConfigValues:
+        """Without a path (text linted on its own) only in-module values resolve; no files are read."""
+        return cls(module, _CURRENT_PATH.get(), text)
+
+    @property
+    def index(self) -> ConfigIndex:
+        if self._index is None:
+            self._index = ConfigIndex.of(self.module)
+        return self._index
+
+    @property
+    def path(self) -> Path | None:
+        # resolved on first use: most files never ask, and resolve() costs system calls
+        if self._path is not None and not self._path.is_absolute():
+            self._path = self._path.resolve()
+        return self._path
+
+    @property
+    def shown(self) -> str:
+        return self.path.name if self.path is not None else "this file"
+
+    def lookup(self, node: cst.BaseExpression) -> ConfigValue | None:
+        key = expression_key(node)
+        if key is None:
+            return None
+        try:
+            found = self._resolve(key, 0)
+        except Exception as exc:  # noqa: BLE001 - an unresolvable value is unknown, never a crash of the rule
+            if os.environ.get("GREENLINT_DEBUG"):
+                traceback.print_exception(exc)
+            return None
+        return found
+
+    # -- following names -----------------------------------------------------------------------
+    def _resolve(self, key: Key, depth: int) -> ConfigValue | None:
+        index = self.index
+        root = key[0]
+        if depth > _MAX_DEPTH or not isinstance(root, str) or index.is_mutated(key) or root in index.imports.bindings:
+            return None
+        bound = index.bindings.get(root, [])
+        if root in index.hydra_params:
+            return self._hydra(index.hydra_params[root], key[1:]) if not bound else None
+        if root in index.classes and not bound:
+            return self._class_attribute(root, key[1:], depth)
+        if not bound and root in index.params:
+            return self._parameter(root, key[1:], depth)
+        if len(bound) != 1 or bound[0] is None:
+            return None
+        return self._from_expression(bound[0], root, key[1:], depth + 1)
+
+    def _from_expression(self, expr: cst.BaseExpression, name: str, rest: Key, depth: int) -> ConfigValue | None:
+        literal = literal_value(expr)
+        if literal is not NOT_LITERAL:
+            value = navigate(literal, rest)
+            if value is NOT_LITERAL:
+                return None
+            where = f"{self.shown}{self._line_suffix(name + ' =', name + ':')}"
+            if not rest:
+                return ConfigValue(value, f"`{name} = {short(literal)}` ({where})")
+            return ConfigValue(value, f"`{name}{subscripts(rest)}` is {value!r} (set in `{name} = ...`, {where})")
+        alias = expression_key(expr)
+        if alias is not None and alias != (name,):
+            return self._resolve(alias + rest, depth + 1)
+        if not isinstance(expr, cst.Call):
+            return None
+        func = expr.func
+        terminal = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if terminal in ("parse_args", "parse_known_args") and isinstance(func, cst.Attribute):
+            if expr.args or not isinstance(func.value, cst.Name):
+                return None  # explicit arguments: not the command line's defaults
+            return self._argparse(func.value.value, rest)
+        if terminal in _WRAPPERS and len(expr.args) == 1:
+            return self._from_expression(expr.args[0].value, name, rest, depth + 1)
+        qualname = self.index.imports.resolve(func)
+        if qualname in _LOADERS:
+            return self._file_value(expr, rest, depth)
+        if isinstance(func, cst.Name) and func.value in self.index.classes:
+            return self._instance(func.value, expr, rest, depth)
+        if isinstance(func, cst.Name) and not expr.args:
+            parse_call = self.index.function_parse_call(func.value)
+            if parse_call is not None:
+                return self._from_expression(parse_call, name, rest, depth + 1)
+        return None
+
+    # -- a function's parameter: the value every call of the module passes ---------------------
+    def _parameter(self, name: str, rest: Key, depth: int) -> ConfigValue | None:
+        """`enabled=amp` in `def train(..., amp=False)` called as `train(amp=args.amp)`: known when
+        the module declares one function with that parameter, calls it, and every call passes
+        the same known value (a call that passes nothing uses the default)."""
+        functions = self.index.params[name]
+        if len(functions) != 1 or depth > _MAX_DEPTH:
+            return None
+        function = functions[0]
+        calls = self.index.calls_by_name.get(function.name.value, [])
+        if len(self.index.functions.get(function.name.value, [])) != 1 or not calls:
+            return None  # a method, or a function only called from elsewhere: unknown callers
+        passed = parameter_arguments(function, name, calls)
+        if not passed:
+            return None
+        found: list[ConfigValue] = []
+        for expr in passed:
+            value = self._value_of(expr, rest, depth + 1)
+            if value is None:
+                return None
+            found.append(value)
+        if any(v.value != found[0].value or type(v.value) is not type(found[0].value) for v in found):
+            return None
+        configured = next((v for v in found if v.source), None)
+        if configured is not None:
+            return configured
+        where = f"{self.shown}{self._line_suffix(f'def {function.name.value}(')}"
+        return ConfigValue(found[0].value, f"`{function.name.value}({name}={found[0].value!r})` ({where})")
+
+    def _value_of(self, expr: cst.BaseExpression, rest: Key, depth: int) -> ConfigValue | None:
+        literal = literal_value(expr)
+        if literal is not NOT_LITERAL:
+            value = navigate(literal, rest)
+            return None if value is NOT_LITERAL else ConfigValue(value, "")
+        key = expression_key(expr)
+        return self._resolve(key + rest, depth) if key is not None else None
+
+    # -- argparse ---------------------------------------------------------------------------
+    def _argparse(self, parser: str, rest: Key) -> ConfigValue | None:
+        if len(rest) != 1 or not isinstance(rest[0], str):
+            return None
+        found = self.index.argparse_default(parser, rest[0])
+        if found is None:
+            return None
+        value, option, raw = found
+        return ConfigValue(value, f"`{option}` defaults to {value!r} ({self.shown}{self._line_suffix(raw)})")
+
+    # -- classes: dataclass / attrs fields and plain class attributes -------------------------
+    def _class_attribute(self, cls: str, rest: Key, depth: int, call: cst.Call | None = None) -> ConfigValue | None:
+        if not rest or not isinstance(rest[0], str):
+            return None
+        field = self.index.classes[cls].get(rest[0])
+        if field is None:
+            return None
+        node, is_default = field
+        if call is not None:
+            override = self.index.call_override(cls, call, rest[0])
+            if override is NOT_LITERAL:
+                return None
+            if override is not None:
+                value = literal_value(override)
+                if value is NOT_LITERAL or len(rest) > 1:
+                    return None
+                return ConfigValue(value, f"`{cls}({rest[0]}={value!r})` ({self.shown})")
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in self.index.classes:
+            return self._instance(node.func.value, node, rest[1:], depth + 1)
+        value = navigate(literal_value(node), rest[1:])
+        if value is NOT_LITERAL:
+            return None
+        verb = "defaults to" if is_default else "is"
+        return ConfigValue(value, f"`{cls}.{rest[0]}` {verb} {value!r} ({self.shown}{self._field_line(cls, rest[0])})")
+
+    def _instance(self, cls: str, call: cst.Call, rest: Key, depth: int) -> ConfigValue | None:
+        if depth > _MAX_DEPTH:
+            return None
+        return self._class_attribute(cls, rest, depth + 1, call)
+
+    # -- config files ---------------------------------------------------------------------------
+    def _file_value(self, call: cst.Call, rest: Key, depth: int) -> ConfigValue | None:
+        if self.path is None or not call.args or call.args[0].star:
+            return None
+        relative = self._path_of(call.args[0].value, depth + 1)
+        if relative is None:
+            return None
+        folder = self.path.parent
+        root = project_root(folder)
+        if relative.startswith(HERE):
+            here = folder / relative[len(HERE):].lstrip("/")
+            found = here if inside(here, root) and here.is_file() else None
+        else:
+            found = locate(relative, folder, root)
+        config = load_config(found, root) if found is not None and self._covered(found, root) else None
+        if config is None:
+            return None
+        return _file_entry(config, rest)
+
+    def _covered(self, path: Path, root: Path) -> bool:
+        """Only files the result cache keys on (advisor/config_files.py) may change a finding:
+        a path assembled from pieces the scan does not see is left unknown."""
+        if self._dependencies is None:
+            assert self.path is not None
+            text = self._text if self._text is not None else self.module.code
+            self._dependencies = {p.resolve() for p in config_dependencies(self.path, text, root)}
+        return path.resolve() in self._dependencies
+
+    def _path_of(self, node: cst.BaseExpression, depth: int) -> str | None:
+        """The literal path an expression opens: `"c.yaml"`, `open(P)`, `Path(P).read_text()`,
+        `os.path.join(os.path.dirname(__file__), "c.yaml")`, a name bound once to one of those,
+        or a value this module resolves (`args.config` with a literal default)."""
+        if depth > _MAX_DEPTH:
+            return None
+        value = literal_value(node)
+        if isinstance(value, str):
+            return value
+        if isinstance(node, cst.Name):
+            if node.value == "__file__":
+                return HERE + "/" + (self.path.name if self.path is not None else "")
+            bound = self.index.bindings.get(node.value, [])
+            if len(bound) == 1 and bound[0] is not None and node.value not in self.index.hydra_params:
+                return self._path_of(bound[0], depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+            left, right = self._path_of(node.left, depth + 1), self._path_of(node.right, depth + 1)
+            return join(left, right) if left is not None and right is not None else None
+        if isinstance(node, cst.Attribute) and node.attr.value == "parent":
+            inner = self._path_of(node.value, depth + 1)
+            return dirname(inner) if inner is not None else None
+        if isinstance(node, cst.Call):
+            func = node.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+            args = [a.value for a in node.args if a.keyword is None and not a.star]
+            if name in ("read", "read_text", "read_bytes", "open", "resolve", "absolute", "expanduser") and isinstance(func, cst.Attribute) and not (name == "open" and args):
+                return self._path_of(func.value, depth + 1)
+            if name in ("open", "Path", "PurePath", "abspath", "realpath", "normpath", "expanduser", "str") and args:
+                return self._path_of(args[0], depth + 1)
+            if name == "dirname" and len(args) == 1:
+                inner = self._path_of(args[0], depth + 1)
+                return dirname(inner) if inner is not None else None
+            if name == "join" and args:
+                parts = [self._path_of(a, depth + 1) for a in args]
+                if any(p is None for p in parts):
+                    return None
+                joined = parts[0]
+                for part in parts[1:]:
+                    joined = join(joined, part)  # type: ignore[arg-type]
+                return joined
+        found = self._resolve(expression_key(node), depth + 1) if expression_key(node) else None
+        return found.value if found is not None and isinstance(found.value, str) else None
+
+    # -- Hydra ----------------------------------------------------------------------------------
+    def _hydra(self, decorator: tuple[str, str], rest: Key) -> ConfigValue | None:
+        if self.path is None or not rest:
+            return None
+        config_path, config_name = decorator
+        root = project_root(self.path.parent)
+        directory = (self.path.parent / config_path).resolve()
+        if not inside(directory, root):
+            return None
+        layers = hydra_layers(directory, config_name, root)
+        if not all(self._covered(config.path, root) for _, config in layers):
+            return None  # the cache would not see an edit of the uncovered file
+        for prefix, config in reversed(layers):
+            if rest[: len(prefix)] != prefix:
+                continue
+            found = _file_entry(config, rest[len(prefix):], rest)
+            if found is not None:
+                dotted = ".".join(str(p) for p in rest)
+                return ConfigValue(found.value, f"{found.source} (Hydra: override with `{dotted}=...`)")
+        return None
+
+    # -- line numbers for messages (found in the text: no PositionProvider) -------------------
+    def _lines(self) -> list[str]:
+        if self._line_cache is None:
+            self._line_cache = (self._text if self._text is not None else self.module.code).splitlines()
+        return self._line_cache
+
+    def _line_suffix(self, *needles: str) -> str:
+        for row, line in enumerate(self._lines(), start=1):
+            if any(needle in line for needle in needles):
+                return f":{row}"
+        return ""
+
+    def _field_line(self, cls: str, field: str) -> str:
+        lines = self._lines()
+        start = next((i for i, line in enumerate(lines) if line.lstrip().startswith(f"class {cls}")), None)
+        if start is None:
+            return ""
+        for row in range(start + 1, len(lines)):
+            stripped = lines[row].lstrip()
+            if stripped.startswith((f"{field}:", f"{field} =", f"{field}=")):
+                return f":{row + 1}"
+        return ""
+
+
+def _file_entry(config: ConfigFile, rest: Key, full: Key | None = None) -> ConfigValue | None:
+    value = navigate(config.data, rest)
+    if value is NOT_LITERAL or isinstance(value, str) and (value.startswith("${") or value == "???"):
+        return None
+    shown_key = ".".join(str(p) for p in (full or rest)) or "the whole file"
+    line = key_line(config, str(rest[-1])) if rest else None
+    where = f"{config.shown}:{line}" if line else config.shown
+    return ConfigValue(value, f"`{shown_key}: {data_text(value)}` in {where}")
