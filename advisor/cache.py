@@ -39,6 +39,28 @@ def request_key(request: LintRequest) -> str:
     return digest.hexdigest()
 
 
+def _installed_fingerprint(package: str) -> str:
+    """Which installation of a package this is, without importing it (importing libcst costs a
+    quarter of a second, and a cache hit must not pay it): the location, size and mtime of its
+    `_version.py` (or `__init__.py`), which change with every install."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return "absent"
+    if spec is None or not spec.submodule_search_locations:
+        return "absent"
+    folder = Path(list(spec.submodule_search_locations)[0])
+    for name in ("_version.py", "__init__.py"):
+        try:
+            stat = (folder / name).stat()
+        except OSError:
+            continue
+        return f"{folder}:{stat.st_size}:{stat.st_mtime_ns}"
+    return str(folder)
+
+
 def code_fingerprint() -> str:
     """greenlint's version plus the size and mtime of its own modules, so that an edited (editable)
     install never reads results that older rules produced."""
@@ -46,12 +68,7 @@ def code_fingerprint() -> str:
     import greenlint.profiler
     import greenlint.rules
 
-    try:
-        from libcst._version import __version__ as libcst_version
-    except ImportError:  # pragma: no cover - a libcst that moved its version
-        from importlib.metadata import version
-
-        libcst_version = version("libcst")
+    libcst_version = _installed_fingerprint("libcst")
 
     # the interpreter decides what compile() accepts (GL001), libcst what parses
     runtime = f"{__version__}|{platform.python_implementation()}|{platform.python_version()}|{libcst_version}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from greenlint.rules.analysis.config_data import (
+from greenlint.rules.config_data import (
     MAX_CONFIG_BYTES,
     config_dependencies,
     may_read_config,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from greenlint.findings import Edit, Finding, Fix, Location
 from greenlint.notebook import Notebook, NotebookError, mask_cell, parse_notebook
 from greenlint.rules import Report, Rule
-from greenlint.rules.analysis.linting_path import linting_path
+from greenlint.rules.linting_path import linting_path
 from greenlint.rules.catalog import codes_that_could_match
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed

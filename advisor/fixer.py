@@ -23,7 +23,7 @@ from greenlint.engine import (
 )
 from greenlint.findings import Finding
 from greenlint.notebook import Notebook, NotebookError, parse_notebook, rebuild
-from greenlint.rules.analysis.linting_path import linting_path
+from greenlint.rules.linting_path import linting_path
 from greenlint.source import DecodeError, decode_source
 
 MAX_ROUNDS = 10

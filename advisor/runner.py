@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from greenlint.cache import ResultCache, request_key
 from greenlint.config import Settings
-from greenlint.config_files import dependency_digest
 from greenlint.engine import LintRequest, lint_request
 from greenlint.findings import Finding, Location
 from greenlint.reporters.escaping import display_text
@@ -130,6 +129,8 @@ def _fix_death_outcome(request: LintRequest, death: WorkerDeath) -> FixOutcome:
 
 
 def _with_config_dependencies(item: _Prepared) -> _Prepared:
+    from greenlint.config_files import dependency_digest  # its regexes load only for a cached run
+
     configs = dependency_digest(item.request.path, item.request.data)
     return replace(item, digest=f"{item.digest}+{configs}") if configs else item
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from greenlint.rules.analysis.config_data import ConfigFile, inside, load_config
+from greenlint.rules.config_data import ConfigFile, inside, load_config
 
 Key = tuple[str, ...]
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import libcst as cst
-from greenlint.rules.analysis.config_data import (
+from greenlint.rules.config_data import (
     HERE,
     ConfigFile,
     config_dependencies,
@@ -56,7 +56,7 @@ from greenlint.rules.analysis.config_index import (
     expression_key,
     parameter_arguments,
 )
-from greenlint.rules.analysis.linting_path import CURRENT_PATH, linting_path  # noqa: F401 (re-exported)
+from greenlint.rules.linting_path import CURRENT_PATH, linting_path  # noqa: F401 (re-exported)
 from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
 
 _MAX_DEPTH = 6

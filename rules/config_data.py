@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from greenlint.rules.analysis.literals import NOT_LITERAL
 
 try:  # Python 3.11+
     import tomllib
@@ -177,6 +176,9 @@ HERE = "\x00here"  # marks a path built from the script's own folder (`Path(__fi
 
 
 def navigate(data: Any, rest: tuple[Any, ...]) -> Any:
+    # imported here: the parent process reads this module for the cache key without the analysis
+    from greenlint.rules.analysis.literals import NOT_LITERAL
+
     for part in rest:
         if isinstance(data, dict) and part in data or isinstance(data, (list, tuple)) and isinstance(part, int) and -len(data) <= part < len(data):
             data = data[part]
