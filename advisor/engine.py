@@ -26,6 +26,8 @@ from greenlint.rules.catalog import codes_that_could_match
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed
 
+from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext  # plain data, no libcst
+
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -42,6 +44,8 @@ class LintRequest:
     data: bytes
     enabled: frozenset[str]
     ignored_prefixes: tuple[str, ...] = ()
+    # what the project index knows about the local modules this file imports
+    context: ProjectContext = EMPTY_CONTEXT
 
 
 def _file_finding(code: str, message: str, display_path: str, row: int = 1, column: int = 1) -> Finding:
@@ -57,9 +61,9 @@ def lint_request(request: LintRequest) -> list[Finding]:
     try:
         with linting_path(request.path):  # config files the module reads are found next to it
             if is_notebook(request.display_path):
-                findings = lint_notebook(request.data, request.display_path, request.enabled)
+                findings = lint_notebook(request.data, request.display_path, request.enabled, request.context)
             else:
-                findings = lint_source(request.data, request.display_path, request.enabled)
+                findings = lint_source(request.data, request.display_path, request.enabled, request.context)
     except Exception as exc:  # noqa: BLE001 - a file greenlint fails on is one GL000, never the end of the run
         _show_traceback_when_debugging(exc)
         findings = _internal_error(request.display_path, "the engine", exc)
@@ -68,7 +72,9 @@ def lint_request(request: LintRequest) -> list[Finding]:
     return findings
 
 
-def lint_source(data: bytes, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+def lint_source(
+    data: bytes, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT
+) -> list[Finding]:
     """All findings for one file's bytes. Never raises for any input."""
     try:
         source = decode_source(data)
@@ -76,17 +82,21 @@ def lint_source(data: bytes, display_path: str, enabled: frozenset[str]) -> list
         if "GL002" not in enabled:
             return []
         return [_file_finding("GL002", str(exc), display_path, exc.row, exc.column)]
-    return lint_text(source.text, display_path, enabled)
+    return lint_text(source.text, display_path, enabled, context)
 
 
-def lint_notebook(data: bytes, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+def lint_notebook(
+    data: bytes, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT
+) -> list[Finding]:
     """Findings for a notebook, in cell coordinates (`cell` is added to each finding)."""
     try:
         notebook = parse_notebook(data)
     except NotebookError as exc:
         return [_file_finding("GL003", str(exc), display_path)] if "GL003" in enabled else []
     notebook, syntax_errors = mask_unparsable_cells(notebook, display_path)
-    findings = lint_text(notebook.text, display_path, enabled)
+    # cells run in order: rules that pair a fact with a later use follow execution order
+    context = context if context.notebook else replace(context, notebook=True)
+    findings = lint_text(notebook.text, display_path, enabled, context)
     if "GL001" in enabled:
         findings.extend(syntax_errors)
     return sorted((to_cell_coordinates(notebook, f) for f in findings), key=Finding.sort_key)
@@ -145,18 +155,22 @@ def is_test_path(display_path: str) -> bool:
     return any(part in _TEST_DIRS for part in parts[:-1][-4:])
 
 
-def lint_text(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+def lint_text(
+    text: str, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT
+) -> list[Finding]:
     """All findings for decoded source text. Never raises for any input."""
     if is_test_path(display_path):
         return _syntax_only(text, display_path, enabled)
-    codes = codes_that_could_match(text, enabled)
+    # a fact from an imported module stands for its words: DEVICE in config.py is "cuda" here
+    visible = f"{text}\n{context.extra_words}" if context.extra_words else text
+    codes = codes_that_could_match(visible, enabled)
     if not codes:
         return _syntax_only(text, display_path, enabled)
     import libcst as cst
 
     from greenlint.rules import rules_for
 
-    rules = [r for r in rules_for(codes) if r.could_match(text)]
+    rules = [r for r in rules_for(codes) if r.could_match(visible)]
     if not rules:
         return _syntax_only(text, display_path, enabled)
     # CPython first (about 1/8 of a libcst parse): nesting it gives up on overflows the stack of
@@ -167,10 +181,66 @@ def lint_text(text: str, display_path: str, enabled: frozenset[str]) -> list[Fin
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        return _syntax_error(exc, text, display_path, enabled, python_error)
+        if python_error is not None:
+            return _syntax_error(exc, text, display_path, enabled, python_error)
+        return _lint_libcst_rejected(text, display_path, enabled, rules, context, exc)
     except (RecursionError, MemoryError) as exc:  # pathologically nested code
         return _internal_error(display_path, "parser", exc)
-    return sorted(_run_rules(module, rules, text, display_path), key=Finding.sort_key)
+    return sorted(_run_rules(module, rules, text, display_path, context), key=Finding.sort_key)
+
+
+_LEADING_WHITESPACE = re.compile(r"^[ \t]+", re.MULTILINE)
+
+
+def _unexpanded(location: Location, lines: list[str]) -> Location:
+    """A column of the tab-expanded text, as a column of the user's line."""
+    if not 0 < location.row <= len(lines):
+        return location
+    line = lines[location.row - 1]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    expanded = len(indent.expandtabs(8))
+    if location.column - 1 < expanded:
+        return Location(location.row, min(location.column, len(indent) + 1))
+    return Location(location.row, location.column - expanded + len(indent))
+
+
+def _lint_libcst_rejected(
+    text: str, display_path: str, enabled: frozenset[str], rules: list[Rule], context: ProjectContext,
+    error: cst.ParserSyntaxError,
+) -> list[Finding]:
+    """CPython accepts the file but libcst does not: never a syntax error (GL001). The usual cause
+    is indentation that mixes tabs and spaces consistently enough for CPython; with the tabs of
+    the indentation expanded (to 8 columns, CPython's rule) the rules run on the same rows. Their
+    fixes are dropped: they were computed on the normalised text, not the user's. A file libcst
+    still rejects (grammar newer than libcst) is reported as not analysed (GL005)."""
+    import libcst as cst
+
+    normalised = _LEADING_WHITESPACE.sub(lambda m: m.group(0).expandtabs(8), text)
+    if normalised != text:
+        try:
+            module = cst.parse_module(normalised)
+        except (cst.ParserSyntaxError, RecursionError, MemoryError):
+            pass
+        else:
+            found = _run_rules(module, rules, normalised, display_path, context)
+            lines = split_lines(text)
+            return sorted(
+                (
+                    replace(
+                        f, fix=None, location=_unexpanded(f.location, lines), end_location=_unexpanded(f.end_location, lines)
+                    )
+                    for f in found
+                ),
+                key=Finding.sort_key,
+            )
+    if "GL005" not in enabled:
+        return []
+    detail = " ".join(error.message.split())[:200]
+    message = (
+        "not analysed: Python accepts this file but greenlint's parser (libcst) does not "
+        f"({detail}); no rule checked it"
+    )
+    return [_file_finding("GL005", message, display_path, error.raw_line or 1, (error.raw_column or 0) + 1)]
 
 
 def _syntax_only(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
@@ -254,7 +324,9 @@ def _internal_error(display_path: str, where: str, exc: BaseException) -> list[F
     return [_file_finding("GL000", f"internal error in {where}: {detail[:300]}", display_path)]
 
 
-def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: str) -> list[Finding]:
+def _run_rules(
+    module: cst.Module, rules: list[Rule], text: str, display_path: str, context: ProjectContext = EMPTY_CONTEXT
+) -> list[Finding]:
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     from greenlint.rules.analysis import ModuleAnalysis
@@ -263,7 +335,7 @@ def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: s
 
     findings: list[Finding] = []
     try:
-        analysis = ModuleAnalysis.of(module)
+        analysis = ModuleAnalysis.of(module, context)
     except Exception as exc:  # noqa: BLE001 - one file's analysis failing must not stop the run
         _show_traceback_when_debugging(exc)
         return _internal_error(display_path, "the shared analysis", exc)

@@ -9,7 +9,7 @@ a time and a fix that breaks the file is dropped and reported. Rounds stop when 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from greenlint.edits import apply_edits, edits_overlap
 from greenlint.engine import (
@@ -45,8 +45,11 @@ def _applicable(finding: Finding, unsafe: bool) -> bool:
 
 
 def _lint(text: str, request: LintRequest) -> list[Finding]:
+    context = request.context
+    if is_notebook(request.display_path) and not context.notebook:
+        context = replace(context, notebook=True)  # as lint_notebook does: cells run in order
     with linting_path(request.path):  # as in lint_request: config files next to the script count
-        findings = lint_text(text, request.display_path, request.enabled)
+        findings = lint_text(text, request.display_path, request.enabled, context)
     if request.ignored_prefixes:
         findings = [f for f in findings if not f.code.startswith(request.ignored_prefixes)]
     return findings

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from greenlint.cache import ResultCache, request_key
 from greenlint.config import Settings
-from greenlint.engine import LintRequest, lint_request
+from greenlint.engine import LintRequest, is_notebook, is_test_path, lint_request
 from greenlint.findings import Finding, Location
+from greenlint.notebook import NotebookError, parse_notebook
+from greenlint.project_index import ProjectIndex, find_project_root
 from greenlint.reporters.escaping import display_text
+from greenlint.source import DecodeError, decode_source
 from greenlint.suppression import per_file_ignored_codes
 
 if TYPE_CHECKING:
@@ -48,7 +51,9 @@ def display_path(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def _prepare(files: list[Path], settings: Settings) -> tuple[list[_Prepared], list[tuple[str, str]]]:
+def _prepare(
+    files: list[Path], settings: Settings, index: ProjectIndex | None = None
+) -> tuple[list[_Prepared], list[tuple[str, str]]]:
     cwd = Path.cwd().resolve()
     enabled = settings.selection.enabled_codes()
     prepared, unreadable = [], []
@@ -61,14 +66,38 @@ def _prepare(files: list[Path], settings: Settings) -> tuple[list[_Prepared], li
             continue
         ignored = per_file_ignored_codes(path, settings.project_root, settings.per_file_ignores)
         request = LintRequest(path, shown, data, enabled, ignored)
-        prepared.append(_Prepared(request, request_key(request)))
+        key = request_key(request)
+        if index is not None and not is_test_path(shown):
+            context = _project_context(index, path, data, shown)
+            if not context.is_empty():
+                # the result depends on the imported modules' facts too: an edit there re-lints this file
+                request = replace(request, context=context)
+                key = f"{key}-{context.digest()}"
+        prepared.append(_Prepared(request, key))
     return prepared, unreadable
+
+
+def _project_context(index: ProjectIndex, path: Path, data: bytes, shown: str):  # noqa: ANN202
+    notebook = is_notebook(shown)
+    try:
+        text = parse_notebook(data).text if notebook else decode_source(data).text
+    except (DecodeError, NotebookError, RecursionError, ValueError):
+        return index.context_for(path, "", notebook)  # the engine reports the file itself
+    return index.context_for(path, text, notebook)
+
+
+def project_index(files: list[Path], settings: Settings, use_cache: bool) -> ProjectIndex | None:
+    """One index per run, rooted at the project that holds the files (see project_index.py)."""
+    if not files:
+        return None
+    return ProjectIndex(find_project_root(files), settings.resolved_cache_dir if use_cache else None)
 
 
 def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jobs: int | None = None) -> RunResult:
     """Raises CacheDirError (before reading any file) when the cache folder is not greenlint's to use."""
     cache = ResultCache(settings.resolved_cache_dir, settings.fingerprint(), settings.cache_dir_source) if use_cache else None
-    prepared, unreadable = _prepare(files, settings)
+    index = project_index(files, settings, use_cache)
+    prepared, unreadable = _prepare(files, settings, index)
     results: dict[Path, list[Finding]] = {}
     pending: list[_Prepared] = []
     if cache is not None:
@@ -89,6 +118,8 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
     notices = []
     if cache is not None and cache.save() and not _is_within(cache.directory, Path.cwd()):
         notices.append(_cache_notice(cache.directory, settings))
+    if index is not None:
+        index.save()  # after the result cache, which creates (and guards) the directory
     ordered = sorted((f for fs in results.values() for f in fs), key=Finding.sort_key)
     return RunResult(ordered, len(results), len(prepared) - len(pending), unreadable, notices)
 
@@ -141,7 +172,7 @@ def fix_files(
     """Compute fixes for every file (nothing is written here)."""
     from greenlint.fixer import fix_request
 
-    prepared, unreadable = _prepare(files, settings)
+    prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True))
     requests = [p.request for p in prepared]
     outcomes = _map(functools.partial(fix_request, unsafe=unsafe), requests, jobs, _fix_death_outcome)
     return [(r.path, o) for r, o in zip(requests, outcomes)], unreadable

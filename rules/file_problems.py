@@ -62,4 +62,19 @@ class MalformedNotebook(_EngineRule):
     fix = "Repair the notebook (open and save it in Jupyter), or exclude it."
 
 
-RULES = (InternalError(), SyntaxErrorInFile(), UndecodableFile(), MalformedNotebook())
+class NotAnalysed(_EngineRule):
+    code = "GL005"
+    name = "not-analysed"
+    summary = "Python accepts the file but greenlint's parser does not, so no rule checked it"
+    detects = (
+        "A file that CPython compiles but libcst rejects, even after the tabs of its indentation "
+        "are expanded (a file mixing tabs and spaces is analysed that way, without fixes): usually "
+        "grammar newer than the installed libcst. Never reported for a file Python rejects (GL001)."
+    )
+    why = "Not an energy problem: greenlint could not check this file, so silence here means nothing."
+    bad_example = ""
+    good_example = ""
+    fix = "Upgrade libcst (`pip install -U libcst`); if that does not help, report the file to greenlint."
+
+
+RULES = (InternalError(), SyntaxErrorInFile(), UndecodableFile(), MalformedNotebook(), NotAnalysed())

@@ -11,6 +11,7 @@ from greenlint.rules.analysis.device import DeviceFacts, collect_device_facts
 from greenlint.rules.analysis.facts import LoopInfo, ModuleFacts, collect_facts
 from greenlint.rules.analysis.invariance import InvarianceChecker
 from greenlint.rules.analysis.precision import PrecisionFacts, collect_precision_facts
+from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 
 
 @dataclass
@@ -20,8 +21,8 @@ class ModuleAnalysis:
     _invariance: dict[int, InvarianceChecker] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, module: cst.Module) -> ModuleAnalysis:
-        return cls(module, collect_facts(module))
+    def of(cls, module: cst.Module, context: ProjectContext = EMPTY_CONTEXT) -> ModuleAnalysis:
+        return cls(module, collect_facts(module, context))
 
     @cached_property
     def device(self) -> DeviceFacts:

@@ -45,4 +45,9 @@ def collect_device_facts(facts: ModuleFacts) -> DeviceFacts:
                 return DeviceFacts(True, f'passes `{key}="{literal_value(arg.value)}"`')
             if key == "gpus" and literal_value(arg.value) not in (0, None, "0", [], ()):
                 return DeviceFacts(True, "passes `gpus=`")
+    # a device chosen in another module of the project: `from tools.config import DEVICE`
+    for qualname, _node in facts.project_refs:
+        phrase = facts.context.devices.get(qualname)
+        if phrase is not None:
+            return DeviceFacts(True, f"uses {phrase}")
     return DeviceFacts(False, "")

@@ -24,6 +24,7 @@ import libcst as cst
 
 from greenlint.rules.analysis.literals import simple_string_value
 from greenlint.rules.analysis.names import ImportTable, dotted_name, terminal_name
+from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 
 # Methods that change their receiver in place: `paths.append(p)` inside a loop makes `paths`
 # loop-variant for invariance purposes.
@@ -145,6 +146,12 @@ class ModuleFacts:
     assignments: list[tuple[str, cst.BaseExpression]]
     # filled in by later passes
     optimizer_names: set[str] = field(default_factory=set)
+    # what the project index says about the local modules this one imports
+    context: ProjectContext = EMPTY_CONTEXT
+    # (qualified name, node) for each reference to a name the context has a fact about
+    project_refs: list[tuple[str, cst.CSTNode]] = field(default_factory=list)
+    # ids of the FunctionDef nodes nothing in the project calls (a script's leftover `train()`)
+    dead_functions: set[int] = field(default_factory=set)
 
     def local_functions_called(self, site: CallSite) -> list[FunctionInfo]:
         """Functions of this module that a call may run: `f(...)` or `self.f(...)`."""
@@ -173,9 +180,11 @@ class ModuleFacts:
 
 
 class _Collector(cst.CSTVisitor):
-    def __init__(self) -> None:
+    def __init__(self, context: ProjectContext = EMPTY_CONTEXT) -> None:
         super().__init__()
-        self.imports = ImportTable()
+        # relative imports resolve only where the project index found local modules to key them by
+        self.imports = ImportTable(package=context.package if context.local_modules else None)
+        self.imports.bindings.update(context.star_bindings)  # `from common import *`
         self.calls: list[CallSite] = []
         self.loops: list[LoopInfo] = []
         self.functions: dict[str, list[FunctionInfo]] = {}
@@ -524,7 +533,10 @@ class _TrainingClassifier:
 
     def classify(self) -> None:
         # Innermost loops first so that a parent can see whether a child steps.
+        dead = self.facts.dead_functions
         for loop in sorted(self.facts.loops, key=lambda lp: -len(lp.enclosing())):
+            if dead and loop.function is not None and id(loop.function.node) in dead:
+                continue  # a loop in code nothing calls trains nothing
             backward, step, fit, step_loop = self._calls_summary(loop.calls, 0)
             loop.does_backward, loop.does_step, loop.does_fit = backward, step, fit
             children_step = any(
@@ -561,10 +573,51 @@ def optimizer_variable_names(facts: ModuleFacts) -> set[str]:
     return names
 
 
-def collect_facts(module: cst.Module) -> ModuleFacts:
-    collector = _Collector()
+class _ProjectCollector(_Collector):
+    """The walk when the project index knows facts about imported names: it also records every
+    name and attribute chain, resolved after the walk, that refers to one of them. Only files that
+    import such a module pay for this."""
+
+    def __init__(self, context: ProjectContext) -> None:
+        super().__init__(context)
+        self.context = context
+        self._wanted = context.names()
+        self._references: list[cst.Name | cst.Attribute] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self._references.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        super().visit_Attribute(node)
+        self._references.append(node)
+
+    def project_refs(self) -> list[tuple[str, cst.CSTNode]]:
+        found: list[tuple[str, cst.CSTNode]] = []
+        star_names = self.context.star_names
+        for node in self._references:
+            qualname = self.imports.resolve(node)
+            if qualname is None and star_names:
+                # `from common import *` then `device`: common.py's own name, known to the index only
+                name = dotted_name(node)
+                head, _, rest = (name or "").partition(".")
+                if head in star_names and head not in self.imports.bindings:
+                    qualname = star_names[head] + (f".{rest}" if rest else "")
+            if qualname is not None and qualname in self._wanted:
+                found.append((qualname, node))
+        return found
+
+
+def collect_facts(module: cst.Module, context: ProjectContext = EMPTY_CONTEXT) -> ModuleFacts:
+    collector = _ProjectCollector(context) if context.names() else _Collector(context)
     module.visit(collector)
     facts = collector.finish()
+    facts.context = context
+    if isinstance(collector, _ProjectCollector):
+        facts.project_refs = collector.project_refs()
+    if context.not_imported:
+        from greenlint.rules.analysis.liveness import dead_functions
+
+        facts.dead_functions = dead_functions(module, facts)
     facts.optimizer_names = optimizer_variable_names(facts)
     _TrainingClassifier(facts, facts.optimizer_names).classify()
     return facts

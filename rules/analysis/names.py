@@ -42,11 +42,24 @@ def _module_name(node: cst.BaseExpression) -> str:
     return name or ""
 
 
+def _relative_module(level: int, module: str, package: str) -> str | None:
+    """`from ..x import y` in package "a.b" -> "a.x" (as the project index writes it)."""
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base) or None
+
+
 @dataclass
 class ImportTable:
     """Local name -> the fully qualified name it was imported as."""
 
     bindings: dict[str, str] = field(default_factory=dict)
+    # the module's dotted package below the project root, when the project index knows it:
+    # `from .config import DEVICE` then resolves to "<package>.config.DEVICE", the name the index
+    # keys that module's facts by. None (no project context): relative imports stay unresolved.
+    package: str | None = None
 
     def add_import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -61,9 +74,16 @@ class ImportTable:
                 self.bindings[head] = head
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None:
-            return  # a module of the user's own project: nothing we know about
-        module = _module_name(node.module)
+        if node.relative:
+            if self.package is None:
+                return  # a module of the user's own project, and no project index to ask
+            module = _relative_module(len(node.relative), _module_name(node.module) if node.module else "", self.package)
+            if not module:
+                return
+        elif node.module is None:
+            return
+        else:
+            module = _module_name(node.module)
         if isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:

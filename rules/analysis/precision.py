@@ -250,6 +250,10 @@ def collect_precision_facts(facts: ModuleFacts) -> PrecisionFacts:
     for decorator in facts.autocast_decorators:
         if facts.imports.resolve(decorator.decorator) in AUTOCAST:
             found.append(PrecisionFact(Precision.ON, "autocast", decorator))
+    for qualname, node in facts.project_refs:
+        phrase = facts.context.autocast.get(qualname)
+        if phrase is not None:  # the model or step it uses runs under autocast in its own module
+            found.append(PrecisionFact(Precision.ON, "imported-autocast", node, phrase))
     for site in facts.calls:
         fact = _site_fact(site)
         if fact is not None:

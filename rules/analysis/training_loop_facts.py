@@ -71,6 +71,47 @@ def _grad_off(expr: cst.BaseExpression, analysis: ModuleAnalysis) -> bool:
         value = literal_value(argument(call, "mode", 0))
         # set_grad_enabled(phase == "train"): the user decides at run time, not our business
         return value is NOT_LITERAL or value is False
+    if qualname is not None and qualname in analysis.facts.context.grad_off:
+        return True  # the project's own wrapper, defined in another module (`@smart_inference_mode()`)
+    if qualname is None and isinstance(func, cst.Name):
+        return func.value in _local_grad_off_wrappers(analysis)
+    return False
+
+
+def _local_grad_off_wrappers(analysis: ModuleAnalysis) -> frozenset[str]:
+    """Top-level functions of this module that return an autograd switch applied to something
+    (`return torch.inference_mode()(fn)`) or yield inside one (`@contextmanager`): decorating or
+    entering them switches autograd off. A function merely decorated with `@torch.no_grad()` is
+    its own no-grad region, not a wrapper. Computed once per module, when first asked."""
+    cached = analysis.__dict__.get("_grad_off_wrappers")
+    if cached is not None:
+        return cached
+    resolve = analysis.facts.imports.resolve
+    found: set[str] = set()
+    for name, infos in analysis.facts.functions.items():
+        for info in infos:
+            if info.class_name is None and _wraps_grad_off(info.node, resolve):
+                found.add(name)
+    result = frozenset(found)
+    analysis.__dict__["_grad_off_wrappers"] = result
+    return result
+
+
+def _wraps_grad_off(function: cst.FunctionDef, resolve) -> bool:  # noqa: ANN001
+    with_items: set[int] = set()
+    yields = False
+    for node in walk(function.body):
+        if isinstance(node, cst.With):
+            for item in node.items:
+                with_items.add(id(item.item))
+                if isinstance(item.item, cst.Call):
+                    with_items.add(id(item.item.func))
+        elif isinstance(node, cst.Yield):
+            yields = True
+    for node in walk(function.body):
+        if isinstance(node, (cst.Attribute, cst.Name)) and resolve(node) in NO_GRAD:
+            if id(node) not in with_items or yields:
+                return True
     return False
 
 

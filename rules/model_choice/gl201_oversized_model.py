@@ -203,11 +203,19 @@ class OversizedModel(Rule):
         small_vision: str | None = None
         small_text: str | None = None
         few_labels: int | None = None
+        notebook = analysis.facts.context.notebook
+        current_vision: str | None = None  # in a notebook: the data loaded most recently, in cell order
         for site in analysis.facts.calls:
             vision = _vision_model(site)
             if vision is not None:
-                vision_models.append((site, vision))
+                vision_models.append((site, vision, current_vision))
                 continue
+            if notebook:
+                loaded = _small_vision_dataset(site)
+                if loaded is not None:
+                    current_vision = loaded
+                elif _other_image_data(site):
+                    current_vision = None  # forty cells later the notebook moved on to other data
             language = _language_model(site)
             if language is not None:
                 language_models.append((site, language))
@@ -218,9 +226,14 @@ class OversizedModel(Rule):
                 few_labels = labels if few_labels is None else min(few_labels, labels)
         if small_vision and vision_models:
             trains = module_trains(analysis)
-            for site, model in vision_models:
+            for site, model, loaded_before in vision_models:
                 if not (trains or _has_task_head(site)) or _keras_imagenet_classifier(site):
                     continue
+                if notebook:
+                    # a notebook's cells run in order: the model meets the data loaded before it
+                    if loaded_before is None:
+                        continue
+                    small_vision = loaded_before
                 size = f" ({model.params_m:g} M parameters)" if model.params_m else ""
                 yield Report(
                     site.node,
@@ -320,6 +333,19 @@ def _small_vision_dataset(site: CallSite) -> str | None:
         dataset = string_value(argument(site.node, "path", 0) or argument(site.node, "name", 0))
         return SMALL_VISION_HUB.get((dataset or "").lower())
     return None
+
+
+_OTHER_IMAGE_DATA = ("ImageFolder", "image_dataset_from_directory", "flow_from_directory", "flow_from_dataframe")
+
+
+def _other_image_data(site: CallSite) -> bool:
+    """Image data that is not one of the small datasets: a folder of images, another dataset."""
+    qualname = site.qualname or ""
+    if site.attr in _OTHER_IMAGE_DATA:
+        return True
+    if qualname.startswith("torchvision.datasets.") and qualname.rsplit(".", 1)[-1][:1].isupper():
+        return True
+    return qualname in ("datasets.load_dataset", "tensorflow_datasets.load")
 
 
 def _small_text_dataset(site: CallSite) -> str | None:

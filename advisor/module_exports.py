@@ -1,0 +1,278 @@
+"""The facts a module offers to the modules that import it, read with `ast` (about 8x cheaper
+than libcst) and only for local modules that some linted file imports.
+
+What crosses a module line (see docs/architecture.md, "The project index"):
+- names bound to a CUDA device: `DEVICE = torch.device("cuda" ...)`, a class attribute
+  `Config.device = "cuda"` (also set in `__init__`), and module-level instances of such a class;
+- functions and classes whose body runs under autocast or in half precision (`Net.forward`);
+- wrappers that switch autograd off: a function that returns `torch.no_grad()` /
+  `torch.inference_mode()` applied to something (`smart_inference_mode`), or a
+  `@contextmanager` that yields inside `with torch.no_grad():`;
+- module constants (str, int, float, bool, None);
+- what `from module import *` binds (its `__all__`, or its public names and imports).
+Nothing is imported or run: the text is parsed, never executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+_NO_GRAD = frozenset(
+    {
+        "torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
+        "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode",
+    }
+)
+_AUTOCAST = frozenset(
+    {"torch.autocast", "torch.amp.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast"}
+)
+_HALF_DTYPES = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
+_CONSTANT_TYPES = (str, int, float, bool, type(None))
+
+
+@dataclass
+class ModuleExports:
+    bindings: dict[str, str] = field(default_factory=dict)  # the module's own import table
+    star_modules: list[str] = field(default_factory=list)  # modules it star-imports (absolute strings)
+    public: list[str] = field(default_factory=list)  # what `from it import *` binds of its own names
+    devices: dict[str, str] = field(default_factory=dict)  # "DEVICE" / "Config.device" -> source phrase
+    autocast: dict[str, str] = field(default_factory=dict)  # "Net" / "train_step" -> "`Net.forward`"
+    grad_off: dict[str, str] = field(default_factory=dict)  # "smart_inference_mode" -> phrase
+    constants: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> ModuleExports | None:
+        """None for anything that is not what `to_json` wrote (a damaged cache entry is a miss)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            exports = cls(**data)
+        except TypeError:
+            return None
+        shapes = (
+            (exports.bindings, dict), (exports.star_modules, list), (exports.public, list),
+            (exports.devices, dict), (exports.autocast, dict), (exports.grad_off, dict), (exports.constants, dict),
+        )
+        return exports if all(isinstance(value, kind) for value, kind in shapes) else None
+
+
+def absolute_module(module: str, level: int, package: str) -> str | None:
+    """`from ..x import y` inside package "a.b.c" -> "a.b.x"; None when it climbs above the root."""
+    if level == 0:
+        return module
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+class _Resolver:
+    def __init__(self, bindings: dict[str, str]) -> None:
+        self.bindings = bindings
+
+    def __call__(self, node: ast.AST) -> str | None:
+        name = _dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        base = self.bindings.get(head)
+        if base is None:
+            return None
+        return f"{base}.{rest}" if rest else base
+
+
+def _import_bindings(tree: ast.Module, package: str) -> tuple[dict[str, str], list[str]]:
+    bindings: dict[str, str] = {}
+    stars: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bindings[alias.asname] = alias.name
+                else:
+                    head = alias.name.split(".", 1)[0]
+                    bindings[head] = head
+        elif isinstance(node, ast.ImportFrom):
+            module = absolute_module(node.module or "", node.level, package)
+            if module is None:
+                continue
+            for alias in node.names:
+                if alias.name == "*":
+                    stars.append(module)
+                elif module:
+                    bindings[alias.asname or alias.name] = f"{module}.{alias.name}"
+    return bindings, stars
+
+
+def _mentions_cuda(node: ast.AST, resolve: _Resolver) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            if sub.value == "cuda" or sub.value.startswith("cuda:"):
+                return True
+        elif isinstance(sub, ast.Attribute) and sub.attr == "is_available":
+            if (resolve(sub) or "").startswith("torch.cuda"):
+                return True
+    return False
+
+
+def _phrase(text: str, node: ast.AST, limit: int = 70) -> str:
+    segment = ast.get_source_segment(text, node) or ""
+    segment = " ".join(segment.split())
+    return segment if len(segment) <= limit else segment[: limit - 3] + "..."
+
+
+def _runs_half(body: list[ast.stmt], resolve: _Resolver) -> str | None:
+    """How a body runs in reduced precision, or None: autocast (not `enabled=False`), `.half()`,
+    a bf16/fp16 dtype."""
+    for statement in body:
+        for sub in ast.walk(statement):
+            if isinstance(sub, ast.Call):
+                qualname = resolve(sub.func)
+                if qualname in _AUTOCAST:
+                    enabled = next((k.value for k in sub.keywords if k.arg == "enabled"), None)
+                    if isinstance(enabled, ast.Constant) and enabled.value is False:
+                        continue
+                    return f"`{qualname}`"
+                if isinstance(sub.func, ast.Attribute) and sub.func.attr in ("half", "bfloat16") and not sub.args:
+                    return f"`.{sub.func.attr}()`"
+            elif isinstance(sub, ast.Attribute) and resolve(sub) in _HALF_DTYPES:
+                return f"`{resolve(sub)}`"
+    return None
+
+
+def _is_grad_off_wrapper(function: ast.FunctionDef | ast.AsyncFunctionDef, resolve: _Resolver) -> bool:
+    """Returns an autograd switch applied to something, or is a context manager yielding under one.
+    A function merely *decorated* with `torch.no_grad()` is not a wrapper: it is its own region."""
+    with_items: set[int] = set()
+    yields = False
+    for sub in ast.walk(function):
+        if isinstance(sub, (ast.With, ast.AsyncWith)):
+            with_items.update(id(item.context_expr) for item in sub.items)
+            with_items.update(id(item.context_expr.func) for item in sub.items if isinstance(item.context_expr, ast.Call))
+        elif isinstance(sub, (ast.Yield, ast.YieldFrom)):
+            yields = True
+    decorators = {id(d) for d in function.decorator_list} | {
+        id(d.func) for d in function.decorator_list if isinstance(d, ast.Call)
+    }
+    for sub in ast.walk(function):
+        if id(sub) in decorators or not isinstance(sub, (ast.Attribute, ast.Name)):
+            continue
+        if resolve(sub) in _NO_GRAD:
+            if id(sub) in with_items:
+                if yields:
+                    return True  # @contextmanager: `with torch.no_grad(): yield`
+                continue
+            return True
+    return False
+
+
+def _constant(value: ast.expr) -> tuple[bool, Any]:
+    try:
+        literal = ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+    return isinstance(literal, _CONSTANT_TYPES), literal
+
+
+def _assigned_names(statement: ast.stmt) -> list[tuple[str, ast.expr]]:
+    if isinstance(statement, ast.Assign):
+        return [(t.id, statement.value) for t in statement.targets if isinstance(t, ast.Name)]
+    if isinstance(statement, ast.AnnAssign) and statement.value is not None and isinstance(statement.target, ast.Name):
+        return [(statement.target.id, statement.value)]
+    return []
+
+
+def _class_devices(node: ast.ClassDef, text: str, resolve: _Resolver) -> dict[str, str]:
+    """Class attributes, and `self.x = ...` in its methods, bound to a CUDA device."""
+    found: dict[str, str] = {}
+    for statement in node.body:
+        for name, value in _assigned_names(statement):
+            if _mentions_cuda(value, resolve):
+                found[name] = _phrase(text, statement)
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for sub in ast.walk(statement):
+                if isinstance(sub, ast.Assign) and _mentions_cuda(sub.value, resolve):
+                    for target in sub.targets:
+                        if isinstance(target, ast.Attribute) and _dotted(target.value) == "self":
+                            found.setdefault(target.attr, _phrase(text, sub))
+    return found
+
+
+def extract_exports(text: str, package: str) -> ModuleExports:
+    """The exports of one module's source text; a module that does not parse exports nothing."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code are not ours
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ModuleExports()
+    bindings, stars = _import_bindings(tree, package)
+    resolve = _Resolver(bindings)
+    exports = ModuleExports(bindings=bindings, star_modules=stars)
+    own_names: list[str] = []
+    class_devices: dict[str, dict[str, str]] = {}
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            own_names.append(statement.name)
+            how = _runs_half(statement.body, resolve)
+            if how is not None:
+                exports.autocast[statement.name] = f"`{statement.name}()` runs under {how}"
+            if _is_grad_off_wrapper(statement, resolve):
+                exports.grad_off[statement.name] = f"`{statement.name}` switches autograd off"
+        elif isinstance(statement, ast.ClassDef):
+            own_names.append(statement.name)
+            for method in statement.body:
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    how = _runs_half(method.body, resolve)
+                    if how is not None:
+                        exports.autocast.setdefault(
+                            statement.name, f"`{statement.name}.{method.name}` runs under {how}"
+                        )
+            devices = _class_devices(statement, text, resolve)
+            class_devices[statement.name] = devices
+            for attr, phrase in devices.items():
+                exports.devices[f"{statement.name}.{attr}"] = phrase
+        for name, value in _assigned_names(statement):
+            own_names.append(name)
+            ok, literal = _constant(value)
+            if ok:
+                exports.constants[name] = literal
+            if _mentions_cuda(value, resolve):
+                exports.devices[name] = _phrase(text, statement)
+            elif isinstance(value, ast.Call) and _dotted(value.func) in class_devices:
+                for attr, phrase in class_devices[_dotted(value.func) or ""].items():
+                    exports.devices[f"{name}.{attr}"] = phrase  # `cfg = Config()` -> `cfg.device`
+    exports.public = _public_names(tree, own_names, bindings)
+    return exports
+
+
+def _public_names(tree: ast.Module, own_names: list[str], bindings: dict[str, str]) -> list[str]:
+    for statement in tree.body:
+        for name, value in _assigned_names(statement):
+            if name == "__all__":
+                ok, literal = _constant(value) if not isinstance(value, (ast.List, ast.Tuple)) else (False, None)
+                if isinstance(value, (ast.List, ast.Tuple)):
+                    items = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                    return sorted(set(items))
+                if ok and isinstance(literal, str):
+                    return [literal]
+    names = {n for n in own_names if not n.startswith("_")} | {n for n in bindings if not n.startswith("_")}
+    return sorted(names)

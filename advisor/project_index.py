@@ -1,0 +1,367 @@
+"""The project index: which local modules a linted file imports, and what they export.
+
+Built in the parent process before the rules run (runner.lint_files), cheaply:
+- a linted file's imports are found with one regex scan of its text (no parse);
+- an import is *local* when it resolves to a file under the project root, searched as Python
+  would for a script: the file's own folder first, then each folder above it up to the root, then
+  `root/src` (`from config import *` next to train.py, `from tools.config import DEVICE`,
+  `from .model import Net` inside a package);
+- each local module that is imported is parsed once with `ast` (module_exports.py) and its
+  exports are cached by content hash (`project-index.json` in the cache directory), so a warm
+  run parses nothing;
+- whether a script is imported by any other module is answered from one regex scan of the
+  project's files, made only when a linted file is a script.
+How deep facts travel: one import level for devices, precision and autograd wrappers (the facts
+of a module you import, not of the modules it imports), except star imports, which are followed
+up to three levels (`from common import *` where common.py does `from config import *`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenlint.cache import content_hash
+from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
+from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
+
+ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
+MAX_STAR_DEPTH = 3
+# A module bigger than this is not parsed for exports (generated code, vendored bundles).
+MAX_EXPORT_BYTES = 2_000_000
+_INDEX_FORMAT = 1
+
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.MULTILINE)
+_MAIN_GUARD = re.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]""", re.MULTILINE)
+_TOP_LEVEL_CALL = re.compile(r"^[A-Za-z_][\w.]*\(", re.MULTILINE)
+
+
+def _looks_like_script(text: str) -> bool:
+    """A main guard or a call at column 0: the worker decides precisely (liveness.py); this only
+    avoids scanning the project for modules that plainly are libraries."""
+    return bool(_MAIN_GUARD.search(text) or _TOP_LEVEL_CALL.search(text))
+
+
+@dataclass(frozen=True)
+class ImportStatement:
+    module: str  # absolute module string, as the importing module's import table will write it
+    names: tuple[str, ...]  # imported names; ("*",) for a star import; () for `import module`
+
+
+def find_project_root(paths: list[Path]) -> Path:
+    """The nearest folder at or above the common folder of `paths` that holds a project marker;
+    the common folder itself when none does."""
+    folders = [p if p.is_dir() else p.parent for p in (path.resolve() for path in paths)]
+    if not folders:
+        return Path.cwd().resolve()
+    common = Path(os.path.commonpath([str(f) for f in folders]))
+    for folder in (common, *common.parents):
+        if any((folder / marker).exists() for marker in ROOT_MARKERS):
+            return folder
+    return common
+
+
+def scan_imports(text: str, package: str) -> list[ImportStatement]:
+    """Every import statement of a module's text, found by a regex (a docstring that looks like an
+    import only adds context, never removes any)."""
+    found: list[ImportStatement] = []
+    for match in _FROM_IMPORT.finditer(text):
+        dots, module, names = match.groups()
+        absolute = absolute_module(module, len(dots), package)
+        if absolute is None:
+            continue
+        raw = names.strip().strip("()")
+        parts = tuple(p.split()[0] for p in raw.replace("\\\n", " ").split(",") if p.strip())
+        if absolute:
+            found.append(ImportStatement(absolute, parts))
+        else:  # `from . import config`: each name is a module of the package
+            found.extend(ImportStatement(name, ()) for name in parts if name != "*")
+    for match in _IMPORT.finditer(text):
+        for part in match.group(1).split(","):
+            words = part.split()
+            if words and re.fullmatch(r"[\w.]+", words[0]):
+                found.append(ImportStatement(words[0], ()))
+    return found
+
+
+@dataclass
+class _ContextBuilder:
+    star_bindings: dict[str, str] = field(default_factory=dict)
+    star_names: dict[str, str] = field(default_factory=dict)
+    devices: dict[str, str] = field(default_factory=dict)
+    autocast: dict[str, str] = field(default_factory=dict)
+    grad_off: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, object] = field(default_factory=dict)
+    local_modules: set[str] = field(default_factory=set)
+    text: str = ""  # the importing file's text: a fact whose name it never writes is left out
+
+
+class ProjectIndex:
+    def __init__(self, root: Path, cache_dir: Path | None = None) -> None:
+        self.root = root.resolve()
+        self._root_text = str(self.root)
+        self.cache_path = cache_dir / "project-index.json" if cache_dir is not None else None
+        self._exports_by_hash: dict[str, ModuleExports] = {}
+        self._exports_memo: dict[str, ModuleExports | None] = {}
+        self._dirty = False
+        self._files: set[str] | None = None  # the project's .py files, relative posix paths
+        self._file_memo: dict[tuple[str, str], str | None] = {}
+        self._imported_stems: set[str] | None = None
+        self._load()
+
+    # ---- the persistent export cache ------------------------------------------------------
+    def _load(self) -> None:
+        if self.cache_path is None:
+            return
+        try:
+            data = json.loads(self.cache_path.read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return
+        if not isinstance(data, dict) or data.get("format") != _INDEX_FORMAT or not isinstance(data.get("modules"), dict):
+            return
+        for digest, entry in data["modules"].items():
+            exports = ModuleExports.from_json(entry)
+            if exports is not None:
+                self._exports_by_hash[digest] = exports
+
+    def save(self) -> None:
+        if self.cache_path is None or not self._dirty:
+            return
+        directory = self.cache_path.parent
+        try:
+            if not directory.is_dir():
+                return  # the result cache creates (and guards) the directory; never create it here
+            fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-index-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    json.dump({"format": _INDEX_FORMAT, "modules": {k: v.to_json() for k, v in self._exports_by_hash.items()}}, handle)
+                os.replace(temporary, self.cache_path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass
+
+    # ---- resolution (strings and one directory walk: no stat per candidate) ------------------
+    def _relative(self, path: Path) -> str | None:
+        """`path` relative to the root, as a posix string; None outside it."""
+        prefix = self._root_text.rstrip(os.sep) + os.sep
+        text = os.path.abspath(path)
+        if text != self._root_text and not text.startswith(prefix):
+            text = os.path.realpath(path)  # a symlinked path to a file inside the root
+        if text == self._root_text:
+            return ""
+        if text.startswith(prefix):
+            return text[len(prefix):].replace(os.sep, "/")
+        return None
+
+    def package_of(self, path: Path) -> str | None:
+        """Dotted folder of `path` below the root ("" at the root), None outside it."""
+        relative = self._relative(path)
+        if relative is None:
+            return None
+        folder = relative.rpartition("/")[0]
+        return folder.replace("/", ".")
+
+    def project_files(self) -> set[str]:
+        if self._files is None:
+            self._files = {self._relative(p) or "" for p in _project_python_files(self.root)}
+        return self._files
+
+    def module_file(self, module: str, importer: Path, package: str) -> Path | None:
+        """The project file a module string names, searched as a script's sys.path would: the
+        importer's folder, each folder above it up to the root, then root/src."""
+        importer_rel = self._relative(importer)
+        if importer_rel is None:
+            return None
+        folder = importer_rel.rpartition("/")[0]
+        key = (folder, module)
+        if key not in self._file_memo:
+            self._file_memo[key] = self._search(folder, module)
+        found = self._file_memo[key]
+        if found is None or found == importer_rel:
+            return None
+        return self.root / found
+
+    def _search(self, folder: str, module: str) -> str | None:
+        files = self.project_files()
+        tail = module.replace(".", "/")
+        bases = []
+        while True:
+            bases.append(folder)
+            if not folder:
+                break
+            folder = folder.rpartition("/")[0]
+        bases.append("src")
+        for base in bases:
+            stem = f"{base}/{tail}" if base else tail
+            for candidate in (stem + ".py", stem + "/__init__.py"):
+                if candidate in files:
+                    return candidate
+        return None
+
+    def exports_of(self, path: Path) -> ModuleExports | None:
+        key = str(path)
+        if key in self._exports_memo:
+            return self._exports_memo[key]
+        exports = self._read_exports(path)
+        self._exports_memo[key] = exports
+        return exports
+
+    def _read_exports(self, path: Path) -> ModuleExports | None:
+        try:
+            if path.stat().st_size > MAX_EXPORT_BYTES:
+                return None
+            data = path.read_bytes()
+        except OSError:
+            return None
+        package = self.package_of(path) or ""
+        digest = content_hash(data) + ":" + package
+        exports = self._exports_by_hash.get(digest)
+        if exports is None:
+            exports = extract_exports(data.decode("utf-8", errors="replace"), package)
+            self._exports_by_hash[digest] = exports
+            self._dirty = True
+        return exports
+
+    # ---- the context of one linted file ---------------------------------------------------
+    def context_for(self, path: Path, text: str, notebook: bool = False) -> ProjectContext:
+        package = self.package_of(path)
+        if package is None:
+            return EMPTY_CONTEXT
+        builder = _ContextBuilder()
+        builder.text = text
+        for statement in scan_imports(text, package):
+            self._add_import(builder, statement, path, package, depth=0)
+        not_imported = notebook or (_looks_like_script(text) and not self._is_imported(path))
+        words = []
+        if builder.devices:
+            words.append("cuda")
+        if builder.autocast:
+            words.append("autocast")
+        if builder.grad_off:
+            words.append("no_grad")
+        if any(q.split(".", 1)[0] == "torch" for q in builder.star_bindings.values()):
+            words.append("import torch")
+        return ProjectContext(
+            package=package,
+            local_modules=frozenset(builder.local_modules),
+            star_bindings=builder.star_bindings,
+            star_names=builder.star_names,
+            devices=builder.devices,
+            autocast=builder.autocast,
+            grad_off=builder.grad_off,
+            constants=builder.constants,
+            not_imported=not_imported,
+            notebook=notebook,
+            extra_words=" ".join(words),
+        )
+
+    def _add_import(self, builder: _ContextBuilder, statement: ImportStatement, importer: Path, package: str, depth: int) -> None:
+        target = self.module_file(statement.module, importer, package)
+        if target is None:
+            # `from pkg import submodule`: each name may be a module of its own
+            if statement.names and statement.names != ("*",):
+                for name in statement.names:
+                    sub = self.module_file(f"{statement.module}.{name}", importer, package)
+                    if sub is not None:
+                        self._add_module(builder, f"{statement.module}.{name}", sub)
+            return
+        exports = self._add_module(builder, statement.module, target)
+        if exports is None:
+            return
+        for name in statement.names:
+            if name != "*":
+                sub = self.module_file(f"{statement.module}.{name}", importer, package)
+                if sub is not None and sub != target:
+                    self._add_module(builder, f"{statement.module}.{name}", sub)
+        if statement.names == ("*",) and depth < MAX_STAR_DEPTH:
+            for name in exports.public:
+                if name in exports.bindings:
+                    builder.star_bindings.setdefault(name, exports.bindings[name])
+                else:
+                    builder.star_names.setdefault(name, f"{statement.module}.{name}")
+            for inner in exports.star_modules:
+                self._add_star_chain(builder, inner, target, depth + 1)
+
+    def _add_star_chain(self, builder: _ContextBuilder, module: str, importer: Path, depth: int) -> None:
+        package = self.package_of(importer) or ""
+        self._add_import(builder, ImportStatement(module, ("*",)), importer, package, depth)
+
+    def _add_module(self, builder: _ContextBuilder, module: str, path: Path) -> ModuleExports | None:
+        exports = self.exports_of(path)
+        builder.local_modules.add(module)
+        if exports is None:
+            return None
+        shown = self._shown(path)
+        # Only facts whose name the importing file writes somewhere: smaller contexts, and an edit
+        # to a fact nobody here uses does not re-lint this file (a substring test, so a false
+        # match only keeps a fact, it never drops a used one).
+        text = builder.text
+        for name, phrase in exports.devices.items():
+            if _written(name, text):
+                builder.devices[f"{module}.{name}"] = f"`{name}`, a CUDA device set in {shown} (`{phrase}`)"
+        for name, phrase in exports.autocast.items():
+            if _written(name, text):
+                builder.autocast[f"{module}.{name}"] = f"{phrase} in {shown}"
+        for name, phrase in exports.grad_off.items():
+            if _written(name, text):
+                builder.grad_off[f"{module}.{name}"] = f"{phrase} ({shown})"
+        for name, value in exports.constants.items():
+            if _written(name, text):
+                builder.constants[f"{module}.{name}"] = value
+        return exports
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    # ---- is a script imported anywhere? -----------------------------------------------------
+    def _is_imported(self, path: Path) -> bool:
+        if self._imported_stems is None:
+            self._imported_stems = self._scan_imported_stems()
+        return path.stem in self._imported_stems
+
+    def _scan_imported_stems(self) -> set[str]:
+        """The last component of every module any project file imports, and every name imported
+        from a module (`from scripts import train`): a crude but conservative over-approximation."""
+        stems: set[str] = set()
+        for relative in sorted(self.project_files()):
+            path = self.root / relative
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for statement in scan_imports(text, ""):
+                stems.add(statement.module.rsplit(".", 1)[-1])
+                stems.update(statement.names)
+        return stems
+
+
+def _written(name: str, text: str) -> bool:
+    """Does the importing file write the fact's last name (`DEVICE`, `device` of `cfg.device`)?"""
+    return name.rsplit(".", 1)[-1] in text
+
+
+_SKIPPED_FOLDERS = frozenset(
+    {".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", "node_modules", "build", "dist",
+     "site-packages", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".greenlint_cache", ".eggs"}
+)
+MAX_PROJECT_FILES = 50_000
+
+
+def _project_python_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(root, onerror=lambda _error: None):
+        subfolders[:] = [d for d in subfolders if d not in _SKIPPED_FOLDERS and not d.startswith(".")]
+        found.extend(Path(folder, name) for name in files if name.endswith(".py"))
+        if len(found) > MAX_PROJECT_FILES:
+            break
+    return found

@@ -1,0 +1,63 @@
+"""What one module learns from the rest of its project (see advisor/project_index.py).
+
+The project index runs in the parent process before any rule does. For each file it lints it
+hands the worker one `ProjectContext`: the facts of the local modules that file imports, keyed
+by the qualified names the file's own import table will produce (`from tools.config import
+DEVICE` -> "tools.config.DEVICE"; `import config` then `config.DEVICE` -> "config.DEVICE"). The
+rules keep reading one `ModuleAnalysis`; the shared analysis folds these facts in where it
+resolves names (devices, precision, autograd switches, star imports, dead code).
+
+Plain data only (no libcst nodes): it crosses into worker processes and its digest is part of
+the result cache key, so a change in an imported module re-lints the files that import it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    # dotted package of the module itself ("" at a search root): resolves `from .x import y`
+    package: str = ""
+    # module strings (as this module imports them) that are files of the project
+    local_modules: frozenset[str] = frozenset()
+    # imports a `from local_module import *` re-exports (`torch`, `nn`): name -> qualified name;
+    # they join the module's import table
+    star_bindings: dict[str, str] = field(default_factory=dict)
+    # the star-imported module's own definitions (`device`, `model`): name -> qualified name. Only
+    # the facts lookup uses them; to the rules they stay local names, as if defined here
+    star_names: dict[str, str] = field(default_factory=dict)
+    # qualified name -> phrase, for names bound to a CUDA device in another module
+    devices: dict[str, str] = field(default_factory=dict)
+    # qualified name -> phrase, for functions/classes whose body runs under autocast / in half precision
+    autocast: dict[str, str] = field(default_factory=dict)
+    # qualified name -> phrase, for decorators / context managers that switch autograd off
+    grad_off: dict[str, str] = field(default_factory=dict)
+    # qualified name -> literal value of another module's constant (str, int, float, bool, None)
+    constants: dict[str, object] = field(default_factory=dict)
+    # no module of the project imports this one (always so for a notebook): if it is a script, a
+    # top-level function that nothing in it calls is dead code (its loops train nothing)
+    not_imported: bool = False
+    notebook: bool = False  # a notebook is a script whatever its cells hold
+    # words the imported facts stand for, for the rule prefilter ("cuda" when DEVICE is CUDA)
+    extra_words: str = ""
+
+    def is_empty(self) -> bool:
+        return self == EMPTY_CONTEXT
+
+    def digest(self) -> str:
+        """Stable over runs and processes: part of the cache key of the module's results."""
+        data = asdict(self)
+        data["local_modules"] = sorted(self.local_modules)
+        text = json.dumps(data, sort_keys=True, default=repr)
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+    def names(self) -> frozenset[str]:
+        """Every qualified name this context says something about."""
+        return frozenset(self.devices) | frozenset(self.autocast) | frozenset(self.grad_off) | frozenset(self.constants)
+
+
+EMPTY_CONTEXT = ProjectContext()

@@ -1,0 +1,331 @@
+"""Project-wide analysis (issue 13): facts that live in another module of the project.
+
+Each test writes a small multi-file project under tmp_path and lints it the way the CLI does
+(runner.lint_files with the project index), expecting the finding or its absence, and a control
+that shows the cross-module fact is what decides.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from greenlint.config import Settings
+from greenlint.module_exports import extract_exports
+from greenlint.project_index import ProjectIndex, find_project_root, scan_imports
+from greenlint.rules import ALL_CODES
+from greenlint.runner import lint_files
+from greenlint.selection import RuleSelection
+
+TRAIN_LOOP = """
+def train(loader):
+    for x, y in loader:
+        loss = nn.functional.cross_entropy(model(x.to(DEVICE)), y.to(DEVICE))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def lint(root: Path, *names: str, monkeypatch: pytest.MonkeyPatch, cache: bool = False) -> list:
+    monkeypatch.chdir(root)
+    settings = Settings(project_root=root, selection=RuleSelection(select=("ALL",)))
+    files = [root / n for n in names] if names else sorted(root.rglob("*.py"))
+    return lint_files(files, settings, use_cache=cache, jobs=1).findings
+
+
+def codes(findings: list, filename: str | None = None) -> list[str]:
+    return [f.code for f in findings if filename is None or f.filename == filename]
+
+
+def test_device_chosen_in_a_config_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "tools/__init__.py": "",
+        "tools/config.py": """
+            import torch
+            DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        """,
+        "train.py": "import torch\nfrom torch import nn\nfrom tools.config import DEVICE\n"
+        "model = nn.Linear(10, 2).to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        + TRAIN_LOOP + "\nif __name__ == '__main__':\n    train([])\n",
+    })
+    findings = lint(tmp_path, "train.py", monkeypatch=monkeypatch)  # as pre-commit: one staged file
+    [gl101] = [f for f in findings if f.code == "GL101"]
+    assert "`DEVICE`, a CUDA device set in tools/config.py" in gl101.message
+    # control: the same loop with a CPU device in the config module is not a GPU run
+    (tmp_path / "tools/config.py").write_text("import torch\nDEVICE = torch.device('cpu')\n")
+    assert "GL101" not in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch))
+
+
+def test_device_attribute_of_an_imported_config_module_and_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "config.py": """
+            class Config:
+                def __init__(self):
+                    self.device = "cuda:0"
+            cfg = Config()
+        """,
+        "train.py": "import torch\nfrom torch import nn\nimport config\nDEVICE = config.cfg.device\n"
+        "model = nn.Linear(10, 2).to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        + TRAIN_LOOP + "\ntrain([])\n",
+    })
+    assert "GL101" in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch))
+
+
+def test_autocast_in_another_modules_forward_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_py = """
+        import torch
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(10, 2)
+
+            def forward(self, x):
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    return self.fc(x)
+    """
+    train_py = "import torch\nfrom torch import nn\nfrom model import Net\nDEVICE = 'cuda'\n" \
+        "model = Net().to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n" + TRAIN_LOOP + "\ntrain([])\n"
+    write(tmp_path, {"model.py": model_py, "train.py": train_py})
+    assert "GL101" not in codes(lint(tmp_path, monkeypatch=monkeypatch), "train.py")
+    (tmp_path / "model.py").write_text(textwrap.dedent(model_py).replace('with torch.autocast("cuda", dtype=torch.bfloat16):\n', "if True:\n"))
+    assert "GL101" in codes(lint(tmp_path, monkeypatch=monkeypatch), "train.py")
+
+
+EVAL = """
+{decorator}
+def evaluate(loader):
+    model.eval()
+    correct = 0
+    for x, y in loader:
+        correct += (model(x.to(device)).argmax(1) == y).sum()
+    return correct
+
+
+if __name__ == "__main__":
+    evaluate([])
+"""
+
+
+def test_no_grad_decorator_through_a_star_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "common.py": "import torch\nimport torch.nn as nn\ndevice = 'cuda'\nmodel = nn.Linear(2, 2)\n",
+        "evaluate.py": "from common import *\n" + EVAL.format(decorator="@torch.no_grad()"),
+    })
+    assert "GL402" not in codes(lint(tmp_path, monkeypatch=monkeypatch))
+    (tmp_path / "evaluate.py").write_text("from common import *\n" + EVAL.format(decorator=""))
+    assert "GL402" in codes(lint(tmp_path, monkeypatch=monkeypatch))
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        # yolov5's smart_inference_mode: returns a grad switch applied to the function
+        """
+        import torch
+
+        def smart_inference_mode(torch_1_9=True):
+            def decorate(fn):
+                return (torch.inference_mode if torch_1_9 else torch.no_grad)()(fn)
+            return decorate
+        """,
+        # a context manager that yields under no_grad, used as a decorator
+        """
+        import contextlib
+        import torch
+
+        @contextlib.contextmanager
+        def smart_inference_mode():
+            with torch.no_grad():
+                yield
+        """,
+    ],
+)
+def test_the_projects_own_inference_mode_wrapper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wrapper: str) -> None:
+    body = "import torch\nfrom torch import nn\nfrom utils.torch_utils import smart_inference_mode\n" \
+        "device = 'cuda'\nmodel = nn.Linear(2, 2)\n"
+    write(tmp_path, {
+        "utils/__init__.py": "",
+        "utils/torch_utils.py": wrapper,
+        "val.py": body + EVAL.format(decorator="@smart_inference_mode()"),
+    })
+    assert "GL402" not in codes(lint(tmp_path, monkeypatch=monkeypatch))
+    # control: a decorator that does not switch autograd off
+    (tmp_path / "utils/torch_utils.py").write_text("def smart_inference_mode():\n    return lambda fn: fn\n")
+    assert "GL402" in codes(lint(tmp_path, monkeypatch=monkeypatch))
+
+
+def test_same_module_wrapper_is_recognised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wrapper = "def smart_inference_mode():\n    def decorate(fn):\n        return torch.inference_mode()(fn)\n    return decorate\n"
+    write(tmp_path, {"val.py": "import torch\nfrom torch import nn\ndevice = 'cuda'\nmodel = nn.Linear(2, 2)\n"
+                     + wrapper + EVAL.format(decorator="@smart_inference_mode()")})
+    assert "GL402" not in codes(lint(tmp_path, monkeypatch=monkeypatch))
+
+
+DEAD_TRAIN = """
+import torch
+from torch import nn
+model = nn.Linear(10, 2).cuda()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def train(loader):
+    for x, y in loader:
+        loss = nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        loss.backward()
+        opt.step()
+        print(loss.item())
+
+
+def predict(x):
+    with torch.no_grad():
+        return model(x.cuda())
+
+{main}
+"""
+
+
+def test_a_train_function_nothing_calls_is_not_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"infer.py": DEAD_TRAIN.format(main="if __name__ == '__main__':\n    print(predict(torch.zeros(1, 10)))\n")})
+    assert codes(lint(tmp_path, monkeypatch=monkeypatch)) == []
+    # control: the script calls it
+    (tmp_path / "infer.py").write_text(DEAD_TRAIN.format(main="if __name__ == '__main__':\n    train([])\n"))
+    assert "GL101" in codes(lint(tmp_path, monkeypatch=monkeypatch))
+
+
+def test_dead_code_needs_a_script_that_nobody_imports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a library module: its functions are called from outside
+    write(tmp_path, {"trainer.py": DEAD_TRAIN.format(main="")})
+    assert "GL101" in codes(lint(tmp_path, monkeypatch=monkeypatch))
+    # a script that another module of the project imports `train` from
+    (tmp_path / "trainer.py").write_text(DEAD_TRAIN.format(main="if __name__ == '__main__':\n    print(predict(1))\n"))
+    (tmp_path / "run.py").write_text("from trainer import train\ntrain([])\n")
+    assert "GL101" in codes(lint(tmp_path, "trainer.py", monkeypatch=monkeypatch))
+
+
+def test_dynamic_dispatch_keeps_every_function_alive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main = "if __name__ == '__main__':\n    import sys\n    globals()[sys.argv[1]]([])\n"
+    write(tmp_path, {"cli.py": DEAD_TRAIN.format(main=main)})
+    assert "GL101" in codes(lint(tmp_path, monkeypatch=monkeypatch))
+
+
+def test_dead_train_cell_in_a_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    cells = [DEAD_TRAIN.format(main=""), "print(predict(torch.zeros(1, 10)))\n"]
+    notebook = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None} for c in cells],
+        "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5,
+    }
+    write(tmp_path, {})
+    (tmp_path / "infer.ipynb").write_text(json.dumps(notebook))
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(project_root=tmp_path, selection=RuleSelection(select=("ALL",)))
+    assert codes(lint_files([tmp_path / "infer.ipynb"], settings, use_cache=False, jobs=1).findings) == []
+
+
+def test_relative_import_inside_a_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/settings.py": "DEVICE = 'cuda'\n",
+        "pkg/train.py": "import torch\nfrom torch import nn\nfrom .settings import DEVICE\n"
+        "model = nn.Linear(10, 2).to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n" + TRAIN_LOOP,
+    })
+    assert "GL101" in codes(lint(tmp_path, "pkg/train.py", monkeypatch=monkeypatch))
+
+
+def test_an_edit_in_an_imported_module_invalidates_the_cached_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "config.py": "DEVICE = 'cpu'\n",
+        "train.py": "import torch\nfrom torch import nn\nfrom config import DEVICE\n"
+        "model = nn.Linear(10, 2).to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n" + TRAIN_LOOP + "train([])\n",
+    })
+    assert "GL101" not in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch, cache=True))
+    (tmp_path / "config.py").write_text("DEVICE = 'cuda'\n")
+    assert "GL101" in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch, cache=True))
+    assert (tmp_path / ".greenlint_cache" / "project-index.json").is_file()
+
+
+# ---- the pieces -------------------------------------------------------------------------------
+
+
+def test_scan_imports_spellings() -> None:
+    text = "import os, tools.config as c\nfrom .model import (Net,\n    Head)\nfrom .. import utils\nfrom common import *\n"
+    found = {(s.module, s.names) for s in scan_imports(text, "pkg.sub")}
+    assert ("tools.config", ()) in found and ("os", ()) in found
+    assert ("pkg.sub.model", ("Net", "Head")) in found
+    assert ("pkg", ("utils",)) in found  # a module of the package, resolved by the index
+    assert ("common", ("*",)) in found
+
+
+def test_exports_read_without_running_anything() -> None:
+    exports = extract_exports(
+        "import torch\nimport os\nos.system('rm -rf /')\nDEVICE = 'cuda'\nLR = 0.1\n_PRIVATE = 1\n"
+        "class Net:\n    def forward(self, x):\n        return x.half()\n"
+        "def helper():\n    pass\n",
+        "",
+    )
+    assert "DEVICE" in exports.devices and exports.constants["LR"] == 0.1
+    assert "Net" in exports.autocast and "helper" not in exports.autocast
+    assert "_PRIVATE" not in exports.public and "torch" in exports.public
+    assert extract_exports("def broken(:\n", "").devices == {}
+
+
+def test_project_root_is_the_nearest_marker(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "pyproject.toml").write_text("")
+    assert find_project_root([tmp_path / "a" / "b"]) == (tmp_path / "a").resolve()
+    assert find_project_root([tmp_path / "x.py"]) in (tmp_path.resolve(), *tmp_path.resolve().parents)
+
+
+def test_a_damaged_index_cache_is_a_miss(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "project-index.json").write_text('{"format": 1, "modules": {"x": {"devices": 3}, "y": [1]}}')
+    (tmp_path / "config.py").write_text("DEVICE = 'cuda'\n")
+    index = ProjectIndex(tmp_path, cache)
+    context = index.context_for(tmp_path / "train.py", "from config import DEVICE\n")
+    assert "config.DEVICE" in context.devices
+
+
+def _notebook(cells: list[str]) -> str:
+    import json
+
+    return json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None} for c in cells],
+        "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5,
+    })
+
+
+NOTEBOOK_CELLS = [
+    "import torch\nimport torchvision\nfrom torchvision import models\n",
+    "mnist = torchvision.datasets.MNIST('data', train=True, download=True)\n",
+    "# forty cells later: a new task\n{data}\n",
+    "model = models.vgg16(weights=None).cuda()\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    "for x, y in loader:\n    loss = model(x.cuda()).sum()\n    loss.backward()\n    opt.step()\n",
+]
+
+
+def test_notebook_facts_follow_cell_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = list(NOTEBOOK_CELLS)
+    cells[2] = cells[2].format(data="train = torchvision.datasets.ImageFolder('dogs-vs-cats/train')\n")
+    write(tmp_path, {})
+    (tmp_path / "nb.ipynb").write_text(_notebook(cells))
+    assert "GL201" not in codes(lint(tmp_path, "nb.ipynb", monkeypatch=monkeypatch))
+    # control: the VGG16 really is trained right after MNIST was loaded
+    cells[2] = NOTEBOOK_CELLS[2].format(data="pass")
+    (tmp_path / "nb.ipynb").write_text(_notebook(cells))
+    gl201 = [f for f in lint(tmp_path, "nb.ipynb", monkeypatch=monkeypatch) if f.code == "GL201"]
+    assert gl201 and "MNIST" in gl201[0].message
