@@ -20,11 +20,13 @@ from pathlib import Path, PurePath
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from greenlint.edits import diff_edits
 from greenlint.findings import Edit, Finding, Fix, Location
+from greenlint.fix_edits import FileFixer, InvalidFix, slow_fix_edits
+from greenlint.limits import DEFAULT_LIMITS, Deadline, Limits, limit_finding, out_of_time_message, too_large_message
 from greenlint.notebook import Notebook, NotebookError, mask_cell, parse_notebook
 from greenlint.rules import ALL_RULES, Report, Rule
 from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.tree_index import LazyIndex, indexing
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed
 
@@ -38,6 +40,7 @@ class LintRequest:
     data: bytes
     enabled: frozenset[str]
     ignored_prefixes: tuple[str, ...] = ()
+    limits: Limits = DEFAULT_LIMITS
 
 
 def _file_finding(code: str, message: str, display_path: str, row: int = 1, column: int = 1) -> Finding:
@@ -51,15 +54,15 @@ def is_notebook(display_path: str) -> bool:
 
 def lint_request(request: LintRequest) -> list[Finding]:
     if is_notebook(request.display_path):
-        findings = lint_notebook(request.data, request.display_path, request.enabled)
+        findings = lint_notebook(request.data, request.display_path, request.enabled, request.limits)
     else:
-        findings = lint_source(request.data, request.display_path, request.enabled)
+        findings = lint_source(request.data, request.display_path, request.enabled, request.limits)
     if request.ignored_prefixes:
         findings = [f for f in findings if not f.code.startswith(request.ignored_prefixes)]
     return findings
 
 
-def lint_source(data: bytes, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+def lint_source(data: bytes, display_path: str, enabled: frozenset[str], limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
     """All findings for one file's bytes. Never raises for any input."""
     try:
         source = decode_source(data)
@@ -67,17 +70,17 @@ def lint_source(data: bytes, display_path: str, enabled: frozenset[str]) -> list
         if "GL002" not in enabled:
             return []
         return [_file_finding("GL002", str(exc), display_path, exc.row, exc.column)]
-    return lint_text(source.text, display_path, enabled)
+    return lint_text(source.text, display_path, enabled, limits)
 
 
-def lint_notebook(data: bytes, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+def lint_notebook(data: bytes, display_path: str, enabled: frozenset[str], limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
     """Findings for a notebook, in cell coordinates (`cell` is added to each finding)."""
     try:
         notebook = parse_notebook(data)
     except NotebookError as exc:
         return [_file_finding("GL003", str(exc), display_path)] if "GL003" in enabled else []
     notebook, syntax_errors = mask_unparsable_cells(notebook, display_path)
-    findings = lint_text(notebook.text, display_path, enabled)
+    findings = lint_text(notebook.text, display_path, enabled, limits)
     if "GL001" in enabled:
         findings.extend(syntax_errors)
     return sorted((to_cell_coordinates(notebook, f) for f in findings), key=Finding.sort_key)
@@ -136,20 +139,39 @@ def is_test_path(display_path: str) -> bool:
     return any(part in _TEST_DIRS for part in parts[:-1][-4:])
 
 
-def lint_text(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+def lint_text(text: str, display_path: str, enabled: frozenset[str], limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
     """All findings for decoded source text. Never raises for any input."""
     if is_test_path(display_path):
         return _syntax_only(text, display_path, enabled)
     rules = [r for r in ALL_RULES if r.code in enabled and not r.engine_reported and r.could_match(text)]
     if not rules:
         return _syntax_only(text, display_path, enabled)
+    if limits.max_chars is not None and len(text) > limits.max_chars:
+        # libcst's tree would cost ~555 bytes per character: check the syntax with Python only
+        findings = _python_only_syntax(text, display_path, enabled)
+        if "GL004" in enabled:
+            findings.append(limit_finding(display_path, too_large_message(len(text), limits)))
+        return findings
+    deadline = Deadline(limits.max_seconds)
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         return _syntax_error(exc, text, display_path, enabled)
     except (RecursionError, MemoryError) as exc:  # pathologically nested code
         return _internal_error(display_path, "parser", exc)
-    return sorted(_run_rules(module, rules, text, display_path), key=Finding.sort_key)
+    findings = _run_rules(module, rules, text, display_path, deadline)
+    if "GL004" not in enabled:
+        findings = [f for f in findings if f.code != "GL004"]
+    return sorted(findings, key=Finding.sort_key)
+
+
+def _python_only_syntax(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+    """GL001 from Python's parser alone (for a file too large to give to libcst)."""
+    error = _python_syntax_error(text)
+    if "GL001" not in enabled or error is None:
+        return []
+    row, column = error.lineno or 1, max(1, error.offset or 1)
+    return [_file_finding("GL001", f"syntax error: {error.msg}", display_path, row, column)]
 
 
 def _syntax_only(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
@@ -204,7 +226,16 @@ def _internal_error(display_path: str, where: str, exc: BaseException) -> list[F
     return [_file_finding("GL000", f"internal error in {where}: {detail[:300]}", display_path)]
 
 
-def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: str) -> list[Finding]:
+def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: str, deadline: Deadline) -> list[Finding]:
+    """The rules' findings, then (last, when the time budget ran out) one GL004 saying what was
+    not done."""
+    with indexing(module) as lazy:
+        return _run_rules_indexed(module, rules, text, display_path, deadline, lazy)
+
+
+def _run_rules_indexed(
+    module: cst.Module, rules: list[Rule], text: str, display_path: str, deadline: Deadline, lazy: LazyIndex
+) -> list[Finding]:
     findings: list[Finding] = []
     try:
         analysis = ModuleAnalysis.of(module)
@@ -212,49 +243,88 @@ def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: s
         _show_traceback_when_debugging(exc)
         return _internal_error(display_path, "the shared analysis", exc)
     reports: list[tuple[Rule, Report]] = []
+    not_run: list[str] = []
     for rule in rules:
+        if deadline.passed():
+            not_run.append(rule.code)
+            continue
         try:
             reports.extend((rule, report) for report in rule.check(analysis))
         except Exception as exc:  # noqa: BLE001 - GL000 names the rule; the other rules still run
             _show_traceback_when_debugging(exc)
             findings.extend(_internal_error(display_path, rule.code, exc))
-    if not reports:
-        return findings
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    lines = split_lines(text)
-    for rule, report in reports:
-        start = positions[report.node].start
-        end = positions[report.end_node or report.node].end
-        line = lines[start.line - 1] if 0 < start.line <= len(lines) else ""
-        if is_suppressed(rule.code, line):
-            continue
-        findings.append(
-            Finding(
-                code=rule.code,
-                message=report.message,
-                filename=display_path,
-                location=Location(start.line, start.column + 1),
-                end_location=Location(end.line, end.column + 1),
-                fix=_text_fix(report, module, text),
-                noqa_row=start.line,
+    no_fix = 0
+    if reports:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        lines = split_lines(text)
+        fixers = _FileFixers(lazy, text)
+        for rule, report in reports:
+            start = positions[report.node].start
+            end = positions[report.end_node or report.node].end
+            line = lines[start.line - 1] if 0 < start.line <= len(lines) else ""
+            if is_suppressed(rule.code, line):
+                continue
+            fix = None
+            if report.fix is not None:
+                if deadline.passed():
+                    no_fix += 1
+                else:
+                    fix = _text_fix(report, module, text, fixers)
+            findings.append(
+                Finding(
+                    code=rule.code,
+                    message=report.message,
+                    filename=display_path,
+                    location=Location(start.line, start.column + 1),
+                    end_location=Location(end.line, end.column + 1),
+                    fix=fix,
+                    noqa_row=start.line,
+                )
             )
-        )
+    if not_run or no_fix:
+        findings.append(limit_finding(display_path, out_of_time_message(deadline.seconds, not_run, no_fix)))
     return findings
 
 
-def _text_fix(report: Report, module: cst.Module, text: str) -> Fix | None:
+def _text_fix(report: Report, module: cst.Module, text: str, fixers: _FileFixers) -> Fix | None:
     """Run the rule's transform and express its result as text edits. A transform that fails,
-    changes nothing, or produces code that does not compile is dropped: the finding stays."""
+    changes nothing, or produces code that does not parse is dropped: the finding stays.
+
+    The edits come from the nodes the transform changed (fix_edits), so a finding's fix costs the
+    size of the statements it touches; only a transform that rebuilt the whole tree makes the
+    module be regenerated and diffed."""
     if report.fix is None:
         return None
     try:
-        new_text = report.fix.transform(module).code
+        new_module = report.fix.transform(module)
+        if new_module is module:
+            return None
+        try:
+            edits = fixers.get().edits(new_module)
+        except InvalidFix:
+            return None
+        if edits is None:
+            edits = slow_fix_edits(module, new_module, text)
     except Exception as exc:  # noqa: BLE001 - a broken fix must never cost the finding
         _show_traceback_when_debugging(exc)
         return None
-    if new_text == text or not source_compiles(new_text):
+    if not edits:
         return None
-    return Fix(report.fix.message, report.fix.applicability, diff_edits(text, new_text))
+    return Fix(report.fix.message, report.fix.applicability, edits)
+
+
+class _FileFixers:
+    """The per-file fix machinery, made on the first finding that has a fix."""
+
+    def __init__(self, lazy: LazyIndex, text: str) -> None:
+        self._lazy = lazy
+        self._text = text
+        self._fixer: FileFixer | None = None
+
+    def get(self) -> FileFixer:
+        if self._fixer is None:
+            self._fixer = FileFixer(self._lazy.get(), self._text)
+        return self._fixer
 
 
 def source_compiles(text: str) -> bool:

@@ -49,7 +49,7 @@ def _applicable(finding: Finding, unsafe: bool) -> bool:
 
 
 def _lint(text: str, request: LintRequest) -> list[Finding]:
-    findings = lint_text(text, request.display_path, request.enabled)
+    findings = lint_text(text, request.display_path, request.enabled, request.limits)
     if request.ignored_prefixes:
         findings = [f for f in findings if not f.code.startswith(request.ignored_prefixes)]
     return findings

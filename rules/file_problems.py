@@ -62,4 +62,20 @@ class MalformedNotebook(_EngineRule):
     fix = "Repair the notebook (open and save it in Jupyter), or exclude it."
 
 
-RULES = (InternalError(), SyntaxErrorInFile(), UndecodableFile(), MalformedNotebook())
+class FileOverLimit(_EngineRule):
+    code = "GL004"
+    name = "file-over-limit"
+    summary = "A file over the per-file size or time limit was not (fully) analysed"
+    detects = (
+        "A file larger than 1,000,000 characters (its syntax tree would need about 555 bytes of memory "
+        "per character, measured), which gets only Python's syntax check; or a file whose analysis ran "
+        "past 120 seconds, which keeps the findings made so far: the message names the rules that did "
+        "not run and counts the findings left without a fix."
+    )
+    why = "Not an energy problem: it bounds what one file can cost so that a run over a large tree finishes."
+    bad_example = ""
+    good_example = ""
+    fix = "Split the file (generated data belongs in a data file), or exclude it."
+
+
+RULES = (InternalError(), SyntaxErrorInFile(), UndecodableFile(), MalformedNotebook(), FileOverLimit())
