@@ -147,10 +147,12 @@ def lint_text(text: str, display_path: str, enabled: frozenset[str], limits: Lim
     if not rules:
         return _syntax_only(text, display_path, enabled)
     if limits.max_chars is not None and len(text) > limits.max_chars:
-        # libcst's tree would cost ~555 bytes per character: check the syntax with Python only
-        findings = _python_only_syntax(text, display_path, enabled)
+        # libcst's tree would cost ~555 bytes per character: check the syntax with Python only,
+        # and not even that above the second ceiling (the compiler needs ~110 bytes per character)
+        checked = limits.max_syntax_chars is None or len(text) <= limits.max_syntax_chars
+        findings = _python_only_syntax(text, display_path, enabled) if checked else []
         if "GL004" in enabled:
-            findings.append(limit_finding(display_path, too_large_message(len(text), limits)))
+            findings.append(limit_finding(display_path, too_large_message(len(text), limits, checked)))
         return findings
     deadline = Deadline(limits.max_seconds)
     try:
@@ -166,12 +168,21 @@ def lint_text(text: str, display_path: str, enabled: frozenset[str], limits: Lim
 
 
 def _python_only_syntax(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
-    """GL001 from Python's parser alone (for a file too large to give to libcst)."""
-    error = _python_syntax_error(text)
-    if "GL001" not in enabled or error is None:
+    """GL001 from Python's compiler alone, for a file too large for libcst. Compiling to bytecode
+    costs less than building the AST (measured on a 5.76 MB file: 623 MB and 7.6 s against
+    923 MB and 19.5 s); its errors are the ones `python file.py` would print."""
+    if "GL001" not in enabled:
         return []
-    row, column = error.lineno or 1, max(1, error.offset or 1)
-    return [_file_finding("GL001", f"syntax error: {error.msg}", display_path, row, column)]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, "<file>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        row, column = exc.lineno or 1, max(1, exc.offset or 1)
+        return [_file_finding("GL001", f"syntax error: {exc.msg}", display_path, row, column)]
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return [_file_finding("GL001", f"syntax error: {exc}", display_path)]
+    return []
 
 
 def _syntax_only(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:

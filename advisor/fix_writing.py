@@ -44,9 +44,10 @@ def write_fixes(changed: list[tuple[Path, FixOutcome]]) -> WriteReport:
     """Write every fixed file; a skipped file keeps its findings as remaining (nothing applied)."""
     report = WriteReport()
     report.stale_removed = remove_stale_temporaries(sorted({path.parent for path, _ in changed}))
-    index = 0
+    current: tuple[Path, FixOutcome] | None = None
     try:
-        for index, (path, outcome) in enumerate(changed):  # noqa: B007 - the index says where Ctrl-C came
+        for current in changed:
+            path, outcome = current
             assert outcome.new_bytes is not None
             try:
                 write_fix(path, outcome.original_digest, outcome.new_bytes)
@@ -58,10 +59,12 @@ def write_fixes(changed: list[tuple[Path, FixOutcome]]) -> WriteReport:
             report.written.append(outcome)
     except KeyboardInterrupt:
         report.interrupted = True
-        path, outcome = changed[index]
-        # Ctrl-C can land after the rename of the file being written: then it was written
-        if outcome not in report.written and outcome.new_bytes is not None and _holds(path, outcome.new_bytes):
-            report.written.append(outcome)
-        done = {id(o) for o in report.written} | {id(o) for o, _ in report.skipped}
-        report.not_written = [o for _, o in changed if id(o) not in done]
+        if current is not None:
+            path, outcome = current
+            # Ctrl-C can land after the rename of the file being written: then it was written
+            done = any(o is outcome for o in report.written) or any(o is outcome for o, _ in report.skipped)
+            if not done and outcome.new_bytes is not None and _holds(path, outcome.new_bytes):
+                report.written.append(outcome)
+        finished = {id(o) for o in report.written} | {id(o) for o, _ in report.skipped}
+        report.not_written = [o for _, o in changed if id(o) not in finished]
     return report

@@ -5,6 +5,8 @@ for a 0.54 M-character file, 1,151 MB for 2.18 M characters, libcst 1.x, CPython
 docs/benchmarks.md). A file over `max_chars` is therefore not parsed by libcst: Python's own
 parser still checks its syntax (GL001 keeps covering it) and GL004 says it was not analysed.
 The default, 1,000,000 characters, keeps one file's tree near 0.55 GB (estimated from that rate).
+Python's compiler needs about 110 bytes per character (measured: 623 MB for 5.76 M characters),
+so above `max_syntax_chars` (10 M characters, about 1.1 GB estimated) not even that is done.
 
 Time: the budget is checked between the steps of the analysis (after the parse, between rules,
 between fixes); a file that runs out keeps the findings made so far, and GL004 says which rules
@@ -24,6 +26,9 @@ from greenlint.findings import Finding, Location
 @dataclass(frozen=True)
 class Limits:
     max_chars: int | None = 1_000_000
+    # Python's compiler alone needs about 110 bytes per character (623 MB for 5.76 M, measured):
+    # above this, not even the syntax is checked
+    max_syntax_chars: int | None = 10_000_000
     max_seconds: float | None = 120.0
 
 
@@ -45,10 +50,15 @@ def limit_finding(display_path: str, message: str) -> Finding:
     return Finding("GL004", message, display_path, location, location, noqa_row=1)
 
 
-def too_large_message(chars: int, limits: Limits) -> str:
+def too_large_message(chars: int, limits: Limits, syntax_checked: bool = True) -> str:
+    done = (
+        "only its syntax was checked"
+        if syntax_checked
+        else f"its syntax was not checked either (over {limits.max_syntax_chars:,} characters)"
+    )
     return (
         f"not analysed: {chars:,} characters is over the per-file limit of {limits.max_chars:,} "
-        "(the syntax tree needs about 555 bytes of memory per character); only its syntax was checked"
+        f"(the syntax tree needs about 555 bytes of memory per character); {done}"
     )
 
 

@@ -68,7 +68,8 @@ class FileOverLimit(_EngineRule):
     summary = "A file over the per-file size or time limit was not (fully) analysed"
     detects = (
         "A file larger than 1,000,000 characters (its syntax tree would need about 555 bytes of memory "
-        "per character, measured), which gets only Python's syntax check; or a file whose analysis ran "
+        "per character, measured), which gets only Python's syntax check (none above 10,000,000 "
+        "characters, where even that needs about 1 GB); or a file whose analysis ran "
         "past 120 seconds, which keeps the findings made so far: the message names the rules that did "
         "not run and counts the findings left without a fix."
     )

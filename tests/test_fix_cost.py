@@ -139,6 +139,15 @@ def test_a_file_over_the_size_limit_is_only_syntax_checked(monkeypatch):
     assert sorted(codes) == ["GL001", "GL004"]
 
 
+def test_a_file_over_the_syntax_ceiling_is_not_even_compiled(monkeypatch):
+    counter = _Counter(monkeypatch)
+    text = _many_findings(20) + "for x in :\n"
+    findings = lint_text(text, "train.py", ENABLED, Limits(max_chars=10, max_syntax_chars=20))
+    assert [f.code for f in findings] == ["GL004"]
+    assert "its syntax was not checked either (over 20 characters)" in findings[0].message
+    assert counter.parses == 0
+
+
 def test_a_file_over_the_time_limit_says_what_was_not_done():
     findings = lint_text(_many_findings(3), "train.py", ENABLED, Limits(max_seconds=0))
     assert [f.code for f in findings] == ["GL004"]
