@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import operator
 import re
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
-
 from greenlint.edits import _offsets, diff_edits
 from greenlint.findings import Edit, Location
-from greenlint.rules.tree_index import TreeIndex
+from greenlint.rules.tree_index import TreeIndex, identity_index
+from libcst._nodes.internal import CodegenState
 
 # Fields whose node the parent generates with extra arguments (`default_indicator`, `is_elif`,
 # ...): such a node cannot be regenerated on its own, so the comparison stops at its parent.
@@ -82,7 +82,7 @@ class FileFixer:
         if not regions:
             return ()
         regions.sort(key=lambda r: (r.start, r.end))
-        for before, after in zip(regions, regions[1:]):
+        for before, after in itertools.pairwise(regions):
             if after.start < before.end:
                 return None
         self._check(regions)
@@ -117,7 +117,7 @@ class FileFixer:
             regions.append(self._node_region(old, new))
             return
         prefix = _common_prefix(old.body, new.body)
-        suffix = _common_prefix(old.body[prefix:][::-1], new.body[prefix:][::-1])
+        suffix = min(_common_suffix(old.body, new.body), len(old.body) - prefix, len(new.body) - prefix)
         old_middle = old.body[prefix:len(old.body) - suffix]
         new_middle = new.body[prefix:len(new.body) - suffix]
         if len(old_middle) == 1 and len(new_middle) == 1:
@@ -223,22 +223,17 @@ def _same(a: object, b: object) -> bool:
 
 
 def _common_prefix(a, b) -> int:  # noqa: ANN001
-    """How many leading items are the same objects (compared in C: a module can have 100,000
-    top-level statements and a fix is computed per finding)."""
-    n = min(len(a), len(b))
-    same = list(map(operator.is_, a[:n], b[:n]))
-    try:
-        return same.index(False)
-    except ValueError:
-        return n
+    """How many leading items are the same objects, compared in C and stopping at the first
+    difference (a module can have 100,000 top-level statements; this runs once per finding)."""
+    return next(itertools.compress(itertools.count(), map(operator.is_not, a, b)), min(len(a), len(b)))
+
+
+def _common_suffix(a, b) -> int:  # noqa: ANN001
+    return next(itertools.compress(itertools.count(), map(operator.is_not, reversed(a), reversed(b))), min(len(a), len(b)))
 
 
 def _contains(body, node: cst.CSTNode) -> bool:  # noqa: ANN001
-    try:
-        body.index(node)  # identity
-    except ValueError:
-        return False
-    return True
+    return identity_index(body, node) is not None
 
 
 def _check_statements(code: str, indents: tuple[str, ...], newline: str) -> None:

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenlint.fixer import FixOutcome
-from greenlint.writer import FileChanged, ReadOnlyFile, content_digest, remove_stale_temporaries, write_fix
+from greenlint.writer import (
+    FileChanged,
+    ReadOnlyFile,
+    content_digest,
+    remove_stale_temporaries,
+    write_fix,
+)
 
 
 @dataclass

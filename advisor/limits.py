@@ -17,8 +17,8 @@ ceiling, one rule) is never interrupted, so the budget can be overrun by at most
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from greenlint.findings import Finding, Location
 

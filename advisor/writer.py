@@ -28,10 +28,10 @@ import signal
 import socket
 import stat
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 TEMP_SUFFIX = ".greenlint-tmp"
 # The host part keeps a run on one machine from judging the process of another one sharing the

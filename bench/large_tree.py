@@ -116,7 +116,7 @@ def run_greenlint(args: list[str], cwd: Path) -> dict:
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "greenlint", "check", "--no-cache", "--exit-zero", "--isolated", "--format", "json", *args],
-        cwd=cwd, capture_output=True, text=True,
+        cwd=cwd, capture_output=True, text=True, check=False,
     )
     seconds = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import itertools
+import operator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState  # libcst's own code generator state; stable since 0.3
+from libcst._nodes.internal import (
+    CodegenState,  # libcst's own code generator state; stable since 0.3
+)
+
 
 class _RecordingState(CodegenState):
     """Code generation that also records, per node, where its code starts and ends (characters),
@@ -159,11 +164,13 @@ class TreeIndex:
         return None
 
 
-def _index_of(sequence, node: cst.CSTNode) -> int | None:  # noqa: ANN001
-    try:
-        return sequence.index(node)  # CSTNode equality is identity: a C-speed scan
-    except ValueError:
-        return None
+def identity_index(sequence, node: object) -> int | None:  # noqa: ANN001
+    """Where `node` itself is in `sequence`. `list.index` would call CSTNode.__eq__ (a Python
+    method) on every other item; this compares identities in C and stops at the match."""
+    return next(itertools.compress(itertools.count(), map(operator.is_, sequence, itertools.repeat(node))), None)
+
+
+_index_of = identity_index
 
 
 def _replace_child(parent: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> cst.CSTNode | None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-
 from greenlint import engine, fix_edits
 from greenlint.edits import apply_edits
 from greenlint.engine import LintRequest, lint_request, lint_text
@@ -42,11 +41,11 @@ class _Counter:
         parse = cst.parse_module
         code = cst.Module.code
 
-        def counting_parse(source, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        def counting_parse(source, *args, **kwargs):
             self.parses += 1
             return parse(source, *args, **kwargs)
 
-        def counting_code(module):  # noqa: ANN001
+        def counting_code(module):
             self.module_codegens += 1
             return code.fget(module)
 
@@ -67,7 +66,7 @@ def test_plain_check_does_not_regenerate_or_reparse_the_module_per_finding(monke
     assert big_parses == 1
 
 
-def _applied(text: str, finding) -> str:  # noqa: ANN001
+def _applied(text: str, finding) -> str:
     return apply_edits(text, finding.fix.edits)
 
 
@@ -166,7 +165,7 @@ def test_fixes_not_computed_in_time_are_counted(monkeypatch):
 
     real = engine._text_fix
 
-    def counting_fix(*args, **kwargs):  # noqa: ANN002, ANN003
+    def counting_fix(*args, **kwargs):
         calls["n"] += 1
         return real(*args, **kwargs)
 
