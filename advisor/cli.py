@@ -240,7 +240,7 @@ def _fix(args: argparse.Namespace, settings, files: list[Path], stderr: Console)
         return EXIT_FINDINGS if changed else EXIT_CLEAN
     from greenlint.fix_writing import write_fixes
 
-    report = write_fixes(changed)
+    report = write_fixes(changed, files)
     if report.stale_removed:
         count = len(report.stale_removed)
         stderr.print(f"greenlint: removed {count} temporary file{'s' if count != 1 else ''} left by an interrupted greenlint run")

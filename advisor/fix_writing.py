@@ -7,6 +7,8 @@ them, so an interrupted run says exactly which files hold fixes and which do not
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,10 +48,13 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
 
 
-def write_fixes(changed: list[tuple[Path, FixOutcome]]) -> WriteReport:
-    """Write every fixed file; a skipped file keeps its findings as remaining (nothing applied)."""
+def write_fixes(changed: list[tuple[Path, FixOutcome]], linted: Iterable[Path] = ()) -> WriteReport:
+    """Write every fixed file; a skipped file keeps its findings as remaining (nothing applied).
+    First, temporaries that killed runs left beside any linted file (or a link's target) go."""
     report = WriteReport()
-    report.stale_removed = remove_stale_temporaries(sorted({path.parent for path, _ in changed}))
+    folders = {path.parent for path in linted} | {path.parent for path, _ in changed}
+    folders |= {Path(os.path.realpath(path)).parent for path, _ in changed}
+    report.stale_removed = remove_stale_temporaries(sorted(folders))
     current: tuple[Path, FixOutcome] | None = None
     try:
         for current in changed:

@@ -212,6 +212,14 @@ def test_a_cr_only_file_keeps_its_final_line_end(project):
 # ---- item 20: temporaries left by kill -9 ----------------------------------------------------
 
 
+def test_temporaries_are_removed_beside_files_that_need_no_fix(project):
+    project.write("clean.py", "print('nothing to fix')\n")
+    stale = project.root / f".clean.py.{writer._HOST}-{_dead_pid()}-0123abcd{writer.TEMP_SUFFIX}"
+    stale.write_text("half a fix")
+    _cli_fix(project)
+    assert not stale.exists()
+
+
 def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
