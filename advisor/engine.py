@@ -16,19 +16,22 @@ import traceback
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from greenlint.findings import Edit, Finding, Fix, Location
-from greenlint.fix_edits import FileFixer, InvalidFix, slow_fix_edits
 from greenlint.limits import DEFAULT_LIMITS, Deadline, Limits, limit_finding, out_of_time_message, too_large_message
 from greenlint.notebook import Notebook, NotebookError, mask_cell, parse_notebook
 from greenlint.rules import ALL_RULES, Report, Rule
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.tree_index import LazyIndex, indexing
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed
+
+if TYPE_CHECKING:  # imported where used: fixes need them only for files with findings
+    from greenlint.fix_edits import FileFixer
+    from greenlint.rules.tree_index import LazyIndex
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,8 @@ def _internal_error(display_path: str, where: str, exc: BaseException) -> list[F
 def _run_rules(module: cst.Module, rules: list[Rule], text: str, display_path: str, deadline: Deadline) -> list[Finding]:
     """The rules' findings, then (last, when the time budget ran out) one GL004 saying what was
     not done."""
+    from greenlint.rules.tree_index import indexing
+
     with indexing(module) as lazy:
         return _run_rules_indexed(module, rules, text, display_path, deadline, lazy)
 
@@ -306,6 +311,8 @@ def _text_fix(report: Report, module: cst.Module, text: str, fixers: _FileFixers
     module be regenerated and diffed."""
     if report.fix is None:
         return None
+    from greenlint.fix_edits import InvalidFix, slow_fix_edits
+
     try:
         new_module = report.fix.transform(module)
         if new_module is module:
@@ -333,6 +340,8 @@ class _FileFixers:
         self._fixer: FileFixer | None = None
 
     def get(self) -> FileFixer:
+        from greenlint.fix_edits import FileFixer
+
         if self._fixer is None:
             self._fixer = FileFixer(self._lazy.get(), self._text)
         return self._fixer
