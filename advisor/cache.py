@@ -116,8 +116,8 @@ class ResultCache:
             return None
 
     def put(self, path: Path, digest: str, findings: list[Finding]) -> None:
-        if any(f.code == "GL000" for f in findings):
-            return  # never cache greenlint's own failures
+        if any(f.code in ("GL000", "GL004") for f in findings):
+            return  # never cache greenlint's own failures, nor a result cut short by a limit
         self._entries[str(path)] = {"hash": digest, "findings": [f.to_json() for f in findings]}
         self._dirty = True
 

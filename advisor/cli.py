@@ -317,7 +317,6 @@ def _say_summary(args: argparse.Namespace, findings: list, files_checked: int, f
 
 def _fix(args: argparse.Namespace, settings, files: list[Path], stderr: Console) -> int:  # noqa: ANN001
     from greenlint.runner import fix_files
-    from greenlint.writer import atomic_write
 
     outcomes, unreadable = fix_files(files, settings, unsafe=args.unsafe_fixes, jobs=args.jobs)
     for path, reason in unreadable:
@@ -332,15 +331,21 @@ def _fix(args: argparse.Namespace, settings, files: list[Path], stderr: Console)
         if not changed:
             stderr.print("No fixes available.")
         return EXIT_FINDINGS if changed else EXIT_CLEAN
-    written = 0
-    for path, outcome in changed:
-        try:
-            atomic_write(path, outcome.new_bytes)
-            written += 1
-        except OSError as exc:
-            stderr.print(f"greenlint: error: cannot write {outcome.display_path}: {exc.strerror}", soft_wrap=True)
-            outcome.remaining = outcome.remaining + outcome.applied
-            outcome.applied = []
+    from greenlint.fix_writing import write_fixes
+
+    report = write_fixes(changed, files)
+    if report.stale_removed:
+        count = len(report.stale_removed)
+        stderr.print(f"greenlint: removed {count} temporary file{'s' if count != 1 else ''} left by an interrupted greenlint run")
+    for outcome, reason in report.skipped:
+        stderr.print(f"greenlint: warning: {outcome.display_path}: {reason}", soft_wrap=True, markup=False)
+    written = len(report.written)
+    if report.interrupted:
+        stderr.print(f"greenlint: interrupted; {written} of {len(changed)} fixed file{'s' if len(changed) != 1 else ''} written, "
+                     f"{len(report.not_written)} not written:", soft_wrap=True, markup=False)
+        for outcome in report.not_written:
+            stderr.print(f"  {outcome.display_path}", soft_wrap=True, markup=False)
+        return 130
     fixed = sum(len(o.applied) for _, o in outcomes)
     remaining = sorted((f for _, o in outcomes for f in o.remaining), key=lambda f: f.sort_key())
     if args.fix_only:

@@ -51,16 +51,18 @@ def _offset(offsets: list[int], location: Location) -> int:
 
 
 def apply_edits(text: str, edits: list[Edit] | tuple[Edit, ...]) -> str:
-    """Apply non-overlapping edits (any order) to `text`."""
+    """Apply non-overlapping edits (any order) to `text`, in one pass over it (thousands of edits
+    in a large file must not copy the whole text once per edit)."""
     offsets = _offsets(text)
-    spans = sorted(((_offset(offsets, e.location), _offset(offsets, e.end_location), e.content) for e in edits), reverse=True)
-    previous_start = None
+    spans = sorted((_offset(offsets, e.location), _offset(offsets, e.end_location), e.content) for e in edits)
+    pieces, position = [], 0
     for start, end, content in spans:
-        if previous_start is not None and end > previous_start:
+        if start < position:
             raise ValueError("overlapping edits")
-        text = text[:start] + content + text[end:]
-        previous_start = start
-    return text
+        pieces += [text[position:start], content]
+        position = max(end, start)
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def edits_overlap(a: tuple[Edit, ...], b: tuple[Edit, ...]) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from greenlint.findings import Edit, Finding, Fix, Location
+from greenlint.limits import DEFAULT_LIMITS, Deadline, Limits, limit_finding, out_of_time_message, too_large_message
 from greenlint.notebook import Notebook, NotebookError, mask_cell, parse_notebook
 from greenlint.rules import Report, Rule
 from greenlint.rules.linting_path import linting_path
@@ -30,6 +31,9 @@ from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext  # pla
 
 if TYPE_CHECKING:
     import libcst as cst
+
+    from greenlint.fix_edits import FileFixer  # imported where used: fixes need them only for files with findings
+    from greenlint.rules.tree_index import LazyIndex
 
 # libcst and the rules are imported inside the functions that need them: a file that no rule can
 # match (the prefilter reads the generated catalog) costs a `compile()`, not a libcst import.
@@ -46,6 +50,7 @@ class LintRequest:
     ignored_prefixes: tuple[str, ...] = ()
     # what the project index knows about the local modules this file imports
     context: ProjectContext = EMPTY_CONTEXT
+    limits: Limits = DEFAULT_LIMITS
 
 
 def _file_finding(code: str, message: str, display_path: str, row: int = 1, column: int = 1) -> Finding:
@@ -61,9 +66,9 @@ def lint_request(request: LintRequest) -> list[Finding]:
     try:
         with linting_path(request.path):  # config files the module reads are found next to it
             if is_notebook(request.display_path):
-                findings = lint_notebook(request.data, request.display_path, request.enabled, request.context)
+                findings = lint_notebook(request.data, request.display_path, request.enabled, request.context, request.limits)
             else:
-                findings = lint_source(request.data, request.display_path, request.enabled, request.context)
+                findings = lint_source(request.data, request.display_path, request.enabled, request.context, request.limits)
     except Exception as exc:  # noqa: BLE001 - a file greenlint fails on is one GL000, never the end of the run
         _show_traceback_when_debugging(exc)
         findings = _internal_error(request.display_path, "the engine", exc)
@@ -73,7 +78,8 @@ def lint_request(request: LintRequest) -> list[Finding]:
 
 
 def lint_source(
-    data: bytes, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT
+    data: bytes, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Finding]:
     """All findings for one file's bytes. Never raises for any input."""
     try:
@@ -82,11 +88,12 @@ def lint_source(
         if "GL002" not in enabled:
             return []
         return [_file_finding("GL002", str(exc), display_path, exc.row, exc.column)]
-    return lint_text(source.text, display_path, enabled, context)
+    return lint_text(source.text, display_path, enabled, context, limits)
 
 
 def lint_notebook(
-    data: bytes, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT
+    data: bytes, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Finding]:
     """Findings for a notebook, in cell coordinates (`cell` is added to each finding)."""
     try:
@@ -96,7 +103,7 @@ def lint_notebook(
     notebook, syntax_errors = mask_unparsable_cells(notebook, display_path)
     # cells run in order: rules that pair a fact with a later use follow execution order
     context = context if context.notebook else replace(context, notebook=True)
-    findings = lint_text(notebook.text, display_path, enabled, context)
+    findings = lint_text(notebook.text, display_path, enabled, context, limits)
     if "GL001" in enabled:
         findings.extend(syntax_errors)
     return sorted((to_cell_coordinates(notebook, f) for f in findings), key=Finding.sort_key)
@@ -156,7 +163,8 @@ def is_test_path(display_path: str) -> bool:
 
 
 def lint_text(
-    text: str, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT
+    text: str, display_path: str, enabled: frozenset[str], context: ProjectContext = EMPTY_CONTEXT,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Finding]:
     """All findings for decoded source text. Never raises for any input."""
     if is_test_path(display_path):
@@ -173,6 +181,15 @@ def lint_text(
     rules = [r for r in rules_for(codes) if r.could_match(visible)]
     if not rules:
         return _syntax_only(text, display_path, enabled)
+    if limits.max_chars is not None and len(text) > limits.max_chars:
+        # libcst's tree would cost ~555 bytes per character: check the syntax with Python only,
+        # and not even that above the second ceiling (the compiler needs ~110 bytes per character)
+        checked = limits.max_syntax_chars is None or len(text) <= limits.max_syntax_chars
+        findings = _python_only_syntax(text, display_path, enabled) if checked else []
+        if "GL004" in enabled:
+            findings.append(limit_finding(display_path, too_large_message(len(text), limits, checked)))
+        return findings
+    deadline = Deadline(limits.max_seconds)
     # CPython first (about 1/8 of a libcst parse): nesting it gives up on overflows the stack of
     # libcst's native parser, a crash no except clause catches
     python_error = _python_syntax_error(text)
@@ -183,10 +200,31 @@ def lint_text(
     except cst.ParserSyntaxError as exc:
         if python_error is not None:
             return _syntax_error(exc, text, display_path, enabled, python_error)
-        return _lint_libcst_rejected(text, display_path, enabled, rules, context, exc)
+        return _lint_libcst_rejected(text, display_path, enabled, rules, context, exc, deadline)
     except (RecursionError, MemoryError) as exc:  # pathologically nested code
         return _internal_error(display_path, "parser", exc)
-    return sorted(_run_rules(module, rules, text, display_path, context), key=Finding.sort_key)
+    findings = _run_rules(module, rules, text, display_path, deadline, context)
+    if "GL004" not in enabled:
+        findings = [f for f in findings if f.code != "GL004"]
+    return sorted(findings, key=Finding.sort_key)
+
+
+def _python_only_syntax(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
+    """GL001 from Python's compiler alone, for a file too large for libcst. Compiling to bytecode
+    costs less than building the AST (measured on a 5.76 MB file: 623 MB and 7.6 s against
+    923 MB and 19.5 s); its errors are the ones `python file.py` would print."""
+    if "GL001" not in enabled:
+        return []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, "<file>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        row, column = exc.lineno or 1, max(1, exc.offset or 1)
+        return [_file_finding("GL001", f"syntax error: {exc.msg}", display_path, row, column)]
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return [_file_finding("GL001", f"syntax error: {exc}", display_path)]
+    return []
 
 
 _LEADING_WHITESPACE = re.compile(r"^[ \t]+", re.MULTILINE)
@@ -206,7 +244,7 @@ def _unexpanded(location: Location, lines: list[str]) -> Location:
 
 def _lint_libcst_rejected(
     text: str, display_path: str, enabled: frozenset[str], rules: list[Rule], context: ProjectContext,
-    error: cst.ParserSyntaxError,
+    error: cst.ParserSyntaxError, deadline: Deadline,
 ) -> list[Finding]:
     """CPython accepts the file but libcst does not: never a syntax error (GL001). The usual cause
     is indentation that mixes tabs and spaces consistently enough for CPython; with the tabs of
@@ -222,7 +260,7 @@ def _lint_libcst_rejected(
         except (cst.ParserSyntaxError, RecursionError, MemoryError):
             pass
         else:
-            found = _run_rules(module, rules, normalised, display_path, context)
+            found = _run_rules(module, rules, normalised, display_path, deadline, context)
             lines = split_lines(text)
             return sorted(
                 (
@@ -325,7 +363,20 @@ def _internal_error(display_path: str, where: str, exc: BaseException) -> list[F
 
 
 def _run_rules(
-    module: cst.Module, rules: list[Rule], text: str, display_path: str, context: ProjectContext = EMPTY_CONTEXT
+    module: cst.Module, rules: list[Rule], text: str, display_path: str, deadline: Deadline,
+    context: ProjectContext = EMPTY_CONTEXT,
+) -> list[Finding]:
+    """The rules' findings, then (last, when the time budget ran out) one GL004 saying what was
+    not done."""
+    from greenlint.rules.tree_index import indexing
+
+    with indexing(module) as lazy:
+        return _run_rules_indexed(module, rules, text, display_path, deadline, lazy, context)
+
+
+def _run_rules_indexed(
+    module: cst.Module, rules: list[Rule], text: str, display_path: str, deadline: Deadline, lazy: LazyIndex,
+    context: ProjectContext,
 ) -> list[Finding]:
     from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -340,63 +391,107 @@ def _run_rules(
         _show_traceback_when_debugging(exc)
         return _internal_error(display_path, "the shared analysis", exc)
     reports: list[tuple[Rule, Report]] = []
+    not_run: list[str] = []
     with resolving_values(ConfigValues.for_current_file(module, text)):
         for rule in rules:
+            if deadline.passed():
+                not_run.append(rule.code)
+                continue
             try:
                 reports.extend((rule, report) for report in rule.check(analysis))
             except Exception as exc:  # noqa: BLE001 - GL000 names the rule; the other rules still run
                 _show_traceback_when_debugging(exc)
                 findings.extend(_internal_error(display_path, rule.code, exc))
-    if not reports:
-        return findings
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    lines = split_lines(text)
-    for rule, report in reports:
-        start = positions[report.node].start
-        end = positions[report.end_node or report.node].end
-        line = lines[start.line - 1] if 0 < start.line <= len(lines) else ""
-        if is_suppressed(rule.code, line):
-            continue
-        findings.append(
-            Finding(
-                code=rule.code,
-                message=report.message,
-                filename=display_path,
-                location=Location(start.line, start.column + 1),
-                end_location=Location(end.line, end.column + 1),
-                fix=_text_fix(report, module, text),
-                noqa_row=start.line,
+    no_fix = 0
+    if reports:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        lines = split_lines(text)
+        fixers = _FileFixers(lazy, text)
+        for rule, report in reports:
+            start = positions[report.node].start
+            end = positions[report.end_node or report.node].end
+            line = lines[start.line - 1] if 0 < start.line <= len(lines) else ""
+            if is_suppressed(rule.code, line):
+                continue
+            fix = None
+            if report.fix is not None:
+                if deadline.passed():
+                    no_fix += 1
+                else:
+                    fix = _text_fix(report, module, text, fixers)
+            findings.append(
+                Finding(
+                    code=rule.code,
+                    message=report.message,
+                    filename=display_path,
+                    location=Location(start.line, start.column + 1),
+                    end_location=Location(end.line, end.column + 1),
+                    fix=fix,
+                    noqa_row=start.line,
+                )
             )
-        )
+    if not_run or no_fix:
+        findings.append(limit_finding(display_path, out_of_time_message(deadline.seconds, not_run, no_fix)))
     return findings
 
 
-def _text_fix(report: Report, module: cst.Module, text: str) -> Fix | None:
+def _text_fix(report: Report, module: cst.Module, text: str, fixers: _FileFixers) -> Fix | None:
     """Run the rule's transform and express its result as text edits. A transform that fails,
-    changes nothing, or produces code that does not compile is dropped: the finding stays."""
+    changes nothing, or produces code that does not parse is dropped: the finding stays.
+
+    The edits come from the nodes the transform changed (fix_edits), so a finding's fix costs the
+    size of the statements it touches; only a transform that rebuilt the whole tree makes the
+    module be regenerated and diffed."""
     if report.fix is None:
         return None
+    from greenlint.fix_edits import InvalidFix, slow_fix_edits
+
     try:
-        new_text = report.fix.transform(module).code
+        new_module = report.fix.transform(module)
+        if new_module is module:
+            return None
+        try:
+            edits = fixers.get().edits(new_module)
+        except InvalidFix:
+            return None
+        if edits is None:
+            edits = slow_fix_edits(module, new_module, text)
     except Exception as exc:  # noqa: BLE001 - a broken fix must never cost the finding
         _show_traceback_when_debugging(exc)
         return None
-    if new_text == text or not source_compiles(new_text):
+    if not edits:
         return None
-    from greenlint.edits import diff_edits
+    return Fix(report.fix.message, report.fix.applicability, edits)
 
-    return Fix(report.fix.message, report.fix.applicability, diff_edits(text, new_text))
+
+class _FileFixers:
+    """The per-file fix machinery, made on the first finding that has a fix."""
+
+    def __init__(self, lazy: LazyIndex, text: str) -> None:
+        self._lazy = lazy
+        self._text = text
+        self._fixer: FileFixer | None = None
+
+    def get(self) -> FileFixer:
+        from greenlint.fix_edits import FileFixer
+
+        if self._fixer is None:
+            self._fixer = FileFixer(self._lazy.get(), self._text)
+        return self._fixer
 
 
 def source_compiles(text: str) -> bool:
-    """The fixed source must parse (libcst) and compile (CPython) before anyone may write it."""
+    """The fixed source must compile (CPython) and parse (libcst) before anyone may write it.
+    CPython first: it is cheaper, and nesting it rejects would overflow libcst's native parser."""
+    if _python_syntax_error(text) is not None:
+        return False
     import libcst as cst
 
     try:
         cst.parse_module(text)
     except Exception:  # noqa: BLE001
         return False
-    return _python_syntax_error(text) is None
+    return True
 
 
 def _show_traceback_when_debugging(exc: BaseException) -> None:

@@ -9,6 +9,7 @@ a time and a fix that breaks the file is dropped and reported. Rounds stop when 
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field, replace
 
 from greenlint.edits import apply_edits, edits_overlap
@@ -25,6 +26,7 @@ from greenlint.findings import Finding
 from greenlint.notebook import Notebook, NotebookError, parse_notebook, rebuild
 from greenlint.rules.linting_path import linting_path
 from greenlint.source import DecodeError, decode_source
+from greenlint.writer import content_digest
 
 MAX_ROUNDS = 10
 
@@ -38,6 +40,9 @@ class FixOutcome:
     applied: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # the content hash of the bytes the fixes were computed from: the writer refuses to replace
+    # a file that no longer holds them (an edit saved during the run is never lost)
+    original_digest: str = ""
 
 
 def _applicable(finding: Finding, unsafe: bool) -> bool:
@@ -49,7 +54,7 @@ def _lint(text: str, request: LintRequest) -> list[Finding]:
     if is_notebook(request.display_path) and not context.notebook:
         context = replace(context, notebook=True)  # as lint_notebook does: cells run in order
     with linting_path(request.path):  # as in lint_request: config files next to the script count
-        findings = lint_text(text, request.display_path, request.enabled, context)
+        findings = lint_text(text, request.display_path, request.enabled, context, request.limits)
     if request.ignored_prefixes:
         findings = [f for f in findings if not f.code.startswith(request.ignored_prefixes)]
     return findings
@@ -69,7 +74,7 @@ def fix_request(request: LintRequest, unsafe: bool) -> FixOutcome:
             encoding = source.encoding
     except (DecodeError, NotebookError):
         return FixOutcome(request.display_path, None, None, None, remaining=lint_request(request))
-    outcome = FixOutcome(request.display_path, original, None, None)
+    outcome = FixOutcome(request.display_path, original, None, None, original_digest=content_digest(request.data))
     findings = _lint(text, request)
     for _round in range(MAX_ROUNDS):
         candidates = sorted((f for f in findings if _applicable(f, unsafe)), key=Finding.sort_key)
@@ -98,6 +103,8 @@ def fix_request(request: LintRequest, unsafe: bool) -> FixOutcome:
         else:
             try:
                 outcome.new_bytes = new_text.encode(encoding)
+                if notebook is not None and request.data.startswith(codecs.BOM_UTF8):
+                    outcome.new_bytes = codecs.BOM_UTF8 + outcome.new_bytes  # the notebook keeps its BOM
                 outcome.fixed_text = new_text
             except UnicodeEncodeError:
                 problem = f"the fixed text cannot be written in the file's encoding ({encoding})"

@@ -6,6 +6,7 @@ ENTRIES = (
     ('GL001', False, True, (), 'greenlint.rules.file_problems'),
     ('GL002', False, True, (), 'greenlint.rules.file_problems'),
     ('GL003', False, True, (), 'greenlint.rules.file_problems'),
+    ('GL004', False, True, (), 'greenlint.rules.file_problems'),
     ('GL005', False, True, (), 'greenlint.rules.file_problems'),
     ('GL101', False, False, (('backward(',), ('step(',), ('cuda', 'device_map', 'DataParallel', 'Accelerator', 'gpu', 'accelerator')), 'greenlint.rules.precision.gl101_mixed_precision_missing'),
     ('GL102', False, False, (('Trainer', 'TrainingArguments', 'Accelerator', 'Fabric', 'Config'), ('transformers', 'lightning', 'accelerate', 'trl', 'sentence_transformers')), 'greenlint.rules.precision.gl102_trainer_without_mixed_precision'),

@@ -62,6 +62,23 @@ class MalformedNotebook(_EngineRule):
     fix = "Repair the notebook (open and save it in Jupyter), or exclude it."
 
 
+class FileOverLimit(_EngineRule):
+    code = "GL004"
+    name = "file-over-limit"
+    summary = "A file over the per-file size or time limit was not (fully) analysed"
+    detects = (
+        "A file larger than 1,000,000 characters (its syntax tree would need about 555 bytes of memory "
+        "per character, measured), which gets only Python's syntax check (none above 10,000,000 "
+        "characters, where even that needs about 1 GB); or a file whose analysis ran "
+        "past 120 seconds, which keeps the findings made so far: the message names the rules that did "
+        "not run and counts the findings left without a fix."
+    )
+    why = "Not an energy problem: it bounds what one file can cost so that a run over a large tree finishes."
+    bad_example = ""
+    good_example = ""
+    fix = "Split the file (generated data belongs in a data file), or exclude it."
+
+
 class NotAnalysed(_EngineRule):
     code = "GL005"
     name = "not-analysed"
@@ -77,4 +94,4 @@ class NotAnalysed(_EngineRule):
     fix = "Upgrade libcst (`pip install -U libcst`); if that does not help, report the file to greenlint."
 
 
-RULES = (InternalError(), SyntaxErrorInFile(), UndecodableFile(), MalformedNotebook(), NotAnalysed())
+RULES = (InternalError(), SyntaxErrorInFile(), UndecodableFile(), MalformedNotebook(), FileOverLimit(), NotAnalysed())

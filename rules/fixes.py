@@ -1,8 +1,13 @@
 """libcst building blocks for fixes: each returns a function Module -> Module bound to nodes.
 
 The transforms find their targets by node identity, so they must be applied to the very module
-the analysis ran on (the engine does that, then diffs the result into text edits). Formatting is
+the analysis ran on (the engine does that, then turns what changed into text edits). Formatting is
 kept: only the touched statements or arguments change, comments move with their statements.
+
+When the engine has indexed the module (`tree_index`), a replacement rebuilds only the path from
+the node to the module and statements are found through parent links: the cost of a fix is the
+depth of the tree, not its size. Without an index (a module no index knows), the transforms walk
+the whole module, with the same result.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import libcst as cst
 from greenlint.rules.analysis.facts import CallSite, LoopInfo
 from greenlint.rules.analysis.invariance import reads_of
 from greenlint.rules.analysis.names import ImportTable
+from greenlint.rules.tree_index import current_index
 
 Transform = Callable[[cst.Module], cst.Module]
 
@@ -44,6 +50,11 @@ class _ReplaceNode(cst.CSTTransformer):
 
 def replace_node(target: cst.CSTNode, make: Callable[[cst.CSTNode], cst.CSTNode]) -> Transform:
     def transform(module: cst.Module) -> cst.Module:
+        index = current_index()
+        if index is not None:
+            rebuilt = index.replace(module, target, make)
+            if rebuilt is not None:
+                return rebuilt
         replacer = _ReplaceNode(target, make)
         result = module.visit(replacer)
         if not replacer.done:
@@ -152,6 +163,11 @@ def ensure_import(module_name: str) -> Transform:
 
 def find_statement_block(root: cst.CSTNode, statement: cst.CSTNode) -> tuple[cst.CSTNode, int] | None:
     """The block node (IndentedBlock or Module) whose body holds `statement`, and its index."""
+    index = current_index()
+    if index is not None:
+        known = index.statement_block(root, statement)
+        if known is not False:
+            return known  # type: ignore[return-value]
     result: list[tuple[cst.CSTNode, int]] = []
 
     class Finder(cst.CSTVisitor):
@@ -176,6 +192,11 @@ def find_statement_block(root: cst.CSTNode, statement: cst.CSTNode) -> tuple[cst
 
 def statement_containing(root: cst.CSTNode, target: cst.CSTNode) -> cst.CSTNode | None:
     """The innermost statement (simple line or compound) under `root` that contains `target`."""
+    index = current_index()
+    if index is not None:
+        known = index.containing_statement(root, target)
+        if known is not False:
+            return known  # type: ignore[return-value]
     stack: list[cst.CSTNode] = []
     found: list[cst.CSTNode] = []
 
@@ -228,6 +249,11 @@ def hoist_statement(statement: cst.CSTNode, before: cst.CSTNode) -> Transform:
         if source is None or target is None:
             raise LookupError("statement to hoist, or the loop to hoist above, not found")
         (source_block, source_index), (target_block, target_index) = source, target
+        index = current_index()
+        if index is not None:
+            rebuilt = _hoist_along_paths(index, module, statement, source_block, source_index, target_block, target_index)
+            if rebuilt is not None:
+                return rebuilt
 
         class Hoister(cst.CSTTransformer):
             def on_leave(self, original_node, updated_node):  # noqa: ANN001
@@ -251,6 +277,26 @@ def hoist_statement(statement: cst.CSTNode, before: cst.CSTNode) -> Transform:
         return module.visit(Hoister())
 
     return transform
+
+
+def _hoist_along_paths(index, module, statement, source_block, source_index, target_block, target_index):  # noqa: ANN001, ANN202
+    """What Hoister does, by rebuilding only the two paths (the target block holds the source)."""
+
+    def remove(block: cst.CSTNode) -> cst.CSTNode:
+        body = list(block.body)  # type: ignore[attr-defined]
+        del body[source_index]
+        return block.with_changes(body=body or [cst.SimpleStatementLine(body=[cst.Pass()])])
+
+    def insert(block: cst.CSTNode) -> cst.CSTNode:
+        body = list(block.body)  # type: ignore[attr-defined]
+        loop = body[target_index]
+        moved = statement.with_changes(leading_lines=(*loop.leading_lines, *statement.leading_lines))
+        body[target_index] = loop.with_changes(leading_lines=())
+        body.insert(target_index, moved)
+        return block.with_changes(body=body)
+
+    first = index.replace(module, source_block, remove)
+    return None if first is None else index.replace(first, target_block, insert, follow=True)
 
 
 def read_before(body: cst.CSTNode, statement: cst.CSTNode, name: str) -> bool:
