@@ -129,26 +129,26 @@ def test_a_fix_that_breaks_its_statement_is_dropped(monkeypatch):
 def test_a_file_over_the_size_limit_is_only_syntax_checked(monkeypatch):
     counter = _Counter(monkeypatch)
     text = _many_findings(20)
-    findings = lint_text(text, "train.py", ENABLED, Limits(max_chars=len(text) - 1))
+    findings = lint_text(text, "train.py", ENABLED, limits=Limits(max_chars=len(text) - 1))
     assert [f.code for f in findings] == ["GL004"]
     assert f"not analysed: {len(text):,} characters is over the per-file limit of {len(text) - 1:,}" in findings[0].message
     assert counter.parses == 0  # libcst never saw it
     broken = text + "for x in :\n"
-    codes = [f.code for f in lint_text(broken, "train.py", ENABLED, Limits(max_chars=len(text) - 1))]
+    codes = [f.code for f in lint_text(broken, "train.py", ENABLED, limits=Limits(max_chars=len(text) - 1))]
     assert sorted(codes) == ["GL001", "GL004"]
 
 
 def test_a_file_over_the_syntax_ceiling_is_not_even_compiled(monkeypatch):
     counter = _Counter(monkeypatch)
     text = _many_findings(20) + "for x in :\n"
-    findings = lint_text(text, "train.py", ENABLED, Limits(max_chars=10, max_syntax_chars=20))
+    findings = lint_text(text, "train.py", ENABLED, limits=Limits(max_chars=10, max_syntax_chars=20))
     assert [f.code for f in findings] == ["GL004"]
     assert "its syntax was not checked either (over 20 characters)" in findings[0].message
     assert counter.parses == 0
 
 
 def test_a_file_over_the_time_limit_says_what_was_not_done():
-    findings = lint_text(_many_findings(3), "train.py", ENABLED, Limits(max_seconds=0))
+    findings = lint_text(_many_findings(3), "train.py", ENABLED, limits=Limits(max_seconds=0))
     assert [f.code for f in findings] == ["GL004"]
     assert "analysis stopped at the per-file time limit of 0 s; rules not run: GL" in findings[0].message
 
@@ -182,7 +182,7 @@ def test_fixes_not_computed_in_time_are_counted(monkeypatch):
 
 def test_gl004_is_not_reported_when_not_selected():
     text = _many_findings(2)
-    findings = lint_text(text, "train.py", ENABLED - {"GL004"}, Limits(max_chars=10))
+    findings = lint_text(text, "train.py", ENABLED - {"GL004"}, limits=Limits(max_chars=10))
     assert findings == []
 
 
