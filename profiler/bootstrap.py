@@ -1,10 +1,12 @@
 """The child side of `greenlint profile`: run the user's script under measurement.
 
-    python -m greenlint.profiler.bootstrap CONFIG_JSON SCRIPT [ARGS...]
-    python -m greenlint.profiler.bootstrap CONFIG_JSON -m MODULE [ARGS...]
+    python -c CHILD_CODE CONFIG_JSON SCRIPT [ARGS...]        (launch.child_command)
+    python -c CHILD_CODE CONFIG_JSON -m MODULE [ARGS...]
 
-The script sees its own argv, ``__name__ == "__main__"``, its directory as ``sys.path[0]``, the
-unchanged working directory and environment. Training steps are found through PyTorch's global
+The script sees its own argv, ``__name__ == "__main__"``, the sys.path ``python SCRIPT`` would give
+it (its directory first; the working directory first for ``-m MODULE``), the unchanged working
+directory and environment. The modules imported here are imported before any of the user's folders
+is on sys.path (launch.CHILD_CODE), so a json.py beside the script cannot replace them. Training steps are found through PyTorch's global
 optimizer step post-hook, registered only when ``torch.optim.optimizer`` is first imported, so a
 script that never imports torch pays nothing for it. The raw result (``RawResult`` as JSON) is
 written to the config's ``result_path`` on every kind of exit; ``profile.py`` turns it into a
@@ -518,7 +520,10 @@ def _write_result(path: str, result: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], user_path: list[str] | None = None) -> int:
+    """``user_path``: sys.path after its first entry as Python built it for this process (CHILD_CODE);
+    the script gets it behind its own first entry. None (``python -m`` this module): sys.path as is,
+    its first entry replaced."""
     if len(argv) < 3 or (argv[2] == "-m" and len(argv) < 4):
         print("usage: python -m greenlint.profiler.bootstrap CONFIG_JSON (SCRIPT | -m MODULE) [ARGS...]", file=sys.stderr)
         return 2
@@ -556,9 +561,12 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGUSR1, recorder.on_sigusr1)
 
     sys.argv = list(script_argv)
-    if module is None:
-        sys.path[0] = os.path.dirname(os.path.abspath(script_argv[0]))
-    # else: `python -m` puts the working directory first, which is where it already is.
+    # `python SCRIPT` puts the script's folder first, `python -m MODULE` the working directory.
+    first = os.path.dirname(os.path.abspath(script_argv[0])) if module is None else os.getcwd()
+    if user_path is not None:
+        sys.path[:] = [first, *user_path]
+    else:
+        sys.path[0] = first
 
     exit_code, outcome = 0, "completed"
     recorder.start()

@@ -8,12 +8,11 @@ import re
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from greenlint.profiler.launch import launch_command
+from greenlint.profiler.launch import child_command, launch_command
 from greenlint.profiler.merge import job_exit_code, merge_rank_results
 from greenlint.profiler.progress import LiveProgress, interactive
 from greenlint.profiler.profile import Profile, compute_profile
@@ -97,7 +96,7 @@ def run_profile(options: ProfileOptions, progress_console: Any = None) -> Profil
         if distributed:
             cmd = launch_command(options.launcher_args or [], config_path, target, options.args)
         else:
-            cmd = [sys.executable, "-m", "greenlint.profiler.bootstrap", config_path, *target, *options.args]
+            cmd = child_command(config_path, target, options.args)
         child = subprocess.Popen(cmd, **(live.child_stdio() if live else {}))  # noqa: S603
         if live is not None:
             live.started()
