@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from greenlint.profiler.journal import journal_path, partial_result
 from greenlint.profiler.launch import child_command, launch_command
 from greenlint.profiler.merge import job_exit_code, merge_rank_results
 from greenlint.profiler.progress import LiveProgress, interactive
@@ -68,6 +69,17 @@ def _distributed(config: dict[str, Any], tmp: str) -> None:
     config.update(distributed=True, result_dir=tmp, stop_path=os.path.join(tmp, "stop.json"))
 
 
+def _rank_results(tmp: str, code: int) -> list[dict[str, Any]]:
+    """Every rank's result; a rank that died without one contributes what it streamed. The ranks'
+    own exit statuses are torchrun's to know: the launcher's status stands for theirs."""
+    results = {path: _read_json(path) for path in glob.glob(os.path.join(tmp, "result.rank*.json"))}
+    for journal in glob.glob(os.path.join(tmp, "result.rank*.journal.jsonl")):
+        path = journal[: -len(".journal.jsonl")] + ".json"
+        if results.get(path) is None:
+            results[path] = partial_result(journal, None)
+    return [r for _, r in sorted(results.items()) if r]
+
+
 def _read_json(path: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -105,9 +117,11 @@ def run_profile(options: ProfileOptions, progress_console: Any = None) -> Profil
         finally:
             if live is not None:
                 live.stop()
-        raws = ([r for r in map(_read_json, sorted(glob.glob(os.path.join(tmp, "result.rank*.json")))) if r]
-                if distributed else [])
+        raws = _rank_results(tmp, code) if distributed else []
         raw = _read_json(result_path) if not distributed else None
+        if raw is None and not distributed:
+            # killed (out of memory) or os._exit: what the child streamed before it died
+            raw = partial_result(journal_path(result_path), code)
     if code < 0:  # killed by a signal: report it the way a shell would
         code = 128 - code
     if distributed:
