@@ -161,3 +161,15 @@ def test_a_torchrun_rank_killed_by_sigkill_contributes_its_streamed_steps(tmp_pa
     assert sorted(ranks) == [0, 1], prof["notices"]
     assert ranks[1]["outcome"] == "partial" and ranks[1]["steps"] == 4 and ranks[1]["steps_seen"] == 6
     assert any(n.startswith("rank 1: partial profile") for n in prof["notices"]), prof["notices"]
+
+
+def test_step_records_are_json_whatever_the_readings(tmp_path):
+    from greenlint.profiler.journal import Journal
+
+    journal = Journal(journal_path(str(tmp_path / "result.json")))
+    journal.step(1)
+    journal.step(2, 1764780000.25, [None, float("inf"), float("nan"), 1.5, 3])
+    journal.close()
+    journal.step(3)  # after close (or a failed write): nothing, and no error
+    assert read_records(journal.path) == [{"k": "s", "n": 1},
+                                          {"k": "s", "n": 2, "t": 1764780000.25, "c": [None, None, None, 1.5, 3.0]}]
