@@ -50,7 +50,7 @@ class Journal:
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         self._sent_all: dict[Any, float] = {}
         self._sent_window: dict[Any, float] = {}
-        self._sent_samples: dict[int, int] = {}
+        self._sent_until: dict[int, float] = {}
         self._sent_notices = 0
 
     def write(self, record: dict[str, Any]) -> None:
@@ -112,11 +112,16 @@ class Journal:
         for i, source in enumerate(recorder.sources.sources):
             if source.cheap:
                 continue
+            # by time, not count: a source may forget old samples (drain_timeline); samples come in order
+            sent = self._sent_until.get(i, float("-inf"))
             points = source.timeline()
-            sent = self._sent_samples.get(i, 0)
-            if len(points) > sent:
-                timelines[str(i)] = [list(p) for p in points[sent:]]
-                self._sent_samples[i] = len(points)
+            k = len(points)
+            while k > 0 and points[k - 1][0] > sent:
+                k -= 1
+            new = [list(p) for p in points[k:]]
+            if new:
+                timelines[str(i)] = new
+                self._sent_until[i] = new[-1][0]
         record["timelines"] = timelines
         notices = recorder.sources.notices
         record["notices"] = list(notices[self._sent_notices:])

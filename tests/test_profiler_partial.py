@@ -173,3 +173,68 @@ def test_step_records_are_json_whatever_the_readings(tmp_path):
     journal.step(3)  # after close (or a failed write): nothing, and no error
     assert read_records(journal.path) == [{"k": "s", "n": 1},
                                           {"k": "s", "n": 2, "t": 1764780000.25, "c": [None, None, None, 1.5, 3.0]}]
+
+
+class _Counter:
+    """A non-cheap source (like the GPU's NVML counter): read at polls and window edges, never per
+    step; scripted readings and power samples."""
+
+    kind, name, method, cheap, basis, tolerance = "gpu", "GPU 0", "nvml-energy-counter", False, "", 0.05
+
+    def __init__(self) -> None:
+        self.joules = 0.0
+        self.samples: list[tuple[float, float]] = []
+
+    def read_j(self) -> float:
+        return self.joules
+
+    def poll(self) -> None:
+        pass
+
+    def timeline(self) -> list[tuple[float, float]]:
+        return list(self.samples)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "method": self.method, "cheap": False,
+                "tolerance": self.tolerance, "basis": self.basis}
+
+
+class _Cpu(_Counter):
+    kind, name, method, cheap = "cpu", "process CPU time", "estimate", True
+
+
+def test_the_recorder_streams_polls_with_every_source_and_only_new_samples(tmp_path, monkeypatch):
+    from greenlint.profiler import bootstrap
+    from greenlint.profiler.journal import Journal
+
+    clock = iter(float(t) for t in range(100, 200))
+    monkeypatch.setattr(bootstrap.time, "time", lambda: next(clock))
+    gpu, cpu = _Counter(), _Cpu()
+    recorder = bootstrap.Recorder({"warmup": 1, "steps": None, "full": True, "gpu_trace_steps": 0}, [gpu, cpu], [])
+    recorder.journal = Journal(journal_path(str(tmp_path / "result.json")))
+    recorder.t_run0, recorder.run_begin = 99.0, [0.0, 0.0]
+    recorder.journal.start(recorder, None)
+    gpu.joules, cpu.joules = 50.0, 5.0
+    recorder.on_step()  # warm-up: opens the window (readings 50 J / 5 J)
+    for _ in range(3):  # measured steps, CPU +1 J each
+        cpu.joules += 1.0
+        recorder.on_step()
+    gpu.joules, gpu.samples = 350.0, [(100.5, 300.0), (103.5, 300.0)]
+    recorder.cumulative.append([103.9, recorder.sources.read_all(cheap_only=True)])
+    recorder._journal_poll()  # the GPU counter is read here
+    cpu.joules += 1.0
+    recorder.on_step()
+    gpu.joules = 400.0
+    gpu.samples.append((105.5, 300.0))
+    recorder.cumulative.append([105.9, recorder.sources.read_all(cheap_only=True)])
+    recorder._journal_poll()  # only the new power sample goes out
+    cpu.joules += 1.0
+    recorder.on_step()  # after the last GPU reading: its energy is unknown, so it is not measured
+    recorder.journal.close()
+    polls = [r for r in read_records(recorder.journal.path) if r["k"] == "poll"]
+    assert [p["timelines"] for p in polls] == [{"0": [[100.5, 300.0], [103.5, 300.0]]}, {"0": [[105.5, 300.0]]}]
+    raw = partial_result(recorder.journal.path, -9)
+    assert raw["window"]["t_end"] == polls[-1]["t"] and raw["window"]["steps"] == 4 and raw["steps_seen"] == 6
+    prof = compute_profile(raw)
+    assert prof.devices[0].window_energy_j == pytest.approx(350.0) and prof.devices[1].window_energy_j == pytest.approx(4.0)
+    assert prof.steps == 4 and prof.outcome == "partial" and len(prof.step_energy_j) == 4
