@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from greenlint.profiler.runner import _SignalForwarding
 
 CHILD = "import time\ntry:\n    time.sleep(120)\nexcept KeyboardInterrupt:\n    raise SystemExit(42)\n"
