@@ -6,11 +6,13 @@
 The script sees its own argv, ``__name__ == "__main__"``, the sys.path ``python SCRIPT`` would give
 it (its directory first; the working directory first for ``-m MODULE``), the unchanged working
 directory and environment. The modules imported here are imported before any of the user's folders
-is on sys.path (launch.CHILD_CODE), so a json.py beside the script cannot replace them. Training steps are found through PyTorch's global
-optimizer step post-hook, registered only when ``torch.optim.optimizer`` is first imported, so a
-script that never imports torch pays nothing for it. The raw result (``RawResult`` as JSON) is
-written to the config's ``result_path`` on every kind of exit; ``profile.py`` turns it into a
-Profile in the parent.
+is on sys.path (launch.CHILD_CODE), so a json.py beside the script cannot replace them.
+
+Training steps are found through PyTorch's global optimizer step post-hook, registered only when
+``torch.optim.optimizer`` is first imported, so a script that never imports torch pays nothing for
+it. The raw result (``RawResult`` as JSON) is written to the config's ``result_path`` on every kind
+of exit; ``profile.py`` turns it into a Profile in the parent. Meanwhile the measurements are
+streamed to a journal (journal.py), for a run killed before it can write its result.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass, field
 
 TORCHRUN_MODULES = ("torch.distributed.run",)
-BOOTSTRAP = "greenlint.profiler.bootstrap"
+BOOTSTRAP = "greenlint.profiler.bootstrap"  # the child, as CHILD_CODE imports it
 
 # The first lines the child runs (`python -c CHILD_CODE CONFIG TARGET ARGS`). `-c` (like `-m`) puts
 # the working directory first on sys.path and PYTHONPATH's folders follow: both belong to the user.
