@@ -12,10 +12,28 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+from pathlib import Path
 
 import pytest
 from greenlint.reporters.html import render_html, write_html_report
-from test_html_report import SCRIPT, SOURCE, _browser, _document
+
+SCRIPT = "/work/proj/train.py"
+SOURCE = "import torch\nx = torch.load('data.pt')\n"
+BROWSER_TIMEOUT = 240  # a hang guard for a slow, shared machine
+
+
+def _document() -> dict:
+    """A small profile document: the write and the policy do not depend on what the page shows."""
+    profile = {"outcome": "completed", "exit_code": 0, "steps": 0, "steps_seen": 0, "energy_j": 1.0,
+               "lines": [{"filename": SCRIPT, "line": 2, "energy_j": 1.0, "time_s": 0.1, "share": 1.0}]}
+    return {"profile": profile, "advice": [], "carbon": None}
+
+
+def _browser(chrome: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+           "--disable-extensions", f"--user-data-dir={tmp_path / 'chrome'}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=BROWSER_TIMEOUT, cwd=tmp_path, check=False)
 
 
 def _csp(page: str) -> dict[str, list[str]]:
