@@ -1,14 +1,18 @@
 """The child side of `greenlint profile`: run the user's script under measurement.
 
-    python -m greenlint.profiler.bootstrap CONFIG_JSON SCRIPT [ARGS...]
-    python -m greenlint.profiler.bootstrap CONFIG_JSON -m MODULE [ARGS...]
+    python -c CHILD_CODE CONFIG_JSON SCRIPT [ARGS...]        (launch.child_command)
+    python -c CHILD_CODE CONFIG_JSON -m MODULE [ARGS...]
 
-The script sees its own argv, ``__name__ == "__main__"``, its directory as ``sys.path[0]``, the
-unchanged working directory and environment. Training steps are found through PyTorch's global
-optimizer step post-hook, registered only when ``torch.optim.optimizer`` is first imported, so a
-script that never imports torch pays nothing for it. The raw result (``RawResult`` as JSON) is
-written to the config's ``result_path`` on every kind of exit; ``profile.py`` turns it into a
-Profile in the parent.
+The script sees its own argv, ``__name__ == "__main__"``, the sys.path ``python SCRIPT`` would give
+it (its directory first; the working directory first for ``-m MODULE``), the unchanged working
+directory and environment. The modules imported here are imported before any of the user's folders
+is on sys.path (launch.CHILD_CODE), so a json.py beside the script cannot replace them.
+
+Training steps are found through PyTorch's global optimizer step post-hook, registered only when
+``torch.optim.optimizer`` is first imported, so a script that never imports torch pays nothing for
+it. The raw result (``RawResult`` as JSON) is written to the config's ``result_path`` on every kind
+of exit; ``profile.py`` turns it into a Profile in the parent. Meanwhile the measurements are
+streamed to a journal (journal.py), for a run killed before it can write its result.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from greenlint.profiler.run_length_probe import RunLengthProbe, run_length_resul
 from greenlint.profiler.gpu_trace import GpuTrace
 from greenlint.profiler.import_hooks import after_import
 from greenlint.profiler.phases import PhaseRecorder
+from greenlint.profiler.journal import Journal, journal_path, run_length_snapshot
 from greenlint.profiler.ranks import RankInfo, rank_sources
 from greenlint.profiler.sources import RAPL_ROOT, EnergySource, SourceSet, select_sources
 
@@ -139,6 +144,9 @@ class Recorder:
         self._trace: GpuTrace | None = None
         self._trace_first_step = 0
         self.gpu_trace: dict[str, Any] | None = None
+        # the measurements streamed as they are taken (journal.py), for a run killed before finish()
+        self.journal: Journal | None = None
+        self.journal_rank: dict[str, Any] | None = None
 
     # -- boundaries ----------------------------------------------------------------------------
 
@@ -155,6 +163,8 @@ class Recorder:
     def start(self) -> None:
         self.t_run0 = time.time()
         self.run_begin = self.sources.read_all()
+        if self.journal is not None:
+            self.journal.start(self, self.journal_rank)
         if self.warmup <= 0:
             self._begin_window(self.t_run0, self.run_begin)
         self._sampler = threading.Thread(target=self._sample_loop, name="greenlint-sampler", daemon=True)
@@ -167,6 +177,8 @@ class Recorder:
             readings = self.sources.read_all()
             t = time.time()
         self.window = {"t_begin": t, "begin": readings, "step_count_at_begin": self.step_count}
+        if self.journal is not None:
+            self.journal.window(self.window, run_length_snapshot(self.probe))
 
     def _end_window(self) -> None:
         if self.window is None or self.window_end is not None:
@@ -176,6 +188,8 @@ class Recorder:
         readings = self.sources.read_all()
         self.window_end = {"t_end": time.time(), "end": readings,
                            "steps": self.step_count - self.window["step_count_at_begin"]}
+        if self.journal is not None:
+            self.journal.window_end(self.window_end)
 
     # -- the optimizer hook (hot path: keep it to a clock read and the cheap sources) ----------
 
@@ -185,6 +199,8 @@ class Recorder:
         self.step_count += 1
         now = time.time()
         if self.window is None:
+            if self.journal is not None:
+                self.journal.step(self.step_count)
             if self._trace is not None:
                 if self.step_count - self._trace_first_step >= self.trace_steps:
                     self._finish_trace()
@@ -197,6 +213,8 @@ class Recorder:
             return  # --full after a stop is impossible; defensive
         self.step_times.append(now)
         self.step_cpu.append(self._cheap_reads())
+        if self.journal is not None:
+            self.journal.step(self.step_count, now, self.step_cpu[-1])
         measured = self.step_count - self.window["step_count_at_begin"]
         if self.full:
             return
@@ -327,8 +345,18 @@ class Recorder:
                 next_poll = now + self.POLL_INTERVAL_S
                 self.sources.poll_all()
                 self.cumulative.append([time.time(), self.sources.read_all(cheap_only=True)])
+                self._journal_poll()
                 self._write_status()
                 self._check_deadline()
+
+    def _journal_poll(self) -> None:
+        """Stream what this poll saw; every source is read (the GPU counter too, ~once a second), so a
+        partial profile of a killed run can end here."""
+        if self.journal is None:
+            return
+        t, cheap = self.cumulative[-1]
+        everything = None if all(s.cheap for s in self.sources.sources) else self.sources.read_all()
+        self.journal.poll(self, time.time() if everything is not None else t, cheap, everything or cheap)
 
     def _write_status(self) -> None:
         """Progress for the parent's live display: a tiny JSON file replaced about once a second."""
@@ -522,7 +550,10 @@ def _write_result(path: str, result: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], user_path: list[str] | None = None) -> int:
+    """``user_path``: sys.path after its first entry as Python built it for this process (CHILD_CODE);
+    the script gets it behind its own first entry. None (``python -m`` this module): sys.path as is,
+    its first entry replaced."""
     if len(argv) < 3 or (argv[2] == "-m" and len(argv) < 4):
         print("usage: python -m greenlint.profiler.bootstrap CONFIG_JSON (SCRIPT | -m MODULE) [ARGS...]", file=sys.stderr)
         return 2
@@ -536,6 +567,11 @@ def main(argv: list[str]) -> int:
         # one progress display and one --duration decision per run: global rank 0's
         config = {**config, "status_path": None, "decides_stop": False}
     recorder = Recorder(config, sources, notices)
+    try:
+        recorder.journal = Journal(journal_path(result_path))
+        recorder.journal_rank = rank.to_json() if rank is not None else None
+    except OSError as exc:
+        recorder.sources.notices.append(f"no live record of the measurements ({exc}): a killed run leaves no profile")
     recorder.probe = RunLengthProbe(lambda: recorder.step_count, recorder._user_files.resolve,
                                     None if module else script_argv[0])
     recorder.probe.install()
@@ -560,9 +596,12 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGUSR1, recorder.on_sigusr1)
 
     sys.argv = list(script_argv)
-    if module is None:
-        sys.path[0] = os.path.dirname(os.path.abspath(script_argv[0]))
-    # else: `python -m` puts the working directory first, which is where it already is.
+    # `python SCRIPT` puts the script's folder first, `python -m MODULE` the working directory.
+    first = os.path.dirname(os.path.abspath(script_argv[0])) if module is None else os.getcwd()
+    if user_path is not None:
+        sys.path[:] = [first, *user_path]
+    else:
+        sys.path[0] = first
 
     exit_code, outcome = 0, "completed"
     recorder.start()
@@ -594,6 +633,8 @@ def main(argv: list[str]) -> int:
             _write_result(result_path, result)
         except Exception as exc:  # noqa: BLE001
             print(f"greenlint: could not write the profile result: {exc}", file=sys.stderr)
+        if recorder.journal is not None:
+            recorder.journal.close()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -2,14 +2,17 @@
 greenlint's bootstrap.
 
     greenlint profile --nproc-per-node N SCRIPT ARGS
-        -> python -m torch.distributed.run --standalone --nproc-per-node N
-               -m greenlint.profiler.bootstrap CONFIG SCRIPT ARGS
+        -> python -c LAUNCHER --standalone --nproc-per-node N --no-python
+               python -u -c CHILD CONFIG SCRIPT ARGS
     greenlint profile torchrun [TORCHRUN OPTIONS] SCRIPT ARGS      (also `python -m torch.distributed.run ...`
     greenlint profile -m torch.distributed.run [OPTIONS] SCRIPT ARGS         and `-m MODULE` for the script)
         -> the same, with the user's torchrun options kept
 
-torchrun's `-m` makes each worker run `python -u -m MODULE ...`: the module is the bootstrap,
-which runs the user's script (or `-m MODULE`) as the single-process profiler does. The user's
+Every rank runs `python -u -c CHILD CONFIG SCRIPT ARGS` (torchrun's --no-python runs that command
+as given): CHILD is the bootstrap's safe start (child_command below), which runs the user's script
+(or `-m MODULE`) as the single-process profiler does. `python -m` or `-c` alone would put the
+working directory first on sys.path, so a json.py or signal.py there would run in place of the
+modules greenlint imports; LAUNCHER starts torchrun itself the same safe way. The user's
 options are parsed by torchrun's own parser (torch.distributed.run.get_args_parser), so every
 spelling and abbreviation torchrun accepts is understood the way torchrun understands it.
 """
@@ -21,7 +24,34 @@ import sys
 from dataclasses import dataclass, field
 
 TORCHRUN_MODULES = ("torch.distributed.run",)
-BOOTSTRAP = "greenlint.profiler.bootstrap"
+BOOTSTRAP = "greenlint.profiler.bootstrap"  # the child, as CHILD_CODE imports it
+
+# The first lines the child runs (`python -c CHILD_CODE CONFIG TARGET ARGS`). `-c` (like `-m`) puts
+# the working directory first on sys.path and PYTHONPATH's folders follow: both belong to the user.
+# Greenlint imports its own modules with neither on the path, so a json.py, signal.py or
+# greenlint.py there never runs in their place; bootstrap.main then gives the script the sys.path
+# that `python SCRIPT` (or `python -m MODULE`) would have, built from `user_path`. Only where
+# greenlint itself is installed on PYTHONPATH (pip --target) is that kept for its imports.
+CHILD_CODE = """\
+import os, sys
+user_path = sys.path[1:]
+extra = os.environ.get("PYTHONPATH")
+users = {os.path.abspath(p) for p in extra.split(os.pathsep)} if extra else set()
+sys.path[:] = [p for p in user_path if os.path.abspath(p) not in users]
+import importlib.util
+if importlib.util.find_spec("greenlint") is None:
+    sys.path[:] = user_path
+from greenlint.profiler.bootstrap import main
+sys.exit(main(sys.argv, user_path))
+"""
+
+# torchrun's own process, started as safely (it needs no user path at all).
+LAUNCHER_CODE = """\
+import runpy, sys
+del sys.path[0]
+sys.argv[0] = "torchrun"
+runpy.run_module("torch.distributed.run", run_name="__main__")
+"""
 # torchrun flags that change how the script is started; the bootstrap replaces that start
 _START_FLAGS = ("-m", "--module", "--run-path", "--run_path")
 
@@ -98,7 +128,15 @@ def standalone(nproc_per_node: int) -> list[str]:
     return ["--standalone", "--nproc-per-node", str(nproc_per_node)]
 
 
+def child_command(config_path: str, target: list[str], args: list[str], unbuffered: bool = False) -> list[str]:
+    """The command line of one profiled process: the bootstrap, started without the working
+    directory or PYTHONPATH on sys.path (CHILD_CODE)."""
+    return [sys.executable, *(["-u"] if unbuffered else []), "-c", CHILD_CODE, config_path, *target, *args]
+
+
 def launch_command(launcher_args: list[str], config_path: str, target: list[str], args: list[str]) -> list[str]:
-    """The parent's command line: torchrun with the bootstrap as every rank's module."""
-    return [sys.executable, "-m", "torch.distributed.run", *launcher_args,
-            "-m", BOOTSTRAP, config_path, *target, *args]
+    """The parent's command line: torchrun, running the child command on every rank. torchrun's
+    --no-python runs it as given; without it torchrun would add `python -u` itself, which is what
+    the child command already starts with."""
+    return [sys.executable, "-c", LAUNCHER_CODE, *launcher_args, "--no-python",
+            *child_command(config_path, target, args, unbuffered=True)]

@@ -24,8 +24,9 @@ from greenlint.profiler.profile import (
     percentile,
 )
 
-# worst first: the merged outcome is the worst of its parts
-_OUTCOME_ORDER = ("failed", "terminated", "interrupted", "no-result", "stopped", "completed")
+# worst first: the merged outcome is the worst of its parts ("partial": a rank killed without its
+# result, e.g. by the out-of-memory killer; torchrun then terminates the others)
+_OUTCOME_ORDER = ("failed", "partial", "terminated", "interrupted", "no-result", "stopped", "completed")
 
 
 # ---------------------------------------------------------------------------------- one rank

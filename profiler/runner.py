@@ -8,12 +8,12 @@ import re
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from greenlint.profiler.launch import launch_command
+from greenlint.profiler.journal import journal_path, partial_result
+from greenlint.profiler.launch import child_command, launch_command
 from greenlint.profiler.merge import job_exit_code, merge_rank_results
 from greenlint.profiler.progress import LiveProgress, interactive
 from greenlint.profiler.profile import Profile, compute_profile
@@ -69,6 +69,17 @@ def _distributed(config: dict[str, Any], tmp: str) -> None:
     config.update(distributed=True, result_dir=tmp, stop_path=os.path.join(tmp, "stop.json"))
 
 
+def _rank_results(tmp: str, code: int) -> list[dict[str, Any]]:
+    """Every rank's result; a rank that died without one contributes what it streamed. The ranks'
+    own exit statuses are torchrun's to know: the launcher's status stands for theirs."""
+    results = {path: _read_json(path) for path in glob.glob(os.path.join(tmp, "result.rank*.json"))}
+    for journal in glob.glob(os.path.join(tmp, "result.rank*.journal.jsonl")):
+        path = journal[: -len(".journal.jsonl")] + ".json"
+        if results.get(path) is None:
+            results[path] = partial_result(journal, None)
+    return [r for _, r in sorted(results.items()) if r]
+
+
 def _read_json(path: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -97,18 +108,24 @@ def run_profile(options: ProfileOptions, progress_console: Any = None) -> Profil
         if distributed:
             cmd = launch_command(options.launcher_args or [], config_path, target, options.args)
         else:
-            cmd = [sys.executable, "-m", "greenlint.profiler.bootstrap", config_path, *target, *options.args]
-        child = subprocess.Popen(cmd, **(live.child_stdio() if live else {}))  # noqa: S603
-        if live is not None:
-            live.started()
-        try:
-            code = _wait_forwarding_signals(child, live.tick if live else None)
-        finally:
+            cmd = child_command(config_path, target, options.args)
+        # Forwarding is in place before the child starts: a Ctrl-C that arrives while it starts is
+        # not lost (nor does it end greenlint with the child left running).
+        with _SignalForwarding() as forwarding:
+            child = subprocess.Popen(cmd, **(live.child_stdio() if live else {}))  # noqa: S603
+            forwarding.attach(child)
             if live is not None:
-                live.stop()
-        raws = ([r for r in map(_read_json, sorted(glob.glob(os.path.join(tmp, "result.rank*.json")))) if r]
-                if distributed else [])
+                live.started()
+            try:
+                code = _wait(child, live.tick if live else None)
+            finally:
+                if live is not None:
+                    live.stop()
+        raws = _rank_results(tmp, code) if distributed else []
         raw = _read_json(result_path) if not distributed else None
+        if raw is None and not distributed:
+            # killed (out of memory) or os._exit: what the child streamed before it died
+            raw = partial_result(journal_path(result_path), code)
     if code < 0:  # killed by a signal: report it the way a shell would
         code = 128 - code
     if distributed:
@@ -165,34 +182,56 @@ def epoch_boundary_notice(profile: Profile) -> list[str]:
             "or the full training run (--full) to include it"]
 
 
-def _wait_forwarding_signals(child: subprocess.Popen, tick: Any = None) -> int:
-    """Wait for the child; Ctrl-C and SIGTERM sent to greenlint go to the child, which writes the
-    partial result and exits (130 / 143). The child ignores a duplicate SIGINT arriving within a
-    second, so a terminal Ctrl-C that reaches both processes counts once."""
-    forwarded: dict[int, Any] = {}
+class _SignalForwarding:
+    """Ctrl-C and SIGTERM sent to greenlint go to the child, which writes the partial result and
+    exits (130 / 143). The child ignores a duplicate SIGINT arriving within a second, so a terminal
+    Ctrl-C that reaches both processes counts once. A signal that arrives before the child exists is
+    held and sent to it as soon as it does."""
 
-    def forward(signum: int, frame: Any) -> None:
+    def __init__(self) -> None:
+        self.child: subprocess.Popen | None = None
+        self.pending: list[int] = []
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalForwarding:  # noqa: PYI034 - typing.Self needs Python 3.11
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[sig] = signal.signal(sig, self._forward)
+            except ValueError:  # not the main thread (an embedding application): no forwarding
+                pass
+        return self
+
+    def _forward(self, signum: int, frame: Any) -> None:
+        if self.child is None:
+            self.pending.append(signum)
+            return
         try:
-            child.send_signal(signum)
+            self.child.send_signal(signum)
         except OSError:
             pass
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            forwarded[sig] = signal.signal(sig, forward)
-        except ValueError:  # not the main thread (an embedding application): no forwarding
-            pass
-    try:
-        while True:
-            try:
-                if tick is None:
-                    return child.wait()
-                try:
-                    return child.wait(timeout=0.25)
-                except subprocess.TimeoutExpired:
-                    tick()
-            except KeyboardInterrupt:  # only if a handler could not be installed
-                child.send_signal(signal.SIGINT)
-    finally:
-        for sig, previous in forwarded.items():
+    def attach(self, child: subprocess.Popen) -> None:
+        self.child = child
+        pending, self.pending = self.pending, []
+        for signum in pending:
+            self._forward(signum, None)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self.previous.items():
             signal.signal(sig, previous)
+        if self.child is None and signal.SIGINT in self.pending:
+            raise KeyboardInterrupt  # the child never started: the interrupt is greenlint's own
+
+
+def _wait(child: subprocess.Popen, tick: Any = None) -> int:
+    """Wait for the child, calling `tick` about four times a second (the live display)."""
+    while True:
+        try:
+            if tick is None:
+                return child.wait()
+            try:
+                return child.wait(timeout=0.25)
+            except subprocess.TimeoutExpired:
+                tick()
+        except KeyboardInterrupt:  # only if a handler could not be installed
+            child.send_signal(signal.SIGINT)

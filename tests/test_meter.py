@@ -268,6 +268,9 @@ def test_poll_thread_only_for_sources_that_poll():
     meter = EnergyMeter(sources=[SampledGpu()], poll_interval_s=3600)
     assert meter._poller is not None and meter._poller.daemon
     meter.close()
+    # close() waits up to 2 s for the thread (never longer, for the caller's sake); on a busy
+    # machine the thread may need longer to be scheduled, so wait for it to end, not for a time
+    meter._poller.join(timeout=120)
     assert not meter._poller.is_alive()
 
 

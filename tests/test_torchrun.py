@@ -15,6 +15,8 @@ from greenlint.cli import main
 from greenlint.merging import MergeError, merge_documents
 from greenlint.profiler.bootstrap import Recorder, StopProfiling
 from greenlint.profiler.launch import (
+    CHILD_CODE,
+    LAUNCHER_CODE,
     LaunchError,
     launch_command,
     parse_torchrun,
@@ -261,7 +263,7 @@ def test_torchrun_options_are_parsed_by_torchrun_and_the_bootstrap_inserted():
     module = parse_torchrun(["--standalone", "-m", "pkg.train", "--epochs", "1"])
     assert (module.launcher_args, module.module, module.args) == (["--standalone"], "pkg.train", ["--epochs", "1"])
     assert launch_command(["--standalone"], "/tmp/c.json", ["-m", "pkg.train"], ["--epochs", "1"]) == [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "-m", "greenlint.profiler.bootstrap",
+        sys.executable, "-c", LAUNCHER_CODE, "--standalone", "--no-python", sys.executable, "-u", "-c", CHILD_CODE,
         "/tmp/c.json", "-m", "pkg.train", "--epochs", "1"]
     assert standalone(2) == ["--standalone", "--nproc-per-node", "2"]
     with pytest.raises(LaunchError, match="not Python"):

@@ -11,9 +11,13 @@ Every number says how it was obtained, as in the text report: measured, estimate
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import os
 import re
+import stat
+import tempfile
 from html import escape
 from typing import Any, Iterable
 
@@ -153,8 +157,7 @@ def render_html(document: dict[str, Any], sources: dict[str, str], script: str |
     body.insert(0, _header(title, profile, present))
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-        "script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">",
+        _csp_meta(scripts=[_JS], styles=[_CSS]),
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<link rel="icon" href="data:,">',  # no favicon request either
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>",
@@ -163,18 +166,45 @@ def render_html(document: dict[str, Any], sources: dict[str, str], script: str |
     ])
 
 
+def _csp_meta(scripts: list[str], styles: list[str]) -> str:
+    """The page's Content-Security-Policy: only the inline <script> and <style> blocks whose text is
+    given here run or apply (their sha256, computed at render time), never a script that reached the
+    page some other way. Every inline block the page writes must be listed; a test checks that.
+    style attributes (the heat map's shading) stay allowed: they cannot run code."""
+    def hashes(blocks: list[str]) -> str:
+        return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode("ascii") + "'"
+                        for b in blocks)
+
+    policy = (f"default-src 'none'; script-src {hashes(scripts)}; style-src {hashes(styles)}; "
+              "style-src-attr 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'")
+    return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+
+
 def write_html_report(path: str | os.PathLike[str], document: dict[str, Any], sources: dict[str, str],
                       script: str | None = None) -> None:
-    """Render and write atomically: a temporary file beside the target, then os.replace, so a
-    crash or a full disk never leaves half a report where the last good one was."""
-    page = render_html(document, sources, script)
+    """Render and write atomically: a new temporary file beside the target, then os.replace, so a
+    crash or a full disk never leaves half a report where the last good one was.
+
+    The temporary file is made by mkstemp (a random name, O_CREAT | O_EXCL, which never follows a
+    symlink), so a link planted in a shared folder cannot make greenlint write anywhere else; the
+    rename replaces a link at the target path itself rather than writing through it. The report
+    gets the permissions of the file it replaces, or those any new file would get (umask)."""
+    page = render_html(document, sources, script).encode("utf-8")
     target = os.path.abspath(os.fspath(path))
-    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{os.getpid()}.tmp")
     try:
-        # os.open honours the umask, so the report gets the permissions any new file would get.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        with open(fd, "w", encoding="utf-8", newline="\n") as fh:
+        st = os.lstat(target)
+        mode = stat.S_IMODE(st.st_mode) if stat.S_ISREG(st.st_mode) else None
+    except FileNotFoundError:
+        mode = None
+    if mode is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(page)
+            os.fchmod(fh.fileno(), mode)
         os.replace(tmp, target)
     except BaseException:
         try:
