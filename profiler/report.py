@@ -44,7 +44,8 @@ def render_text(profile: Profile, console: Console, target: str) -> None:
     p = profile
     end = {"stopped": f"stopped after {p.steps} measured steps", "completed": "ran to completion",
            "failed": f"the script failed (exit {p.exit_code})", "interrupted": "interrupted: partial profile",
-           "terminated": "terminated: partial profile", "no-result": "no result from the script"}
+           "terminated": "terminated: partial profile", "no-result": "no result from the script",
+           "partial": f"the script died (exit {p.exit_code}): partial profile of the steps measured before it"}
     console.print(f"[bold]greenlint profile[/bold] {target}: {end.get(p.outcome, p.outcome)}", highlight=False)
 
     how = energy_label(p.energy_how) if p.energy_j is not None else "n/a"

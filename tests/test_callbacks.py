@@ -353,3 +353,20 @@ def test_callbacks_without_the_frameworks_say_what_to_install(monkeypatch):
     monkeypatch.delitem(callbacks.__dict__, "GreenlintTrainerCallback", raising=False)
     with pytest.raises(ImportError, match=r"greenlint\[callbacks\]"):
         callbacks.GreenlintTrainerCallback  # noqa: B018
+
+
+def test_the_callback_profile_write_never_follows_a_planted_symlink(tmp_path):
+    # the temporary file used to be `<path>.tmp`, opened without O_EXCL: a symlink planted there
+    # made the write land in the link's target (issue 17, item 5, same flaw in the callbacks)
+    from greenlint.profiler.callbacks.tracker import TrainingEnergy as StepTracker
+
+    target = tmp_path / "victim.txt"
+    target.write_text("keep me")
+    out = tmp_path / "profile.json"
+    (tmp_path / "profile.json.tmp").symlink_to(target)
+    tracker = StepTracker.__new__(StepTracker)
+    tracker.profile_json = lambda profile: {"ok": True}  # type: ignore[method-assign]
+    StepTracker.write(tracker, str(out), None)  # type: ignore[arg-type]
+    assert target.read_text() == "keep me"
+    assert json.loads(out.read_text()) == {"ok": True}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".profile.json.")]

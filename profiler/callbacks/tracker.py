@@ -15,7 +15,9 @@ Measurement (see docs/profiler.md, "Python API and callbacks"):
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -361,10 +363,17 @@ class TrainingEnergy:
         data = self.profile_json(profile)
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)  # a crash while writing never leaves half a file
+        # a random, exclusively created temporary name (mkstemp: O_EXCL, never follows a planted
+        # symlink) in the target folder, then one rename: a crash never leaves half a file
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         return data
 
 
