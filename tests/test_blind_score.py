@@ -1,0 +1,146 @@
+"""bench/blind_score.py: the matching rules of bench/BLIND_CORPUS.md and the scoring, on synthetic data."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import blind_match as bm  # noqa: E402
+import blind_score as bs  # noqa: E402
+
+REPO = "KostaR99/VGG16_like_NN"  # any repository of the frozen corpus (score() reads its list)
+
+
+def label(**kw) -> bm.Label:
+    base = dict(repo=REPO, path="train.py", line=20, cell=None, category="per-step-item-sync", severity="low",
+                frequency="per-step", fact_from="", also_at=(), match_file=False, anchor="")
+    return bm.Label(**{**base, **kw})
+
+
+def finding(**kw) -> bm.Finding:
+    base = dict(repo=REPO, path="train.py", cell=None, line=20, column=1, code="GL401", message="`loss.item()` x")
+    return bm.Finding(**{**base, **kw})
+
+
+def test_window_of_three_lines_and_candidate_rule():
+    lab = label()
+    assert bm.matches(finding(line=23), lab, None)
+    assert bm.matches(finding(line=17), lab, None)
+    assert not bm.matches(finding(line=24), lab, None)
+    assert not bm.matches(finding(code="GL101"), lab, None)  # not a candidate rule of the category
+    assert not bm.matches(finding(path="other.py"), lab, None)
+
+
+def test_notebook_cells_must_agree():
+    lab = label(path="nb.ipynb", cell=4, line=3)
+    assert bm.matches(finding(path="nb.ipynb", cell=4, line=5), lab, None)
+    assert not bm.matches(finding(path="nb.ipynb", cell=5, line=3), lab, None)
+
+
+def test_also_at_and_match_file():
+    lab = label(category="pin-memory-missing", also_at=(("loader.py", 38),))
+    assert bm.matches(finding(code="GL307", path="loader.py", line=40), lab, None)
+    assert not bm.matches(finding(code="GL307", path="loader.py", line=10), lab, None)
+    whole = label(category="fp32-on-gpu", match_file=True, also_at=(("model.py", 5),))
+    assert bm.matches(finding(code="GL101", line=300), whole, None)
+    assert bm.matches(finding(code="GL101", path="model.py", line=90), whole, None)
+
+
+def test_judge_can_add_or_veto_a_match():
+    lab = label()
+    other_rule = finding(code="GL504", line=21)
+    add = bm.Judgement(REPO, "train.py", None, 21, "GL504", "", True, True, "same sync", label="train.py:20")
+    veto = bm.Judgement(REPO, "train.py", None, 20, "GL401", "", False, True, "not it", label="none")
+    assert bm.matches(other_rule, lab, add)
+    assert not bm.matches(finding(), lab, veto)
+
+
+def test_judgement_key_uses_a_message_prefix():
+    j = bm.Judgement(REPO, "train.py", None, 20, "GL401", "`loss.item()`", True, True, "r")
+    assert j.fits(finding())
+    assert not j.fits(finding(message="`acc.item()` x"))
+    assert not j.fits(finding(line=21))
+
+
+def test_sample_is_all_findings_up_to_thirty_then_a_seeded_thirty():
+    few = [finding(line=n) for n in range(10)]
+    assert bm.sample(few) == sorted(few, key=lambda f: f.line)
+    many = [finding(line=n) for n in range(100)]
+    first, again = bm.sample(many), bm.sample(list(reversed(many)))
+    assert len(first) == 30 and first == again  # independent of input order
+
+
+def _write_run(tmp: Path, findings: list[dict]) -> Path:
+    (tmp / "findings").mkdir(parents=True)
+    (tmp / "findings" / f"{REPO.replace('/', '+')}.json").write_text(json.dumps(findings))
+    (tmp / "run.json").write_text(json.dumps({"repos": []}))
+    return tmp
+
+
+def _raw(code: str, row: int, path: str = "training.py", message: str = "m") -> dict:
+    return {"code": code, "message": message, "filename": path, "location": {"row": row, "column": 1}}
+
+
+def test_score_end_to_end(tmp_path: Path):
+    labels = tmp_path / "labels.toml"
+    labels.write_text(f'''
+[[file]]
+repo = "{REPO}"
+path = "training.py"
+[[file.waste]]
+line = 10
+category = "per-step-item-sync"
+frequency = "per-step"
+severity = "high"
+fact_from = "constants.py:3"
+why = "w"
+[[file.waste]]
+line = 50
+category = "losses-append-keeps-graph"
+frequency = "per-step"
+severity = "low"
+why = "w"
+[[file]]
+repo = "{REPO}"
+path = "run.py"
+waste = []
+''')
+    out = _write_run(tmp_path / "run", [_raw("GL401", 11), _raw("GL405", 70), _raw("GL405", 5, "run.py"),
+                                        _raw("GL405", 3, "other.py", "unfused"), _raw("GL001", 1, "old.py")])
+    judgements = tmp_path / "j.toml"
+    judgements.write_text(f'''
+[[finding]]
+repo = "{REPO}"
+path = "other.py"
+line = 3
+code = "GL405"
+message = "unf"
+verdict = true
+present = true
+reason = "r"
+''')
+    result = bs.score(out, labels, judgements)
+    rows = {name: (n, d) for name, n, d in bs.recall_rows(result)}
+    assert rows["all items"] == (1, 2) and rows["cross-file (`fact_from`)"] == (1, 1)
+    assert result.not_waste == {"GL001": 1}
+    gl405 = {(r.finding.path, r.source): r.strict for r in result.per_rule["GL405"][1]}
+    # unlisted in a labelled file and in a clean file: false positives by the frozen labels
+    assert gl405 == {("training.py", "labelled file, unlisted"): False, ("run.py", "clean file"): False,
+                     ("other.py", "judged"): True}
+    (miss, cause, _), = result.misses
+    assert miss.line == 50 and cause == "no-rule"
+    text = bs.render(result)
+    assert "| GL401 | 1 | 1/1 | 100 % (1/1) |" in text
+
+
+def test_run_reports_bad_input_and_missing_mirrors(tmp_path: Path, capsys):
+    base = ["run", "--greenlint", "/bin/true", "--out", str(tmp_path / "out"), "--mirror-root", str(tmp_path / "none")]
+    assert bs.main([*base, "--tree", "no-equals-sign"]) == 2
+    assert "REPO=DIR" in capsys.readouterr().err
+    assert bs.main(base) == 1  # every repository missing: reported, nothing substituted
+    printed = capsys.readouterr().out
+    assert printed.count("MISSING") == len(bs.load_corpus(bs.CORPUS))
