@@ -40,6 +40,7 @@ class ModuleExports:
     public: list[str] = field(default_factory=list)  # what `from it import *` binds of its own names
     devices: dict[str, str] = field(default_factory=dict)  # "DEVICE" / "Config.device" -> source phrase
     autocast: dict[str, str] = field(default_factory=dict)  # "Net" / "train_step" -> "`Net.forward`"
+    autocast_functions: list[str] = field(default_factory=list)  # the functions among them (not classes)
     grad_off: dict[str, str] = field(default_factory=dict)  # "smart_inference_mode" -> phrase
     constants: dict[str, Any] = field(default_factory=dict)
 
@@ -57,7 +58,8 @@ class ModuleExports:
             return None
         shapes = (
             (exports.bindings, dict), (exports.star_modules, list), (exports.public, list),
-            (exports.devices, dict), (exports.autocast, dict), (exports.grad_off, dict), (exports.constants, dict),
+            (exports.devices, dict), (exports.autocast, dict), (exports.autocast_functions, list),
+            (exports.grad_off, dict), (exports.constants, dict),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -235,6 +237,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             how = _runs_half(statement.body, resolve)
             if how is not None:
                 exports.autocast[statement.name] = f"`{statement.name}()` runs under {how}"
+                exports.autocast_functions.append(statement.name)
             if _is_grad_off_wrapper(statement, resolve):
                 exports.grad_off[statement.name] = f"`{statement.name}` switches autograd off"
         elif isinstance(statement, ast.ClassDef):

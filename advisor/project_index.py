@@ -33,18 +33,23 @@ ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.to
 MAX_STAR_DEPTH = 3
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 1
+_INDEX_FORMAT = 2  # 2: autocast_functions
 
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE)
-_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.MULTILINE)
-_MAIN_GUARD = re.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]""", re.MULTILINE)
-_TOP_LEVEL_CALL = re.compile(r"^[A-Za-z_][\w.]*\(", re.MULTILINE)
+_IMPORT_LINE = re.compile(
+    r"[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))"
+)
+_DOTTED = re.compile(r"[\w.]+")
+# Both start with a literal, so the regex engine jumps between candidates instead of trying every
+# position as a `^` pattern in MULTILINE mode does.
+_MAIN_GUARD = re.compile(r"""\nif\s+__name__\s*==\s*['"]__main__['"]""")
+_TOP_LEVEL_CALL = re.compile(r"\n[A-Za-z_][\w.]*\(")
 
 
 def _looks_like_script(text: str) -> bool:
     """A main guard or a call at column 0: the worker decides precisely (liveness.py); this only
     avoids scanning the project for modules that plainly are libraries."""
-    return bool(_MAIN_GUARD.search(text) or _TOP_LEVEL_CALL.search(text))
+    text = "\n" + text
+    return bool(("__main__" in text and _MAIN_GUARD.search(text)) or _TOP_LEVEL_CALL.search(text))
 
 
 @dataclass(frozen=True)
@@ -67,11 +72,29 @@ def find_project_root(paths: list[Path]) -> Path:
 
 
 def scan_imports(text: str, package: str) -> list[ImportStatement]:
-    """Every import statement of a module's text, found by a regex (a docstring that looks like an
-    import only adds context, never removes any)."""
+    """Every import statement of a module's text, found without a parse (a docstring that looks
+    like an import only adds context, never removes any). `str.find` jumps from one "import" to
+    the next and the line it is on is matched from its start: a few times cheaper than a
+    multi-line regex that must try every position."""
     found: list[ImportStatement] = []
-    for match in _FROM_IMPORT.finditer(text):
-        dots, module, names = match.groups()
+    position = 0
+    while True:
+        hit = text.find("import", position)
+        if hit < 0:
+            return found
+        line_start = text.rfind("\n", 0, hit) + 1
+        match = _IMPORT_LINE.match(text, line_start)
+        if match is None or match.end() <= hit:
+            position = hit + 6
+            continue
+        position = match.end()
+        dots, module, names, plain = match.groups()
+        if plain is not None:
+            for part in plain.split(","):
+                words = part.split()
+                if words and _DOTTED.fullmatch(words[0]):
+                    found.append(ImportStatement(words[0], ()))
+            continue
         absolute = absolute_module(module, len(dots), package)
         if absolute is None:
             continue
@@ -81,12 +104,6 @@ def scan_imports(text: str, package: str) -> list[ImportStatement]:
             found.append(ImportStatement(absolute, parts))
         else:  # `from . import config`: each name is a module of the package
             found.extend(ImportStatement(name, ()) for name in parts if name != "*")
-    for match in _IMPORT.finditer(text):
-        for part in match.group(1).split(","):
-            words = part.split()
-            if words and re.fullmatch(r"[\w.]+", words[0]):
-                found.append(ImportStatement(words[0], ()))
-    return found
 
 
 @dataclass
@@ -95,6 +112,7 @@ class _ContextBuilder:
     star_names: dict[str, str] = field(default_factory=dict)
     devices: dict[str, str] = field(default_factory=dict)
     autocast: dict[str, str] = field(default_factory=dict)
+    autocast_functions: set[str] = field(default_factory=set)
     grad_off: dict[str, str] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)
     local_modules: set[str] = field(default_factory=set)
@@ -111,6 +129,7 @@ class ProjectIndex:
         self._dirty = False
         self._files: set[str] | None = None  # the project's .py files, relative posix paths
         self._file_memo: dict[tuple[str, str], str | None] = {}
+        self._relative_memo: dict[Path, str | None] = {}
         self._imported_stems: set[str] | None = None
         self._load()
 
@@ -176,7 +195,9 @@ class ProjectIndex:
     def module_file(self, module: str, importer: Path, package: str) -> Path | None:
         """The project file a module string names, searched as a script's sys.path would: the
         importer's folder, each folder above it up to the root, then root/src."""
-        importer_rel = self._relative(importer)
+        importer_rel = self._relative_memo.get(importer)
+        if importer_rel is None:
+            importer_rel = self._relative_memo[importer] = self._relative(importer)
         if importer_rel is None:
             return None
         folder = importer_rel.rpartition("/")[0]
@@ -255,6 +276,7 @@ class ProjectIndex:
             star_names=builder.star_names,
             devices=builder.devices,
             autocast=builder.autocast,
+            autocast_functions=frozenset(builder.autocast_functions),
             grad_off=builder.grad_off,
             constants=builder.constants,
             not_imported=not_imported,
@@ -309,6 +331,8 @@ class ProjectIndex:
         for name, phrase in exports.autocast.items():
             if _written(name, text):
                 builder.autocast[f"{module}.{name}"] = f"{phrase} in {shown}"
+                if name in exports.autocast_functions:
+                    builder.autocast_functions.add(f"{module}.{name}")
         for name, phrase in exports.grad_off.items():
             if _written(name, text):
                 builder.grad_off[f"{module}.{name}"] = f"{phrase} ({shown})"

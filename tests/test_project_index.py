@@ -329,3 +329,42 @@ def test_notebook_facts_follow_cell_order(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "nb.ipynb").write_text(_notebook(cells))
     gl201 = [f for f in lint(tmp_path, "nb.ipynb", monkeypatch=monkeypatch) if f.code == "GL201"]
     assert gl201 and "MNIST" in gl201[0].message
+
+
+def test_an_imported_evaluate_under_autocast_does_not_count_for_the_training_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # milesial/Pytorch-UNet's shape: evaluate.py runs evaluation under autocast, the training loop
+    # in train.py does not; only a function the training loop calls counts
+    evaluate_py = """
+        import torch
+
+        def evaluate(model, loader):
+            with torch.autocast("cuda"):
+                return sum(model(x).sum() for x in loader)
+    """
+    train_py = "import torch\nfrom torch import nn\nfrom evaluate import evaluate\nDEVICE = 'cuda'\n" \
+        "model = nn.Linear(10, 2).to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n" + TRAIN_LOOP + \
+        "\nif __name__ == '__main__':\n    train([])\n    evaluate(model, [])\n"
+    write(tmp_path, {"evaluate.py": evaluate_py, "train.py": train_py})
+    assert "GL101" in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch))
+    # control: the same function called on every training step is the training step's autocast
+    looped = train_py.replace("        loss.backward()", "        evaluate(model, [x])\n        loss.backward()")
+    (tmp_path / "train.py").write_text(looped)
+    assert "GL101" not in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch))
+
+
+def test_the_context_digest_covers_every_field() -> None:
+    from dataclasses import fields, replace
+
+    from greenlint.rules.project_context import EMPTY_CONTEXT
+
+    changed = {
+        "package": "pkg", "local_modules": frozenset({"m"}), "star_bindings": {"torch": "torch"},
+        "star_names": {"d": "m.d"}, "devices": {"m.D": "x"}, "autocast": {"m.N": "x"},
+        "autocast_functions": frozenset({"m.f"}), "grad_off": {"m.w": "x"},
+        "constants": {"m.C": 1}, "not_imported": True, "notebook": True, "extra_words": "cuda",
+    }
+    assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)
+    digests = {replace(EMPTY_CONTEXT, **{name: value}).digest() for name, value in changed.items()}
+    assert len(digests | {EMPTY_CONTEXT.digest()}) == len(changed) + 1

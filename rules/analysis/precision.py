@@ -239,6 +239,15 @@ def _keyword_facts(site: CallSite) -> list[PrecisionFact]:
     return result
 
 
+def _in_training_loop(site: CallSite) -> bool:
+    """Called on every iteration of a training step (not per epoch, not under an `if` such as a
+    periodic evaluation)."""
+    loop = site.loop
+    if loop is None or site.cond_depth != loop.cond_depth:
+        return False
+    return any(enclosing.is_training_step for enclosing in loop.enclosing())
+
+
 def collect_precision_facts(facts: ModuleFacts) -> PrecisionFacts:
     found: list[PrecisionFact] = []
     uses_float64 = False
@@ -250,10 +259,20 @@ def collect_precision_facts(facts: ModuleFacts) -> PrecisionFacts:
     for decorator in facts.autocast_decorators:
         if facts.imports.resolve(decorator.decorator) in AUTOCAST:
             found.append(PrecisionFact(Precision.ON, "autocast", decorator))
+    trained_calls = None
     for qualname, node in facts.project_refs:
         phrase = facts.context.autocast.get(qualname)
-        if phrase is not None:  # the model or step it uses runs under autocast in its own module
-            found.append(PrecisionFact(Precision.ON, "imported-autocast", node, phrase))
+        if phrase is None:
+            continue
+        if qualname in facts.context.autocast_functions:
+            # a function (`train_step`) counts where a training loop calls it; an `evaluate()` that
+            # runs under autocast says nothing about the training step
+            if trained_calls is None:
+                trained_calls = {id(site.node.func) for site in facts.calls if _in_training_loop(site)}
+            if id(node) not in trained_calls:
+                continue
+        # the model class or step function it uses runs under autocast in its own module
+        found.append(PrecisionFact(Precision.ON, "imported-autocast", node, phrase))
     for site in facts.calls:
         fact = _site_fact(site)
         if fact is not None:
