@@ -392,7 +392,7 @@ def _run_rules_indexed(
         return _internal_error(display_path, "the shared analysis", exc)
     reports: list[tuple[Rule, Report]] = []
     not_run: list[str] = []
-    with resolving_values(ConfigValues.for_current_file(module, text)):
+    with resolving_values(ConfigValues.for_current_file(module, text, context)):
         for rule in rules:
             if deadline.passed():
                 not_run.append(rule.code)

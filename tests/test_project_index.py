@@ -368,3 +368,48 @@ def test_the_context_digest_covers_every_field() -> None:
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)
     digests = {replace(EMPTY_CONTEXT, **{name: value}).digest() for name, value in changed.items()}
     assert len(digests | {EMPTY_CONTEXT.digest()}) == len(changed) + 1
+
+
+def test_a_constant_of_another_module_is_a_config_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # src/config.py holds NUM_WORKERS = 0; the loader in train.py reads config.NUM_WORKERS
+    body = """
+        import torch
+        from PIL import Image
+        from torch.utils.data import DataLoader, Dataset
+        {imports}
+
+        class Images(Dataset):
+            def __init__(self, paths):
+                self.paths = paths
+
+            def __len__(self):
+                return len(self.paths)
+
+            def __getitem__(self, i):
+                return Image.open(self.paths[i]).convert("RGB")
+
+
+        def train():
+            loader = DataLoader(Images(paths), batch_size=64, num_workers={workers})
+            model = torch.nn.Linear(3, 3).cuda()
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            for x in loader:
+                loss = model(x.cuda()).mean()
+                loss.backward()
+                opt.step()
+
+
+        if __name__ == "__main__":
+            train()
+    """
+    write(tmp_path, {
+        "config.py": "NUM_WORKERS = 0\nBATCH_SIZE = 16\n",
+        "train.py": body.format(imports="import config", workers="config.NUM_WORKERS"),
+    })
+    [gl306] = [f for f in lint(tmp_path, "train.py", monkeypatch=monkeypatch) if f.code == "GL306"]
+    assert "`NUM_WORKERS = 0` in module `config`" in gl306.message
+    (tmp_path / "train.py").write_text(textwrap.dedent(body.format(imports="from config import NUM_WORKERS", workers="NUM_WORKERS")))
+    assert "GL306" in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch))
+    # control: four workers in the config module
+    (tmp_path / "config.py").write_text("NUM_WORKERS = 4\n")
+    assert "GL306" not in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch))

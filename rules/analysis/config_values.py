@@ -57,6 +57,7 @@ from greenlint.rules.analysis.config_index import (
     parameter_arguments,
 )
 from greenlint.rules.linting_path import CURRENT_PATH, linting_path  # noqa: F401 (re-exported)
+from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
 
 _MAX_DEPTH = 6
@@ -87,18 +88,24 @@ class ConfigValue:
 class ConfigValues:
     """`lookup(expression)` -> ConfigValue | None, for one module and the config files it reads."""
 
-    def __init__(self, module: cst.Module, path: Path | None = None, text: str | None = None) -> None:
+    def __init__(
+        self, module: cst.Module, path: Path | None = None, text: str | None = None,
+        context: ProjectContext = EMPTY_CONTEXT,
+    ) -> None:
         self.module = module
         self._path = path
         self._text = text
+        self._context = context  # other modules' constants, from the project index
         self._index: ConfigIndex | None = None
         self._line_cache: list[str] | None = None
         self._dependencies: set[Path] | None = None
 
     @classmethod
-    def for_current_file(cls, module: cst.Module, text: str | None = None) -> ConfigValues:
+    def for_current_file(
+        cls, module: cst.Module, text: str | None = None, context: ProjectContext = EMPTY_CONTEXT
+    ) -> ConfigValues:
         """Without a path (text linted on its own) only in-module values resolve; no files are read."""
-        return cls(module, _CURRENT_PATH.get(), text)
+        return cls(module, _CURRENT_PATH.get(), text, context)
 
     @property
     def index(self) -> ConfigIndex:
@@ -133,8 +140,10 @@ class ConfigValues:
     def _resolve(self, key: Key, depth: int) -> ConfigValue | None:
         index = self.index
         root = key[0]
-        if depth > _MAX_DEPTH or not isinstance(root, str) or index.is_mutated(key) or root in index.imports.bindings:
+        if depth > _MAX_DEPTH or not isinstance(root, str) or index.is_mutated(key):
             return None
+        if root in index.imports.bindings or (root in self._context.star_names and root not in index.bindings):
+            return self._imported_constant(key)
         bound = index.bindings.get(root, [])
         if root in index.hydra_params:
             return self._hydra(index.hydra_params[root], key[1:]) if not bound else None
@@ -145,6 +154,22 @@ class ConfigValues:
         if len(bound) != 1 or bound[0] is None:
             return None
         return self._from_expression(bound[0], root, key[1:], depth + 1)
+
+    def _imported_constant(self, key: Key) -> ConfigValue | None:
+        """`config.NUM_WORKERS` or `from config import NUM_WORKERS`: another module's constant, as
+        the project index read it (one import level; never guessed)."""
+        if not all(isinstance(part, str) for part in key):
+            return None
+        root = str(key[0])
+        base = self.index.imports.bindings.get(root) or self._context.star_names.get(root)
+        if base is None:
+            return None
+        qualified = ".".join([base, *(str(part) for part in key[1:])])
+        if qualified not in self._context.constants:
+            return None
+        value = self._context.constants[qualified]
+        module, _, name = qualified.rpartition(".")
+        return ConfigValue(value, f"`{name} = {short(value)}` in module `{module}`")
 
     def _from_expression(self, expr: cst.BaseExpression, name: str, rest: Key, depth: int) -> ConfigValue | None:
         literal = literal_value(expr)
