@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("before", metavar="BEFORE.json")
     compare.add_argument("after", metavar="AFTER.json")
     compare.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
+    compare.add_argument("--fail-over", type=float, metavar="PCT", help="exit 1 when AFTER uses significantly more energy per step than BEFORE by more than PCT %% (the whole 95 %% interval above PCT): an energy gate for CI")
 
     merge = commands.add_parser("merge", help="combine the profiles of a multi-node job (one `greenlint profile --format json` per node)")
     merge.add_argument("documents", nargs="+", metavar="NODE.json")
@@ -417,7 +418,7 @@ def _merge(args: argparse.Namespace, stderr: Console) -> int:
     from greenlint.merging import MergeError, merge_documents
 
     try:
-        document = merge_documents([_load_json(path) for path in args.documents])
+        document = merge_documents([_load_json(path) for path in args.documents], names=args.documents)
     except (MergeError, OSError, ValueError) as exc:
         stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
         return EXIT_ERROR
@@ -441,12 +442,13 @@ def _load_json(path: str) -> dict:
             return json.load(handle)
     except OSError as exc:
         raise MergeError(f"{path}: cannot read: {exc.strerror}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise MergeError(f"{path}: not JSON ({exc})") from None
 
 
 def _compare(args: argparse.Namespace, stderr: Console) -> int:
-    from greenlint.compare import CompareError, compare, load_document
+    """Exit status: 2 on bad input; with --fail-over, 1 when the gate fails, else 0."""
+    from greenlint.compare import CompareError, compare, load_document, regression_gate
     from greenlint.reporters.compare_text import render_comparison
 
     try:
@@ -454,11 +456,17 @@ def _compare(args: argparse.Namespace, stderr: Console) -> int:
     except CompareError as exc:
         stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
         return EXIT_ERROR
+    if args.fail_over is not None:
+        result.gate = regression_gate(result, args.fail_over)
+        if result.gate is None:
+            stderr.print("greenlint: error: --fail-over needs per-step energies of at least 2 measured steps in "
+                         "both profiles", soft_wrap=True)
+            return EXIT_ERROR
     if args.output_format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         render_comparison(result, Console(highlight=False))
-    return EXIT_CLEAN
+    return EXIT_FINDINGS if result.gate is not None and result.gate.failed else EXIT_CLEAN
 
 
 def _write_html(path: Path, document: dict, target: str, out: Console, stderr: Console) -> None:
