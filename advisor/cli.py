@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--no-advice", action="store_true", help="measure only: do not lint the code that ran")
     profile.add_argument("--grid-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity in gCO2e/kWh (default: a cited world average)")
     profile.add_argument("--pue", type=float, metavar="PUE", help="data-centre power usage effectiveness (default 1.0: devices only)")
+    profile.add_argument("--measure-fixes", action="store_true", help="after the advice, apply each top fix alone in a scratch copy and profile original and fixed alternately: the measured saving with a 95 %% interval")
+    profile.add_argument("--top", type=int, metavar="K", help="--measure-fixes: the first K advice items with an autofix (default 3)")
+    profile.add_argument("--rounds", type=int, metavar="R", help="--measure-fixes: runs of each variant, alternating (default 5)")
     profile.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE", help="run a module, as python -m")
     profile.add_argument("script", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS...]")
 
@@ -335,6 +338,11 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         if value is not None and (value <= 0 or (name == "pue" and value < 1)):
             stderr.print(f"greenlint: error: --{name.replace('_', '-')} must be {'at least 1' if name == 'pue' else 'positive'}")
             return EXIT_ERROR
+    from greenlint.measure_fixes_cli import usage_error
+
+    if (problem := usage_error(args)) is not None:
+        stderr.print(f"greenlint: error: {problem}")
+        return EXIT_ERROR
     script = None if module else command[0]
     if script is not None and not Path(script).is_file():
         stderr.print(f"greenlint: error: {script}: no such file")
@@ -355,10 +363,20 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
     advised = advise(run.exit_code, run.profile, script, settings, args.grid_intensity, args.pue,
                      lint=not args.no_advice)
     document = advised.document()
+    measured: tuple[list, bool] | None = None
+    if args.measure_fixes:
+        from greenlint.measure_fixes_cli import measure_for_profile
+
+        measured = measure_for_profile(args, options, advised, stderr)
+        document["measured_fixes"] = measured[0]
 
     def text(console: Console) -> None:
         render_text(run.profile, console, target)
         render_advice_text(advised.advice, advised.carbon, console, advised.notices, linted=not args.no_advice)
+        if measured is not None:
+            from greenlint.reporters.measured_fixes_text import render_measured_fixes
+
+            render_measured_fixes(measured[0], console, measured[1])
 
     try:
         if args.output_format == "json":
@@ -379,6 +397,8 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         # stdout carries the report, unless it carries the JSON itself: then the path goes to stderr
         said = stderr if args.output_format == "json" and not args.output else Console(highlight=False)
         _write_html(Path(args.html), document, target, said, stderr)
+    if measured is not None and not measured[1]:
+        return 130  # Ctrl-C stopped the experiment; what it measured is in the report
     return run.exit_code
 
 

@@ -28,6 +28,7 @@ from greenlint.reporters.html_charts import (
     step_bars_svg,
     timeline_svg,
 )
+from greenlint.reporters.html_measured import measured_fixes_section
 
 TOP_LINES = 10
 ZOOM_BELOW = 0.25  # the measured steps get a zoomed timeline when they span less of the run than this
@@ -141,6 +142,7 @@ def render_html(document: dict[str, Any], sources: dict[str, str], script: str |
         _projection(profile),
         _carbon(carbon) if isinstance(carbon, dict) else "",
         _advice(advice, files),
+        measured_fixes_section(document),  # --measure-fixes (html_measured.py)
         _top_lines(profile, files),
         _sources(files),
         _notices(profile, document.get("advice_notices")),
