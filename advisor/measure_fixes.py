@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from greenlint.compare import energy_label, step_energies
-from greenlint.scratch_copy import ScratchError, copy_project, fixed_bytes, inside, write_variant
+from greenlint.scratch_copy import (
+    ScratchError,
+    copy_project,
+    fixed_bytes,
+    inside,
+    write_variant,
+)
 from greenlint.statistics import compare_runs, paired_rounds, verdict
 
 DEFAULT_TOP = 3

@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from greenlint.measure_fixes import NOT_RUN, Experiment, candidates, run_experiment
+from rich.console import Console
 
 
 def usage_error(args: Any) -> str | None:
@@ -29,7 +28,13 @@ def _progress(stderr: Console, enabled: bool) -> Any:
     """A function that starts a bar of `total` runs and returns its advance(), or None off a terminal."""
     if not enabled or not stderr.is_terminal:
         return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     # the bar writes through its own copy of the terminal: the runs' output goes to a log (measure_fixes.py)
     console = Console(file=os.fdopen(os.dup(2), "w", buffering=1), highlight=False)
@@ -55,7 +60,7 @@ def measure_for_profile(args: Any, options: Any, advised: Any, stderr: Console) 
     from greenlint.measure_fixes import DEFAULT_ROUNDS, DEFAULT_TOP
 
     trials = candidates(advised.advice, args.top or DEFAULT_TOP)
-    say = lambda text: stderr.print(text, highlight=False, markup=False, soft_wrap=True)  # noqa: E731
+    say = lambda text: stderr.print(text, highlight=False, markup=False, soft_wrap=True)
     why = None
     if not trials:
         why = "no advice item has an autofix: nothing to measure"

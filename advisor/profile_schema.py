@@ -14,7 +14,7 @@ import dataclasses
 import math
 import types
 import typing
-from functools import lru_cache
+from functools import cache
 from typing import Any, Union
 
 from greenlint.advice import Advice
@@ -37,7 +37,7 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 CONFIDENCE = 0.95
@@ -125,7 +126,7 @@ def batch_means(values: list[float], batches: int = BATCHES) -> list[float]:
     if k <= 0:
         return []
     edges = [round(i * n / k) for i in range(k + 1)]
-    return [sum(values[a:b]) / (b - a) for a, b in zip(edges, edges[1:])]
+    return [sum(values[a:b]) / (b - a) for a, b in pairwise(edges)]
 
 
 def welch(before: list[float], after: list[float]) -> Difference | None:

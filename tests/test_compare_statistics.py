@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from greenlint.cli import main
 from greenlint.compare import compare, energy_label
 from greenlint.profile_schema import SchemaError, validate_document

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 
-from rich.console import Console
-
 from greenlint.compare import Comparison
 from greenlint.profiler.units import format_energy
+from rich.console import Console
 
 
 def signed_energy(joules: float | None) -> str:
@@ -23,7 +22,7 @@ def _band(low: float | None, high: float | None) -> str:
 
 
 def render_comparison(c: Comparison, console: Console) -> None:
-    say = lambda text, **kw: console.print(text, highlight=False, markup=False, soft_wrap=True, **kw)  # noqa: E731
+    say = lambda text, **kw: console.print(text, highlight=False, markup=False, soft_wrap=True, **kw)
     console.print("[bold]greenlint compare[/bold]")
     labels = c.labels
     say(f"Energy per step: {format_energy(c.before_j_per_step)} before ({labels.get('before_j_per_step')}), "

@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rich.console import Console
-
 from greenlint.profiler.units import format_energy
+from rich.console import Console
 
 
 def _signed(joules: float | None) -> str:
@@ -20,7 +19,7 @@ def _signed(joules: float | None) -> str:
 def render_measured_fixes(trials: list[dict[str, Any]], console: Console, completed: bool = True) -> None:
     if not trials:
         return
-    say = lambda text, **kw: console.print(text, highlight=False, markup=False, soft_wrap=True, **kw)  # noqa: E731
+    say = lambda text, **kw: console.print(text, highlight=False, markup=False, soft_wrap=True, **kw)
     console.print()
     console.print("[bold]Measured fixes[/bold] (each fix applied alone in a scratch copy, original and fixed "
                   "profiled alternately)", highlight=False)
