@@ -172,11 +172,12 @@ def _in_folder_quietly(folder: Path, log: Path) -> Iterator[None]:
 
 
 def _tail(log: Path, lines: int = 3) -> str:
+    """': ' and the log's last lines (the traceback's end), or '' when there is nothing."""
     try:
         text = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
         return ""
-    return " | ".join(text[-lines:])
+    return ": " + " | ".join(text[-lines:]) if text else ""
 
 
 def run_copy(experiment: Experiment, root: Path, log: Path) -> dict[str, Any]:
@@ -204,9 +205,9 @@ def _check(a: dict[str, Any], b: dict[str, Any], unit: str, log_a: Path, log_b: 
     if "interrupted" in (a.get("outcome"), b.get("outcome")):
         raise KeyboardInterrupt
     if a.get("exit_code"):
-        return f"the original failed in its copy (exit {a['exit_code']}): {_tail(log_a)}"
+        return f"the original failed in its copy (exit {a['exit_code']}){_tail(log_a)}"
     if b.get("exit_code"):
-        return f"the fixed script failed (exit {b['exit_code']}): {_tail(log_b)}"
+        return f"the fixed script failed (exit {b['exit_code']}){_tail(log_b)}"
     if (a.get("steps"), a.get("steps_seen")) != (b.get("steps"), b.get("steps_seen")):
         return (f"the fixed script ran {b.get('steps_seen')} steps ({b.get('steps')} measured), the original "
                 f"{a.get('steps_seen')} ({a.get('steps')} measured): not the same work")

@@ -180,3 +180,30 @@ def test_a_finding_whose_fix_is_gone_is_not_applied(tmp_path, monkeypatch):
     [variant] = variants
     assert variant.relative == "train.py" and b"for step in" in variant.data
     assert variant.data.index(b"torch.load(path)") < variant.data.index(b"for step in")
+
+
+def test_the_reports_show_measured_failed_and_escaped_fixes(monkeypatch, tmp_path):
+    from rich.console import Console
+
+    from greenlint.reporters.html_measured import measured_fixes_section
+    from greenlint.reporters.measured_fixes_text import render_measured_fixes
+
+    project = _project(tmp_path / "proj")
+    monkeypatch.chdir(project)
+    _fake_runs(monkeypatch, [{"j_per_step": 1.0}, {"j_per_step": 0.5}, {"j_per_step": 1.1}, {"j_per_step": 0.6},
+                             {"j_per_step": 1.0}, {"exit_code": 1, "j_per_step": 0.1}])
+    good, bad = _trial(), Trial(2, "GL301", "<script>x.py", 8, "m", "unsafe", None, None, None)
+    variants = [Variant(good, "train.py", b"print(1)\n"), Variant(bad, "train.py", b"print(2)\n")]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    measure_fixes.measure_variants(_experiment(project), variants, scratch)
+    trials = [t.to_json() for t in measure_fixes.rank_by_measurement([good, bad])]
+    html = measured_fixes_section({"measured_fixes": trials})
+    assert "Measured fixes" in html and "<script>x.py" not in html and "&lt;script&gt;x.py" in html
+    assert "failed" in html and "50 J" in html  # 0.5 J/step x 100 steps, projected
+    console = Console(record=True, width=200)
+    render_measured_fixes(trials, console)
+    text = console.export_text()
+    assert "#1 GL301 at train.py:8" in text and "saved per step: 0.5 J" in text
+    assert "failed: the fixed script failed (exit 1)" in text
+    assert measured_fixes_section({}) == ""
