@@ -27,6 +27,7 @@ skipped without them. Prints Markdown for docs/advice-accuracy.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import statistics
@@ -233,9 +234,10 @@ def measure(example: Example, rounds: int, full_repeats: int) -> dict:
         return {"example": example.name, "original_runs_j": energies[0], "trials": trials}
 
 
-def null_comparisons(pairs: int) -> dict:
-    """`pairs` pairs of profiles of the unchanged reload script, each pair compared."""
-    example = EXAMPLES[0]
+def null_comparisons(pairs: int, steps: int) -> dict:
+    """`pairs` pairs of profiles of the unchanged reload script (`steps` measured steps each, of a
+    run of 10x as many), each pair compared."""
+    example = dataclasses.replace(EXAMPLES[0], steps=steps, total_steps=10 * steps, args=(str(10 * steps),))
     results = []
     with tempfile.TemporaryDirectory(prefix="greenlint-null-") as tmp:
         cwd = Path(tmp)
@@ -247,7 +249,7 @@ def null_comparisons(pairs: int) -> dict:
             comparison = json.loads(proc.stdout)
             results.append({"significant": comparison["significant"], "saved_pct": comparison["saved_pct_per_step"],
                             "low_pct": comparison["saved_pct_low"], "high_pct": comparison["saved_pct_high"]})
-    return {"pairs": pairs, "no_significant_difference": sum(not r["significant"] for r in results),
+    return {"pairs": pairs, "steps": steps, "no_significant_difference": sum(not r["significant"] for r in results),
             "results": results}
 
 
@@ -271,8 +273,8 @@ def print_tables(results: list[dict], null: dict | None) -> None:
                   f"{', '.join(map(_j, t['true_runs_j']))}) | {'yes' if inside else 'NO'} | "
                   f"{t['measured_rank']} |", flush=True)
     if null is not None:
-        print(f"\nNull check: {null['no_significant_difference']} of {null['pairs']} pairs of profiles of the "
-              "unchanged reload script gave \"no significant difference\"; saving per step (%, 95 % interval): "
+        print(f"\nNull check: {null['no_significant_difference']} of {null['pairs']} pairs of profiles "
+              f"({null['steps']} measured steps each) of the unchanged reload script gave \"no significant difference\"; saving per step (%, 95 % interval): "
               + "; ".join(f"{r['saved_pct']:.1f} ({r['low_pct']:.1f} to {r['high_pct']:.1f})"
                           for r in null["results"]))
 
@@ -282,6 +284,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--full-repeats", type=int, default=3)
     parser.add_argument("--null", type=int, default=20, help="pairs of profiles for the null check (0: skip)")
+    parser.add_argument("--null-steps", type=int, default=20, help="measured steps per profile in the null check")
     parser.add_argument("--only", help="run only the examples whose name contains this")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results here")
     args = parser.parse_args()
@@ -295,7 +298,7 @@ def main() -> None:
             continue
         results.append(measure(example, args.rounds, args.full_repeats))
         print(f"done: {example.name}", file=sys.stderr, flush=True)
-    null = null_comparisons(args.null) if args.null else None
+    null = null_comparisons(args.null, args.null_steps) if args.null else None
     if args.json:
         Path(args.json).write_text(json.dumps({"examples": results, "null": null}, indent=2), encoding="utf-8")
     print_tables(results, null)

@@ -58,7 +58,8 @@ def render_comparison(c: Comparison, console: Console) -> None:
             style=None if c.within_prediction in (True, None) else "yellow")
     if s is not None:
         say(f"statistics: {s.method}, {s.n_before} + {s.n_after} observations, {s.df:.1f} degrees of freedom, "
-            "95 % confidence", style="dim")
+            "95 % confidence; it covers the variation inside each run, not a change of the machine's load "
+            "between the two runs (`greenlint profile --measure-fixes` alternates runs to cancel that)", style="dim")
     say(f"before: {c.labels_how.get('before', '')}; after: {c.labels_how.get('after', '')}", style="dim")
     say(c.basis, style="dim")
     if c.gate is not None:
