@@ -17,7 +17,8 @@ two wastes of different size):
 Then the null check: `--null` pairs of profiles of the same unchanged script, each compared with
 `greenlint compare`: "no significant difference" is expected in at least 19 of 20.
 
-    python bench/advice_accuracy.py [--rounds 5] [--full-repeats 3] [--null 20] [--json FILE]
+    python bench/advice_accuracy.py [--rounds 5] [--full-repeats 3] [--null 20] [--null-steps 20]
+                                    [--null-variants 0] [--json FILE] [--table-from FILE]
 
 Runs on CPU only: energies are the labelled CPU estimate (CPU seconds x 12 W/core, the same
 factor for both variants). Needs torch; the pandas/numpy examples need pandas and numpy and are
@@ -227,11 +228,23 @@ def measure(example: Example, rounds: int, full_repeats: int) -> dict:
                 (cwd / "train.py").write_text(source, encoding="utf-8")
                 energies[k].append(_full_energy(cwd, example))
         (cwd / "train.py").write_text(original, encoding="utf-8")
-        truth = [statistics.median(energies[0]) - statistics.median(e) for e in energies[1:]]
-        for t, true_j in zip(by_line, truth):
-            t["true_saving_j"] = true_j
-            t["true_runs_j"] = energies[1 + by_line.index(t)]
-        return {"example": example.name, "original_runs_j": energies[0], "trials": trials}
+        for k, t in enumerate(by_line):
+            t["true_runs_j"] = energies[1 + k]
+        result = {"example": example.name, "original_runs_j": energies[0], "trials": trials}
+        add_truth(result)
+        return result
+
+
+def add_truth(result: dict) -> None:
+    """The true saving of each fix: the mean of the paired differences of the alternated --full
+    runs (original minus fixed, repeat by repeat), with its paired 95 % interval."""
+    from greenlint.statistics import paired_rounds
+
+    for t in result["trials"]:
+        pairs = list(zip(result["original_runs_j"], t["true_runs_j"]))
+        t["true_saving_j"] = statistics.mean(a - b for a, b in pairs)
+        band = paired_rounds([a for a, _ in pairs], [b for _, b in pairs])
+        t["true_low_j"], t["true_high_j"] = (band.low, band.high) if band is not None else (None, None)
 
 
 def null_comparisons(pairs: int, steps: int) -> dict:
@@ -253,25 +266,61 @@ def null_comparisons(pairs: int, steps: int) -> dict:
             "results": results}
 
 
+def null_variants(trials: int, rounds: int) -> dict:
+    """--measure-fixes' own null check: `trials` experiments whose "fixed" copy is identical to
+    the original (the reload script); each should give "no measurable effect"."""
+    from greenlint.measure_fixes import Experiment, Trial, Variant, measure_variants
+    from greenlint.profiler.runner import ProfileOptions
+
+    example = EXAMPLES[0]
+    source = textwrap.dedent(example.source).lstrip()
+    out = []
+    import os
+
+    with tempfile.TemporaryDirectory(prefix="greenlint-null-") as tmp:
+        cwd = Path(tmp)
+        (cwd / "train.py").write_text(source, encoding="utf-8")
+        baseline = _profile(cwd, example, "base.json", "--no-advice")["profile"]
+        options = ProfileOptions(script="train.py", module=None, args=list(example.args), steps=example.steps,
+                                 warmup=3, total_steps=example.total_steps)
+        previous = os.getcwd()
+        os.chdir(cwd)
+        try:
+            for _ in range(trials):
+                trial = Trial(0, "none", "train.py", 0, "identical copy", None, None, None, None)
+                with tempfile.TemporaryDirectory(prefix="greenlint-measure-") as scratch:
+                    measure_variants(Experiment(options, cwd, rounds, baseline),
+                                     [Variant(trial, "train.py", source.encode())], Path(scratch))
+                out.append({"verdict": trial.verdict, "saved_pct": trial.saved_pct, "low_pct": trial.saved_pct_low,
+                            "high_pct": trial.saved_pct_high})
+        finally:
+            os.chdir(previous)
+    return {"trials": trials, "rounds": rounds, "no_effect": sum(r["verdict"] == "no measurable effect" for r in out),
+            "results": out}
+
+
 def _j(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
 
 
 def print_tables(results: list[dict], null: dict | None) -> None:
     print("| example | rule (line) | predicted (J) | predicted range (J) | measured (J), 95 % interval | verdict "
-          "| true saving (J), --full runs | interval contains the truth | measured rank |")
+          "| true saving (J), 95 % interval (--full runs: original; fixed) | measured interval contains the true "
+          "point / overlaps its interval | measured rank |")
     print("|---|---|---|---|---|---|---|---|---|")
     for result in results:
         for t in result["trials"]:
-            inside = (t["run_saving_low_j"] is not None
-                      and t["run_saving_low_j"] <= t["true_saving_j"] <= t["run_saving_high_j"])
-            measured = (f"{_j(t['run_saving_j'])} ({_j(t['run_saving_low_j'])} to {_j(t['run_saving_high_j'])})"
+            low, high = t["run_saving_low_j"], t["run_saving_high_j"]
+            inside = low is not None and low <= t["true_saving_j"] <= high
+            overlap = low is not None and t["true_low_j"] is not None and low <= t["true_high_j"] and \
+                t["true_low_j"] <= high
+            measured = (f"{_j(t['run_saving_j'])} ({_j(low)} to {_j(high)})"
                         if t["run_saving_j"] is not None else f"{t['status']}: {t['why']}")
             print(f"| {result['example']} | {t['code']} ({t['line']}) | {_j(t['predicted_j'])} | "
                   f"{_j(t['predicted_low_j'])}-{_j(t['predicted_high_j'])} | {measured} | {t['verdict']} | "
-                  f"{_j(t['true_saving_j'])} (original {', '.join(map(_j, result['original_runs_j']))}; fixed "
-                  f"{', '.join(map(_j, t['true_runs_j']))}) | {'yes' if inside else 'NO'} | "
-                  f"{t['measured_rank']} |", flush=True)
+                  f"{_j(t['true_saving_j'])} ({_j(t['true_low_j'])} to {_j(t['true_high_j'])}; runs "
+                  f"{', '.join(map(_j, result['original_runs_j']))}; {', '.join(map(_j, t['true_runs_j']))}) | "
+                  f"{'yes' if inside else 'no'} / {'yes' if overlap else 'no'} | {t['measured_rank']} |", flush=True)
     if null is not None:
         print(f"\nNull check: {null['no_significant_difference']} of {null['pairs']} pairs of profiles "
               f"({null['steps']} measured steps each) of the unchanged reload script gave \"no significant difference\"; saving per step (%, 95 % interval): "
@@ -285,9 +334,18 @@ def main() -> None:
     parser.add_argument("--full-repeats", type=int, default=3)
     parser.add_argument("--null", type=int, default=20, help="pairs of profiles for the null check (0: skip)")
     parser.add_argument("--null-steps", type=int, default=20, help="measured steps per profile in the null check")
+    parser.add_argument("--null-variants", type=int, default=0, metavar="N",
+                        help="N --measure-fixes experiments with an identical 'fixed' copy (0: skip)")
     parser.add_argument("--only", help="run only the examples whose name contains this")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results here")
+    parser.add_argument("--table-from", metavar="FILE", help="print the tables of an earlier --json FILE, run nothing")
     args = parser.parse_args()
+    if args.table_from:
+        saved = json.loads(Path(args.table_from).read_text(encoding="utf-8"))
+        for result in saved["examples"]:
+            add_truth(result)
+        print_tables(saved["examples"], saved["null"])
+        return
     results = []
     for example in EXAMPLES:
         if args.only and args.only not in example.name:
@@ -299,9 +357,16 @@ def main() -> None:
         results.append(measure(example, args.rounds, args.full_repeats))
         print(f"done: {example.name}", file=sys.stderr, flush=True)
     null = null_comparisons(args.null, args.null_steps) if args.null else None
+    same = null_variants(args.null_variants, args.rounds) if args.null_variants else None
     if args.json:
-        Path(args.json).write_text(json.dumps({"examples": results, "null": null}, indent=2), encoding="utf-8")
+        Path(args.json).write_text(json.dumps({"examples": results, "null": null, "null_variants": same}, indent=2),
+                                   encoding="utf-8")
     print_tables(results, null)
+    if same is not None:
+        print(f"\n--measure-fixes null check: {same['no_effect']} of {same['trials']} experiments ({same['rounds']} "
+              "rounds) whose fixed copy is identical to the original gave \"no measurable effect\"; saving per step "
+              "(%, 95 % interval): " + "; ".join(f"{r['saved_pct']:.1f} ({r['low_pct']:.1f} to {r['high_pct']:.1f})"
+                                                 for r in same["results"]))
 
 
 if __name__ == "__main__":
