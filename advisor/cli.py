@@ -111,8 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("script", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS...]")
 
     compare = commands.add_parser("compare", help="measured saving between two profiles, next to the advice's prediction")
-    compare.add_argument("before", metavar="BEFORE.json")
-    compare.add_argument("after", metavar="AFTER.json")
+    compare.add_argument("documents", nargs="+", metavar="BEFORE.json AFTER.json", help="two profiles, or several pairs made alternately (BEFORE AFTER BEFORE AFTER ...): each pair is a round, and the interval then covers changes of the machine between runs")
     compare.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
     compare.add_argument("--fail-over", type=float, metavar="PCT", help="exit 1 when AFTER uses significantly more energy per step than BEFORE by more than PCT %% (the whole 95 %% interval above PCT): an energy gate for CI")
 
@@ -471,8 +470,12 @@ def _compare(args: argparse.Namespace, stderr: Console) -> int:
     from greenlint.compare import CompareError, compare, load_document, regression_gate
     from greenlint.reporters.compare_text import render_comparison
 
+    if len(args.documents) < 2 or len(args.documents) % 2:
+        stderr.print("greenlint: error: compare needs BEFORE.json AFTER.json, or pairs of them (an even number of files)")
+        return EXIT_ERROR
     try:
-        result = compare(load_document(args.before), load_document(args.after))
+        documents = [load_document(path) for path in args.documents]
+        result = compare(documents[0], documents[1], list(zip(documents[2::2], documents[3::2])))
     except CompareError as exc:
         stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
         return EXIT_ERROR

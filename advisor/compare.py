@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from greenlint.profile_schema import SchemaError, validate_document
-from greenlint.statistics import Difference, compare_runs, verdict
+from greenlint.statistics import Difference, compare_runs, paired_rounds, verdict
 
 
 class CompareError(Exception):
@@ -162,7 +162,11 @@ def step_energies(profile: dict[str, Any]) -> list[float]:
 # ------------------------------------------------------------------------------------ compare
 
 
-def compare(before: dict[str, Any], after: dict[str, Any]) -> Comparison:
+def compare(before: dict[str, Any], after: dict[str, Any],
+            more_rounds: list[tuple[dict[str, Any], dict[str, Any]]] | None = None) -> Comparison:
+    """BEFORE against AFTER. `more_rounds`: further (BEFORE, AFTER) pairs of profiles made
+    alternately (`compare B1 A1 B2 A2 ...`); the interval is then the paired t-interval of the
+    rounds' differences in J/step, which also covers changes of the machine between runs."""
     b, a = before["profile"], after["profile"]
     notices: list[str] = []
     for side, profile in (("before", b), ("after", a)):
@@ -178,7 +182,19 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> Comparison:
     total = (b.get("projection") or {}).get("total_steps")
     run_saving = saved * total if saved is not None and total else None
 
-    saving = compare_runs(step_energies(b), step_energies(a))
+    rounds = [(b, a), *((x["profile"], y["profile"]) for x, y in more_rounds or [])]
+    if len(rounds) > 1:
+        means = [(x.get("j_per_step"), y.get("j_per_step")) for x, y in rounds]
+        if any(x is None or y is None for x, y in means):
+            saving = None
+            notices.append("a profile has no measured steps: no interval over the rounds")
+        else:
+            saving = paired_rounds([x for x, _ in means], [y for _, y in means])
+            jb, ja = saving.mean_before, saving.mean_after  # type: ignore[union-attr]
+            saved, pct = jb - ja, (100.0 * (jb - ja) / jb if jb else None)
+            run_saving = saved * total if total else None
+    else:
+        saving = compare_runs(step_energies(b), step_energies(a))
     if saving is None and saved is not None:
         notices.append("fewer than 2 per-step energies on a side: no confidence interval, no verdict")
     pct_band = saving.percent() if saving is not None else None

@@ -262,3 +262,20 @@ def test_a_wrong_field_is_named(tmp_path, capsys):
     assert main(["compare", _write(tmp_path, "b.json", doc), _write(tmp_path, "a.json", _base_document())]) == 2
     err = capsys.readouterr().err
     assert "profile.devices[0].energy_j must be a number or null, got a string" in err
+
+
+def test_pairs_of_profiles_made_alternately_cancel_a_slower_machine(tmp_path, capsys):
+    # the machine is 1.0, 1.6, 1.2x as slow in three rounds; AFTER always costs 10 % less
+    files = []
+    for k, load in enumerate((1.0, 1.6, 1.2)):
+        files += [_write(tmp_path, f"b{k}.json", document(series(load))),
+                  _write(tmp_path, f"a{k}.json", document(series(0.9 * load, shift=k + 3)))]
+    capsys.readouterr()
+    assert main(["compare", "--format", "json", *files]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["saving"]["method"].startswith("paired") and result["saving"]["df"] == 2
+    assert result["significant"] and result["saved_pct_low"] < 10.0 < result["saved_pct_high"]
+    # the first pair alone: the same 10 %, from one run a side
+    assert main(["compare", "--format", "json", files[0], files[1]]) == 0
+    assert json.loads(capsys.readouterr().out)["saving"]["method"].startswith("welch")
+    assert main(["compare", *files[:3]]) == 2 and "even number" in capsys.readouterr().err

@@ -56,10 +56,14 @@ def render_comparison(c: Comparison, console: Console) -> None:
                    if c.within_prediction is not None else "")
         say(f"Verdict: {c.verdict}" + (f" (the measured interval against{against})" if against else ""),
             style=None if c.within_prediction in (True, None) else "yellow")
-    if s is not None:
+    if s is not None and s.method.startswith("paired"):
+        say(f"statistics: {s.method} ({s.n_before} rounds of BEFORE and AFTER, J/step: the rounds' mean), "
+            f"{s.df:.0f} degrees of freedom, 95 % confidence", style="dim")
+    elif s is not None:
         say(f"statistics: {s.method}, {s.n_before} + {s.n_after} observations, {s.df:.1f} degrees of freedom, "
             "95 % confidence; it covers the variation inside each run, not a change of the machine's load "
-            "between the two runs (`greenlint profile --measure-fixes` alternates runs to cancel that)", style="dim")
+            "between the two runs: give several pairs made alternately (compare B1 A1 B2 A2 ...) or use "
+            "`greenlint profile --measure-fixes` to cover that", style="dim")
     say(f"before: {c.labels_how.get('before', '')}; after: {c.labels_how.get('after', '')}", style="dim")
     say(c.basis, style="dim")
     if c.gate is not None:
