@@ -247,22 +247,25 @@ def add_truth(result: dict) -> None:
         t["true_low_j"], t["true_high_j"] = (band.low, band.high) if band is not None else (None, None)
 
 
-def null_comparisons(pairs: int, steps: int) -> dict:
-    """`pairs` pairs of profiles of the unchanged reload script (`steps` measured steps each, of a
-    run of 10x as many), each pair compared."""
+def null_comparisons(pairs: int, steps: int, rounds: int = 1) -> dict:
+    """`pairs` comparisons of profiles of the unchanged reload script (`steps` measured steps each,
+    of a run of 10x as many); each comparison is of `rounds` pairs made alternately."""
     example = dataclasses.replace(EXAMPLES[0], steps=steps, total_steps=10 * steps, args=(str(10 * steps),))
     results = []
     with tempfile.TemporaryDirectory(prefix="greenlint-null-") as tmp:
         cwd = Path(tmp)
         (cwd / "train.py").write_text(textwrap.dedent(example.source).lstrip(), encoding="utf-8")
         for _ in range(pairs):
-            _profile(cwd, example, "a.json", "--no-advice")
-            _profile(cwd, example, "b.json", "--no-advice")
-            proc = _greenlint(cwd, "compare", "--format", "json", "a.json", "b.json")
+            files = []
+            for k in range(rounds):
+                for side in "ab":
+                    _profile(cwd, example, f"{side}{k}.json", "--no-advice")
+                    files.append(f"{side}{k}.json")
+            proc = _greenlint(cwd, "compare", "--format", "json", *files)
             comparison = json.loads(proc.stdout)
             results.append({"significant": comparison["significant"], "saved_pct": comparison["saved_pct_per_step"],
                             "low_pct": comparison["saved_pct_low"], "high_pct": comparison["saved_pct_high"]})
-    return {"pairs": pairs, "steps": steps, "no_significant_difference": sum(not r["significant"] for r in results),
+    return {"pairs": pairs, "steps": steps, "rounds": rounds, "no_significant_difference": sum(not r["significant"] for r in results),
             "results": results}
 
 
@@ -322,8 +325,9 @@ def print_tables(results: list[dict], null: dict | None) -> None:
                   f"{', '.join(map(_j, result['original_runs_j']))}; {', '.join(map(_j, t['true_runs_j']))}) | "
                   f"{'yes' if inside else 'no'} / {'yes' if overlap else 'no'} | {t['measured_rank']} |", flush=True)
     if null is not None:
-        print(f"\nNull check: {null['no_significant_difference']} of {null['pairs']} pairs of profiles "
-              f"({null['steps']} measured steps each) of the unchanged reload script gave \"no significant difference\"; saving per step (%, 95 % interval): "
+        print(f"\nNull check: {null['no_significant_difference']} of {null['pairs']} comparisons of "
+              f"{null.get('rounds', 1)} pair(s) of profiles ({null['steps']} measured steps each) of the unchanged "
+              "reload script gave \"no significant difference\"; saving per step (%, 95 % interval): "
               + "; ".join(f"{r['saved_pct']:.1f} ({r['low_pct']:.1f} to {r['high_pct']:.1f})"
                           for r in null["results"]))
 
@@ -334,6 +338,7 @@ def main() -> None:
     parser.add_argument("--full-repeats", type=int, default=3)
     parser.add_argument("--null", type=int, default=20, help="pairs of profiles for the null check (0: skip)")
     parser.add_argument("--null-steps", type=int, default=20, help="measured steps per profile in the null check")
+    parser.add_argument("--null-rounds", type=int, default=1, help="pairs of profiles per null comparison")
     parser.add_argument("--null-variants", type=int, default=0, metavar="N",
                         help="N --measure-fixes experiments with an identical 'fixed' copy (0: skip)")
     parser.add_argument("--only", help="run only the examples whose name contains this")
@@ -356,7 +361,7 @@ def main() -> None:
             continue
         results.append(measure(example, args.rounds, args.full_repeats))
         print(f"done: {example.name}", file=sys.stderr, flush=True)
-    null = null_comparisons(args.null, args.null_steps) if args.null else None
+    null = null_comparisons(args.null, args.null_steps, args.null_rounds) if args.null else None
     same = null_variants(args.null_variants, args.rounds) if args.null_variants else None
     if args.json:
         Path(args.json).write_text(json.dumps({"examples": results, "null": null, "null_variants": same}, indent=2),
