@@ -229,7 +229,12 @@ def measure_variants(experiment: Experiment, variants: list[Variant], scratch: P
         trial = variant.trial
         trial.unit = unit
         fixed = copy_project(experiment.cwd, scratch / "b").root
-        write_variant(fixed, variant.relative, variant.data)
+        try:
+            write_variant(fixed, variant.relative, variant.data)
+        except (ScratchError, OSError) as exc:  # a linked file: the fix would land in the user's file
+            trial.status, trial.why = NOT_APPLIED, str(exc)
+            _remove(fixed)
+            continue
         steps_a: list[float] = []
         steps_b: list[float] = []
         try:

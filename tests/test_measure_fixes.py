@@ -207,3 +207,18 @@ def test_the_reports_show_measured_failed_and_escaped_fixes(monkeypatch, tmp_pat
     assert "#1 GL301 at train.py:8" in text and "saved per step: 0.5 J" in text
     assert "failed: the fixed script failed (exit 1)" in text
     assert measured_fixes_section({}) == ""
+
+
+def test_a_fix_to_a_linked_file_is_never_written_through_the_link(tmp_path, monkeypatch):
+    project = _project(tmp_path / "proj")
+    outside = tmp_path / "shared_train.py"
+    outside.write_text("print('the user's shared file')\n", encoding="utf-8")
+    (project / "linked.py").symlink_to(outside)
+    monkeypatch.chdir(project)
+    _fake_runs(monkeypatch, [])
+    trial = _trial()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    assert measure_fixes.measure_variants(_experiment(project), [Variant(trial, "linked.py", b"x = 1\n")], scratch)
+    assert trial.status == NOT_APPLIED and "not a file of the scratch copy" in trial.why
+    assert outside.read_text(encoding="utf-8") == "print('the user's shared file')\n"
