@@ -2,9 +2,10 @@
 
 For each of the top K advice items whose finding has an autofix (safe or unsafe: the experiment
 runs on copies), the project is copied twice to a scratch folder (scratch_copy.py): copy A as it
-is, copy B with that one fix applied. A and B are then profiled alternately, A B A B ..., R rounds,
-with the user's steps and warm-up, so that drift of a shared machine hits both alike and cancels in
-each round's difference. The saving per step and its interval come from statistics.paired_rounds
+is, copy B with that one fix applied. A and B are then profiled alternately, R rounds, A B then B A
+(the order swapped every other round, so that an advantage of running first cancels as well), with
+the user's steps and warm-up, so that drift of a shared machine hits both alike and cancels in each
+round's difference. The saving per step and its interval come from statistics.paired_rounds
 (one round: Welch on the two runs' batch means); over the run it is multiplied by the profile's
 total steps (projected).
 
@@ -240,10 +241,13 @@ def measure_variants(experiment: Experiment, variants: list[Variant], scratch: P
         try:
             for round_ in range(experiment.rounds):
                 log_a, log_b = scratch / f"{index}-{round_}-a.log", scratch / f"{index}-{round_}-b.log"
-                a = run_copy(experiment, original, log_a)
-                advance()
-                b = run_copy(experiment, fixed, log_b)
-                advance()
+                # A B, then B A, ...: an advantage of running first (or second) in a round cancels too
+                order = [(original, log_a), (fixed, log_b)]
+                results = {}
+                for root, log in order if round_ % 2 == 0 else order[::-1]:
+                    results[root] = run_copy(experiment, root, log)
+                    advance()
+                a, b = results[original], results[fixed]
                 why = _check(a, b, unit, log_a, log_b)
                 if why is not None:
                     trial.status, trial.why = FAILED, why

@@ -109,13 +109,15 @@ def test_a_fix_that_breaks_the_script_or_changes_its_steps_is_reported_failed(tm
     assert sorted(p.name for p in scratch.iterdir() if p.is_dir()) == ["a"]  # B copies removed after each fix
 
 
-def _fake_runs(monkeypatch, outcomes: list[dict]) -> list[Path]:
-    """Replaces the real profile runs by made-up results, in order."""
+def _fake_runs(monkeypatch, rounds: list[tuple]) -> list[Path]:
+    """Replaces the real profile runs by made-up results: (original's, fixed copy's) per round, in
+    order over the fixes, whichever of the two runs first in a round."""
     roots: list[Path] = []
+    queues = {"a": [r[0] for r in rounds], "b": [r[1] for r in rounds if len(r) > 1]}
 
     def run_copy(experiment, root, log):
         roots.append(root)
-        result = outcomes.pop(0)
+        result = queues[root.name].pop(0)
         if isinstance(result, BaseException):
             raise result
         return {"exit_code": 0, "outcome": "stopped", "steps": 3, "steps_seen": 4, "step_energy_j": [], **result}
@@ -129,8 +131,8 @@ def test_ctrl_c_stops_the_experiment_and_keeps_the_completed_rounds(tmp_path, mo
     monkeypatch.chdir(project)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = _snapshot(project)
-    roots = _fake_runs(monkeypatch, [{"j_per_step": 1.0}, {"j_per_step": 0.5}, {"j_per_step": 1.1},
-                                     {"j_per_step": 0.6}, {"j_per_step": 1.0}, {"outcome": "interrupted"}])
+    roots = _fake_runs(monkeypatch, [({"j_per_step": 1.0}, {"j_per_step": 0.5}), ({"j_per_step": 1.1},
+                                     {"j_per_step": 0.6}), ({"j_per_step": 1.0}, {"outcome": "interrupted"})])
     first, second = _trial(), _trial()
     said: list[str] = []
     ranked, completed = measure_fixes.run_experiment(_experiment(project, rounds=5), [first, second], said.append)
@@ -148,7 +150,8 @@ def test_ctrl_c_stops_the_experiment_and_keeps_the_completed_rounds(tmp_path, mo
 def test_a_keyboard_interrupt_between_runs_also_keeps_the_rounds(tmp_path, monkeypatch):
     project = _project(tmp_path / "proj")
     monkeypatch.chdir(project)
-    _fake_runs(monkeypatch, [{"j_per_step": 1.0}, {"j_per_step": 0.5}, KeyboardInterrupt()])
+    # round 2 runs the fixed copy first (B A): Ctrl-C arrives there
+    _fake_runs(monkeypatch, [({"j_per_step": 1.0}, {"j_per_step": 0.5}), ({"j_per_step": 1.0}, KeyboardInterrupt())])
     trial = _trial()
     _, completed = measure_fixes.run_experiment(_experiment(project, rounds=3), [trial], lambda s: None)
     assert not completed and trial.status == INTERRUPTED and trial.rounds == 1 and trial.saving is None
@@ -158,9 +161,9 @@ def test_ranking_follows_the_measured_saving_and_failed_variants_are_never_savin
     project = _project(tmp_path / "proj")
     monkeypatch.chdir(project)
     # fix 1 saves 0.1 J/step, fix 2 saves 0.4 J/step, fix 3's variant fails
-    _fake_runs(monkeypatch, [{"j_per_step": 1.0}, {"j_per_step": 0.9}, {"j_per_step": 1.0}, {"j_per_step": 0.88},
-                             {"j_per_step": 1.0}, {"j_per_step": 0.6}, {"j_per_step": 1.0}, {"j_per_step": 0.62},
-                             {"j_per_step": 1.0}, {"exit_code": 1, "j_per_step": 0.1}])
+    _fake_runs(monkeypatch, [({"j_per_step": 1.0}, {"j_per_step": 0.9}), ({"j_per_step": 1.0}, {"j_per_step": 0.88}),
+                             ({"j_per_step": 1.0}, {"j_per_step": 0.6}), ({"j_per_step": 1.0}, {"j_per_step": 0.62}),
+                             ({"j_per_step": 1.0}, {"exit_code": 1, "j_per_step": 0.1})])
     trials = [_trial(), _trial(), _trial()]
     ranked, completed = measure_fixes.run_experiment(_experiment(project, rounds=2), trials, lambda s: None)
     assert completed
@@ -183,15 +186,14 @@ def test_a_finding_whose_fix_is_gone_is_not_applied(tmp_path, monkeypatch):
 
 
 def test_the_reports_show_measured_failed_and_escaped_fixes(monkeypatch, tmp_path):
-    from rich.console import Console
-
     from greenlint.reporters.html_measured import measured_fixes_section
     from greenlint.reporters.measured_fixes_text import render_measured_fixes
+    from rich.console import Console
 
     project = _project(tmp_path / "proj")
     monkeypatch.chdir(project)
-    _fake_runs(monkeypatch, [{"j_per_step": 1.0}, {"j_per_step": 0.5}, {"j_per_step": 1.1}, {"j_per_step": 0.6},
-                             {"j_per_step": 1.0}, {"exit_code": 1, "j_per_step": 0.1}])
+    _fake_runs(monkeypatch, [({"j_per_step": 1.0}, {"j_per_step": 0.5}), ({"j_per_step": 1.1}, {"j_per_step": 0.6}),
+                             ({"j_per_step": 1.0}, {"exit_code": 1, "j_per_step": 0.1})])
     good, bad = _trial(), Trial(2, "GL301", "<script>x.py", 8, "m", "unsafe", None, None, None)
     variants = [Variant(good, "train.py", b"print(1)\n"), Variant(bad, "train.py", b"print(2)\n")]
     scratch = tmp_path / "scratch"
