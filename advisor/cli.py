@@ -106,13 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--no-advice", action="store_true", help="measure only: do not lint the code that ran")
     profile.add_argument("--grid-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity in gCO2e/kWh (default: a cited world average)")
     profile.add_argument("--pue", type=float, metavar="PUE", help="data-centre power usage effectiveness (default 1.0: devices only)")
+    profile.add_argument("--measure-fixes", action="store_true", help="after the advice, apply each top fix alone in a scratch copy and profile original and fixed alternately: the measured saving with a 95 %% interval")
+    profile.add_argument("--top", type=int, metavar="K", help="--measure-fixes: the first K advice items with an autofix (default 3)")
+    profile.add_argument("--rounds", type=int, metavar="R", help="--measure-fixes: runs of each variant, alternating (default 5)")
     profile.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE", help="run a module, as python -m")
     profile.add_argument("script", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS...]")
 
     compare = commands.add_parser("compare", help="measured saving between two profiles, next to the advice's prediction")
-    compare.add_argument("before", metavar="BEFORE.json")
-    compare.add_argument("after", metavar="AFTER.json")
+    compare.add_argument("documents", nargs="+", metavar="BEFORE.json AFTER.json", help="two profiles, or several pairs made alternately (BEFORE AFTER BEFORE AFTER ...): each pair is a round, and the interval then covers changes of the machine between runs")
     compare.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
+    compare.add_argument("--fail-over", type=float, metavar="PCT", help="exit 1 when AFTER uses significantly more energy per step than BEFORE by more than PCT %% (the whole 95 %% interval above PCT): an energy gate for CI")
 
     merge = commands.add_parser("merge", help="combine the profiles of a multi-node job (one `greenlint profile --format json` per node)")
     merge.add_argument("documents", nargs="+", metavar="NODE.json")
@@ -444,6 +447,11 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         if value is not None and (value <= 0 or (name == "pue" and value < 1)):
             stderr.print(f"greenlint: error: --{name.replace('_', '-')} must be {'at least 1' if name == 'pue' else 'positive'}")
             return EXIT_ERROR
+    from greenlint.measure_fixes_cli import usage_error
+
+    if (problem := usage_error(args)) is not None:
+        stderr.print(f"greenlint: error: {problem}")
+        return EXIT_ERROR
     script = None if module else command[0]
     if script is not None and not Path(script).is_file():
         stderr.print(f"greenlint: error: {script}: no such file")
@@ -464,10 +472,20 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
     advised = advise(run.exit_code, run.profile, script, settings, args.grid_intensity, args.pue,
                      lint=not args.no_advice)
     document = advised.document()
+    measured: tuple[list, bool] | None = None
+    if args.measure_fixes:
+        from greenlint.measure_fixes_cli import measure_for_profile
+
+        measured = measure_for_profile(args, options, advised, stderr)
+        document["measured_fixes"] = measured[0]
 
     def text(console: Console) -> None:
         render_text(run.profile, console, target)
         render_advice_text(advised.advice, advised.carbon, console, advised.notices, linted=not args.no_advice)
+        if measured is not None:
+            from greenlint.reporters.measured_fixes_text import render_measured_fixes
+
+            render_measured_fixes(measured[0], console, measured[1])
 
     try:
         if args.output_format == "json":
@@ -488,6 +506,8 @@ def _profile(args: argparse.Namespace, stderr: Console) -> int:
         # stdout carries the report, unless it carries the JSON itself: then the path goes to stderr
         said = stderr if args.output_format == "json" and not args.output else Console(highlight=False)
         _write_html(Path(args.html), document, target, said, stderr)
+    if measured is not None and not measured[1]:
+        return 130  # Ctrl-C stopped the experiment; what it measured is in the report
     return run.exit_code
 
 
@@ -528,7 +548,7 @@ def _merge(args: argparse.Namespace, stderr: Console) -> int:
     from greenlint.writer import atomic_write
 
     try:
-        document = merge_documents([_load_json(path) for path in args.documents])
+        document = merge_documents([_load_json(path) for path in args.documents], names=args.documents)
     except (MergeError, OSError, ValueError) as exc:
         stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
         return EXIT_ERROR
@@ -552,26 +572,36 @@ def _load_json(path: str) -> dict:
             return json.load(handle)
     except OSError as exc:
         raise MergeError(f"{path}: cannot read: {exc.strerror}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise MergeError(f"{path}: not JSON ({exc})") from None
 
 
 def _compare(args: argparse.Namespace, stderr: Console) -> int:
+    """Exit status: 2 on bad input; with --fail-over, 1 when the gate fails, else 0."""
+    from greenlint.compare import CompareError, compare, load_document, regression_gate
     from greenlint.terminal import Console
-
-    from greenlint.compare import CompareError, compare, load_document
     from greenlint.reporters.compare_text import render_comparison
 
+    if len(args.documents) < 2 or len(args.documents) % 2:
+        stderr.print("greenlint: error: compare needs BEFORE.json AFTER.json, or pairs of them (an even number of files)")
+        return EXIT_ERROR
     try:
-        result = compare(load_document(args.before), load_document(args.after))
+        documents = [load_document(path) for path in args.documents]
+        result = compare(documents[0], documents[1], list(zip(documents[2::2], documents[3::2])))
     except CompareError as exc:
         stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
         return EXIT_ERROR
+    if args.fail_over is not None:
+        result.gate = regression_gate(result, args.fail_over)
+        if result.gate is None:
+            stderr.print("greenlint: error: --fail-over needs per-step energies of at least 2 measured steps in "
+                         "both profiles", soft_wrap=True)
+            return EXIT_ERROR
     if args.output_format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         render_comparison(result, Console(highlight=False))
-    return EXIT_CLEAN
+    return EXIT_FINDINGS if result.gate is not None and result.gate.failed else EXIT_CLEAN
 
 
 def _write_html(path: Path, document: dict, target: str, out: Console, stderr: Console) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from greenlint.profile_schema import SchemaError, validate_document
 from greenlint.profiler.merge import merge_profiles, profile_from_json
 from greenlint.profiling import carbon_for
 
@@ -54,13 +55,19 @@ def merge_advice(documents: list[dict[str, Any]], run_energy_j: float | None) ->
     return ordered
 
 
-def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
-    """The job's `{"profile", "advice", "carbon", "advice_notices"}` from its nodes' documents."""
+def merge_documents(documents: list[dict[str, Any]], names: list[str] | None = None) -> dict[str, Any]:
+    """The job's `{"profile", "advice", "carbon", "advice_notices"}` from its nodes' documents
+    (`names`: what to call them in errors, e.g. their paths)."""
     if len(documents) < 2:
         raise MergeError("merge needs at least two profile documents")
     for i, document in enumerate(documents, 1):
+        name = names[i - 1] if names and len(names) >= i else f"document {i}"
         if not isinstance(document, dict) or not isinstance(document.get("profile"), dict):
-            raise MergeError(f"document {i} is not a `greenlint profile --format json` document (no \"profile\")")
+            raise MergeError(f"{name} is not a `greenlint profile --format json` document (no \"profile\")")
+        try:
+            validate_document(document)
+        except SchemaError as exc:
+            raise MergeError(f"{name}: not a valid greenlint profile: {exc}") from None
     ranks = [r.get("rank") for d in documents for r in d["profile"].get("ranks", [])]
     if len(ranks) != len(set(ranks)):
         raise MergeError("the documents share ranks: the same node (or the same run) was given twice")

@@ -145,7 +145,9 @@ def test_carbon_uses_the_cited_default_or_the_users_figure():
 
 
 def _doc(j_per_step: float, advice: list[dict], total_steps: int = 1000) -> dict:
-    return {"profile": {"steps": 20, "j_per_step": j_per_step,
+    # 20 per-step energies within ±4 % of the mean, for compare's interval
+    steps = [j_per_step * (1 + 0.02 * ((i % 5) - 2)) for i in range(20)]
+    return {"profile": {"steps": 20, "j_per_step": j_per_step, "step_energy_j": steps, "energy_how": "estimated",
                         "devices": [{"kind": "cpu", "method": "estimate"}],
                         "projection": {"total_steps": total_steps, "energy_j": j_per_step * total_steps}},
             "advice": advice}
@@ -161,6 +163,8 @@ def test_compare_measures_the_per_step_saving_against_the_applied_prediction():
     assert result.measured_run_saving_j == pytest.approx(300.0)
     assert [p.code for p in result.applied] == ["GL301"]
     assert result.within_prediction is True
+    assert result.verdict == "confirmed" and result.significant
+    assert result.run_saving_low_j < 300.0 < result.run_saving_high_j
     worse = compare(_doc(0.5, [predicted]), _doc(0.49, []))
     assert worse.within_prediction is False
 

@@ -55,6 +55,7 @@ from greenlint.reporters.html_charts import (
     step_bars_svg,
     timeline_svg,
 )
+from greenlint.reporters.html_measured import measured_fixes_section
 
 TOP_LINES = 10
 ZOOM_BELOW = 0.25  # the measured steps get a zoomed timeline when they span less of the run than this
@@ -140,6 +141,7 @@ def render_html(document: dict[str, Any], sources: dict[str, str], script: str |
     body = [
         summary(profile, advice, carbon, files, _quantified),
         _advice(advice, files),
+        measured_fixes_section(document),  # --measure-fixes (html_measured.py): what a fix measurably saved
         _top_lines(profile, files),
         phases_section(profile, advice),
         _devices(profile),
