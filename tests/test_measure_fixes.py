@@ -206,7 +206,7 @@ def test_the_reports_show_measured_failed_and_escaped_fixes(monkeypatch, tmp_pat
     console = Console(record=True, width=200)
     render_measured_fixes(trials, console)
     text = console.export_text()
-    assert "#1 GL301 at train.py:8" in text and "saved per step: 0.5 J" in text
+    assert "#1 GL301 at train.py:8" in text and "saved per step: 500 mJ" in text  # engineering units (issue 16)
     assert "failed: the fixed script failed (exit 1)" in text
     assert measured_fixes_section({}) == ""
 
