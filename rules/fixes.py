@@ -137,6 +137,19 @@ def module_alias(imports: ImportTable, module_name: str) -> str | None:
     return None
 
 
+def top_level_torch_alias(module: cst.Module) -> str | None:
+    """The name a top-level `import torch` binds (not one inside a function): what a statement
+    placed at module level, or a fix in any function, can rely on."""
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    for name in small.names:
+                        if isinstance(name.name, cst.Name) and name.name.value == "torch":
+                            return name.asname.name.value if name.asname else "torch"  # type: ignore[union-attr]
+    return None
+
+
 def ensure_import(module_name: str) -> Transform:
     """Add `import module_name` after the module's last top-level import, if it is not there."""
 

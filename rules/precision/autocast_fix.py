@@ -22,7 +22,14 @@ from greenlint.rules.analysis.facts import CallSite, is_backward_call
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.base import RuleFix
-from greenlint.rules.fixes import chain, ensure_import, find_statement_block, module_alias, statement_containing
+from greenlint.rules.fixes import (
+    chain,
+    ensure_import,
+    find_statement_block,
+    module_alias,
+    statement_containing,
+    top_level_torch_alias,
+)
 from greenlint.rules.precision.device_type import device_type_expression
 
 _TRANSFER_METHODS = frozenset(
@@ -46,7 +53,7 @@ def autocast_advice(analysis: ModuleAnalysis, loop: LoopInfo) -> str:
     """The `torch.autocast(...)` call to write for this step, for the finding's message: with the
     step's own device type when it can be told, `device_type=...` otherwise."""
     found = _backward_sites(analysis, loop)
-    alias = _top_level_alias(analysis.module) or module_alias(analysis.facts.imports, "torch") or "torch"
+    alias = top_level_torch_alias(analysis.module) or module_alias(analysis.facts.imports, "torch") or "torch"
     device_type = device_type_expression(analysis, found[1], alias) if found else None
     return f"{alias}.autocast(device_type={device_type or '...'}, dtype={alias}.bfloat16)"
 
@@ -58,7 +65,7 @@ def autocast_fix(analysis: ModuleAnalysis, loop: LoopInfo) -> RuleFix | None:
     if not found:
         return None
     sites, container = found
-    alias = _top_level_alias(analysis.module) or module_alias(analysis.facts.imports, "torch")
+    alias = top_level_torch_alias(analysis.module) or module_alias(analysis.facts.imports, "torch")
     steps = []
     if alias is None:
         alias = "torch"
@@ -269,15 +276,3 @@ def _wrap_ranges(node: cst.CSTNode, ranges: list[tuple[int, int]], item: cst.Bas
         wrapped = cst.With(items=[cst.WithItem(item=item)], body=cst.IndentedBlock(body=moved), leading_lines=leading)
         body[start:end] = [wrapped]
     return node.with_changes(body=body)
-
-
-def _top_level_alias(module: cst.Module) -> str | None:
-    """The name `import torch` binds at the top of the module (not inside a function)."""
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Import):
-                    for name in small.names:
-                        if isinstance(name.name, cst.Name) and name.name.value == "torch":
-                            return name.asname.name.value if name.asname else "torch"  # type: ignore[union-attr]
-    return None

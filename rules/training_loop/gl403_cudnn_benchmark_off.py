@@ -20,6 +20,7 @@ from greenlint.rules.fixes import (
     ensure_import,
     find_statement_block,
     replace_node,
+    top_level_torch_alias,
 )
 
 H100_CHANNELS_LAST_BENCHMARK = Evidence(
@@ -63,7 +64,7 @@ def insert_once_fix(analysis: ModuleAnalysis, loop: LoopInfo, code: str, message
       imports when there is none. Never inside a function that runs every epoch."""
     outer = loop.enclosing()[-1]
     module = analysis.module
-    alias = _top_level_torch(module)
+    alias = top_level_torch_alias(module)
     steps = []
     if alias is None:
         alias = "torch"
@@ -128,19 +129,6 @@ def _main_block(module: cst.Module) -> cst.If | None:
             strings = {literal_value(s) for s in sides}
             if "__name__" in names and "__main__" in strings and isinstance(statement.body, cst.IndentedBlock):
                 return statement
-    return None
-
-
-def _top_level_torch(module: cst.Module) -> str | None:
-    """The name a top-level `import torch` binds; a statement placed at module level cannot use an
-    import made inside a function."""
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Import):
-                    for name in small.names:
-                        if isinstance(name.name, cst.Name) and name.name.value == "torch":
-                            return name.asname.name.value if name.asname else "torch"  # type: ignore[union-attr]
     return None
 
 
