@@ -201,9 +201,13 @@ def test_no_estimated_energy_is_labelled_measured_anywhere(estimate_runs):
 
 
 def test_html_shows_paths_as_the_terminal_does(estimate_runs):
-    tmp, _, _ = estimate_runs
+    tmp, _, document = estimate_runs
     page = (tmp / "proj.html").read_text(encoding="utf-8")
-    assert "train.py:" in page and str(tmp) not in _strip_tags(page)
+    assert str(tmp) not in _strip_tags(page) and "train.py" in _strip_tags(page)
+    # the lines the sampler attributed (how many depends on the machine's load: the test asks only
+    # that those it did attribute are shown as the terminal shows them)
+    if any(line["filename"].endswith("train.py") for line in document["profile"]["lines"]):
+        assert "train.py:" in page
 
 
 def test_the_walk_catches_an_estimate_labelled_measured(estimate_runs):
