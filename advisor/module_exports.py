@@ -16,6 +16,7 @@ Nothing is imported or run: the text is parsed, never executed.
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -41,6 +42,10 @@ class ModuleExports:
     devices: dict[str, str] = field(default_factory=dict)  # "DEVICE" / "Config.device" -> source phrase
     autocast: dict[str, str] = field(default_factory=dict)  # "Net" / "train_step" -> "`Net.forward`"
     autocast_functions: list[str] = field(default_factory=list)  # the functions among them (not classes)
+    # functions that run one training step (backward and an optimizer step, not in a loop of their
+    # own) and functions that hold a whole training loop: a loop elsewhere calling them trains
+    step_functions: list[str] = field(default_factory=list)
+    loop_functions: list[str] = field(default_factory=list)
     grad_off: dict[str, str] = field(default_factory=dict)  # "smart_inference_mode" -> phrase
     constants: dict[str, Any] = field(default_factory=dict)
 
@@ -59,6 +64,7 @@ class ModuleExports:
         shapes = (
             (exports.bindings, dict), (exports.star_modules, list), (exports.public, list),
             (exports.devices, dict), (exports.autocast, dict), (exports.autocast_functions, list),
+            (exports.step_functions, list), (exports.loop_functions, list),
             (exports.grad_off, dict), (exports.constants, dict),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
@@ -186,6 +192,35 @@ def _is_grad_off_wrapper(function: ast.FunctionDef | ast.AsyncFunctionDef, resol
     return False
 
 
+_SCHEDULER = re.compile(r"sched|lr_", re.IGNORECASE)
+_OPTIMIZER = re.compile(r"opt|scaler", re.IGNORECASE)
+
+
+def _trains(nodes: list[ast.AST]) -> bool:
+    """Calls `.backward()` and steps an optimizer (`opt.step()`, `scaler.step(opt)`), as
+    facts.py's classifier decides for a module's own functions."""
+    backward = step = False
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+                if sub.func.attr == "backward":
+                    backward = True
+                elif sub.func.attr == "step":
+                    receiver = sub.func.value
+                    name = receiver.attr if isinstance(receiver, ast.Attribute) else getattr(receiver, "id", "")
+                    if _OPTIMIZER.search(name) and not _SCHEDULER.search(name):
+                        step = True
+    return backward and step
+
+
+def _training_kind(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """"loop" when a loop in the function trains, "step" when the function itself trains."""
+    for sub in ast.walk(function):
+        if isinstance(sub, (ast.For, ast.AsyncFor, ast.While)) and _trains(sub.body):
+            return "loop"
+    return "step" if _trains(function.body) else None
+
+
 def _constant(value: ast.expr) -> tuple[bool, Any]:
     try:
         literal = ast.literal_eval(value)
@@ -238,6 +273,11 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             if how is not None:
                 exports.autocast[statement.name] = f"`{statement.name}()` runs under {how}"
                 exports.autocast_functions.append(statement.name)
+            kind = _training_kind(statement)
+            if kind == "step":
+                exports.step_functions.append(statement.name)
+            elif kind == "loop":
+                exports.loop_functions.append(statement.name)
             if _is_grad_off_wrapper(statement, resolve):
                 exports.grad_off[statement.name] = f"`{statement.name}` switches autograd off"
         elif isinstance(statement, ast.ClassDef):

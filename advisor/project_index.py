@@ -33,7 +33,7 @@ ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.to
 MAX_STAR_DEPTH = 3
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 2  # 2: autocast_functions
+_INDEX_FORMAT = 3  # 2: autocast_functions; 3: step and loop functions
 
 _IMPORT_LINE = re.compile(
     r"[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))"
@@ -113,6 +113,8 @@ class _ContextBuilder:
     devices: dict[str, str] = field(default_factory=dict)
     autocast: dict[str, str] = field(default_factory=dict)
     autocast_functions: set[str] = field(default_factory=set)
+    step_functions: set[str] = field(default_factory=set)
+    loop_functions: set[str] = field(default_factory=set)
     grad_off: dict[str, str] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)
     local_modules: set[str] = field(default_factory=set)
@@ -267,6 +269,8 @@ class ProjectIndex:
             words.append("autocast")
         if builder.grad_off:
             words.append("no_grad")
+        if builder.step_functions or builder.loop_functions:
+            words.append("backward( step(")  # the imported function trains: its words count here
         if any(q.split(".", 1)[0] == "torch" for q in builder.star_bindings.values()):
             words.append("import torch")
         return ProjectContext(
@@ -277,6 +281,8 @@ class ProjectIndex:
             devices=builder.devices,
             autocast=builder.autocast,
             autocast_functions=frozenset(builder.autocast_functions),
+            step_functions=frozenset(builder.step_functions),
+            loop_functions=frozenset(builder.loop_functions),
             grad_off=builder.grad_off,
             constants=builder.constants,
             not_imported=not_imported,
@@ -333,6 +339,12 @@ class ProjectIndex:
                 builder.autocast[f"{module}.{name}"] = f"{phrase} in {shown}"
                 if name in exports.autocast_functions:
                     builder.autocast_functions.add(f"{module}.{name}")
+        for name in exports.step_functions:
+            if _written(name, text):
+                builder.step_functions.add(f"{module}.{name}")
+        for name in exports.loop_functions:
+            if _written(name, text):
+                builder.loop_functions.add(f"{module}.{name}")
         for name, phrase in exports.grad_off.items():
             if _written(name, text):
                 builder.grad_off[f"{module}.{name}"] = f"{phrase} ({shown})"

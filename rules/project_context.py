@@ -37,6 +37,10 @@ class ProjectContext:
     # the functions among them (the rest are classes, such as a model whose forward uses autocast):
     # a function counts only where a training loop calls it, not an evaluate() run under autocast
     autocast_functions: frozenset[str] = frozenset()
+    # qualified names of functions that run a training step / hold a training loop: a loop here
+    # that calls them trains (the call graph crosses one module line)
+    step_functions: frozenset[str] = frozenset()
+    loop_functions: frozenset[str] = frozenset()
     # qualified name -> phrase, for decorators / context managers that switch autograd off
     grad_off: dict[str, str] = field(default_factory=dict)
     # qualified name -> literal value of another module's constant (str, int, float, bool, None)
@@ -55,7 +59,8 @@ class ProjectContext:
         """Stable over runs and processes: part of the cache key of the module's results."""
         data = [
             self.package, sorted(self.local_modules), self.star_bindings, self.star_names, self.devices,
-            self.autocast, sorted(self.autocast_functions), self.grad_off, self.constants, self.not_imported,
+            self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
+            self.grad_off, self.constants, self.not_imported,
             self.notebook, self.extra_words,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)

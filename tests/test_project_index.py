@@ -364,6 +364,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "star_names": {"d": "m.d"}, "devices": {"m.D": "x"}, "autocast": {"m.N": "x"},
         "autocast_functions": frozenset({"m.f"}), "grad_off": {"m.w": "x"},
         "constants": {"m.C": 1}, "not_imported": True, "notebook": True, "extra_words": "cuda",
+        "step_functions": frozenset({"m.s"}), "loop_functions": frozenset({"m.l"}),
     }
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)
     digests = {replace(EMPTY_CONTEXT, **{name: value}).digest() for name, value in changed.items()}
@@ -413,3 +414,43 @@ def test_a_constant_of_another_module_is_a_config_value(tmp_path: Path, monkeypa
     # control: four workers in the config module
     (tmp_path / "config.py").write_text("NUM_WORKERS = 4\n")
     assert "GL306" not in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch))
+
+
+ENGINE_PY = """
+    import torch
+
+
+    def train_step(model, opt, x):
+        loss = model(x).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+"""
+
+
+def test_a_loop_that_calls_another_modules_train_step_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the loop in trainer.py only calls engine.train_step: it is the training-step loop (GL101, and
+    # the per-step load GL301 is about)
+    trainer = """
+        import torch
+        {imports}
+
+        model = torch.nn.Linear(10, 2).cuda()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(10):
+            for x in loader:
+                {call}(model, opt, x.cuda())
+    """
+    write(tmp_path, {
+        "engine.py": ENGINE_PY,
+        "trainer.py": trainer.format(imports="from engine import train_step", call="train_step"),
+    })
+    assert "GL101" in codes(lint(tmp_path, "trainer.py", monkeypatch=monkeypatch))
+    for imports, call in (("import engine", "engine.train_step"), ("from engine import *", "train_step")):
+        (tmp_path / "trainer.py").write_text(textwrap.dedent(trainer.format(imports=imports, call=call)))
+        assert "GL101" in codes(lint(tmp_path, "trainer.py", monkeypatch=monkeypatch)), imports
+    # control: a helper that does not train
+    (tmp_path / "engine.py").write_text("def train_step(model, opt, x):\n    return model(x)\n")
+    (tmp_path / "trainer.py").write_text(textwrap.dedent(trainer.format(imports="from engine import train_step", call="train_step")))
+    assert "GL101" not in codes(lint(tmp_path, "trainer.py", monkeypatch=monkeypatch))

@@ -505,10 +505,19 @@ class _TrainingClassifier:
     def _calls_summary(self, calls: list[CallSite], depth: int) -> tuple[bool, bool, bool, bool]:
         """(backward, step, fit, contains a step loop via called functions) for a list of calls."""
         backward = step = fit = step_loop = False
+        context = self.facts.context
+        imported_training = bool(context.step_functions or context.loop_functions)
         for site in calls:
             backward = backward or is_backward_call(site)
             step = step or is_optimizer_step(site, self.optimizer_names)
             fit = fit or is_fit_call(site)
+            if imported_training:
+                # `train_step(model, batch)` imported from another module of the project
+                qualname = site.qualname or _star_qualname(site, context)
+                if qualname in context.step_functions:
+                    backward = step = True
+                elif qualname in context.loop_functions:
+                    step_loop = True
             if depth < MAX_CALL_DEPTH:
                 for function in self.facts.local_functions_called(site):
                     fb, fs, ff, fl = self.function_summary(function, depth + 1)
@@ -543,6 +552,18 @@ class _TrainingClassifier:
                 child.does_backward and child.does_step for child in loop_descendants(loop)
             )
             loop.contains_step_loop = step_loop or children_step
+
+
+def _star_qualname(site: CallSite, context: ProjectContext) -> str | None:
+    """`train_step(...)` bound by `from engine import *`: the star-imported module's own name."""
+    name = dotted_name(site.node.func)
+    if name is None:
+        return None
+    head, _, rest = name.partition(".")
+    base = context.star_names.get(head)
+    if base is None or head in site.imports.bindings:
+        return None
+    return f"{base}.{rest}" if rest else base
 
 
 def loop_descendants(loop: LoopInfo) -> list[LoopInfo]:
