@@ -99,6 +99,24 @@ def _keep_owner(temporary: str, st: os.stat_result) -> None:
             continue
 
 
+def _filled_temporary(path: Path, data: bytes, mode: int, st: os.stat_result | None) -> str:
+    """A new temporary file beside `path` holding `data`, on disk (fsync), with `mode` and (when
+    `st` is the file it will replace) that file's owner and group; removed again on any failure."""
+    fd, temporary = _temporary(path.parent, path.name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        if st is not None:
+            _keep_owner(temporary, st)
+    except BaseException:
+        _unlink_quietly(temporary)
+        raise
+    return temporary
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace (or create) `path`; an existing file keeps its permission bits, owner and group, a
     new one gets the umask's default, as `open(path, "w")` would give it."""
@@ -112,15 +130,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, temporary = _temporary(path.parent, path.name)
+    temporary = _filled_temporary(path, data, mode, st)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        if st is not None:
-            _keep_owner(temporary, st)
         os.replace(temporary, path)
     except BaseException:
         _unlink_quietly(temporary)
@@ -163,14 +174,8 @@ def _unchanged_since(target: Path, seen: _Seen) -> None:
 
 
 def _replace(target: Path, seen: _Seen, data: bytes, st: os.stat_result) -> None:
-    fd, temporary = _temporary(target.parent, target.name)
+    temporary = _filled_temporary(target, data, stat.S_IMODE(st.st_mode), st)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, stat.S_IMODE(st.st_mode))
-        _keep_owner(temporary, st)
         before_replace(target)
         # The last look: a save between reading and here aborts the write. (A save in the few
         # microseconds between this stat and the rename cannot be detected by any rename-based

@@ -42,11 +42,9 @@ def rule_markdown(rule: Rule, heading: str = "#", links: bool = True) -> str:
             parts += [f"**{label}** {content}", ""]
         elif kind == "code":
             parts += [f"**{label}**", "", "```python", str(content), "```", ""]
-        elif kind == "evidence":
+        else:  # evidence: the label is the anchor of the rule's section in docs/evidence.md
             where = f"[docs/{label}]({label})" if links else f"docs/{label}"
             parts += [f"**Evidence** (sources: {where}).", "", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
-        else:
-            parts += [f"**{label}**", "", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
     return "\n".join(parts)
 
 
@@ -59,10 +57,8 @@ def rule_text(rule: Rule) -> str:
             parts += [f"{label} {content}", ""]
         elif kind == "code":
             parts += [label, "", *(f"    {line}" if line else "" for line in str(content).split("\n")), ""]
-        elif kind == "evidence":
+        else:  # evidence
             parts += [f"Evidence (sources: docs/{label}):", *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
-        else:
-            parts += [label, *(f"- {item}" for item in content), ""]  # type: ignore[union-attr]
     return "\n".join(parts)
 
 
