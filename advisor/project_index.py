@@ -292,23 +292,16 @@ class ProjectIndex:
 
     def _add_import(self, builder: _ContextBuilder, statement: ImportStatement, importer: Path, package: str, depth: int) -> None:
         target = self.module_file(statement.module, importer, package)
-        if target is None:
-            # `from pkg import submodule`: each name may be a module of its own
-            if statement.names and statement.names != ("*",):
-                for name in statement.names:
-                    sub = self.module_file(f"{statement.module}.{name}", importer, package)
-                    if sub is not None:
-                        self._add_module(builder, f"{statement.module}.{name}", sub)
-            return
-        exports = self._add_module(builder, statement.module, target)
-        if exports is None:
-            return
+        exports = self._add_module(builder, statement.module, target) if target is not None else None
+        if target is not None and exports is None:
+            return  # a module too large (or unreadable) to read exports from
         for name in statement.names:
+            # `from pkg import submodule`: each name may be a module of its own
             if name != "*":
                 sub = self.module_file(f"{statement.module}.{name}", importer, package)
                 if sub is not None and sub != target:
                     self._add_module(builder, f"{statement.module}.{name}", sub)
-        if statement.names == ("*",) and depth < MAX_STAR_DEPTH:
+        if exports is not None and statement.names == ("*",) and depth < MAX_STAR_DEPTH:
             for name in exports.public:
                 if name in exports.bindings:
                     builder.star_bindings.setdefault(name, exports.bindings[name])
@@ -326,7 +319,7 @@ class ProjectIndex:
         builder.local_modules.add(module)
         if exports is None:
             return None
-        shown = self._shown(path)
+        shown = self._relative(path) or str(path)
         # Only facts whose name the importing file writes somewhere: smaller contexts, and an edit
         # to a fact nobody here uses does not re-lint this file (a substring test, so a false
         # match only keeps a fact, it never drops a used one).
@@ -352,12 +345,6 @@ class ProjectIndex:
             if _written(name, text):
                 builder.constants[f"{module}.{name}"] = value
         return exports
-
-    def _shown(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return str(path)
 
     # ---- is a script imported anywhere? -----------------------------------------------------
     def _is_imported(self, path: Path) -> bool:
