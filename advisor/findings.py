@@ -64,6 +64,9 @@ class Finding:
     # The row a `# noqa` comment must sit on to suppress this finding.
     noqa_row: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The static impact estimate (greenlint.rules.impact.Impact); None for greenlint's own GL0xx
+    # findings and rules that declare no impact.
+    impact: Any = field(default=None, compare=False)
 
     def sort_key(self) -> tuple:
         return (self.filename, self.extra.get("cell", 0), self.location.row, self.location.column, self.code, self.message)

@@ -12,6 +12,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterable
 
+from greenlint.rules.impact import RuleImpact, Scale
+
 if TYPE_CHECKING:
     # annotations only: the catalog (and `greenlint --version`) must not pay for importing libcst
     import libcst as cst
@@ -49,6 +51,10 @@ class Report:
     # report the range from `node`'s start to this node's end (default: `node`'s own end)
     end_node: cst.CSTNode | None = None
     fix: RuleFix | None = None
+    # Impact refinements (rules/impact.py): how often this finding's code runs, when the rule knows
+    # better than its declared `impact.frequency`, and a per-finding correction of the waste size.
+    frequency: str | None = None
+    scale: Scale | None = None
 
 
 class Rule:
@@ -65,6 +71,9 @@ class Rule:
     evidence: ClassVar[tuple[Evidence, ...]] = ()
     # Which energy the fix can save, for the savings model: e.g. "the GPU compute of the training step".
     saving_scope: ClassVar[str] = ""
+    # The typical size and frequency of the waste this rule finds (rules/impact.py), from its
+    # evidence; None: not declared yet (the finding's impact is "unknown" and it is always shown).
+    impact: ClassVar[RuleImpact | None] = None
     # The cheap prefilter (docs/architecture.md): groups of plain substrings; a file that lacks
     # every substring of some group cannot produce a finding, so it is not parsed for this rule.
     # Plain `in` tests run at memchr speed, far cheaper than a regex over the file.
