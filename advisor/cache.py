@@ -22,7 +22,7 @@ from greenlint.cache_dir import GITIGNORE_TEXT, check_cache_dir
 from greenlint.engine import LintRequest
 from greenlint.findings import Finding
 
-_FORMAT = 2  # 2: entries keyed by request_key (1 keyed by the bytes alone)
+_FORMAT = 3  # 3: findings carry their impact; 2: entries keyed by request_key (1 keyed by the bytes alone)
 
 
 def content_hash(data: bytes) -> str:
@@ -188,6 +188,8 @@ def _valid_finding(item: Any) -> bool:
         return False
     if "cell" in item and not _is_int(item["cell"]):
         return False
+    if "impact" not in item or not (item["impact"] is None or _valid_impact(item["impact"])):
+        return False
     fix = item.get("fix")
     if fix is None:
         return True
@@ -197,4 +199,18 @@ def _valid_finding(item: Any) -> bool:
         and fix.get("applicability") in ("safe", "unsafe")
         and isinstance(fix.get("edits"), list)
         and all(_valid_edit(edit) for edit in fix["edits"])
+    )
+
+
+def _valid_impact(value: Any) -> bool:
+    """Impact.to_json's shape: a level, a range (or null: not estimated), a frequency and a basis."""
+    if not isinstance(value, dict):
+        return False
+    if not all(isinstance(value.get(key), str) for key in ("level", "frequency", "basis")):
+        return False
+    saving = value.get("estimated_saving")
+    if saving is None:
+        return True
+    return isinstance(saving, dict) and all(
+        isinstance(saving.get(key), (int, float)) and not isinstance(saving.get(key), bool) for key in ("low", "high")
     )

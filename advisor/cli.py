@@ -17,6 +17,7 @@ from greenlint.reporters import FORMATS  # the package imports each renderer on 
 from greenlint.reporters.escaping import display_text  # stdlib only
 
 if TYPE_CHECKING:
+    from greenlint.impact_filter import Shown
     from greenlint.terminal import Console
 
 # Everything else (rich, libcst, the rules, the reporters) is imported by the command that needs
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exclude", action=_CodesAction, metavar="PATTERNS", help="file patterns to skip (replaces the defaults)")
     check.add_argument("--extend-exclude", action=_CodesAction, metavar="PATTERNS", help="file patterns to skip in addition")
     check.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None, help="also run the preview rules (under 80 %% measured precision; see docs/precision.md)")
+    check.add_argument("--min-impact", choices=("low", "medium", "high"), help="hide findings whose estimated impact is below this level (default: medium; an exactly selected code shows all its findings)")
     check.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore ignores")
     check.add_argument("--force-exclude", action="store_true", help="apply excludes to files named on the command line too (for pre-commit)")
     check.add_argument("--config", metavar="FILE", help="a greenlint.toml or pyproject.toml to use")
@@ -211,6 +213,7 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         respect_gitignore=False if args.no_respect_gitignore else None,
         cache_dir=args.cache_dir,
         preview=args.preview,
+        min_impact=args.min_impact,
     )
     skipped: list[str] = []  # folders discovery could not read
     try:
@@ -237,18 +240,24 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         stderr.print(f"greenlint: note: {notice}", soft_wrap=True, markup=False)
     for path, reason in result.unreadable:
         stderr.print(f"greenlint: warning: {display_text(path)}: cannot read: {reason}", soft_wrap=True, markup=False)
-    status = _report(args, result.findings, result.files_checked, stderr)
+    from greenlint.impact_filter import apply_threshold
+
+    shown = apply_threshold(result.findings, settings)  # hidden findings neither show nor fail the run
+    status = _report(args, shown.findings, result.files_checked, stderr, threshold=shown)
     if status is not None:
         return status
-    if any(f.code == "GL000" for f in result.findings):
+    if any(f.code == "GL000" for f in shown.findings):
         return EXIT_ERROR
-    if result.findings and not args.exit_zero:
+    if shown.findings and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
 
-def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr: Console, fixed: int = 0) -> int | None:
-    """Write the report in the chosen format; returns an exit status only on a write error."""
+def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr: Console, fixed: int = 0,
+            threshold: Shown | None = None) -> int | None:
+    """Write the report in the chosen format; returns an exit status only on a write error.
+    `threshold` says how many findings min-impact hid (the text report and summary line say it)."""
+    note = threshold.note if threshold is not None else None
     out_handle = None
     try:
         if args.output:
@@ -261,7 +270,7 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
         elif args.output_format == "sarif":
             from greenlint.reporters.sarif import render_sarif
 
-            out.write(render_sarif(findings, Path.cwd()))
+            out.write(render_sarif(findings, Path.cwd(), threshold.sarif_properties() if threshold else None))
         elif args.output_format == "github":
             from greenlint.reporters.github import render_github
 
@@ -281,7 +290,7 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
                     f"{display_text(f.filename)}:{f.position}: {f.code} {display_text(f.message)}\n" for f in findings
                 ))
             else:
-                render_plain(findings, out, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
+                render_plain(findings, out, files_checked, unsafe=args.unsafe_fixes, fixed=fixed, note=note)
         else:
             from greenlint.terminal import Console
 
@@ -293,25 +302,25 @@ def _report(args: argparse.Namespace, findings: list, files_checked: int, stderr
             else:
                 from greenlint.reporters.text import render_text
 
-                render_text(findings, console, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
+                render_text(findings, console, files_checked, unsafe=args.unsafe_fixes, fixed=fixed, note=note)
     except OSError as exc:
         stderr.print(f"greenlint: error: cannot write {args.output}: {exc.strerror}")
         return EXIT_ERROR
     finally:
         if out_handle is not None:
             out_handle.close()
-    _say_summary(args, findings, files_checked, fixed)
+    _say_summary(args, findings, files_checked, fixed, note)
     return None
 
 
-def _say_summary(args: argparse.Namespace, findings: list, files_checked: int, fixed: int) -> None:
+def _say_summary(args: argparse.Namespace, findings: list, files_checked: int, fixed: int, note: str | None = None) -> None:
     """A summary line whatever the format: a report in a file leaves the terminal free for it (stdout);
     a JSON, SARIF, GitHub or statistics report on stdout keeps stdout for itself (stderr)."""
     if args.quiet or (args.output_format == "text" and not args.statistics and not args.output):
         return  # the text report ends with the summary itself
     from greenlint.reporters.text import summary_line
 
-    line = summary_line(findings, files_checked, unsafe=args.unsafe_fixes, fixed=fixed)
+    line = summary_line(findings, files_checked, unsafe=args.unsafe_fixes, fixed=fixed, note=note)
     if args.output:
         print(f"{line} Report: {args.output}", flush=True)
     else:
@@ -351,10 +360,14 @@ def _fix(args: argparse.Namespace, settings, files: list[Path], stderr: Console)
         return 130
     fixed = sum(len(o.applied) for _, o in outcomes)
     remaining = sorted((f for _, o in outcomes for f in o.remaining), key=lambda f: f.sort_key())
+    from greenlint.impact_filter import apply_threshold
+
+    shown = apply_threshold(remaining, settings)
+    remaining = shown.findings
     if args.fix_only:
         stderr.print(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {written} file{'s' if written != 1 else ''}.")
         return EXIT_CLEAN
-    status = _report(args, remaining, len(outcomes), stderr, fixed=fixed)
+    status = _report(args, remaining, len(outcomes), stderr, fixed=fixed, threshold=shown)
     if status is not None:
         return status
     if any(f.code == "GL000" for f in remaining):

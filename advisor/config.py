@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from greenlint.impact_filter import DEFAULT_MIN_IMPACT, InvalidLevel, validate_level
 from greenlint.selection import RuleSelection, UnknownSelector, validate_selector
 
 if sys.version_info >= (3, 11):
@@ -30,7 +31,8 @@ DEFAULT_EXCLUDE = (
 CONFIG_FILENAMES = ("greenlint.toml", ".greenlint.toml")
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
-_KNOWN_KEYS = frozenset({*_LIST_KEYS, "per-file-ignores", "respect-gitignore", "cache-dir", "preview", "grid-intensity", "pue"})
+_KNOWN_KEYS = frozenset({*_LIST_KEYS, "per-file-ignores", "respect-gitignore", "cache-dir", "preview", "grid-intensity", "pue",
+                         "min-impact"})
 
 
 class ConfigError(Exception):
@@ -51,6 +53,9 @@ class Settings:
     # `greenlint profile`: grid carbon intensity (gCO2e/kWh; None: carbon.py's cited default) and PUE
     grid_intensity: float | None = None
     pue: float = 1.0
+    # findings whose estimated impact is below this level are not shown (impact_filter.py); not
+    # part of the fingerprint: the cache holds every finding and the threshold applies after it
+    min_impact: str = DEFAULT_MIN_IMPACT
 
     @property
     def all_excludes(self) -> tuple[str, ...]:
@@ -131,8 +136,13 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
     pue = _positive_number(table, "pue", 1.0, prefix, path)
     if pue is not None and pue < 1.0:
         raise ConfigError(f"{path}: `{prefix}pue` must be at least 1.0 (facility energy / IT energy)")
+    try:
+        min_impact = validate_level(table.get("min-impact", DEFAULT_MIN_IMPACT), f"`{prefix}min-impact`")
+    except InvalidLevel as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     root = path.parent.resolve()
     return Settings(
+        min_impact=min_impact,
         grid_intensity=grid,
         pue=pue if pue is not None else 1.0,
         selection=selection,
@@ -194,6 +204,7 @@ class Overrides:
     respect_gitignore: bool | None = None
     cache_dir: str | None = None
     preview: bool | None = None
+    min_impact: str | None = None
 
 
 def load_settings(
@@ -238,6 +249,11 @@ def apply_overrides(settings: Settings, overrides: Overrides) -> Settings:
         changes["extend_exclude"] = settings.extend_exclude + tuple(overrides.extend_exclude)
     if overrides.respect_gitignore is not None:
         changes["respect_gitignore"] = overrides.respect_gitignore
+    if overrides.min_impact is not None:
+        try:
+            changes["min_impact"] = validate_level(overrides.min_impact, "--min-impact")
+        except InvalidLevel as exc:
+            raise ConfigError(str(exc)) from None
     if overrides.cache_dir is not None:
         changes["cache_dir"] = Path(overrides.cache_dir).resolve()
         changes["cache_dir_source"] = "--cache-dir"

@@ -383,6 +383,7 @@ def _run_rules_indexed(
     from greenlint.rules.analysis import ModuleAnalysis
     from greenlint.rules.analysis.config_values import ConfigValues
     from greenlint.rules.analysis.literals import resolving_values
+    from greenlint.rules.impact_estimate import estimate
 
     findings: list[Finding] = []
     try:
@@ -428,6 +429,7 @@ def _run_rules_indexed(
                     end_location=Location(end.line, end.column + 1),
                     fix=fix,
                     noqa_row=start.line,
+                    impact=estimate(rule.impact, report.frequency, report.scale),
                 )
             )
     if not_run or no_fix:

@@ -65,7 +65,7 @@ class Finding:
     noqa_row: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     # The static impact estimate (greenlint.rules.impact.Impact); None for greenlint's own GL0xx
-    # findings and rules that declare no impact.
+    # findings. A rule that declares no impact gives an Impact of level "unknown".
     impact: Any = field(default=None, compare=False)
 
     def sort_key(self) -> tuple:
@@ -87,6 +87,8 @@ class Finding:
             "end_location": self.end_location.to_json(),
             "fix": self.fix.to_json() if self.fix else None,
             "noqa_row": self.noqa_row,
+            # how much it matters, estimated (rules/impact_estimate.py); null for GL0xx
+            "impact": self.impact.to_json() if self.impact is not None else None,
         }
         data.update(self.extra)
         return data
@@ -94,8 +96,11 @@ class Finding:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Finding:
         """Inverse of `to_json`, used by the cache."""
+        from greenlint.rules.impact import Impact
+
         fix = data.get("fix")
-        known = {"code", "message", "filename", "location", "end_location", "fix", "noqa_row"}
+        impact = data.get("impact")
+        known = {"code", "message", "filename", "location", "end_location", "fix", "noqa_row", "impact"}
         return cls(
             code=data["code"],
             message=data["message"],
@@ -119,4 +124,5 @@ class Finding:
             ),
             noqa_row=data.get("noqa_row"),
             extra={k: v for k, v in data.items() if k not in known},
+            impact=Impact.from_json(impact) if impact is not None else None,
         )

@@ -23,6 +23,7 @@ from greenlint.engine import (
     to_cell_coordinates,
 )
 from greenlint.findings import Finding
+from greenlint.impact_filter import SHOW_ALL, Visibility
 from greenlint.notebook import Notebook, NotebookError, parse_notebook, rebuild
 from greenlint.rules.linting_path import linting_path
 from greenlint.source import DecodeError, decode_source
@@ -45,8 +46,9 @@ class FixOutcome:
     original_digest: str = ""
 
 
-def _applicable(finding: Finding, unsafe: bool) -> bool:
-    return finding.fix is not None and (finding.fix.applicability == "safe" or unsafe)
+def _applicable(finding: Finding, unsafe: bool, visibility: Visibility) -> bool:
+    # a finding hidden by min-impact is not shown, so its fix is not applied either
+    return finding.fix is not None and (finding.fix.applicability == "safe" or unsafe) and visibility.shows(finding)
 
 
 def _lint(text: str, request: LintRequest) -> list[Finding]:
@@ -60,7 +62,7 @@ def _lint(text: str, request: LintRequest) -> list[Finding]:
     return findings
 
 
-def fix_request(request: LintRequest, unsafe: bool) -> FixOutcome:
+def fix_request(request: LintRequest, unsafe: bool, visibility: Visibility = SHOW_ALL) -> FixOutcome:
     notebook: Notebook | None = None
     cell_errors: list[Finding] = []
     try:
@@ -77,7 +79,7 @@ def fix_request(request: LintRequest, unsafe: bool) -> FixOutcome:
     outcome = FixOutcome(request.display_path, original, None, None, original_digest=content_digest(request.data))
     findings = _lint(text, request)
     for _round in range(MAX_ROUNDS):
-        candidates = sorted((f for f in findings if _applicable(f, unsafe)), key=Finding.sort_key)
+        candidates = sorted((f for f in findings if _applicable(f, unsafe, visibility)), key=Finding.sort_key)
         chosen: list[Finding] = []
         for finding in candidates:
             if not any(edits_overlap(finding.fix.edits, other.fix.edits) for other in chosen):  # type: ignore[union-attr]

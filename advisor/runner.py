@@ -169,12 +169,15 @@ def _with_config_dependencies(item: _Prepared) -> _Prepared:
 def fix_files(
     files: list[Path], settings: Settings, unsafe: bool, jobs: int | None = None
 ) -> tuple[list[tuple[Path, FixOutcome]], list[tuple[str, str]]]:
-    """Compute fixes for every file (nothing is written here)."""
+    """Compute fixes for every file (nothing is written here). Only the fixes of findings that
+    `min-impact` shows are applied (impact_filter.py)."""
     from greenlint.fixer import fix_request
+    from greenlint.impact_filter import visibility_for
 
     prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True))
     requests = [p.request for p in prepared]
-    outcomes = _map(functools.partial(fix_request, unsafe=unsafe), requests, jobs, _fix_death_outcome)
+    fix = functools.partial(fix_request, unsafe=unsafe, visibility=visibility_for(settings))
+    outcomes = _map(fix, requests, jobs, _fix_death_outcome)
     return [(r.path, o) for r, o in zip(requests, outcomes)], unreadable
 
 

@@ -12,7 +12,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterable
 
-from greenlint.rules.impact import RuleImpact, Scale
+from greenlint.rules.impact import FREQUENCIES, RuleImpact, Scale
+from greenlint.rules.impact_estimate import rule_impact_json
 
 if TYPE_CHECKING:
     # annotations only: the catalog (and `greenlint --version`) must not pay for importing libcst
@@ -55,6 +56,11 @@ class Report:
     # better than its declared `impact.frequency`, and a per-finding correction of the waste size.
     frequency: str | None = None
     scale: Scale | None = None
+
+    def __post_init__(self) -> None:
+        # a misspelt frequency fails inside the rule's check, so the engine names the rule (GL000)
+        if self.frequency is not None and self.frequency not in FREQUENCIES:
+            raise ValueError(f"unknown frequency {self.frequency!r}; expected one of {FREQUENCIES}")
 
 
 class Rule:
@@ -108,6 +114,8 @@ class Rule:
             "fix_applicability": self.fix_applicability,
             "preview": self.preview,
             "saving_scope": self.saving_scope,
+            # estimated, from the rule's evidence and an assumed frequency weight (impact_estimate.py)
+            "impact": rule_impact_json(self.impact),
             "evidence": [
                 {"claim": e.claim, "source": e.source, "confidence": e.confidence} for e in self.evidence
             ],

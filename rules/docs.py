@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from greenlint.rules.base import FAMILIES, Rule
+from greenlint.rules.impact_estimate import rule_impact_sentence
 
 _FIX_WORDS = {
     "safe": "safe: applied by `--fix`",
@@ -27,6 +28,8 @@ def _blocks(rule: Rule) -> list[tuple[str, str, object]]:
     blocks += [("text", "Fix.", data["fix"]), ("text", "Autofix.", _FIX_WORDS[rule.fix_applicability])]
     if data["saving_scope"]:
         blocks.append(("text", "What it can save.", data["saving_scope"]))
+    # every rule says how much its findings matter, or that nobody has estimated it (issue 14)
+    blocks.append(("text", "How much it matters.", rule_impact_sentence(rule.impact)))
     if data["evidence"]:
         anchor = f"evidence.md#{rule.code.lower()}"  # every figure's source and how it was obtained
         blocks.append(("evidence", anchor, [f"{e['claim']} — {e['source']} [{e['confidence']}]" for e in data["evidence"]]))

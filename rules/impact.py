@@ -62,23 +62,46 @@ class Scale:
     factor: float
     reason: str
 
+    def __post_init__(self) -> None:
+        # no upper bound: a finding may be worse than the rule's typical case (the share is capped at 1)
+        if not self.factor > 0:
+            raise ValueError(f"a scale factor must be positive, got {self.factor}")
+
 
 @dataclass(frozen=True)
 class Impact:
     """A finding's estimated impact: the estimated share of the run's energy the fix saves
-    (`low`..`high`), its `level`, how often the code runs, and the basis of each part."""
+    (`low`..`high`), its `level`, how often the code runs, and the basis of each part. A rule that
+    declares no impact gives level "unknown" and no range (greenlint.rules.impact_estimate)."""
 
     level: str
-    low: float
-    high: float
+    low: float | None
+    high: float | None
     frequency: str
     basis: str
 
     def to_json(self) -> dict[str, Any]:
+        saving = None
+        if self.low is not None and self.high is not None:
+            # rounded to 6 places: the cache stores this and must give back the same level
+            saving = {"low": round(self.low, 6), "high": round(self.high, 6), "unit": "share of run energy"}
         return {
             "level": self.level,
-            "estimated_saving": {"low": round(self.low, 4), "high": round(self.high, 4), "unit": "share of run energy"},
+            "estimated_saving": saving,
             "frequency": self.frequency,
             "basis": self.basis,
             "kind": "estimated",
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Impact:
+        """Inverse of `to_json` (the result cache). Raises KeyError/TypeError/ValueError on a bad shape."""
+        saving = data["estimated_saving"]
+        if data["level"] not in (*LEVELS, "unknown") or data["frequency"] not in FREQUENCIES:
+            raise ValueError(f"not an impact: {data!r}")
+        if not isinstance(data["basis"], str):
+            raise TypeError("impact basis must be a string")
+        low = high = None
+        if saving is not None:
+            low, high = float(saving["low"]), float(saving["high"])
+        return cls(data["level"], low, high, data["frequency"], data["basis"])

@@ -33,7 +33,8 @@ def level_of(code: str) -> str:
     return "error" if code in ERROR_CODES else "warning"
 
 
-def render_sarif(findings: list[Finding], root: Path) -> str:
+def render_sarif(findings: list[Finding], root: Path, run_properties: dict[str, Any] | None = None) -> str:
+    """`run_properties`: the run's property bag (how many findings min-impact hid, impact_filter.py)."""
     from greenlint.rules import ALL_RULES  # the rule modules load only when a SARIF log is written
 
     root = Path(os.path.abspath(root))
@@ -59,6 +60,8 @@ def render_sarif(findings: list[Finding], root: Path) -> str:
             }
         ],
     }
+    if run_properties:
+        log["runs"][0]["properties"] = run_properties
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -94,6 +97,8 @@ def _result(finding: Finding, root: Path, index: dict[str, int], notebooks: Note
             }
         }
     ]
+    if finding.impact is not None:  # estimated, never measured (rules/impact_estimate.py)
+        result["properties"] = {"impact": finding.impact.to_json()}
     if "cell" in finding.extra:
         _place_in_notebook(result, finding, notebooks)
     elif finding.fix is not None:
@@ -125,8 +130,8 @@ def _place_in_notebook(result: dict[str, Any], finding: Finding, notebooks: Note
     rows = notebooks.rows(finding.filename, finding.extra["cell"], finding.location.row, finding.end_location.row)
     start, end = rows if rows else (1, 1)
     result["locations"][0]["physicalLocation"]["region"] = {"startLine": start, "endLine": end}
-    result["properties"] = {"cell": finding.extra["cell"], "cellLine": finding.location.row,
-                            "cellColumn": finding.location.column}
+    result.setdefault("properties", {}).update({"cell": finding.extra["cell"], "cellLine": finding.location.row,
+                                                "cellColumn": finding.location.column})
 
 
 def _region(start: Location, end: Location) -> dict[str, int]:

@@ -48,8 +48,10 @@ def fix_sentences(findings: list[Finding], unsafe: bool) -> list[tuple[str, bool
     return sentences
 
 
-def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = False, fixed: int = 0) -> str:
-    """One line, for a report in another format or in a file: what the run found."""
+def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = False, fixed: int = 0,
+                 note: str | None = None) -> str:
+    """One line, for a report in another format or in a file: what the run found. `note`: how many
+    findings min-impact hid (impact_filter.hidden_sentence)."""
     parts = [f"Fixed {_plural(fixed, 'finding')}."] if fixed else []
     if findings:
         files = len({f.filename for f in findings})
@@ -57,11 +59,14 @@ def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = Fal
         parts += [sentence for sentence, _ in fix_sentences(findings, unsafe)]
     elif not fixed:
         parts.append(f"All checks passed! ({files_checked} files)")
+    if note:
+        parts.append(note)
     return " ".join(parts)
 
 
-def render_plain(findings: list[Finding], out: TextIO, files_checked: int, unsafe: bool = False, fixed: int = 0) -> None:
-    """render_text's lines, uncoloured, without rich."""
+def render_plain(findings: list[Finding], out: TextIO, files_checked: int, unsafe: bool = False, fixed: int = 0,
+                 note: str | None = None) -> None:
+    """render_text's lines, uncoloured, without rich; `note` (findings min-impact hid) comes last."""
     lines = [
         f"{display_text(f.filename)}:{f.position}: {f.code}{' [*]' if _fixable(f, unsafe) else ''} {display_text(f.message)}"
         for f in findings
@@ -74,10 +79,13 @@ def render_plain(findings: list[Finding], out: TextIO, files_checked: int, unsaf
         lines += [f"{'[*] ' if marked else ''}{sentence}" for sentence, marked in fix_sentences(findings, unsafe)]
     elif not fixed:
         lines.append(f"All checks passed! ({files_checked} files)")
+    if note:
+        lines.append(note)
     out.write("".join(line + "\n" for line in lines))
 
 
-def render_text(findings: list[Finding], console: Console, files_checked: int, unsafe: bool = False, fixed: int = 0) -> None:
+def render_text(findings: list[Finding], console: Console, files_checked: int, unsafe: bool = False, fixed: int = 0,
+                note: str | None = None) -> None:
     from rich.markup import escape
 
     for f in findings:
@@ -98,6 +106,8 @@ def render_text(findings: list[Finding], console: Console, files_checked: int, u
             console.print(f"{mark}{escape(sentence)}", highlight=False)
     elif not fixed:
         console.print(f"[green]All checks passed![/green] ({files_checked} files)", highlight=False)
+    if note:
+        console.print(escape(note), highlight=False)
 
 
 def render_statistics(findings: list[Finding], console: Console) -> None:

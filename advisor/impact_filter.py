@@ -1,0 +1,113 @@
+"""Which findings `greenlint check` shows: the `min-impact` threshold (issue 14).
+
+A finding is shown when its estimated impact level (greenlint.rules.impact_estimate) is at least
+`min-impact`, when its impact is unknown (nothing says it is negligible), when it is one of
+greenlint's own GL0xx findings (no impact: a problem with the file itself), or when the user
+selected its rule by the EXACT code (`--select GL412`, `select = ["GL412"]`, `extend-select`):
+naming a rule is asking for its findings, as ruff's preview rules run when selected exactly. A
+prefix (`GL4`, `ALL`) selects rules but does not bring back their low-impact findings.
+
+The threshold is applied after linting and after the cache: cached results hold every finding, so
+changing `min-impact` never needs a re-lint. Hidden findings are counted and the count is said
+(hidden_sentence), so they never vanish silently; they do not make the run fail, and `--fix`
+leaves their fixes alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from greenlint.findings import Finding
+from greenlint.rules.impact import LEVELS
+
+if TYPE_CHECKING:
+    from greenlint.config import Settings
+
+DEFAULT_MIN_IMPACT = "medium"
+_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+
+
+class InvalidLevel(ValueError):
+    pass
+
+
+def validate_level(value: object, where: str) -> str:
+    """`value` as a min-impact level; a clear error naming `where` and the valid values otherwise."""
+    if isinstance(value, str) and value.strip().lower() in _RANK:
+        return value.strip().lower()
+    valid = ", ".join(f'"{level}"' for level in LEVELS)
+    raise InvalidLevel(f"{where} must be one of {valid} (got {value!r})")
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the threshold needs, small and picklable (it travels to the fix workers)."""
+
+    min_impact: str = DEFAULT_MIN_IMPACT
+    exact_codes: frozenset[str] = frozenset()
+
+    def shows(self, finding: Finding) -> bool:
+        impact = finding.impact
+        if impact is None or impact.level not in _RANK:  # GL0xx, or "unknown": never hidden
+            return True
+        if finding.code in self.exact_codes:
+            return True
+        return _RANK[impact.level] >= _RANK[self.min_impact]
+
+    def split(self, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+        """(shown, hidden), each in the order given."""
+        shown, hidden = [], []
+        for finding in findings:
+            (shown if self.shows(finding) else hidden).append(finding)
+        return shown, hidden
+
+
+SHOW_ALL = Visibility(min_impact=LEVELS[0])
+
+
+def exact_codes(selectors: tuple[str, ...], known_codes: tuple[str, ...]) -> frozenset[str]:
+    """The selectors that name one rule exactly (not a prefix of several, not ALL)."""
+    known = set(known_codes)
+    return frozenset(s for s in selectors if s in known)
+
+
+def hidden_sentence(hidden: list[Finding], min_impact: str) -> str | None:
+    """`12 findings below min-impact 'medium' not shown (--min-impact low shows them)`, or None."""
+    if not hidden:
+        return None
+    lowest = min((f.impact.level for f in hidden), key=lambda level: _RANK[level])
+    noun = "finding" if len(hidden) == 1 else "findings"
+    pronoun = "it" if len(hidden) == 1 else "them"
+    return f"{len(hidden)} {noun} below min-impact '{min_impact}' not shown (--min-impact {lowest} shows {pronoun})."
+
+
+def visibility_for(settings: Settings) -> Visibility:
+    """The threshold and the exactly selected codes of the final selection (configuration, then
+    command line: `--select` replaces the configured `select`, as it replaces what runs)."""
+    from greenlint.rules import ALL_CODES  # the catalog only: no rule module is imported
+
+    selection = settings.selection
+    return Visibility(settings.min_impact, exact_codes(selection.select + selection.extend_select, ALL_CODES))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The findings a report shows and those `min-impact` hid (counted, never silently dropped)."""
+
+    findings: list[Finding]
+    hidden: list[Finding]
+    min_impact: str
+
+    @property
+    def note(self) -> str | None:
+        return hidden_sentence(self.hidden, self.min_impact)
+
+    def sarif_properties(self) -> dict[str, object]:
+        return {"minImpact": self.min_impact, "hiddenBelowMinImpact": len(self.hidden)}
+
+
+def apply_threshold(findings: list[Finding], settings: Settings) -> Shown:
+    visibility = visibility_for(settings)
+    shown, hidden = visibility.split(findings)
+    return Shown(shown, hidden, visibility.min_impact)
