@@ -85,7 +85,8 @@ def hidden_sentence(hidden: list[Finding], min_impact: str) -> str | None:
 def visibility_for(settings: Settings) -> Visibility:
     """The threshold and the exactly selected codes of the final selection (configuration, then
     command line: `--select` replaces the configured `select`, as it replaces what runs)."""
-    from greenlint.rules import ALL_CODES  # the catalog only: no rule module is imported
+    # the generated catalog only: no rule module (and no libcst) is imported for this
+    from greenlint.rules import ALL_CODES
 
     selection = settings.selection
     return Visibility(settings.min_impact, exact_codes(selection.select + selection.extend_select, ALL_CODES))

@@ -311,6 +311,7 @@ def test_fix_applies_only_the_shown_findings_fixes(project, declared):
 def test_statistics_count_the_shown_findings(project, declared):
     project.write("train.py", TRAIN)
     code, out, err = project.run("check", "--no-cache", "--statistics")
+    assert code == 1
     assert "GL406" in out and "GL402" not in out
     assert "1 finding below min-impact 'medium' not shown" in err
 
@@ -320,13 +321,15 @@ def test_statistics_count_the_shown_findings(project, declared):
 
 def test_json_findings_carry_their_impact_and_the_summary_the_count(project, declared):
     project.write("train.py", TRAIN)
-    code, out, err = project.run("check", "--no-cache", "--format", "json", "--min-impact", "low")
+    code, out, _ = project.run("check", "--no-cache", "--format", "json", "--min-impact", "low")
+    assert code == 1
     found = {f["code"]: f for f in json.loads(out)}
     impact = found["GL402"]["impact"]
     assert impact["level"] == "low" and impact["kind"] == "estimated" and impact["frequency"] == "run-wide"
     assert impact["estimated_saving"] == {"low": 0.001, "high": 0.005, "unit": "share of run energy"}
     assert impact["basis"].startswith("size 0.1-0.5 % (of the evaluation's time; test figure)")
     code, out, err = project.run("check", "--no-cache", "--format", "json")
+    assert code == 1
     assert isinstance(json.loads(out), list)  # the list shape is kept; the count goes to the summary
     assert "1 finding below min-impact 'medium' not shown" in err
 
@@ -334,6 +337,7 @@ def test_json_findings_carry_their_impact_and_the_summary_the_count(project, dec
 def test_sarif_results_carry_impact_and_the_run_the_hidden_count(project, declared):
     project.write("train.py", TRAIN)
     code, out, _ = project.run("check", "--no-cache", "--format", "sarif")
+    assert code == 1
     run = json.loads(out)["runs"][0]
     assert run["properties"] == {"minImpact": "medium", "hiddenBelowMinImpact": 1}
     (result,) = run["results"]
@@ -357,6 +361,7 @@ def test_rule_shows_its_impact_basis(project, declared):
             "(of the step's time; test figure); that code usually runs every-step (frequency weight 1, an assumption). "
             "At that frequency a finding is estimated to save 2-6 % of the run's energy: impact medium.") in out
     code, out, _ = project.run("rule", "GL406", "--format", "json")
+    assert code == 0
     data = json.loads(out)["impact"]
     assert data == rule_impact_json(MEDIUM)
     assert data["size"] == {"low": 0.02, "high": 0.06, "basis": "of the step's time; test figure"}
@@ -366,6 +371,7 @@ def test_rule_shows_its_impact_basis(project, declared):
 def test_rule_without_impact_says_it_is_not_estimated(project, monkeypatch):
     monkeypatch.setattr(type(get_rule("GL402")), "impact", None)
     code, out, _ = project.run("rule", "GL402")
+    assert code == 0
     assert "How much it matters. not estimated" in out
     assert json.loads(project.run("rule", "GL402", "--format", "json")[1])["impact"] is None
     assert rule_impact_sentence(None).startswith("not estimated")
