@@ -42,7 +42,7 @@ UNKNOWN = "unknown"
 # Levels in order, for the threshold: "unknown" is never below any threshold.
 LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 
-NOT_ESTIMATED = ("not estimated: the rule cites no quantified saving yet, so nothing says the waste is "
+NOT_ESTIMATED = ("Not estimated: the rule cites no quantified saving yet, so nothing says the waste is "
                  "negligible and the finding is always shown")
 
 

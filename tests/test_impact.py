@@ -117,7 +117,7 @@ def test_a_large_scale_is_capped_at_the_whole_run():
 def test_a_rule_without_impact_is_unknown_and_says_so():
     impact = estimate(None)
     assert impact.level == "unknown" and impact.low is None and impact.high is None
-    assert "not estimated" in impact.basis
+    assert impact.basis.startswith("Not estimated")
     data = impact.to_json()
     assert data["estimated_saving"] is None and data["kind"] == "estimated"
     assert Impact.from_json(data) == impact
@@ -372,6 +372,6 @@ def test_rule_without_impact_says_it_is_not_estimated(project, monkeypatch):
     monkeypatch.setattr(type(get_rule("GL402")), "impact", None)
     code, out, _ = project.run("rule", "GL402")
     assert code == 0
-    assert "How much it matters. not estimated" in out
+    assert "How much it matters. Not estimated" in out
     assert json.loads(project.run("rule", "GL402", "--format", "json")[1])["impact"] is None
-    assert rule_impact_sentence(None).startswith("not estimated")
+    assert rule_impact_sentence(None).startswith("Not estimated")

@@ -74,8 +74,10 @@ def test_sarif_regions_use_the_line_in_the_ipynb_file(project, notebook):
         region = result["locations"][0]["physicalLocation"]["region"]
         assert region["startLine"] == expected and region["endLine"] >= expected
         assert "startColumn" not in region
-        assert result["properties"] == {"cell": finding["cell"], "cellLine": finding["location"]["row"],
-                                        "cellColumn": finding["location"]["column"]}
+        cell_properties = {key: result["properties"][key] for key in ("cell", "cellLine", "cellColumn")}
+        assert cell_properties == {"cell": finding["cell"], "cellLine": finding["location"]["row"],
+                                   "cellColumn": finding["location"]["column"]}
+        assert result["properties"].get("impact") == finding["impact"]  # beside the cell's (issue 14)
         assert "fixes" not in result  # edits in cell coordinates are no SARIF replacements
     schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
     if "properties" not in schema and "Root" in schema.get("definitions", {}):
