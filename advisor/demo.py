@@ -93,8 +93,12 @@ def _run(script: Path, report: Path, steps: int, console: Console, stderr: Conso
     console.rule("1. greenlint check (static: what is wasteful)")
     settings = Settings(project_root=script.parent)
     result = lint_files([script], settings, use_cache=False, jobs=1)
-    # as a plain `greenlint check` says it: fixes that need --unsafe-fixes are counted as hidden
-    render_findings(result.findings, console, result.files_checked, unsafe=False)
+    # as a plain `greenlint check` says it: fixes that need --unsafe-fixes are counted as hidden,
+    # findings under the default min-impact are counted, not shown
+    from greenlint.impact_filter import apply_threshold
+
+    shown = apply_threshold(result.findings, settings)
+    render_findings(shown.findings, console, result.files_checked, unsafe=False, note=shown.note)
 
     console.rule("2. greenlint profile (where the energy goes; each figure says how it was obtained)")
     run = run_profile(ProfileOptions(script=str(script), module=None, args=[], steps=steps, warmup=3))
