@@ -42,11 +42,16 @@ def _model_callee(site: CallSite) -> str | None:
     return None
 
 
+def _peel(node: cst.BaseExpression) -> cst.BaseExpression:
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _PASS_THROUGH:
+        node = node.func.value
+    return node
+
+
 def _one_example(node: cst.BaseExpression, facts: ModuleFacts) -> cst.BaseExpression | None:
     """The expression a one-example batch is made from (`x` in `x.unsqueeze(0)`, `x[None]`,
     `np.expand_dims(x, 0)`, `x.reshape(1, -1)`, `x.view(1, 3, 32, 32)`), or None."""
-    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _PASS_THROUGH:
-        node = node.func.value
+    node = _peel(node)
     if isinstance(node, cst.Subscript) and node.slice:
         first = node.slice[0].slice
         if isinstance(first, cst.Index) and (
@@ -108,10 +113,11 @@ def _closure(seeds: set[str], assignments: list[tuple[set[str], cst.BaseExpressi
     return result
 
 
-def _gpu_pipeline(node: cst.BaseExpression, facts: ModuleFacts, uses_gpu: bool) -> bool:
-    """`pipe(...)` where `pipe = pipeline(...)` runs on a GPU (`device=0`, `"cuda"`, `device_map`)."""
+def _pipeline_on_gpu(node: cst.BaseExpression, facts: ModuleFacts, uses_gpu: bool) -> bool | None:
+    """For `pipe(...)` where `pipe = pipeline(...)`: does it run on a GPU (`device=0`, `"cuda"`,
+    `device_map`, a device variable in a module that uses CUDA)? None when `pipe` is no pipeline."""
     if not isinstance(node, cst.Name):
-        return False
+        return None
     for value in assigned_values(facts, node.value)[:3]:
         if isinstance(value, cst.Call) and facts.imports.resolve(value.func) in _PIPELINES:
             device = argument(value, "device")
@@ -121,7 +127,7 @@ def _gpu_pipeline(node: cst.BaseExpression, facts: ModuleFacts, uses_gpu: bool) 
             if isinstance(literal, str):
                 return literal.startswith("cuda")
             return device is not None and uses_gpu
-    return False
+    return None
 
 
 def _over_batches(loop: LoopInfo, facts: ModuleFacts) -> bool:
@@ -204,7 +210,8 @@ class PerExampleInference(Rule):
             if in_test_function(loop.function) or _over_batches(loop, facts):
                 continue
             sites = [s for s in loop.calls if s.loop is loop]
-            model_sites = [s for s in sites if _model_callee(s) or _gpu_pipeline(s.node.func, facts, analysis.device.uses_gpu)]
+            pipelines = {id(s.node): _pipeline_on_gpu(s.node.func, facts, analysis.device.uses_gpu) for s in sites}
+            model_sites = [s for s in sites if pipelines[id(s.node)] or (pipelines[id(s.node)] is None and _model_callee(s))]
             if not model_sites:
                 continue
             assignments = _assignments(loop)
@@ -217,13 +224,13 @@ class PerExampleInference(Rule):
                 if not args or _names(site.node) & outputs:
                     continue  # autoregressive: the input depends on an earlier output
                 first = args[0]
-                pipeline = _model_callee(site) is None
+                pipeline = bool(pipelines[id(site.node)])
                 if pipeline:
                     single = first if not isinstance(first, (cst.List, cst.ListComp)) else None
                 else:
                     single = _one_example(first, facts)
-                    if single is None and isinstance(first, cst.Name):
-                        single = singles.get(first.value)
+                    if single is None and isinstance(_peel(first), cst.Name):
+                        single = singles.get(_peel(first).value)  # type: ignore[attr-defined]
                 if single is None or not _names(single) & items:
                     continue
                 what = "this pipeline" if pipeline else f"`{_model_callee(site)}`"
