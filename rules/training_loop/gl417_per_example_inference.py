@@ -89,10 +89,25 @@ def _names(node: cst.CSTNode) -> set[str]:
     return found
 
 
+def _shape_guarded(loop: LoopInfo) -> set[int]:
+    """Statements under an `if` that tests a shape (`if len(im.shape) == 3: im = im[None]`): the
+    items may already be batches, the guard only makes sure of the batch dimension."""
+    guarded: set[int] = set()
+    for node in walk(loop.node.body):
+        if isinstance(node, cst.If) and any(
+            isinstance(n, cst.Attribute) and n.attr.value in ("shape", "ndim", "dim", "ndimension") for n in walk(node.test)
+        ):
+            guarded |= {id(n) for n in walk(node.body)}
+    return guarded
+
+
 def _assignments(loop: LoopInfo) -> list[tuple[set[str], cst.BaseExpression]]:
     """(names bound, value) for every assignment statement in the loop body, tuple targets included."""
     found = []
+    guarded = _shape_guarded(loop)
     for node in walk(loop.node.body):
+        if id(node) in guarded:
+            continue
         if isinstance(node, cst.Assign):
             found.append((set().union(*(_names(t.target) for t in node.targets)), node.value))
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)) and node.value is not None:

@@ -125,6 +125,15 @@ def test_gl417_silent_on_training_loaders_demos_and_tests():
             for x in xs:
                 assert model(x.unsqueeze(0)).shape == (1, 10)
     """)
+    # a guard that only adds a missing batch dimension: the items may be batches already (YOLO-style
+    # predict loops over image files, streams and videos)
+    silent("GL417", """
+        for path, im, im0s in dataset:
+            im = torch.from_numpy(im).to(device)
+            if len(im.shape) == 3:
+                im = im[None]
+            pred = model(im)
+    """)
     # the input does not come from the loop's item: one fixed example, several repeats
     silent("GL417", """
         for _ in range(10):
