@@ -23,7 +23,6 @@ from greenlint.rules.fixes import set_keyword
 from greenlint.rules.impact import RuleImpact, WasteSize
 
 _SVCS = frozenset({"sklearn.svm.SVC", "sklearn.svm.NuSVC", "sklearn.svm._classes.SVC", "sklearn.svm._classes.NuSVC"})
-_PIPELINES = frozenset({"sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"})
 # Scorers that call predict_proba; every other built-in scorer uses predict or decision_function
 # (roc_auc and average_precision take SVC's decision_function).
 _PROBA_SCORERS = ("neg_log_loss", "log_loss", "neg_brier_score", "brier", "roc_auc_ovr", "roc_auc_ovo", "d2_log_loss")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import in_test_code, is_test_module

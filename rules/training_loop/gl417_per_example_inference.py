@@ -10,7 +10,7 @@ import libcst as cst
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import DATA_LOADERS, assigned_values
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
-from greenlint.rules.analysis.literals import argument, literal_value
+from greenlint.rules.analysis.literals import argument, literal_value, range_stop
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.scope_facts import in_test_function, is_test_module, module_trains
 from greenlint.rules.analysis.tree import walk
@@ -24,6 +24,7 @@ _FORWARD_METHODS = frozenset({"forward", "predict", "predict_on_batch"})
 _PASS_THROUGH = frozenset({"to", "cuda", "float", "half", "double", "cpu", "type", "contiguous", "long", "int", "bfloat16"})
 _EXPAND = frozenset({"numpy.expand_dims", "torch.unsqueeze", "tensorflow.expand_dims", "jax.numpy.expand_dims"})
 _PIPELINES = frozenset({"transformers.pipeline", "transformers.pipelines.pipeline"})
+_DEMO_SIZE = 16
 
 
 def _model_callee(site: CallSite) -> str | None:
@@ -145,10 +146,16 @@ def _pipeline_on_gpu(node: cst.BaseExpression, facts: ModuleFacts, uses_gpu: boo
     return None
 
 
-def _over_batches(loop: LoopInfo, facts: ModuleFacts) -> bool:
-    """`for x in loader`: a DataLoader yields batches already; a literal list of a few items is a demo."""
+def _not_a_dataset(loop: LoopInfo, facts: ModuleFacts) -> bool:
+    """`for x in loader`: a DataLoader yields batches already. A literal list of a few items, a
+    `range` of at most 16, or a loop that plots is a demo on a handful of examples."""
     iterable = loop.node.iter  # type: ignore[union-attr]
     if isinstance(iterable, (cst.List, cst.Tuple)) and len(iterable.elements) <= 4:
+        return True
+    stop = literal_value(range_stop(iterable)) if isinstance(iterable, cst.Call) else None
+    if isinstance(stop, int) and stop <= _DEMO_SIZE:
+        return True
+    if any((site.qualname or "").startswith(("matplotlib.", "seaborn.", "PIL.ImageDraw", "cv2.imshow")) for site in loop.calls):
         return True
     for name in _names(iterable):
         if "loader" in name.lower() or "batch" in name.lower():
@@ -170,8 +177,10 @@ class PerExampleInference(Rule):
         `x.reshape(1, -1)`, `x.view(1, ...)`, also through a name assigned in the loop); or calls a Hugging
         Face `pipeline(...)` placed on a GPU with the loop's item. Silent when the model's input depends on
         an earlier output of the model in the same loop (autoregressive generation, a recurrent state,
-        diffusion sampling), when the loop walks a DataLoader (already batches) or a literal list of a
-        few items, and in tests.
+        diffusion sampling), when the batch dimension is added only under a shape test (`if im.ndim ==
+        3: im = im[None]`: the items may be batches), when the loop walks a DataLoader (already batches),
+        a literal list of a few items or a `range` of at most 16, when it plots (a handful of examples
+        shown), and in tests.
     """
     why = """
         One example per call leaves a GPU (or a CPU's vector units) mostly idle: every call pays the Python,
@@ -222,7 +231,7 @@ class PerExampleInference(Rule):
         for loop in facts.loops:
             if not isinstance(loop.node, cst.For) or loop.does_backward or loop.does_step or loop.does_fit:
                 continue
-            if in_test_function(loop.function) or _over_batches(loop, facts):
+            if in_test_function(loop.function) or _not_a_dataset(loop, facts):
                 continue
             sites = [s for s in loop.calls if s.loop is loop]
             pipelines = {id(s.node): _pipeline_on_gpu(s.node.func, facts, analysis.device.uses_gpu) for s in sites}

@@ -134,6 +134,16 @@ def test_gl417_silent_on_training_loaders_demos_and_tests():
                 im = im[None]
             pred = model(im)
     """)
+    # a few examples shown in a figure
+    silent("GL417", """
+        import matplotlib.pyplot as plt
+        import numpy as np
+        for i in range(9):
+            p = model.predict(np.expand_dims(x_test[i], 0))
+        for img in x_test[:100]:
+            plt.imshow(img)
+            plt.title(model.predict(img[None]).argmax())
+    """)
     # the input does not come from the loop's item: one fixed example, several repeats
     silent("GL417", """
         for _ in range(10):
