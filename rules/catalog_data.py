@@ -43,7 +43,7 @@ ENTRIES = (
     ('GL409', False, False, (('predict(',), ('keras', 'tensorflow')), 'greenlint.rules.training_loop.gl409_keras_predict_in_loop'),
     ('GL411', False, False, (('tensorflow', 'keras'), ('jit_compile', 'tf.function', '@function')), 'greenlint.rules.training_loop.gl411_xla_disabled'),
     ('GL412', True, False, (('BatchNorm1d(', 'BatchNorm2d(', 'BatchNorm3d(', 'SyncBatchNorm('), ('Conv1d(', 'Conv2d(', 'Conv3d(')), 'greenlint.rules.training_loop.gl412_conv_bias_before_batchnorm'),
-    ('GL417', False, False, (('for ',), ('unsqueeze(', '[None', 'expand_dims(', 'reshape(1', 'view(1', 'newaxis', 'pipeline(')), 'greenlint.rules.training_loop.gl417_per_example_inference'),
+    ('GL417', False, False, (('for ',), ('unsqueeze(', '[None', 'expand_dims(', 'reshape(1', 'view(1', 'newaxis', 'pipeline(', 'return_tensors')), 'greenlint.rules.training_loop.gl417_per_example_inference'),
     ('GL501', False, False, (('GridSearchCV(', 'ParameterGrid(', 'in [', 'product('), ('GridSearchCV(', 'ParameterGrid(', '.fit(', 'train(')), 'greenlint.rules.experiment.gl501_exhaustive_grid_search'),
     ('GL502', False, False, (('fit(', 'Trainer('), ('validation_data', 'validation_split', 'eval_strategy', 'evaluation_strategy', 'max_epochs')), 'greenlint.rules.experiment.gl502_no_early_stopping'),
     ('GL503', False, False, (('epoch',), ('backward(', 'fit(', 'enable_checkpointing', 'save_strategy'), ('step(', 'fit(', 'enable_checkpointing', 'save_strategy')), 'greenlint.rules.experiment.gl503_no_checkpointing'),

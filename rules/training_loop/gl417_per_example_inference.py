@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import DATA_LOADERS, assigned_values
+from greenlint.rules.analysis.data_pipeline_facts import DATA_LOADERS, TokenizerFacts, assigned_values, tokenizer_facts
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, literal_value, range_stop
 from greenlint.rules.analysis.names import terminal_name
@@ -72,6 +72,32 @@ def _one_example(node: cst.BaseExpression, facts: ModuleFacts) -> cst.BaseExpres
         if method in ("reshape", "view") and literal_value(node.args[0].value) in (1, (1, -1)):
             return node.func.value
     return None
+
+
+def _one_text(node: cst.BaseExpression, tokenizers: TokenizerFacts) -> cst.BaseExpression | None:
+    """The text of `tokenizer(text, return_tensors="pt")` when it is one string: a batch of one."""
+    node = _peel(node)
+    if not isinstance(node, cst.Call) or not node.args or argument(node, "return_tensors") is None:
+        return None
+    text = node.args[0].value
+    # one string: a name, `row["text"]`, `example.text` or an f-string; a call (`list(chunk)`) may be a batch
+    if node.args[0].keyword or not isinstance(text, (cst.Name, cst.Subscript, cst.Attribute, cst.FormattedString)):
+        return None
+    if _sliced(text) or literal_value(argument(node, "padding")) in (True, "longest"):
+        return None  # `texts[i:i + 8]`, padding several sequences to one length: a batch already
+    return text if tokenizers.encodes(node) else None
+
+
+def _sliced(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Subscript) and any(isinstance(e.slice, cst.Slice) for e in node.slice)
+
+
+def _root(node: cst.BaseExpression) -> str | None:
+    """`inputs` for `inputs`, `inputs["input_ids"]`, `inputs.input_ids.to(device)`."""
+    node = _peel(node)
+    while isinstance(node, (cst.Subscript, cst.Attribute)):
+        node = _peel(node.value)
+    return node.value if isinstance(node, cst.Name) else None
 
 
 def _names(node: cst.CSTNode) -> set[str]:
@@ -158,7 +184,7 @@ def _not_a_dataset(loop: LoopInfo, facts: ModuleFacts) -> bool:
     if any((site.qualname or "").startswith(("matplotlib.", "seaborn.", "PIL.ImageDraw", "cv2.imshow")) for site in loop.calls):
         return True
     for name in _names(iterable):
-        if "loader" in name.lower() or "batch" in name.lower():
+        if any(word in name.lower() for word in ("loader", "batch", "chunk")):
             return True
         for value in assigned_values(facts, name)[:3]:
             if isinstance(value, cst.Call) and facts.imports.resolve(value.func) in DATA_LOADERS:
@@ -221,7 +247,7 @@ class PerExampleInference(Rule):
         size=WasteSize(0.57, 0.84, "Transformers PR #11251: batching 1000 examples cut 57 % (CPU) to 84 % (GPU) of the time"),
         frequency="every-eval",
     )
-    trigger = (("for ",), ("unsqueeze(", "[None", "expand_dims(", "reshape(1", "view(1", "newaxis", "pipeline("))
+    trigger = (("for ",), ("unsqueeze(", "[None", "expand_dims(", "reshape(1", "view(1", "newaxis", "pipeline(", "return_tensors"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
@@ -242,19 +268,26 @@ class PerExampleInference(Rule):
             model_calls = {id(s.node) for s in model_sites}
             outputs = _closure(set(), assignments, lambda value: any(id(c) in model_calls for c in walk(value)))
             items = _closure(_names(loop.node.target), assignments)
-            singles = {name: single for targets, value in assignments if (single := _one_example(value, facts)) is not None for name in targets}
+            tokenizers = tokenizer_facts(analysis)
+            singles = {
+                name: single
+                for targets, value in assignments
+                if (single := _one_example(value, facts) or _one_text(value, tokenizers)) is not None
+                for name in targets
+            }
             for site in model_sites:
-                args = [a.value for a in site.node.args if not a.keyword and not a.star]
-                if not args or _names(site.node) & outputs:
+                if not site.node.args or _names(site.node) & outputs:
                     continue  # autoregressive: the input depends on an earlier output
-                first = args[0]
+                first = site.node.args[0].value
                 pipeline = bool(pipelines[id(site.node)])
                 if pipeline:
-                    single = first if not isinstance(first, (cst.List, cst.ListComp)) else None
+                    batch = isinstance(first, (cst.List, cst.ListComp)) or _sliced(first) or site.node.args[0].keyword
+                    single = None if batch else first
                 else:
-                    single = _one_example(first, facts)
-                    if single is None and isinstance(_peel(first), cst.Name):
-                        single = singles.get(_peel(first).value)  # type: ignore[attr-defined]
+                    single = _one_example(first, facts) if not site.node.args[0].keyword and not site.node.args[0].star else None
+                    # `model(**inputs)`, `model(x)`, `model(input_ids=enc["input_ids"])` with a one-example name
+                    roots = [_root(arg.value) for arg in site.node.args]
+                    single = single or next((singles[r] for r in roots if r in singles), None)
                 if single is None or not _names(single) & items:
                     continue
                 what = "this pipeline" if pipeline else f"`{_model_callee(site)}`"

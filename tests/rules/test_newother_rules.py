@@ -50,6 +50,33 @@ def test_gl417_none_index_and_reshape():
     """)
 
 
+def test_gl417_hugging_face_model_on_one_tokenized_text():
+    fires("GL417", """
+        import torch
+        from transformers import AutoTokenizer, AutoModelForSequenceClassification
+
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForSequenceClassification.from_pretrained(name).to("cuda")
+        for review in reviews:
+            inputs = tokenizer(review, truncation=True, return_tensors="pt").to("cuda")
+            with torch.no_grad():
+                label = model(**inputs).logits.argmax(-1).item()
+    """)
+    silent("GL417", """
+        from transformers import AutoTokenizer, AutoModelForSequenceClassification
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        for chunk in chunks:
+            inputs = tokenizer(list(chunk), padding=True, return_tensors="pt")
+            logits = model(**inputs).logits
+        for chunk in chunks:
+            inputs = tokenizer(chunk, padding=True, return_tensors="pt")
+            logits = model(**inputs).logits
+        for i in range(0, len(texts), 64):
+            inputs = tokenizer(texts[i:i + 64], return_tensors="pt")
+            logits = model(**inputs).logits
+    """)
+
+
 def test_gl417_gpu_pipeline_per_text():
     [finding] = findings("""
         from transformers import pipeline
