@@ -48,7 +48,7 @@ ENTRIES = (
     ('GL502', False, False, (('fit(', 'Trainer('), ('validation_data', 'validation_split', 'eval_strategy', 'evaluation_strategy', 'max_epochs')), 'greenlint.rules.experiment.gl502_no_early_stopping'),
     ('GL503', False, False, (('epoch',), ('backward(', 'fit(', 'enable_checkpointing', 'save_strategy'), ('step(', 'fit(', 'enable_checkpointing', 'save_strategy')), 'greenlint.rules.experiment.gl503_no_checkpointing'),
     ('GL504', False, False, (('wandb', 'add_histogram', 'add_image', 'add_figure', 'add_video', 'add_embedding', 'mlflow', 'logging_steps', 'log_every_n_steps', 'print(', 'info('), ('backward(', 'wandb.watch', 'logging_steps', 'log_every_n_steps'), ('step(', 'wandb.watch', 'logging_steps', 'log_every_n_steps')), 'greenlint.rules.experiment.gl504_heavy_per_step_logging'),
-    ('GL505', False, False, (('optuna', 'tune'), ('optimize(', 'tune.run(', 'Tuner(')), 'greenlint.rules.experiment.gl505_search_without_pruning'),
+    ('GL505', False, False, (('optuna', 'ray.tune', 'ray import tune'), ('optimize(', 'tune.run(', 'Tuner(')), 'greenlint.rules.experiment.gl505_search_without_pruning'),
     ('GL601', False, False, (('iterrows(', 'itertuples(', 'axis=1', 'axis="columns"', "axis='columns'", 'range(len(', '.index:', '.shape[0])'), ('pandas',)), 'greenlint.rules.dataframes.gl601_pandas_row_iteration'),
     ('GL602', False, False, (('.concat(', '.append(', '._append(', '.loc[len(', '.loc[df.shape'), ('pandas',)), 'greenlint.rules.dataframes.gl602_dataframe_grow_in_loop'),
     ('GL603', False, False, (('SearchCV(', 'cross_val_score(', 'cross_validate(', 'cross_val_predict(', 'RandomForest', 'ExtraTrees'), ('sklearn',)), 'greenlint.rules.dataframes.gl603_sklearn_n_jobs_unset'),

@@ -155,7 +155,7 @@ class SearchWithoutPruning(Rule):
         size=WasteSize(0.5, 0.9, "early-stopping searches reached good configurations 2x (ASHA vs Vizier) to over 10x (Hyperband vs Bayesian optimisation) sooner"),
         frequency="run-wide",
     )
-    trigger = (("optuna", "tune"), ("optimize(", "tune.run(", "Tuner("))
+    trigger = (("optuna", "ray.tune", "ray import tune"), ("optimize(", "tune.run(", "Tuner("))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts

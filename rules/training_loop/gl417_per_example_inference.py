@@ -20,6 +20,11 @@ from greenlint.rules.impact import RuleImpact, WasteSize
 
 _MODEL = re.compile(r"(^|_)(model|net|classifier|encoder|backbone|cnn|resnet|network|detector|predictor)\d*$", re.IGNORECASE)
 _FORWARD_METHODS = frozenset({"forward", "predict", "predict_on_batch"})
+# The text of such a call, for the prefilter (torch's own sources have the tensor words but rarely this).
+_MODEL_CALL_TEXT = re.compile(
+    r"(?<![A-Za-z0-9])(?:model|net|classifier|encoder|backbone|cnn|resnet|network|detector|predictor)\d*"
+    r"(?:\.forward|\.predict\w*)?\("
+)
 # Methods that keep a tensor's batch dimension: `x.unsqueeze(0).to(device)` is still one example.
 _PASS_THROUGH = frozenset({"to", "cuda", "float", "half", "double", "cpu", "type", "contiguous", "long", "int", "bfloat16"})
 _EXPAND = frozenset({"numpy.expand_dims", "torch.unsqueeze", "tensorflow.expand_dims", "jax.numpy.expand_dims"})
@@ -247,7 +252,13 @@ class PerExampleInference(Rule):
         size=WasteSize(0.57, 0.84, "Transformers PR #11251: batching 1000 examples cut 57 % (CPU) to 84 % (GPU) of the time"),
         frequency="every-eval",
     )
+    # The documented (loose) trigger; `could_match` below also wants a call of something named like a model.
     trigger = (("for ",), ("unsqueeze(", "[None", "expand_dims(", "reshape(1", "view(1", "newaxis", "pipeline(", "return_tensors"))
+
+    def could_match(self, text: str) -> bool:
+        if not super().could_match(text):
+            return False
+        return _MODEL_CALL_TEXT.search(text) is not None or ("pipeline(" in text and "transformers" in text)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
