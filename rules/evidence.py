@@ -35,3 +35,65 @@ HF_FP16_BERT_LARGE = Evidence(
     "Hugging Face Transformers docs, 'Efficient training on a single GPU' (measured tables of the v4.2x docs)",
     "doc",
 )
+
+# ---- newother (issue 14): GL208, GL312, GL417, GL505, GL605 -----------------------------------------
+
+SVC_PROBABILITY_CV = Evidence(
+    "probability=True makes SVC.fit run an internal 5-fold cross-validation (Platt scaling) on top of the fit; "
+    "scikit-learn documents that it slows fit down",
+    "scikit-learn API documentation of sklearn.svm.SVC (parameter probability) and User Guide 'Scores and probabilities'",
+    "doc",
+)
+SVC_PROBABILITY_ARITHMETIC = Evidence(
+    "five extra fits on 4/5 of the data each: 72-80 % of the fit's work is the calibration when fit time grows "
+    "linearly to cubically with the samples",
+    "arithmetic on the documented 5-fold calibration",
+    "unquantified",
+)
+HYPERBAND_SPEEDUP = Evidence(
+    "early stopping of unpromising configurations (Hyperband) gave over an order-of-magnitude speed-up over "
+    "Bayesian optimisation on deep-learning and kernel problems",
+    "Li et al., 'Hyperband: A Novel Bandit-Based Approach to Hyperparameter Optimization', JMLR 2018 (abstract)",
+    "paper",
+)
+ASHA_SPEEDUP = Evidence(
+    "ASHA, aggressive early stopping, reached a high-quality configuration in half the time of Google Vizier "
+    "with 500 workers",
+    "Li et al., 'A System for Massively Parallel Hyperparameter Tuning', MLSys 2020 (abstract)",
+    "paper",
+)
+OPTUNA_PRUNING_NEEDS_REPORTS = Evidence(
+    "create_study uses MedianPruner when no pruner is given, but pruners decide only from the intermediate "
+    "values an objective reports with trial.report; an objective that reports nothing is never pruned",
+    "Optuna API documentation, optuna.create_study and optuna.pruners",
+    "doc",
+)
+PIPELINE_BATCHING_PR = Evidence(
+    "token classification of 1000 examples: one call per example 283 s on CPU and 17.9 s on GPU; batched 122 s and 2.8 s",
+    "huggingface/transformers PR #11251 (benchmark in the pull request)",
+    "issue",
+)
+PIPELINE_BATCHING_DOCS = Evidence(
+    "counter-evidence: batching a pipeline 'can be either a 10x speedup or 5x slowdown depending on hardware, "
+    "data and the actual model'; on CPU or when latency-bound, do not batch",
+    "Hugging Face Transformers docs, 'Pipelines: pipeline batching'",
+    "doc",
+)
+BATCHING_GREEN_AI = Evidence(
+    "input batching significantly changed the energy and response time of five computer-vision networks at "
+    "inference (model dependent)",
+    "Yarally et al., 'Batching for Green AI - An Exploratory Study on Inference', SEAA 2023 (abstract)",
+    "paper",
+)
+TF_DATA_CACHE_DOC = Evidence(
+    "Dataset.cache keeps elements in memory or a local file after the first epoch, so file opening, reading "
+    "and decoding are not repeated each epoch; no real-workload figure is published",
+    "TensorFlow guide 'Better performance with the tf.data API' (Caching) and tf.data.Dataset.cache API docs",
+    "unquantified",
+)
+PIXELS_PER_IMAGE = Evidence(
+    "a convolutional network's work per image grows with its pixel count: 224x224 is 49x the pixels of 32x32 and "
+    "64x those of 28x28 (ResNet-50: 4.09 GFLOPs at 224x224)",
+    "arithmetic on input sizes; torchvision model documentation (ResNet50_Weights.IMAGENET1K_V1)",
+    "doc",
+)
