@@ -11,6 +11,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.literals import argument, literal_value, string_value
 from greenlint.rules.analysis.precision import Precision
 from greenlint.rules.analysis.precision_facts import (
+    trains_in_float64,
     assignment_targets,
     is_test_module,
     simple_statements,
@@ -176,7 +177,7 @@ class Tf32Disabled(Rule):
         if not analysis.device.uses_gpu or not _trains(analysis) or is_test_module(analysis):
             return
         precision = analysis.precision
-        if precision.state is Precision.ON or precision.uses_float64:
+        if precision.state is Precision.ON or trains_in_float64(analysis):
             return
         turned_on = {s.scope for s in switches if not s.off}
         for switch in offs:

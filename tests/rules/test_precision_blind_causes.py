@@ -1,0 +1,170 @@
+"""GL1xx fixes for the causes found on the development corpus (issue 14): a metric's `.double()`
+must not switch GL101 off; tiny launch-bound workloads get a small impact scale, real ones none."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+from rule_helpers import findings, silent
+
+from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.config_values import ConfigValues
+from greenlint.rules.analysis.literals import resolving_values
+from greenlint.rules.precision.gl101_mixed_precision_missing import RULE as GL101, TINY_MODEL_FACTOR
+from greenlint.rules.project_context import EMPTY_CONTEXT
+
+
+def gl101_reports(source: str):
+    text = textwrap.dedent(source).lstrip("\n")
+    module = cst.parse_module(text)
+    analysis = ModuleAnalysis.of(module)
+    with resolving_values(ConfigValues.for_current_file(module, text, EMPTY_CONTEXT)):
+        return list(GL101.check(analysis))
+
+
+# ---- a metric's .double() ---------------------------------------------------------------------
+
+CLASSIFIER_WITH_METRIC = """
+    import torch
+    import torchvision
+
+    device = torch.device("cuda")
+    model = torchvision.models.resnet50(num_classes=100).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(90):
+        correct = 0
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            out = model(images)
+            loss = torch.nn.functional.cross_entropy(out, labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            correct += (out.argmax(1) == labels).sum()
+        print("accuracy", correct.double() / len(loader.dataset))
+"""
+
+
+def test_metric_double_does_not_silence_gl101():
+    assert len(findings(CLASSIFIER_WITH_METRIC, "GL101")) == 1
+
+
+def test_model_double_still_counts_as_float64_training():
+    source = CLASSIFIER_WITH_METRIC.replace(".to(device)\n    opt", ".to(device).double()\n    opt", 1)
+    assert ".double()\n    opt" in source
+    silent("GL101", source)
+    assert findings(source, "GL105")
+
+
+def test_metric_double_does_not_silence_gl104():
+    source = CLASSIFIER_WITH_METRIC.replace(
+        'device = torch.device("cuda")', 'device = torch.device("cuda")\n    torch.backends.cuda.matmul.allow_tf32 = False'
+    )
+    assert findings(source, "GL104")
+
+
+# ---- tiny workloads ------------------------------------------------------------------------------
+
+MNIST_GAN = """
+    import argparse
+    import torch
+    import torch.nn as nn
+    from torchvision import datasets, transforms
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latent_dim", type=int, default=100)
+    parser.add_argument("--img_size", type=int, default=28)
+    opt = parser.parse_args()
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(opt.latent_dim, 256), nn.ReLU(), nn.Linear(256, 784), nn.Tanh())
+
+        def forward(self, z):
+            return self.net(z)
+
+    generator = Generator().cuda()
+    data = datasets.MNIST("data", download=True, transform=transforms.Compose([transforms.Resize(opt.img_size), transforms.ToTensor()]))
+    loader = torch.utils.data.DataLoader(data, batch_size=64)
+    optimizer = torch.optim.Adam(generator.parameters())
+    for imgs, _ in loader:
+        z = torch.randn(imgs.shape[0], opt.latent_dim).cuda()
+        loss = generator(z).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_tiny_mnist_model_is_scaled_down_not_dropped():
+    [report] = gl101_reports(MNIST_GAN)
+    assert report.scale is not None and report.scale.factor == TINY_MODEL_FACTOR
+    assert "MNIST (28x28)" in report.scale.reason and "15026" in report.scale.reason
+    # the finding itself is still there: the impact engine ranks it, the user can still ask for it
+    assert len(findings(MNIST_GAN, "GL101")) == 1
+
+
+def test_tiny_text_model_with_width_constants_is_scaled():
+    source = """
+        import datasets
+        import torch
+        import torch.nn as nn
+
+        train_data = datasets.load_dataset("imdb", split="train")
+        EMBEDDING_DIM = 100
+        HIDDEN_DIM = 256
+
+        class RNN(nn.Module):
+            def __init__(self, vocab, embedding_dim, hidden_dim):
+                super().__init__()
+                self.embedding = nn.Embedding(vocab, embedding_dim)
+                self.rnn = nn.LSTM(embedding_dim, hidden_dim)
+                self.fc = nn.Linear(hidden_dim, 1)
+
+        model = RNN(25000, EMBEDDING_DIM, HIDDEN_DIM).to("cuda")
+        optimizer = torch.optim.Adam(model.parameters())
+        for text, label in loader:
+            loss = model(text).sum()
+            loss.backward()
+            optimizer.step()
+    """
+    [report] = gl101_reports(source)
+    assert report.scale is not None and "IMDb" in report.scale.reason
+
+
+def test_imagenet_size_workloads_get_no_scale():
+    # the same MNIST code made big in each of the ways that stop the "tiny" estimate
+    variants = {
+        "upsampled to 224": MNIST_GAN.replace("default=28", "default=224"),
+        "a wide layer": MNIST_GAN.replace("nn.Linear(256, 784)", "nn.Linear(256, 8192), nn.Linear(8192, 784)"),
+        "a wide setting": MNIST_GAN.replace('"--latent_dim", type=int, default=100', '"--hidden_dim", type=int, default=4096'),
+        "a residual class": MNIST_GAN.replace("class Generator", "class ResidualGenerator").replace(
+            "Generator().cuda()", "ResidualGenerator().cuda()"),
+        "a zoo backbone": MNIST_GAN.replace("generator = Generator().cuda()",
+                                            "import torchvision\n    generator = torchvision.models.resnet50().cuda()"),
+        "data that is not known small": MNIST_GAN.replace("datasets.MNIST(", "datasets.ImageFolder("),
+    }
+    for what, source in variants.items():
+        [report] = gl101_reports(source)
+        assert report.scale is None, what
+
+
+def test_model_from_another_module_is_not_called_tiny():
+    source = """
+        import torch
+        from torchvision import datasets
+        from models import Net
+
+        data = datasets.CIFAR10("data", download=True)
+        HIDDEN_DIM = 128
+        model = Net(HIDDEN_DIM).cuda()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for x, y in loader:
+            loss = model(x.cuda()).sum()
+            loss.backward()
+            optimizer.step()
+    """
+    [report] = gl101_reports(source)
+    assert report.scale is None
