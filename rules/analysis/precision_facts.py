@@ -218,6 +218,7 @@ def accelerator_hint(analysis: ModuleAnalysis) -> str | None:
                 kind = string_value(argument(site.node, "device_type", 0))
                 if kind is None or kind.upper() not in ("GPU", "TPU"):
                     continue
+                return f"lists the {kind.upper()}s"  # "TPU" must not be described as GPUs
             return _TF_DEVICE_CALLS[qualname]
         if qualname in _DEVICE_ARG_CALLS:
             device = string_value(argument(site.node, "device_name", 0) or argument(site.node, "device", 0))

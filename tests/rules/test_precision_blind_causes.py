@@ -168,3 +168,47 @@ def test_model_from_another_module_is_not_called_tiny():
     """
     [report] = gl101_reports(source)
     assert report.scale is None
+
+
+# ---- TPU runs are not GPU runs ----------------------------------------------------------------
+
+
+def test_gl102_is_silent_on_a_tpu_run():
+    gpu = """
+        from transformers import Trainer, TrainingArguments
+
+        args = TrainingArguments(output_dir="out", num_train_epochs=3)
+        Trainer(model=model, args=args, train_dataset=train_ds).train()
+    """
+    assert findings(gpu, "GL102")
+    silent("GL102", gpu.replace('num_train_epochs=3', 'num_train_epochs=3, tpu_num_cores=8'))
+    silent("GL102", "import torch_xla.core.xla_model as xm\n" + textwrap.dedent(gpu))
+    lightning = """
+        import lightning as L
+
+        trainer = L.Trainer(max_epochs=10)
+        trainer.fit(model, loader)
+    """
+    assert findings(lightning, "GL102")
+    silent("GL102", lightning.replace("max_epochs=10", 'max_epochs=10, accelerator="tpu", devices=8'))
+
+
+KERAS_MODEL = """
+    model = tf.keras.Sequential([tf.keras.layers.Conv2D(64, 3), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=3)
+"""
+
+
+def test_gl103_says_tpu_not_tensor_cores_on_a_tpu():
+    tpu = "import tensorflow as tf\n\nstrategy = tf.distribute.TPUStrategy(resolver)\n" + textwrap.dedent(KERAS_MODEL)
+    [finding] = findings(tpu, "GL103")
+    assert "tensor cores" not in finding.message and "GPU" not in finding.message
+    assert "on the TPU" in finding.message and "60 % faster on TPUs" in finding.message
+    assert '"mixed_bfloat16"' in finding.message
+    listed = 'import tensorflow as tf\n\nprint(tf.config.list_physical_devices("TPU"))\n' + textwrap.dedent(KERAS_MODEL)
+    [finding] = findings(listed, "GL103")
+    assert "lists the TPUs" in finding.message and "tensor cores" not in finding.message
+    gpu = 'import tensorflow as tf\n\nprint(tf.config.list_physical_devices("GPU"))\n' + textwrap.dedent(KERAS_MODEL)
+    [finding] = findings(gpu, "GL103")
+    assert "lists the GPUs" in finding.message and "tensor cores" in finding.message
