@@ -14,6 +14,7 @@ from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.scope_facts import in_test_function, is_test_module
 from greenlint.rules.analysis.tpu import tpu_evidence
 from greenlint.rules.base import Report, Rule, RuleFix
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import set_keyword
 
 _MESSAGES = {
@@ -81,6 +82,16 @@ class TrainerWithoutMixedPrecision(Rule):
     fix_applicability = "unsafe"
     evidence = (evidence.HF_FP16_BERT_LARGE, evidence.H100_BF16_GPT, evidence.H100_BF16_WHOLE_SCRIPT)
     saving_scope = "the GPU compute energy of training (about 2x faster on a V100 for bert-large; measured 49-82 % less GPU energy per step on an H100 in raw PyTorch)"
+    impact = RuleImpact(
+        size=WasteSize(
+            0.49,
+            0.82,
+            "mixed precision cut bert-large fine-tuning with the HF Trainer from 57.82 s to 27.46 s on a V100 "
+            "(53 % less time, HF docs); bf16 autocast cut the GPU energy of a step by 49-82 % on an H100 "
+            "(measured, docs/evidence.md#h100-precision)",
+        ),
+        frequency="run-wide",
+    )
     trigger = (
         ("Trainer", "TrainingArguments", "Accelerator", "Fabric", "Config"),
         ("transformers", "lightning", "accelerate", "trl", "sentence_transformers"),

@@ -23,6 +23,7 @@ from greenlint.rules.analysis.precision_facts import (
     top_level_statement,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import module_alias
 
 _GRAPH_REWRITE = ("enable_mixed_precision_graph_rewrite",)
@@ -141,6 +142,16 @@ class KerasWithoutMixedPrecisionPolicy(Rule):
         ),
     )
     saving_scope = "the GPU/TPU compute energy of `fit` (documented >3x faster on modern GPUs; about 0 for tiny models)"
+    impact = RuleImpact(
+        size=WasteSize(
+            0.12,
+            0.67,
+            "a mixed policy cut the measured energy of a small TF CNN by more than 12 % (student report); the "
+            "TensorFlow guide documents more than 3x faster on modern GPUs (67 % less time) and 60 % faster "
+            "on TPUs",
+        ),
+        frequency="run-wide",
+    )
     trigger = (
         ("keras",),
         (".fit(", "fit_generator("),

@@ -17,6 +17,7 @@ from greenlint.rules.analysis.precision_facts import (
     simple_statements,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import replace_node
 
 # Switch -> which work it governs (for the message).
@@ -163,6 +164,16 @@ class Tf32Disabled(Rule):
         ),
     )
     saving_scope = "the GPU compute energy of the float32 matmuls/convolutions of the training step (measured 65 % per step for a GPT-style model on an H100; little for conv nets when only the matmul switch is off)"
+    impact = RuleImpact(
+        size=WasteSize(
+            0.50,
+            0.65,
+            "allowing TF32 cut the GPU energy of a float32 step by 65 % on an H100 (measured, "
+            "docs/evidence.md#h100-precision); training took twice as long (50 %) after PyTorch 1.12 turned "
+            "TF32 matmuls off (speechbrain#2531)",
+        ),
+        frequency="run-wide",
+    )
     trigger = (
         ("allow_tf32 =", "allow_tf32=", "set_float32_matmul_precision(", "fp32_precision =", "fp32_precision="),
         ("backward(", "Trainer(", "Accelerator(", "Fabric("),
