@@ -15,6 +15,7 @@ from greenlint.rules.analysis.scope_facts import is_test_module, training_step_l
 from greenlint.rules.base import Report, Rule
 from greenlint.rules.impact import RuleImpact, Scale, WasteSize
 from greenlint.rules.precision.autocast_fix import autocast_advice, autocast_fix
+from greenlint.rules.precision.eval_precision import fp32_eval_loops
 
 
 class MixedPrecisionMissing(Rule):
@@ -33,7 +34,12 @@ class MixedPrecisionMissing(Rule):
         where the default is set. Modules that train in float64 on purpose are skipped, and so are
         test code (a test framework or testing helpers imported, `test_*` functions) and loops that build a new
         optimizer on every iteration (numerics checks that compare one update of two models, such as
-        torch's own `_inductor/fx_passes/numeric_utils.py`: nothing is trained there).
+        torch's own `_inductor/fx_passes/numeric_utils.py`: nothing is trained there). A `.double()` on a
+        metric (`correct.double() / n`) is not float64 training. Also reported, once per evaluation: an
+        evaluation loop (autograd off, a model's forward, no backward) with no autocast in a module
+        whose training step runs under an autocast that is on. On a tiny workload (a known small
+        dataset such as MNIST, CIFAR or IMDb and a model of small visible layers, nothing pretrained)
+        the finding's estimated impact is scaled down: autocast saves about nothing there.
     """
     why = """
         On GPUs with tensor cores (Volta and newer) float32 matrix work runs far below the chip's
@@ -100,6 +106,9 @@ class MixedPrecisionMissing(Rule):
         if not analysis.device.uses_gpu or is_test_module(analysis):
             return
         precision = analysis.precision
+        if precision.state is Precision.ON and not trains_in_float64(analysis):
+            yield from _fp32_evaluations(analysis)
+            return
         if precision.state is not Precision.OFF or trains_in_float64(analysis):
             return
         configured = _configured_off(precision)
@@ -148,6 +157,29 @@ def _tiny_workload_scale(analysis: ModuleAnalysis) -> Scale | None:
         f"{workload.reason()}: launch-bound, so autocast saves about nothing there (it ran 0.49x-0.87x "
         "as fast as float32 on a small workload on an A100, huggingface/transformers#15026)",
     )
+
+
+def _fp32_evaluations(analysis: ModuleAnalysis) -> Iterable[Report]:
+    """Evaluation loops in float32 next to a training step under autocast (eval_precision.py)."""
+    found = fp32_eval_loops(analysis)
+    if not found:
+        return
+    scale = _tiny_workload_scale(analysis)
+    for item in found:
+        training = analysis.module.code_for_node(item.training_autocast)
+        if len(training) > 60:
+            training = "torch.autocast(...)"
+        yield Report(
+            node=item.loop.node,
+            end_node=_header_end(item.loop.node),
+            message=(
+                "evaluation loop runs the model in float32 although the training step of this module runs "
+                f"under `{training}`: wrap its forward pass in the same autocast (bf16 autocast: measured "
+                "49-82 % less GPU energy per step on an H100)"
+            ),
+            frequency="every-eval",
+            scale=scale,
+        )
 
 
 def _configured_off(precision: PrecisionFacts) -> str:

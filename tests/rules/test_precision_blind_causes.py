@@ -212,3 +212,58 @@ def test_gl103_says_tpu_not_tensor_cores_on_a_tpu():
     gpu = 'import tensorflow as tf\n\nprint(tf.config.list_physical_devices("GPU"))\n' + textwrap.dedent(KERAS_MODEL)
     [finding] = findings(gpu, "GL103")
     assert "lists the GPUs" in finding.message and "tensor cores" in finding.message
+
+
+# ---- evaluation in float32 next to a training step under autocast -----------------------------
+
+AMP_TRAIN_FP32_EVAL = """
+    import torch
+
+    DEVICE = torch.device("cuda")
+
+    def train_one_epoch(model, loader, optimizer, scaler):
+        model.train()
+        for x, y in loader:
+            x, y = x.to(DEVICE), y.to(DEVICE)
+            optimizer.zero_grad()
+            with torch.autocast("cuda", dtype=torch.float16):
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+
+    def validate(model, loader):
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for x, y in loader:
+                x, y = x.to(DEVICE), y.to(DEVICE)
+                preds = model(x)
+                correct += (preds.argmax(1) == y).sum()
+        return correct
+"""
+
+
+def test_fp32_evaluation_next_to_autocast_training_is_reported_per_evaluation():
+    [finding] = findings(AMP_TRAIN_FP32_EVAL, "GL101")
+    assert finding.message.startswith("evaluation loop runs the model in float32")
+    assert '`torch.autocast("cuda", dtype=torch.float16)`' in finding.message
+    assert finding.location.row == 20  # `for x, y in loader:` of validate()
+    [report] = gl101_reports(AMP_TRAIN_FP32_EVAL)
+    assert report.frequency == "every-eval"
+
+
+def test_evaluation_with_its_own_autocast_or_without_amp_training_is_silent():
+    with_autocast = AMP_TRAIN_FP32_EVAL.replace(
+        "                preds = model(x)",
+        "                with torch.autocast(\"cuda\", dtype=torch.float16):\n                    preds = model(x)",
+    )
+    silent("GL101", with_autocast)
+    around = AMP_TRAIN_FP32_EVAL.replace("with torch.no_grad():", "with torch.no_grad(), torch.autocast(\"cuda\"):")
+    silent("GL101", around)
+    chosen_off = AMP_TRAIN_FP32_EVAL.replace("with torch.no_grad():", "with torch.no_grad(), torch.autocast(\"cuda\", enabled=False):")
+    silent("GL101", chosen_off)
+    # training in float32 too: that is the ordinary GL101 finding on the training loop, not this one
+    fp32_training = AMP_TRAIN_FP32_EVAL.replace('with torch.autocast("cuda", dtype=torch.float16):', "if True:")
+    messages = [f.message for f in findings(fp32_training, "GL101")]
+    assert len(messages) == 1 and messages[0].startswith("training loop runs on the GPU in float32")
