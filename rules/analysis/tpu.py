@@ -16,7 +16,7 @@ _TPU_KEYWORDS = frozenset({"tpu_num_cores", "tpu_cores"})
 
 def tpu_evidence(facts: ModuleFacts, code: str = "") -> str | None:
     """A short phrase saying why the module runs on a TPU ("imports `torch_xla`"), or None."""
-    for local, bound in facts.imports.bindings.items():
+    for bound in facts.imports.bindings.values():
         if bound == "torch_xla" or bound.startswith("torch_xla."):
             return "imports `torch_xla`"
     for site in facts.calls:
