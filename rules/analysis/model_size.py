@@ -16,7 +16,10 @@ The answer is "tiny" only when the module shows all of:
 - nothing large: no pretrained or zoo model (torchvision/timm/hub/transformers, any
   `from_pretrained`), no attention or Transformer layers, no class named after a deep
   architecture (ResNet, VGG, UNet, ...), whose blocks a call-site count would undercount.
-Anything unknown keeps the answer "not tiny": the estimate must not call a real workload small.
+Without known small data, an MLP built here whose every `Linear` width is known, with nothing but
+`Linear` layers and under `MAX_MLP_PARAMS` weights, is tiny on any data (a 10-layer MLP of 90 k
+weights on a Kaggle table). Anything unknown keeps the answer "not tiny": the estimate must not
+call a real workload small.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ MAX_WIDTH = 1024
 MAX_CONV_CHANNELS = 512
 MAX_CONV_LAYERS = 8
 MAX_IMAGE_SIDE = 64
+# An MLP of known layers below ~1 M parameters is launch-bound on any data: the bound the project's
+# design gives for downgrading mixed-precision advice (rule catalog, GL-P01 "FP risks").
+MAX_MLP_PARAMS = 1_000_000
 
 _TORCHVISION_SMALL = {
     "MNIST": "MNIST (28x28)", "FashionMNIST": "Fashion-MNIST (28x28)", "KMNIST": "KMNIST (28x28)",
@@ -86,7 +92,9 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
         return None
     data: str | None = None
     widths: list[int] = []
-    convs = layers = 0
+    convs = layers = unknown = 0
+    dense_params = 0  # in x out of the Linear layers, when every width is known
+    only_dense = True
     for site in facts.calls:
         qualname = site.qualname or ""
         if site.attr == "from_pretrained" or qualname.startswith(_LARGE_PREFIXES) or _ATTENTION.match(qualname):
@@ -99,6 +107,7 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
             if _CONV.match(name):
                 convs += 1
                 layers += 1
+                only_dense = False
                 channels = _widths(site, (0, 1))
                 if any(c > MAX_CONV_CHANNELS for c in channels):
                     return None
@@ -109,6 +118,11 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
                 if any(w > MAX_WIDTH for w in found):
                     return None
                 widths.extend(found)
+                if name == "Linear" and len(found) == 2:
+                    dense_params += found[0] * found[1]
+                else:
+                    only_dense = only_dense and name == "Linear"
+                    unknown += 1
         elif _argparse_width_too_large(site):
             return None
     constants = _width_constants(analysis)
@@ -116,7 +130,12 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
         return None
     widths.extend(constants)
     # the model must be built here (a model imported from another module has unknown layers)
-    if data is None or not layers or convs > MAX_CONV_LAYERS or len(widths) < 2:
+    if not layers or convs > MAX_CONV_LAYERS or len(widths) < 2:
+        return None
+    if data is None and only_dense and not unknown and dense_params <= MAX_MLP_PARAMS:
+        # an MLP whose every layer is known and tiny is launch-bound on any data
+        return SmallWorkload(f"any data (an MLP of about {dense_params:,} weights)", max(widths))
+    if data is None:
         return None
     return SmallWorkload(data, max(widths))
 

@@ -144,7 +144,9 @@ def test_imagenet_size_workloads_get_no_scale():
             "Generator().cuda()", "ResidualGenerator().cuda()"),
         "a zoo backbone": MNIST_GAN.replace("generator = Generator().cuda()",
                                             "import torchvision\n    generator = torchvision.models.resnet50().cuda()"),
-        "data that is not known small": MNIST_GAN.replace("datasets.MNIST(", "datasets.ImageFolder("),
+        # (a fully known MLP is tiny on any data: here one width is not known)
+        "data that is not known small": MNIST_GAN.replace("datasets.MNIST(", "datasets.ImageFolder(").replace(
+            "nn.Linear(256, 784)", "nn.Linear(256, n_pixels)"),
     }
     for what, source in variants.items():
         [report] = gl101_reports(source)
@@ -267,3 +269,27 @@ def test_evaluation_with_its_own_autocast_or_without_amp_training_is_silent():
     fp32_training = AMP_TRAIN_FP32_EVAL.replace('with torch.autocast("cuda", dtype=torch.float16):', "if True:")
     messages = [f.message for f in findings(fp32_training, "GL101")]
     assert len(messages) == 1 and messages[0].startswith("training loop runs on the GPU in float32")
+
+
+def test_an_mlp_of_known_tiny_layers_is_scaled_on_any_data():
+    source = """
+        import pandas as pd
+        import torch
+        import torch.nn as nn
+
+        df = pd.read_csv("train.csv")
+        model = nn.Sequential(nn.Linear(7, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)).cuda()
+        optimizer = torch.optim.Adam(model.parameters())
+        for x, y in loader:
+            loss = (model(x.cuda()) - y.cuda()).square().mean()
+            loss.backward()
+            optimizer.step()
+    """
+    [report] = gl101_reports(source)
+    assert report.scale is not None and "MLP of about 4,608 weights" in report.scale.reason
+    # one layer of unknown width, a wide one, or a convolution: no longer known to be tiny
+    for change in ('nn.Linear(7, 64)", "nn.Linear(n_features, 64)', 'nn.Linear(64, 64)", "nn.Linear(64, 1024), nn.Linear(1024, 1024), nn.Linear(1024, 64)',
+                   'nn.Linear(7, 64)", "nn.Conv1d(1, 8, 3), nn.Flatten(), nn.Linear(7, 64)'):
+        old, new = change.split('", "')
+        [report] = gl101_reports(source.replace(old, new))
+        assert report.scale is None, change
