@@ -22,6 +22,7 @@ from greenlint.rules.analysis.literals import (
     NOT_LITERAL,
     argument,
     literal_value,
+    resolved_value,
     string_value,
 )
 from greenlint.rules.analysis.names import terminal_name
@@ -72,23 +73,27 @@ def model_loads(analysis: ModuleAnalysis) -> list[ModelLoad]:
                 continue
             if _NOT_A_MODEL.search(terminal_name(site.receiver) or ""):
                 continue
-            checkpoint = string_value(argument(site.node, "pretrained_model_name_or_path", 0))
+            checkpoint = resolve_checkpoint(analysis, argument(site.node, "pretrained_model_name_or_path", 0))
             loads.append(ModelLoad(site, receiver, checkpoint))
         elif site.qualname in ("sentence_transformers.SentenceTransformer", "sentence_transformers.CrossEncoder"):
-            checkpoint = string_value(argument(site.node, "model_name_or_path", 0))
+            checkpoint = resolve_checkpoint(analysis, argument(site.node, "model_name_or_path", 0))
             loads.append(ModelLoad(site, site.qualname, checkpoint))
     return loads
 
 
 def resolve_checkpoint(analysis: ModuleAnalysis, node: cst.BaseExpression | None) -> str | None:
-    """A literal checkpoint, or the literal a module-level name was assigned (`model_name = "..."`)."""
+    """A literal checkpoint, the literal a name is always assigned (`CHECKPOINT = "bert-large-uncased"`
+    then `from_pretrained(CHECKPOINT)`), or the configured default of the expression (an argparse
+    default, a dataclass field, a config-file key: literals.resolved_value)."""
     value = string_value(node)
-    if value is not None or not isinstance(node, cst.Name):
+    if value is not None or node is None:
         return value
-    values = {string_value(v) for name, v in analysis.facts.assignments if name == node.value}
-    if len(values) == 1:
-        return values.pop()
-    return None
+    if isinstance(node, cst.Name):
+        values = {string_value(v) for name, v in analysis.facts.assignments if name == node.value}
+        if len(values) == 1:
+            return values.pop()
+    configured = resolved_value(node)
+    return configured if isinstance(configured, str) else None
 
 
 def all_models_small(analysis: ModuleAnalysis, loads: list[ModelLoad]) -> str | None:

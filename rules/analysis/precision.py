@@ -91,7 +91,12 @@ class PrecisionFact:
 @dataclass(frozen=True)
 class PrecisionFacts:
     facts: tuple[PrecisionFact, ...]
+    # torch.float64 / torch.double named anywhere (a dtype, a default dtype)
     uses_float64: bool
+    # every argument-less `.double()` call: on a model it means float64 training, on a metric
+    # (`correct.double() / n`) it means nothing about the training step, so rules decide which
+    # (precision_facts.trains_in_float64)
+    double_calls: tuple[CallSite, ...] = ()
 
     @property
     def state(self) -> Precision:
@@ -251,6 +256,7 @@ def _in_training_loop(site: CallSite) -> bool:
 def collect_precision_facts(facts: ModuleFacts) -> PrecisionFacts:
     found: list[PrecisionFact] = []
     uses_float64 = False
+    double_calls: list[CallSite] = []
     for qualname, node in facts.watched_attributes:
         if qualname in _HALF_DTYPES:
             found.append(PrecisionFact(Precision.ON, "half-dtype", node))
@@ -280,5 +286,5 @@ def collect_precision_facts(facts: ModuleFacts) -> PrecisionFacts:
         if site.node.args:
             found.extend(_keyword_facts(site))
         if site.is_method_call and site.attr == "double" and not site.node.args:
-            uses_float64 = True
-    return PrecisionFacts(tuple(found), uses_float64)
+            double_calls.append(site)
+    return PrecisionFacts(tuple(found), uses_float64, tuple(double_calls))

@@ -133,6 +133,19 @@ def is_test_module(analysis: ModuleAnalysis) -> bool:
     return any(name.startswith("test_") for name in analysis.facts.functions)
 
 
+def trains_in_float64(analysis: ModuleAnalysis) -> bool:
+    """The module trains in float64 on purpose: it names `torch.float64`/`torch.double`, or it calls
+    `.double()` on a model. A `.double()` on a metric (`running_corrects.double() / n`) does not
+    count: it must not switch the float32-training rules off for the whole file."""
+    precision = analysis.precision
+    if precision.uses_float64:
+        return True
+    if not precision.double_calls:
+        return False
+    models = ModelRecognizer(analysis.facts)
+    return any(site.receiver is not None and models.is_model(site.receiver) for site in precision.double_calls)
+
+
 # ---- Keras -----------------------------------------------------------------------------------
 
 KERAS_ROOTS = ("keras.", "tensorflow.keras.", "tf_keras.", "tensorflow.python.keras.")
@@ -205,6 +218,7 @@ def accelerator_hint(analysis: ModuleAnalysis) -> str | None:
                 kind = string_value(argument(site.node, "device_type", 0))
                 if kind is None or kind.upper() not in ("GPU", "TPU"):
                     continue
+                return f"lists the {kind.upper()}s"  # "TPU" must not be described as GPUs
             return _TF_DEVICE_CALLS[qualname]
         if qualname in _DEVICE_ARG_CALLS:
             device = string_value(argument(site.node, "device_name", 0) or argument(site.node, "device", 0))

@@ -17,6 +17,7 @@ from greenlint.rules.analysis.model_choice_facts import (
 )
 from greenlint.rules.analysis.precision_facts import is_test_module
 from greenlint.rules.base import Evidence, Report, Rule
+from greenlint.rules.impact import RuleImpact, WasteSize
 
 _GENERATION_TASKS = frozenset({"text-generation", "text2text-generation"})
 _CAUSAL = re.compile(r"ForCausalLM$|LMHeadModel$|AutoModelWithLMHead$")
@@ -170,6 +171,16 @@ class GenerativeLlmForClosedLabelTask(Rule):
         ),
     )
     saving_scope = "the inference (and any fine-tuning) compute of the labelling job: orders of magnitude per prediction (published, A100)"
+    impact = RuleImpact(
+        size=WasteSize(
+            0.90,
+            0.99,
+            "multi-purpose generative models cost 'orders of magnitude' more energy per 1,000 inferences than "
+            "task-specific models on the same task (Luccioni et al., FAccT 2024, A100); one to two orders of "
+            "magnitude read as 90-99 %",
+        ),
+        frequency="run-wide",
+    )
     trigger = (
         ("pipeline(", "from_pretrained", "LLM(", "ollama", "Llama("),
         ("text-generation", "text2text-generation", ".generate(", "vllm", "llama_cpp", "ollama"),

@@ -319,6 +319,8 @@ class TrainingFromScratch(Rule):
         ),
     )
     saving_scope = "most of the training run: the epochs needed to reach the target accuracy (task-dependent, unquantified)"
+    # No quantified source (the cited catalogues give no magnitude): impact "unknown", always shown.
+    impact = None
     trigger = (
         ("torchvision", "timm", "applications", "from_config"),
         ("backward(", ".fit(", "Trainer(", "fit_generator("),

@@ -16,6 +16,7 @@ from greenlint.rules.analysis.model_choice_facts import (
 )
 from greenlint.rules.analysis.precision_facts import is_test_module
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import set_keyword
 
 HF_1GPU = "Hugging Face Transformers docs, 'Efficient training on a single GPU' (v4.2x page with measured tables, bert-large on a V100-16GB)"
@@ -68,6 +69,15 @@ class UnneededGradientCheckpointing(Rule):
         ),
     )
     saving_scope = "the recomputed forward pass: about 20 % of the GPU time of each training step (documented)"
+    impact = RuleImpact(
+        size=WasteSize(
+            0.17,
+            0.22,
+            "gradient checkpointing makes training '~20 % slower' (1 - 1/1.2 = 17 % of the time); bert-large "
+            "66 s -> 85 s (22 %) on a V100 (HF docs)",
+        ),
+        frequency="run-wide",
+    )
     trigger = (("gradient_checkpointing",), ("from_pretrained", "SentenceTransformer(", "CrossEncoder("))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

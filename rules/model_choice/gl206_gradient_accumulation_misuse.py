@@ -22,6 +22,7 @@ from greenlint.rules.analysis.precision_facts import (
     simple_statements,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import replace_node
 
 DDP = frozenset(
@@ -94,6 +95,16 @@ class GradientAccumulationMisuse(Rule):
     )
     saving_scope = "(1) about 14 % of training time for bert-large (documented); (2) the communication time of k-1 all-reduces per optimizer step"
     # (accumulation keyword and batch keyword) or (DDP, backward and a step)
+    impact = RuleImpact(
+        size=WasteSize(
+            0.12,
+            0.12,
+            "bert-large with batch 1 x 4 accumulation steps took 66.03 s against 57.82 s for batch 4 (12 % "
+            "of the time, HF docs, V100); the DDP all-reduce of every micro-batch has no published figure "
+            "and is given the same size",
+        ),
+        frequency="run-wide",
+    )
     trigger = (
         ("gradient_accumulation_steps", "DistributedDataParallel"),
         ("per_device_train_batch_size", "backward("),

@@ -11,11 +11,13 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.literals import argument, literal_value, string_value
 from greenlint.rules.analysis.precision import Precision
 from greenlint.rules.analysis.precision_facts import (
+    trains_in_float64,
     assignment_targets,
     is_test_module,
     simple_statements,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import replace_node
 
 # Switch -> which work it governs (for the message).
@@ -162,6 +164,16 @@ class Tf32Disabled(Rule):
         ),
     )
     saving_scope = "the GPU compute energy of the float32 matmuls/convolutions of the training step (measured 65 % per step for a GPT-style model on an H100; little for conv nets when only the matmul switch is off)"
+    impact = RuleImpact(
+        size=WasteSize(
+            0.50,
+            0.65,
+            "allowing TF32 cut the GPU energy of a float32 step by 65 % on an H100 (measured, "
+            "docs/evidence.md#h100-precision); training took twice as long (50 %) after PyTorch 1.12 turned "
+            "TF32 matmuls off (speechbrain#2531)",
+        ),
+        frequency="run-wide",
+    )
     trigger = (
         ("allow_tf32 =", "allow_tf32=", "set_float32_matmul_precision(", "fp32_precision =", "fp32_precision="),
         ("backward(", "Trainer(", "Accelerator(", "Fabric("),
@@ -176,7 +188,7 @@ class Tf32Disabled(Rule):
         if not analysis.device.uses_gpu or not _trains(analysis) or is_test_module(analysis):
             return
         precision = analysis.precision
-        if precision.state is Precision.ON or precision.uses_float64:
+        if precision.state is Precision.ON or trains_in_float64(analysis):
             return
         turned_on = {s.scope for s in switches if not s.off}
         for switch in offs:

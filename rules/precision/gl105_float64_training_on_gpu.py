@@ -167,6 +167,9 @@ class Float64TrainingOnGpu(Rule):
         ),
     )
     saving_scope = "the GPU compute energy of the training step (float64 -> float32, then more with bf16); magnitude not measured"
+    # No quantified source: the evidence is the datasheets' peak rates, not a measured saving (issue 14:
+    # never invent a figure), so the finding's impact is "unknown" and it is always shown.
+    impact = None
     trigger = (
         ("backward(",),
         ("step(",),

@@ -380,7 +380,7 @@ TORCH_MLP = """
         import pandas as pd
         from sklearn.preprocessing import StandardScaler
 
-        df = pd.read_csv("churn.csv")
+        df = pd.read_csv("churn.csv", nrows=7_043)
         X = StandardScaler().fit_transform(pd.get_dummies(df.drop(columns="churn")))
         """, TORCH_MLP),
         """
@@ -805,7 +805,7 @@ def test_gl204_counts_layers_per_network_not_per_module():
         from sklearn.preprocessing import StandardScaler
         from tensorflow import keras
 
-        X = StandardScaler().fit_transform(pd.read_csv("housing.csv"))
+        X = StandardScaler().fit_transform(pd.read_csv("housing.csv", nrows=20_000))
         for units in (30, 60):
             model = keras.models.Sequential([keras.layers.Dense(units, activation="relu"), keras.layers.Dense(1)])
             model.compile(loss="mse")

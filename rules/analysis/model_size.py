@@ -1,0 +1,222 @@
+"""Is the module's training workload tiny (launch-bound)? Read from the data and the layers it builds.
+
+Mixed precision, like any change that makes the GPU's arithmetic faster, saves energy only where
+the arithmetic dominates the step. A 3-layer MLP on 28x28 MNIST or a small LSTM on IMDb spends
+its step launching kernels and moving small tensors: autocast saves about nothing there and can
+even be slower (rules/evidence.py `AMP_SMALL_MODELS`). Rules use this to lower a finding's
+estimated impact (`Scale`), never to drop it.
+
+The answer is "tiny" only when the module shows all of:
+- small data: a known small dataset (MNIST-like at 28x28, CIFAR/SVHN at 32x32, a few-label text
+  set such as IMDb or TREC, a scikit-learn toy table), and no resize above 64 pixels;
+- the model is built here, from layers whose widths are known and small: at least two widths
+  resolve (literals, module constants, argparse defaults), none above `MAX_WIDTH`, conv channels
+  at most `MAX_CONV_CHANNELS`, at most `MAX_CONV_LAYERS` convolution call sites, and no width-like
+  setting (`hidden_dim`, `--embed-dim`) above `MAX_WIDTH`;
+- nothing large: no pretrained or zoo model (torchvision/timm/hub/transformers, any
+  `from_pretrained`), no attention or Transformer layers, no class named after a deep
+  architecture (ResNet, VGG, UNet, ...), whose blocks a call-site count would undercount.
+Without known small data, an MLP built here whose every `Linear` width is known, with nothing but
+`Linear` layers and under `MAX_MLP_PARAMS` weights, is tiny on any data (a 10-layer MLP of 90 k
+weights on a Kaggle table). Anything unknown keeps the answer "not tiny": the estimate must not
+call a real workload small.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.literals import NOT_LITERAL, argument, positional_args, resolved_value, string_value
+
+MAX_WIDTH = 1024
+MAX_CONV_CHANNELS = 512
+MAX_CONV_LAYERS = 8
+MAX_IMAGE_SIDE = 64
+# An MLP of known layers below ~1 M parameters is launch-bound on any data: the bound the project's
+# design gives for downgrading mixed-precision advice (rule catalog, GL-P01 "FP risks").
+MAX_MLP_PARAMS = 1_000_000
+
+_TORCHVISION_SMALL = {
+    "MNIST": "MNIST (28x28)", "FashionMNIST": "Fashion-MNIST (28x28)", "KMNIST": "KMNIST (28x28)",
+    "EMNIST": "EMNIST (28x28)", "QMNIST": "QMNIST (28x28)", "USPS": "USPS (16x16)",
+    "SVHN": "SVHN (32x32)", "CIFAR10": "CIFAR-10 (32x32)", "CIFAR100": "CIFAR-100 (32x32)",
+}
+_KERAS_SMALL = {"mnist": "MNIST (28x28)", "fashion_mnist": "Fashion-MNIST (28x28)",
+                "cifar10": "CIFAR-10 (32x32)", "cifar100": "CIFAR-100 (32x32)"}
+_HUB_SMALL = {
+    "mnist": "MNIST (28x28)", "ylecun/mnist": "MNIST (28x28)", "fashion_mnist": "Fashion-MNIST (28x28)",
+    "zalando-datasets/fashion_mnist": "Fashion-MNIST (28x28)", "cifar10": "CIFAR-10 (32x32)",
+    "uoft-cs/cifar10": "CIFAR-10 (32x32)", "cifar100": "CIFAR-100 (32x32)", "svhn": "SVHN (32x32)",
+    "imdb": "IMDb reviews", "stanfordnlp/imdb": "IMDb reviews", "trec": "TREC questions",
+    "sst2": "SST-2", "stanfordnlp/sst2": "SST-2", "ag_news": "AG News", "rotten_tomatoes": "Rotten Tomatoes",
+}
+_TORCHTEXT_SMALL = {"IMDB": "IMDb reviews", "TREC": "TREC questions", "SST": "SST", "SST2": "SST-2",
+                    "AG_NEWS": "AG News", "YelpReviewPolarity": "Yelp polarity"}
+_SKLEARN_TOY = {"load_iris": "the Iris table", "load_wine": "the Wine table", "load_digits": "scikit-learn digits (8x8)",
+                "load_breast_cancer": "the breast-cancer table", "load_diabetes": "the diabetes table"}
+
+_LARGE_PREFIXES = ("torchvision.models", "timm", "transformers", "peft", "sentence_transformers", "torch.hub",
+                   "segmentation_models_pytorch", "keras.applications", "tensorflow.keras.applications")
+_ATTENTION = re.compile(r"^torch\.nn\.(modules\.\w+\.)?(Transformer\w*|MultiheadAttention)$")
+_DEEP_CLASS = re.compile(r"ResNet|ResNe[Xx]t|Bottleneck|BasicBlock|VGG|UNet|Unet|DenseNet|Inception|EfficientNet|"
+                         r"MobileNet|Transformer|Attention|ViT|Swin|ConvNeXt|Residual", re.IGNORECASE)
+# layer -> positions of its width arguments (in/out features, channels, hidden size)
+_WIDTH_ARGS = {"Linear": (0, 1), "Bilinear": (0, 2), "LSTM": (0, 1), "GRU": (0, 1), "RNN": (0, 1),
+               "LSTMCell": (0, 1), "GRUCell": (0, 1), "Embedding": (1,), "EmbeddingBag": (1,)}
+_WIDTH_KEYWORDS = frozenset({"in_features", "out_features", "in1_features", "in_channels", "out_channels",
+                             "input_size", "hidden_size", "embedding_dim"})
+_CONV = re.compile(r"^(Lazy)?Conv(Transpose)?[123]d$")
+_WIDTH_SETTING = re.compile(r"(^|_|-)(dim|dims|hidden|embed|embedding|channels|features|filters|width|d_model|units)"
+                            r"(_|-|$)|hidden|embed_dim|d_model", re.IGNORECASE)
+_SIDE_SETTING = re.compile(r"(img|image|input|crop)_?(size|side|res|resolution)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SmallWorkload:
+    data: str  # "MNIST (28x28)"
+    widest: int  # the widest layer found (features or channels)
+
+    def reason(self) -> str:
+        return f"a small model (no layer width or width setting above {self.widest}) on {self.data}"
+
+
+def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
+    """A SmallWorkload when the module visibly trains a tiny model on small data, else None."""
+    facts = analysis.facts
+    if any(_DEEP_CLASS.search(name) for name in facts.classes):
+        return None
+    data: str | None = None
+    widths: list[int] = []
+    convs = layers = unknown = 0
+    dense_params = 0  # in x out of the Linear layers, when every width is known
+    only_dense = True
+    for site in facts.calls:
+        qualname = site.qualname or ""
+        if site.attr == "from_pretrained" or qualname.startswith(_LARGE_PREFIXES) or _ATTENTION.match(qualname):
+            return None
+        data = data or _small_data(site, qualname)
+        if _too_large_image(site, qualname):
+            return None
+        if qualname.startswith("torch.nn.") and qualname.count(".") <= 3:
+            name = qualname.rsplit(".", 1)[-1]
+            if _CONV.match(name):
+                convs += 1
+                layers += 1
+                only_dense = False
+                channels = _widths(site, (0, 1))
+                if any(c > MAX_CONV_CHANNELS for c in channels):
+                    return None
+                widths.extend(channels)
+            elif name in _WIDTH_ARGS:
+                layers += 1
+                found = _widths(site, _WIDTH_ARGS[name])
+                if any(w > MAX_WIDTH for w in found):
+                    return None
+                widths.extend(found)
+                if name == "Linear" and len(found) == 2:
+                    dense_params += found[0] * found[1]
+                else:
+                    only_dense = only_dense and name == "Linear"
+                    unknown += 1
+        elif _argparse_width_too_large(site):
+            return None
+    constants = _width_constants(analysis)
+    if constants is None:
+        return None
+    widths.extend(constants)
+    # the model must be built here (a model imported from another module has unknown layers)
+    if not layers or convs > MAX_CONV_LAYERS or len(widths) < 2:
+        return None
+    if data is None and only_dense and not unknown and dense_params <= MAX_MLP_PARAMS:
+        # an MLP whose every layer is known and tiny is launch-bound on any data
+        return SmallWorkload(f"any data (an MLP of about {dense_params:,} weights)", max(widths))
+    if data is None:
+        return None
+    return SmallWorkload(data, max(widths))
+
+
+def _small_data(site: CallSite, qualname: str) -> str | None:
+    last = qualname.rsplit(".", 1)[-1]
+    if qualname.startswith("torchvision.datasets.") and last in _TORCHVISION_SMALL:
+        return _TORCHVISION_SMALL[last]
+    if qualname.startswith("torchtext."):
+        for part in qualname.split("."):
+            if part in _TORCHTEXT_SMALL:
+                return _TORCHTEXT_SMALL[part]
+    if qualname.startswith(("keras.", "tensorflow.keras.")) and last == "load_data":
+        return _KERAS_SMALL.get(qualname.rsplit(".", 2)[-2])
+    if qualname.startswith("sklearn.datasets.") and last in _SKLEARN_TOY:
+        return _SKLEARN_TOY[last]
+    if qualname in ("datasets.load_dataset", "tensorflow_datasets.load"):
+        name = string_value(argument(site.node, "path", 0) or argument(site.node, "name", 0)) or ""
+        return _HUB_SMALL.get(name.lower())
+    return None
+
+
+def _too_large_image(site: CallSite, qualname: str) -> bool:
+    """`transforms.Resize(224)`, `F.interpolate(size=...)`: small images upsampled for a big model."""
+    last = qualname.rsplit(".", 1)[-1]
+    if last in ("Resize", "RandomResizedCrop", "CenterCrop", "RandomCrop") and qualname.startswith("torchvision."):
+        return _side_above(resolved_value(argument(site.node, "size", 0)))
+    if last in ("interpolate", "Upsample"):
+        return _side_above(resolved_value(argument(site.node, "size", 1 if last == "interpolate" else 0)))
+    return False
+
+
+def _side_above(value: object) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value > MAX_IMAGE_SIDE
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, int) and v > MAX_IMAGE_SIDE for v in value)
+    return False  # not known: the width checks decide
+
+
+def _widths(site: CallSite, positions: tuple[int, ...]) -> list[int]:
+    """The width arguments that resolve to integers (literal, constant or configured default),
+    passed by position or by their keyword names."""
+    nodes = [arg.value for index, arg in enumerate(positional_args(site.node)) if index in positions]
+    nodes += [arg.value for arg in site.node.args if arg.keyword is not None and arg.keyword.value in _WIDTH_KEYWORDS]
+    found = []
+    for node in nodes:
+        value = resolved_value(node)
+        if isinstance(value, int) and not isinstance(value, bool):
+            found.append(value)
+    return found
+
+
+def _argparse_width_too_large(site: CallSite) -> bool:
+    """`parser.add_argument("--hidden-dim", default=4096)` or `--img_size` default 256."""
+    if site.attr != "add_argument" or not site.node.args:
+        return False
+    flag = string_value(site.node.args[0].value) or ""
+    default = argument(site.node, "default")
+    value = resolved_value(default) if default is not None else NOT_LITERAL
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    name = flag.lstrip("-")
+    if _SIDE_SETTING.search(name.replace("-", "_")):
+        return value > MAX_IMAGE_SIDE
+    return bool(_WIDTH_SETTING.search(name)) and value > MAX_WIDTH
+
+
+def _width_constants(analysis: ModuleAnalysis) -> list[int] | None:
+    """The values of width-like constants (`HIDDEN_DIM = 256`, `embedding_dim = 300`: notebooks pass
+    them to the model class), or None when one of them, or an image side (`IMG_SIZE = 224`), is
+    above the limits."""
+    found = []
+    for name, value in analysis.facts.assignments:
+        if not isinstance(value, cst.Integer):
+            continue
+        number = int(value.value.replace("_", ""), 0)
+        if _SIDE_SETTING.search(name) and number > MAX_IMAGE_SIDE:
+            return None
+        if _WIDTH_SETTING.search(name):
+            if number > MAX_WIDTH:
+                return None
+            found.append(number)
+    return found
