@@ -20,6 +20,7 @@ from greenlint.rules.analysis.training_loop_facts import (
 from greenlint.rules.analysis.scope_facts import training_step_loops
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.experiment.gl504_heavy_per_step_logging import per_step_loss_prints
+from greenlint.rules.training_loop.sync_guards import every_step_guard
 from greenlint.rules.fixes import find_statement_block
 
 SYNC_FUNCTIONS = {
@@ -51,6 +52,8 @@ class _Sync:
     what: str  # "`loss.item()`" etc.
     statement: cst.CSTNode | None  # the simple statement holding it
     assigned: str | None  # `name = <sync>`: the name, for the control-flow check
+    # under an `if` that is true on every step (`if rank in {-1, 0}:`): its test and why
+    guard: tuple[str, str] | None = None
 
 
 @dataclass
@@ -79,6 +82,8 @@ class _Scanner(cst.CSTVisitor):
         self._cond = 0
         self._test = 0
         self._statement: list[cst.CSTNode] = []
+        # the innermost enclosing `if` that holds on every step: (its test's code, why)
+        self._guards: list[tuple[str, str]] = []
 
     # ---- scopes that do not run here ------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -101,11 +106,20 @@ class _Scanner(cst.CSTVisitor):
 
     def visit_If(self, node: cst.If) -> bool:
         self._visit_test(node.test)
-        self._cond += 1
-        node.body.visit(self)
+        reason = every_step_guard(node.test)
+        if reason is not None:
+            # `if rank in {-1, 0}:` / `if (i + 1) % accum == 0:`: the body still runs on every step
+            self._guards.append((cst.Module([]).code_for_node(node.test), reason))
+            node.body.visit(self)
+            self._guards.pop()
+        else:
+            self._cond += 1
+            node.body.visit(self)
+            self._cond -= 1
         if node.orelse is not None:
+            self._cond += 1
             node.orelse.visit(self)
-        self._cond -= 1
+            self._cond -= 1
         return False
 
     def visit_While(self, node: cst.While) -> bool:
@@ -205,6 +219,7 @@ class _Scanner(cst.CSTVisitor):
             return
         sync = self._sync(node, statement)
         if sync is not None:
+            sync.guard = self._guards[-1] if self._guards else None
             self.scan.syncs.append(sync)
             return
         if isinstance(func, cst.Name) and func.value not in self.imports.bindings:
@@ -399,7 +414,7 @@ class HostDeviceSyncInHotLoop(Rule):
     saving_scope = "the GPU idle time between training steps that the sync causes (at most min(CPU time, GPU time) per step)"
     trigger = (
         ("backward(",),
-        ("step(",),
+        ("step(", ".step_"),  # `optimizer.step_and_update_lr()` of a scheduled-optimizer wrapper
         (".item()", ".cpu()", ".tolist()", "float(", "int(", "bool(", "print(", "synchronize(", "empty_cache("),
         GPU_WORDS,
     )
@@ -445,8 +460,11 @@ class HostDeviceSyncInHotLoop(Rule):
                     "every N steps (measured: `loss.item()` every step cost 2 % more GPU energy per step "
                     "on an H100)"
                 )
-            fix = _accumulate_fix(analysis, loop, sync) if in_loop else None
-            yield Report(sync.node, message, fix=fix)
+            if sync.guard is not None:
+                test, why = sync.guard
+                message += f" (it is under `if {_short(test)}:`, which is {why})"
+            fix = _accumulate_fix(analysis, loop, sync) if in_loop and sync.guard is None else None
+            yield Report(sync.node, message, fix=fix, frequency="every-step")
         for call, arg, statement in scan.casts:
             if id(call) in reported or _contains_sync(arg, imports) or not _tensorish(arg, scan, imports):
                 continue
