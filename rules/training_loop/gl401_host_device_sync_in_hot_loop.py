@@ -19,6 +19,7 @@ from greenlint.rules.analysis.training_loop_facts import (
 )
 from greenlint.rules.analysis.scope_facts import training_step_loops
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.experiment.gl504_heavy_per_step_logging import per_step_loss_prints
 from greenlint.rules.training_loop.sync_guards import every_step_guard
 from greenlint.rules.fixes import find_statement_block
@@ -412,6 +413,15 @@ class HostDeviceSyncInHotLoop(Rule):
         Evidence("removing a per-step `float(loss)`: 4 % in a micro-benchmark, under 1 % in real training", "lnccbrown/LANfactory PR #120", "issue"),
     )
     saving_scope = "the GPU idle time between training steps that the sync causes (at most min(CPU time, GPU time) per step)"
+    impact = RuleImpact(
+        WasteSize(
+            0.0,
+            0.07,
+            "per-step syncs cost 'under 1 %' in LANfactory's real training, 2 % measured by greenlint on an H100 "
+            "(GPT-style 125M, bf16) and 5-7 % in fVDB on one GPU",
+        ),
+        "every-step",
+    )
     trigger = (
         ("backward(",),
         ("step(", ".step_"),  # `optimizer.step_and_update_lr()` of a scheduled-optimizer wrapper

@@ -108,6 +108,7 @@ class DebugApisLeftEnabled(Rule):
         Evidence("slowdown depends on the model (anomaly mode is typically large); not measured", "greenlint's research notes, no source with a number found (docs/evidence.md#gl407)", "unquantified"),
     )
     saving_scope = "the debugging overhead on every training step (unquantified)"
+    impact = None  # no quantified source (no published slowdown figure for these switches was found): shown as impact unknown
     # The documented (loose) trigger; `could_match` below is the exact prefilter: one of the
     # switches, or a profiler in a file that trains.
     trigger = (("detect_anomaly(", "run_functions_eagerly(", "run_eagerly", "profiler", "emit_nvtx(", LAUNCH_BLOCKING, "set_sync_debug_mode("),)
