@@ -28,7 +28,6 @@ from greenlint.rules.analysis.training_loop_facts import (
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.evidence import NO_GRAD_THROUGHPUT_EVIT
-from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import (
     chain,
     ensure_import,
@@ -36,6 +35,7 @@ from greenlint.rules.fixes import (
     module_alias,
     wrap_statements_in_with,
 )
+from greenlint.rules.impact import RuleImpact, WasteSize
 
 _EVAL_FUNCTION = re.compile(r"^_*(eval|valid|val_|val$|test|predict|infer)", re.IGNORECASE)
 # What a model is called: `model(x)`, `self.net(x)`, `encoder(x)`, `model.forward(x)`.

@@ -15,7 +15,6 @@ from greenlint.rules.analysis.training_loop_facts import (
     is_test_module,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
-from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import (
     chain,
     ensure_import,
@@ -23,6 +22,7 @@ from greenlint.rules.fixes import (
     replace_node,
     top_level_torch_alias,
 )
+from greenlint.rules.impact import RuleImpact, WasteSize
 
 H100_CHANNELS_LAST_BENCHMARK = Evidence(
     "ResNet-50, batch 64 at 224x224, bf16: channels_last + cudnn.benchmark together cut GPU energy per step "

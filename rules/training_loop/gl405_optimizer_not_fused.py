@@ -10,9 +10,12 @@ from greenlint.rules.analysis.literals import keyword_arg, positional_args
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.training_loop_facts import GPU_WORDS, is_test_module
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
-from greenlint.rules.evidence import FUSED_VS_FOREACH_TORCHTITAN, TORCH_OPTIM_FOREACH_DEFAULT
-from greenlint.rules.impact import RuleImpact, WasteSize
+from greenlint.rules.evidence import (
+    FUSED_VS_FOREACH_TORCHTITAN,
+    TORCH_OPTIM_FOREACH_DEFAULT,
+)
 from greenlint.rules.fixes import set_keyword
+from greenlint.rules.impact import RuleImpact, WasteSize
 
 ADAM = frozenset(
     {

@@ -8,16 +8,19 @@ import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value
+from greenlint.rules.analysis.scope_facts import module_trains
 from greenlint.rules.analysis.training_loop_facts import (
     grad_contexts,
     looks_like_test_code,
     uses_keras,
     walk,
 )
-from greenlint.rules.analysis.scope_facts import module_trains
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import replace_node, set_keyword
-from greenlint.rules.training_loop.debug_sync_switches import LAUNCH_BLOCKING, sync_switch_reports
+from greenlint.rules.training_loop.debug_sync_switches import (
+    LAUNCH_BLOCKING,
+    sync_switch_reports,
+)
 
 SET_DETECT_ANOMALY = frozenset(
     {"torch.autograd.set_detect_anomaly", "torch.autograd.anomaly_mode.set_detect_anomaly", "torch.set_detect_anomaly"}
