@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 import libcst as cst
+from greenlint.rules import fixes
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
 from greenlint.rules.analysis.facts import FunctionInfo, ModuleFacts
 from greenlint.rules.analysis.scope_facts import training_step_loops
@@ -18,6 +19,7 @@ from greenlint.rules.analysis.training_loop_facts import (
 from greenlint.rules.base import Evidence, Report, Rule
 from greenlint.rules.experiment.gl504_heavy_per_step_logging import per_step_loss_prints
 from greenlint.rules.impact import RuleImpact, WasteSize
+from greenlint.rules.training_loop.eval_syncs import element_syncs
 from greenlint.rules.training_loop.sync_fix import accumulate_fix
 from greenlint.rules.training_loop.sync_scan import (
     SYNC_FUNCTIONS,
@@ -51,6 +53,12 @@ class HostDeviceSyncInHotLoop(Rule):
         GL504 (heavy-per-step-logging), the more specific rule, and the syncs inside it are not
         reported here. Test modules (a test framework or testing helpers imported) are skipped, and
         so are loops that build a new optimizer on every iteration (numerics checks, not training).
+        An `if` that holds on every step still counts as every step: a rank-0 / main-process test
+        (`if rank in {-1, 0}:`, `if is_main_process():`) and the gradient-accumulation test
+        (`if (step + 1) % accum_steps == 0:`). In the same modules, an evaluation loop (calls the
+        model, no backward, in an `evaluate()`-style function or under `torch.no_grad()`) is
+        reported when it reads single elements back inside a loop over a batch's elements
+        (`pred[i].item()` for every `i`): one sync per element, on every evaluation.
     """
     why = """
         CUDA work is asynchronous: the CPU queues kernels and moves on. Reading a value back (or
@@ -141,6 +149,19 @@ class HostDeviceSyncInHotLoop(Rule):
                 if function is not None:
                     where = f"in `{function.name}()`, which runs on every step of `{header}`"
                 yield from self._reports(analysis, loop, scan, where, function is None, reported)
+        for found in element_syncs(analysis):
+            if id(found.sync.node) in reported:
+                continue
+            reported.add(id(found.sync.node))
+            code = short(analysis.module.code_for_node(found.sync.node))
+            element = short(fixes.loop_header(analysis.module, found.element_loop))
+            yield Report(
+                found.sync.node,
+                f"`{code}` copies one element from the GPU on every iteration of `{element}`, inside the "
+                f"evaluation loop `{loop_header(analysis, found.eval_loop)}`: one sync per element of every "
+                "evaluation batch; copy the batch to the host once (`.cpu()` or `.tolist()`) and loop over that",
+                frequency="every-eval",
+            )
 
     def _reports(
         self, analysis: ModuleAnalysis, loop: LoopInfo, scan: Scan, where: str, in_loop: bool, reported: set[int]

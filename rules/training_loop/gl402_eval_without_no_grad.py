@@ -66,7 +66,7 @@ def _model_name(name: str) -> bool:
     return bool(_MODEL_NAME.search(name)) and not _NOT_A_FORWARD.search(name) and not _EVAL_FUNCTION.search(name)
 
 
-def _is_model_call(site: CallSite) -> bool:
+def is_model_call(site: CallSite) -> bool:
     func = site.node.func
     if site.qualname is not None:
         return False
@@ -246,7 +246,7 @@ class EvalWithoutNoGrad(Rule):
         for loop in facts.loops:
             if loop.does_backward or loop.does_step or loop.does_fit:
                 continue
-            model_calls = [site for site in loop.calls if _is_model_call(site)]
+            model_calls = [site for site in loop.calls if is_model_call(site)]
             if not model_calls:
                 continue
             function = loop.function

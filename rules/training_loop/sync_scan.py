@@ -262,7 +262,10 @@ def assigned_name(statement: cst.CSTNode | None, node: cst.Call) -> str | None:
 
 def _host_value(expr: cst.BaseExpression, scan: Scan, imports: ImportTable) -> bool:
     """A value known to live on the host: a name bound to a numpy/math/... result or an earlier
-    `.item()`, or an expression computed by such a library (`np.mean(hits).item()`)."""
+    `.item()`, or an expression computed by such a library (`np.mean(hits).item()`); an element of
+    such a value (`preds[i].item()` after `preds = out.cpu().numpy()`) lives there too."""
+    while isinstance(expr, cst.Subscript):
+        expr = expr.value
     if isinstance(expr, cst.Name):
         return expr.value in scan.host_names and expr.value not in scan.tensor_names
     if isinstance(expr, cst.Call):

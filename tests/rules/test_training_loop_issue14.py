@@ -293,3 +293,66 @@ def test_gl4xx_impacts_match_their_evidence():
         assert get_rule(code).impact.frequency == "run-wide"
     for code in ("GL406", "GL407", "GL408", "GL409", "GL411", "GL412"):
         assert get_rule(code).impact is None  # no quantified source
+
+
+# ---- GL401: one sync per element in an evaluation loop -------------------------------------------
+
+EVAL = """
+import torch
+
+model = Net().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def validate(model, loader):
+    labels = []
+    with torch.no_grad():
+        for x, lengths in loader:
+            pred = model(x.cuda()).argmax(-1)
+            BODY
+    return labels
+
+
+for epoch in range(10):
+    for x, y in loader:
+        loss = model(x.cuda()).sum()
+        loss.backward()
+        optimizer.step()
+    validate(model, val_loader)
+"""
+
+
+def _eval(body: str) -> str:
+    return EVAL.replace("BODY", textwrap.indent(textwrap.dedent(body).strip(), " " * 12).lstrip())
+
+
+def test_gl401_per_element_item_in_an_evaluation_loop():
+    source = _eval("""
+        for j in range(len(lengths)):
+            for i in range(lengths[j]):
+                labels.append(pred[j][i].item())
+    """)
+    assert rows("GL401", source) == [14]
+    [message] = messages("GL401", source)
+    assert "one sync per element" in message and "`for x, lengths in loader`" in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "total = pred.sum().item()",  # one sync per batch: not per element
+        "host = pred.cpu().numpy()\nfor i in range(len(host)):\n    labels.append(host[i].item())",
+        "for name, value in {'a': pred}.items():\n    labels.append(value.item())",
+        "for i in range(len(pred)):\n    if i % 100 == 0:\n        labels.append(pred[i].item())",
+    ],
+)
+def test_gl401_evaluation_loop_without_per_element_syncs_stays_silent(body):
+    assert rows("GL401", _eval(body)) == []
+
+
+def test_gl401_per_element_loop_outside_evaluation_stays_silent():
+    # a loop over a dataset that calls no model and is in no evaluation function: not evaluation
+    source = _eval("pass").replace("def validate(", "def collect(").replace("with torch.no_grad():", "if True:")
+    source = source.replace("            pass\n", "            for i in range(len(pred)):\n                labels.append(pred[i].item())\n")
+    source = source.replace("pred = model(x.cuda()).argmax(-1)", "pred = x.cuda().argmax(-1)")
+    assert rows("GL401", source) == []
