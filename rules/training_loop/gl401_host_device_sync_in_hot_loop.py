@@ -26,6 +26,7 @@ from greenlint.rules.training_loop.sync_scan import (
     Scan,
     assigned_name,
     contains_sync,
+    formatted_tensors,
     print_syncs,
     scan_body,
     short,
@@ -43,7 +44,8 @@ class HostDeviceSyncInHotLoop(Rule):
     detects = """
         In a module that puts work on a CUDA GPU, inside a training-step loop (backward + optimizer
         step), or in a function of the module that the loop calls on every step: `.item()`, `.cpu()`,
-        `.tolist()` of a tensor, `float(t)`/`int(t)`/`bool(t)` and `print(t)` of a tensor (the
+        `.tolist()` of a tensor, `float(t)`/`int(t)`/`bool(t)`, `print(t)` and a tensor formatted as
+        text (`f"{loss:.4f}"`, `"%g" % (*mloss,)` for a progress bar) of a tensor (the
         backpropagated loss, a model output, a reduction such as `(pred == y).sum()`),
         `torch.cuda.synchronize()` and `torch.cuda.empty_cache()`. Calls under an `if` (a
         `step % 100 == 0` logging guard), in an `else`/`except` branch, or whose value decides
@@ -127,7 +129,8 @@ class HostDeviceSyncInHotLoop(Rule):
     trigger = (
         ("backward(",),
         ("step(", ".step_"),  # `optimizer.step_and_update_lr()` of a scheduled-optimizer wrapper
-        (".item()", ".cpu()", ".tolist()", "float(", "int(", "bool(", "print(", "synchronize(", "empty_cache("),
+        (".item()", ".cpu()", ".tolist()", "float(", "int(", "bool(", "print(", "synchronize(", "empty_cache(",
+         "%", 'f"', "f'"),  # a tensor formatted as text
         GPU_WORDS,
     )
 
@@ -203,6 +206,19 @@ class HostDeviceSyncInHotLoop(Rule):
                 f"`{code}` converts a GPU tensor to a Python number {where}: the CPU waits for all queued "
                 "GPU work; keep the value on the device and convert it every N steps",
             )
+        for node, guard in scan.formats:
+            for value in formatted_tensors(node, scan, imports):
+                if id(value) in reported or id(node) in reported:
+                    continue
+                reported.add(id(value))
+                message = (
+                    f"formatting the GPU tensor `{short(analysis.module.code_for_node(value))}` as text {where} "
+                    "copies it to the host and waits for all queued GPU work; keep running values on the device "
+                    "and format them every N steps"
+                )
+                if guard is not None:
+                    message += f" (it is under `if {short(guard[0])}:`, which is {guard[1]})"
+                yield Report(value, message, frequency="every-step")
         for call, _statement in scan.prints:
             if id(call) in reported or not print_syncs(call, scan, imports):
                 continue

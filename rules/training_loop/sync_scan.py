@@ -50,6 +50,8 @@ class Scan:
     syncs: list[Sync] = field(default_factory=list)
     casts: list[tuple[cst.Call, cst.BaseExpression, cst.CSTNode | None]] = field(default_factory=list)
     prints: list[tuple[cst.Call, cst.CSTNode | None]] = field(default_factory=list)
+    # f-strings and `"%g" % (...)` outside `print` (a progress bar's text): (node, every-step guard)
+    formats: list[tuple[cst.FormattedString | cst.BinaryOperation, tuple[str, str] | None]] = field(default_factory=list)
     helpers: list[cst.Call] = field(default_factory=list)  # unconditional calls, to follow
     # names bound to tensors (the loss that is backpropagated, model outputs) and to host values
     tensor_names: set[str] = field(default_factory=set)
@@ -71,6 +73,7 @@ class Scanner(cst.CSTVisitor):
         self._statement: list[cst.CSTNode] = []
         # the innermost enclosing `if` that holds on every step: (its test's code, why)
         self._guards: list[tuple[str, str]] = []
+        self._prints = 0  # inside `print(...)`: its arguments are checked as a whole (print_syncs)
 
     # ---- scopes that do not run here ------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -155,9 +158,19 @@ class Scanner(cst.CSTVisitor):
         self._statement.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+        if len(node.targets) != 1:
             return
-        name = node.targets[0].target.value
+        target = node.targets[0].target
+        if isinstance(target, (cst.Tuple, cst.List)):
+            # `loss, loss_items = compute_loss(pred, y)`: every part of a model/loss result is a tensor
+            if self._value_kind(node.value) == "tensor":
+                for element in target.elements:
+                    if isinstance(element.value, cst.Name):
+                        self.scan.tensor_names.add(element.value.value)
+            return
+        if not isinstance(target, cst.Name):
+            return
+        name = target.value
         kind = self._value_kind(node.value)
         if kind == "tensor":
             self.scan.tensor_names.add(name)
@@ -172,6 +185,11 @@ class Scanner(cst.CSTVisitor):
                     return "host"
                 if isinstance(func, cst.Name) and func.value in _BUILTIN_CASTS | {"len", "str"}:
                     return "host"
+        if isinstance(value, cst.BinaryOperation) and any(
+            isinstance(n, cst.Name) and n.value in self.scan.tensor_names and n.value not in self.scan.host_names
+            for n in walk(value)
+        ):
+            return "tensor"  # `mloss = (mloss * i + loss_items) / (i + 1)`
         if isinstance(value, cst.Call):
             qualname = self.imports.resolve(value.func)
             if qualname is not None:
@@ -185,8 +203,23 @@ class Scanner(cst.CSTVisitor):
                 return "tensor"
         return None
 
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        if not (self._cond or self._test or self._prints):
+            self.scan.formats.append((node, self._guards[-1] if self._guards else None))
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Modulo) and _format_string(node.left):
+            if not (self._cond or self._test or self._prints):
+                self.scan.formats.append((node, self._guards[-1] if self._guards else None))
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        if isinstance(original_node.func, cst.Name) and original_node.func.value == "print":
+            self._prints -= 1
+
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if isinstance(func, cst.Name) and func.value == "print":
+            self._prints += 1
         statement = self._statement[-1] if self._statement else None
         if isinstance(func, cst.Attribute) and func.attr.value == "backward":
             if isinstance(func.value, cst.Name) and node.args and func.value.value not in self.scan.tensor_names:
@@ -327,6 +360,26 @@ def print_syncs(call: cst.Call, scan: Scan, imports: ImportTable) -> bool:
                 if isinstance(part, cst.FormattedStringExpression) and tensorish(part.expression, scan, imports):
                     return True
     return False
+
+
+def _format_string(expr: cst.BaseExpression) -> bool:
+    """`"%g"`, `("%11s" * 2 + "%11.4g" * 5)`: a %-format string (not a number's modulo)."""
+    return any(isinstance(n, cst.SimpleString) and "%" in n.value for n in walk(expr))
+
+
+def formatted_tensors(node: cst.FormattedString | cst.BinaryOperation, scan: Scan, imports: ImportTable) -> list[cst.CSTNode]:
+    """The GPU tensors a format turns into text: `f"{loss:.4f}"`, `"%g" % (*mloss,)`. Formatting
+    one reads its value back from the GPU. Parts that sync themselves (`loss.item()`) are left to
+    the `.item()` report."""
+    if isinstance(node, cst.FormattedString):
+        values = [p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression)]
+    else:
+        right = node.right
+        if isinstance(right, (cst.Tuple, cst.List)):
+            values = [e.value for e in right.elements]
+        else:
+            values = [right]
+    return [v for v in values if not contains_sync(v, imports) and tensorish(v, scan, imports)]
 
 
 def short(code: str) -> str:

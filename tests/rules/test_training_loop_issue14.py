@@ -356,3 +356,52 @@ def test_gl401_per_element_loop_outside_evaluation_stays_silent():
     source = source.replace("            pass\n", "            for i in range(len(pred)):\n                labels.append(pred[i].item())\n")
     source = source.replace("pred = model(x.cuda()).argmax(-1)", "pred = x.cuda().argmax(-1)")
     assert rows("GL401", source) == []
+
+
+# ---- GL401: a tensor formatted as text (a progress bar's description) -----------------------------
+
+FORMAT_LOOP = """
+import torch
+
+model = Net().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+mloss = torch.zeros(3, device="cuda")
+for i, (x, y) in enumerate(loader):
+    loss, loss_items = compute_loss(model(x.cuda()), y.cuda())
+    loss.backward()
+    optimizer.step()
+    if RANK in {-1, 0}:
+        mloss = (mloss * i + loss_items) / (i + 1)
+        LINE
+"""
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'pbar.set_description(("%10s" * 2 + "%10.4g" * 3) % (f"{i}", "x", *mloss))',
+        'pbar.set_postfix(loss=f"{loss:.4f}")',
+        'pbar.desc = "%g" % loss',
+    ],
+)
+def test_gl401_formatting_a_gpu_tensor_as_text(line):
+    source = FORMAT_LOOP.replace("LINE", line)
+    assert rows("GL401", source) == [12]
+    [message] = messages("GL401", source)
+    assert "formatting the GPU tensor" in message and "main process" in message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'pbar.set_description(f"epoch {i} of {len(loader)}")',
+        'name = "%s_%d.pt" % ("ckpt", i)',
+        'pbar.set_postfix(loss=f"{loss.item():.4f}")',  # reported once, at the .item()
+        'remainder = i % 7',
+    ],
+)
+def test_gl401_formats_of_host_values_are_not_a_second_report(line):
+    source = FORMAT_LOOP.replace("LINE", line)
+    expected = [12] if ".item()" in line else []
+    assert rows("GL401", source) == expected
+    assert all("formatting" not in m for m in messages("GL401", source))
