@@ -97,3 +97,23 @@ PIXELS_PER_IMAGE = Evidence(
     "arithmetic on input sizes; torchvision model documentation (ResNet50_Weights.IMAGENET1K_V1)",
     "doc",
 )
+
+# Added for issue 14 (helper fixloop): the fused-vs-foreach and no_grad figures behind GL405's and
+# GL402's impact (docs/evidence.md#gl405, #gl402 and the "fixloop" section).
+TORCH_OPTIM_FOREACH_DEFAULT = Evidence(
+    "with neither `foreach` nor `fused` given, torch.optim runs the foreach (multi-tensor) update when all "
+    "tensors are on CUDA; fused is 'theoretically fastest' but not the default yet (no number given)",
+    "torch.optim docstring, the note under `fused` (PyTorch 2.13)",
+    "doc",
+)
+FUSED_VS_FOREACH_TORCHTITAN = Evidence(
+    "fused AdamW against the foreach AdamW: 2.64 % faster on average (1.63-3.62 % over five parallelism "
+    "setups), Llama-3 8B",
+    "pytorch/torchtitan PR #881",
+    "issue",
+)
+NO_GRAD_THROUGHPUT_EVIT = Evidence(
+    "a vision-transformer throughput test ran within 1 % of the same speed with and without torch.no_grad()",
+    "youweiliang/evit issue #11 (the maintainer's reply)",
+    "issue",
+)

@@ -473,9 +473,13 @@ def is_optimizer_step(site: CallSite, optimizer_names: set[str]) -> bool:
     attr = site.attr
     if attr == "optimizer_step":  # torch_xla's xm.optimizer_step(opt)
         return True
-    if attr != "step" or site.receiver is None:
+    if site.receiver is None:
         return False
     receiver_name = terminal_name(site.receiver) or ""
+    if attr is not None and attr.startswith("step_") and _OPTIMIZER_NAME.search(receiver_name) and not _SCHEDULER_NAME.search(receiver_name):
+        return True  # a scheduled-optimizer wrapper's `optimizer.step_and_update_lr()`
+    if attr != "step":
+        return False
     if receiver_name in optimizer_names:
         return True
     if _SCHEDULER_NAME.search(receiver_name):

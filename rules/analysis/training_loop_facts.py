@@ -249,38 +249,65 @@ def conv_evidence(analysis: ModuleAnalysis, dims: tuple[int, ...] = (1, 2, 3)) -
     return None
 
 
-_FIXED_SIZE_DATASETS = frozenset(
-    {"MNIST", "FashionMNIST", "KMNIST", "EMNIST", "QMNIST", "CIFAR10", "CIFAR100", "SVHN", "STL10", "USPS"}
-)
+# torchvision datasets whose images all have one size, with that size's longer side in pixels
+_FIXED_SIZE_DATASETS = {
+    "MNIST": 28, "FashionMNIST": 28, "KMNIST": 28, "EMNIST": 28, "QMNIST": 28, "USPS": 16,
+    "CIFAR10": 32, "CIFAR100": 32, "SVHN": 32, "STL10": 96,
+}
 _CROPS = frozenset({"CenterCrop", "RandomCrop", "RandomResizedCrop", "FiveCrop", "TenCrop"})
 _TENSOR_FACTORIES = frozenset({"torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty"})
+# Inputs of at most this many pixels a side (MNIST/CIFAR-size): GL403's evidence (224-px images,
+# speech) does not cover them, and their convolutions are too small for the algorithm choice to matter.
+TINY_INPUT_SIDE = 32
 
 
 def fixed_input_size_evidence(analysis: ModuleAnalysis) -> str | None:
-    """A phrase showing that the model sees one input size, or None: a fixed-size torchvision
-    dataset (MNIST, CIFAR ...), a crop or `Resize((h, w))` transform, or a 4-D/5-D tensor with
-    literal sizes made inside the training loop."""
+    """A phrase showing that the model sees one input size larger than MNIST/CIFAR-size images, or
+    None: a fixed-size torchvision dataset (STL10), a crop or `Resize((h, w))` transform, or a 4-D/5-D
+    tensor with literal sizes made inside the training loop. Evidence of inputs of at most 32 pixels
+    a side (MNIST, CIFAR, a `RandomCrop(32)`) does not count, and neither does a transform of unknown
+    size in a module that trains on such a dataset (`Resize(opt.img_size)` on MNIST)."""
+    found: list[tuple[str, int | None]] = []  # (phrase, longer side in pixels when known)
+    tiny_dataset = False
     for site in analysis.facts.calls:
         qualname = site.qualname
         if qualname is None:
             continue
         last = qualname.rsplit(".", 1)[-1]
         if qualname.startswith("torchvision.datasets.") and last in _FIXED_SIZE_DATASETS:
-            return f"trains on `{last}`, whose images all have one size"
-        if qualname.startswith(("torchvision.transforms.", "albumentations.")):
+            side = _FIXED_SIZE_DATASETS[last]
+            tiny_dataset = tiny_dataset or side <= TINY_INPUT_SIDE
+            found.append((f"trains on `{last}`, whose images all have one size", side))
+        elif qualname.startswith(("torchvision.transforms.", "albumentations.")):
             if last in _CROPS and site.node.args:
-                return f"crops inputs to a fixed size (`{last}`)"
-            if last == "Resize":
+                found.append((f"crops inputs to a fixed size (`{last}`)", _side(argument(site.node, "size", 0))))
+            elif last == "Resize":
                 size = literal_value(argument(site.node, "size", 0))
                 if isinstance(size, (tuple, list)) and len(size) == 2 or qualname.startswith("albumentations."):
-                    return "resizes inputs to a fixed size (`Resize((h, w))`)"
-        if qualname in _TENSOR_FACTORIES and site.loop is not None and any(lp.does_training for lp in site.loop.enclosing()):
+                    found.append(("resizes inputs to a fixed size (`Resize((h, w))`)", _side(argument(site.node, "size", 0))))
+        elif qualname in _TENSOR_FACTORIES and site.loop is not None and any(lp.does_training for lp in site.loop.enclosing()):
             # synthetic inputs made in the training loop (a dummy tensor for a shape check proves nothing)
             sizes = [literal_value(arg.value) for arg in site.node.args if arg.keyword is None and not arg.star]
             if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
                 sizes = list(sizes[0])
             if len(sizes) in (4, 5) and all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
-                return "feeds fixed-size tensors"
+                found.append(("feeds fixed-size tensors", max(sizes[2:])))
+    for phrase, side in found:
+        if side is not None and side > TINY_INPUT_SIDE:
+            return phrase
+    for phrase, side in found:
+        if side is None and not tiny_dataset:
+            return phrase
+    return None
+
+
+def _side(size: cst.BaseExpression | None) -> int | None:
+    """The longer side of a literal transform size (`32`, `(224, 224)`), or None."""
+    value = literal_value(size)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return max(value)
     return None
 
 

@@ -15,6 +15,7 @@ from greenlint.rules.analysis.training_loop_facts import (
     is_test_module,
 )
 from greenlint.rules.base import Evidence, Report, Rule
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.training_loop.gl403_cudnn_benchmark_off import (
     H100_CHANNELS_LAST_BENCHMARK,
 )
@@ -89,6 +90,16 @@ class ChannelsLastMissing(Rule):
         ),
     )
     saving_scope = "the convolutions' share of the GPU compute of each mixed-precision training step"
+    impact = RuleImpact(
+        WasteSize(
+            0.07,
+            0.26,
+            "8-35 % more throughput with AMP across about 30 torchvision CNNs on Volta (PyTorch channels-last "
+            "tutorial), that is 7-26 % less time per step; 19 % less GPU energy on an H100 together with "
+            "cudnn.benchmark (greenlint, ResNet-50 in bf16)",
+        ),
+        "run-wide",
+    )
     trigger = (("backward(",), ("step(",), CNN_TRIGGER, GPU_WORDS, ("autocast", "GradScaler", "half()", "bfloat16", "float16", "amp"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

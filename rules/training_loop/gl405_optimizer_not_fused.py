@@ -10,7 +10,12 @@ from greenlint.rules.analysis.literals import keyword_arg, positional_args
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.training_loop_facts import GPU_WORDS, is_test_module
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.evidence import (
+    FUSED_VS_FOREACH_TORCHTITAN,
+    TORCH_OPTIM_FOREACH_DEFAULT,
+)
 from greenlint.rules.fixes import set_keyword
+from greenlint.rules.impact import RuleImpact, WasteSize
 
 ADAM = frozenset(
     {
@@ -68,6 +73,19 @@ class OptimizerNotFused(Rule):
         ),
         Evidence("fused Adam: optimizer step 22 -> 8 ms, about 3 % end to end (DPA-2 model)", "deepmodeling/deepmd-kit PR #4463", "issue"),
         Evidence("fused AdamW: +1.5-2 MFU points at the same loss (Llama-3 8B, 8x A100)", "pytorch/torchtitan PR #355", "issue"),
+        FUSED_VS_FOREACH_TORCHTITAN,
+        TORCH_OPTIM_FOREACH_DEFAULT,
+    )
+    # Against the foreach update that torch already runs on CUDA by default, not the for-loop one.
+    impact = RuleImpact(
+        WasteSize(
+            0.016,
+            0.06,
+            "fused against the default foreach update: 1.63-3.62 % faster (torchtitan PR #881, Llama-3 8B) and "
+            "6 % less GPU energy per step (greenlint, GPT-style 125M in bf16 on an H100); no source quantifies "
+            "it for small CNN, RNN or GAN models",
+        ),
+        "run-wide",
     )
     saving_scope = "the optimizer step's share of each training step's GPU energy (measured 6 % of the step on an H100, bf16 GPT)"
     trigger = (("Adam(", "AdamW("), GPU_WORDS)

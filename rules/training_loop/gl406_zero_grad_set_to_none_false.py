@@ -76,6 +76,7 @@ class ZeroGradSetToNoneFalse(Rule):
         ),
     )
     saving_scope = "one memset kernel per parameter per step and the extra reads of backward's accumulation (small)"
+    impact = None  # no quantified source (the tuning guide says 'modestly' and gives no number): shown as impact unknown
     trigger = (("zero_grad(",), ("set_to_none=False", "set_to_none = False", "zero_grad(False", "zero_grad( False"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

@@ -8,15 +8,19 @@ import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value
+from greenlint.rules.analysis.scope_facts import module_trains
 from greenlint.rules.analysis.training_loop_facts import (
     grad_contexts,
     looks_like_test_code,
     uses_keras,
     walk,
 )
-from greenlint.rules.analysis.scope_facts import module_trains
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import replace_node, set_keyword
+from greenlint.rules.training_loop.debug_sync_switches import (
+    LAUNCH_BLOCKING,
+    sync_switch_reports,
+)
 
 SET_DETECT_ANOMALY = frozenset(
     {"torch.autograd.set_detect_anomaly", "torch.autograd.anomaly_mode.set_detect_anomaly", "torch.set_detect_anomaly"}
@@ -47,7 +51,9 @@ class DebugApisLeftEnabled(Rule):
     summary = "Anomaly detection, the autograd profiler or eager execution is left on in training code"
     detects = """
         Unconditional (not under an `if`) debugging switches: `torch.autograd.set_detect_anomaly(True)`;
-        `torch.autograd.detect_anomaly()` (as a context manager or decorator); the autograd profiler
+        `torch.autograd.detect_anomaly()` (as a context manager or decorator); `CUDA_LAUNCH_BLOCKING=1`
+        set from Python (`os.environ[...] = "1"`, `setdefault`, `putenv`) and
+        `torch.cuda.set_sync_debug_mode("warn" | "error")`; the autograd profiler
         (`torch.autograd.profiler.profile`, `emit_nvtx`, or `torch.profiler.profile` without a
         `schedule=`) wrapped around a training loop or opened on every training step; TensorFlow
         `tf.config.run_functions_eagerly(True)`; Keras `compile(run_eagerly=True)` or
@@ -61,8 +67,9 @@ class DebugApisLeftEnabled(Rule):
     why = """
         Anomaly mode records a Python stack trace for every autograd operation and checks every
         backward result for NaNs; the autograd profiler records every operator; eager execution
-        turns off graph compilation of `tf.function`s and Keras models. All of them slow every
-        training step for information that is only needed while debugging.
+        turns off graph compilation of `tf.function`s and Keras models; `CUDA_LAUNCH_BLOCKING=1`
+        makes every kernel launch synchronous, so the CPU cannot queue work ahead of the GPU. All of
+        them slow every training step for information that is only needed while debugging.
     """
     bad_example = """
         import torch
@@ -104,12 +111,15 @@ class DebugApisLeftEnabled(Rule):
         Evidence("slowdown depends on the model (anomaly mode is typically large); not measured", "greenlint's research notes, no source with a number found (docs/evidence.md#gl407)", "unquantified"),
     )
     saving_scope = "the debugging overhead on every training step (unquantified)"
+    impact = None  # no quantified source (no published slowdown figure for these switches was found): shown as impact unknown
     # The documented (loose) trigger; `could_match` below is the exact prefilter: one of the
     # switches, or a profiler in a file that trains.
-    trigger = (("detect_anomaly(", "run_functions_eagerly(", "run_eagerly", "profiler", "emit_nvtx("),)
+    trigger = (("detect_anomaly(", "run_functions_eagerly(", "run_eagerly", "profiler", "emit_nvtx(", LAUNCH_BLOCKING, "set_sync_debug_mode("),)
 
     def could_match(self, text: str) -> bool:
         if "detect_anomaly(" in text or "run_functions_eagerly(" in text or "run_eagerly" in text:
+            return True
+        if LAUNCH_BLOCKING in text or "set_sync_debug_mode(" in text:
             return True
         return ("profiler" in text or "emit_nvtx(" in text) and "backward(" in text and "step(" in text
 
@@ -174,6 +184,7 @@ class DebugApisLeftEnabled(Rule):
                     )
         if profilers:
             yield from _profiler_reports(analysis, profilers)
+        yield from sync_switch_reports(analysis)
         for name, value in analysis.facts.assignments:
             if name == "run_eagerly" and literal_value(value) is True and uses_keras(analysis):
                 yield Report(

@@ -69,6 +69,7 @@ class DataParallelInsteadOfDDP(Rule):
         Evidence("saving depends on the number of GPUs and the model; no measurement at hand", "greenlint's research notes, no source with a number found (docs/evidence.md#gl408)", "unquantified"),
     )
     saving_scope = "the multi-GPU training's idle and duplicated GPU time (scaling efficiency)"
+    impact = None  # no quantified source (the docs say 'much better' without a number): shown as impact unknown
     # The documented (loose) trigger; `could_match` below also drops the modules that offer a
     # distributed alternative (the check would stay silent there), so they are not parsed for it.
     trigger = (("DataParallel",),)

@@ -97,6 +97,7 @@ class KerasPredictInLoop(Rule):
         Evidence("per-sample predict cost not measured here", "greenlint's research notes, no source with a number found (docs/evidence.md#gl409)", "unquantified"),
     )
     saving_scope = "the per-call overhead of predict times the number of iterations, plus the batching gain"
+    impact = None  # no quantified source (the per-call cost of predict was not measured or found published): shown as impact unknown
     trigger = (("predict(",), ("keras", "tensorflow"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

@@ -106,6 +106,7 @@ class XlaDisabled(Rule):
         ),
     )
     saving_scope = "the GPU compute of the training step (depends on how much XLA fuses)"
+    impact = None  # no quantified source (the published figures mix XLA with 5x larger batches or with AMP, so XLA's own share is unknown): shown as impact unknown
     trigger = (("tensorflow", "keras"), ("jit_compile", "tf.function", "@function"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

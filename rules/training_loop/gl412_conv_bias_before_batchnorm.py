@@ -112,6 +112,7 @@ class ConvBiasBeforeBatchNorm(Rule):
         Evidence("saving is negligible: one per-channel add and its gradient per conv", "greenlint's research notes, no source with a number found (docs/evidence.md#gl412)", "unquantified"),
     )
     saving_scope = "the bias add, its gradient and its optimizer update for each such convolution (negligible)"
+    impact = None  # no quantified source (no number exists; the rule is in preview as negligible): shown as impact unknown
     trigger = (("BatchNorm1d(", "BatchNorm2d(", "BatchNorm3d(", "SyncBatchNorm("), ("Conv1d(", "Conv2d(", "Conv3d("))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

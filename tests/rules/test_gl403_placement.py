@@ -25,14 +25,14 @@ def fixed(source: str) -> str:
 
 # The usual image-classification layout: a per-epoch function, an evaluation, a main().
 PER_EPOCH = '''
-"""Train a ResNet on CIFAR-10."""
+"""Train a ResNet on STL-10."""
 import argparse
 
 import torch
 import torchvision
 from torchvision import datasets, transforms
 
-TRANSFORM = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.ToTensor()])
+TRANSFORM = transforms.Compose([transforms.RandomCrop(96, padding=4), transforms.ToTensor()])
 
 
 def train_one_epoch(model, loader, optimizer, device):
@@ -50,7 +50,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=200)
     args = parser.parse_args()
     device = torch.device("cuda")
-    data = datasets.CIFAR10("data", train=True, download=True, transform=TRANSFORM)
+    data = datasets.STL10("data", split="train", download=True, transform=TRANSFORM)
     loader = torch.utils.data.DataLoader(data, batch_size=128, shuffle=True)
     model = torchvision.models.resnet18(num_classes=10).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -105,7 +105,7 @@ def test_torch_imported_only_inside_a_function_gets_a_top_level_import():
                 opt.step()
 
 
-        data = datasets.MNIST("data", download=True)
+        data = datasets.STL10("data", download=True)
         model = torchvision.models.resnet18().cuda()
     '''
     after = fixed(source)

@@ -466,13 +466,13 @@ def test_gl403_and_gl404_fire_on_a_resnet_training_script():
     assert rows("GL404", CNN_TRAINING) == [9]
 
 
-def test_gl403_conv_layers_and_cifar():
+def test_gl403_conv_layers_and_stl10():
     source = """
         import torch
         from torch import nn
-        from torchvision.datasets import CIFAR10
+        from torchvision.datasets import STL10
 
-        train = CIFAR10("data", train=True, download=True)
+        train = STL10("data", split="train", download=True)
         net = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10)).to("cuda")
         optimizer = torch.optim.Adam(net.parameters())
         for x, y in loader:
