@@ -30,6 +30,10 @@ _MAX_POSITIONAL = 6
 
 class OptimizerNotFused(Rule):
     code = "GL405"
+    # Out of the default set (issue 14): 0 of 30 sampled findings were worth acting on in the first
+    # blind corpus. torch already runs the foreach update on CUDA by default; fused saves 1.6-6 % more
+    # only on long large-transformer runs, which the rule cannot tell from a small CNN or GAN.
+    preview = True
     name = "optimizer-not-fused"
     summary = "Adam/AdamW on a GPU without `fused=True`: several kernel launches per parameter group per step"
     detects = """
