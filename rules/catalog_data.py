@@ -22,7 +22,7 @@ ENTRIES = (
     ('GL301', False, False, (('backward(', '.fit(', 'train_on_batch', 'fit_generator'), ('step(', '.fit(', 'train_on_batch', 'fit_generator'), ('load(', 'load_dataset', 'load_from_disk', 'loadtxt', 'genfromtxt', 'fromfile', 'load_file', 'load_model', 'read_', '.read', 'DataLoader', 'Dataset', 'datasets.', 'from_pretrained', 'File(', 'pipeline(', 'loadmat')), 'greenlint.rules.data_pipeline.gl301_loop_invariant_loading'),
     ('GL302', False, False, (('.map(',), ('okeniz',), ('datasets',)), 'greenlint.rules.data_pipeline.gl302_per_example_tokenization'),
     ('GL303', False, False, (('okeniz',), ('backward(', '__getitem__')), 'greenlint.rules.data_pipeline.gl303_tokenization_in_training_loop'),
-    ('GL304', False, False, (('use_fast=False', 'use_fast = False'),), 'greenlint.rules.data_pipeline.gl304_slow_tokenizer'),
+    ('GL304', False, False, (('use_fast=False', 'use_fast = False', 'Tokenizer.from_pretrained'),), 'greenlint.rules.data_pipeline.gl304_slow_tokenizer'),
     ('GL305', False, False, (('"max_length"', "'max_length'", 'pad_to_max_length'),), 'greenlint.rules.data_pipeline.gl305_static_padding_to_max_length'),
     ('GL306', False, False, (('DataLoader(', 'TrainingArguments(', 'Config('), ('__getitem__', 'torchvision'), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator', 'Trainer'), ('backward(', '.fit(', 'Trainer')), 'greenlint.rules.data_pipeline.gl306_synchronous_dataloader'),
     ('GL307', False, False, (('DataLoader(',), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator'), ('backward(', '.fit(', 'Trainer')), 'greenlint.rules.data_pipeline.gl307_pin_memory_missing'),

@@ -19,6 +19,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
 )
 from greenlint.rules.analysis.facts import CallSite, FunctionInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg, literal_value, positional_args
+from greenlint.rules.data_pipeline.impacts import GL302_IMPACT
 from greenlint.rules.base import Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
 
@@ -208,6 +209,7 @@ class PerExampleTokenization(Rule):
     fix_applicability = "unsafe"
     evidence = (BATCHED_FAST_TOKENIZER, TRL_BATCHED)
     saving_scope = "the CPU time of the tokenisation step (about 5.5x less in the HF course's measurement)"
+    impact = GL302_IMPACT
     trigger = ((".map(",), ("okeniz",), ("datasets",))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

@@ -10,6 +10,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import in_test_code, module_trains, tokenizer_facts, walk, xla_signals
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value
+from greenlint.rules.data_pipeline.impacts import GL305_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
 
@@ -80,6 +81,7 @@ class StaticPaddingToMaxLength(Rule):
         ),
     )
     saving_scope = "the GPU compute spent on padding tokens in every training step (attention grows with the square of the length)"
+    impact = GL305_IMPACT
     trigger = (('"max_length"', "'max_length'", "pad_to_max_length"),)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

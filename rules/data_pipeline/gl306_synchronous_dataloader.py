@@ -16,6 +16,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     loader_argument,
     module_trains,
 )
+from greenlint.rules.analysis.loader_use import accelerator_word, is_evaluation_loader
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.literals import (
     NOT_LITERAL,
@@ -26,6 +27,7 @@ from greenlint.rules.analysis.literals import (
     value_source,
 )
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
+from greenlint.rules.data_pipeline.impacts import GL306_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule
 
 _MEASURED = (
@@ -126,6 +128,7 @@ class SynchronousDataLoader(Rule):
         ),
     )
     saving_scope = "the GPU's idle time while the training process loads batches (measured 80 % of GPU energy per step on an input-bound ResNet-18)"
+    impact = GL306_IMPACT
     trigger = (
         ("DataLoader(", "TrainingArguments(", "Config("),
         ("__getitem__", "torchvision"),
@@ -134,8 +137,16 @@ class SynchronousDataLoader(Rule):
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
-        facts = analysis.facts
+        yield from self._loaders(analysis)
+        yield from self._trainer_arguments(analysis)
+
+    def _loaders(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        """Training loaders first; a loader named for evaluation (`test_loader`, `valid_dl`) only when
+        the module has no training loader to report: it runs once per evaluation, and the same
+        `num_workers` change fixes both."""
         gpu: bool | None = None
+        training: list[Report] = []
+        evaluation: list[Report] = []
         for site in dataloader_sites(analysis):
             call = site.node
             if in_test_code(site) or has_double_star(call):
@@ -161,12 +172,26 @@ class SynchronousDataLoader(Rule):
             setting = "no `num_workers`" if workers is None else "`num_workers=0`"
             if source is not None:
                 setting = f"`num_workers=0` by default ({source})"
-            yield Report(
+            device = accelerator_word(analysis)
+            if is_evaluation_loader(call, analysis.facts):
+                evaluation.append(Report(
+                    call,
+                    f"this evaluation DataLoader has {setting}, so the main process itself prepares every item "
+                    f"of {kind.what} while the {device} waits; use worker processes "
+                    f"(`num_workers=min(8, os.cpu_count())`, `pin_memory=True`): {_MEASURED}",
+                    frequency="every-eval",
+                ))
+                continue
+            training.append(Report(
                 call,
                 f"this DataLoader has {setting}, so the training process itself prepares every item of "
-                f"{kind.what} while the GPU waits; use worker processes (`num_workers=min(8, os.cpu_count())`, "
+                f"{kind.what} while the {device} waits; use worker processes (`num_workers=min(8, os.cpu_count())`, "
                 f"`pin_memory=True`): {_MEASURED}",
-            )
+            ))
+        yield from training or evaluation
+
+    def _trainer_arguments(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        facts = analysis.facts
         for site in facts.calls:
             if site.qualname not in HF_TRAINING_ARGUMENTS or in_test_code(site) or has_double_star(site.node):
                 continue
@@ -189,7 +214,7 @@ class SynchronousDataLoader(Rule):
             yield Report(
                 site.node,
                 f"`{site.qualname.rsplit('.', 1)[-1]}` has {setting}, so the Trainer's process prepares "
-                f"every item of `{name}` (its `__getitem__` {what}) while the GPU waits; set "
+                f"every item of `{name}` (its `__getitem__` {what}) while the {accelerator_word(analysis)} waits; set "
                 f"`dataloader_num_workers` (e.g. 4-8): {_MEASURED}",
             )
 

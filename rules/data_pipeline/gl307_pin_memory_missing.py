@@ -21,6 +21,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, has_double_star, keyword_arg
 from greenlint.rules.analysis.precision import LIGHTNING_TRAINERS
+from greenlint.rules.data_pipeline.impacts import GL307_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
 
@@ -132,6 +133,7 @@ class PinMemoryMissing(Rule):
         WORKERS_MEASURED,
     )
     saving_scope = "the host-to-device copy time of each batch (small unless copies are a visible share of the step)"
+    impact = GL307_IMPACT
     trigger = (
         ("DataLoader(",),
         ("cuda", "gpu", "device_map", "DataParallel", "Accelerator", "accelerator"),

@@ -17,6 +17,7 @@ from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts, loop
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg, literal_value
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
+from greenlint.rules.data_pipeline.impacts import GL308_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import loop_header, set_keyword
 
@@ -147,6 +148,7 @@ class PersistentWorkersMissing(Rule):
         ),
     )
     saving_scope = "the worker start-up time of every epoch after the first (large on Windows/macOS or with costly dataset setup, small on Linux)"
+    impact = GL308_IMPACT
     trigger = (
         ("num_workers",),
         ("DataLoader(", "TrainingArguments(", "Config("),

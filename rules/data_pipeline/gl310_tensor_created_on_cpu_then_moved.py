@@ -11,6 +11,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import in_test_code, is_device_expr, module_trains
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import keyword_arg, literal_value, positional_args
+from greenlint.rules.data_pipeline.impacts import GL310_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import replace_node
 
@@ -179,6 +180,7 @@ class TensorCreatedOnCpuThenMoved(Rule):
         ),
     )
     saving_scope = "one host allocation, fill and host-to-device copy per call (matters inside loops and forward())"
+    impact = GL310_IMPACT
     trigger = (
         (
             "torch.zeros(", "torch.ones(", "torch.empty(", "torch.full(", "torch.eye(", "torch.rand(",
