@@ -11,8 +11,8 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import walk
 from greenlint.rules.analysis.facts import OPTIMIZER_FACTORIES, CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument
-from greenlint.rules.data_pipeline.impacts import GL301_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL301_IMPACT
 from greenlint.rules.fixes import hoist_assignment_fix, loop_header
 
 # Calls that read a file, a dataset or a model: the same arguments give the same result.

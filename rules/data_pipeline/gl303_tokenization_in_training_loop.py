@@ -18,8 +18,8 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     walk,
 )
 from greenlint.rules.analysis.facts import CallSite, FunctionInfo, LoopInfo, ModuleFacts
-from greenlint.rules.data_pipeline.impacts import GL303_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule
+from greenlint.rules.data_pipeline.impacts import GL303_IMPACT
 from greenlint.rules.fixes import loop_header
 
 # Loops that generate text and score it (RL from feedback, distillation) must tokenize the new text.

@@ -8,11 +8,11 @@ from typing import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import SLOW_TOKENIZER, in_test_code
+from greenlint.rules.analysis.data_pipeline_facts import SLOW_TOKENIZER, in_test_code, module_trains
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.literals import keyword_arg, literal_value
-from greenlint.rules.data_pipeline.impacts import GL304_IMPACT
 from greenlint.rules.base import Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL304_IMPACT
 from greenlint.rules.fixes import set_keyword
 
 _PIPELINES = frozenset({"transformers.pipeline", "transformers.pipelines.pipeline"})
@@ -62,7 +62,8 @@ class SlowTokenizer(Rule):
         computed (`use_fast=not args.use_slow_tokenizer`) is the user's choice and is not reported. Also
         `from_pretrained` of a slow tokenizer class that has a fast twin (`BertTokenizer`,
         `LlamaTokenizer`, `GPT2Tokenizer`, `T5Tokenizer`, ...: the `...TokenizerFast` class that
-        `AutoTokenizer` would load); classes without a fast twin are not reported.
+        `AutoTokenizer` would load) in a module that trains; classes without a fast twin, and export or
+        generation scripts (a few prompts), are not reported.
     """
     why = """
         The "slow" tokenizers are pure Python and encode one string at a time; the fast ones are
@@ -91,13 +92,18 @@ class SlowTokenizer(Rule):
     trigger = (("use_fast=False", "use_fast = False", "Tokenizer.from_pretrained"),)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        trains: bool | None = None
         for site in analysis.facts.calls:
             if not _loads_tokenizer(site) or in_test_code(site):
                 continue
             arg = keyword_arg(site.node, "use_fast")
             if arg is None or literal_value(arg.value) is not False:
                 name = slow_class(site)
-                if name is not None:
+                if name is not None and trains is None:
+                    trains = module_trains(analysis)
+                # a slow class only where the module trains: an export or a few generation prompts
+                # tokenize too little for the class to matter
+                if name is not None and trains:
                     yield Report(
                         site.node.func,
                         f"`{name}` is the slow (pure-Python) tokenizer class; `{name}Fast` (what "

@@ -27,8 +27,8 @@ from greenlint.rules.analysis.literals import (
     value_source,
 )
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
-from greenlint.rules.data_pipeline.impacts import GL306_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule
+from greenlint.rules.data_pipeline.impacts import GL306_IMPACT
 
 _MEASURED = (
     "on an H100, num_workers=8 with pin_memory=True cut GPU energy per step by 80 % for ResNet-18 with CPU-side "

@@ -21,8 +21,8 @@ from greenlint.rules.analysis.data_pipeline_facts import (
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, has_double_star, keyword_arg
 from greenlint.rules.analysis.precision import LIGHTNING_TRAINERS
-from greenlint.rules.data_pipeline.impacts import GL307_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL307_IMPACT
 from greenlint.rules.fixes import set_keyword
 
 

@@ -17,8 +17,8 @@ from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts, loop
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg, literal_value
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
-from greenlint.rules.data_pipeline.impacts import GL308_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL308_IMPACT
 from greenlint.rules.fixes import loop_header, set_keyword
 
 # Lightning calls these hooks once and iterates the loader they return on every epoch.

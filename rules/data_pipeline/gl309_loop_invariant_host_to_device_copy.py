@@ -18,8 +18,8 @@ from greenlint.rules.analysis.data_pipeline_facts import (
 from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument
 from greenlint.rules.analysis.names import dotted_name
-from greenlint.rules.data_pipeline.impacts import GL309_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL309_IMPACT
 from greenlint.rules.fixes import hoist_assignment_fix, loop_header
 
 # Receivers that are modules, not tensors: `.to(device)` on a module moves nothing after the first time.

@@ -10,8 +10,8 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import IDLE_GPU, assigned_values, calls_in, in_test_code, module_trains
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
-from greenlint.rules.data_pipeline.impacts import GL311_IMPACT
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL311_IMPACT
 from greenlint.rules.fixes import module_alias, replace_node, set_keyword
 
 # Where a tf.data pipeline starts. Keras' `*_dataset_from_directory` helpers already end in a prefetch.

@@ -1,0 +1,381 @@
+"""GL3xx fixes from the development corpus (issue 14): each test is written from scratch in the
+shape of a miss or a false positive the judged corpus showed, plus the impact every GL3xx rule
+declares."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from greenlint.rules import ALL_RULES
+from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.impact import RuleImpact
+from rule_helpers import findings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def join(*parts: str) -> str:
+    """Snippets written at different indentations, each dedented, joined into one module."""
+    return "\n".join(textwrap.dedent(part).strip("\n") for part in parts) + "\n"
+
+
+def reports(rule_module: str, source: str):
+    """The rule's own reports (with the frequency a finding does not carry yet)."""
+    module = __import__(f"greenlint.rules.data_pipeline.{rule_module}", fromlist=["RULE"])
+    analysis = ModuleAnalysis.of(cst.parse_module(textwrap.dedent(source).lstrip("\n")))
+    return list(module.RULE.check(analysis))
+
+
+# ---- GL304: slow tokenizer classes --------------------------------------------------------------------
+
+FINETUNE = """
+    import transformers
+    from transformers import {cls}, LlamaForCausalLM
+
+    def train(base_model="some/llama"):
+        model = LlamaForCausalLM.from_pretrained(base_model)
+        tokenizer = {cls}.from_pretrained(base_model)
+        trainer = transformers.Trainer(model=model, args=transformers.TrainingArguments("out"))
+        trainer.train()
+"""
+
+
+@pytest.mark.parametrize("cls", ["LlamaTokenizer", "BertTokenizer", "GPT2Tokenizer", "T5Tokenizer"])
+def test_gl304_reports_a_slow_class_that_has_a_fast_twin(cls):
+    found = findings(FINETUNE.format(cls=cls), "GL304")
+    assert len(found) == 1
+    assert f"`{cls}Fast`" in found[0].message and "AutoTokenizer" in found[0].message
+
+
+@pytest.mark.parametrize("cls", ["LlamaTokenizerFast", "AutoTokenizer", "MarianTokenizer", "CTRLTokenizer"])
+def test_gl304_silent_for_fast_classes_and_classes_without_a_fast_twin(cls):
+    assert findings(FINETUNE.format(cls=cls), "GL304") == []
+
+
+def test_gl304_slow_class_silent_in_a_generation_script():
+    # a few prompts through a slow tokenizer: nothing trains, tokenisation is negligible
+    assert findings("""
+        from transformers import LlamaTokenizer, LlamaForCausalLM
+
+        tokenizer = LlamaTokenizer.from_pretrained("some/llama")
+        model = LlamaForCausalLM.from_pretrained("some/llama")
+        ids = tokenizer("Tell me about alpacas.", return_tensors="pt").input_ids
+        print(tokenizer.decode(model.generate(ids)[0]))
+    """, "GL304") == []
+
+
+def test_gl304_use_fast_false_on_a_slow_class_is_one_finding():
+    source = FINETUNE.format(cls="LlamaTokenizer").replace(".from_pretrained(base_model)\n        trainer",
+                                                          ".from_pretrained(base_model, use_fast=False)\n        trainer")
+    found = findings(source, "GL304")
+    assert len(found) == 1 and "use_fast=False" in found[0].message
+
+
+# ---- GL306: in-memory torchvision sets with a transform, random_split, evaluation loaders ------------
+
+GPU_TRAINING = """
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = Net().to(device)
+    for epoch in range(5):
+        for images, labels in train_loader:
+            loss = criterion(model(images.to(device)), labels.to(device))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+"""
+
+
+def test_gl306_reports_a_to_tensor_only_cifar_loader():
+    found = findings(join("""
+        import torch
+        import torchvision
+        import torchvision.transforms as transforms
+        from torch.utils.data import DataLoader
+
+        to_tensor = transforms.ToTensor()
+        train_set = torchvision.datasets.CIFAR10(root="./data", train=True, download=True, transform=to_tensor)
+        train_loader = DataLoader(train_set, batch_size=128, shuffle=True)
+    """, GPU_TRAINING), "GL306")
+    assert len(found) == 1 and "`CIFAR10`" in found[0].message
+
+
+def test_gl306_follows_datasets_unpacked_from_random_split():
+    found = findings(join("""
+        import torch
+        from torch.utils.data import DataLoader, random_split
+        from torchvision.datasets import MNIST
+        import torchvision.transforms as T
+
+        augment = T.Compose([T.RandomCrop(28, padding=2), T.ToTensor()])
+        full = MNIST("./data", train=True, download=True, transform=augment)
+        train_part, held_out = random_split(full, [55000, 5000])
+        train_loader = DataLoader(train_part, 64, shuffle=True)
+    """, GPU_TRAINING), "GL306")
+    assert len(found) == 1 and "augmentation" in found[0].message
+
+
+TWO_LOADERS = """
+    import torch
+    from torch.utils.data import DataLoader
+    from torchvision.datasets import MNIST
+    from torchvision.transforms import ToTensor
+
+    train_set = MNIST("./data", train=True, transform=ToTensor())
+    test_set = MNIST("./data", train=False, transform=ToTensor())
+    {loaders}
+"""
+
+
+def test_gl306_reports_the_training_loader_and_not_its_evaluation_twin():
+    source = join(TWO_LOADERS.format(loaders=(
+        "train_loader = DataLoader(train_set, shuffle=True, batch_size=16)\n"
+        "    test_loader = DataLoader(test_set, shuffle=False, batch_size=16)"
+    )), GPU_TRAINING)
+    found = findings(source, "GL306")
+    assert [f.location.row for f in found] == [8]
+
+
+def test_gl306_reports_an_evaluation_loader_alone_as_every_eval():
+    source = join(
+        TWO_LOADERS.format(loaders="valid_dl = DataLoader(test_set, batch_size=256)\n    train_loader = cached_loader()"),
+        GPU_TRAINING,
+    )
+    found = reports("gl306_synchronous_dataloader", source)
+    assert len(found) == 1
+    assert found[0].frequency == "every-eval"
+    assert "evaluation DataLoader" in found[0].message and "training process" not in found[0].message
+
+
+def test_gl306_says_accelerator_on_an_xla_run():
+    source = join(TWO_LOADERS.format(loaders="train_loader = DataLoader(train_set, batch_size=16)").replace(
+        "import torch\n", "import torch\n    import torch_xla.core.xla_model as xm\n", 1
+    ), GPU_TRAINING)
+    found = findings(source, "GL306")
+    assert len(found) == 1
+    assert "the accelerator waits" in found[0].message and "GPU waits" not in found[0].message
+
+
+# ---- GL302: Python tokenizers, per-string comprehensions ----------------------------------------------
+
+def test_gl302_silent_for_a_torchtext_tokenizer_passed_through_fn_kwargs():
+    assert findings("""
+        import datasets
+        import torchtext
+
+        train_data = datasets.load_dataset("imdb", split="train")
+        tokenizer = torchtext.data.utils.get_tokenizer("basic_english")
+
+        def tokenize_example(example, tokenizer, max_length):
+            return {"tokens": tokenizer(example["text"])[:max_length]}
+
+        train_data = train_data.map(tokenize_example, fn_kwargs={"tokenizer": tokenizer, "max_length": 256})
+    """, "GL302") == []
+
+
+def test_gl302_still_reports_a_hf_tokenizer_passed_through_fn_kwargs():
+    found = findings("""
+        import datasets
+        from transformers import AutoTokenizer
+
+        train_data = datasets.load_dataset("imdb", split="train")
+        tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")
+
+        def tokenize_example(example, tokenizer):
+            return tokenizer(example["text"], truncation=True)
+
+        train_data = train_data.map(tokenize_example, fn_kwargs={"tokenizer": tokenizer})
+    """, "GL302")
+    assert len(found) == 1
+
+
+def test_gl302_reports_a_tokenizer_called_once_per_string_in_a_comprehension():
+    found = findings("""
+        import transformers
+
+        def encode_all(texts, tokenizer: transformers.PreTrainedTokenizer):
+            encoded = [
+                tokenizer(
+                    text,
+                    return_tensors="pt",
+                    truncation=True,
+                )
+                for text in texts
+            ]
+            return [item.input_ids[0] for item in encoded]
+    """, "GL302")
+    assert len(found) == 1
+    assert found[0].location.row == 5 and "one call" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        "tokenizer.tokenize(text)",  # tokens, no batch form
+        "scorer._tokenizer(text)",  # another library's helper object
+        "tokenizer(prefix + text)",  # not the loop variable itself
+        "tokenizer.apply_chat_template(text, tokenize=True)",  # a conversation per item
+    ],
+)
+def test_gl302_comprehension_traps_stay_silent(element):
+    assert findings(f"""
+        def encode_all(texts, tokenizer, scorer, prefix):
+            return [{element} for text in texts]
+    """, "GL302") == []
+
+
+def test_gl302_comprehension_silent_for_a_spacy_tokenizer():
+    assert findings("""
+        import spacy
+
+        tokenizer = spacy.load("en_core_web_sm").tokenizer
+        docs = [tokenizer(text) for text in texts]
+    """, "GL302") == []
+
+
+# ---- GL310: once per run, per epoch, per step; Tensor(np.ones(...)) -----------------------------------
+
+def test_gl310_silent_for_a_dummy_forward_before_the_epochs():
+    assert findings("""
+        import torch
+        from config import DEVICE
+
+        def train(model, loader, optimizer):
+            model.to(DEVICE)
+            probe = torch.randn((2, 3, 64, 64)).to(DEVICE)
+            model(probe)
+            for epoch in range(10):
+                for x, y in loader:
+                    loss = model(x.to(DEVICE)).sum()
+                    loss.backward()
+                    optimizer.step()
+    """, "GL310") == []
+
+
+@pytest.mark.parametrize(
+    ("where", "frequency"),
+    [
+        ("epoch", "every-epoch"),
+        ("step", "every-step"),
+    ],
+)
+def test_gl310_reports_how_often_the_tensor_is_built(where, frequency):
+    epoch_line = "        weights = torch.ones(10).to(device)\n" if where == "epoch" else ""
+    step_line = "            weights = torch.ones(10).to(device)\n" if where == "step" else ""
+    source = (
+        "import torch\n"
+        "device = 'cuda'\n"
+        "def train(model, loader, optimizer):\n"
+        "    for epoch in range(10):\n"
+        + epoch_line
+        + "        for x, y in loader:\n"
+        + step_line
+        + "            loss = (model(x.to(device)) * weights).sum()\n"
+        "            loss.backward()\n"
+        "            optimizer.step()\n"
+    )
+    found = reports("gl310_tensor_created_on_cpu_then_moved", source)
+    assert [r.frequency for r in found] == [frequency]
+
+
+GAN_LOOP = """
+    import numpy as np
+    import torch
+    from torch.autograd import Variable
+
+    cuda = torch.cuda.is_available()
+    Tensor = {tensor}
+
+    for epoch in range(200):
+        for i, batch in enumerate(dataloader):
+            real = Variable(batch["A"].type(Tensor))
+            valid = Variable(Tensor(np.ones((real.size(0), *D.output_shape))), requires_grad=False)
+            optimizer_G.zero_grad()
+            loss = criterion(D(G(real)), valid)
+            loss.backward()
+            optimizer_G.step()
+"""
+
+
+def test_gl310_reports_numpy_arrays_copied_by_a_cuda_tensor_type_every_step():
+    found = findings(GAN_LOOP.format(tensor="torch.cuda.FloatTensor if cuda else torch.Tensor"), "GL310")
+    assert len(found) == 1
+    assert found[0].location.row == 11 and "np.ones" in found[0].message and "torch.ones(..., device=...)" in found[0].message
+
+
+@pytest.mark.parametrize("tensor", ["torch.FloatTensor", "torch.Tensor"])
+def test_gl310_silent_when_the_tensor_type_is_a_cpu_one(tensor):
+    assert findings(GAN_LOOP.format(tensor=tensor), "GL310") == []
+
+
+def test_gl310_numpy_constructor_outside_the_step_is_silent():
+    source = GAN_LOOP.format(tensor="torch.cuda.FloatTensor").replace(
+        "for epoch in range(200):", "ones = Variable(Tensor(np.ones((64, 1))))\n    for epoch in range(200):"
+    )
+    found = findings(source, "GL310")
+    assert [f.location.row for f in found] == [12]
+
+
+# ---- GL301, GL305: frequency and wording ---------------------------------------------------------------
+
+def test_gl301_frequency_follows_the_innermost_loop():
+    source = """
+        import torch
+
+        for epoch in range(10):
+            for x, y in loader:
+                table = torch.load("lookup.pt")
+                loss = model(x, table).sum()
+                loss.backward()
+                optimizer.step()
+    """
+    module = __import__("greenlint.rules.data_pipeline.gl301_loop_invariant_loading", fromlist=["RULE"])
+    found = list(module.RULE.check(ModuleAnalysis.of(cst.parse_module(textwrap.dedent(source)))))
+    assert [r.frequency for r in found] == ["every-step"]
+
+
+def test_gl305_message_does_not_call_every_pass_a_training_step():
+    found = findings("""
+        from transformers import AutoTokenizer
+        tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")
+        for epoch in range(3):
+            for texts, labels in loader:
+                batch = tokenizer(texts, padding="max_length", max_length=512, return_tensors="pt")
+                loss = model(**batch, labels=labels).loss
+                loss.backward()
+                optimizer.step()
+    """, "GL305")
+    assert len(found) == 1 and "every forward pass" in found[0].message
+
+
+# ---- impact declarations ------------------------------------------------------------------------------
+
+GL3_RULES = [rule for rule in ALL_RULES if rule.code.startswith("GL3")]
+EVIDENCE_ANCHORS = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', (ROOT / "docs" / "evidence.md").read_text(encoding="utf-8")))
+
+
+def test_every_gl3_rule_declares_its_impact_in_the_impacts_module():
+    from greenlint.rules.data_pipeline import impacts
+
+    assert len(GL3_RULES) >= 11
+    for rule in GL3_RULES:
+        assert "impact" in type(rule).__dict__, f"{rule.code} does not declare `impact`"
+        assert rule.impact is getattr(impacts, f"{rule.code}_IMPACT")
+
+
+@pytest.mark.parametrize("rule", [r for r in GL3_RULES if r.impact is not None], ids=lambda r: r.code)
+def test_declared_sizes_cite_an_existing_evidence_anchor(rule):
+    impact = rule.impact
+    assert isinstance(impact, RuleImpact)
+    cited = re.findall(r"docs/evidence\.md#([a-z0-9-]+)", impact.size.basis)
+    assert cited and set(cited) <= EVIDENCE_ANCHORS, impact.size.basis
+
+
+def test_rules_without_a_quantified_source_declare_none():
+    unquantified = {rule.code for rule in GL3_RULES if all(e.confidence == "unquantified" for e in rule.evidence)}
+    for rule in GL3_RULES:
+        if rule.code in unquantified:
+            assert rule.impact is None, rule.code
