@@ -158,13 +158,15 @@ _TRAINER_CONSTRUCTORS = HF_TRAINERS | LIGHTNING_TRAINERS | frozenset(
 
 
 def module_trains(analysis: ModuleAnalysis) -> bool:
-    """The module trains a model: a training loop, a `.fit(...)`, or a HF/Lightning/TRL trainer."""
+    """The module trains a model: a training loop, a `.fit(...)`, a HF/Lightning/TRL trainer, or a
+    call to another project module's training step or loop function."""
     facts = analysis.facts
     if any(loop.does_training for loop in facts.loops):
         return True
+    imported = facts.context.step_functions | facts.context.loop_functions
     for site in facts.calls:
-        if is_fit_call(site):
-            return True
+        if is_fit_call(site) or (imported and site.qualname in imported):
+            return True  # `.fit(...)`, or `train_one_epoch(...)` from another module of the project
         qualname = site.qualname
         if qualname in _TRAINER_CONSTRUCTORS or qualname in HF_TRAINING_ARGUMENTS:
             return True

@@ -379,3 +379,69 @@ def test_rules_without_a_quantified_source_declare_none():
     for rule in GL3_RULES:
         if rule.code in unquantified:
             assert rule.impact is None, rule.code
+
+
+# ---- GL307: training in another module, in-memory tensors ----------------------------------------------
+
+DETR_LIKE_MAIN = """
+    import argparse
+    import torch
+    from torch.utils.data import DataLoader
+    from engine import train_one_epoch
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--num_workers", default=2, type=int)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    model.to(device)
+    loader = DataLoader(train_set, batch_size=2, num_workers=args.num_workers)
+    for epoch in range(300):
+        train_one_epoch(model, criterion, loader, optimizer, device, epoch)
+"""
+
+
+def _lint_with_context(source: str, context):
+    from greenlint.engine import lint_source
+    from greenlint.rules import ALL_CODES
+
+    text = textwrap.dedent(source).lstrip("\n").encode()
+    return [f for f in lint_source(text, "main.py", frozenset(ALL_CODES), context) if f.code == "GL307"]
+
+
+def test_gl307_reports_a_loader_handed_to_a_training_loop_of_another_module():
+    from greenlint.rules.project_context import ProjectContext
+
+    context = ProjectContext(
+        local_modules=frozenset({"engine"}),
+        loop_functions=frozenset({"engine.train_one_epoch"}),
+        extra_words="backward( step(",  # what the project index adds for an imported training function
+    )
+    found = _lint_with_context(DETR_LIKE_MAIN, context)
+    assert [f.location.row for f in found] == [12]
+
+
+def test_gl307_silent_when_the_called_function_is_not_known_to_train():
+    from greenlint.rules.project_context import ProjectContext
+
+    # the same words reach the prefilter; only the fact that `train_one_epoch` trains is missing
+    context = ProjectContext(local_modules=frozenset({"engine"}), extra_words="backward( step(")
+    assert _lint_with_context(DETR_LIKE_MAIN, context) == []
+
+
+def test_gl307_silent_for_in_memory_tensor_datasets():
+    assert findings("""
+        import torch
+        from torch.utils.data import DataLoader, TensorDataset
+
+        device = torch.device("cuda")
+        features = torch.tensor(frame.values, dtype=torch.float32)
+        train_loader = DataLoader(TensorDataset(features, targets), batch_size=64, shuffle=True, num_workers=4)
+        for epoch in range(50):
+            for x, y in train_loader:
+                x, y = x.to(device), y.to(device)
+                loss = criterion(model(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+    """, "GL307") == []
