@@ -7,6 +7,7 @@ from typing import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.alternatives import later_alternatives
 from greenlint.rules.analysis.data_pipeline_facts import (
     BATCHED_FAST_TOKENIZER,
     TRL_BATCHED,
@@ -15,6 +16,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     calls_in,
     chain_root,
     in_test_code,
+    module_trains,
     tokenizer_facts,
 )
 from greenlint.rules.analysis.facts import CallSite, FunctionInfo, ModuleFacts
@@ -207,7 +209,12 @@ class PerExampleTokenization(Rule):
         A Hugging Face `datasets` `.map(fn)` (in a module that imports `datasets`) whose function, a
         lambda, a module function, a method or a `functools.partial` of one, calls a tokenizer, while
         `batched` is absent or literally `False`. A `batched` that is not a literal is the user's choice and
-        is not reported; `.map` on pandas, tf.data or NumPy objects is not a `datasets` map.
+        is not reported; `.map` on pandas, tf.data or NumPy objects is not a `datasets` map. Silent for a
+        Python tokenizer (torchtext's `basic_english`, spaCy, NLTK: no batch encoder to gain from), for a
+        second copy of the same map in an `else`/`elif` branch (only one branch runs), and in a notebook
+        that neither trains nor saves the mapped data (a one-off look at it). Also a comprehension that
+        calls a tokenizer once per string, `[tokenizer(text, ...) for text in texts]`, where one call on
+        the list would encode the batch.
     """
     why = """
         Unbatched, `map` calls the function and the tokenizer once per example: Python overhead per row
@@ -255,8 +262,14 @@ class PerExampleTokenization(Rule):
         facts = analysis.facts
         tokenizers = tokenizer_facts(analysis)
         yield from _comprehensions(analysis, tokenizers)
-        if not uses_hf_datasets(facts):
+        if not uses_hf_datasets(facts) or _notebook_analysis(analysis):
             return
+        reports = list(self._maps(analysis, tokenizers))
+        dropped = later_alternatives(analysis.module, [report.node for report in reports])
+        yield from (report for report in reports if id(report.node) not in dropped)
+
+    def _maps(self, analysis: ModuleAnalysis, tokenizers: TokenizerFacts) -> Iterable[Report]:
+        facts = analysis.facts
         for site in facts.calls:
             if site.attr != "map" or not site.is_method_call or in_test_code(site):
                 continue
@@ -290,6 +303,17 @@ class PerExampleTokenization(Rule):
                 "measurement)",
                 fix=fix,
             )
+
+
+# Calls that keep a mapped dataset beyond the process: without one, a notebook that also trains
+# nothing tokenizes for a one-off look at the data (lengths, examples), not for a pipeline.
+_KEEPS = frozenset({"save_to_disk", "push_to_hub", "to_parquet", "to_json", "to_csv", "save", "dump"})
+
+
+def _notebook_analysis(analysis: ModuleAnalysis) -> bool:
+    if not analysis.facts.context.notebook or module_trains(analysis):
+        return False
+    return not any(site.attr in _KEEPS for site in analysis.facts.calls)
 
 
 def _comprehensions(analysis: ModuleAnalysis, tokenizers: TokenizerFacts) -> Iterable[Report]:

@@ -445,3 +445,79 @@ def test_gl307_silent_for_in_memory_tensor_datasets():
                 loss.backward()
                 optimizer.step()
     """, "GL307") == []
+
+
+# ---- GL302: alternatives and one-off notebooks ----------------------------------------------------------
+
+BRANCHES = """
+    from datasets import load_dataset
+    from transformers import AutoTokenizer, Trainer
+
+    tokenizer = AutoTokenizer.from_pretrained("some/llama")
+    data = load_dataset("json", data_files="alpaca.json")
+
+    def tokenize_prompt(point):
+        return tokenizer(point["instruction"] + point["output"], truncation=True)
+
+    if val_set_size > 0:
+        split = data["train"].train_test_split(test_size=val_set_size)
+        train_data = split["train"].shuffle().map(tokenize_prompt)
+        val_data = split["test"].shuffle().map(tokenize_prompt)
+    {other}:
+        train_data = data["train"].shuffle().map(tokenize_prompt)
+        val_data = None
+    Trainer(model=model, train_dataset=train_data, eval_dataset=val_data).train()
+"""
+
+
+@pytest.mark.parametrize("other", ["else", "elif use_all"])
+def test_gl302_reports_the_first_of_mutually_exclusive_branches_only(other):
+    found = findings(BRANCHES.format(other=other), "GL302")
+    assert [f.location.row for f in found] == [12, 13]
+
+
+def test_gl302_reports_maps_in_separate_ifs():
+    source = BRANCHES.format(other="if not val_set_size")
+    assert [f.location.row for f in findings(source, "GL302")] == [12, 13, 15]
+
+
+def _notebook(*cells: str) -> bytes:
+    import json
+
+    return json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {}, "source": textwrap.dedent(c).lstrip("\n"), "outputs": [], "execution_count": None} for c in cells],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }).encode()
+
+
+LOOK_AT_LENGTHS = (
+    """
+    from datasets import load_dataset
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained("some/llama")
+    data = load_dataset("json", data_files="alpaca.json")
+    """,
+    """
+    def tokenize(point):
+        return tokenizer(point["instruction"] + point["output"])
+    data = data.map(tokenize)
+    """,
+)
+
+
+def _notebook_findings(*cells: str):
+    from greenlint.engine import lint_notebook
+    from greenlint.rules import ALL_CODES
+
+    return [f for f in lint_notebook(_notebook(*cells), "lengths.ipynb", frozenset(ALL_CODES)) if f.code == "GL302"]
+
+
+def test_gl302_silent_in_a_notebook_that_only_looks_at_the_tokenized_data():
+    assert _notebook_findings(*LOOK_AT_LENGTHS, "lengths = [len(x['input_ids']) for x in data['train']]") == []
+
+
+@pytest.mark.parametrize("keep", ["data.save_to_disk('tokenized')", "Trainer(model=model, train_dataset=data['train']).train()"])
+def test_gl302_reports_in_a_notebook_that_keeps_or_trains_on_the_tokenized_data(keep):
+    cells = list(LOOK_AT_LENGTHS)
+    cells[0] = cells[0].replace("import AutoTokenizer", "import AutoTokenizer, Trainer")
+    assert len(_notebook_findings(*cells, keep)) == 1
