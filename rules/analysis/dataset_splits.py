@@ -8,6 +8,7 @@ module (only when a rule asks) and maps each to the dataset the split reads.
 from __future__ import annotations
 
 import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.literals import argument
 from greenlint.rules.analysis.tree import walk

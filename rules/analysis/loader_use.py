@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import ModuleFacts
 

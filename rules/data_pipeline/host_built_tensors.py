@@ -13,6 +13,7 @@ import re
 from typing import Iterator
 
 import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import assigned_values, in_test_code
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import ENCODE_METHODS, TokenizerFacts
 from greenlint.rules.analysis.literals import positional_args

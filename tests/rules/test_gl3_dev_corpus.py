@@ -10,6 +10,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+
 from greenlint.rules import ALL_RULES
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.impact import RuleImpact
