@@ -522,3 +522,38 @@ def test_gl302_reports_in_a_notebook_that_keeps_or_trains_on_the_tokenized_data(
     cells = list(LOOK_AT_LENGTHS)
     cells[0] = cells[0].replace("import AutoTokenizer", "import AutoTokenizer, Trainer")
     assert len(_notebook_findings(*cells, keep)) == 1
+
+
+# ---- GL308: the epoch count scales the impact ------------------------------------------------------------
+
+def _gl308(epochs_header: str):
+    return reports("gl308_persistent_workers_missing", f"""
+        from torch.utils.data import DataLoader
+        loader = DataLoader(train_set, batch_size=64, shuffle=True, num_workers=4)
+        for epoch in {epochs_header}:
+            for x, y in loader:
+                loss = model(x.cuda()).sum()
+                loss.backward()
+                optimizer.step()
+    """)
+
+
+def test_gl308_scales_a_short_run_by_the_avoidable_start_ups():
+    found = _gl308("range(4)")
+    assert len(found) == 1
+    assert found[0].scale is not None and found[0].scale.factor == pytest.approx(0.75)
+    assert "3 of the 4" in found[0].scale.reason
+
+
+def test_gl308_silent_for_a_single_epoch_and_unscaled_for_an_unknown_count():
+    assert _gl308("range(1)") == []
+    found = _gl308("range(args.epochs)")
+    assert len(found) == 1 and found[0].scale is None
+
+
+def test_gl308_trainer_default_of_three_epochs_is_scaled():
+    found = reports("gl308_persistent_workers_missing", """
+        from transformers import TrainingArguments
+        args = TrainingArguments("out", dataloader_num_workers=4)
+    """)
+    assert len(found) == 1 and found[0].scale.factor == pytest.approx(2 / 3)
