@@ -4,7 +4,9 @@
   `valid_dl`, `self.val_dataloader`): it runs once per evaluation pass, not on every training
   step, and a message must not call its batches "training steps";
 - `accelerator_word`: "GPU", or "accelerator" where the module runs on a TPU/XLA device (a
-  torch_xla script that also names "cuda" for a fallback is not a GPU run).
+  torch_xla script that also names "cuda" for a fallback is not a GPU run);
+- `loader_consumer`: the phrase naming another project module that trains on a CUDA device with
+  this module-level loader (`from data_loader import train_loader`), from the project context.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import ModuleFacts
+from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 
 # `val_loader`, `valid_dl`, `test_loader`, `testloader`, `eval_dataloader`, `dev_loader`,
 # `loader_val`: the word on its own, at the start or after an underscore.
@@ -41,3 +43,12 @@ def accelerator_word(analysis: ModuleAnalysis) -> str:
         if qualname.split(".", 1)[0] in _XLA_MODULES:
             return "accelerator"
     return "GPU"
+
+
+def loader_consumer(site: CallSite, facts: ModuleFacts) -> str | None:
+    """"`src/train.py` trains with it on a CUDA device" for `train_loader = DataLoader(...)` at module
+    level when the project index found such an importer; None otherwise."""
+    if site.function is not None or site.loop is not None or not facts.context.loader_consumers:
+        return None
+    name = loader_name(site.node, facts)
+    return facts.context.loader_consumers.get(name) if name is not None else None

@@ -80,9 +80,9 @@ def _tokenizer_values(call: cst.Call, fn: cst.BaseExpression, tokenizers: Tokeni
     fn_kwargs = keyword_arg(call, "fn_kwargs")
     if fn_kwargs is not None and isinstance(fn_kwargs.value, cst.Dict):
         for element in fn_kwargs.value.elements:
-            if isinstance(element, cst.DictElement) and isinstance(element.value, cst.Name):
-                if tokenizers.is_tokenizer_expr(element.value):
-                    names.append(element.value.value)
+            value = element.value
+            if isinstance(element, cst.DictElement) and isinstance(value, cst.Name) and tokenizers.is_tokenizer_expr(value):
+                names.append(value.value)
     return names
 
 

@@ -16,7 +16,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     loader_argument,
     module_trains,
 )
-from greenlint.rules.analysis.loader_use import accelerator_word, is_evaluation_loader
+from greenlint.rules.analysis.loader_use import accelerator_word, is_evaluation_loader, loader_consumer
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.literals import (
     NOT_LITERAL,
@@ -63,7 +63,9 @@ class SynchronousDataLoader(Rule):
         built with `**kwargs`, a computed `num_workers` whose default
         the module's configuration does not show (`num_workers=args.workers` with an argparse default of
         0, or `cfg["num_workers"]` read from a config file as 0, is reported and names where it is set), unit tests, and modules that train on an Intel
-        CPU with Intel Extension for PyTorch (no CUDA device named).
+        CPU with Intel Extension for PyTorch (no CUDA device named). A loader built at module level
+        in a module that another module of the project imports and trains with on a CUDA device
+        (`from data_loader import train_loader`) is reported in the module that builds it.
     """
     why = """
         With no workers, the training process loads and transforms each batch itself, between steps:
@@ -165,19 +167,21 @@ class SynchronousDataLoader(Rule):
             kind = classify_dataset(analysis, loader_argument(call, "dataset"))
             if kind.heavy is not True:
                 continue
-            if gpu is None:
-                gpu = analysis.device.uses_gpu and module_trains(analysis) and not intel_cpu_only(analysis)
-            if not gpu:
-                return
+            consumer = loader_consumer(site, analysis.facts)
+            if consumer is None:
+                if gpu is None:
+                    gpu = analysis.device.uses_gpu and module_trains(analysis) and not intel_cpu_only(analysis)
+                if not gpu:
+                    continue
+            waits = f"while the {accelerator_word(analysis)} waits" + (f" ({consumer})" if consumer else "")
             setting = "no `num_workers`" if workers is None else "`num_workers=0`"
             if source is not None:
                 setting = f"`num_workers=0` by default ({source})"
-            device = accelerator_word(analysis)
             if is_evaluation_loader(call, analysis.facts):
                 evaluation.append(Report(
                     call,
                     f"this evaluation DataLoader has {setting}, so the main process itself prepares every item "
-                    f"of {kind.what} while the {device} waits; use worker processes "
+                    f"of {kind.what} {waits}; use worker processes "
                     f"(`num_workers=min(8, os.cpu_count())`, `pin_memory=True`): {_MEASURED}",
                     frequency="every-eval",
                 ))
@@ -185,7 +189,7 @@ class SynchronousDataLoader(Rule):
             training.append(Report(
                 call,
                 f"this DataLoader has {setting}, so the training process itself prepares every item of "
-                f"{kind.what} while the {device} waits; use worker processes (`num_workers=min(8, os.cpu_count())`, "
+                f"{kind.what} {waits}; use worker processes (`num_workers=min(8, os.cpu_count())`, "
                 f"`pin_memory=True`): {_MEASURED}",
             ))
         yield from training or evaluation

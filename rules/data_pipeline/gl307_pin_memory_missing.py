@@ -19,6 +19,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     moves_to_gpu,
 )
 from greenlint.rules.analysis.facts import ModuleFacts
+from greenlint.rules.analysis.loader_use import loader_consumer
 from greenlint.rules.analysis.literals import NOT_LITERAL, has_double_star, keyword_arg
 from greenlint.rules.analysis.precision import LIGHTNING_TRAINERS
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
@@ -85,7 +86,8 @@ class PinMemoryMissing(Rule):
         A `torch.utils.data.DataLoader` that uses worker processes (`num_workers` > 0 or computed) with
         `pin_memory` absent or `False`, in a module that trains on a CUDA GPU and copies batches to it
         during training (a `.cuda()`/`.to(...)` in the training loop, a training function of another
-        project module called in a loop, or a Lightning trainer). Loaders
+        project module called in a loop, or a Lightning trainer), or built at module level in a module
+        that another module of the project imports and trains with on a CUDA device. Loaders
         without workers are left to GL306: there the main process would pin each batch itself, between
         steps, and most of the gain is lost. Silent when `pin_memory` is computed, the loader takes `**kwargs`, the
         dataset's tensors are already on the GPU (pinning would fail) or in memory (`TensorDataset`), a
@@ -158,10 +160,12 @@ class PinMemoryMissing(Rule):
             workers = literal_flag(call, "num_workers")
             if workers in (None, 0):
                 continue  # no workers: the main process would pin synchronously; GL306 covers these loaders
-            if applies is None:
-                applies = analysis.device.uses_gpu and module_trains(analysis) and _copies_batches_to_gpu(analysis)
-            if not applies:
-                return
+            consumer = loader_consumer(site, facts)
+            if consumer is None:
+                if applies is None:
+                    applies = analysis.device.uses_gpu and module_trains(analysis) and _copies_batches_to_gpu(analysis)
+                if not applies:
+                    continue
             kind = classify_dataset(analysis, loader_argument(call, "dataset"))
             if kind.on_device or _collate_moves_to_gpu(call, facts):
                 continue
@@ -173,9 +177,11 @@ class PinMemoryMissing(Rule):
             if pin is None or keyword_arg(call, "pin_memory") is not None:
                 fix = RuleFix("set pin_memory=True", "safe", set_keyword(call, "pin_memory", cst.Name("True")))
             setting = "has no `pin_memory`" if pin is None else "sets `pin_memory=False`"
+            explicit = keyword_arg(call, "pin_memory")
             yield Report(
-                call,
-                f"this DataLoader {setting} although its batches are copied to the GPU: pinned batches copy "
+                explicit if explicit is not None else call,  # an explicit `pin_memory=False`: point at it
+                f"this DataLoader {setting} although its batches are copied to the GPU"
+                f"{f' ({consumer})' if consumer else ''}: pinned batches copy "
                 "faster and can overlap with compute (`non_blocking=True`); pass `pin_memory=True`",
                 fix=fix,
             )

@@ -557,3 +557,84 @@ def test_gl308_trainer_default_of_three_epochs_is_scaled():
         args = TrainingArguments("out", dataloader_num_workers=4)
     """)
     assert len(found) == 1 and found[0].scale.factor == pytest.approx(2 / 3)
+
+
+# ---- GL306/GL307: loaders built in one module, trained with in another -----------------------------------
+
+CONFIG = 'import torch\nDEVICE = "cuda" if torch.cuda.is_available() else "cpu"\nNUM_WORKERS = 2\n'
+LOADERS = """
+    from torch.utils.data import DataLoader
+    from data_pipeline.dataset import VolumeDataset
+    import config
+
+    train_loader = DataLoader(
+        VolumeDataset(train_ids),
+        batch_size=16,
+        num_workers=config.NUM_WORKERS,
+        pin_memory=False,
+    )
+    eval_loader = DataLoader(VolumeDataset(val_ids), batch_size=16)
+"""
+TRAIN = """
+    import torch
+    import config
+    from data_pipeline.data_loader import train_loader{also}
+
+    def train_one_epoch(model, loader, optimizer):
+        for x, y in loader:
+            x, y = x.to(config.DEVICE), y.to(config.DEVICE)
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+"""
+
+
+def _project(tmp_path, train: str, config: str = CONFIG):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "data_pipeline").mkdir()
+    (tmp_path / "data_pipeline" / "__init__.py").write_text("")
+    (tmp_path / "data_pipeline" / "data_loader.py").write_text(textwrap.dedent(LOADERS).lstrip("\n"))
+    (tmp_path / "config.py").write_text(config)
+    (tmp_path / "train.py").write_text(textwrap.dedent(train).lstrip("\n"))
+    return tmp_path / "data_pipeline" / "data_loader.py"
+
+
+def _project_findings(path, codes=("GL306", "GL307")):
+    from greenlint.engine import lint_source
+    from greenlint.project_index import ProjectIndex
+    from greenlint.rules import ALL_CODES
+
+    text = path.read_text()
+    context = ProjectIndex(path.parents[1]).context_for(path, text)
+    return [f for f in lint_source(text.encode(), str(path), frozenset(ALL_CODES), context) if f.code in codes]
+
+
+def test_gl307_reports_pin_memory_false_on_a_loader_another_module_trains_with_on_the_gpu(tmp_path):
+    found = _project_findings(_project(tmp_path, TRAIN.format(also="")))
+    assert [(f.code, f.location.row) for f in found] == [("GL307", 9)]
+    assert "`train.py` trains with it on a CUDA device" in found[0].message
+
+
+def test_gl307_silent_when_the_importing_module_names_no_cuda_device(tmp_path):
+    path = _project(tmp_path, TRAIN.format(also=""), config='DEVICE = "cpu"\nNUM_WORKERS = 2\n')
+    assert _project_findings(path) == []
+
+
+def test_gl307_silent_when_the_importing_module_does_not_train(tmp_path):
+    plot = "import config\nfrom data_pipeline.data_loader import train_loader\nprint(len(train_loader), config.DEVICE)\n"
+    assert _project_findings(_project(tmp_path, plot)) == []
+
+
+def test_gl306_reports_a_worker_less_loader_another_module_trains_with(tmp_path):
+    dataset = (
+        "import nibabel\nfrom torch.utils.data import Dataset\n\nclass VolumeDataset(Dataset):\n"
+        "    def __init__(self, ids):\n        self.ids = ids\n"
+        "    def __len__(self):\n        return len(self.ids)\n"
+        "    def __getitem__(self, i):\n        return nibabel.load(self.ids[i]).get_fdata()\n"
+    )
+    path = _project(tmp_path, TRAIN.format(also=", eval_loader"))
+    loaders = path.read_text().replace("from data_pipeline.dataset import VolumeDataset\n", "")
+    path.write_text(dataset + loaders)
+    found = _project_findings(path, ("GL306",))
+    assert len(found) == 1 and "evaluation DataLoader" in found[0].message and "`train.py` trains with it" in found[0].message
