@@ -228,7 +228,7 @@ class LoopInvariantLoading(Rule):
                 f"`{func}(...)` {load.what} on every {kind} of {where}: its "
                 f"arguments do not change inside the loop; load it once before {before}",
                 fix=_hoist_fix(analysis, site, load, invariant_in),
-                frequency="every-step" if innermost.is_training_step else "every-epoch" if innermost.does_training else None,
+                frequency="every-step" if innermost.is_training_step else None,
             )
 
 

@@ -638,3 +638,19 @@ def test_gl306_reports_a_worker_less_loader_another_module_trains_with(tmp_path)
     path.write_text(dataset + loaders)
     found = _project_findings(path, ("GL306",))
     assert len(found) == 1 and "evaluation DataLoader" in found[0].message and "`train.py` trains with it" in found[0].message
+
+
+def test_gl301_an_epoch_level_load_keeps_the_declared_frequency():
+    source = """
+        import torch
+
+        for epoch in range(10):
+            table = torch.load("lookup.pt")
+            for x, y in loader:
+                loss = model(x, table).sum()
+                loss.backward()
+                optimizer.step()
+    """
+    module = __import__("greenlint.rules.data_pipeline.gl301_loop_invariant_loading", fromlist=["RULE"])
+    found = list(module.RULE.check(ModuleAnalysis.of(cst.parse_module(textwrap.dedent(source)))))
+    assert len(found) == 1 and found[0].frequency is None and module.RULE.impact.frequency == "run-wide"
