@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenlint.cache import content_hash
+from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 
@@ -273,6 +274,9 @@ class ProjectIndex:
             words.append("backward( step(")  # the imported function trains: its words count here
         if any(q.split(".", 1)[0] == "torch" for q in builder.star_bindings.values()):
             words.append("import torch")
+        loader_consumers = gpu_training_consumers(self, path, text) if text else {}
+        if loader_consumers:
+            words.append("cuda backward( step(")  # the importing module's training words count here
         return ProjectContext(
             package=package,
             local_modules=frozenset(builder.local_modules),
@@ -288,6 +292,7 @@ class ProjectIndex:
             not_imported=not_imported,
             notebook=notebook,
             extra_words=" ".join(words),
+            loader_consumers=loader_consumers,
         )
 
     def _add_import(self, builder: _ContextBuilder, statement: ImportStatement, importer: Path, package: str, depth: int) -> None:

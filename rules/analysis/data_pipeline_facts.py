@@ -21,6 +21,7 @@ from typing import Iterator
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.dataset_splits import split_sources
 from greenlint.rules.analysis.facts import CallSite, FunctionInfo, ModuleFacts, is_fit_call
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
 from greenlint.rules.analysis.names import dotted_name, terminal_name
@@ -157,13 +158,15 @@ _TRAINER_CONSTRUCTORS = HF_TRAINERS | LIGHTNING_TRAINERS | frozenset(
 
 
 def module_trains(analysis: ModuleAnalysis) -> bool:
-    """The module trains a model: a training loop, a `.fit(...)`, or a HF/Lightning/TRL trainer."""
+    """The module trains a model: a training loop, a `.fit(...)`, a HF/Lightning/TRL trainer, or a
+    call to another project module's training step or loop function."""
     facts = analysis.facts
     if any(loop.does_training for loop in facts.loops):
         return True
+    imported = facts.context.step_functions | facts.context.loop_functions
     for site in facts.calls:
-        if is_fit_call(site):
-            return True
+        if is_fit_call(site) or (imported and site.qualname in imported):
+            return True  # `.fit(...)`, or `train_one_epoch(...)` from another module of the project
         qualname = site.qualname
         if qualname in _TRAINER_CONSTRUCTORS or qualname in HF_TRAINING_ARGUMENTS:
             return True
@@ -402,6 +405,9 @@ def classify_dataset(analysis: ModuleAnalysis, node: cst.BaseExpression | None, 
             return UNKNOWN
         name = terminal_name(node)
         values = assigned_values(facts, name) if name else []
+        if not values and isinstance(node, cst.Name):
+            split = split_sources(analysis).get(node.value)  # `train_ds, val_ds = random_split(dataset, ...)`
+            values = [split] if split is not None else []
         if not values:
             return UNKNOWN
         kinds = [classify_dataset(analysis, value, depth + 1) for value in values[:4]]
@@ -432,9 +438,13 @@ def classify_dataset(analysis: ModuleAnalysis, node: cst.BaseExpression | None, 
     if qualname is not None and qualname.startswith("torchvision.datasets."):
         short = qualname.rsplit(".", 1)[-1]
         if short in IN_MEMORY_TORCHVISION:
-            transform = argument(node, "transform")
+            transform = argument(node, "transform", 2 if short.endswith("MNIST") or short.startswith("CIFAR") else None)
             if transform is not None and _has_cpu_image_transform(analysis, transform):
                 return DatasetKind(True, f"`{short}` with CPU image augmentation per item")
+            if transform is not None and literal_value(transform) is not None:
+                # even `ToTensor()` alone turns each stored array into a PIL image and back into a float
+                # tensor, per item, in the process that iterates the loader
+                return DatasetKind(True, f"`{short}` (a PIL image and its transform per item)")
             return DatasetKind(False, f"`{short}` (images in memory)")
         if short[:1].isupper():
             return DatasetKind(True, f"`{short}` (decodes an image file per item)")

@@ -12,6 +12,7 @@ from greenlint.rules.analysis.data_pipeline_facts import walk
 from greenlint.rules.analysis.facts import OPTIMIZER_FACTORIES, CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL301_IMPACT
 from greenlint.rules.fixes import hoist_assignment_fix, loop_header
 
 # Calls that read a file, a dataset or a model: the same arguments give the same result.
@@ -183,6 +184,7 @@ class LoopInvariantLoading(Rule):
         ),
     )
     saving_scope = "the loading line's energy times (iterations - 1) / iterations, plus the GPU's idle power while it waited"
+    impact = GL301_IMPACT
     trigger = (
         ("backward(", ".fit(", "train_on_batch", "fit_generator"),
         ("step(", ".fit(", "train_on_batch", "fit_generator"),
@@ -226,6 +228,7 @@ class LoopInvariantLoading(Rule):
                 f"`{func}(...)` {load.what} on every {kind} of {where}: its "
                 f"arguments do not change inside the loop; load it once before {before}",
                 fix=_hoist_fix(analysis, site, load, invariant_in),
+                frequency="every-step" if innermost.is_training_step else None,
             )
 
 

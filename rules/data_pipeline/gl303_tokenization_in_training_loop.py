@@ -19,6 +19,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
 )
 from greenlint.rules.analysis.facts import CallSite, FunctionInfo, LoopInfo, ModuleFacts
 from greenlint.rules.base import Evidence, Report, Rule
+from greenlint.rules.data_pipeline.impacts import GL303_IMPACT
 from greenlint.rules.fixes import loop_header
 
 # Loops that generate text and score it (RL from feedback, distillation) must tokenize the new text.
@@ -168,6 +169,7 @@ class TokenizationInTrainingLoop(Rule):
         IDLE_GPU,
     )
     saving_scope = "the tokenisation CPU time times (epochs-1)/epochs, plus the GPU's idle power while it waited"
+    impact = GL303_IMPACT
     trigger = (("okeniz",), ("backward(", "__getitem__"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

@@ -16,6 +16,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     loader_argument,
     module_trains,
 )
+from greenlint.rules.analysis.loader_use import accelerator_word, is_evaluation_loader, loader_consumer
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.literals import (
     NOT_LITERAL,
@@ -27,6 +28,7 @@ from greenlint.rules.analysis.literals import (
 )
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
 from greenlint.rules.base import Evidence, Report, Rule
+from greenlint.rules.data_pipeline.impacts import GL306_IMPACT
 
 _MEASURED = (
     "on an H100, num_workers=8 with pin_memory=True cut GPU energy per step by 80 % for ResNet-18 with CPU-side "
@@ -61,7 +63,9 @@ class SynchronousDataLoader(Rule):
         built with `**kwargs`, a computed `num_workers` whose default
         the module's configuration does not show (`num_workers=args.workers` with an argparse default of
         0, or `cfg["num_workers"]` read from a config file as 0, is reported and names where it is set), unit tests, and modules that train on an Intel
-        CPU with Intel Extension for PyTorch (no CUDA device named).
+        CPU with Intel Extension for PyTorch (no CUDA device named). A loader built at module level
+        in a module that another module of the project imports and trains with on a CUDA device
+        (`from data_loader import train_loader`) is reported in the module that builds it.
     """
     why = """
         With no workers, the training process loads and transforms each batch itself, between steps:
@@ -126,6 +130,7 @@ class SynchronousDataLoader(Rule):
         ),
     )
     saving_scope = "the GPU's idle time while the training process loads batches (measured 80 % of GPU energy per step on an input-bound ResNet-18)"
+    impact = GL306_IMPACT
     trigger = (
         ("DataLoader(", "TrainingArguments(", "Config("),
         ("__getitem__", "torchvision"),
@@ -134,8 +139,16 @@ class SynchronousDataLoader(Rule):
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
-        facts = analysis.facts
+        yield from self._loaders(analysis)
+        yield from self._trainer_arguments(analysis)
+
+    def _loaders(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        """Training loaders first; a loader named for evaluation (`test_loader`, `valid_dl`) only when
+        the module has no training loader to report: it runs once per evaluation, and the same
+        `num_workers` change fixes both."""
         gpu: bool | None = None
+        training: list[Report] = []
+        evaluation: list[Report] = []
         for site in dataloader_sites(analysis):
             call = site.node
             if in_test_code(site) or has_double_star(call):
@@ -154,19 +167,35 @@ class SynchronousDataLoader(Rule):
             kind = classify_dataset(analysis, loader_argument(call, "dataset"))
             if kind.heavy is not True:
                 continue
-            if gpu is None:
-                gpu = analysis.device.uses_gpu and module_trains(analysis) and not intel_cpu_only(analysis)
-            if not gpu:
-                return
+            consumer = loader_consumer(site, analysis.facts)
+            if consumer is None:
+                if gpu is None:
+                    gpu = analysis.device.uses_gpu and module_trains(analysis) and not intel_cpu_only(analysis)
+                if not gpu:
+                    continue
+            waits = f"while the {accelerator_word(analysis)} waits" + (f" ({consumer})" if consumer else "")
             setting = "no `num_workers`" if workers is None else "`num_workers=0`"
             if source is not None:
                 setting = f"`num_workers=0` by default ({source})"
-            yield Report(
+            if is_evaluation_loader(call, analysis.facts):
+                evaluation.append(Report(
+                    call,
+                    f"this evaluation DataLoader has {setting}, so the main process itself prepares every item "
+                    f"of {kind.what} {waits}; use worker processes "
+                    f"(`num_workers=min(8, os.cpu_count())`, `pin_memory=True`): {_MEASURED}",
+                    frequency="every-eval",
+                ))
+                continue
+            training.append(Report(
                 call,
                 f"this DataLoader has {setting}, so the training process itself prepares every item of "
-                f"{kind.what} while the GPU waits; use worker processes (`num_workers=min(8, os.cpu_count())`, "
+                f"{kind.what} {waits}; use worker processes (`num_workers=min(8, os.cpu_count())`, "
                 f"`pin_memory=True`): {_MEASURED}",
-            )
+            ))
+        yield from training or evaluation
+
+    def _trainer_arguments(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        facts = analysis.facts
         for site in facts.calls:
             if site.qualname not in HF_TRAINING_ARGUMENTS or in_test_code(site) or has_double_star(site.node):
                 continue
@@ -189,7 +218,7 @@ class SynchronousDataLoader(Rule):
             yield Report(
                 site.node,
                 f"`{site.qualname.rsplit('.', 1)[-1]}` has {setting}, so the Trainer's process prepares "
-                f"every item of `{name}` (its `__getitem__` {what}) while the GPU waits; set "
+                f"every item of `{name}` (its `__getitem__` {what}) while the {accelerator_word(analysis)} waits; set "
                 f"`dataloader_num_workers` (e.g. 4-8): {_MEASURED}",
             )
 

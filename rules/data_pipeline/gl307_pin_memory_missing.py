@@ -19,9 +19,11 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     moves_to_gpu,
 )
 from greenlint.rules.analysis.facts import ModuleFacts
+from greenlint.rules.analysis.loader_use import loader_consumer
 from greenlint.rules.analysis.literals import NOT_LITERAL, has_double_star, keyword_arg
 from greenlint.rules.analysis.precision import LIGHTNING_TRAINERS
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL307_IMPACT
 from greenlint.rules.fixes import set_keyword
 
 
@@ -30,7 +32,7 @@ def _copies_batches_to_gpu(analysis: ModuleAnalysis) -> bool:
     function it calls), or a Lightning trainer, which moves every batch itself."""
     facts = analysis.facts
     for loop in facts.loops:
-        if not loop.does_training:
+        if not (loop.does_training or loop.contains_step_loop):
             continue
         for site in loop.calls:
             if site.attr in ("cuda", "to") and site.is_method_call:
@@ -38,6 +40,10 @@ def _copies_batches_to_gpu(analysis: ModuleAnalysis) -> bool:
             for function in facts.local_functions_called(site):
                 if any(inner.attr in ("cuda", "to") and inner.is_method_call for inner in function.calls):
                     return True
+            if site.qualname in facts.context.step_functions or site.qualname in facts.context.loop_functions:
+                # `train_one_epoch(model, data_loader_train, ..., device)` from another module of the
+                # project: its step moves the batches (this module already names the CUDA device)
+                return True
     return any(site.qualname in LIGHTNING_TRAINERS for site in facts.calls)
 
 
@@ -79,11 +85,13 @@ class PinMemoryMissing(Rule):
     detects = """
         A `torch.utils.data.DataLoader` that uses worker processes (`num_workers` > 0 or computed) with
         `pin_memory` absent or `False`, in a module that trains on a CUDA GPU and copies batches to it
-        during training (a `.cuda()`/`.to(...)` in the training loop, or a Lightning trainer). Loaders
+        during training (a `.cuda()`/`.to(...)` in the training loop, a training function of another
+        project module called in a loop, or a Lightning trainer), or built at module level in a module
+        that another module of the project imports and trains with on a CUDA device. Loaders
         without workers are left to GL306: there the main process would pin each batch itself, between
         steps, and most of the gain is lost. Silent when `pin_memory` is computed, the loader takes `**kwargs`, the
-        dataset's tensors are already on the GPU (pinning would fail), a `collate_fn` moves batches to the
-        GPU or cannot be seen, and in unit tests.
+        dataset's tensors are already on the GPU (pinning would fail) or in memory (`TensorDataset`), a
+        `collate_fn` moves batches to the GPU or cannot be seen, and in unit tests.
     """
     why = """
         A copy from pageable host memory is staged through a pinned buffer by the driver and cannot
@@ -132,6 +140,7 @@ class PinMemoryMissing(Rule):
         WORKERS_MEASURED,
     )
     saving_scope = "the host-to-device copy time of each batch (small unless copies are a visible share of the step)"
+    impact = GL307_IMPACT
     trigger = (
         ("DataLoader(",),
         ("cuda", "gpu", "device_map", "DataParallel", "Accelerator", "accelerator"),
@@ -151,19 +160,28 @@ class PinMemoryMissing(Rule):
             workers = literal_flag(call, "num_workers")
             if workers in (None, 0):
                 continue  # no workers: the main process would pin synchronously; GL306 covers these loaders
-            if applies is None:
-                applies = analysis.device.uses_gpu and module_trains(analysis) and _copies_batches_to_gpu(analysis)
-            if not applies:
-                return
-            if classify_dataset(analysis, loader_argument(call, "dataset")).on_device or _collate_moves_to_gpu(call, facts):
+            consumer = loader_consumer(site, facts)
+            if consumer is None:
+                if applies is None:
+                    applies = analysis.device.uses_gpu and module_trains(analysis) and _copies_batches_to_gpu(analysis)
+                if not applies:
+                    continue
+            kind = classify_dataset(analysis, loader_argument(call, "dataset"))
+            if kind.on_device or _collate_moves_to_gpu(call, facts):
+                continue
+            if kind.heavy is False:
+                # tensors already in memory (`TensorDataset`): pinning adds a host copy of each batch and
+                # nothing measured shows it paying back there (judged on small tabular sets)
                 continue
             fix = None
             if pin is None or keyword_arg(call, "pin_memory") is not None:
                 fix = RuleFix("set pin_memory=True", "safe", set_keyword(call, "pin_memory", cst.Name("True")))
             setting = "has no `pin_memory`" if pin is None else "sets `pin_memory=False`"
+            explicit = keyword_arg(call, "pin_memory")
             yield Report(
-                call,
-                f"this DataLoader {setting} although its batches are copied to the GPU: pinned batches copy "
+                explicit if explicit is not None else call,  # an explicit `pin_memory=False`: point at it
+                f"this DataLoader {setting} although its batches are copied to the GPU"
+                f"{f' ({consumer})' if consumer else ''}: pinned batches copy "
                 "faster and can overlap with compute (`non_blocking=True`); pass `pin_memory=True`",
                 fix=fix,
             )

@@ -18,7 +18,9 @@ from greenlint.rules.analysis.literals import argument, has_double_star, keyword
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL308_IMPACT
 from greenlint.rules.fixes import loop_header, set_keyword
+from greenlint.rules.impact import Scale
 
 # Lightning calls these hooks once and iterates the loader they return on every epoch.
 _EPOCH_HOOKS = frozenset({"train_dataloader", "val_dataloader"})
@@ -75,6 +77,27 @@ def _epoch_loop(site: CallSite, names: set[str], facts: ModuleFacts) -> LoopInfo
     return None
 
 
+def _epoch_count(loop: LoopInfo) -> int | None:
+    """N for `for epoch in range(N)` / `range(start, N)` with literal bounds, else None."""
+    node = loop.node
+    if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
+        return None
+    call = node.iter
+    if not (isinstance(call.func, cst.Name) and call.func.value == "range") or not 1 <= len(call.args) <= 2:
+        return None
+    bounds = [literal_value(arg.value) for arg in call.args]
+    if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+        return None
+    return bounds[-1] - (bounds[0] if len(bounds) == 2 else 0)
+
+
+def _few_epochs(epochs: int | None) -> Scale | None:
+    """With N epochs, N - 1 of the N worker start-ups are avoidable (arithmetic, no other figure)."""
+    if epochs is None:
+        return None
+    return Scale((epochs - 1) / epochs, f"{epochs} epochs: {epochs - 1} of the {epochs} worker start-ups are avoidable")
+
+
 def _changes_dataset_between_epochs(loop: LoopInfo) -> bool:
     """`dataset.set_epoch(epoch)` or `loader.dataset.x = ...` in the epoch loop: persistent workers
     would keep their old copy of the dataset (a sampler's `set_epoch` is fine: samplers stay in the
@@ -98,7 +121,9 @@ class PersistentWorkersMissing(Rule):
         `train_dataloader`/`val_dataloader` hook. Also Hugging Face `TrainingArguments` with
         `dataloader_num_workers` > 0 and no `dataloader_persistent_workers`. Silent when the epoch loop
         changes the dataset between epochs (`dataset.set_epoch(...)`, `loader.dataset.x = ...`): persistent
-        workers would keep stale copies.
+        workers would keep stale copies, and when the epoch loop is `range(1)` (one start-up either way).
+        With a literal epoch count N (`range(N)`, `num_train_epochs=N`, the Trainer's default 3), a
+        finding's impact is scaled by (N - 1) / N: the first start-up is not avoidable.
     """
     why = """
         Without persistent workers, every `for batch in loader` starts `num_workers` new processes, each
@@ -147,6 +172,7 @@ class PersistentWorkersMissing(Rule):
         ),
     )
     saving_scope = "the worker start-up time of every epoch after the first (large on Windows/macOS or with costly dataset setup, small on Linux)"
+    impact = GL308_IMPACT
     trigger = (
         ("num_workers",),
         ("DataLoader(", "TrainingArguments(", "Config("),
@@ -167,6 +193,7 @@ class PersistentWorkersMissing(Rule):
             if persistent is not None and literal_value(persistent.value) is not False:
                 continue
             where = None
+            epochs = None
             function = site.function
             if function is not None and function.name in _EPOCH_HOOKS and _returns(function.node, call):
                 if lightning is None:
@@ -178,6 +205,9 @@ class PersistentWorkersMissing(Rule):
                 loop = _epoch_loop(site, names, facts) if names else None
                 if loop is None or _changes_dataset_between_epochs(loop):
                     continue
+                epochs = _epoch_count(loop)
+                if epochs is not None and epochs <= 1:
+                    continue  # one pass: the workers start once either way
                 where = f"it is iterated again on every pass of `{loop_header(analysis.module, loop.node, 50)}`"
             yield Report(
                 call,
@@ -185,6 +215,7 @@ class PersistentWorkersMissing(Rule):
                 "`persistent_workers=True` the workers, and their copies of the dataset, are created again "
                 "each epoch (mmhuman3d cut ~7 min of data start-up to ~35 s with it, open-mmlab/mmhuman3d PR #233)",
                 fix=RuleFix("keep the workers alive across epochs", "unsafe", set_keyword(call, "persistent_workers", cst.Name("True"))),
+                scale=_few_epochs(epochs),
             )
         for site in facts.calls:
             if site.qualname not in HF_TRAINING_ARGUMENTS or in_test_code(site) or has_double_star(site.node):
@@ -195,8 +226,14 @@ class PersistentWorkersMissing(Rule):
             persistent = keyword_arg(site.node, "dataloader_persistent_workers")
             if persistent is not None and literal_value(persistent.value) is not False:
                 continue
-            if literal_value(argument(site.node, "num_train_epochs")) == 1 and argument(site.node, "max_steps") is None:
+            hf_epochs = literal_value(argument(site.node, "num_train_epochs"))
+            if hf_epochs == 1 and argument(site.node, "max_steps") is None:
                 continue
+            hf_scale = None
+            if argument(site.node, "max_steps") is None:
+                count = 3 if argument(site.node, "num_train_epochs") is None else hf_epochs  # the Trainer's default is 3
+                if isinstance(count, int) and not isinstance(count, bool):
+                    hf_scale = _few_epochs(count)
             yield Report(
                 site.node,
                 f"`dataloader_num_workers={workers}` without `dataloader_persistent_workers=True`: the Trainer "
@@ -207,6 +244,7 @@ class PersistentWorkersMissing(Rule):
                     "unsafe",
                     set_keyword(site.node, "dataloader_persistent_workers", cst.Name("True")),
                 ),
+                scale=hf_scale,
             )
 
 

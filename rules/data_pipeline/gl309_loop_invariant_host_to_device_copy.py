@@ -19,6 +19,7 @@ from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument
 from greenlint.rules.analysis.names import dotted_name
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL309_IMPACT
 from greenlint.rules.fixes import hoist_assignment_fix, loop_header
 
 # Receivers that are modules, not tensors: `.to(device)` on a module moves nothing after the first time.
@@ -146,6 +147,7 @@ class LoopInvariantHostToDeviceCopy(Rule):
         IDLE_GPU,
     )
     saving_scope = "the host-to-device copy time of the tensor, times (iterations-1)/iterations"
+    impact = GL309_IMPACT
     trigger = ((".to(", ".cuda("), ("backward(", ".fit("), ("step(", ".fit("))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

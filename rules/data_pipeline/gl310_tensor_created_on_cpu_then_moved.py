@@ -12,6 +12,13 @@ from greenlint.rules.analysis.data_pipeline_facts import in_test_code, is_device
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import keyword_arg, literal_value, positional_args
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL310_IMPACT
+from greenlint.rules.data_pipeline.host_built_tensors import (
+    NUMPY_INTO_TENSOR_TEXT,
+    before_training_loop,
+    how_often,
+    numpy_into_cuda_tensor,
+)
 from greenlint.rules.fixes import replace_node
 
 # Factories whose values do not depend on the device: moving `device=` into them is exact.
@@ -139,6 +146,10 @@ class TensorCreatedOnCpuThenMoved(Rule):
         model); inference pipelines, export scripts and library helpers are not. For speed the prefilter looks for
         the spelling `torch.<factory>(` and the usual move spellings (`).cuda(`, `).to(device`,
         `).to(self.device`, `).to("cuda"` ...), so `from torch import zeros` or `.to(x.device)` are missed.
+        A factory before or after the training loop of the function that holds it (a dummy forward) runs
+        once per run and is not reported; one at module level is reported with the frequency "once". Also `Tensor(np.ones(...))` in a training loop where
+        `Tensor` is bound to `torch.cuda.FloatTensor` (the old PyTorch-GAN idiom): NumPy fills the array
+        in host memory and the constructor copies it to the GPU on every step.
     """
     why = """
         The tensor is allocated and filled in host memory, then copied over PCIe and freed: an extra host
@@ -179,17 +190,20 @@ class TensorCreatedOnCpuThenMoved(Rule):
         ),
     )
     saving_scope = "one host allocation, fill and host-to-device copy per call (matters inside loops and forward())"
+    impact = GL310_IMPACT
     trigger = (
         (
             "torch.zeros(", "torch.ones(", "torch.empty(", "torch.full(", "torch.eye(", "torch.rand(",
             "torch.randn(", "torch.randint(", "torch.randperm(", "torch.arange(", "torch.linspace(",
             "torch.logspace(",
+            "Tensor(np.", "Tensor(numpy.",  # `Tensor(np.ones(...))` with `Tensor = torch.cuda.FloatTensor`
         ),
         # the usual spellings of the move right after the factory's closing parenthesis (a plain `").to("`
         # would send about 9 MB of the torch package's own sources through the parser)
         (
             ").cuda(", ").to(device", ").to(self.device", ").to(dev)", ').to("cuda', ").to('cuda",
             ").to(torch_device", ").to(args.device", ").to(DEVICE", ").to(accelerator.device",
+            "torch.cuda.",
         ),
     )
 
@@ -197,9 +211,12 @@ class TensorCreatedOnCpuThenMoved(Rule):
         # Both spellings can sit anywhere in a large file (torch's own 1.4 MB test tables have
         # them); the rule needs the move chained right onto the factory call, which one regex
         # anchored on the factory's name checks far cheaper than a parse.
-        return super().could_match(text) and _FACTORY_THEN_MOVE.search(text) is not None
+        if not super().could_match(text):
+            return False
+        return _FACTORY_THEN_MOVE.search(text) is not None or NUMPY_INTO_TENSOR_TEXT.search(text) is not None
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        yield from numpy_into_cuda_tensor(analysis)
         facts = analysis.facts
         trains: bool | None = None
         for site in facts.calls:
@@ -207,6 +224,9 @@ class TensorCreatedOnCpuThenMoved(Rule):
                 continue
             if _factory(site.receiver, facts) is None:
                 continue
+            if before_training_loop(site, facts):
+                continue  # once per training run (a dummy forward before the epochs): nothing to save
+            frequency = how_often(site, facts)
             if not _in_step_method(site):
                 if trains is None:
                     trains = module_trains(analysis)
@@ -243,6 +263,7 @@ class TensorCreatedOnCpuThenMoved(Rule):
                 f"`{func}(...){move_text}` builds the tensor in host memory and then copies it to the GPU; "
                 f"pass `device=` to `{func}` to create it there directly",
                 fix=fix,
+                frequency=frequency,
             )
 
 

@@ -11,6 +11,7 @@ from greenlint.rules.analysis.data_pipeline_facts import IDLE_GPU, assigned_valu
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.impacts import GL311_IMPACT
 from greenlint.rules.fixes import module_alias, replace_node, set_keyword
 
 # Where a tf.data pipeline starts. Keras' `*_dataset_from_directory` helpers already end in a prefetch.
@@ -167,6 +168,7 @@ class TfDataPipelineUnoptimised(Rule):
         IDLE_GPU,
     )
     saving_scope = "the input-pipeline share of each training step that could overlap with compute"
+    impact = GL311_IMPACT
     trigger = (("tf.data", "tensorflow.data", "dataset_from_directory", "tfds"), (".map(", ".fit("))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

@@ -1,0 +1,91 @@
+"""Which module trains on the GPU with a DataLoader that another module builds.
+
+A common project layout builds its loaders at module level in `data_loader.py` and trains with
+them in `train.py` (`from data_pipeline.data_loader import train_loader`), on a device chosen in
+`config.py`. Linting `data_loader.py` alone, nothing says the loaders feed a GPU training loop, so
+the input-pipeline rules (GL306, GL307) stayed silent there. This module answers it for the
+project index: for a file that binds `name = DataLoader(...)` at module level, the project files
+that import `name` from it, train (a function of theirs holds a training step or loop) and name a
+CUDA device (their own, or one bound in a project module they import).
+
+Only text scans and the exports the index already caches: no file is parsed here twice, and the
+reverse import table is built once per run, only when some linted file has a module-level loader.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from greenlint.project_index import ProjectIndex
+
+# `train_loader = DataLoader(` / `val_dl = torch.utils.data.DataLoader(` at column 0.
+_MODULE_LEVEL_LOADER = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(?:[\w.]+\.)?DataLoader\(", re.MULTILINE)
+_MAX_IMPORTERS = 8  # read the exports of at most this many importers per loader module
+
+
+def module_level_loaders(text: str) -> list[str]:
+    return sorted(set(_MODULE_LEVEL_LOADER.findall(text))) if "DataLoader(" in text else []
+
+
+def gpu_training_consumers(index: ProjectIndex, path: Path, text: str) -> dict[str, str]:
+    """Loader name -> phrase ("`src/train.py` trains with it on a CUDA device") for the
+    module-level loaders of `path` that a GPU training module of the project imports."""
+    names = module_level_loaders(text)
+    if not names:
+        return {}
+    found: dict[str, str] = {}
+    for importer, imported in _importers(index, path)[:_MAX_IMPORTERS]:
+        wanted = [name for name in names if name in imported and name not in found]
+        if not wanted or not _trains_on_gpu(index, importer):
+            continue
+        shown = index._relative(importer) or str(importer)  # noqa: SLF001 (the index's own path helper)
+        for name in wanted:
+            found[name] = f"`{shown}` trains with it on a CUDA device"
+    return found
+
+
+def _importers(index: ProjectIndex, path: Path) -> list[tuple[Path, set[str]]]:
+    """(project file, the names it imports from `path`), for every file that imports from it."""
+    from greenlint.project_index import scan_imports
+
+    table = index.__dict__.get("_loader_import_table")
+    if table is None:
+        table = {}
+        for relative in sorted(index.project_files()):
+            importer = index.root / relative
+            try:
+                source = importer.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            package = index.package_of(importer) or ""
+            for statement in scan_imports(source, package):
+                if not statement.names or statement.names == ("*",):
+                    continue
+                target = index.module_file(statement.module, importer, package)
+                if target is not None:
+                    table.setdefault(str(target), []).append((importer, set(statement.names)))
+        index.__dict__["_loader_import_table"] = table
+    return table.get(str(path.resolve()), []) or table.get(str(path), [])
+
+
+def _trains_on_gpu(index: ProjectIndex, importer: Path) -> bool:
+    exports = index.exports_of(importer)
+    if exports is None or not (exports.step_functions or exports.loop_functions):
+        return False
+    if exports.devices:
+        return True
+    package = index.package_of(importer) or ""
+    for qualname in set(exports.bindings.values()):
+        module = qualname
+        while module:
+            target = index.module_file(module, importer, package)
+            if target is not None:
+                inner = index.exports_of(target)
+                if inner is not None and inner.devices:
+                    return True
+                break
+            module = module.rpartition(".")[0]
+    return False
