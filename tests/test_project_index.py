@@ -39,7 +39,7 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 def lint(root: Path, *names: str, monkeypatch: pytest.MonkeyPatch, cache: bool = False) -> list:
     monkeypatch.chdir(root)
-    settings = Settings(project_root=root, selection=RuleSelection(select=("ALL",)))
+    settings = Settings(project_root=root, selection=RuleSelection(select=("ALL",), preview=True))
     files = [root / n for n in names] if names else sorted(root.rglob("*.py"))
     return lint_files(files, settings, use_cache=cache, jobs=1).findings
 
