@@ -18,6 +18,7 @@ from greenlint.rules.analysis.experiment_facts import (
     range_length,
 )
 from greenlint.rules.analysis.facts import LoopInfo
+from greenlint.rules.analysis.training_run_facts import fit_framework, keras_model_weight
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
 from greenlint.rules.base import Evidence, Report, Rule
 
@@ -136,14 +137,10 @@ class NoCheckpointing(Rule):
                 continue
             if is_keras_fit(site, facts):
                 epochs = int_value(argument(call, "epochs"), facts)
-                if epochs is not None and epochs >= MIN_EPOCHS:
+                # a dense network on vector data retrains in seconds: nothing worth checkpointing
+                if epochs is not None and epochs >= MIN_EPOCHS and keras_model_weight(facts) != "light":
                     source = configured_source(argument(call, "epochs"), facts)
-                    yield Report(
-                        call,
-                        f"`fit` runs {epochs} epochs{_by_default(source)} and nothing in the module saves a checkpoint: an "
-                        "interruption repeats every epoch; add `keras.callbacks.ModelCheckpoint` or "
-                        "`keras.callbacks.BackupAndRestore`",
-                    )
+                    yield Report(call, _fit_message(epochs, source, fit_framework(site, facts)))
             elif site.qualname in LIGHTNING_TRAINERS and not has_double_star(call):
                 epochs = int_value(argument(call, "max_epochs"), facts)
                 if literal_value(argument(call, "enable_checkpointing")) is False and epochs is not None and epochs >= MIN_EPOCHS:
@@ -166,6 +163,15 @@ class NoCheckpointing(Rule):
                         f'`save_strategy="no"` for {epochs_value:g} epochs: an interruption repeats the whole '
                         'fine-tuning; use `save_strategy="epoch"` with `save_total_limit`',
                     )
+
+
+def _fit_message(epochs: int, source: str | None, framework: str) -> str:
+    """The advice for a long `fit`: Keras callbacks only for a Keras model (an sklearn, XGBoost or
+    custom-class `fit` has its own way to save)."""
+    head = f"`fit` runs {epochs} epochs{_by_default(source)} and nothing in the module saves a checkpoint: an interruption repeats every epoch; "
+    if framework == "keras":
+        return head + "add `keras.callbacks.ModelCheckpoint` or `keras.callbacks.BackupAndRestore`"
+    return head + "save the model every few epochs with its library's own save (or a callback of that library) and resume from it"
 
 
 def _by_default(source: str | None) -> str:
