@@ -1,0 +1,48 @@
+"""GL601-GL604 findings worth acting on (issue 14): searches whose fits already use every core,
+row loops that run once over a small frame, and the Python loops over array elements GL604 now
+recognises."""
+
+from __future__ import annotations
+
+import pytest
+from rule_helpers import findings, fires, silent
+
+# ==== GL603: the fits are already parallel ===========================================================
+
+SEARCH_HEADER = """
+    from sklearn.model_selection import GridSearchCV, cross_val_score, LeaveOneOut
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.ensemble import RandomForestClassifier
+    from xgboost import XGBClassifier
+    import lightgbm as lgb
+    from catboost import CatBoostClassifier
+
+    grid = {"max_depth": [3, 5, 7, 9], "learning_rate": [0.01, 0.05, 0.1, 0.3], "subsample": [0.6, 0.8, 1.0]}
+"""
+
+
+@pytest.mark.parametrize("body", [
+    # boosting libraries thread by default
+    "GridSearchCV(XGBClassifier(), grid, cv=5).fit(X, y)",
+    "GridSearchCV(lgb.LGBMClassifier(), grid, cv=5).fit(X, y)",
+    "model = CatBoostClassifier(verbose=0)\nsearch = GridSearchCV(model, grid, cv=5)",
+    # as the last step of a pipeline, through names
+    "clf = XGBClassifier()\npipe = Pipeline([('scale', StandardScaler()), ('clf', clf)])\nGridSearchCV(pipe, grid, cv=5)",
+    # the estimator sets its own thread count
+    "GridSearchCV(RandomForestClassifier(n_jobs=-1), grid, cv=5)",
+    # the grid searches over n_jobs (a pipeline parameter too)
+    "GridSearchCV(RandomForestClassifier(), {'max_depth': [3, 5, 7, 9], 'min_samples_leaf': [1, 2, 4, 8], 'max_features': [0.3, 0.6, 1.0], 'n_jobs': [-1]}, cv=5)",
+    "GridSearchCV(RandomForestClassifier(), [{'clf__n_jobs': [-1], 'clf__max_depth': [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41]}], cv=5)",
+    # leave-one-out over a threaded booster
+    "cross_val_score(XGBClassifier(), X, y, cv=LeaveOneOut())",
+])
+def test_gl603_silent_when_the_fits_already_use_every_core(body):
+    silent("GL603", SEARCH_HEADER + "\n" + "\n".join("    " + line for line in body.splitlines()) + "\n")
+
+
+def test_gl603_still_fires_for_a_single_threaded_estimator():
+    [finding] = findings(SEARCH_HEADER + """
+    GridSearchCV(RandomForestClassifier(max_features="sqrt"), grid, cv=5).fit(X, y)
+    """, "GL603")
+    assert "241 fits" in finding.message
