@@ -70,6 +70,8 @@ class DataFrameGrowInLoop(Rule):
         ),
     )
     saving_scope = "the CPU time and memory traffic of the loop's copies: quadratic to linear in the number of pieces"
+    # impact stays undeclared: the cited sources say quadratic copying but give no measured share
+    impact = None
     trigger = ((".concat(", ".append(", "._append(", ".loc[len(", ".loc[df.shape"), ("pandas",))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:

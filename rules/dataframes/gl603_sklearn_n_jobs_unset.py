@@ -24,7 +24,9 @@ from greenlint.rules.analysis.experiment_facts import (
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.evidence import PARALLEL_FITS_SIZE
 from greenlint.rules.fixes import set_keyword
+from greenlint.rules.impact import RuleImpact
 from greenlint.rules.analysis.tree import walk as _walk
 
 # Boosting libraries that use every core by default (XGBoost nthread, LightGBM num_threads = OpenMP
@@ -95,6 +97,8 @@ class SklearnNJobsUnset(Rule):
         ),
     )
     saving_scope = "the static (idle) power of the machine over the wall time saved by running independent fits in parallel; uncertain"
+    # the search, cross-validation or forest is usually the job itself
+    impact = RuleImpact(size=PARALLEL_FITS_SIZE, frequency="run-wide")
     trigger = (
         ("SearchCV(", "cross_val_score(", "cross_validate(", "cross_val_predict(", "RandomForest", "ExtraTrees"),
         ("sklearn",),

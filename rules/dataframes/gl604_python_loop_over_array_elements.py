@@ -92,6 +92,8 @@ class PythonLoopOverArrayElements(Rule):
         ),
     )
     saving_scope = "the CPU time of the loop (or, for GPU tensors, the per-element kernel launches and synchronisations)"
+    # impact stays undeclared: the cited sources name the pattern but give no measured speed-up
+    impact = None
     trigger = (
         # the loop headers the rule knows: `for i in range(len(a))`, `range(0, len(a))`, `range(a.shape[k])`, `range(a.size)`
         ("in range(len(", "in range(0, len(", ".shape[0])", ".size)", ".shape[1])"),

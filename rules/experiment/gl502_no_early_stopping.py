@@ -31,7 +31,9 @@ from greenlint.rules.analysis.literals import (
     value_source,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.evidence import EARLY_STOPPING_SIZE
 from greenlint.rules.fixes import replace_node, set_keyword
+from greenlint.rules.impact import RuleImpact
 
 # Every worth-acting-on Keras finding of the development corpus ran 30-100 epochs of a conv,
 # recurrent or attention model; the 20-epoch fits were all demonstrations on small data.
@@ -122,6 +124,8 @@ class NoEarlyStopping(Rule):
         ),
     )
     saving_scope = "the training energy of the epochs after validation stops improving: (planned - stopped) / planned"
+    # the epochs saved are a share of the whole run
+    impact = RuleImpact(size=EARLY_STOPPING_SIZE, frequency="run-wide")
     trigger = (
         ("fit(", "Trainer("),
         ("validation_data", "validation_split", "eval_strategy", "evaluation_strategy", "max_epochs"),

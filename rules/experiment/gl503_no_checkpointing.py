@@ -104,6 +104,8 @@ class NoCheckpointing(Rule):
         ),
     )
     saving_scope = "the expected training energy lost to an interruption: P(interruption) x the epochs done before it"
+    # impact stays undeclared: the saving is risk-weighted (P(interruption) x work done); no quantified interruption rate is cited yet
+    impact = None
     trigger = (
         ("epoch",),
         ("backward(", "fit(", "enable_checkpointing", "save_strategy"),

@@ -46,3 +46,73 @@ def test_gl603_still_fires_for_a_single_threaded_estimator():
     GridSearchCV(RandomForestClassifier(max_features="sqrt"), grid, cv=5).fit(X, y)
     """, "GL603")
     assert "241 fits" in finding.message
+
+
+# ==== GL601: where the row loop runs (impact frequency) ================================================
+
+def _reports(code: str, source: str) -> list:
+    import textwrap
+
+    import libcst as cst
+    from greenlint.rules import RULES_BY_CODE
+    from greenlint.rules.analysis import ModuleAnalysis
+
+    module = cst.parse_module(textwrap.dedent(source).lstrip("\n"))
+    return list(RULES_BY_CODE[code].check(ModuleAnalysis.of(module)))
+
+
+TITANIC = """
+    import pandas as pd
+    from sklearn.ensemble import RandomForestClassifier
+
+    df = pd.read_csv("train.csv")
+    titles = []
+    for _, row in df.iterrows():
+        titles.append(row["Name"].split(",")[1].strip())
+    df["Family"] = df.apply(lambda r: r["SibSp"] + r["Parch"] + 1, axis=1)
+    lengths = [len(row["Name"]) for _, row in df.iterrows()]
+    RandomForestClassifier().fit(df[["Family"]], df["Survived"])
+"""
+
+
+def test_gl601_preprocessing_next_to_training_runs_once():
+    reports = _reports("GL601", TITANIC)
+    assert len(reports) == 3
+    assert {r.frequency for r in reports} == {"once"}
+
+
+def test_gl601_pure_data_job_keeps_an_unknown_frequency():
+    reports = _reports("GL601", TITANIC.replace('    RandomForestClassifier().fit(df[["Family"]], df["Survived"])\n', ""))
+    assert len(reports) == 3
+    assert {r.frequency for r in reports} == {"unknown"}
+
+
+def test_gl601_row_loop_in_a_function_called_every_epoch():
+    [report] = _reports("GL601", """
+        import pandas as pd
+        import torch
+
+        frame = pd.read_parquet("meta.parquet")
+
+        def epoch_weights(df: pd.DataFrame):
+            return [row["w"] * 2 for _, row in df.iterrows()]
+
+        for epoch in range(10):
+            weights = epoch_weights(frame)
+            for x, y in loader:
+                loss = model(x).sum()
+                loss.backward()
+                optimizer.step()
+    """)
+    assert report.frequency == "every-epoch"
+
+
+def test_gl601_row_loop_in_a_helper_called_from_nowhere_in_the_module_is_unknown():
+    [report] = _reports("GL601", """
+        import pandas as pd
+
+        def add_totals(df: pd.DataFrame):
+            df["t"] = df.apply(lambda r: r["a"] * r["b"], axis=1)
+            model.fit(df)
+    """)
+    assert report.frequency == "unknown"
