@@ -116,3 +116,49 @@ def test_gl601_row_loop_in_a_helper_called_from_nowhere_in_the_module_is_unknown
             model.fit(df)
     """)
     assert report.frequency == "unknown"
+
+
+# ==== GL604: more spellings of a Python loop over array elements =======================================
+
+ARRAYS = """
+    import math
+    import numpy as np
+
+    signal = np.load("signal.npy")
+    weights = np.random.rand(1000)
+    out = np.empty_like(signal)
+"""
+
+
+@pytest.mark.parametrize("loop", [
+    # enumerate over a numpy array, writing by index
+    "for i, x in enumerate(signal):\n    out[i] = x * weights[i] + 1.0",
+    # a reduction over the element values
+    "total = 0.0\nfor x in signal:\n    total += x * x",
+    # per-element results appended to a list
+    "scaled = []\nfor x in signal:\n    scaled.append(math.exp(-x) / 2)",
+    # two arrays in lockstep
+    "dot = 0.0\nfor x, w in zip(signal, weights):\n    dot += x * w",
+])
+def test_gl604_element_value_loops(loop):
+    source = ARRAYS + "\n".join("    " + line for line in loop.splitlines()) + "\n"
+    fires("GL604", source)
+
+
+@pytest.mark.parametrize("loop", [
+    # a list of Python numbers is not an array
+    "values = [1.0, 2.0, 3.0]\ntotal = 0\nfor x in values:\n    total += x * x",
+    # a call per element that is not element-wise math (a model, a file)
+    "preds = []\nfor x in signal:\n    preds.append(model.predict(x))",
+    # a running value carried between iterations (a scan)
+    "acc = []\nfor x in signal:\n    acc.append(x + len(acc))",
+    # the element used as an index (a gather)
+    "for i, x in enumerate(signal):\n    out[i] = weights[x]",
+    # only a copy, no arithmetic
+    "copy = []\nfor x in signal:\n    copy.append(x)",
+    # a loop over the elements that neither reduces, writes nor appends
+    "for x in signal:\n    y = x * 2",
+])
+def test_gl604_element_value_loop_traps(loop):
+    source = ARRAYS + "\n".join("    " + line for line in loop.splitlines()) + "\n"
+    silent("GL604", source)
