@@ -18,6 +18,7 @@ from greenlint.rules.analysis.experiment_facts import (
     range_length,
 )
 from greenlint.rules.analysis.facts import LoopInfo
+from greenlint.rules.analysis.save_census import SaveCensus, census
 from greenlint.rules.analysis.training_run_facts import fit_framework, keras_model_weight
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
 from greenlint.rules.base import Evidence, Report, Rule
@@ -40,7 +41,12 @@ class NoCheckpointing(Rule):
         training-step loop, or Keras `model.fit(epochs=N)` with N >= 50, in a module where nothing
         saves: no call, class or function whose name mentions save, checkpoint, ckpt, dump, backup,
         export or log_model (`torch.save`, `ModelCheckpoint`, `save_pretrained`, `save_checkpoint`,
-        `BackupAndRestore`, `joblib.dump` ...). Lightning `Trainer(max_epochs>=50,
+        `BackupAndRestore`, `joblib.dump` ...) that can run. Image writers (`save_image`, `savefig`)
+        and loaders (`load_checkpoint`) do not count as saves. A save under an `if` that is false
+        with the configured defaults (`--checkpoint_interval` defaulting to -1, `--output_dir ''`,
+        or `(epoch + 1) % 10 == 0` in a 3-epoch run) does not count either: the message names the
+        guard; a save the loop's arithmetic never reaches is reported whatever the run's length,
+        one that waits for a flag the user must set (`--save-model`) only on runs of 50+ epochs. Lightning `Trainer(max_epochs>=50,
         enable_checkpointing=False)` and Hugging Face `TrainingArguments(save_strategy="no",
         num_train_epochs>=10)`; the Lightning and HF defaults do checkpoint and are not reported. The
         threshold stays silent on tutorial and fine-tuning runs (pytorch/examples' MNIST runs 14
@@ -116,14 +122,35 @@ class NoCheckpointing(Rule):
         facts = analysis.facts
         if is_test_module(facts):
             return
-        if mentions(facts, _SAVING_WORDS):
-            return
+        if not mentions(facts, _SAVING_WORDS):
+            saves = SaveCensus()
+        else:
+            saves = census(analysis)
+            if not saves.never_saves:
+                return
         for loop in facts.loops:
             if in_test_code(function=loop.function):
                 continue
             epochs = _epoch_loop_length(loop, analysis)
-            if epochs is not None and epochs >= MIN_EPOCHS:
-                source = configured_source(loop.node.iter, facts)  # type: ignore[union-attr]
+            if epochs is None:
+                continue
+            source = configured_source(loop.node.iter, facts)  # type: ignore[union-attr]
+            if saves.only_dead_saves and (epochs >= MIN_EPOCHS or not saves.saves_only_on_request):
+                # the author meant to save, but no save runs with the defaults. A save the user must
+                # switch on (`--save-model`) is a choice on a short run; a save the loop's arithmetic
+                # never reaches loses the trained model whatever the run's length
+                call, reason, _ = saves.dead[0]
+                line = analysis.module.code_for_node(call).split("(", 1)[0]
+                yield Report(
+                    loop.node,
+                    end_node=loop.node.iter,  # type: ignore[union-attr]
+                    message=(
+                        f"training runs {epochs} epochs{_by_default(source)} but no checkpoint is ever written with the "
+                        f"defaults: the only saves (`{line}(...)`) sit under an `if` where {reason}; the trained weights are "
+                        "lost at exit and an interruption repeats every epoch; save every few epochs and at the end"
+                    ),
+                )
+            elif epochs >= MIN_EPOCHS:
                 yield Report(
                     loop.node,
                     end_node=loop.node.iter,  # type: ignore[union-attr]
@@ -133,6 +160,8 @@ class NoCheckpointing(Rule):
                         "few epochs and resume from it"
                     ),
                 )
+        if saves.only_dead_saves:
+            return  # the Keras/Lightning/HF paths below assume a module that never mentions saving
         for site in facts.calls:
             call = site.node
             if in_test_code(site):
