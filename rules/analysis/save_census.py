@@ -28,10 +28,8 @@ from greenlint.rules.analysis.names import terminal_name
 SAVING_WORDS = ("save", "checkpoint", "ckpt", "dump", "logmodel", "backup", "export", "serialize", "persist")
 # Writers of pictures and plots persist no model state; loaders and restorers read a checkpoint
 # (`load_checkpoint`, `restore_ckpt`) but write none.
-_IMAGE_WRITERS = (
-    "saveimage", "savefig", "imsave", "imwrite", "saveplot", "savegrid", "savegif", "savevideo",
-    "load", "restore", "resume",
-)
+_IMAGE_WRITERS = ("saveimage", "savefig", "imsave", "imwrite", "saveplot", "savegrid", "savegif", "savevideo")
+_READERS = ("load", "restore", "resume")
 
 
 def _norm(name: str) -> str:
@@ -42,7 +40,15 @@ def _saving(name: str | None) -> bool:
     if not name:
         return False
     lowered = _norm(name)
-    return any(word in lowered for word in SAVING_WORDS) and not any(writer in lowered for writer in _IMAGE_WRITERS)
+    return (
+        any(word in lowered for word in SAVING_WORDS)
+        and not any(writer in lowered for writer in _IMAGE_WRITERS)
+        and not any(reader in lowered for reader in _READERS)
+    )
+
+
+def _writes_images(name: str | None) -> bool:
+    return bool(name) and any(writer in _norm(name) for writer in _IMAGE_WRITERS)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -82,6 +88,9 @@ def census(analysis: ModuleAnalysis) -> SaveCensus:
             return result
     sites = [s for s in facts.calls if _saving(s.attr) and not (s.function is not None and s.function.name in helpers)]
     if not sites:
+        # a script whose only output is sample images may be a demo whose product is the images
+        # (the MNIST GANs): it stays silent as before, unless a model save exists and never runs
+        result.opaque = any(_writes_images(s.attr) for s in facts.calls)
         return result
     guards = guarded_calls(analysis.module, lambda call: _saving(terminal_name(call.func)))
     for site in sites:

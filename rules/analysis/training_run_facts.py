@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from greenlint.rules.analysis.facts import CallSite, ModuleFacts
+from greenlint.rules.analysis.experiment_facts import range_length
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 
 # Keras layers whose cost per sample is a few small matrix products at most: a network made only of
 # these on vector data trains in seconds per epoch.
@@ -92,3 +93,18 @@ def fit_framework(site: CallSite, facts: ModuleFacts) -> str:
         if not any(base.split(".", 1)[0] in _KERAS_ROOTS or base.endswith("Model") for base in bases):
             return "other"
     return "keras"
+
+
+def epoch_loop_length(loop: LoopInfo, facts: ModuleFacts) -> int | None:
+    """Iterations of an epoch loop (a loop around a training-step loop, inline or in a function of
+    the module it calls) over a range whose bounds are written out or configured."""
+    if not isinstance(loop.node, cst.For) or not (loop.does_training and loop.contains_step_loop):
+        return None
+    # the innermost epoch loop: an outer loop of runs or seeds around it is not the epoch loop
+    stack = list(loop.children)
+    while stack:
+        child = stack.pop()
+        if child.contains_step_loop:
+            return None
+        stack.extend(child.children)
+    return range_length(loop.node.iter, facts)

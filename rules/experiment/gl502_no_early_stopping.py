@@ -20,7 +20,8 @@ from greenlint.rules.analysis.experiment_facts import (
     mentions,
 )
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
-from greenlint.rules.analysis.training_run_facts import fit_framework, keras_model_weight
+from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
+from greenlint.rules.analysis.validation_loops import per_epoch_validation, stops_inside
 from greenlint.rules.analysis.literals import (
     NOT_LITERAL,
     argument,
@@ -38,6 +39,9 @@ from greenlint.rules.impact import RuleImpact
 # Every worth-acting-on Keras finding of the development corpus ran 30-100 epochs of a conv,
 # recurrent or attention model; the 20-epoch fits were all demonstrations on small data.
 KERAS_MIN_EPOCHS = 30
+# A hand-written PyTorch epoch loop: as GL503, from this many epochs on the run is long (the
+# tutorial loops of pytorch/examples run 10-20 epochs).
+PYTORCH_MIN_EPOCHS = 50
 LIGHTNING_MIN_EPOCHS = 20
 # Fine-tuning with the HF Trainer defaults to 3 epochs; 10 is already a long fine-tuning run.
 HF_MIN_EPOCHS = 10
@@ -65,7 +69,10 @@ class NoEarlyStopping(Rule):
         `TrainingArguments` evaluate (`eval_strategy`/`evaluation_strategy` "steps" or "epoch") for
         `num_train_epochs` >= 10 with no `EarlyStoppingCallback`; a Lightning `Trainer(max_epochs=N)`
         with N >= 20 in a module that validates (`validation_step`, `val_dataloaders`) and has no
-        `EarlyStopping`. Silent when the epoch count is neither a literal nor a known
+        `EarlyStopping`; a hand-written PyTorch epoch loop of N >= 50 epochs (literal or configured)
+        around a training-step loop that assigns a validation pass's result on every epoch
+        (`val_loss = validate(...)`, `valid_loss, acc = eval_epoch(...)`) and has no `break` or
+        `return` in it. Silent when the epoch count is neither a literal nor a known
         configured default (argparse default, config file, dataclass field, constant; named in the message), when the callbacks are built
         somewhere the module does not show, when anything in the module stops training on a signal
         (an early-stopping class or function of any name, `stop_training = True`), when the module
@@ -127,8 +134,8 @@ class NoEarlyStopping(Rule):
     # the epochs saved are a share of the whole run
     impact = RuleImpact(size=EARLY_STOPPING_SIZE, frequency="run-wide")
     trigger = (
-        ("fit(", "Trainer("),
-        ("validation_data", "validation_split", "eval_strategy", "evaluation_strategy", "max_epochs"),
+        ("fit(", "Trainer(", "backward("),
+        ("validation_data", "validation_split", "eval_strategy", "evaluation_strategy", "max_epochs", "val", "eval"),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
@@ -150,6 +157,32 @@ class NoEarlyStopping(Rule):
                 report = None
             if report is not None:
                 yield report
+        for loop in facts.loops:
+            if not in_test_code(function=loop.function):
+                report = _pytorch_loop(loop, facts)
+                if report is not None:
+                    yield report
+
+
+def _pytorch_loop(loop, facts: ModuleFacts) -> Report | None:
+    """A hand-written epoch loop of 50+ epochs that computes a validation metric every epoch and
+    never leaves the loop early (no `break`/`return` in it)."""
+    epochs = epoch_loop_length(loop, facts)
+    if epochs is None or epochs < PYTORCH_MIN_EPOCHS:
+        return None
+    metric = per_epoch_validation(loop, facts)
+    if metric is None or stops_inside(loop.node):
+        return None
+    source = configured_source(loop.node.iter, facts)
+    return Report(
+        loop.node,
+        end_node=loop.node.iter,
+        message=(
+            f"the epoch loop runs {epochs} epochs{_by_default(source)} and computes `{metric}` every epoch but never "
+            "stops early: the epochs after the validation metric stops improving are spent for nothing; stop when it "
+            "has not improved for a patience of a few epochs (keep the best `state_dict`)"
+        ),
+    )
 
 
 def _fixed_length_schedule(facts: ModuleFacts) -> bool:

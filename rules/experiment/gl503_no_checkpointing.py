@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
     HF_TRAINING_ARGS,
@@ -15,11 +14,9 @@ from greenlint.rules.analysis.experiment_facts import (
     is_keras_fit,
     is_test_module,
     mentions,
-    range_length,
 )
-from greenlint.rules.analysis.facts import LoopInfo
 from greenlint.rules.analysis.save_census import SaveCensus, census
-from greenlint.rules.analysis.training_run_facts import fit_framework, keras_model_weight
+from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
 from greenlint.rules.base import Evidence, Report, Rule
 
@@ -131,7 +128,7 @@ class NoCheckpointing(Rule):
         for loop in facts.loops:
             if in_test_code(function=loop.function):
                 continue
-            epochs = _epoch_loop_length(loop, analysis)
+            epochs = epoch_loop_length(loop, analysis.facts)
             if epochs is None:
                 continue
             source = configured_source(loop.node.iter, facts)  # type: ignore[union-attr]
@@ -208,20 +205,6 @@ def _fit_message(epochs: int, source: str | None, framework: str) -> str:
 def _by_default(source: str | None) -> str:
     """" by default (`--epochs` defaults to 100 (train.py:9))" for a configured epoch count."""
     return f" by default ({source})" if source else ""
-
-
-def _epoch_loop_length(loop: LoopInfo, analysis: ModuleAnalysis) -> int | None:
-    """Iterations of an epoch loop (a loop around a training-step loop) over a written-out range."""
-    if not isinstance(loop.node, cst.For) or not (loop.does_training and loop.contains_step_loop):
-        return None
-    # the innermost epoch loop: an outer loop of runs or seeds around it is not the epoch loop
-    stack = list(loop.children)
-    while stack:
-        child = stack.pop()
-        if child.contains_step_loop:
-            return None
-        stack.extend(child.children)
-    return range_length(loop.node.iter, analysis.facts)
 
 
 RULE = NoCheckpointing()

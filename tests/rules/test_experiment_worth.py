@@ -120,3 +120,64 @@ def test_gl502_ignores_an_sklearn_estimator_fit_in_a_keras_module():
         clf = MLPClassifier()
         clf.fit(x, y, epochs=100, validation_data=(xv, yv))
     """)
+
+
+# ==== GL502: hand-written PyTorch epoch loops ======================================================
+
+TORCH_LOOP = """
+    import argparse
+    import torch
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default={epochs})
+    args = parser.parse_args()
+
+    def train_epoch(model, loader, optimizer):
+        for x, y in loader:
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    def eval_epoch(model, loader):
+        with torch.no_grad():
+            return sum(torch.nn.functional.cross_entropy(model(x), y).item() for x, y in loader)
+
+    best = float("inf")
+    for epoch in range(args.epochs):
+        train_epoch(model, train_loader, optimizer)
+        {validation}
+        {extra}
+"""
+
+
+def _torch_loop(epochs=200, validation="valid_loss = eval_epoch(model, val_loader)", extra="print(epoch)"):
+    return TORCH_LOOP.format(epochs=epochs, validation=validation, extra=extra)
+
+
+def test_gl502_raw_pytorch_loop_with_a_validation_metric():
+    [finding] = findings(_torch_loop(), "GL502")
+    assert "200 epochs by default (`--epochs` defaults to 200" in finding.message
+    assert "`valid_loss = eval_epoch(...)`" in finding.message
+
+
+@pytest.mark.parametrize("kwargs", [
+    # a short run
+    {"epochs": 20},
+    # no validation metric assigned (only `model.eval()`), or one only every 10th epoch
+    {"validation": "model.eval()"},
+    {"validation": "if epoch % 10 == 0: valid_loss = eval_epoch(model, val_loader)"},
+    # a hand-written stop: break or return in the epoch loop
+    {"extra": "if valid_loss > best: break"},
+    {"extra": "if valid_loss != valid_loss: return"},
+    # patience counters spelled with a stopping word anywhere in the module
+    {"extra": "early_stop_counter = 0"},
+    # a schedule that needs every epoch
+    {"extra": "scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)"},
+])
+def test_gl502_raw_pytorch_loop_traps(kwargs):
+    silent("GL502", _torch_loop(**kwargs))
+
+
+def test_gl502_break_of_an_inner_loop_does_not_stop_the_epochs():
+    fires("GL502", _torch_loop(extra="for batch in debug_loader:\n            break"))

@@ -170,3 +170,14 @@ def test_saves_that_may_run_keep_gl503_silent(guard):
     else:
         block = f"        {guard}\n            {body}\n"
     silent("GL503", "import torch\nfor epoch in range(100):\n" + textwrap.indent(STEP, "    ") + block)
+
+
+def test_a_demo_whose_only_output_is_sample_images_stays_silent(project):
+    assert not _gl503(project, ("gan.py", """
+        import torch
+        from torchvision.utils import save_image
+
+        for epoch in range(200):
+            STEP
+            save_image(generator(z), "images/%d.png" % epoch)
+    """))
