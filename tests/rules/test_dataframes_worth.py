@@ -4,6 +4,7 @@ recognises."""
 
 from __future__ import annotations
 
+import libcst as cst
 import pytest
 from rule_helpers import findings, fires, silent
 
@@ -162,3 +163,71 @@ def test_gl604_element_value_loops(loop):
 def test_gl604_element_value_loop_traps(loop):
     source = ARRAYS + "\n".join("    " + line for line in loop.splitlines()) + "\n"
     silent("GL604", source)
+
+
+# ==== GL602: arrays grown in a loop ==================================================================
+
+def test_gl602_numpy_array_grown_per_frame_in_an_evaluation_loop():
+    [finding] = findings("""
+        import numpy as np
+        import torch
+
+        def evaluate(model, batches, labels_by_id, rate):
+            results = []
+            with torch.no_grad():
+                for batch, lengths in batches:
+                    predicted = model(batch).argmax(dim=2)
+                    for j in range(len(lengths)):
+                        frames = predicted[j][: lengths[j]]
+                        recognition = []
+                        for i in range(len(frames)):
+                            recognition = np.concatenate((recognition, [labels_by_id[int(frames[i])]] * rate))
+                        results.append(recognition)
+            return results
+    """, "GL602")
+    assert "`recognition = np.concatenate((recognition, ...))`" in finding.message
+
+
+@pytest.mark.parametrize("line", [
+    "acc = np.append(acc, x * 2)",
+    "acc = np.vstack([acc, x])",
+    "acc = np.hstack((acc, x))",
+])
+def test_gl602_other_array_joins(line):
+    fires("GL602", f"""
+        import numpy as np
+        import torch
+
+        acc = np.empty((0, 3))
+        for x in stream:
+            {line}
+    """)
+
+
+@pytest.mark.parametrize("line", [
+    # a join of two other arrays, not the array itself
+    "pair = np.concatenate((left, right))",
+    # stack builds a new axis from fixed pieces
+    "out = np.stack([x, x])",
+    # a fresh array each iteration, joined with itself (grey to RGB), is not a growing buffer
+    "img = np.asarray(x)\nimg = np.concatenate([img, img, img], axis=2)",
+    # growth under a condition (a few accepted items)
+    "if x.ok:\n    acc = np.concatenate((acc, x.box))",
+    # torch.cat in a loop is mostly architecture (dense blocks) or a few detections
+    "acc = torch.cat((acc, x), 1)",
+])
+def test_gl602_array_joins_that_do_not_grow(line):
+    body = "".join("    " + part + "\n" for part in line.splitlines())
+    source = "import numpy as np\nimport torch\n\nacc = np.empty((0, 3))\nfor x in stream:\n" + body
+    cst.parse_module(source)  # the trap must be valid Python, or the silence proves nothing
+    silent("GL602", source)
+
+
+def test_gl602_array_growth_over_a_short_written_out_range_is_cheap():
+    silent("GL602", """
+        import numpy as np
+
+        results = []
+        for p in range(1, 100, 2):
+            results = np.append(results, score(p))
+    """)
