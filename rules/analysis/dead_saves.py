@@ -74,6 +74,10 @@ class _GuardCollector(cst.CSTVisitor):
         if self.wanted(node):
             self.guards[id(node)] = tuple(self.stack)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # `checkpoint_paths = [...]` under `if args.output_dir:`: keyed by the assigned value
+        self.guards.setdefault(id(node.value), tuple(self.stack))
+
 
 def guarded_calls(module: cst.Module, wanted: Callable[[cst.Call], bool]) -> dict[int, tuple[Guard, ...]]:
     """id(call) -> the `if` guards around it (outermost first), for the calls `wanted` accepts."""

@@ -82,17 +82,21 @@ def census(analysis: ModuleAnalysis) -> SaveCensus:
     if any(_saving(name) for name in facts.classes):
         result.opaque = True
         return result
-    for target, value in facts.assignments:
-        if _saving(target.rsplit(".", 1)[-1]) and not _inside(value, helper_nodes):
-            result.opaque = True
-            return result
     sites = [s for s in facts.calls if _saving(s.attr) and not (s.function is not None and s.function.name in helpers)]
+    named = [(t, v) for t, v in facts.assignments if _saving(t.rsplit(".", 1)[-1]) and not _inside(v, helper_nodes)]
+    guards = guarded_calls(analysis.module, lambda call: _saving(terminal_name(call.func))) if sites or named else {}
+    for _, value in named:
+        if isinstance(value, cst.Call) and any(r in _norm(terminal_name(value.func) or "") for r in _READERS):
+            continue  # `checkpoint = torch.load(path)` reads one
+        if any(never_true(guard) for guard in guards.get(id(value), ())):
+            continue  # `checkpoint_paths = [...]` under a guard that is off by default
+        result.opaque = True
+        return result
     if not sites:
         # a script whose only output is sample images may be a demo whose product is the images
         # (the MNIST GANs): it stays silent as before, unless a model save exists and never runs
         result.opaque = any(_writes_images(s.attr) for s in facts.calls)
         return result
-    guards = guarded_calls(analysis.module, lambda call: _saving(terminal_name(call.func)))
     for site in sites:
         found = _dead_reason(site, guards.get(id(site.node), ()), analysis)
         if found is None:

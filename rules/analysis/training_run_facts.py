@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from greenlint.rules.analysis.experiment_facts import range_length
+from greenlint.rules.analysis.experiment_facts import int_value, range_length
+from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 
 # Keras layers whose cost per sample is a few small matrix products at most: a network made only of
@@ -98,7 +99,9 @@ def fit_framework(site: CallSite, facts: ModuleFacts) -> str:
 def epoch_loop_length(loop: LoopInfo, facts: ModuleFacts) -> int | None:
     """Iterations of an epoch loop (a loop around a training-step loop, inline or in a function of
     the module it calls) over a range whose bounds are written out or configured."""
-    if not isinstance(loop.node, cst.For) or not (loop.does_training and loop.contains_step_loop):
+    # a loop around a training-step loop trains, also when the step loop is a function of another
+    # module (`train_one_epoch` imported from engine.py sets only `contains_step_loop`)
+    if not isinstance(loop.node, cst.For) or not loop.contains_step_loop:
         return None
     # the innermost epoch loop: an outer loop of runs or seeds around it is not the epoch loop
     stack = list(loop.children)
@@ -107,4 +110,20 @@ def epoch_loop_length(loop: LoopInfo, facts: ModuleFacts) -> int | None:
         if child.contains_step_loop:
             return None
         stack.extend(child.children)
-    return range_length(loop.node.iter, facts)
+    length = range_length(loop.node.iter, facts)
+    if length is None:
+        length = _from_scratch_length(loop.node.iter, facts)
+    return length
+
+
+def _from_scratch_length(iterable: cst.BaseExpression, facts: ModuleFacts) -> int | None:
+    """`range(args.start_epoch, args.epochs)` whose start is rebound when resuming: a run from
+    scratch starts at 0, so it runs `stop` epochs."""
+    if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range"):
+        return None
+    if len(iterable.args) != 2 or any(a.keyword or a.star for a in iterable.args):
+        return None
+    start_name = (terminal_name(iterable.args[0].value) or "").lower()
+    if not any(word in start_name for word in ("start", "begin", "epoch")):
+        return None
+    return int_value(iterable.args[1].value, facts)

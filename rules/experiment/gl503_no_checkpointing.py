@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
     HF_TRAINING_ARGS,
@@ -16,6 +18,7 @@ from greenlint.rules.analysis.experiment_facts import (
     mentions,
 )
 from greenlint.rules.analysis.save_census import SaveCensus, census
+from greenlint.rules.analysis.tree import walk
 from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
 from greenlint.rules.base import Evidence, Report, Rule
@@ -136,7 +139,7 @@ class NoCheckpointing(Rule):
                 # the author meant to save, but no save runs with the defaults. A save the user must
                 # switch on (`--save-model`) is a choice on a short run; a save the loop's arithmetic
                 # never reaches loses the trained model whatever the run's length
-                call, reason, _ = saves.dead[0]
+                call, reason = _dead_save_in(loop.node, saves)
                 line = analysis.module.code_for_node(call).split("(", 1)[0]
                 yield Report(
                     loop.node,
@@ -191,6 +194,16 @@ class NoCheckpointing(Rule):
                         f'`save_strategy="no"` for {epochs_value:g} epochs: an interruption repeats the whole '
                         'fine-tuning; use `save_strategy="epoch"` with `save_total_limit`',
                     )
+
+
+def _dead_save_in(loop: cst.CSTNode, saves: SaveCensus) -> tuple[cst.Call, str]:
+    """The never-running save inside the epoch loop (the one the message should name), else the first."""
+    inside = {id(node) for node in walk(loop)}
+    for call, reason, _ in saves.dead:
+        if id(call) in inside:
+            return call, reason
+    call, reason, _ = saves.dead[0]
+    return call, reason
 
 
 def _fit_message(epochs: int, source: str | None, framework: str) -> str:

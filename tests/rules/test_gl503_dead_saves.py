@@ -181,3 +181,46 @@ def test_a_demo_whose_only_output_is_sample_images_stays_silent(project):
             STEP
             save_image(generator(z), "images/%d.png" % epoch)
     """))
+
+
+def test_detection_recipe_with_the_epoch_function_in_another_module(project):
+    # the step loop lives in engine.py; a resumed run rebinds the start epoch; loading a checkpoint
+    # and building checkpoint paths under the off-by-default output directory are not saves
+    [message] = _gl503(
+        project,
+        ("engine.py", """
+            def train_one_epoch(model, loader, optimizer):
+                for x, y in loader:
+                    loss = model(x).sum()
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+        """),
+        ("main.py", """
+            import argparse
+            import torch
+            from engine import train_one_epoch
+
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--epochs", default=300, type=int)
+            parser.add_argument("--start_epoch", default=0, type=int)
+            parser.add_argument("--output_dir", default="")
+            parser.add_argument("--resume", default="")
+            parser.add_argument("--eval", action="store_true")
+            args = parser.parse_args()
+
+            if args.resume:
+                checkpoint = torch.load(args.resume, map_location="cpu")
+                model.load_state_dict(checkpoint["model"])
+                args.start_epoch = checkpoint["epoch"] + 1
+            if args.eval:
+                save_on_master(stats, "eval.pth")
+            for epoch in range(args.start_epoch, args.epochs):
+                train_one_epoch(model, loader, optimizer)
+                if args.output_dir:
+                    checkpoint_paths = [args.output_dir + "/checkpoint.pth"]
+                    for checkpoint_path in checkpoint_paths:
+                        save_on_master({"model": model.state_dict(), "epoch": epoch}, checkpoint_path)
+        """),
+    )
+    assert "300 epochs" in message and "`args.output_dir` is never true" in message
