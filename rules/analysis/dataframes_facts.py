@@ -70,7 +70,7 @@ class _Scope:
 class GrowInLoop:
     node: cst.CSTNode  # the statement's value call, or the `.loc[len(df)]` target
     target: str  # the frame's name
-    how: str  # "concat", "append", "loc"
+    how: str  # "concat", "append", "loc"; "array" for `a = np.concatenate((a, x))` / `torch.cat`
     loop: cst.For | cst.While
     scope: int | None
 
@@ -150,7 +150,7 @@ class FrameFacts:
             self._grows = []
             candidates = [
                 loop for loop in self.facts.loops
-                if any(site.attr in ("concat", "append", "_append", "len") for site in loop.calls)
+                if any(site.attr in _GROW_CALLS for site in loop.calls)
             ]
             ids = {id(loop) for loop in candidates}
             for loop in candidates:
@@ -436,6 +436,9 @@ class _GrowCollector(cst.CSTVisitor):
         assert grows is not None
         if target_name is not None and isinstance(value, cst.Call):
             qualname = imports.resolve(value.func)
+            if _grows_array(value, qualname, target_name):
+                grows.append(GrowInLoop(value, target_name, "array", loop, self.scope))
+                return
             if qualname is not None and qualname.rpartition(".")[0] in PANDAS_ROOTS and qualname.endswith(".concat"):
                 first = argument(value, "objs", 0)
                 if isinstance(first, (cst.List, cst.Tuple)) and any(
@@ -457,6 +460,27 @@ class _GrowCollector(cst.CSTVisitor):
                 return
             if _is_length_of(target.slice[0].slice.value, frame):
                 grows.append(GrowInLoop(target, frame, "loc", loop, self.scope))
+
+
+# Calls that may grow something inside a loop (pandas and the numpy/torch array joins).
+_GROW_CALLS = frozenset({"concat", "append", "_append", "len", "concatenate", "vstack", "hstack", "row_stack", "column_stack"})
+# numpy only: `torch.cat` in a loop is mostly architecture (DenseNet feature concatenation over a few
+# blocks) or a handful of detections, not a growing buffer.
+_ARRAY_JOINS = frozenset({"numpy.concatenate", "numpy.vstack", "numpy.hstack", "numpy.row_stack", "numpy.column_stack"})
+
+
+def _grows_array(call: cst.Call, qualname: str | None, target: str) -> bool:
+    """`a = np.concatenate((a, x))`, `a = np.vstack([a, row])`, `a = torch.cat([a, x])`, `a = np.append(a, x)`:
+    the array itself is among the pieces, so each iteration copies everything collected so far."""
+    if qualname == "numpy.append":
+        first = argument(call, "arr", 0)
+        return first is not None and dotted_name(first) == target
+    if qualname not in _ARRAY_JOINS:
+        return False
+    pieces = argument(call, "arrays", 0) if qualname == "numpy.concatenate" else argument(call, "tup", 0)
+    return isinstance(pieces, (cst.List, cst.Tuple)) and any(
+        isinstance(e, cst.Element) and dotted_name(e.value) == target for e in pieces.elements
+    )
 
 
 def _is_length_of(node: cst.BaseExpression, frame: str) -> bool:

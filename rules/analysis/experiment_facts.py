@@ -367,7 +367,9 @@ def int_value(node: cst.BaseExpression | None, facts: ModuleFacts, depth: int = 
         return None
     if isinstance(node, cst.Name):
         if node.value in facts.imports.bindings:
-            return None
+            # `from constants import NUM_EPOCHS`: the project-wide configuration knows its value
+            value = resolved_value(node)
+            return value if type(value) is int else None
         return int_value(assigned_value(node.value, facts), facts, depth + 1)
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply)):
         left, right = int_value(node.left, facts, depth + 1), int_value(node.right, facts, depth + 1)
@@ -395,11 +397,10 @@ def configured_source(node: cst.BaseExpression | None, facts: ModuleFacts, depth
     if isinstance(node, cst.BinaryOperation):
         return configured_source(node.left, facts, depth + 1) or configured_source(node.right, facts, depth + 1)
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range":
-        for arg in node.args:
-            found = configured_source(arg.value, facts, depth + 1)
-            if found:
-                return found
-        return None
+        # the stop argument sets the length (`range(opt.epoch, opt.n_epochs)`): name it first
+        ordered = list(node.args[1:2]) + list(node.args[:1]) + list(node.args[2:])
+        found = [f for f in (configured_source(arg.value, facts, depth + 1) for arg in ordered) if f]
+        return "; ".join(found) if found else None
     return value_source(node)
 
 

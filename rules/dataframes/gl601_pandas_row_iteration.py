@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import libcst as cst
@@ -15,7 +16,10 @@ from greenlint.rules.analysis.dataframes_facts import (
 from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument, len_argument, literal_value, range_stop, shape_of
 from greenlint.rules.analysis.names import dotted_name, terminal_name
+from greenlint.rules.analysis.run_frequency import enclosing_function, innermost_loop, loop_frequency
 from greenlint.rules.base import Evidence, Report, Rule
+from greenlint.rules.evidence import PANDAS_ROW_LOOP_SIZE
+from greenlint.rules.impact import RuleImpact
 from greenlint.rules.analysis.tree import walk as _walk
 
 _ROW_ITERATORS = frozenset({"iterrows", "itertuples"})
@@ -86,6 +90,8 @@ class PandasRowIteration(Rule):
         ),
     )
     saving_scope = "the CPU time of the row loop (one to two orders of magnitude for plain column arithmetic)"
+    # typically preprocessing run once before training; each finding says where it really runs
+    impact = RuleImpact(size=PANDAS_ROW_LOOP_SIZE, frequency="once")
     trigger = (
         ("iterrows(", "itertuples(", "axis=1", "axis=\"columns\"", "axis='columns'", "range(len(", ".index:", ".shape[0])"),
         ("pandas",),
@@ -100,16 +106,25 @@ class PandasRowIteration(Rule):
                 if report is None:
                     report = _index_loop(loop, facts, frames)
                 if report is not None:
-                    yield report
+                    yield _with_frequency(report, loop_frequency(loop.parent, facts, loop.function))
         for for_in, element, scope in frames.comprehensions:
             report = _row_iterator(for_in, for_in.iter, element, scope, facts, frames)
             if report is not None:
-                yield report
+                outer = innermost_loop(for_in, facts)
+                function = outer.function if outer is not None else enclosing_function(for_in, facts)
+                yield _with_frequency(report, loop_frequency(outer, facts, function))
         for site in facts.calls:
             if site.attr == "apply" and site.receiver is not None:
                 report = _apply_rows(site, facts, frames)
                 if report is not None:
-                    yield report
+                    yield _with_frequency(report, loop_frequency(site.loop, facts, site.function))
+
+
+def _with_frequency(report: Report, frequency: str | None) -> Report:
+    """`report` with where its loop runs: "once" next to a training run (the earlier blind corpus's
+    main false positive: a row loop over a small frame run once), per epoch or step inside the
+    training loops, "unknown" in a pure data job where the loop may be the whole run."""
+    return dataclasses.replace(report, frequency=frequency or "unknown")
 
 
 def _frame_name(node: cst.BaseExpression) -> str:

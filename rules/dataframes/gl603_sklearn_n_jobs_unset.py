@@ -24,9 +24,16 @@ from greenlint.rules.analysis.experiment_facts import (
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.evidence import PARALLEL_FITS_SIZE
 from greenlint.rules.fixes import set_keyword
+from greenlint.rules.impact import RuleImpact
 from greenlint.rules.analysis.tree import walk as _walk
 
+# Boosting libraries that use every core by default (XGBoost nthread, LightGBM num_threads = OpenMP
+# default, CatBoost thread_count=-1): a search over them is already parallel inside each fit.
+_THREADED_ROOTS = ("xgboost", "lightgbm", "catboost")
+# Parameters that set an estimator's own thread count.
+_THREAD_PARAMS = ("n_jobs", "nthread", "num_threads", "thread_count", "n_threads")
 _FORESTS = ("RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor")
 # A forest this large is a long single-core fit (the default is 100 trees).
 LARGE_FOREST = 500
@@ -42,7 +49,9 @@ class SklearnNJobsUnset(Rule):
         leave-one-out splitter, and `RandomForest*`/`ExtraTrees*` with `n_estimators` >= 500 outside
         a search, none of them with an `n_jobs` argument. An explicit `n_jobs` (any value, `None`
         included) is the user's choice and is not reported, nor is a forest passed to a search (the
-        search parallelises).
+        search parallelises), nor a search or cross-validation whose fits already use several cores:
+        an XGBoost, LightGBM or CatBoost estimator (they thread by default), an estimator or Pipeline
+        step with its own `n_jobs`/`nthread`/`thread_count`, or a parameter grid over `n_jobs`.
         Test code (modules that import pytest or unittest, `test_*` functions) is skipped.
     """
     why = """
@@ -88,6 +97,8 @@ class SklearnNJobsUnset(Rule):
         ),
     )
     saving_scope = "the static (idle) power of the machine over the wall time saved by running independent fits in parallel; uncertain"
+    # the search, cross-validation or forest is usually the job itself
+    impact = RuleImpact(size=PARALLEL_FITS_SIZE, frequency="run-wide")
     trigger = (
         ("SearchCV(", "cross_val_score(", "cross_validate(", "cross_val_predict(", "RandomForest", "ExtraTrees"),
         ("sklearn",),
@@ -103,7 +114,7 @@ class SklearnNJobsUnset(Rule):
             if has_double_star(call) or keyword_arg(call, "n_jobs") is not None or in_test_code(site):
                 continue
             message = _search(site, facts) or _cross_validation(site, facts) or _forest(site, facts, inside_search)
-            if message is None:
+            if message is None or _already_parallel(site, facts):
                 continue
             yield Report(
                 call,
@@ -142,6 +153,40 @@ def _forest(site: CallSite, facts: ModuleFacts, inside_search: set[int]) -> str 
     source = configured_source(argument(site.node, "n_estimators", 0), facts)
     configured = f" by default ({source})" if source else ""
     return f"`{qualname.rsplit('.', 1)[-1]}(n_estimators={trees})`{configured} grows its trees one after another on a single core (n_jobs unset)"
+
+
+def _already_parallel(site: CallSite, facts: ModuleFacts) -> bool:
+    """The fits use several cores without the search's `n_jobs`: the estimator (or a Pipeline step)
+    sets its own thread count, is an XGBoost/LightGBM/CatBoost model (threaded by default), or the
+    parameter grid searches over `n_jobs` (`{"clf__n_jobs": [-1]}`)."""
+    for node in _reachable(argument(site.node, "estimator", 0), facts):
+        if not isinstance(node, cst.Call):
+            continue
+        if any(keyword_arg(node, name) is not None for name in _THREAD_PARAMS):
+            return True
+        qualname = facts.imports.resolve(node.func)
+        if qualname is not None and qualname.split(".", 1)[0] in _THREADED_ROOTS:
+            return True
+    grid = argument(site.node, "param_grid", 1) or argument(site.node, "param_distributions", 1)
+    for node in _reachable(grid, facts):
+        if isinstance(node, cst.SimpleString) and node.evaluated_value.rsplit("__", 1)[-1] in _THREAD_PARAMS:
+            return True
+    return False
+
+
+def _reachable(node: cst.BaseExpression | None, facts: ModuleFacts) -> Iterable[cst.CSTNode]:
+    """`node`'s subtree, plus the subtrees of the values its names were assigned once in the module
+    (`pipe = Pipeline([("clf", clf)])`, `clf = XGBClassifier()`), each visited once."""
+    seen: set[int] = set()
+    stack = [node] if node is not None else []
+    while stack:
+        for current in _walk(stack.pop()):
+            yield current
+            if isinstance(current, cst.Name):
+                value = follow(current, facts)
+                if value is not None and value is not current and id(value) not in seen:
+                    seen.add(id(value))
+                    stack.append(value)
 
 
 def _estimators_in_searches(facts: ModuleFacts) -> set[int]:

@@ -126,6 +126,8 @@ class ExhaustiveGridSearch(Rule):
         ),
     )
     saving_scope = "the energy of the hyper-parameter search, times 1 - budget_fits / fits (computed per finding)"
+    # impact stays undeclared: the saving is computed per finding in the message (1 - budget fits / counted fits); no rule-wide size is published
+    impact = None
     trigger = (
         ("GridSearchCV(", "ParameterGrid(", "in [", "product("),
         ("GridSearchCV(", "ParameterGrid(", ".fit(", "train("),

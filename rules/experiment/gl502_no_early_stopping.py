@@ -20,6 +20,8 @@ from greenlint.rules.analysis.experiment_facts import (
     mentions,
 )
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
+from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
+from greenlint.rules.analysis.validation_loops import per_epoch_validation, stops_inside
 from greenlint.rules.analysis.literals import (
     NOT_LITERAL,
     argument,
@@ -30,9 +32,16 @@ from greenlint.rules.analysis.literals import (
     value_source,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.evidence import EARLY_STOPPING_SIZE
 from greenlint.rules.fixes import replace_node, set_keyword
+from greenlint.rules.impact import RuleImpact
 
-KERAS_MIN_EPOCHS = 20
+# Every worth-acting-on Keras finding of the development corpus ran 30-100 epochs of a conv,
+# recurrent or attention model; the 20-epoch fits were all demonstrations on small data.
+KERAS_MIN_EPOCHS = 30
+# A hand-written PyTorch epoch loop: as GL503, from this many epochs on the run is long (the
+# tutorial loops of pytorch/examples run 10-20 epochs).
+PYTORCH_MIN_EPOCHS = 50
 LIGHTNING_MIN_EPOCHS = 20
 # Fine-tuning with the HF Trainer defaults to 3 epochs; 10 is already a long fine-tuning run.
 HF_MIN_EPOCHS = 10
@@ -53,12 +62,17 @@ class NoEarlyStopping(Rule):
     name = "no-early-stopping"
     summary = "Long training with a validation set but no early stopping: epochs run on after the model stopped improving"
     detects = """
-        Keras `model.fit(..., epochs=N, validation_data=...|validation_split>0)` with N >= 20 and no
-        `EarlyStopping` among its callbacks; a Hugging Face `Trainer` in a module whose
+        Keras `model.fit(..., epochs=N, validation_data=...|validation_split>0)` with N >= 30 and no
+        `EarlyStopping` among its callbacks, in a module that builds a convolutional, recurrent, attention or
+        pretrained model or does not show the model (a network of only `Dense`/`Dropout`-style layers trains
+        in seconds per epoch and is not reported, nor is an sklearn/XGBoost/custom-class `fit`); a Hugging Face `Trainer` in a module whose
         `TrainingArguments` evaluate (`eval_strategy`/`evaluation_strategy` "steps" or "epoch") for
         `num_train_epochs` >= 10 with no `EarlyStoppingCallback`; a Lightning `Trainer(max_epochs=N)`
         with N >= 20 in a module that validates (`validation_step`, `val_dataloaders`) and has no
-        `EarlyStopping`. Silent when the epoch count is neither a literal nor a known
+        `EarlyStopping`; a hand-written PyTorch epoch loop of N >= 50 epochs (literal or configured)
+        around a training-step loop that assigns a validation pass's result on every epoch
+        (`val_loss = validate(...)`, `valid_loss, acc = eval_epoch(...)`) and has no `break` or
+        `return` in it. Silent when the epoch count is neither a literal nor a known
         configured default (argparse default, config file, dataclass field, constant; named in the message), when the callbacks are built
         somewhere the module does not show, when anything in the module stops training on a signal
         (an early-stopping class or function of any name, `stop_training = True`), when the module
@@ -73,15 +87,23 @@ class NoEarlyStopping(Rule):
     bad_example = """
         from tensorflow import keras
 
-        model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])
-        model.compile(optimizer="adam", loss="mse")
+        model = keras.Sequential([
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax"),
+        ])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         model.fit(x_train, y_train, epochs=200, validation_split=0.2)
     """
     good_example = """
         from tensorflow import keras
 
-        model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])
-        model.compile(optimizer="adam", loss="mse")
+        model = keras.Sequential([
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax"),
+        ])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)
         model.fit(x_train, y_train, epochs=200, validation_split=0.2, callbacks=[stop])
     """
@@ -109,9 +131,11 @@ class NoEarlyStopping(Rule):
         ),
     )
     saving_scope = "the training energy of the epochs after validation stops improving: (planned - stopped) / planned"
+    # the epochs saved are a share of the whole run
+    impact = RuleImpact(size=EARLY_STOPPING_SIZE, frequency="run-wide")
     trigger = (
-        ("fit(", "Trainer("),
-        ("validation_data", "validation_split", "eval_strategy", "evaluation_strategy", "max_epochs"),
+        ("fit(", "Trainer(", "backward("),
+        ("validation_data", "validation_split", "eval_strategy", "evaluation_strategy", "max_epochs", "val", "eval"),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
@@ -133,6 +157,32 @@ class NoEarlyStopping(Rule):
                 report = None
             if report is not None:
                 yield report
+        for loop in facts.loops:
+            if not in_test_code(function=loop.function):
+                report = _pytorch_loop(loop, facts)
+                if report is not None:
+                    yield report
+
+
+def _pytorch_loop(loop, facts: ModuleFacts) -> Report | None:
+    """A hand-written epoch loop of 50+ epochs that computes a validation metric every epoch and
+    never leaves the loop early (no `break`/`return` in it)."""
+    epochs = epoch_loop_length(loop, facts)
+    if epochs is None or epochs < PYTORCH_MIN_EPOCHS:
+        return None
+    metric = per_epoch_validation(loop, facts)
+    if metric is None or stops_inside(loop.node):
+        return None
+    source = configured_source(loop.node.iter, facts)
+    return Report(
+        loop.node,
+        end_node=loop.node.iter,
+        message=(
+            f"the epoch loop runs {epochs} epochs{_by_default(source)} and computes `{metric}` every epoch but never "
+            "stops early: the epochs after the validation metric stops improving are spent for nothing; stop when it "
+            "has not improved for a patience of a few epochs (keep the best `state_dict`)"
+        ),
+    )
 
 
 def _fixed_length_schedule(facts: ModuleFacts) -> bool:
@@ -152,7 +202,16 @@ def _callbacks_without_stopping(call: cst.Call, facts: ModuleFacts) -> bool:
     """The call's callbacks are all known, and none of them stops early."""
     if has_double_star(call):
         return False
-    elements = list_elements(argument(call, "callbacks"), facts)
+    node = argument(call, "callbacks")
+    candidates = [node]
+    if isinstance(node, cst.Name) and node.value not in facts.imports.bindings:
+        # a notebook rebinds `callbacks = [...]` before each fit: decide on all its values
+        candidates = [value for target, value in facts.assignments if target == node.value] or [node]
+    return all(_known_without_stopping(candidate, facts) for candidate in candidates)
+
+
+def _known_without_stopping(node: cst.BaseExpression | None, facts: ModuleFacts) -> bool:
+    elements = list_elements(node, facts)
     if elements is None:
         return False
     for element in elements:
@@ -169,6 +228,10 @@ def _keras(analysis: ModuleAnalysis, site: CallSite) -> Report | None:
     call = site.node
     epochs = int_value(argument(call, "epochs"), facts)
     if epochs is None or epochs < KERAS_MIN_EPOCHS:
+        return None
+    # a dense network on vector data runs seconds per epoch: the saved epochs are worth nothing
+    # (26 of 30 findings on the development corpus); an sklearn/XGBoost `fit` has no Keras callbacks
+    if keras_model_weight(facts) == "light" or fit_framework(site, facts) != "keras":
         return None
     validation_data = argument(call, "validation_data")
     split = literal_value(argument(call, "validation_split"))

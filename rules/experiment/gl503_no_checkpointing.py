@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
     HF_TRAINING_ARGS,
@@ -15,9 +16,10 @@ from greenlint.rules.analysis.experiment_facts import (
     is_keras_fit,
     is_test_module,
     mentions,
-    range_length,
 )
-from greenlint.rules.analysis.facts import LoopInfo
+from greenlint.rules.analysis.save_census import SaveCensus, census
+from greenlint.rules.analysis.tree import walk
+from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
 from greenlint.rules.base import Evidence, Report, Rule
 
@@ -39,7 +41,12 @@ class NoCheckpointing(Rule):
         training-step loop, or Keras `model.fit(epochs=N)` with N >= 50, in a module where nothing
         saves: no call, class or function whose name mentions save, checkpoint, ckpt, dump, backup,
         export or log_model (`torch.save`, `ModelCheckpoint`, `save_pretrained`, `save_checkpoint`,
-        `BackupAndRestore`, `joblib.dump` ...). Lightning `Trainer(max_epochs>=50,
+        `BackupAndRestore`, `joblib.dump` ...) that can run. Image writers (`save_image`, `savefig`)
+        and loaders (`load_checkpoint`) do not count as saves. A save under an `if` that is false
+        with the configured defaults (`--checkpoint_interval` defaulting to -1, `--output_dir ''`,
+        or `(epoch + 1) % 10 == 0` in a 3-epoch run) does not count either: the message names the
+        guard; a save the loop's arithmetic never reaches is reported whatever the run's length,
+        one that waits for a flag the user must set (`--save-model`) only on runs of 50+ epochs. Lightning `Trainer(max_epochs>=50,
         enable_checkpointing=False)` and Hugging Face `TrainingArguments(save_strategy="no",
         num_train_epochs>=10)`; the Lightning and HF defaults do checkpoint and are not reported. The
         threshold stays silent on tutorial and fine-tuning runs (pytorch/examples' MNIST runs 14
@@ -103,6 +110,8 @@ class NoCheckpointing(Rule):
         ),
     )
     saving_scope = "the expected training energy lost to an interruption: P(interruption) x the epochs done before it"
+    # impact stays undeclared: the saving is risk-weighted (P(interruption) x work done); no quantified interruption rate is cited yet
+    impact = None
     trigger = (
         ("epoch",),
         ("backward(", "fit(", "enable_checkpointing", "save_strategy"),
@@ -113,14 +122,35 @@ class NoCheckpointing(Rule):
         facts = analysis.facts
         if is_test_module(facts):
             return
-        if mentions(facts, _SAVING_WORDS):
-            return
+        if not mentions(facts, _SAVING_WORDS):
+            saves = SaveCensus()
+        else:
+            saves = census(analysis)
+            if not saves.never_saves:
+                return
         for loop in facts.loops:
             if in_test_code(function=loop.function):
                 continue
-            epochs = _epoch_loop_length(loop, analysis)
-            if epochs is not None and epochs >= MIN_EPOCHS:
-                source = configured_source(loop.node.iter, facts)  # type: ignore[union-attr]
+            epochs = epoch_loop_length(loop, analysis.facts)
+            if epochs is None:
+                continue
+            source = configured_source(loop.node.iter, facts)  # type: ignore[union-attr]
+            if saves.only_dead_saves and (epochs >= MIN_EPOCHS or not saves.saves_only_on_request):
+                # the author meant to save, but no save runs with the defaults. A save the user must
+                # switch on (`--save-model`) is a choice on a short run; a save the loop's arithmetic
+                # never reaches loses the trained model whatever the run's length
+                call, reason = _dead_save_in(loop.node, saves)
+                line = analysis.module.code_for_node(call).split("(", 1)[0]
+                yield Report(
+                    loop.node,
+                    end_node=loop.node.iter,  # type: ignore[union-attr]
+                    message=(
+                        f"training runs {epochs} epochs{_by_default(source)} but no checkpoint is ever written with the "
+                        f"defaults: the only saves (`{line}(...)`) sit under an `if` where {reason}; the trained weights are "
+                        "lost at exit and an interruption repeats every epoch; save every few epochs and at the end"
+                    ),
+                )
+            elif epochs >= MIN_EPOCHS:
                 yield Report(
                     loop.node,
                     end_node=loop.node.iter,  # type: ignore[union-attr]
@@ -130,20 +160,18 @@ class NoCheckpointing(Rule):
                         "few epochs and resume from it"
                     ),
                 )
+        if saves.only_dead_saves:
+            return  # the Keras/Lightning/HF paths below assume a module that never mentions saving
         for site in facts.calls:
             call = site.node
             if in_test_code(site):
                 continue
             if is_keras_fit(site, facts):
                 epochs = int_value(argument(call, "epochs"), facts)
-                if epochs is not None and epochs >= MIN_EPOCHS:
+                # a dense network on vector data retrains in seconds: nothing worth checkpointing
+                if epochs is not None and epochs >= MIN_EPOCHS and keras_model_weight(facts) != "light":
                     source = configured_source(argument(call, "epochs"), facts)
-                    yield Report(
-                        call,
-                        f"`fit` runs {epochs} epochs{_by_default(source)} and nothing in the module saves a checkpoint: an "
-                        "interruption repeats every epoch; add `keras.callbacks.ModelCheckpoint` or "
-                        "`keras.callbacks.BackupAndRestore`",
-                    )
+                    yield Report(call, _fit_message(epochs, source, fit_framework(site, facts)))
             elif site.qualname in LIGHTNING_TRAINERS and not has_double_star(call):
                 epochs = int_value(argument(call, "max_epochs"), facts)
                 if literal_value(argument(call, "enable_checkpointing")) is False and epochs is not None and epochs >= MIN_EPOCHS:
@@ -168,23 +196,28 @@ class NoCheckpointing(Rule):
                     )
 
 
+def _dead_save_in(loop: cst.CSTNode, saves: SaveCensus) -> tuple[cst.Call, str]:
+    """The never-running save inside the epoch loop (the one the message should name), else the first."""
+    inside = {id(node) for node in walk(loop)}
+    for call, reason, _ in saves.dead:
+        if id(call) in inside:
+            return call, reason
+    call, reason, _ = saves.dead[0]
+    return call, reason
+
+
+def _fit_message(epochs: int, source: str | None, framework: str) -> str:
+    """The advice for a long `fit`: Keras callbacks only for a Keras model (an sklearn, XGBoost or
+    custom-class `fit` has its own way to save)."""
+    head = f"`fit` runs {epochs} epochs{_by_default(source)} and nothing in the module saves a checkpoint: an interruption repeats every epoch; "
+    if framework == "keras":
+        return head + "add `keras.callbacks.ModelCheckpoint` or `keras.callbacks.BackupAndRestore`"
+    return head + "save the model every few epochs with its library's own save (or a callback of that library) and resume from it"
+
+
 def _by_default(source: str | None) -> str:
     """" by default (`--epochs` defaults to 100 (train.py:9))" for a configured epoch count."""
     return f" by default ({source})" if source else ""
-
-
-def _epoch_loop_length(loop: LoopInfo, analysis: ModuleAnalysis) -> int | None:
-    """Iterations of an epoch loop (a loop around a training-step loop) over a written-out range."""
-    if not isinstance(loop.node, cst.For) or not (loop.does_training and loop.contains_step_loop):
-        return None
-    # the innermost epoch loop: an outer loop of runs or seeds around it is not the epoch loop
-    stack = list(loop.children)
-    while stack:
-        child = stack.pop()
-        if child.contains_step_loop:
-            return None
-        stack.extend(child.children)
-    return range_length(loop.node.iter, analysis.facts)
 
 
 RULE = NoCheckpointing()

@@ -24,6 +24,8 @@ from greenlint.rules.analysis.facts import (
 )
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
 from greenlint.rules.analysis.names import terminal_name
+from greenlint.rules.evidence import PER_STEP_LOGGING_SIZE
+from greenlint.rules.impact import RuleImpact
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import set_keyword
 
@@ -129,6 +131,7 @@ class HeavyPerStepLogging(Rule):
         ),
     )
     saving_scope = "the logging work and GPU stalls of the skipped steps: a few % of the training step typically, more for images, histograms and small models"
+    impact = RuleImpact(size=PER_STEP_LOGGING_SIZE, frequency="every-step")
     trigger = (
         (
             "wandb", "add_histogram", "add_image", "add_figure", "add_video", "add_embedding", "mlflow",
