@@ -15,6 +15,7 @@ from greenlint.engine import lint_notebook, lint_source
 from greenlint.findings import Finding
 from greenlint.impact_filter import Visibility, hidden_sentence
 from greenlint.rules import ALL_CODES, Report, get_rule
+from greenlint.selection import RuleSelection
 from greenlint.rules.impact import FREQUENCIES, Impact, RuleImpact, Scale, WasteSize
 from greenlint.rules.impact_estimate import FREQUENCY_WEIGHTS, estimate, rule_impact_json, rule_impact_sentence
 from greenlint.runner import lint_files
@@ -49,7 +50,17 @@ MEDIUM = RuleImpact(WasteSize(0.02, 0.06, "of the step's time; test figure"), "e
 
 
 @pytest.fixture
-def declared(monkeypatch):
+def gl402_by_default(monkeypatch):
+    """GL402 is a preview rule since issue 14; these tests need it in the default selection, as a
+    probe with a safe fix."""
+    import greenlint.selection
+
+    monkeypatch.setattr(greenlint.selection, "PREVIEW_CODES", greenlint.selection.PREVIEW_CODES - {"GL402"})
+    monkeypatch.setattr(type(get_rule("GL402")), "preview", False)
+
+
+@pytest.fixture
+def declared(monkeypatch, gl402_by_default):
     """GL402 declares a low impact, GL406 a medium one."""
     monkeypatch.setattr(type(get_rule("GL402")), "impact", SMALL)
     monkeypatch.setattr(type(get_rule("GL406")), "impact", MEDIUM)
@@ -178,7 +189,7 @@ def test_impact_survives_pickling_and_the_worker_pool(tmp_path, monkeypatch):
         path = tmp_path / f"train_{number}.py"
         path.write_text(TRAIN, encoding="utf-8")
         files.append(path)
-    settings = Settings(project_root=tmp_path)
+    settings = Settings(project_root=tmp_path, selection=RuleSelection(select=("ALL",), preview=True))
     alone = lint_files(files, settings, use_cache=False, jobs=1).findings
     pooled = lint_files(files, settings, use_cache=False, jobs=2).findings
     assert len(alone) >= 16
@@ -238,7 +249,7 @@ def test_min_impact_high_hides_medium_too(project, declared):
     assert "2 findings below min-impact 'high' not shown (--min-impact low shows them)." in out
 
 
-def test_unknown_impact_is_never_hidden(project, monkeypatch):
+def test_unknown_impact_is_never_hidden(project, monkeypatch, gl402_by_default):
     monkeypatch.setattr(type(get_rule("GL402")), "impact", None)
     project.write("train.py", TRAIN)
     codes = {f["code"] for f in project.findings("--no-cache", "--min-impact", "high")}

@@ -11,6 +11,7 @@ from greenlint.rules.analysis.data_pipeline_facts import IDLE_GPU, assigned_valu
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.literals import argument, resolved_value
 from greenlint.rules.base import Report, Rule
+from greenlint.rules.data_pipeline.impacts import GL312_IMPACT
 from greenlint.rules.evidence import TF_DATA_CACHE_DOC
 
 # Sources that read and decode files on every pass (tfds and in-memory tensors are not among them).
@@ -102,6 +103,7 @@ class TfDataNotCached(Rule):
     """
     evidence = (TF_DATA_CACHE_DOC, IDLE_GPU)
     saving_scope = "the file reading and decoding of every epoch after the first"
+    impact = GL312_IMPACT
     trigger = (("dataset_from_directory", "TFRecordDataset", "decode_", "read_file", "parse_single_example"), (".fit(",), ("epochs",))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
