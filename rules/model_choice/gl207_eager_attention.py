@@ -128,14 +128,15 @@ def _is_softmax(site: CallSite, code: str) -> bool:
 
 def _sdpa_applies(site: CallSite, function: FunctionInfo) -> bool:
     """softmax(<scores>) with scores from q.k^T and SDPA-expressible edits; weights used only with v."""
+    # only what is assigned before the softmax defines the scores (`att = F.softmax(att)` reuses names)
     assignments: dict[str, list[cst.BaseExpression]] = {}
-    weights = None
+    weights = after = None
     for node in walk(function.node.body):
         if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            name = node.targets[0].target.value
-            assignments.setdefault(name, []).append(node.value)
-            if weights is None and any(inner is site.node for inner in walk(node.value)):
-                weights = name
+            if any(inner is site.node for inner in walk(node.value)):
+                weights, after = node.targets[0].target.value, node
+                break
+            assignments.setdefault(node.targets[0].target.value, []).append(node.value)
     positional = [arg.value for arg in site.node.args if arg.keyword is None]
     receiver = site.receiver
     if site.qualname is None and not (isinstance(receiver, cst.Name) and receiver.value == "self"):
@@ -144,7 +145,7 @@ def _sdpa_applies(site: CallSite, function: FunctionInfo) -> bool:
         scores = positional[0] if positional else None
     if weights is None or scores is None or _edits_ok(scores, assignments, frozenset()) is not True:
         return False
-    return _weights_only_meet_values(weights, function)
+    return _weights_only_meet_values(weights, function, after)
 
 
 def _edits_ok(expr: cst.BaseExpression, assignments: dict, chain: frozenset[str]) -> bool | None:
@@ -203,10 +204,17 @@ def _transposed(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("transpose", "permute")
 
 
-def _weights_only_meet_values(weights: str, function: FunctionInfo) -> bool:
-    """Every later read of the weights is dropout or the product with the values."""
+def _weights_only_meet_values(weights: str, function: FunctionInfo, assignment: cst.Assign) -> bool:
+    """Every read of the weights after their assignment is dropout or the product with the values."""
     allowed: set[int] = set()
+    own = {id(node) for node in walk(assignment)}
+    later: list[cst.CSTNode] = []
+    started = False
     for node in walk(function.node.body):
+        started = started or node is assignment
+        if started and id(node) not in own:
+            later.append(node)
+    for node in later:
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
             allowed.add(id(node.left))
         elif isinstance(node, cst.Call):
@@ -218,8 +226,8 @@ def _weights_only_meet_values(weights: str, function: FunctionInfo) -> bool:
                 allowed.add(id(node.args[1].value))
             elif "drop" in name.lower() and node.args:
                 allowed.add(id(node.args[0].value))
-    targets = {id(t.target) for n in walk(function.node.body) if isinstance(n, cst.Assign) for t in n.targets}
-    reads = [n for n in walk(function.node.body) if isinstance(n, cst.Name) and n.value == weights and id(n) not in targets]
+    targets = {id(t.target) for n in later if isinstance(n, cst.Assign) for t in n.targets}
+    reads = [n for n in later if isinstance(n, cst.Name) and n.value == weights and id(n) not in targets]
     return bool(reads) and all(id(n) in allowed for n in reads)
 
 

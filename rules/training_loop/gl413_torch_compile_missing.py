@@ -162,6 +162,8 @@ def _small_run(analysis: ModuleAnalysis) -> bool:
         qualname = site.qualname or ""
         if qualname.startswith("torchvision.datasets.") and qualname.rsplit(".", 1)[-1] in _SMALL_DATASETS:
             return True
+    for site in analysis.facts.calls:
+        qualname = site.qualname or ""
         if qualname.startswith(_MODEL_BUILDERS) or site.attr in ("from_pretrained", "create_model"):
             return False
         if qualname and qualname.split(".", 1)[0] not in _NOT_MODELS and qualname.rsplit(".", 1)[-1][:1].isupper():
