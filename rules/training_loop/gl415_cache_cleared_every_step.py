@@ -110,14 +110,14 @@ class CacheClearedEveryStep(Rule):
                 what = _clear_phrase(site) or _helper_clear(site, analysis)
                 if what and runs_every_step(loop.node, site.node):
                     reported.add(id(site.node))
-                    yield _report(site, what, "on every step of this training loop")
+                    yield _report(site, what, "On every step of this training loop")
         for infos in facts.functions.values():
             for function in infos:
                 if function.name in _PER_STEP_HOOKS and function.class_name and not in_test_function(function):
                     for site, what in _clears_in(function):
                         if id(site.node) not in reported:
                             reported.add(id(site.node))
-                            yield _report(site, what, f"in `{function.name}`, which the framework calls on every training step")
+                            yield _report(site, what, f"In `{function.name}`, which the framework calls on every training step")
         for site in facts.calls:
             if site.qualname in _HF_ARGUMENTS and literal_value(argument(site.node, "torch_empty_cache_steps")) == 1:
                 yield _report(site, "`torch_empty_cache_steps=1` empties the CUDA cache after every step", "")
@@ -149,7 +149,7 @@ def _helper_clear(site: CallSite, analysis: ModuleAnalysis) -> str | None:
 
 
 def _report(site: CallSite, what: str, where: str) -> Report:
-    text = f"{what} {where}".strip() if where else what
+    text = f"{where}, {what.rstrip(',')}" if where else what
     return Report(
         site.node,
         f"{text}: the step waits for it every time; drop it, or run it every N steps or after evaluation "
