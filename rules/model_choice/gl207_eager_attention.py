@@ -101,12 +101,16 @@ class EagerAttention(Rule):
         if not any(word in code for word in _FUSED_WORDS):
             for site in analysis.facts.calls:
                 if _is_softmax(site, code) and not in_test_function(site.function, site.class_name):
-                    if site.function is not None and _sdpa_applies(site, site.function):
+                    applies = _sdpa_applies(site, site.function) if site.function is not None else None
+                    if applies is not None:
+                        returned = (" It also returns the weights, which SDPA does not compute: keep the eager path "
+                                    "only for callers that ask for them.") if applies else ""
                         yield Report(
                             site.node,
                             f"hand-written attention in `{site.function.name}`: the score matrix is written to and "
                             "read from GPU memory several times; `F.scaled_dot_product_attention(q, k, v, ...)` "
-                            "computes the same in one fused kernel (SDPA: 21 % less time per batch on nanoGPT)",
+                            "computes the same in one fused kernel (SDPA: 21 % less time per batch on nanoGPT)."
+                            + returned,
                             frequency="every-step",
                         )
         if "attn_implementation" in code or "output_attentions" in code:
@@ -126,8 +130,9 @@ def _is_softmax(site: CallSite, code: str) -> bool:
     return literal_value(dim) == -1
 
 
-def _sdpa_applies(site: CallSite, function: FunctionInfo) -> bool:
-    """softmax(<scores>) with scores from q.k^T and SDPA-expressible edits; weights used only with v."""
+def _sdpa_applies(site: CallSite, function: FunctionInfo) -> str | None:
+    """softmax(<scores>) with scores from q.k^T and SDPA-expressible edits, weights used only with v:
+    "" ; "returned" when the function also returns the weights beside its output; None otherwise."""
     # only what is assigned before the softmax defines the scores (`att = F.softmax(att)` reuses names)
     assignments: dict[str, list[cst.BaseExpression]] = {}
     weights = after = None
@@ -144,7 +149,7 @@ def _sdpa_applies(site: CallSite, function: FunctionInfo) -> bool:
     else:
         scores = positional[0] if positional else None
     if weights is None or scores is None or _edits_ok(scores, assignments, frozenset()) is not True:
-        return False
+        return None
     return _weights_only_meet_values(weights, function, after)
 
 
@@ -204,9 +209,12 @@ def _transposed(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("transpose", "permute")
 
 
-def _weights_only_meet_values(weights: str, function: FunctionInfo, assignment: cst.Assign) -> bool:
-    """Every read of the weights after their assignment is dropout or the product with the values."""
+def _weights_only_meet_values(weights: str, function: FunctionInfo, assignment: cst.Assign) -> str | None:
+    """Every read of the weights after their assignment is dropout, the product with the values, or
+    (`return out, weights`: the Annotated-Transformer idiom) an element of the returned tuple."""
     allowed: set[int] = set()
+    products: set[int] = set()
+    returned: set[int] = set()
     own = {id(node) for node in walk(assignment)}
     later: list[cst.CSTNode] = []
     started = False
@@ -216,23 +224,58 @@ def _weights_only_meet_values(weights: str, function: FunctionInfo, assignment: 
             later.append(node)
     for node in later:
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
-            allowed.add(id(node.left))
+            products.add(id(node.left))
         elif isinstance(node, cst.Call):
             name = getattr(node.func, "attr", None) or node.func
             name = name.value if isinstance(name, cst.Name) else ""
             if name in ("matmul", "bmm") and node.args:
-                allowed.add(id(node.args[0].value))
+                products.add(id(node.args[0].value))
             elif name == "einsum" and len(node.args) == 3:
-                allowed.add(id(node.args[1].value))
+                products.add(id(node.args[1].value))
             elif "drop" in name.lower() and node.args:
                 allowed.add(id(node.args[0].value))
+        elif isinstance(node, cst.Return) and isinstance(node.value, cst.Tuple):
+            returned.update(id(element.value) for element in node.value.elements)
     targets = {id(t.target) for n in later if isinstance(n, cst.Assign) for t in n.targets}
     reads = [n for n in later if isinstance(n, cst.Name) and n.value == weights and id(n) not in targets]
-    return bool(reads) and all(id(n) in allowed for n in reads)
+    if not any(id(n) in products for n in reads) or not all(id(n) in allowed | products | returned for n in reads):
+        return None
+    return "returned" if any(id(n) in returned for n in reads) else ""
+
+
+def _weights_read(analysis: ModuleAnalysis, code: str) -> bool:
+    """Does the module use attention weights? `x = out.attentions[-1]` that nothing reads does not count."""
+    if not _NEEDS_WEIGHTS.search(code):
+        return False
+    holders: set[str] = set()
+    held: set[int] = set()
+    targets: set[int] = set()
+    accesses: list[cst.CSTNode] = []
+    for node in walk(analysis.module):
+        if isinstance(node, cst.Assign):
+            inside = [n for n in walk(node.value) if _is_attentions(n)]
+            names = [t.target for t in node.targets if isinstance(t.target, cst.Name)]
+            if inside and len(names) == len(node.targets):
+                holders.update(name.value for name in names)
+                held.update(id(n) for n in inside)
+            targets.update(id(t.target) for t in node.targets)
+        elif _is_attentions(node):
+            accesses.append(node)
+    if any(id(node) not in held for node in accesses):
+        return True  # returned, passed on or stored
+    return any(isinstance(n, cst.Name) and n.value in holders and id(n) not in targets for n in walk(analysis.module))
+
+
+def _is_attentions(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value == "attentions"
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return string_value(node.slice[0].slice.value) == "attentions"
+    return False
 
 
 def _hf_reports(analysis: ModuleAnalysis, code: str) -> Iterable[Report]:
-    if _NEEDS_WEIGHTS.search(code) or not module_trains(analysis):
+    if not module_trains(analysis) or _weights_read(analysis, code):
         return
     in_step = {id(site.node) for loop in training_step_loops(analysis) for site in loop.calls}
     for site in analysis.facts.calls:
@@ -247,7 +290,8 @@ def _hf_reports(analysis: ModuleAnalysis, code: str) -> Iterable[Report]:
                 frequency="every-step",
             )
         flag = keyword_arg(site.node, "output_attentions")
-        if flag is not None and literal_value(flag.value) is True and (id(site.node) in in_step or site.attr == "from_pretrained"):
+        per_step = id(site.node) in in_step or (site.function is not None and site.function.name == "forward")
+        if flag is not None and literal_value(flag.value) is True and (per_step or site.attr == "from_pretrained"):
             yield Report(
                 site.node,
                 "`output_attentions=True` makes Transformers fall back from SDPA to eager attention, and nothing "

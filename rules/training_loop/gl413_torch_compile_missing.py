@@ -137,7 +137,7 @@ def _run_length(loop: LoopInfo, analysis: ModuleAnalysis) -> str | None:
     steps = None
     if isinstance(node, cst.For):
         steps = range_length(node.iter, facts)
-        source = configured_source(node.iter, facts)
+        source = _stop_source(node.iter, facts)
     elif isinstance(node.test, cst.Comparison) and len(node.test.comparisons) == 1:
         comparison = node.test.comparisons[0]
         if isinstance(comparison.operator, (cst.LessThan, cst.LessThanEqual)):
@@ -149,8 +149,16 @@ def _run_length(loop: LoopInfo, analysis: ModuleAnalysis) -> str | None:
         if isinstance(outer.node, cst.For):
             epochs = range_length(outer.node.iter, facts)
             if epochs is not None:
-                source = configured_source(outer.node.iter, facts)
+                source = _stop_source(outer.node.iter, facts)
                 return f"{epochs} epochs" + (f" by default ({source})" if source else "") if epochs >= MIN_EPOCHS else None
+    return None
+
+
+def _stop_source(iterable: cst.BaseExpression, facts) -> str | None:  # noqa: ANN001
+    """Where the configured stop of `range(start, stop)` comes from (the start is usually 0)."""
+    if isinstance(iterable, cst.Call) and iterable.args:
+        stop = iterable.args[1] if len(iterable.args) >= 2 else iterable.args[0]
+        return configured_source(stop.value, facts)
     return None
 
 

@@ -315,8 +315,10 @@ def test_gl207_hand_written_attention(body):
 @pytest.mark.parametrize(
     "body",
     [
-        # the weights are returned: SDPA does not give them
-        "w = F.softmax(q @ k.transpose(-2, -1), dim=-1)\nreturn w @ v, w",
+        # the weights are the result: SDPA does not give them
+        "w = F.softmax(q @ k.transpose(-2, -1), dim=-1)\nreturn w",
+        # the weights are returned, and never multiplied with the values here
+        "w = F.softmax(q @ k.transpose(-2, -1), dim=-1)\nreturn w, v",
         # a score function SDPA cannot express
         "s = q @ k.transpose(-2, -1)\ns = self.mask_fn(s)\nw = F.softmax(s, dim=-1)\nreturn w @ v",
         # tanh soft-capping of the logits
@@ -331,6 +333,18 @@ def test_gl207_hand_written_attention(body):
 )
 def test_gl207_silent_where_sdpa_cannot_apply(body):
     silent("GL207", attention(body))
+
+
+def test_gl207_weights_returned_beside_the_output():
+    body = """
+    attn = torch.matmul(q / self.temperature, k.transpose(2, 3))
+    if mask is not None:
+        attn = attn.masked_fill(mask == 0, -1e9)
+    attn = self.dropout(F.softmax(attn, dim=-1))
+    return torch.matmul(attn, v), attn
+    """
+    [finding] = findings(attention(body), "GL207")
+    assert "also returns the weights" in finding.message
 
 
 def test_gl207_silent_when_the_module_has_a_fused_path():
@@ -365,7 +379,7 @@ def test_gl207_hf_eager_and_output_attentions():
     "load",
     [
         ', attn_implementation="sdpa"',
-        ', attn_implementation="eager")\nmaps = model(x).attentions\n_ = (0',  # the weights are read
+        ', attn_implementation="eager")\nmaps = model(x).attentions\nplot(maps)\n_ = (0',  # the weights are read
     ],
 )
 def test_gl207_hf_silent(load):
@@ -376,3 +390,15 @@ def test_gl207_hf_silent_for_gemma2_and_inference():
     silent("GL207", HF.format(load=', attn_implementation="eager"').replace("meta-llama/Llama-3.2-1B", "google/gemma-2-9b"))
     inference = 'from transformers import AutoModel\nmodel = AutoModel.from_pretrained("bert-base-uncased", attn_implementation="eager")\n'
     silent("GL207", inference)
+
+
+def test_gl207_output_attentions_in_forward_with_unread_weights():
+    source = loop("pass").replace("from models import Transformer\n", "from transformers import AutoModel\n") + """
+class Classifier(torch.nn.Module):
+    def forward(self, ids):
+        output = self.transformer(ids, output_attentions=True)
+        attention = output.attentions[-1]  # assigned, never read
+        return self.fc(output.last_hidden_state[:, 0])
+"""
+    fires("GL207", source)
+    silent("GL207", source.replace("return self.fc(", "self.maps = attention\n        return self.fc("))
