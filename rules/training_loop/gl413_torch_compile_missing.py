@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import libcst as cst
@@ -17,9 +18,11 @@ from greenlint.rules.base import Report, Rule
 from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.impact import RuleImpact, WasteSize
 
-# A run is long from this many epochs, or this many steps of a step-counted loop, on.
-MIN_EPOCHS = 10
+# A run is long from this many epochs (GL503's "long run"), or this many steps of a step-counted loop, on.
+MIN_EPOCHS = 50
 MIN_STEPS = 1000
+# `cuda = False` / `use_gpu = False`: the script's GPU code is switched off by a literal flag.
+_GPU_OFF = re.compile(r"^[ \t]*(?:cuda|use_cuda|use_gpu|gpu|USE_CUDA|USE_GPU|CUDA)\s*=\s*False\b", re.MULTILINE)
 # A model built here from literal layer sizes with fewer parameters than this is tiny.
 TINY_PARAMETERS = 1_000_000
 # Datasets whose whole training run is short whatever the epoch count says.
@@ -39,12 +42,13 @@ class TorchCompileMissing(Rule):
     summary = "A long PyTorch training run on a GPU, and nothing in the project calls `torch.compile`"
     detects = """
         A training-step loop (backward and an optimizer step) in a module that puts work on a CUDA
-        GPU, when the run is known to be long: an epoch loop over `range(N)` with N >= 10, or a step
+        GPU, when the run is known to be long: an epoch loop over `range(N)` with N >= 50 (the "long
+        run" of GL503), or a step
         loop over `range(N)` / `while step < N` with N >= 1000 (N written out or a known configured
         default). An unknown length is not reported: the compile time is only repaid by a long run.
         Silent when any file of the project (not only this one) mentions `torch.compile`,
         `model.compile()`, `torch._dynamo`, TorchScript, Hugging Face `torch_compile` or a `compile`
-        option; when the model is tiny (built here from layers of known size with under 1 M
+        option; when a literal flag switches the GPU off (`cuda = False`); when the model is tiny (built here from layers of known size with under 1 M
         parameters, and no zoo or imported model class) or trains on MNIST-sized data; on TPU/XLA and
         Intel CPU runs; in test code. One finding per training loop. PyTorch >= 2.0 is assumed.
     """
@@ -108,7 +112,8 @@ class TorchCompileMissing(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
-        if facts.context.compiled_in or compiles_model(analysis.module.code) or not analysis.device.uses_gpu:
+        code = analysis.module.code
+        if facts.context.compiled_in or compiles_model(code) or not analysis.device.uses_gpu or _GPU_OFF.search(code):
             return
         if is_test_module(analysis) or intel_cpu_only(analysis) or imports_module(analysis, "torch_xla"):
             return

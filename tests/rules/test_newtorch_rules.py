@@ -69,6 +69,7 @@ while step < 20000:
         ("opt = torch", "if args.compile:\n    pass\nopt = torch"),
         ("from models import Transformer", "import pytest\nfrom models import Transformer"),
         (".cuda()", ""),  # no GPU
+        ("opt = torch", "cuda = False\nopt = torch"),  # the GPU code is switched off
     ],
 )
 def test_gl413_silent_when_compiled_or_not_a_gpu_run(change):
@@ -76,7 +77,7 @@ def test_gl413_silent_when_compiled_or_not_a_gpu_run(change):
     silent("GL413", source)
 
 
-@pytest.mark.parametrize("epochs", ["3", "args.epochs", "n_epochs"])
+@pytest.mark.parametrize("epochs", ["3", "20", "args.epochs", "n_epochs"])
 def test_gl413_silent_on_short_or_unknown_runs(epochs):
     silent("GL413", loop("pass", epochs=epochs))
 
