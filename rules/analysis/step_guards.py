@@ -10,7 +10,6 @@ test, an `else` branch) is the user's decision and counts as rare: rules stay si
 from __future__ import annotations
 
 import libcst as cst
-
 from greenlint.rules.analysis.tree import walk
 
 # Marks an `else`/`elif` branch in a path of conditions.
@@ -49,9 +48,7 @@ def _device_test(test: cst.BaseExpression) -> bool:
     for node in walk(test):
         if isinstance(node, cst.Modulo) or isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
             return False
-        if isinstance(node, cst.Name):
-            text_parts.append(node.value.lower())
-        elif isinstance(node, cst.SimpleString):
+        if isinstance(node, (cst.Name, cst.SimpleString)):
             text_parts.append(node.value.lower())
     text = " ".join(text_parts)
     return any(word in text for word in _DEVICE_TEST_WORDS)

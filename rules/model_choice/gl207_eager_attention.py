@@ -9,8 +9,18 @@ import libcst as cst
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite, FunctionInfo
-from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value, string_value
-from greenlint.rules.analysis.scope_facts import in_test_function, is_test_module, module_trains, training_step_loops
+from greenlint.rules.analysis.literals import (
+    argument,
+    keyword_arg,
+    literal_value,
+    string_value,
+)
+from greenlint.rules.analysis.scope_facts import (
+    in_test_function,
+    is_test_module,
+    module_trains,
+    training_step_loops,
+)
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.base import Report, Rule, RuleFix
 from greenlint.rules.fixes import replace_node

@@ -8,11 +8,23 @@ from collections.abc import Iterable
 import libcst as cst
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.experiment_facts import configured_source, int_value, range_length
-from greenlint.rules.analysis.facts import LoopInfo
+from greenlint.rules.analysis.experiment_facts import (
+    configured_source,
+    int_value,
+    range_length,
+)
+from greenlint.rules.analysis.facts import LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument, literal_value
-from greenlint.rules.analysis.scope_facts import intel_cpu_only, is_test_module, training_step_loops
-from greenlint.rules.analysis.training_loop_facts import GPU_WORDS, imports_module, loop_header
+from greenlint.rules.analysis.scope_facts import (
+    intel_cpu_only,
+    is_test_module,
+    training_step_loops,
+)
+from greenlint.rules.analysis.training_loop_facts import (
+    GPU_WORDS,
+    imports_module,
+    loop_header,
+)
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.base import Report, Rule
 from greenlint.rules.compile_words import compiles_model
@@ -159,7 +171,7 @@ def _run_length(loop: LoopInfo, analysis: ModuleAnalysis) -> str | None:
     return None
 
 
-def _stop_source(iterable: cst.BaseExpression, facts) -> str | None:  # noqa: ANN001
+def _stop_source(iterable: cst.BaseExpression, facts: ModuleFacts) -> str | None:
     """Where the configured stop of `range(start, stop)` comes from (the start is usually 0)."""
     if isinstance(iterable, cst.Call) and iterable.args:
         stop = iterable.args[1] if len(iterable.args) >= 2 else iterable.args[0]
@@ -193,9 +205,9 @@ def _small_run(analysis: ModuleAnalysis) -> bool:
     if not parameters or parameters >= TINY_PARAMETERS or "deepcopy" in analysis.module.code:
         return False
     for node in walk(analysis.module):  # a layer built in a comprehension repeats an unknown number of times
-        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
-            if any(id(inner) in layer_calls for inner in walk(node)):
-                return False
+        comprehension = isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp))
+        if comprehension and any(id(inner) in layer_calls for inner in walk(node)):
+            return False
     return True
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import libcst as cst
 from greenlint.rules import evidence
@@ -159,10 +159,12 @@ def _accumulation(statement: cst.BaseSmallStatement, losses: set[str]) -> tuple[
     if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
         target = dotted_name(statement.targets[0].target)
         value = statement.value
-        if target and isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
-            if dotted_name(value.left) == target:
-                operand = _loss_operand(value.right, losses)
-                return (target, operand) if operand else None
+        if (
+            target and isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add)
+            and dotted_name(value.left) == target
+        ):
+            operand = _loss_operand(value.right, losses)
+            return (target, operand) if operand else None
     return None
 
 
@@ -182,7 +184,7 @@ def _detaches(expr: cst.BaseExpression) -> bool:
     return any(isinstance(n, cst.Attribute) and n.attr.value in ("detach", "item", "data") for n in walk(expr))
 
 
-def _rebound_detached(loop: LoopInfo, name: str, code_for) -> bool:  # noqa: ANN001
+def _rebound_detached(loop: LoopInfo, name: str, code_for: Callable[[cst.CSTNode], str]) -> bool:
     """`loss = loss.item()` (or any detaching rebinding of the name) somewhere in the loop."""
     for bound, value in loop.simple_assignments:
         if bound == name and _DETACHING.search(code_for(value)):

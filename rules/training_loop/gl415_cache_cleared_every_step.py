@@ -8,13 +8,19 @@ from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite, FunctionInfo
 from greenlint.rules.analysis.literals import argument, literal_value
-from greenlint.rules.analysis.scope_facts import in_test_function, is_test_module, training_step_loops
+from greenlint.rules.analysis.scope_facts import (
+    in_test_function,
+    is_test_module,
+    training_step_loops,
+)
 from greenlint.rules.analysis.step_guards import runs_every_step
 from greenlint.rules.base import Report, Rule
 from greenlint.rules.impact import RuleImpact, WasteSize
 
-_EMPTY_CACHE = ("torch.cuda.empty_cache()", "hands the allocator's cached blocks back to the driver, so the next "
-                "step allocates them again through cudaMalloc")
+_EMPTY_CACHE = (
+    "torch.cuda.empty_cache()",
+    "hands the allocator's cached blocks back to the driver, so the next step allocates them again through cudaMalloc",
+)
 # qualified name -> (how it is written, what it costs)
 _CLEARS = {
     "torch.cuda.empty_cache": _EMPTY_CACHE,

@@ -9,8 +9,18 @@ import libcst as cst
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite, is_backward_call
-from greenlint.rules.analysis.literals import argument, keyword_arg, resolved_value, string_value, value_source
-from greenlint.rules.analysis.scope_facts import in_test_function, is_test_module, module_trains
+from greenlint.rules.analysis.literals import (
+    argument,
+    keyword_arg,
+    resolved_value,
+    string_value,
+    value_source,
+)
+from greenlint.rules.analysis.scope_facts import (
+    in_test_function,
+    is_test_module,
+    module_trains,
+)
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.base import Report, Rule, RuleFix
 from greenlint.rules.fixes import replace_node, statement_containing
@@ -113,7 +123,7 @@ class DDPFindUnusedParameters(Rule):
                 f"`{how}`{by_default} makes DDP traverse the autograd graph after every forward pass, and nothing "
                 "in this module shows parameters that get no gradient; drop it (if DDP then reports unused "
                 "parameters, freeze them before wrapping or add `static_graph=True`)",
-                fix=None if source else RuleFix("turn the flag off", "unsafe", replace_node(node, lambda old: new)),
+                fix=None if source else RuleFix("turn the flag off", "unsafe", replace_node(node, lambda old, new=new: new)),
                 frequency="run-wide",
             )
 

@@ -403,3 +403,15 @@ class Classifier(torch.nn.Module):
 """
     fires("GL207", source)
     silent("GL207", source.replace("return self.fc(", "self.maps = attention\n        return self.fc("))
+
+
+def test_gl416_fixes_each_flag_with_its_own_replacement():
+    from rule_helpers import fixed
+
+    source = DDP + (
+        "import lightning as L\n"
+        "trainer = L.Trainer(strategy='ddp_find_unused_parameters_true')\n"
+        "model = DDP(model, find_unused_parameters=True)\n"
+    )
+    result = fixed(loop("pass", header=source))
+    assert "strategy=\"ddp\"" in result and "find_unused_parameters=False" in result
