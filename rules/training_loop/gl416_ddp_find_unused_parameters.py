@@ -117,7 +117,7 @@ class DDPFindUnusedParameters(Rule):
                     continue  # a framework's DDP strategy: the flag is its user's choice
             source = value_source(node)
             by_default = f" by default ({source})" if source else ""
-            new = cst.SimpleString('"ddp"') if how == "strategy" else cst.Name("False")
+            new = cst.SimpleString('"ddp"') if how.startswith("strategy") else cst.Name("False")
             yield Report(
                 site.node,
                 f"`{how}`{by_default} makes DDP traverse the autograd graph after every forward pass, and nothing "
