@@ -38,16 +38,22 @@ def loop(body: str, epochs: str = "100", header: str = HEADER) -> str:
 
 # ---- GL413 torch-compile-missing -------------------------------------------------------------------
 
+AMP = HEADER + "scaler = torch.amp.GradScaler()\n"  # mixed precision is on: GL413's turn
+
 
 def test_gl413_long_gpu_run_without_compile():
-    found = findings(loop("pass"), "GL413")
+    found = findings(loop("pass", header=AMP), "GL413")
     assert len(found) == 1 and "100 epochs" in found[0].message
 
 
+def test_gl413_leaves_float32_loops_to_gl101():
+    assert not findings(loop("pass"), "GL413") and findings(loop("pass"), "GL101")
+
+
 def test_gl413_configured_epochs_and_step_loops():
-    argparse_header = HEADER + "import argparse\np = argparse.ArgumentParser()\np.add_argument('--epochs', type=int, default=300)\nargs = p.parse_args()\n"
+    argparse_header = AMP + "import argparse\np = argparse.ArgumentParser()\np.add_argument('--epochs', type=int, default=300)\nargs = p.parse_args()\n"
     assert "by default" in findings(loop("pass", epochs="args.epochs", header=argparse_header), "GL413")[0].message
-    steps = HEADER + """
+    steps = AMP + """
 step = 0
 while step < 20000:
     x, y = next(batches)
@@ -73,19 +79,19 @@ while step < 20000:
     ],
 )
 def test_gl413_silent_when_compiled_or_not_a_gpu_run(change):
-    source = loop("pass").replace(*change)
+    source = loop("pass", header=AMP).replace(*change)
     silent("GL413", source)
 
 
 @pytest.mark.parametrize("epochs", ["3", "20", "args.epochs", "n_epochs"])
 def test_gl413_silent_on_short_or_unknown_runs(epochs):
-    silent("GL413", loop("pass", epochs=epochs))
+    silent("GL413", loop("pass", epochs=epochs, header=AMP))
 
 
 def test_gl413_silent_on_tiny_models_and_mnist():
-    tiny = HEADER.replace("from models import Transformer\n", "").replace("Transformer()", "torch.nn.Linear(784, 10)")
+    tiny = AMP.replace("from models import Transformer\n", "").replace("Transformer()", "torch.nn.Linear(784, 10)")
     silent("GL413", loop("pass", header=tiny))
-    mnist = HEADER + "from torchvision import datasets\ndata = datasets.MNIST('.', download=True)\n"
+    mnist = AMP + "from torchvision import datasets\ndata = datasets.MNIST('.', download=True)\n"
     silent("GL413", loop("pass", header=mnist))
     # the same tiny layer repeated in a comprehension is not known to be tiny
     stacked = tiny.replace("torch.nn.Linear(784, 10)", "torch.nn.Sequential(*[torch.nn.Linear(784, 784) for _ in range(8)])")
@@ -102,7 +108,7 @@ def _lint_project(root: Path, files: dict[str, str], monkeypatch: pytest.MonkeyP
 
 
 def test_gl413_knows_another_project_file_compiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    files = {"train.py": loop("pass") + "\nif __name__ == '__main__':\n    pass\n", "models.py": "class Transformer:\n    pass\n"}
+    files = {"train.py": loop("pass", header=AMP) + "\nif __name__ == '__main__':\n    pass\n", "models.py": "class Transformer:\n    pass\n"}
     assert "GL413" in [f.code for f in _lint_project(tmp_path, files, monkeypatch)]
     files["utils.py"] = "import torch\n\ndef build(model):\n    return torch.compile(model)\n"
     assert "GL413" not in [f.code for f in _lint_project(tmp_path, files, monkeypatch)]
