@@ -28,6 +28,7 @@ from pathlib import Path
 from greenlint.cache import content_hash
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
+from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
@@ -134,6 +135,7 @@ class ProjectIndex:
         self._file_memo: dict[tuple[str, str], str | None] = {}
         self._relative_memo: dict[Path, str | None] = {}
         self._imported_stems: set[str] | None = None
+        self._compiling_file: str | None = None  # "" when no project file compiles a model
         self._load()
 
     # ---- the persistent export cache ------------------------------------------------------
@@ -277,6 +279,10 @@ class ProjectIndex:
         loader_consumers = gpu_training_consumers(self, path, text) if text else {}
         if loader_consumers:
             words.append("cuda backward( step(")  # the importing module's training words count here
+        # GL413: a file that trains and compiles nothing asks whether another project file does
+        compiled_in = self._compiled_in() if "backward(" in text and not compiles_model(text) else ""
+        if compiled_in:
+            words.append("torch.compile")
         return ProjectContext(
             package=package,
             local_modules=frozenset(builder.local_modules),
@@ -293,6 +299,7 @@ class ProjectIndex:
             notebook=notebook,
             extra_words=" ".join(words),
             loader_consumers=loader_consumers,
+            compiled_in=compiled_in,
         )
 
     def _add_import(self, builder: _ContextBuilder, statement: ImportStatement, importer: Path, package: str, depth: int) -> None:
@@ -350,6 +357,22 @@ class ProjectIndex:
             if _written(name, text):
                 builder.constants[f"{module}.{name}"] = value
         return exports
+
+    # ---- does any project file compile a model? (GL413) ------------------------------------
+    def _compiled_in(self) -> str:
+        """The first project file (sorted) that compiles a model, "" if none: one read of the
+        project's files, made at most once per run and only for a file that trains without it."""
+        if self._compiling_file is None:
+            self._compiling_file = ""
+            for relative in sorted(self.project_files()):
+                try:
+                    text = (self.root / relative).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                if compiles_model(text):
+                    self._compiling_file = relative
+                    break
+        return self._compiling_file
 
     # ---- is a script imported anywhere? -----------------------------------------------------
     def _is_imported(self, path: Path) -> bool:

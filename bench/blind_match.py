@@ -51,10 +51,13 @@ CATEGORY_RULES: dict[str, tuple[str, ...]] = {
     "tf-eager-step-without-tf-function": ("GL411",),
     "frozen-backbone-recomputed-every-epoch": ("GL301",),
     "deterministic-preprocessing-every-epoch": ("GL301",),
+    # issue 14's new rules (helper newtorch)
+    "losses-append-keeps-graph": ("GL414",),
+    "hand-written-attention": ("GL207",),
+    "eager-attention-output-attentions": ("GL207",),
 }
 # Categories the map gives no rule at all on 2026-12-03 ("none" or "new").
 NO_RULE = frozenset({
-    "losses-append-keeps-graph", "hand-written-attention", "eager-attention-output-attentions",
     "svc-probability-unused", "tiny-batch-underutilises-gpu", "embedding-size-not-multiple-of-64",
     "float64-preprocessing", "filesystem-glob-per-sample", "materialised-one-hot-label-smoothing",
     "import-time-side-effects", "python-nms-and-map-in-eval",

@@ -100,7 +100,7 @@ fact_from = "constants.py:3"
 why = "w"
 [[file.waste]]
 line = 50
-category = "losses-append-keeps-graph"
+category = "svc-probability-unused"
 frequency = "per-step"
 severity = "low"
 why = "w"
