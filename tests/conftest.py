@@ -42,7 +42,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
 
 GPU_TRAINING = """import torch
 
-model = torch.nn.Linear(8, 2).cuda()
+model = torch.nn.Linear(4096, 4096).cuda()
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 for epoch in range(3):
     data = torch.load("train.pt")

@@ -37,7 +37,7 @@ class Images(Dataset):
 
 def train({param}):
     loader = DataLoader(Images(paths), batch_size=64, num_workers={workers})
-    model = torch.nn.Linear(3, 3).cuda()
+    model = torch.nn.Linear(4096, 4096).cuda()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     for epoch in range({epochs}):
         for x in loader:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(GIT is None, reason="git is not installed; pre-c
 
 BAD = """import torch
 
-model = torch.nn.Linear(8, 2).cuda()
+model = torch.nn.Linear(4096, 4096).cuda()
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 for epoch in range(3):
     for x, y in [(torch.randn(4, 8), torch.zeros(4, dtype=torch.long))]:
