@@ -122,6 +122,13 @@ def greenlint_identity(executable: Path) -> dict[str, str]:
     info = {"executable": str(executable)}
     version = subprocess.run([str(executable), "--version"], capture_output=True, text=True)
     info["version"] = (version.stdout or version.stderr).strip()
+    # The build's rule codes: a miss of a category none of whose candidate rules exists in this
+    # build is a "no-rule" miss (the scorer's cause), not a scope miss.
+    listing = subprocess.run([str(executable), "rules", "--format", "json"], capture_output=True, text=True, check=False)
+    try:
+        info["rules"] = sorted({entry["code"] for entry in json.loads(listing.stdout)})
+    except (json.JSONDecodeError, KeyError, TypeError):
+        pass  # an older build without `rules --format json`: causes fall back to the category map
     python = executable.parent / "python"
     if python.exists():
         where = subprocess.run([str(python), "-c", "import greenlint, os; print(os.path.dirname(greenlint.__file__))"],

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Score a greenlint build on the frozen blind corpus (bench/BLIND_CORPUS.md), stdlib only.
+"""Score a greenlint build on a frozen blind corpus (bench/BLIND_CORPUS.md, BLIND2_CORPUS.md), stdlib only.
 
   run      export every repository of bench/blind_corpus.toml at its pinned commit into a temp
            dir, lint each from its root with the default rule selection
@@ -18,6 +18,11 @@ Examples:
       --tree aladdinpersson/Machine-Learning-Collection=/tmp/mlc
   python3 bench/blind_score.py score /tmp/blind-before --todo /tmp/todo.toml
   python3 bench/blind_score.py compare /tmp/blind-before /tmp/blind-after
+
+Corpus sets: `--set NAME` (default `blind`, the first corpus) reads bench/NAME_corpus.toml,
+bench/NAME_labels.toml and bench/NAME_judgements.toml; `--set blind2` scores the second blind
+corpus (bench/BLIND2_CORPUS.md). `--corpus`, `--labels` and `--judgements` override single files.
+Give `score` and `compare` the same set as the `run` that produced the out directory.
 
 Judgements (bench/blind_judgements.toml), one [[finding]] per judged finding: repo, path, cell
 (notebooks, 0-based like the labels), line, code, message (a prefix of the finding's message),
@@ -49,6 +54,17 @@ HERE = Path(__file__).resolve().parent
 # out of precision and counted apart.
 NOT_WASTE = frozenset({"GL001"})
 CORPUS, LABELS, JUDGEMENTS = HERE / "blind_corpus.toml", HERE / "blind_labels.toml", HERE / "blind_judgements.toml"
+DEFAULT_SET = "blind"
+
+
+def set_paths(name: str) -> tuple[Path, Path, Path]:
+    """Corpus, labels and judgements files of a corpus set (`blind` is the first blind corpus)."""
+    if not name or not all(c.isalnum() or c in "_-" for c in name):
+        raise SetupError(f"--set wants a plain name such as blind or blind2, got {name!r}")
+    corpus = HERE / f"{name}_corpus.toml"
+    if not corpus.exists():
+        raise SetupError(f"--set {name}: no corpus file {corpus}")
+    return corpus, HERE / f"{name}_labels.toml", HERE / f"{name}_judgements.toml"
 
 
 @dataclass
@@ -76,18 +92,29 @@ def _anchors(out: Path) -> dict[str, int]:
     return {f"{r['repo']}\t{k}": v for r in run["repos"] for k, v in r.get("anchors", {}).items()}
 
 
-def _auto_cause(label: Label, findings: list[Finding]) -> str:
+def _build_rules(out: Path) -> frozenset[str] | None:
+    """Rule codes of the build that made this run (run.json), or None when not recorded."""
+    run = out / "run.json"
+    if not run.exists():
+        return None
+    rules = json.loads(run.read_text()).get("greenlint", {}).get("rules")
+    return frozenset(rules) if rules else None
+
+
+def _auto_cause(label: Label, findings: list[Finding], build_rules: frozenset[str] | None = None) -> str:
     if label.category in NO_RULE:
         return "no-rule"
     rules = CATEGORY_RULES.get(label.category, ())
+    if build_rules is not None and not set(rules) & build_rules:
+        return "no-rule"  # the category's rules are newer than this build
     same_file = [f for f in findings if f.repo == label.repo and f.path == label.path and f.code in rules]
     if same_file:
         return "location"
     return "cross-file" if label.fact_from else "scope"
 
 
-def score(out: Path, labels_path: Path, judgements_path: Path) -> Result:
-    corpus = [r["repo"] for r in load_corpus(CORPUS)]
+def score(out: Path, labels_path: Path, judgements_path: Path, corpus_path: Path = CORPUS) -> Result:
+    corpus = [r["repo"] for r in load_corpus(corpus_path)]
     labels, files = load_labels(labels_path, _anchors(out))
     findings = load_findings(out, corpus)
     judged, miss_notes = load_judgements(judgements_path)
@@ -125,11 +152,12 @@ def score(out: Path, labels_path: Path, judgements_path: Path) -> Result:
             rows.append(row)
         per_rule[code] = (len(by_rule[code]), rows)
     misses = []
+    build_rules = _build_rules(out)
     for label in labels:
         if label.key not in matched:
             note = miss_notes.get(f"{label.repo}:{label.short}#{label.category}",
                                   miss_notes.get(f"{label.repo}:{label.short}", {}))
-            misses.append((label, note.get("cause", _auto_cause(label, findings)), note.get("note", "")))
+            misses.append((label, note.get("cause", _auto_cause(label, findings, build_rules)), note.get("note", "")))
     return Result(labels, dict(matched), per_rule, misses, errata, not_waste)
 
 
@@ -220,15 +248,15 @@ def write_todo(result: Result, path: Path) -> int:
     return len(chunks)
 
 
-def compare(before: Path, after: Path, labels_path: Path, judgements_path: Path) -> str:
-    a, b = score(before, labels_path, judgements_path), score(after, labels_path, judgements_path)
+def compare(before: Path, after: Path, labels_path: Path, judgements_path: Path, corpus_path: Path = CORPUS) -> str:
+    a, b = score(before, labels_path, judgements_path, corpus_path), score(after, labels_path, judgements_path, corpus_path)
     gained = [x for x in a.labels if x.key not in a.matched and x.key in b.matched]
     lost = [x for x in a.labels if x.key in a.matched and x.key not in b.matched]
     out = ["### Labels gained / lost", "", f"gained {len(gained)} (cross-file {sum(bool(x.fact_from) for x in gained)}), "
            f"lost {len(lost)} (cross-file {sum(bool(x.fact_from) for x in lost)})", ""]
     out += [f"- gained {x.id} ({x.severity}, {x.category}{', cross-file' if x.fact_from else ''})" for x in gained]
     out += [f"- lost {x.id} ({x.severity}, {x.category}{', cross-file' if x.fact_from else ''})" for x in lost]
-    corpus = [r["repo"] for r in load_corpus(CORPUS)]
+    corpus = [r["repo"] for r in load_corpus(corpus_path)]
     fa, fb = load_findings(before, corpus), load_findings(after, corpus)
     keys_b = {f.key for f in fb}
     judged, _ = load_judgements(judgements_path)
@@ -245,6 +273,16 @@ def compare(before: Path, after: Path, labels_path: Path, judgements_path: Path)
     out += ["", "| rule | findings before | findings after |", "|---|---|---|"]
     out += [f"| {c} | {per_code_a[c]} | {per_code_b[c]} |" for c in sorted(set(per_code_a) | set(per_code_b))]
     return "\n".join(out) + "\n"
+
+
+def _check_run_corpus(out: Path, corpus_path: Path) -> None:
+    """Refuse to score a run of one corpus set against the labels of another."""
+    run = out / "run.json"
+    if not run.exists():
+        return
+    recorded = json.loads(run.read_text()).get("corpus")
+    if recorded and Path(recorded).name != corpus_path.name:
+        raise SetupError(f"{out} was run on {Path(recorded).name}, not {corpus_path.name}: pass the same --set/--corpus")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,11 +302,22 @@ def main(argv: list[str] | None = None) -> int:
     cp = sub.add_parser("compare")
     cp.add_argument("before", type=Path)
     cp.add_argument("after", type=Path)
+    for p in (run, sc, cp):
+        p.add_argument("--set", default=DEFAULT_SET, metavar="NAME",
+                       help="corpus set: bench/NAME_corpus.toml, NAME_labels.toml, NAME_judgements.toml (default blind)")
+        p.add_argument("--corpus", type=Path, help="corpus file (overrides --set)")
+        p.add_argument("--labels", type=Path, help="labels file (overrides --set)")
     for p in (sc, cp):
-        p.add_argument("--labels", type=Path, default=LABELS)
-        p.add_argument("--judgements", type=Path, default=JUDGEMENTS)
+        p.add_argument("--judgements", type=Path, help="judgements file (overrides --set)")
     args = ap.parse_args(argv)
     try:
+        corpus_path, labels_path, judgements_path = set_paths(args.set)
+        corpus_path = args.corpus or corpus_path
+        labels_path = args.labels or labels_path
+        judgements_path = getattr(args, "judgements", None) or judgements_path
+        for what, path in (("corpus", corpus_path), ("labels", labels_path)):
+            if not path.exists():
+                raise SetupError(f"{what} file {path} does not exist")
         if args.cmd == "run":
             prepared = {}
             for item in args.tree:
@@ -276,23 +325,28 @@ def main(argv: list[str] | None = None) -> int:
                 if not sep:
                     raise SetupError(f"--tree wants REPO=DIR, got {item!r}")
                 prepared[repo] = Path(where)
-            labels = __import__("tomllib").load(LABELS.open("rb"))["file"]
+            labels = __import__("tomllib").load(labels_path.open("rb"))["file"]
             anchors: dict[str, list[tuple[str, str]]] = defaultdict(list)
             for entry in labels:
                 for w in entry.get("waste", []):
                     if w.get("anchor"):
                         anchors[entry["repo"]].append((entry["path"], w["anchor"]))
+            args.greenlint = args.greenlint.absolute()  # each repository is linted from its own root (cwd)
             identity = greenlint_identity(args.greenlint)
-            runs = run_corpus(load_corpus(CORPUS), args.greenlint, args.out, args.mirror_root, prepared, anchors,
+            runs = run_corpus(load_corpus(corpus_path), args.greenlint, args.out, args.mirror_root, prepared, anchors,
                               args.keep_export)
-            record = {"greenlint": identity, "command": ["greenlint", *GREENLINT_ARGS], "repos": [asdict(r) for r in runs]}
+            record = {"greenlint": identity, "command": ["greenlint", *GREENLINT_ARGS], "corpus": str(corpus_path),
+                      "repos": [asdict(r) for r in runs]}
             (args.out / "run.json").write_text(json.dumps(record, indent=1) + "\n")
             for r in runs:
                 state = f"MISSING: {r.missing}" if r.missing else f"{r.findings} findings, {r.seconds} s (measured)"
                 print(f"{r.repo}: {state}")
             return 1 if any(r.missing for r in runs) else 0
+        if args.cmd in ("score", "compare"):
+            for out in ([args.out] if args.cmd == "score" else [args.before, args.after]):
+                _check_run_corpus(out, corpus_path)
         if args.cmd == "score":
-            result = score(args.out, args.labels, args.judgements)
+            result = score(args.out, labels_path, judgements_path, corpus_path)
             print(render(result))
             if args.todo:
                 print(f"{write_todo(result, args.todo)} findings to judge written to {args.todo}", file=sys.stderr)
@@ -305,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                  "source": r.source} for r in rows]}
                                  for c, (n, rows) in result.per_rule.items()}}, indent=1) + "\n")
             return 0
-        print(compare(args.before, args.after, args.labels, args.judgements))
+        print(compare(args.before, args.after, labels_path, judgements_path, corpus_path))
         return 0
     except SetupError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -74,10 +74,15 @@ def test_sample_is_all_findings_up_to_thirty_then_a_seeded_thirty():
     assert len(first) == 30 and first == again  # independent of input order
 
 
-def _write_run(tmp: Path, findings: list[dict]) -> Path:
+def _write_run(tmp: Path, findings: list[dict], rules: list[str] | None = None, corpus: str | None = None) -> Path:
     (tmp / "findings").mkdir(parents=True)
     (tmp / "findings" / f"{REPO.replace('/', '+')}.json").write_text(json.dumps(findings))
-    (tmp / "run.json").write_text(json.dumps({"repos": []}))
+    record: dict = {"repos": []}
+    if rules is not None:
+        record["greenlint"] = {"rules": rules}  # the build's rule codes, as `run` records them
+    if corpus is not None:
+        record["corpus"] = corpus
+    (tmp / "run.json").write_text(json.dumps(record))
     return tmp
 
 
@@ -110,7 +115,8 @@ path = "run.py"
 waste = []
 ''')
     out = _write_run(tmp_path / "run", [_raw("GL401", 11), _raw("GL405", 70), _raw("GL405", 5, "run.py"),
-                                        _raw("GL405", 3, "other.py", "unfused"), _raw("GL001", 1, "old.py")])
+                                        _raw("GL405", 3, "other.py", "unfused"), _raw("GL001", 1, "old.py")],
+                     rules=["GL001", "GL401", "GL405"])  # a build without the issue-14 rule GL414
     judgements = tmp_path / "j.toml"
     judgements.write_text(f'''
 [[finding]]
@@ -137,6 +143,44 @@ reason = "r"
     assert "| GL401 | 1 | 1/1 | 100 % (1/1) |" in text
 
 
+def test_miss_cause_depends_on_the_rules_of_the_build(tmp_path: Path):
+    labels = tmp_path / "labels.toml"
+    labels.write_text(f'''
+[[file]]
+repo = "{REPO}"
+path = "training.py"
+[[file.waste]]
+line = 50
+category = "losses-append-keeps-graph"
+frequency = "per-step"
+severity = "low"
+why = "w"
+''')
+    judgements = tmp_path / "none.toml"
+    causes = {}
+    for name, rules in (("old", ["GL401"]), ("new", ["GL401", "GL414"]), ("unknown", None)):
+        out = _write_run(tmp_path / name, [_raw("GL401", 11)], rules=rules)
+        (_, cause, _), = bs.score(out, labels, judgements).misses
+        causes[name] = cause
+    # a category whose rule the build lacks is a no-rule miss; once the build has it, a scope miss
+    assert causes == {"old": "no-rule", "new": "scope", "unknown": "scope"}
+
+
+def test_corpus_sets(tmp_path: Path, capsys):
+    corpus, labels, judgements = bs.set_paths("blind2")
+    assert (corpus.name, labels.name, judgements.name) == ("blind2_corpus.toml", "blind2_labels.toml",
+                                                          "blind2_judgements.toml")
+    assert bs.set_paths("blind")[0] == bs.CORPUS  # the default set is the first corpus
+    out = _write_run(tmp_path / "run", [], corpus=str(bs.CORPUS))
+    assert bs.main(["score", str(out), "--set", "no_such_set"]) == 2
+    assert "no corpus file" in capsys.readouterr().err
+    assert bs.main(["score", str(out), "--set", "../x"]) == 2
+    assert "plain name" in capsys.readouterr().err
+    # an out directory made from one corpus is not scored against another corpus's labels
+    assert bs.main(["score", str(out), "--set", "blind2"]) == 2
+    assert "blind_corpus.toml, not blind2_corpus.toml" in capsys.readouterr().err
+
+
 def test_run_reports_bad_input_and_missing_mirrors(tmp_path: Path, capsys):
     base = ["run", "--greenlint", "/bin/true", "--out", str(tmp_path / "out"), "--mirror-root", str(tmp_path / "none")]
     assert bs.main([*base, "--tree", "no-equals-sign"]) == 2
@@ -144,3 +188,5 @@ def test_run_reports_bad_input_and_missing_mirrors(tmp_path: Path, capsys):
     assert bs.main(base) == 1  # every repository missing: reported, nothing substituted
     printed = capsys.readouterr().out
     assert printed.count("MISSING") == len(bs.load_corpus(bs.CORPUS))
+    assert bs.main([*base, "--set", "blind2"]) == 1
+    assert capsys.readouterr().out.count("MISSING") == len(bs.load_corpus(bs.set_paths("blind2")[0]))
