@@ -65,7 +65,7 @@ def test_a_piped_check_of_a_file_no_rule_matches_imports_no_libcst_rich_or_rule(
 
 def test_a_check_imports_only_the_rules_whose_trigger_words_the_file_has(tmp_path):
     (tmp_path / "frames.py").write_text("import pandas as pd\nfor i, row in df.iterrows():\n    print(row)\n", encoding="utf-8")
-    result = _imports(tmp_path, "check", "--no-cache", "frames.py")
+    result = _imports(tmp_path, "check", "--preview", "--no-cache", "frames.py")
     assert "libcst" in result["loaded"]
     matched = codes_that_could_match((tmp_path / "frames.py").read_text(), frozenset(e.code for e in CATALOG))
     assert matched and len(result["rule_modules"]) == len(matched) < len([e for e in CATALOG if not e.engine_reported])

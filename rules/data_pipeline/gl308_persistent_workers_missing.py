@@ -112,6 +112,9 @@ def _changes_dataset_between_epochs(loop: LoopInfo) -> bool:
 
 class PersistentWorkersMissing(Rule):
     code = "GL308"
+    # Out of the default set (issue 14, rule under 80 % blind precision): 0 of 30 sampled findings worth acting on in the second blind corpus (2 of 30 on the tuning
+    # corpus): a worker start-up once per epoch is a small share of an epoch of real work.
+    preview = True
     name = "persistent-workers-missing"
     summary = "DataLoader with worker processes iterated every epoch without `persistent_workers=True`"
     detects = """
