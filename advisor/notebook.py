@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from greenlint.notebook_magic import decide_escapes, looks_like_escape
+from greenlint.notebook_magic import escape_lines
 
 BOUNDARY = "# greenlint-cell-boundary-{}"
 _BOUNDARY_RE = re.compile(r"^# greenlint-cell-boundary-(\d+)$")
@@ -90,33 +90,8 @@ def _python_lines(source: str, masks: dict[int, str]) -> list[str]:
             return head + [_mask_line(line, masks, "") for line in cell_lines[1:]]
         cell_lines = cell_lines[1:]
     lines = head + [line[len(leading):] if leading and line.startswith(leading) else line for line in cell_lines]
-    chosen: dict[int, str] = {}
-
-    def mask(lines: list[str], kept: frozenset[int]) -> tuple[list[str], list[int]]:
-        trial = dict(masks)  # each try numbers its masks afresh; only the last one is kept
-        result: list[str] = []
-        candidates: list[int] = []
-        continuation: str | None = None  # indentation of a magic/shell line that ends with "\\"
-        for index, line in enumerate(lines):
-            if continuation is not None:
-                result.append(_mask_line(line, trial, continuation))
-                continuation = continuation if line.rstrip().endswith("\\") else None
-                continue
-            if index >= len(head) and index not in kept and looks_like_escape(line):
-                indent = line[: len(line) - len(line.lstrip())]
-                candidates.append(index)
-                result.append(_mask_line(line, trial, indent))
-                if line.rstrip().endswith("\\"):
-                    continuation = indent
-                continue
-            result.append(line)
-        chosen.clear()
-        chosen.update(trial)
-        return result, candidates
-
-    result, _ = decide_escapes(lines, mask)
-    masks.update(chosen)
-    return result
+    escapes = escape_lines(lines)
+    return [_mask_line(line, masks, escapes[index]) if index in escapes else line for index, line in enumerate(lines)]
 
 
 def mask_cell(notebook: Notebook, cell: int) -> Notebook:

@@ -14,7 +14,7 @@ import pytest
 
 from greenlint.engine import lint_notebook
 from greenlint.notebook import parse_notebook, rebuild
-from greenlint.notebook_magic import logical_starts, looks_like_escape
+from greenlint.notebook_magic import escape_lines, looks_like_escape
 from greenlint.rules import ALL_CODES
 
 ALL = frozenset(ALL_CODES)
@@ -170,18 +170,39 @@ def test_fix_rewrites_the_training_cell_and_restores_the_magics(project):
     compile(fixed, "cell", "exec")  # the rewritten cell is still valid Python
 
 
-def test_logical_starts_follow_brackets_strings_and_backslashes():
-    lines = ["a = (1,", "  2)", "b = '''", "x", "'''", "c = 1 + \\", "  2", "# note", "d = 4"]
-    where = logical_starts(lines)
-    assert sorted(where.starts & set(range(len(lines)))) == [0, 2, 5, 7, 8]
-    assert [where.inside_statement(i) for i in range(len(lines))] == [
-        False, True, False, True, True, False, True, False, False
+def test_escape_lines_follow_brackets_strings_backslashes_and_comments():
+    lines = [
+        "a = (1",       # 0
+        "%2)",          # 1 inside brackets: modulo
+        "b = '''",      # 2
+        "!x",           # 3 inside a string
+        "'''",          # 4
+        "c = 1 + \\",   # 5
+        "%3",           # 6 after a backslash
+        "# %note",      # 7 a comment
+        "  %time c",    # 8 a logical line starts (its indentation is kept for the mask)
+        "d = [  # (",   # 9 a bracket in a comment does not count
+        "  # %x",       # 10
+        "!= 4]",        # 11
+        "%who",         # 12
     ]
+    assert escape_lines(lines) == {8: "  ", 12: ""}
 
 
-def test_logical_starts_at_an_unclosed_bracket_at_the_end_still_know_the_lines_inside():
-    where = logical_starts(["x = f(", "%s"])
-    assert where.inside_statement(1)
+def test_escape_lines_when_the_cell_ends_inside_a_bracket():
+    assert escape_lines(["%cd data", "x = f(", "%s"]) == {0: ""}
+
+
+def test_after_an_unterminated_string_the_rest_of_the_cell_is_decided_by_its_look():
+    # the cell does not parse anyway; every Python version stops at the string and decides alike
+    assert escape_lines(["%cd data", "x = 'abc", "%time f()", "y = f(", "%who"]) == {0: "", 2: "", 4: ""}
+
+
+def test_escape_lines_of_an_indented_cell_body_do_not_trip_on_indentation():
+    # a magic in a loop body, and a dedent to a level never opened: still decided line by line
+    assert escape_lines(["for i in range(2):", "        x = (i", "    % 2)", "    %time f(i)", "  !ls"]) == {
+        3: "    ", 4: "  "
+    }
 
 
 def test_looks_like_escape():
