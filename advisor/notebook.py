@@ -1,9 +1,10 @@
 """Jupyter notebooks: lint the code cells as one module, report in cell coordinates, fix in place.
 
 Code cells are concatenated in order, each preceded by a boundary comment line. IPython syntax
-that is not Python (`%magic`, `!shell`, `%%cell magics`, `x = !cmd`, `obj?`) is replaced line for
-line by `pass  # greenlint-magic-N` at the same indentation, so it neither fails the parse nor
-shifts any line; fixes are applied to that text, then split back into the cells at the boundary
+that is not Python (`%magic`, `!shell`, `%%cell magics`, `x = !cmd`, `obj?`) where a logical
+line starts (a `%` that continues a statement in brackets is Python: notebook_magic.py) is
+replaced line for line by `pass  # greenlint-magic-N` at the same indentation, so it neither
+fails the parse nor shifts any line; fixes are applied to that text, then split back into the cells at the boundary
 comments, and the masked lines are restored by their number. Outputs, metadata and the JSON
 layout are left exactly as they were: a notebook whose JSON greenlint cannot reproduce byte for
 byte is not rewritten.
@@ -15,6 +16,8 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from greenlint.notebook_magic import escape_lines
 
 BOUNDARY = "# greenlint-cell-boundary-{}"
 _BOUNDARY_RE = re.compile(r"^# greenlint-cell-boundary-(\d+)$")
@@ -72,47 +75,23 @@ def _mask_line(line: str, masks: dict[int, str], indent: str | None = None) -> s
     return indent + _MASK.format(number)
 
 
-def _is_magic(line: str) -> bool:
-    stripped = line.lstrip()
-    if stripped.startswith(("%", "!")):
-        return True
-    if re.match(r"^[\w.\[\]]+\s*=\s*[!%]", stripped):  # files = !ls, t = %timeit -o f()
-        return True
-    return bool(stripped and not stripped.startswith("#") and re.match(r"^[\w.]+\?{1,2}$", stripped))
-
-
 def _python_lines(source: str, masks: dict[int, str]) -> list[str]:
     """A cell's lines with IPython-only syntax masked, line for line."""
     cell_lines = source.splitlines() or [""]
-    result: list[str] = []
-    python_body = True
-    continuation: str | None = None  # indentation of a magic/shell line that ends with "\\"
     first_code = next((line for line in cell_lines if line.strip()), "")
     # IPython removes the first line's indentation from a whole cell; so do we (masking keeps rows)
     leading = first_code[: len(first_code) - len(first_code.lstrip())]
-    for row, line in enumerate(cell_lines, start=1):
-        if row == 1 and line.startswith("%%"):
-            magic = line[2:].split(maxsplit=1)[0] if line[2:].strip() else ""
-            python_body = magic in _PYTHON_CELL_MAGICS
-            result.append(_mask_line(line, masks, ""))
-            continue
-        if not python_body:
-            result.append(_mask_line(line, masks, ""))
-            continue
-        if leading and line.startswith(leading):
-            line = line[len(leading):]
-        if continuation is not None:
-            result.append(_mask_line(line, masks, continuation))
-            continuation = continuation if line.rstrip().endswith("\\") else None
-            continue
-        if _is_magic(line):
-            indent = line[: len(line) - len(line.lstrip())]
-            result.append(_mask_line(line, masks, indent))
-            if line.rstrip().endswith("\\"):
-                continuation = indent
-            continue
-        result.append(line)
-    return result
+    head: list[str] = []
+    if cell_lines[0].startswith("%%"):
+        line = cell_lines[0]
+        magic = line[2:].split(maxsplit=1)[0] if line[2:].strip() else ""
+        head = [_mask_line(line, masks, "")]
+        if magic not in _PYTHON_CELL_MAGICS:
+            return head + [_mask_line(line, masks, "") for line in cell_lines[1:]]
+        cell_lines = cell_lines[1:]
+    lines = head + [line[len(leading):] if leading and line.startswith(leading) else line for line in cell_lines]
+    escapes = escape_lines(lines)
+    return [_mask_line(line, masks, escapes[index]) if index in escapes else line for index, line in enumerate(lines)]
 
 
 def mask_cell(notebook: Notebook, cell: int) -> Notebook:
