@@ -60,6 +60,14 @@ _TORCHTEXT_SMALL = {"IMDB": "IMDb reviews", "TREC": "TREC questions", "SST": "SS
 _SKLEARN_TOY = {"load_iris": "the Iris table", "load_wine": "the Wine table", "load_digits": "scikit-learn digits (8x8)",
                 "load_breast_cancer": "the breast-cancer table", "load_diabetes": "the diabetes table"}
 
+# readers whose path argument can name a known small dataset (a CSV export, a folder of PNGs)
+_FILE_READERS = frozenset({"read_csv", "read_table", "loadtxt", "genfromtxt", "TabularDataset", "ImageFolder",
+                           "clone_from", "load"})
+_FILE_DATA = re.compile(r"(?:^|[/_.\-])(fashion[-_]?mnist|mnist|cifar[-_]?100|cifar[-_]?10|svhn|ag[-_]?news|imdb)"
+                        r"(?:$|[/_.\-])", re.IGNORECASE)
+_FILE_DATA_NAMES = {"fashionmnist": "Fashion-MNIST (28x28)", "mnist": "MNIST (28x28)", "cifar100": "CIFAR-100 (32x32)",
+                    "cifar10": "CIFAR-10 (32x32)", "svhn": "SVHN (32x32)", "agnews": "AG News", "imdb": "IMDb reviews"}
+
 _LARGE_PREFIXES = ("torchvision.models", "timm", "transformers", "peft", "sentence_transformers", "torch.hub",
                    "segmentation_models_pytorch", "keras.applications", "tensorflow.keras.applications")
 _ATTENTION = re.compile(r"^torch\.nn\.(modules\.\w+\.)?(Transformer\w*|MultiheadAttention)$")
@@ -73,6 +81,7 @@ _WIDTH_KEYWORDS = frozenset({"in_features", "out_features", "in1_features", "in_
 _CONV = re.compile(r"^(Lazy)?Conv(Transpose)?[123]d$")
 _WIDTH_SETTING = re.compile(r"(^|_|-)(dim|dims|hidden|embed|embedding|channels|features|filters|width|d_model|units)"
                             r"(_|-|$)|hidden|embed_dim|d_model", re.IGNORECASE)
+_UNITS_SETTING = re.compile(r"(^|_)units$", re.IGNORECASE)  # `HIDDEN_UNITS = (100, 50)`
 _SIDE_SETTING = re.compile(r"(img|image|input|crop)_?(size|side|res|resolution)$", re.IGNORECASE)
 
 
@@ -80,8 +89,11 @@ _SIDE_SETTING = re.compile(r"(img|image|input|crop)_?(size|side|res|resolution)$
 class SmallWorkload:
     data: str  # "MNIST (28x28)"
     widest: int  # the widest layer found (features or channels)
+    model: str = ""  # what the model is, when it is named rather than measured by its widths
 
     def reason(self) -> str:
+        if self.model:
+            return f"{self.model} on {self.data}"
         return f"a small model (no layer width or width setting above {self.widest}) on {self.data}"
 
 
@@ -99,7 +111,7 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
         qualname = site.qualname or ""
         if site.attr == "from_pretrained" or qualname.startswith(_LARGE_PREFIXES) or _ATTENTION.match(qualname):
             return None
-        data = data or _small_data(site, qualname)
+        data = data or small_data(site, qualname)
         if _too_large_image(site, qualname):
             return None
         if qualname.startswith("torch.nn.") and qualname.count(".") <= 3:
@@ -130,7 +142,13 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
         return None
     widths.extend(constants)
     # the model must be built here (a model imported from another module has unknown layers)
-    if not layers or convs > MAX_CONV_LAYERS or len(widths) < 2:
+    if not layers or convs > MAX_CONV_LAYERS:
+        return None
+    if layers == 1 and only_dense and not convs:
+        # the whole model is one Linear layer (a linear or logistic regression): a single matrix
+        # product per step, launch-bound whatever its input width
+        return SmallWorkload(data or "any data", max(widths, default=0), "a model of one Linear layer")
+    if len(widths) < 2:
         return None
     if data is None and only_dense and not unknown and dense_params <= MAX_MLP_PARAMS:
         # an MLP whose every layer is known and tiny is launch-bound on any data
@@ -140,7 +158,7 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
     return SmallWorkload(data, max(widths))
 
 
-def _small_data(site: CallSite, qualname: str) -> str | None:
+def small_data(site: CallSite, qualname: str) -> str | None:
     last = qualname.rsplit(".", 1)[-1]
     if qualname.startswith("torchvision.datasets.") and last in _TORCHVISION_SMALL:
         return _TORCHVISION_SMALL[last]
@@ -152,9 +170,23 @@ def _small_data(site: CallSite, qualname: str) -> str | None:
         return _KERAS_SMALL.get(qualname.rsplit(".", 2)[-2])
     if qualname.startswith("sklearn.datasets.") and last in _SKLEARN_TOY:
         return _SKLEARN_TOY[last]
+    if last in _FILE_READERS:
+        return _small_data_file(site)
     if qualname in ("datasets.load_dataset", "tensorflow_datasets.load"):
         name = string_value(argument(site.node, "path", 0) or argument(site.node, "name", 0)) or ""
         return _HUB_SMALL.get(name.lower())
+    return None
+
+
+def _small_data_file(site: CallSite) -> str | None:
+    """`pd.read_csv("ag_news_csv/train.csv")`, `Repo.clone_from(".../mnist-pngs", ...)`: a known small
+    dataset named in the path it is read from."""
+    for arg in site.node.args:
+        path = string_value(arg.value)
+        if path:
+            match = _FILE_DATA.search(path)
+            if match:
+                return _FILE_DATA_NAMES[match.group(1).lower().replace("-", "").replace("_", "")]
     return None
 
 
@@ -209,14 +241,37 @@ def _width_constants(analysis: ModuleAnalysis) -> list[int] | None:
     them to the model class), or None when one of them, or an image side (`IMG_SIZE = 224`), is
     above the limits."""
     found = []
-    for name, value in analysis.facts.assignments:
-        if not isinstance(value, cst.Integer):
-            continue
-        number = int(value.value.replace("_", ""), 0)
-        if _SIDE_SETTING.search(name) and number > MAX_IMAGE_SIDE:
-            return None
-        if _WIDTH_SETTING.search(name):
-            if number > MAX_WIDTH:
+    settings = list(analysis.facts.assignments) + _parameter_defaults(analysis.module)
+    for name, value in settings:
+        for number in _integers(value):
+            if _SIDE_SETTING.search(name) and number > MAX_IMAGE_SIDE:
                 return None
-            found.append(number)
+            if _WIDTH_SETTING.search(name) or _UNITS_SETTING.search(name):
+                if number > MAX_WIDTH:
+                    return None
+                found.append(number)
+    return found
+
+
+def _integers(value: cst.BaseExpression) -> list[int]:
+    """`256` -> [256]; `(100, 50)` or `[32, 16]` (a list of hidden widths) -> [100, 50]; else []."""
+    if isinstance(value, cst.Integer):
+        return [int(value.value.replace("_", ""), 0)]
+    if isinstance(value, (cst.Tuple, cst.List)) and value.elements:
+        items = [element.value for element in value.elements]
+        if all(isinstance(item, cst.Integer) for item in items):
+            return [int(item.value.replace("_", ""), 0) for item in items]  # type: ignore[union-attr]
+    return []
+
+
+def _parameter_defaults(module: cst.Module) -> list[tuple[str, cst.BaseExpression]]:
+    """`def __init__(self, hidden_units=(32, 16))`: the defaults a model class builds its layers from."""
+    found: list[tuple[str, cst.BaseExpression]] = []
+
+    class Defaults(cst.CSTVisitor):
+        def visit_Param(self, node: cst.Param) -> None:
+            if node.default is not None:
+                found.append((node.name.value, node.default))
+
+    module.visit(Defaults())
     return found
