@@ -144,18 +144,41 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
     # the model must be built here (a model imported from another module has unknown layers)
     if not layers or convs > MAX_CONV_LAYERS:
         return None
-    if layers == 1 and only_dense and not convs:
+    if layers == 1 and only_dense and _whole_model_is_one_linear(facts):
         # the whole model is one Linear layer (a linear or logistic regression): a single matrix
         # product per step, launch-bound whatever its input width
         return SmallWorkload(data or "any data", max(widths, default=0), "a model of one Linear layer")
     if len(widths) < 2:
         return None
-    if data is None and only_dense and not unknown and dense_params <= MAX_MLP_PARAMS:
+    if data is None and only_dense and not unknown and dense_params <= MAX_MLP_PARAMS and _model_classes_visible(facts):
         # an MLP whose every layer is known and tiny is launch-bound on any data
         return SmallWorkload(f"any data (an MLP of about {dense_params:,} weights)", max(widths))
     if data is None:
         return None
     return SmallWorkload(data, max(widths))
+
+
+def _whole_model_is_one_linear(facts) -> bool:  # noqa: ANN001 (ModuleFacts)
+    """The one `nn.Linear` is built inside a model class of this module (`self.fc = nn.Linear(n, k)`
+    in a LogisticRegression class), not put as a head on a model from elsewhere
+    (`model.fc = nn.Linear(2048, 10)`)."""
+    linear = [site for site in facts.calls if (site.qualname or "").rsplit(".", 1)[-1] == "Linear"]
+    return len(linear) == 1 and linear[0].class_name is not None and _model_classes_visible(facts)
+
+
+def _model_classes_visible(facts) -> bool:  # noqa: ANN001 (ModuleFacts)
+    """No class that builds torch layers here also builds a submodule from a class defined
+    elsewhere (`self.encoder = Encoder()` from another module): its layers would be unknown."""
+    owners = {site.class_name for site in facts.calls
+              if site.class_name is not None and (site.qualname or "").startswith("torch.nn.")}
+    for site in facts.calls:
+        if site.class_name not in owners:
+            continue
+        qualname = site.qualname or ""
+        name = (qualname or site.attr or "").rsplit(".", 1)[-1]
+        if name[:1].isupper() and not qualname.startswith("torch.") and name not in facts.classes:
+            return False
+    return True
 
 
 def small_data(site: CallSite, qualname: str) -> str | None:

@@ -267,3 +267,29 @@ def test_gl102_still_fires_when_the_cpu_load_sits_next_to_a_gpu():
         "config = ", 'reference = AutoModelForCausalLM.from_pretrained("google/gemma-3-1b-it", device_map=0)\n    config = '
     )
     assert findings(two_models, "GL102")
+
+
+def test_a_linear_head_on_a_model_from_elsewhere_is_not_a_one_layer_model():
+    head_on_import = """
+        import torch
+        from mymodels import Backbone
+
+        model = Backbone()
+        model.fc = torch.nn.Linear(2048, 10)
+        model.cuda()
+    """
+    assert workload(head_on_import) is None
+    wrapper = """
+        import torch
+        from mymodels import Encoder
+
+        class Classifier(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.encoder = Encoder()
+                self.fc = torch.nn.Linear(768, 2)
+    """
+    assert workload(wrapper) is None
+    alone = wrapper.replace("from mymodels import Encoder\n", "").replace("self.encoder = Encoder()", "pass")
+    found = workload(alone)
+    assert found is not None and "one Linear layer" in found.reason
