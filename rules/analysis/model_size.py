@@ -8,7 +8,9 @@ estimated impact (`Scale`), never to drop it.
 
 The answer is "tiny" only when the module shows all of:
 - small data: a known small dataset (MNIST-like at 28x28, CIFAR/SVHN at 32x32, a few-label text
-  set such as IMDb or TREC, a scikit-learn toy table), and no resize above 64 pixels;
+  set such as IMDb, TREC or AG News, a scikit-learn toy table, or such a dataset named in the path
+  a reader opens: `read_csv("ag_news_csv/train.csv")`, a clone of `mnist-pngs`), and no resize
+  above 64 pixels;
 - the model is built here, from layers whose widths are known and small: at least two widths
   resolve (literals, module constants, argparse defaults), none above `MAX_WIDTH`, conv channels
   at most `MAX_CONV_CHANNELS`, at most `MAX_CONV_LAYERS` convolution call sites, and no width-like
@@ -18,7 +20,9 @@ The answer is "tiny" only when the module shows all of:
   architecture (ResNet, VGG, UNet, ...), whose blocks a call-site count would undercount.
 Without known small data, an MLP built here whose every `Linear` width is known, with nothing but
 `Linear` layers and under `MAX_MLP_PARAMS` weights, is tiny on any data (a 10-layer MLP of 90 k
-weights on a Kaggle table). Anything unknown keeps the answer "not tiny": the estimate must not
+weights on a Kaggle table), and so is a model that is one Linear layer (a linear or logistic
+regression built in a model class here). Both need the model classes to build no submodule from a
+class defined elsewhere. Anything unknown keeps the answer "not tiny": the estimate must not
 call a real workload small.
 """
 
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, positional_args, resolved_value, string_value
 
 MAX_WIDTH = 1024
@@ -158,7 +162,7 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
     return SmallWorkload(data, max(widths))
 
 
-def _whole_model_is_one_linear(facts) -> bool:  # noqa: ANN001 (ModuleFacts)
+def _whole_model_is_one_linear(facts: ModuleFacts) -> bool:
     """The one `nn.Linear` is built inside a model class of this module (`self.fc = nn.Linear(n, k)`
     in a LogisticRegression class), not put as a head on a model from elsewhere
     (`model.fc = nn.Linear(2048, 10)`)."""
@@ -166,7 +170,7 @@ def _whole_model_is_one_linear(facts) -> bool:  # noqa: ANN001 (ModuleFacts)
     return len(linear) == 1 and linear[0].class_name is not None and _model_classes_visible(facts)
 
 
-def _model_classes_visible(facts) -> bool:  # noqa: ANN001 (ModuleFacts)
+def _model_classes_visible(facts: ModuleFacts) -> bool:
     """No class that builds torch layers here also builds a submodule from a class defined
     elsewhere (`self.encoder = Encoder()` from another module): its layers would be unknown."""
     owners = {site.class_name for site in facts.calls
