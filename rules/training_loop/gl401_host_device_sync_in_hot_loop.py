@@ -62,7 +62,10 @@ class HostDeviceSyncInHotLoop(Rule):
         (`if (step + 1) % accum_steps == 0:`). In the same modules, an evaluation loop (calls the
         model, no backward, in an `evaluate()`-style function or under `torch.no_grad()`) is
         reported when it reads single elements back inside a loop over a batch's elements
-        (`pred[i].item()` for every `i`): one sync per element, on every evaluation.
+        (`pred[i].item()` for every `i`): one sync per element, on every evaluation. On a small
+        workload (a known small dataset such as MNIST, CIFAR or IMDb with a model of small visible
+        layers, or a MobileNet-class network at 64 pixels or less; rules/analysis/workload.py) the
+        finding's estimated impact is scaled down: such a run lasts minutes.
     """
     why = """
         CUDA work is asynchronous: the CPU queues kernels and moves on. Reading a value back (or
