@@ -95,6 +95,11 @@ class SmallWorkload:
     widest: int  # the widest layer found (features or channels)
     model: str = ""  # what the model is, when it is named rather than measured by its widths
 
+    @property
+    def data_known(self) -> bool:
+        """False when the model alone is known to be small ("any data"): the run's length is not."""
+        return not self.data.startswith("any data")
+
     def reason(self) -> str:
         if self.model:
             return f"{self.model} on {self.data}"

@@ -12,7 +12,9 @@ The estimate says SMALL only when the module shows it:
   layer (rules/analysis/model_size.py has the details and limits);
 - a mobile-class torchvision/timm/hub architecture (MobileNet, ShuffleNet, SqueezeNet, MnasNet)
   on a known small dataset whose every input side the module sets is at most 64 pixels.
-Anything else, including every model it cannot see, is "not known to be small" (None): hiding a
+`data_known` says whether the data is known small too (a short run) or only the model (a
+launch-bound step over data of unknown size): GL401's saving depends on the run's length, so it
+needs the former. Anything else, including every model it cannot see, is "not known to be small" (None): hiding a
 real large run's waste is worse than showing a small run's.
 """
 
@@ -40,6 +42,9 @@ class Workload:
     """A training workload known to be small; `reason` says how the module shows it."""
 
     reason: str
+    # the data is known to be small too, so the run is short; False when only the model is known
+    # to be small (a step is launch-bound, but the number of steps is not known)
+    data_known: bool = True
 
 
 _CACHE_ATTRIBUTE = "_greenlint_small_workload"
@@ -59,7 +64,7 @@ def small_training_workload(analysis: ModuleAnalysis) -> Workload | None:
 def _estimate(analysis: ModuleAnalysis) -> Workload | None:
     built_here = small_workload(analysis)
     if built_here is not None:
-        return Workload(built_here.reason())
+        return Workload(built_here.reason(), built_here.data_known)
     return _mobile_architecture(analysis)
 
 

@@ -318,8 +318,8 @@ SMALL_RUN_FACTOR = 0.25
 
 def _small_run_scale(analysis: ModuleAnalysis) -> Scale | None:
     workload = small_training_workload(analysis)
-    if workload is None:
-        return None
+    if workload is None or not workload.data_known:
+        return None  # a small model on data of unknown size may still run for hours
     return Scale(
         SMALL_RUN_FACTOR,
         f"{workload.reason}: a short, launch-bound run, where removing a per-step sync saved under 1 % "

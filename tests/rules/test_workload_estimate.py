@@ -293,3 +293,37 @@ def test_a_linear_head_on_a_model_from_elsewhere_is_not_a_one_layer_model():
     alone = wrapper.replace("from mymodels import Encoder\n", "").replace("self.encoder = Encoder()", "pass")
     found = workload(alone)
     assert found is not None and "one Linear layer" in found.reason
+
+
+def test_a_small_model_on_data_of_unknown_size_scales_gl101_but_not_gl401():
+    # an MLP whose every layer is known: launch-bound per step, but the table may be huge, so the
+    # run's length (what a per-step sync's share depends on) is not known
+    source = """
+        import pandas as pd
+        import torch
+        import torch.nn as nn
+
+        frame = pd.read_csv("transactions.csv")
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = nn.Sequential(nn.Linear(12, 64), nn.ReLU(), nn.Linear(64, 2))
+
+            def forward(self, x):
+                return self.layers(x)
+
+        model = Net().cuda()
+        optimizer = torch.optim.Adam(model.parameters())
+        for epoch in range(100):
+            for x, y in loader:
+                loss = nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                history.append(loss.item())
+    """
+    found = workload(source)
+    assert found is not None and not found.data_known
+    assert levels(source, "GL101") == ["low"]
+    assert levels(source, "GL401") == ["medium"]
