@@ -8,7 +8,9 @@ estimated impact (`Scale`), never to drop it.
 
 The answer is "tiny" only when the module shows all of:
 - small data: a known small dataset (MNIST-like at 28x28, CIFAR/SVHN at 32x32, a few-label text
-  set such as IMDb or TREC, a scikit-learn toy table), and no resize above 64 pixels;
+  set such as IMDb, TREC or AG News, a scikit-learn toy table, or such a dataset named in the path
+  a reader opens: `read_csv("ag_news_csv/train.csv")`, a clone of `mnist-pngs`), and no resize
+  above 64 pixels;
 - the model is built here, from layers whose widths are known and small: at least two widths
   resolve (literals, module constants, argparse defaults), none above `MAX_WIDTH`, conv channels
   at most `MAX_CONV_CHANNELS`, at most `MAX_CONV_LAYERS` convolution call sites, and no width-like
@@ -18,7 +20,9 @@ The answer is "tiny" only when the module shows all of:
   architecture (ResNet, VGG, UNet, ...), whose blocks a call-site count would undercount.
 Without known small data, an MLP built here whose every `Linear` width is known, with nothing but
 `Linear` layers and under `MAX_MLP_PARAMS` weights, is tiny on any data (a 10-layer MLP of 90 k
-weights on a Kaggle table). Anything unknown keeps the answer "not tiny": the estimate must not
+weights on a Kaggle table), and so is a model that is one Linear layer (a linear or logistic
+regression built in a model class here). Both need the model classes to build no submodule from a
+class defined elsewhere. Anything unknown keeps the answer "not tiny": the estimate must not
 call a real workload small.
 """
 
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, positional_args, resolved_value, string_value
 
 MAX_WIDTH = 1024
@@ -60,6 +64,14 @@ _TORCHTEXT_SMALL = {"IMDB": "IMDb reviews", "TREC": "TREC questions", "SST": "SS
 _SKLEARN_TOY = {"load_iris": "the Iris table", "load_wine": "the Wine table", "load_digits": "scikit-learn digits (8x8)",
                 "load_breast_cancer": "the breast-cancer table", "load_diabetes": "the diabetes table"}
 
+# readers whose path argument can name a known small dataset (a CSV export, a folder of PNGs)
+_FILE_READERS = frozenset({"read_csv", "read_table", "loadtxt", "genfromtxt", "TabularDataset", "ImageFolder",
+                           "clone_from", "load"})
+_FILE_DATA = re.compile(r"(?:^|[/_.\-])(fashion[-_]?mnist|mnist|cifar[-_]?100|cifar[-_]?10|svhn|ag[-_]?news|imdb)"
+                        r"(?:$|[/_.\-])", re.IGNORECASE)
+_FILE_DATA_NAMES = {"fashionmnist": "Fashion-MNIST (28x28)", "mnist": "MNIST (28x28)", "cifar100": "CIFAR-100 (32x32)",
+                    "cifar10": "CIFAR-10 (32x32)", "svhn": "SVHN (32x32)", "agnews": "AG News", "imdb": "IMDb reviews"}
+
 _LARGE_PREFIXES = ("torchvision.models", "timm", "transformers", "peft", "sentence_transformers", "torch.hub",
                    "segmentation_models_pytorch", "keras.applications", "tensorflow.keras.applications")
 _ATTENTION = re.compile(r"^torch\.nn\.(modules\.\w+\.)?(Transformer\w*|MultiheadAttention)$")
@@ -73,6 +85,7 @@ _WIDTH_KEYWORDS = frozenset({"in_features", "out_features", "in1_features", "in_
 _CONV = re.compile(r"^(Lazy)?Conv(Transpose)?[123]d$")
 _WIDTH_SETTING = re.compile(r"(^|_|-)(dim|dims|hidden|embed|embedding|channels|features|filters|width|d_model|units)"
                             r"(_|-|$)|hidden|embed_dim|d_model", re.IGNORECASE)
+_UNITS_SETTING = re.compile(r"(^|_)units$", re.IGNORECASE)  # `HIDDEN_UNITS = (100, 50)`
 _SIDE_SETTING = re.compile(r"(img|image|input|crop)_?(size|side|res|resolution)$", re.IGNORECASE)
 
 
@@ -80,8 +93,16 @@ _SIDE_SETTING = re.compile(r"(img|image|input|crop)_?(size|side|res|resolution)$
 class SmallWorkload:
     data: str  # "MNIST (28x28)"
     widest: int  # the widest layer found (features or channels)
+    model: str = ""  # what the model is, when it is named rather than measured by its widths
+
+    @property
+    def data_known(self) -> bool:
+        """False when the model alone is known to be small ("any data"): the run's length is not."""
+        return not self.data.startswith("any data")
 
     def reason(self) -> str:
+        if self.model:
+            return f"{self.model} on {self.data}"
         return f"a small model (no layer width or width setting above {self.widest}) on {self.data}"
 
 
@@ -99,7 +120,7 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
         qualname = site.qualname or ""
         if site.attr == "from_pretrained" or qualname.startswith(_LARGE_PREFIXES) or _ATTENTION.match(qualname):
             return None
-        data = data or _small_data(site, qualname)
+        data = data or small_data(site, qualname)
         if _too_large_image(site, qualname):
             return None
         if qualname.startswith("torch.nn.") and qualname.count(".") <= 3:
@@ -130,9 +151,15 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
         return None
     widths.extend(constants)
     # the model must be built here (a model imported from another module has unknown layers)
-    if not layers or convs > MAX_CONV_LAYERS or len(widths) < 2:
+    if not layers or convs > MAX_CONV_LAYERS:
         return None
-    if data is None and only_dense and not unknown and dense_params <= MAX_MLP_PARAMS:
+    if layers == 1 and only_dense and _whole_model_is_one_linear(facts):
+        # the whole model is one Linear layer (a linear or logistic regression): a single matrix
+        # product per step, launch-bound whatever its input width
+        return SmallWorkload(data or "any data", max(widths, default=0), "a model of one Linear layer")
+    if len(widths) < 2:
+        return None
+    if data is None and only_dense and not unknown and dense_params <= MAX_MLP_PARAMS and _model_classes_visible(facts):
         # an MLP whose every layer is known and tiny is launch-bound on any data
         return SmallWorkload(f"any data (an MLP of about {dense_params:,} weights)", max(widths))
     if data is None:
@@ -140,7 +167,30 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
     return SmallWorkload(data, max(widths))
 
 
-def _small_data(site: CallSite, qualname: str) -> str | None:
+def _whole_model_is_one_linear(facts: ModuleFacts) -> bool:
+    """The one `nn.Linear` is built inside a model class of this module (`self.fc = nn.Linear(n, k)`
+    in a LogisticRegression class), not put as a head on a model from elsewhere
+    (`model.fc = nn.Linear(2048, 10)`)."""
+    linear = [site for site in facts.calls if (site.qualname or "").rsplit(".", 1)[-1] == "Linear"]
+    return len(linear) == 1 and linear[0].class_name is not None and _model_classes_visible(facts)
+
+
+def _model_classes_visible(facts: ModuleFacts) -> bool:
+    """No class that builds torch layers here also builds a submodule from a class defined
+    elsewhere (`self.encoder = Encoder()` from another module): its layers would be unknown."""
+    owners = {site.class_name for site in facts.calls
+              if site.class_name is not None and (site.qualname or "").startswith("torch.nn.")}
+    for site in facts.calls:
+        if site.class_name not in owners:
+            continue
+        qualname = site.qualname or ""
+        name = (qualname or site.attr or "").rsplit(".", 1)[-1]
+        if name[:1].isupper() and not qualname.startswith("torch.") and name not in facts.classes:
+            return False
+    return True
+
+
+def small_data(site: CallSite, qualname: str) -> str | None:
     last = qualname.rsplit(".", 1)[-1]
     if qualname.startswith("torchvision.datasets.") and last in _TORCHVISION_SMALL:
         return _TORCHVISION_SMALL[last]
@@ -152,9 +202,23 @@ def _small_data(site: CallSite, qualname: str) -> str | None:
         return _KERAS_SMALL.get(qualname.rsplit(".", 2)[-2])
     if qualname.startswith("sklearn.datasets.") and last in _SKLEARN_TOY:
         return _SKLEARN_TOY[last]
+    if last in _FILE_READERS:
+        return _small_data_file(site)
     if qualname in ("datasets.load_dataset", "tensorflow_datasets.load"):
         name = string_value(argument(site.node, "path", 0) or argument(site.node, "name", 0)) or ""
         return _HUB_SMALL.get(name.lower())
+    return None
+
+
+def _small_data_file(site: CallSite) -> str | None:
+    """`pd.read_csv("ag_news_csv/train.csv")`, `Repo.clone_from(".../mnist-pngs", ...)`: a known small
+    dataset named in the path it is read from."""
+    for arg in site.node.args:
+        path = string_value(arg.value)
+        if path:
+            match = _FILE_DATA.search(path)
+            if match:
+                return _FILE_DATA_NAMES[match.group(1).lower().replace("-", "").replace("_", "")]
     return None
 
 
@@ -209,14 +273,37 @@ def _width_constants(analysis: ModuleAnalysis) -> list[int] | None:
     them to the model class), or None when one of them, or an image side (`IMG_SIZE = 224`), is
     above the limits."""
     found = []
-    for name, value in analysis.facts.assignments:
-        if not isinstance(value, cst.Integer):
-            continue
-        number = int(value.value.replace("_", ""), 0)
-        if _SIDE_SETTING.search(name) and number > MAX_IMAGE_SIDE:
-            return None
-        if _WIDTH_SETTING.search(name):
-            if number > MAX_WIDTH:
+    settings = list(analysis.facts.assignments) + _parameter_defaults(analysis.module)
+    for name, value in settings:
+        for number in _integers(value):
+            if _SIDE_SETTING.search(name) and number > MAX_IMAGE_SIDE:
                 return None
-            found.append(number)
+            if _WIDTH_SETTING.search(name) or _UNITS_SETTING.search(name):
+                if number > MAX_WIDTH:
+                    return None
+                found.append(number)
+    return found
+
+
+def _integers(value: cst.BaseExpression) -> list[int]:
+    """`256` -> [256]; `(100, 50)` or `[32, 16]` (a list of hidden widths) -> [100, 50]; else []."""
+    if isinstance(value, cst.Integer):
+        return [int(value.value.replace("_", ""), 0)]
+    if isinstance(value, (cst.Tuple, cst.List)) and value.elements:
+        items = [element.value for element in value.elements]
+        if all(isinstance(item, cst.Integer) for item in items):
+            return [int(item.value.replace("_", ""), 0) for item in items]  # type: ignore[union-attr]
+    return []
+
+
+def _parameter_defaults(module: cst.Module) -> list[tuple[str, cst.BaseExpression]]:
+    """`def __init__(self, hidden_units=(32, 16))`: the defaults a model class builds its layers from."""
+    found: list[tuple[str, cst.BaseExpression]] = []
+
+    class Defaults(cst.CSTVisitor):
+        def visit_Param(self, node: cst.Param) -> None:
+            if node.default is not None:
+                found.append((node.name.value, node.default))
+
+    module.visit(Defaults())
     return found

@@ -8,7 +8,7 @@ import libcst as cst
 
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.model_size import small_workload
+from greenlint.rules.analysis.workload import small_training_workload
 from greenlint.rules.analysis.precision import Precision, PrecisionFacts
 from greenlint.rules.analysis.precision_facts import trains_in_float64
 from greenlint.rules.analysis.scope_facts import is_test_module, training_step_loops
@@ -37,9 +37,10 @@ class MixedPrecisionMissing(Rule):
         torch's own `_inductor/fx_passes/numeric_utils.py`: nothing is trained there). A `.double()` on a
         metric (`correct.double() / n`) is not float64 training. Also reported, once per evaluation: an
         evaluation loop (autograd off, a model's forward, no backward) with no autocast in a module
-        whose training step runs under an autocast that is on. On a tiny workload (a known small
-        dataset such as MNIST, CIFAR or IMDb and a model of small visible layers, nothing pretrained)
-        the finding's estimated impact is scaled down: autocast saves about nothing there.
+        whose training step runs under an autocast that is on. On a small workload (a known small
+        dataset such as MNIST, CIFAR, IMDb or AG News with a model of small visible layers; a model of
+        one Linear layer; a MobileNet-class network at 64 pixels or less) the finding's estimated
+        impact is scaled down: autocast saves about nothing there.
     """
     why = """
         On GPUs with tensor cores (Volta and newer) float32 matrix work runs far below the chip's
@@ -149,12 +150,12 @@ TINY_MODEL_FACTOR = 0.02
 
 
 def _tiny_workload_scale(analysis: ModuleAnalysis) -> Scale | None:
-    workload = small_workload(analysis)
+    workload = small_training_workload(analysis)
     if workload is None:
         return None
     return Scale(
         TINY_MODEL_FACTOR,
-        f"{workload.reason()}: launch-bound, so autocast saves about nothing there (it ran 0.49x-0.87x "
+        f"{workload.reason}: launch-bound, so autocast saves about nothing there (it ran 0.49x-0.87x "
         "as fast as float32 on a small workload on an A100, huggingface/transformers#15026)",
     )
 
