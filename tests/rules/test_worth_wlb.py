@@ -1,0 +1,206 @@
+"""Findings worth acting on (issue 14) for GL306 and GL602: a DataLoader iterated only once gets the
+frequency "once"; a frame grown once per input file, or in a branch of a pandas version test that
+current pandas never takes, is not reported."""
+
+from __future__ import annotations
+
+import libcst as cst
+from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.data_pipeline_facts import dataloader_sites
+from greenlint.rules.analysis.loader_frequency import single_pass
+from rule_helpers import findings, silent
+
+GPU_HEADER = """
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+class Pictures(Dataset):
+    def __init__(self, paths):
+        self.paths = paths
+    def __len__(self):
+        return len(self.paths)
+    def __getitem__(self, i):
+        return Image.open(self.paths[i]).convert("RGB")
+
+device = torch.device("cuda")
+model = Net().to(device)
+"""
+
+EPOCHS = """
+for epoch in range(30):
+    for images, labels in train_loader:
+        loss = criterion(model(images.to(device)), labels.to(device))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def _gl306(source: str) -> list:
+    return findings(source, "GL306")
+
+
+def test_gl306_training_loader_iterated_every_epoch_stays_every_step():
+    found = _gl306(GPU_HEADER + "train_loader = DataLoader(Pictures(paths), batch_size=64)\n" + EPOCHS)
+    assert len(found) == 1
+    assert found[0].impact.frequency == "every-step"
+    assert found[0].impact.level != "low"
+
+
+def test_gl306_one_batch_for_a_plot_is_once():
+    found = _gl306(GPU_HEADER + """
+preview_loader = DataLoader(Pictures(paths), batch_size=8, shuffle=True)
+for images, labels in preview_loader:
+    break
+show(images)
+""" + EPOCHS.replace("train_loader", "[]"))
+    assert len(found) == 1
+    assert found[0].impact.frequency == "once" and found[0].impact.level == "low"
+    assert "iterated only once" in found[0].message
+
+
+def test_gl306_statistics_pass_before_the_loader_is_rebuilt_is_once():
+    # the first binding is read once to compute channel means, then the name is rebound for training
+    source = GPU_HEADER + """
+train_loader = DataLoader(Pictures(paths), batch_size=5000, shuffle=False)
+means = []
+for i, batch in enumerate(train_loader):
+    means.append(batch[0].mean())
+train_loader = DataLoader(Pictures(paths), batch_size=64, shuffle=True, num_workers=4)
+""" + EPOCHS
+    found = _gl306(source)
+    assert [f.impact.frequency for f in found] == ["once"]
+
+
+def test_gl306_test_pass_through_a_module_function_is_once():
+    source = GPU_HEADER + """
+def accuracy(model, loader):
+    correct = 0
+    for x, y in loader:
+        correct += (model(x.to(device)).argmax(1) == y.to(device)).sum()
+    return correct
+
+train_loader = DataLoader(Pictures(paths), batch_size=64, num_workers=4)
+test_loader = DataLoader(Pictures(test_paths), batch_size=64)
+""" + EPOCHS + """
+print(accuracy(model, test_loader))
+"""
+    found = _gl306(source)
+    assert [f.impact.frequency for f in found] == ["once"]
+
+
+def test_gl306_function_that_loops_epochs_over_its_loader_is_not_once():
+    source = GPU_HEADER + """
+def fit(model, loader, epochs):
+    for epoch in range(epochs):
+        for x, y in loader:
+            model(x.to(device)).sum().backward()
+            optimizer.step()
+
+train_loader = DataLoader(Pictures(paths), batch_size=64)
+fit(model, train_loader, 30)
+"""
+    found = _gl306(source)
+    assert len(found) == 1 and found[0].impact.frequency == "every-step"
+
+
+def test_gl306_evaluation_loader_used_inside_the_epoch_loop_stays_every_eval():
+    source = GPU_HEADER + """
+def accuracy(model, loader):
+    return sum((model(x.to(device)).argmax(1) == y.to(device)).sum() for x, y in loader)
+
+train_loader = DataLoader(Pictures(paths), batch_size=64, num_workers=4)
+valid_loader = DataLoader(Pictures(valid_paths), batch_size=64)
+for epoch in range(30):
+    for images, labels in train_loader:
+        criterion(model(images.to(device)), labels.to(device)).backward()
+        optimizer.step()
+    print(accuracy(model, valid_loader))
+"""
+    found = _gl306(source)
+    assert [f.impact.frequency for f in found] == ["every-eval"]
+
+
+def test_single_pass_is_none_for_a_loader_handed_to_an_imported_function():
+    source = GPU_HEADER + """
+from trainer import run
+train_loader = DataLoader(Pictures(paths), batch_size=64)
+run(model, train_loader)
+"""
+    analysis = ModuleAnalysis.of(cst.parse_module(source))
+    sites = list(dataloader_sites(analysis))
+    assert len(sites) == 1 and single_pass(sites[0], analysis) is None
+
+
+def test_single_pass_is_none_for_a_loader_never_used():
+    analysis = ModuleAnalysis.of(cst.parse_module(GPU_HEADER + "train_loader = DataLoader(Pictures(paths))\n"))
+    assert single_pass(next(iter(dataloader_sites(analysis))), analysis) is None
+
+
+# ==== GL602 ============================================================================================
+
+def test_gl602_one_table_per_input_file_is_silent():
+    silent("GL602", """
+        import os
+        import pandas as pd
+
+        def load(folder):
+            merged = pd.DataFrame()
+            for name in sorted(os.listdir(folder)):
+                part = pd.read_csv(os.path.join(folder, name))
+                merged = merged.append(part)
+            return merged
+    """)
+    silent("GL602", """
+        import glob, json
+        import pandas as pd
+
+        frame = pd.DataFrame()
+        for path in glob.glob("runs/*.json"):
+            with open(path) as handle:
+                data = json.load(handle)
+            frame = pd.concat([frame, pd.DataFrame.from_dict(data, orient="index")])
+    """)
+
+
+def test_gl602_one_row_per_file_of_a_listing_still_fires():
+    found = findings("""
+        import os
+        import pandas as pd
+
+        reviews = pd.DataFrame()
+        for name in os.listdir("reviews"):
+            with open(os.path.join("reviews", name)) as handle:
+                text = handle.read()
+            reviews = pd.concat([reviews, pd.DataFrame([[text, 1]])], ignore_index=True)
+    """, "GL602")
+    assert len(found) == 1
+
+
+VERSIONED = """
+    import pandas as pd
+    from packaging import version
+
+    frame = pd.DataFrame()
+    for text, label in rows:
+        if {test}:
+            frame = pd.concat([frame, pd.DataFrame([[text, label]])], ignore_index=True)
+        else:
+            frame = frame.append([[text, label]], ignore_index=True)
+"""
+
+
+def test_gl602_branch_current_pandas_never_takes_is_silent():
+    found = findings(VERSIONED.format(test='version.parse(pd.__version__) >= version.parse("1.3.2")'), "GL602")
+    assert [f.message.split("`")[1] for f in found] == ["frame = pd.concat([frame, ...])"]
+
+
+def test_gl602_reversed_version_test_silences_the_other_branch():
+    found = findings(VERSIONED.format(test='pd.__version__ < "1.3.2"'), "GL602")
+    assert [f.message.split("`")[1] for f in found] == ["frame = frame.append(...)"]
+
+
+def test_gl602_version_test_that_later_pandas_can_flip_reports_both():
+    found = findings(VERSIONED.format(test='version.parse(pd.__version__) >= version.parse("2.2")'), "GL602")
+    assert len(found) == 2
