@@ -204,3 +204,117 @@ def test_gl602_reversed_version_test_silences_the_other_branch():
 def test_gl602_version_test_that_later_pandas_can_flip_reports_both():
     found = findings(VERSIONED.format(test='version.parse(pd.__version__) >= version.parse("2.2")'), "GL602")
     assert len(found) == 2
+
+
+# ==== GL502 / GL503: small runs ==========================================================================
+
+SMALL_CNN = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import pytorch_lightning as pl
+from torchvision import datasets, transforms
+
+class LeNet(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(256, 120)
+        self.fc2 = nn.Linear(120, 10)
+    def training_step(self, batch, i):
+        x, y = batch
+        return F.cross_entropy(self(x), y)
+    def validation_step(self, batch, i):
+        x, y = batch
+        self.log("valid_loss", F.cross_entropy(self(x), y))
+
+train = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
+trainer = pl.Trainer(max_epochs=40, accelerator="gpu")
+trainer.fit(LeNet(), train_loader, valid_loader)
+"""
+
+
+def test_gl502_small_cnn_on_mnist_is_scaled_to_low():
+    [found] = findings(SMALL_CNN, "GL502")
+    assert found.impact.level == "low"
+    assert "scale x0.05" in found.impact.basis and "MNIST" in found.impact.basis
+
+
+def test_gl502_deep_model_on_the_same_data_keeps_its_level():
+    deep = SMALL_CNN.replace("class LeNet(", "class ResNetSmall(").replace("LeNet()", "ResNetSmall()")
+    [found] = findings(deep, "GL502")
+    assert found.impact.level == "high" and "scale" not in found.impact.basis
+
+
+def test_gl502_small_model_on_unknown_data_keeps_its_level():
+    unknown = SMALL_CNN.replace('datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())',
+                                'FolderOfScans("data")')
+    [found] = findings(unknown, "GL502")
+    assert found.impact.level == "high"
+
+
+def test_gl502_mlp_with_written_out_hidden_widths_on_mnist_is_low():
+    source = """
+import torch.nn as nn
+import torch.nn.functional as F
+import pytorch_lightning as pl
+from torchvision.datasets import MNIST
+
+class Perceptron(pl.LightningModule):
+    def __init__(self, image_shape=(1, 28, 28), hidden_units=(64, 32)):
+        super().__init__()
+        layers = [nn.Flatten()]
+        size = 784
+        for width in hidden_units:
+            layers += [nn.Linear(size, width), nn.ReLU()]
+            size = width
+        layers.append(nn.Linear(hidden_units[-1], 10))
+        self.net = nn.Sequential(*layers)
+    def training_step(self, batch, i):
+        return F.cross_entropy(self.net(batch[0]), batch[1])
+    def validation_step(self, batch, i):
+        self.log("valid_loss", F.cross_entropy(self.net(batch[0]), batch[1]))
+
+data = MNIST("data", download=True)
+pl.Trainer(max_epochs=100).fit(Perceptron(), train_loader, valid_loader)
+"""
+    [found] = findings(source, "GL502")
+    assert found.impact.level == "low" and "hidden widths up to 64" in found.impact.basis
+    wide = source.replace("hidden_units=(64, 32)", "hidden_units=(4096, 32)")
+    [found] = findings(wide, "GL502")
+    assert found.impact.level == "high"
+
+
+LONG_LOOP = """
+import torch
+import torch.nn as nn
+from torchvision import datasets, transforms
+
+model = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.Flatten(), nn.Linear(16 * 26 * 26, 10)).cuda()
+train = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
+for epoch in range(100):
+    for x, y in train_loader:
+        loss = nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_gl503_small_model_on_mnist_is_silent():
+    silent("GL503", LONG_LOOP)
+
+
+def test_gl503_same_loop_without_known_small_data_still_fires():
+    unknown = LONG_LOOP.replace('datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())',
+                                'ScanFolder("data")')
+    assert findings(unknown, "GL503")
+
+
+def test_gl503_tiny_mlp_on_unknown_data_still_fires():
+    # small_workload calls this MLP launch-bound on any data; the run's length depends on the data
+    tiny = LONG_LOOP.replace('nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.Flatten(), nn.Linear(16 * 26 * 26, 10))',
+                             'nn.Linear(32, 2)').replace(
+        'datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())', 'Rows("table.parquet")')
+    assert findings(tiny, "GL503")
