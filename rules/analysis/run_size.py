@@ -33,6 +33,7 @@ from greenlint.rules.analysis.model_size import (
     _widths,
     small_workload,
 )
+from greenlint.rules.analysis.literals import argument, string_value
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.evidence import SMALL_RUN_MINUTES
 from greenlint.rules.impact import Scale
@@ -71,7 +72,9 @@ def small_run(analysis: ModuleAnalysis) -> SmallRun | None:
 # Embedding, attention) makes the model something other than a plain MLP
 _WIDTHLESS = {"ReLU", "LeakyReLU", "GELU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "Flatten",
               "Sequential", "ModuleList", "BatchNorm1d", "LayerNorm", "Identity", "CrossEntropyLoss", "MSELoss",
-              "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "Module"}
+              "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "Module", "Parameter"}
+# torch.nn namespaces of functions, not layers
+_NOT_LAYERS = ("torch.nn.functional.", "torch.nn.init.", "torch.nn.utils.")
 
 
 def _tuple_width_mlp(analysis: ModuleAnalysis) -> SmallRun | None:
@@ -85,7 +88,7 @@ def _tuple_width_mlp(analysis: ModuleAnalysis) -> SmallRun | None:
         qualname = site.qualname or ""
         if site.attr == "from_pretrained" or qualname.startswith(_LARGE_PREFIXES) or _ATTENTION.match(qualname):
             return None
-        data = data or _small_data(site, qualname)
+        data = data or _small_data(site, qualname) or _small_table(site, qualname)
         if _too_large_image(site, qualname):
             return None
         if qualname.startswith("torch.nn.") and qualname.count(".") <= 3:
@@ -94,7 +97,7 @@ def _tuple_width_mlp(analysis: ModuleAnalysis) -> SmallRun | None:
                 if any(width > MAX_WIDTH for width in _widths(site, (0, 1))):
                     return None
                 linears += 1
-            elif name not in _WIDTHLESS and not qualname.startswith("torch.nn.functional."):
+            elif name not in _WIDTHLESS and not qualname.startswith(_NOT_LAYERS):
                 return None
     constants = _width_constants(analysis)
     if data is None or not linears or constants is None:
@@ -104,6 +107,22 @@ def _tuple_width_mlp(analysis: ModuleAnalysis) -> SmallRun | None:
         return None
     widest = max(max(widths) for widths in tuples)
     return SmallRun(f"an MLP (hidden widths up to {widest}) on {data}")
+
+
+# Public tables known to be small, by file name (the row counts are the files', not estimates):
+# cement_strength.csv of gagolews/ordinal_regression_data has 998 rows (printed by the rasbt
+# notebooks that read it), scikit-learn documents the Iris table's 150 samples.
+_SMALL_TABLES = {"cement_strength": "the cement-strength table (998 rows)", "iris": "the Iris table (150 rows)"}
+_TABLE_READERS = ("pandas.read_csv", "pandas.read_table", "pandas.read_excel", "pandas.read_parquet")
+
+
+def _small_table(site, qualname: str) -> str | None:
+    """`pd.read_csv(".../cement_strength.csv")`: a known small public table, by its file name."""
+    if qualname not in _TABLE_READERS:
+        return None
+    path = string_value(argument(site.node, "filepath_or_buffer", 0)) or ""
+    stem = path.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0].lower()
+    return _SMALL_TABLES.get(stem)
 
 
 def _width_tuples(module: cst.Module) -> list[list[int]]:

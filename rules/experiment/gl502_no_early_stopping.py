@@ -81,7 +81,8 @@ class NoEarlyStopping(Rule):
         uses a learning-rate schedule that needs its full length (cosine, one-cycle, step and
         multi-step decay except `StepLR(step_size=1)`, `LambdaLR`, Keras `LearningRateScheduler`). Test code (modules that import pytest or unittest, `test_*` functions) is skipped.
         Where the module visibly trains a small model on small data (a few-layer MLP or CNN on
-        MNIST/CIFAR or a small table, nothing pretrained), the finding's estimate is scaled down
+        MNIST/CIFAR, or an MLP with written-out hidden widths on a known small table such as
+        `cement_strength.csv`; nothing pretrained), the finding's estimate is scaled down
         (x0.05, impact low): such a run takes minutes.
     """
     why = """

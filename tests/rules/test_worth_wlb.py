@@ -318,3 +318,46 @@ def test_gl503_tiny_mlp_on_unknown_data_still_fires():
                              'nn.Linear(32, 2)').replace(
         'datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())', 'Rows("table.parquet")')
     assert findings(tiny, "GL503")
+
+
+TABLE_MLP = """
+import pandas as pd
+import torch
+import pytorch_lightning as pl
+
+table = pd.read_csv("https://example.org/ordinal/{name}.csv")
+
+class Regressor(pl.LightningModule):
+    def __init__(self, input_size, hidden_units=(24, 16)):
+        super().__init__()
+        layers = []
+        for width in hidden_units:
+            layers.append(torch.nn.Linear(input_size, width))
+            layers.append(torch.nn.ReLU())
+            input_size = width
+        self.net = torch.nn.Sequential(*layers)
+        self.bias = torch.nn.Parameter(torch.zeros(3))
+    def training_step(self, batch, i):
+        return self.net(batch[0]).sum()
+    def validation_step(self, batch, i):
+        self.log("valid_mae", self.net(batch[0]).sum())
+
+pl.Trainer(max_epochs=200).fit(Regressor(8), train_loader, valid_loader)
+"""
+
+
+def test_gl502_mlp_on_a_known_small_table_is_low():
+    [found] = findings(TABLE_MLP.format(name="cement_strength"), "GL502")
+    assert found.impact.level == "low" and "998 rows" in found.impact.basis
+
+
+def test_gl502_mlp_on_an_unknown_table_keeps_its_level():
+    [found] = findings(TABLE_MLP.format(name="sales_2024"), "GL502")
+    assert found.impact.level == "high"
+
+
+def test_gl502_recurrent_layer_is_not_a_plain_mlp():
+    source = TABLE_MLP.format(name="cement_strength").replace(
+        "self.bias = torch.nn.Parameter(torch.zeros(3))", "self.rnn = torch.nn.LSTM(8, 64)")
+    [found] = findings(source, "GL502")
+    assert found.impact.level == "high"
