@@ -216,3 +216,13 @@ DDP_UNUSED_WARNING = Evidence(
     "PyTorch DDP reducer warning (torch/csrc/distributed/c10d/reducer.cpp)",
     "doc",
 )
+
+# ---- wlb (issue 14): how long a small run is, for GL502/GL503 -------------------------------------------
+
+SMALL_RUN_MINUTES = Evidence(
+    "saved notebook outputs: 20 epochs of small CNNs (LeNet-5, a basic/all-conv CNN) took 1.67-2.66 min on MNIST "
+    "and 3.88 min on CIFAR-10; 5 epochs of an MLP autoencoder on MNIST took 0.54 min",
+    "rasbt/deeplearning-models, printed 'Training took ... min' / 'Total Training Time' of pytorch-lightning_ipynb/cnn "
+    "and pytorch_ipynb/autoencoder notebooks (docs/evidence.md#wlb-small-runs)",
+    "unquantified",
+)

@@ -16,6 +16,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     loader_argument,
     module_trains,
 )
+from greenlint.rules.analysis.loader_frequency import single_pass
 from greenlint.rules.analysis.loader_use import accelerator_word, is_evaluation_loader, loader_consumer
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.literals import (
@@ -177,6 +178,17 @@ class SynchronousDataLoader(Rule):
             setting = "no `num_workers`" if workers is None else "`num_workers=0`"
             if source is not None:
                 setting = f"`num_workers=0` by default ({source})"
+            once = single_pass(site, analysis)
+            if once is not None:
+                # a test pass, one plotted batch, one statistics pass: reported, but at frequency "once"
+                evaluation.append(Report(
+                    call,
+                    f"this DataLoader has {setting}, so the main process itself prepares every item of "
+                    f"{kind.what} {waits}; {once}. Worker processes (`num_workers=min(8, os.cpu_count())`) "
+                    f"would still overlap that pass: {_MEASURED}",
+                    frequency="once",
+                ))
+                continue
             if is_evaluation_loader(call, analysis.facts):
                 evaluation.append(Report(
                     call,

@@ -8,6 +8,7 @@ import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.dataframes_facts import PANDAS_ROOTS, frame_facts
 from greenlint.rules.analysis.experiment_facts import range_length, sequence_length
+from greenlint.rules.analysis.growth_count import dead_version_branch, per_file_pieces
 from greenlint.rules.analysis.tree import walk as _walk
 from greenlint.rules.base import Evidence, Report, Rule
 
@@ -35,7 +36,11 @@ class DataFrameGrowInLoop(Rule):
         numpy array: `a = np.concatenate((a, x))`, `np.vstack`/`np.hstack`,
         `np.append(a, x)`, when the join is the array's only binding in the loop, runs on every
         iteration (not under an `if`) and the loop is not known to run under 1,000 times. Loops over a written-out
-        list of fewer than 10 items are not reported.
+        list of fewer than 10 items are not reported, nor loops over a directory listing (`os.listdir`,
+        `glob.glob`, `Path.glob`) that read a whole table per file (`pd.read_csv`, `json.load`): a
+        handful of pieces. Growth in the branch of a pandas version test that pandas 2.0 and later
+        never take (`if version.parse(pd.__version__) >= version.parse("1.3.2"): ... else: df = df.append(...)`)
+        is not reported either.
     """
     why = """
         `concat` and `append` build a new frame and copy every existing row into it, so n iterations
@@ -46,17 +51,17 @@ class DataFrameGrowInLoop(Rule):
         import pandas as pd
 
         results = pd.DataFrame()
-        for path in paths:
-            part = pd.read_csv(path)
-            results = pd.concat([results, part], ignore_index=True)
+        for record in records:
+            row = pd.DataFrame([record])
+            results = pd.concat([results, row], ignore_index=True)
     """
     good_example = """
         import pandas as pd
 
-        parts = []
-        for path in paths:
-            parts.append(pd.read_csv(path))
-        results = pd.concat(parts, ignore_index=True)
+        rows = []
+        for record in records:
+            rows.append(record)
+        results = pd.DataFrame(rows)
     """
     fix = """
         Append the pieces (frames, dicts or tuples) to a Python list inside the loop and build the
@@ -100,6 +105,10 @@ class DataFrameGrowInLoop(Rule):
                 length = sequence_length(loop.iter, facts)
                 if length is not None and length < SMALL_LOOP:
                     continue
+            if per_file_pieces(loop, facts) is not None:
+                continue  # one table per input file: a handful of pieces, the reads cost more than the copies
+            if dead_version_branch(analysis.module, grow.node, facts) is not None:
+                continue  # `else: df = df.append(...)` under a pandas version test that pandas 2.0+ never takes
             if grow.how == "array":
                 if not _growing_buffer(grow, facts):
                     continue

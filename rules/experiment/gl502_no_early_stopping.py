@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
@@ -20,6 +21,7 @@ from greenlint.rules.analysis.experiment_facts import (
     mentions,
 )
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
+from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
 from greenlint.rules.analysis.validation_loops import per_epoch_validation, stops_inside
 from greenlint.rules.analysis.literals import (
@@ -78,6 +80,10 @@ class NoEarlyStopping(Rule):
         (an early-stopping class or function of any name, `stop_training = True`), when the module
         uses a learning-rate schedule that needs its full length (cosine, one-cycle, step and
         multi-step decay except `StepLR(step_size=1)`, `LambdaLR`, Keras `LearningRateScheduler`). Test code (modules that import pytest or unittest, `test_*` functions) is skipped.
+        Where the module visibly trains a small model on small data (a few-layer MLP or CNN on
+        MNIST/CIFAR, or an MLP with written-out hidden widths on a known small table such as
+        `cement_strength.csv`; nothing pretrained), the finding's estimate is scaled down
+        (x0.05, impact low): such a run takes minutes.
     """
     why = """
         Once the validation loss stops improving, the remaining epochs burn the full training energy
@@ -144,6 +150,13 @@ class NoEarlyStopping(Rule):
             return
         if mentions(facts, _STOPPING_WORDS) or _fixed_length_schedule(facts):
             return
+        small = small_run(analysis)
+        for report in self._reports(analysis):
+            # a small model on small data trains in minutes: reported, with its estimate scaled down
+            yield report if small is None else replace(report, scale=small.scale())
+
+    def _reports(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        facts = analysis.facts
         for site in facts.calls:
             if in_test_code(site):
                 continue

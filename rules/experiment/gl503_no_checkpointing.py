@@ -17,6 +17,7 @@ from greenlint.rules.analysis.experiment_facts import (
     is_test_module,
     mentions,
 )
+from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.save_census import SaveCensus, census
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
@@ -48,7 +49,9 @@ class NoCheckpointing(Rule):
         guard; a save the loop's arithmetic never reaches is reported whatever the run's length,
         one that waits for a flag the user must set (`--save-model`) only on runs of 50+ epochs. Lightning `Trainer(max_epochs>=50,
         enable_checkpointing=False)` and Hugging Face `TrainingArguments(save_strategy="no",
-        num_train_epochs>=10)`; the Lightning and HF defaults do checkpoint and are not reported. The
+        num_train_epochs>=10)`; the Lightning and HF defaults do checkpoint and are not reported.
+        Silent where the module visibly trains a small model on small data (a few-layer MLP or CNN
+        on MNIST/CIFAR or a small table, nothing pretrained): such a run takes minutes. The
         threshold stays silent on tutorial and fine-tuning runs (pytorch/examples' MNIST runs 14
         epochs, the HF Trainer 3) and fires on the 100-300-epoch from-scratch recipes, where a lost
         run costs the most. Test code (modules that import pytest or unittest, `test_*` functions) is skipped.
@@ -121,6 +124,10 @@ class NoCheckpointing(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
         if is_test_module(facts):
+            return
+        if small_run(analysis) is not None:
+            # a small model on small data: the whole run takes minutes, so repeating it after an
+            # interruption costs little (the rule declares no impact to scale: it stays silent)
             return
         if not mentions(facts, _SAVING_WORDS):
             saves = SaveCensus()
