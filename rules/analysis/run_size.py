@@ -27,7 +27,7 @@ from greenlint.rules.analysis.model_size import (
     _LARGE_PREFIXES,
     _WIDTH_SETTING,
     MAX_WIDTH,
-    _small_data,
+    small_data,
     _too_large_image,
     _width_constants,
     _widths,
@@ -88,7 +88,7 @@ def _tuple_width_mlp(analysis: ModuleAnalysis) -> SmallRun | None:
         qualname = site.qualname or ""
         if site.attr == "from_pretrained" or qualname.startswith(_LARGE_PREFIXES) or _ATTENTION.match(qualname):
             return None
-        data = data or _small_data(site, qualname) or _small_table(site, qualname)
+        data = data or small_data(site, qualname) or _small_table(site, qualname)
         if _too_large_image(site, qualname):
             return None
         if qualname.startswith("torch.nn.") and qualname.count(".") <= 3:
