@@ -21,7 +21,8 @@ Examples:
 
 Corpus sets: `--set NAME` (default `blind`, the first corpus) reads bench/NAME_corpus.toml,
 bench/NAME_labels.toml and bench/NAME_judgements.toml; `--set blind2` scores the second blind
-corpus (bench/BLIND2_CORPUS.md). `--corpus`, `--labels` and `--judgements` override single files.
+corpus (bench/BLIND2_CORPUS.md), `--set blind3` the third (bench/BLIND3_CORPUS.md).
+`--corpus`, `--labels` and `--judgements` override single files.
 Give `score` and `compare` the same set as the `run` that produced the out directory.
 
 Judgements (bench/blind_judgements.toml), one [[finding]] per judged finding: repo, path, cell
@@ -60,7 +61,7 @@ DEFAULT_SET = "blind"
 def set_paths(name: str) -> tuple[Path, Path, Path]:
     """Corpus, labels and judgements files of a corpus set (`blind` is the first blind corpus)."""
     if not name or not all(c.isalnum() or c in "_-" for c in name):
-        raise SetupError(f"--set wants a plain name such as blind or blind2, got {name!r}")
+        raise SetupError(f"--set wants a plain name such as blind, blind2 or blind3, got {name!r}")
     corpus = HERE / f"{name}_corpus.toml"
     if not corpus.exists():
         raise SetupError(f"--set {name}: no corpus file {corpus}")
