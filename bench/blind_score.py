@@ -21,7 +21,8 @@ Examples:
 
 Corpus sets: `--set NAME` (default `blind`, the first corpus) reads bench/NAME_corpus.toml,
 bench/NAME_labels.toml and bench/NAME_judgements.toml; `--set blind2` scores the second blind
-corpus (bench/BLIND2_CORPUS.md). `--corpus`, `--labels` and `--judgements` override single files.
+corpus (bench/BLIND2_CORPUS.md), `--set blind3` the third (bench/BLIND3_CORPUS.md).
+`--corpus`, `--labels` and `--judgements` override single files.
 Give `score` and `compare` the same set as the `run` that produced the out directory.
 
 Judgements (bench/blind_judgements.toml), one [[finding]] per judged finding: repo, path, cell
@@ -60,7 +61,7 @@ DEFAULT_SET = "blind"
 def set_paths(name: str) -> tuple[Path, Path, Path]:
     """Corpus, labels and judgements files of a corpus set (`blind` is the first blind corpus)."""
     if not name or not all(c.isalnum() or c in "_-" for c in name):
-        raise SetupError(f"--set wants a plain name such as blind or blind2, got {name!r}")
+        raise SetupError(f"--set wants a plain name such as blind, blind2 or blind3, got {name!r}")
     corpus = HERE / f"{name}_corpus.toml"
     if not corpus.exists():
         raise SetupError(f"--set {name}: no corpus file {corpus}")
@@ -295,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--tree", action="append", default=[], metavar="REPO=DIR",
                      help="a repository prepared by hand (Machine-Learning-Collection, see BLIND_CORPUS.md)")
     run.add_argument("--keep-export", type=Path, help="export here and keep it (default: a temp dir, removed)")
+    run.add_argument("--extra-args", default="", metavar="ARGS",
+                     help="extra greenlint check arguments, one string (e.g. '--preview --min-impact low'); "
+                          "recorded in run.json; the headline blind numbers use none")
     sc = sub.add_parser("score")
     sc.add_argument("out", type=Path)
     sc.add_argument("--todo", type=Path, help="write TOML skeletons for the findings still to judge")
@@ -333,9 +337,10 @@ def main(argv: list[str] | None = None) -> int:
                         anchors[entry["repo"]].append((entry["path"], w["anchor"]))
             args.greenlint = args.greenlint.absolute()  # each repository is linted from its own root (cwd)
             identity = greenlint_identity(args.greenlint)
+            extra = tuple(__import__("shlex").split(args.extra_args))
             runs = run_corpus(load_corpus(corpus_path), args.greenlint, args.out, args.mirror_root, prepared, anchors,
-                              args.keep_export)
-            record = {"greenlint": identity, "command": ["greenlint", *GREENLINT_ARGS], "corpus": str(corpus_path),
+                              args.keep_export, extra)
+            record = {"greenlint": identity, "command": ["greenlint", *GREENLINT_ARGS, *extra], "corpus": str(corpus_path),
                       "repos": [asdict(r) for r in runs]}
             (args.out / "run.json").write_text(json.dumps(record, indent=1) + "\n")
             for r in runs:

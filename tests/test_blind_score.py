@@ -190,3 +190,27 @@ def test_run_reports_bad_input_and_missing_mirrors(tmp_path: Path, capsys):
     assert printed.count("MISSING") == len(bs.load_corpus(bs.CORPUS))
     assert bs.main([*base, "--set", "blind2"]) == 1
     assert capsys.readouterr().out.count("MISSING") == len(bs.load_corpus(bs.set_paths("blind2")[0]))
+
+
+def test_run_passes_extra_args_and_records_them(tmp_path: Path, capsys):
+    # a stand-in greenlint that logs its arguments and reports no findings
+    log = tmp_path / "argv.log"
+    fake = tmp_path / "fake-greenlint"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "[]"\n')
+    fake.chmod(0o755)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "train.py").write_text("x = 1\n")
+    corpus = tmp_path / "c_corpus.toml"
+    corpus.write_text('[[repo]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\n')
+    labels = tmp_path / "c_labels.toml"
+    labels.write_text('[[file]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\npath = "train.py"\nwaste = []\n')
+    out = tmp_path / "out"
+    base = ["run", "--greenlint", str(fake), "--out", str(out), "--corpus", str(corpus), "--labels", str(labels),
+            "--tree", f"a/b={tree}"]
+    assert bs.main([*base, "--extra-args", "--preview --min-impact low"]) == 0
+    assert log.read_text().splitlines()[-1].endswith("--isolated . --preview --min-impact low")
+    assert json.loads((out / "run.json").read_text())["command"][-3:] == ["--preview", "--min-impact", "low"]
+    assert bs.main(base) == 0  # the default selection passes nothing extra
+    assert log.read_text().splitlines()[-1].endswith("--isolated .")
+    capsys.readouterr()
