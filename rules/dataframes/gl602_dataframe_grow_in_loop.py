@@ -27,6 +27,9 @@ _HOW = {
 
 class DataFrameGrowInLoop(Rule):
     code = "GL602"
+    # Out of the default set (issue 14, rule under 80 % blind precision): 0 of 6 findings worth acting on in the third blind corpus
+    # (48 % on the second): most growth loops run over a handful of pieces.
+    preview = True
     name = "dataframe-grow-in-loop"
     summary = "A DataFrame is grown inside a loop: every iteration copies all rows collected so far"
     detects = """
