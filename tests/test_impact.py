@@ -386,3 +386,17 @@ def test_rule_without_impact_says_it_is_not_estimated(project, monkeypatch):
     assert "How much it matters. Not estimated" in out
     assert json.loads(project.run("rule", "GL402", "--format", "json")[1])["impact"] is None
     assert rule_impact_sentence(None).startswith("Not estimated")
+
+
+def test_every_rule_declares_its_impact_explicitly():
+    """Issue 14: every rule says how much its waste matters, or says explicitly (impact = None) that
+    no quantified source exists, so `greenlint rule CODE` always shows an impact basis."""
+    from greenlint.rules import ALL_RULES
+    from greenlint.rules.impact_estimate import rule_impact_sentence
+
+    undeclared = [r.code for r in ALL_RULES if not r.engine_reported and "impact" not in type(r).__dict__]
+    assert undeclared == []
+    for rule in ALL_RULES:
+        if not rule.engine_reported:
+            assert rule.impact is None or isinstance(rule.impact, RuleImpact)
+            assert rule_impact_sentence(rule.impact)
