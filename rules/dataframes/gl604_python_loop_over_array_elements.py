@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import libcst as cst
@@ -27,6 +28,17 @@ _BUILTINS = frozenset({"abs", "min", "max", "float", "pow", "round"})
 _EXPRESSIONS = (
     cst.Subscript, cst.Name, cst.Integer, cst.Float, cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
     cst.BooleanOperation, cst.IfExp, cst.Call, cst.Attribute,
+)
+
+
+# The cheap second look before a parse (could_match): `for x in a` / `enumerate(a)` / `zip(a, b)` can
+# only be reported when `a` is bound to an array in the text, so a file whose loops run over names no
+# array constructor binds is not parsed for this rule (" in " alone matched every file of a corpus).
+_INDEX_HEADERS = ("in range(len(", "in range(0, len(", ".shape[0])", ".size)", ".shape[1])")
+_LOOP_OVER = re.compile(r"\bfor\s+[\w\s,()]+?\s+in\s+(?:enumerate\(|zip\()?\s*(\w+)")
+_ARRAY_BOUND = re.compile(
+    r"(\w+)\s*(?::[^=\n]*)?=\s*(?:np|numpy)\.\w+|(\w+)\s*(?::[^=\n]*)?=[^\n]*\.to_numpy\("
+    r"|(\w+)\s*:\s*(?:np\.ndarray|numpy\.ndarray|NDArray|npt\.NDArray)"
 )
 
 
@@ -103,6 +115,14 @@ class PythonLoopOverArrayElements(Rule):
             ": np.ndarray", ": numpy.ndarray", ": NDArray", ": npt.NDArray",
         ),
     )
+
+    def could_match(self, text: str) -> bool:
+        if not super().could_match(text):
+            return False
+        if any(header in text for header in _INDEX_HEADERS):
+            return True
+        looped = set(_LOOP_OVER.findall(text))
+        return any(name in looped for match in _ARRAY_BOUND.findall(text) for name in match if name)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts

@@ -102,7 +102,11 @@ class EagerAttention(Rule):
         ),
         frequency="every-step",
     )
-    trigger = (("softmax", "attn_implementation", "output_attentions"),)
+    # hand-written attention needs a product of q and k next to the softmax; the two HF flags stand alone
+    trigger = (
+        ("softmax", "attn_implementation", "output_attentions"),
+        ("matmul(", "bmm(", "einsum(", " @ ", "attn_implementation", "output_attentions"),
+    )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         if is_test_module(analysis):
