@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from greenlint.rules import PREVIEW_CODES
+
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.py"))
 
@@ -57,6 +59,12 @@ def read_manifest(path: Path) -> set[tuple[str, int]]:
     return expected
 
 
+# Scenarios test rules, not the default set: a preview rule with scenarios of its own (GL102 left the
+# default set in issue 14) runs here as if it were a default rule, the other preview rules stay off.
+_SCENARIO_CODES = {path.name.split("_", 1)[0].upper() for path in SCENARIOS}
+_PREVIEW_ARGS = ("--preview", "--ignore", ",".join(sorted(PREVIEW_CODES - _SCENARIO_CODES)))
+
+
 @pytest.fixture(scope="module")
 def lint_results(tmp_path_factory) -> dict[str, tuple[list[dict], subprocess.CompletedProcess]]:
     """Lint every scenario in ONE greenlint run (a subprocess, as a user would run it) and group
@@ -65,7 +73,7 @@ def lint_results(tmp_path_factory) -> dict[str, tuple[list[dict], subprocess.Com
     for path in SCENARIOS:
         (workdir / path.name).write_bytes(path.read_bytes())
     proc = subprocess.run(
-        [sys.executable, "-m", "greenlint", "check", "--format", "json", "--no-cache", "--exit-zero", "."],
+        [sys.executable, "-m", "greenlint", "check", "--format", "json", "--no-cache", "--exit-zero", *_PREVIEW_ARGS, "."],
         cwd=workdir,
         capture_output=True,
         text=True,
