@@ -388,6 +388,7 @@ def _run_rules_indexed(
     findings: list[Finding] = []
     try:
         analysis = ModuleAnalysis.of(module, context)
+        analysis.__dict__["code"] = text  # the text `module` was parsed from (ModuleAnalysis.code)
     except Exception as exc:  # noqa: BLE001 - one file's analysis failing must not stop the run
         _show_traceback_when_debugging(exc)
         return _internal_error(display_path, "the shared analysis", exc)

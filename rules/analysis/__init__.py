@@ -25,6 +25,13 @@ class ModuleAnalysis:
         return cls(module, collect_facts(module, context))
 
     @cached_property
+    def code(self) -> str:
+        """The module's source text. Regenerating it from the tree costs as much as a walk of the
+        whole module, and several rules need it: the engine seeds it with the text it parsed (libcst
+        round-trips that text exactly), so no rule pays for `module.code`."""
+        return self.module.code
+
+    @cached_property
     def device(self) -> DeviceFacts:
         return collect_device_facts(self.facts)
 

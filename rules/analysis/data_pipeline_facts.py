@@ -243,7 +243,7 @@ def xla_signals(analysis: ModuleAnalysis) -> str | None:
             return "compiles with `dynamic=False`"
     code = analysis.__dict__.get("_gl3_lower_code")
     if code is None:
-        code = analysis.module.code.lower()
+        code = analysis.code.lower()
         analysis.__dict__["_gl3_lower_code"] = code
     found = _XLA_WORDS.search(code)
     if found:

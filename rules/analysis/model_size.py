@@ -36,6 +36,7 @@ import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, positional_args, resolved_value, string_value
+from greenlint.rules.analysis.memo import once_per_module
 
 MAX_WIDTH = 1024
 MAX_CONV_CHANNELS = 512
@@ -106,6 +107,7 @@ class SmallWorkload:
         return f"a small model (no layer width or width setting above {self.widest}) on {self.data}"
 
 
+@once_per_module
 def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
     """A SmallWorkload when the module visibly trains a tiny model on small data, else None."""
     facts = analysis.facts
@@ -268,6 +270,7 @@ def _argparse_width_too_large(site: CallSite) -> bool:
     return bool(_WIDTH_SETTING.search(name)) and value > MAX_WIDTH
 
 
+@once_per_module
 def _width_constants(analysis: ModuleAnalysis) -> list[int] | None:
     """The values of width-like constants (`HIDDEN_DIM = 256`, `embedding_dim = 300`: notebooks pass
     them to the model class), or None when one of them, or an image side (`IMG_SIZE = 224`), is

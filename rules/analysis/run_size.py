@@ -37,6 +37,7 @@ from greenlint.rules.analysis.literals import argument, string_value
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.evidence import SMALL_RUN_MINUTES
 from greenlint.rules.impact import Scale
+from greenlint.rules.analysis.memo import once_per_module
 
 # Stands for "a run of minutes": it puts GL502's estimate (midpoint 28 % x 0.05 = 1.4 %) under the
 # 2 % "medium" level. It is not a measurement; the minutes it stands for are
@@ -58,6 +59,7 @@ class SmallRun:
         return Scale(SMALL_RUN_FACTOR, self.reason())
 
 
+@once_per_module
 def small_run(analysis: ModuleAnalysis) -> SmallRun | None:
     """A SmallRun when the module visibly trains a small model on small data, else None."""
     workload = small_workload(analysis)

@@ -343,7 +343,7 @@ class TrainingFromScratch(Rule):
         signals = {kind: _task_signal(analysis, kind) for kind in {c.kind for c in candidates}}
         if not any(signals.values()):
             return
-        if _PRETRAINING.search(analysis.module.code):
+        if _PRETRAINING.search(analysis.code):
             return
         if any(_IMAGENET.search(text) for text in string_literals(analysis.module) if text.lower() != "imagenet"):
             return

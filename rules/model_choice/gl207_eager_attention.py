@@ -111,7 +111,7 @@ class EagerAttention(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         if is_test_module(analysis):
             return
-        code = analysis.module.code
+        code = analysis.code
         if not any(word in code for word in _FUSED_WORDS):
             for site in analysis.facts.calls:
                 if _is_softmax(site, code) and not in_test_function(site.function, site.class_name):

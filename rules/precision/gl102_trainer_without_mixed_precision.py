@@ -110,7 +110,7 @@ class TrainerWithoutMixedPrecision(Rule):
         if precision.state is not Precision.OFF or is_test_module(analysis):
             return
         off_sites = precision.off_sites(*_MESSAGES)
-        if off_sites and tpu_evidence(analysis.facts, analysis.module.code) is not None:
+        if off_sites and tpu_evidence(analysis.facts, analysis.code) is not None:
             # a TPU run: this rule's figures and advice are about GPU tensor cores (issue 14)
             return
         if off_sites and _loaded_on_cpu(analysis):
@@ -196,7 +196,7 @@ def _loaded_on_cpu(analysis: ModuleAnalysis) -> bool:
     """A model loaded with a literal `device_map="cpu"` (or `{"": "cpu"}`) in a module that names no
     GPU and loads no other model onto one: the script trains on the CPU on purpose, whatever GPU the
     machine has. (A CPU load next to a GPU one, say to merge an adapter, is not a CPU run.)"""
-    code = analysis.module.code.lower()
+    code = analysis.code.lower()
     if "cuda" in code or "gpu" in code:
         return False  # any mention of a GPU: not known to be a CPU run (the `device_map=` itself counts as GPU evidence)
     on_cpu = False

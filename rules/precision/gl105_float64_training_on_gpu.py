@@ -37,7 +37,7 @@ def _scientific(analysis: ModuleAnalysis) -> bool:
             create_graph = argument(site.node, "create_graph")
             if create_graph is not None and literal_value(create_graph) is not False:
                 return True
-    return bool(_SCIENTIFIC.search(analysis.module.code))
+    return bool(_SCIENTIFIC.search(analysis.code))
 
 
 def _is_float64(node: cst.BaseExpression | None, site: CallSite) -> bool:

@@ -90,7 +90,7 @@ class ZeroGradSetToNoneFalse(Rule):
             if is_test_module(analysis):
                 return
             if reads_grad is None:
-                code = analysis.module.code
+                code = analysis.code
                 if _GRAD_IN_PLACE.search(code):
                     return  # zeroed (not None) gradients are what this module relies on
                 reads_grad = bool(_GRAD_READ.search(code))

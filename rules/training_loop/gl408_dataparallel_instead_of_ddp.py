@@ -83,7 +83,7 @@ class DataParallelInsteadOfDDP(Rule):
         sites = [site for site in analysis.facts.calls if site.qualname in DATA_PARALLEL]
         if not sites or is_test_module(analysis):
             return
-        code = analysis.module.code
+        code = analysis.code
         if any(word in code for word in _DISTRIBUTED_WORDS):
             return
         trains: bool | None = None

@@ -112,7 +112,7 @@ class XlaDisabled(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         if not uses_keras(analysis) or looks_like_test_code(analysis):
             return
-        if any(site.qualname in _SET_JIT for site in analysis.facts.calls) or "TF_XLA_FLAGS" in analysis.module.code:
+        if any(site.qualname in _SET_JIT for site in analysis.facts.calls) or "TF_XLA_FLAGS" in analysis.code:
             return
         for site in analysis.facts.calls:
             if site.attr != "compile" or not site.is_method_call:

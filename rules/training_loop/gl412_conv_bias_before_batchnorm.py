@@ -139,7 +139,7 @@ class ConvBiasBeforeBatchNorm(Rule):
                     continue  # False, or chosen at run time
                 seen.add(id(first))
                 if loads_weights is None:
-                    code = analysis.module.code
+                    code = analysis.code
                     loads_weights = any(word in code for word in _LOADS_WEIGHTS)
                 fix = None
                 if bias is None or argument(first, "bias") is not None:

@@ -128,7 +128,7 @@ class TorchCompileMissing(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
-        code = analysis.module.code
+        code = analysis.code
         if facts.context.compiled_in or compiles_model(code) or not analysis.device.uses_gpu or _GPU_OFF.search(code):
             return
         if is_test_module(analysis) or intel_cpu_only(analysis) or imports_module(analysis, "torch_xla"):
@@ -206,7 +206,7 @@ def _small_run(analysis: ModuleAnalysis) -> bool:
                     return False  # built in a loop: how many is unknown
                 layer_calls.add(id(site.node))
                 parameters += count
-    if not parameters or parameters >= TINY_PARAMETERS or "deepcopy" in analysis.module.code:
+    if not parameters or parameters >= TINY_PARAMETERS or "deepcopy" in analysis.code:
         return False
     for node in walk(analysis.module):  # a layer built in a comprehension repeats an unknown number of times
         comprehension = isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp))

@@ -149,7 +149,7 @@ def _flags(site: CallSite) -> list[tuple[cst.BaseExpression, str]]:
 
 def _shows_need(analysis: ModuleAnalysis) -> bool:
     """Signs that some parameters get no gradient on some steps (see the rule's `detects`)."""
-    code = analysis.module.code
+    code = analysis.code
     if any(word in code for word in _NEED_WORDS):
         return True
     facts = analysis.facts
