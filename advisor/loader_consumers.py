@@ -9,7 +9,8 @@ that import `name` from it, train (a function of theirs holds a training step or
 CUDA device (their own, or one bound in a project module they import).
 
 Only text scans and the exports the index already caches: no file is parsed here twice, and the
-reverse import table is built once per run, only when some linted file has a module-level loader.
+reverse import table comes from the index's one read of the project (project_scan.py), made only
+when some question about the whole project is first asked.
 """
 
 from __future__ import annotations
@@ -37,38 +38,14 @@ def gpu_training_consumers(index: ProjectIndex, path: Path, text: str) -> dict[s
     if not names:
         return {}
     found: dict[str, str] = {}
-    for importer, imported in _importers(index, path)[:_MAX_IMPORTERS]:
+    for importer, imported in index.importers_of(path)[:_MAX_IMPORTERS]:
         wanted = [name for name in names if name in imported and name not in found]
         if not wanted or not _trains_on_gpu(index, importer):
             continue
-        shown = index._relative(importer) or str(importer)  # noqa: SLF001 (the index's own path helper)
+        shown = index.relative_path(importer) or str(importer)
         for name in wanted:
             found[name] = f"`{shown}` trains with it on a CUDA device"
     return found
-
-
-def _importers(index: ProjectIndex, path: Path) -> list[tuple[Path, set[str]]]:
-    """(project file, the names it imports from `path`), for every file that imports from it."""
-    from greenlint.project_index import scan_imports
-
-    table = index.__dict__.get("_loader_import_table")
-    if table is None:
-        table = {}
-        for relative in sorted(index.project_files()):
-            importer = index.root / relative
-            try:
-                source = importer.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            package = index.package_of(importer) or ""
-            for statement in scan_imports(source, package):
-                if not statement.names or statement.names == ("*",):
-                    continue
-                target = index.module_file(statement.module, importer, package)
-                if target is not None:
-                    table.setdefault(str(target), []).append((importer, set(statement.names)))
-        index.__dict__["_loader_import_table"] = table
-    return table.get(str(path.resolve()), []) or table.get(str(path), [])
 
 
 def _trains_on_gpu(index: ProjectIndex, importer: Path) -> bool:

@@ -28,6 +28,7 @@ from pathlib import Path
 from greenlint.cache import content_hash
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
+from greenlint.project_scan import ProjectScan, scan_project
 from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 
@@ -134,8 +135,7 @@ class ProjectIndex:
         self._files: set[str] | None = None  # the project's .py files, relative posix paths
         self._file_memo: dict[tuple[str, str], str | None] = {}
         self._relative_memo: dict[Path, str | None] = {}
-        self._imported_stems: set[str] | None = None
-        self._compiling_file: str | None = None  # "" when no project file compiles a model
+        self._scan: ProjectScan | None = None  # one read of every project file, made when first asked
         self._load()
 
     # ---- the persistent export cache ------------------------------------------------------
@@ -358,42 +358,26 @@ class ProjectIndex:
                 builder.constants[f"{module}.{name}"] = value
         return exports
 
-    # ---- does any project file compile a model? (GL413) ------------------------------------
+    # ---- questions about the whole project (one read of every file: project_scan.py) -------
+    def project_scan(self) -> ProjectScan:
+        if self._scan is None:
+            self._scan = scan_project(self)
+        return self._scan
+
     def _compiled_in(self) -> str:
-        """The first project file (sorted) that compiles a model, "" if none: one read of the
-        project's files, made at most once per run and only for a file that trains without it."""
-        if self._compiling_file is None:
-            self._compiling_file = ""
-            for relative in sorted(self.project_files()):
-                try:
-                    text = (self.root / relative).read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                if compiles_model(text):
-                    self._compiling_file = relative
-                    break
-        return self._compiling_file
+        """The first project file (sorted) that compiles a model, "" if none (GL413)."""
+        return self.project_scan().compiling_file
 
-    # ---- is a script imported anywhere? -----------------------------------------------------
     def _is_imported(self, path: Path) -> bool:
-        if self._imported_stems is None:
-            self._imported_stems = self._scan_imported_stems()
-        return path.stem in self._imported_stems
+        return path.stem in self.project_scan().imported_stems
 
-    def _scan_imported_stems(self) -> set[str]:
-        """The last component of every module any project file imports, and every name imported
-        from a module (`from scripts import train`): a crude but conservative over-approximation."""
-        stems: set[str] = set()
-        for relative in sorted(self.project_files()):
-            path = self.root / relative
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            for statement in scan_imports(text, ""):
-                stems.add(statement.module.rsplit(".", 1)[-1])
-                stems.update(statement.names)
-        return stems
+    def importers_of(self, path: Path) -> list[tuple[Path, set[str]]]:
+        """(project file, the names it imports from `path`) for every file that imports from it."""
+        importers = self.project_scan().importers
+        return importers.get(str(path.resolve()), []) or importers.get(str(path), [])
+
+    def relative_path(self, path: Path) -> str | None:
+        return self._relative(path)
 
 
 def _written(name: str, text: str) -> bool:
