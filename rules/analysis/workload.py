@@ -27,6 +27,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.literals import argument, resolved_value, string_value
 from greenlint.rules.analysis.model_size import MAX_IMAGE_SIDE, small_data, small_workload
+from greenlint.rules.analysis.memo import once_per_module
 
 # mobile-class architectures: a few hundred MFLOPs at 224 pixels at most, and the FLOPs of a
 # convolutional net scale with the number of pixels, so at 64 pixels or less the step is tiny
@@ -47,18 +48,10 @@ class Workload:
     data_known: bool = True
 
 
-_CACHE_ATTRIBUTE = "_greenlint_small_workload"
-
-
+@once_per_module  # three rules ask
 def small_training_workload(analysis: ModuleAnalysis) -> Workload | None:
-    """A Workload when the module visibly trains a small workload, else None (unknown or large).
-    Computed once per module: three rules ask."""
-    cached = analysis.__dict__.get(_CACHE_ATTRIBUTE, _CACHE_ATTRIBUTE)
-    if cached is not _CACHE_ATTRIBUTE:
-        return cached  # type: ignore[return-value]
-    found = _estimate(analysis)
-    analysis.__dict__[_CACHE_ATTRIBUTE] = found
-    return found
+    """A Workload when the module visibly trains a small workload, else None (unknown or large)."""
+    return _estimate(analysis)
 
 
 def _estimate(analysis: ModuleAnalysis) -> Workload | None:
