@@ -8,12 +8,12 @@ import libcst as cst
 
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.workload import small_training_workload
+from greenlint.rules.analysis.workload import mixed_precision_scale
 from greenlint.rules.analysis.precision import Precision, PrecisionFacts
 from greenlint.rules.analysis.precision_facts import trains_in_float64
 from greenlint.rules.analysis.scope_facts import is_test_module, training_step_loops
 from greenlint.rules.base import Report, Rule
-from greenlint.rules.impact import RuleImpact, Scale, WasteSize
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.precision.autocast_fix import autocast_advice, autocast_fix
 from greenlint.rules.precision.eval_precision import fp32_eval_loops
 
@@ -113,7 +113,7 @@ class MixedPrecisionMissing(Rule):
         if precision.state is not Precision.OFF or trains_in_float64(analysis):
             return
         configured = _configured_off(precision)
-        scale = _tiny_workload_scale(analysis)
+        scale = mixed_precision_scale(analysis)
         for loop in training_step_loops(analysis):
             if configured:
                 # the module has autocast; its flag's default turns it off: change the default
@@ -143,29 +143,12 @@ class MixedPrecisionMissing(Rule):
             )
 
 
-# A tiny, launch-bound model: autocast saves about nothing (and ran slower on a small A100
-# workload, evidence.AMP_SMALL_MODELS). The factor puts the estimate under the 2 % "medium" level
-# (midpoint of 49-82 % x 0.02 = 1.3 %): it stands for "about nothing", it is not a measurement.
-TINY_MODEL_FACTOR = 0.02
-
-
-def _tiny_workload_scale(analysis: ModuleAnalysis) -> Scale | None:
-    workload = small_training_workload(analysis)
-    if workload is None:
-        return None
-    return Scale(
-        TINY_MODEL_FACTOR,
-        f"{workload.reason}: launch-bound, so autocast saves about nothing there (it ran 0.49x-0.87x "
-        "as fast as float32 on a small workload on an A100, huggingface/transformers#15026)",
-    )
-
-
 def _fp32_evaluations(analysis: ModuleAnalysis) -> Iterable[Report]:
     """Evaluation loops in float32 next to a training step under autocast (eval_precision.py)."""
     found = fp32_eval_loops(analysis)
     if not found:
         return
-    scale = _tiny_workload_scale(analysis)
+    scale = mixed_precision_scale(analysis)
     for item in found:
         training = analysis.module.code_for_node(item.training_autocast)
         if len(training) > 60:

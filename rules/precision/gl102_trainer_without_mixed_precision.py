@@ -14,8 +14,8 @@ from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.scope_facts import in_test_function, is_test_module
 from greenlint.rules.analysis.tpu import tpu_evidence
 from greenlint.rules.base import Report, Rule, RuleFix
-from greenlint.rules.analysis.workload import small_training_workload
-from greenlint.rules.impact import RuleImpact, Scale, WasteSize
+from greenlint.rules.analysis.workload import mixed_precision_scale
+from greenlint.rules.impact import RuleImpact, WasteSize
 from greenlint.rules.fixes import set_keyword
 
 _MESSAGES = {
@@ -115,7 +115,7 @@ class TrainerWithoutMixedPrecision(Rule):
             return
         if off_sites and _loaded_on_cpu(analysis):
             return  # `from_pretrained(..., device_map="cpu")`: the run is meant for the CPU
-        scale = _small_workload_scale(analysis) if off_sites else None
+        scale = mixed_precision_scale(analysis) if off_sites else None
         for fact in off_sites:
             site = _site(analysis, fact.node)
             if _told_to_use_cpu(fact) or (site is not None and (in_test_function(site.function, site.class_name) or _in_trainer_implementation(analysis, site))):
@@ -172,24 +172,6 @@ def _in_trainer_implementation(analysis: ModuleAnalysis, site: CallSite) -> bool
     if site.class_name is None:
         return False
     return any(base.rsplit(".", 1)[-1].endswith("Trainer") for base in analysis.facts.class_bases(site.class_name))
-
-
-# A small, launch-bound workload: mixed precision saves about nothing (autocast ran 0.49x-0.87x as
-# fast as float32 on a small A100 workload, evidence.AMP_SMALL_MODELS). The factor puts the
-# estimate under the 2 % "medium" level (midpoint of 49-82 % x 0.02 = 1.3 %), as GL101's does; it
-# stands for "about nothing", it is not a measurement.
-SMALL_WORKLOAD_FACTOR = 0.02
-
-
-def _small_workload_scale(analysis: ModuleAnalysis) -> Scale | None:
-    workload = small_training_workload(analysis)
-    if workload is None:
-        return None
-    return Scale(
-        SMALL_WORKLOAD_FACTOR,
-        f"{workload.reason}: launch-bound, so mixed precision saves about nothing there (autocast ran "
-        "0.49x-0.87x as fast as float32 on a small workload on an A100, huggingface/transformers#15026)",
-    )
 
 
 def _loaded_on_cpu(analysis: ModuleAnalysis) -> bool:

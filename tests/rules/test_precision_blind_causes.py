@@ -11,7 +11,8 @@ from rule_helpers import findings, silent
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.config_values import ConfigValues
 from greenlint.rules.analysis.literals import resolving_values
-from greenlint.rules.precision.gl101_mixed_precision_missing import RULE as GL101, TINY_MODEL_FACTOR
+from greenlint.rules.analysis.workload import SMALL_WORKLOAD_AMP_FACTOR as TINY_MODEL_FACTOR
+from greenlint.rules.precision.gl101_mixed_precision_missing import RULE as GL101
 from greenlint.rules.project_context import EMPTY_CONTEXT
 
 

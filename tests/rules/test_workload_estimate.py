@@ -12,8 +12,8 @@ from rule_helpers import findings, silent
 
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.workload import small_training_workload
-from greenlint.rules.precision.gl101_mixed_precision_missing import TINY_MODEL_FACTOR
-from greenlint.rules.precision.gl102_trainer_without_mixed_precision import SMALL_WORKLOAD_FACTOR
+from greenlint.rules.analysis.workload import SMALL_WORKLOAD_AMP_FACTOR as TINY_MODEL_FACTOR
+from greenlint.rules.analysis.workload import SMALL_WORKLOAD_AMP_FACTOR as SMALL_WORKLOAD_FACTOR
 from greenlint.rules.training_loop.gl401_host_device_sync_in_hot_loop import SMALL_RUN_FACTOR
 
 
