@@ -74,7 +74,7 @@ CATEGORY_RULES: dict[str, tuple[str, ...]] = {
     # labels were frozen (commit c47f883); "nearest" ones are vetoed by a judge's `label = "none"`.
     "pandas-iterrows": ("GL601",),
     "row-wise-apply": ("GL601",),
-    "gradients-discarded-before-step": ("GL206",),  # nearest: gradient-accumulation misuse
+    "gradients-discarded-before-step": ("GL418", "GL206"),
     "dataloader-recreated-every-epoch": ("GL308",),  # nearest: workers restarted every epoch
 }
 # Categories the map gives no rule at all ("none"): the first corpus's (2026-12-03, less the ones

@@ -226,3 +226,14 @@ SMALL_RUN_MINUTES = Evidence(
     "and pytorch_ipynb/autoencoder notebooks (docs/evidence.md#wlb-small-runs)",
     "unquantified",
 )
+
+
+# ---- session 5 (issue 14): GL418 ------------------------------------------------------------------------
+ACCUMULATION_SEMANTICS = Evidence(
+    "gradient accumulation zeroes the gradients only after the optimizer step of every k-th micro-batch "
+    "(`if (i + 1) % iters_to_accumulate == 0: step; update; zero_grad()`); zeroing them on every micro-batch "
+    "discards k-1 of every k backward passes (arithmetic: 7 of 8 with k = 8)",
+    "PyTorch docs, 'CUDA Automatic Mixed Precision examples', section 'Gradient accumulation' "
+    "(docs/source/notes/amp_examples.rst); arithmetic on the accumulation factor",
+    "doc",
+)
