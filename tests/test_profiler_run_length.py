@@ -12,13 +12,10 @@ from pathlib import Path
 
 import pytest
 from greenlint.profiler.profile import compute_profile
-from greenlint.profiler.run_length import (
-    Runtime,
-    analyse,
-    choose_total_steps,
-    resolve_total_steps,
-    static_plan,
-)
+from greenlint.profiler.run_length import choose_total_steps, resolve_total_steps
+from greenlint.profiler.run_length_eval import Runtime
+from greenlint.profiler.run_length_loops import static_plan
+from greenlint.profiler.run_length_script import analyse
 
 FILE = "/proj/train.py"
 
