@@ -17,7 +17,7 @@ import statistics
 import tempfile
 import time
 
-from greenlint.profiler.bootstrap import Recorder
+from greenlint.profiler.recorder import Recorder
 from greenlint.profiler.journal import Journal
 from greenlint.profiler.sources import EstimateSource
 

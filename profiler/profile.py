@@ -1,6 +1,6 @@
 """The Profile: energy per device, per step and per line, and the projection to the whole run.
 
-Pure arithmetic on the child's raw result (see bootstrap.Recorder.finish), so every number here
+Pure arithmetic on the child's raw result (see recorder.Recorder.finish), so every number here
 can be tested with made-up readings. Joules inside; the CLI converts for display.
 """
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from greenlint.profiler.bootstrap import Recorder
+from greenlint.profiler.recorder import Recorder
 from greenlint.profiler.profile import (
     MAX_PLOT_POINTS,
     compute_profile,

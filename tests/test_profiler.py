@@ -82,7 +82,7 @@ class FakeNvml:
 
 def make_raw(sources, run_begin, run_end, window=None, step_times=(), step_cpu=(), timelines=None,
              lines=(), steps_seen=None, full=False, outcome="stopped"):
-    """A raw child result, as bootstrap.Recorder.finish writes it."""
+    """A raw child result, as recorder.Recorder.finish writes it."""
     cheap = [i for i, s in enumerate(sources) if s["cheap"]]
     return {
         "version": 1, "outcome": outcome, "exit_code": 0,
