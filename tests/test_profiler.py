@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import pytest
 
 from greenlint.profiler import sources as src_mod
-from greenlint.profiler.profile import compute_profile, integrate_samples, percentile, split_by_timeline
+from greenlint.profiler.energy_math import integrate_samples, percentile, split_by_timeline
+from greenlint.profiler.profile import compute_profile
 from greenlint.profiler.sources import (
     EstimateSource,
     NvmlSource,
