@@ -31,9 +31,10 @@ from typing import Any
 from greenlint.profiler.import_hooks import after_import
 from greenlint.profiler.journal import Journal, journal_path
 from greenlint.profiler.ranks import RankInfo, rank_sources
+from greenlint.profiler.rapl_source import RAPL_ROOT
 from greenlint.profiler.recorder import Recorder, StopProfiling, _write_result
 from greenlint.profiler.run_length_probe import RunLengthProbe
-from greenlint.profiler.sources import RAPL_ROOT, EnergySource, select_sources
+from greenlint.profiler.sources import EnergySource, select_sources
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143

@@ -14,19 +14,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from greenlint.profiler import sources as src_mod
+from greenlint.profiler import rapl_source
 from greenlint.profiler.energy_math import integrate_samples, percentile, split_by_timeline
 from greenlint.profiler.profile import compute_profile
-from greenlint.profiler.sources import (
-    EstimateSource,
-    NvmlSource,
-    RaplSource,
-    RaplUnavailable,
-    SourceSet,
-    nvml_sources,
-    select_sources,
-    visible_gpu_indices,
-)
+from greenlint.profiler.cpu_estimate import EstimateSource
+from greenlint.profiler.nvml_sources import NvmlSource, nvml_sources, visible_gpu_indices
+from greenlint.profiler.rapl_source import RaplSource, RaplUnavailable
+from greenlint.profiler.sources import SourceSet, select_sources
 
 # ------------------------------------------------------------------------------------ fakes
 
@@ -144,10 +138,10 @@ def test_nvml_failures_are_notices_not_tracebacks():
 
 
 def test_pre_volta_gpu_falls_back_to_integrated_power_samples(monkeypatch):
-    import greenlint.profiler.sources as sources_module
+    import greenlint.profiler.nvml_sources as nvml_module
 
     clock = [1000.0]
-    monkeypatch.setattr(sources_module.time, "time", lambda: clock[0])
+    monkeypatch.setattr(nvml_module.time, "time", lambda: clock[0])
     fake = FakeNvml(energy_supported=False)
     fake.power_mw = {0: 100_000}
     [gpu], notices = nvml_sources(fake, env={"CUDA_VISIBLE_DEVICES": "0"})
@@ -162,10 +156,10 @@ def test_pre_volta_gpu_falls_back_to_integrated_power_samples(monkeypatch):
 
 
 def test_gpu_without_sample_buffer_polls_its_power_and_says_so(monkeypatch):
-    import greenlint.profiler.sources as sources_module
+    import greenlint.profiler.nvml_sources as nvml_module
 
     clock = [50.0]
-    monkeypatch.setattr(sources_module.time, "time", lambda: clock[0])
+    monkeypatch.setattr(nvml_module.time, "time", lambda: clock[0])
     fake = FakeNvml(energy_supported=False)
     fake.power_mw = {0: 200_000}
     [gpu], _ = nvml_sources(fake, env={"CUDA_VISIBLE_DEVICES": "0"})
@@ -231,7 +225,7 @@ def test_rapl_permission_denied_falls_back_to_the_estimate(tmp_path, monkeypatch
     def denied(path):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(src_mod, "_read_int", denied)
+    monkeypatch.setattr(rapl_source, "_read_int", denied)
     with pytest.raises(RaplUnavailable, match="permission denied"):
         RaplSource(tmp_path)
     sources, notices = select_sources(rapl_root=tmp_path, use_nvml=False)
@@ -614,7 +608,7 @@ def test_cpu_estimate_counts_running_children_once():
     reaped, through os.times() only (never twice)."""
     import time as _time
 
-    from greenlint.profiler.sources import ProcessTreeCpu
+    from greenlint.profiler.cpu_estimate import ProcessTreeCpu
 
     if not os.path.exists(f"/proc/{os.getpid()}/task"):
         pytest.skip("no /proc: running children cannot be read on this platform")
