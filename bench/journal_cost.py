@@ -17,9 +17,9 @@ import statistics
 import tempfile
 import time
 
-from greenlint.profiler.bootstrap import Recorder
+from greenlint.profiler.recorder import Recorder
 from greenlint.profiler.journal import Journal
-from greenlint.profiler.sources import EstimateSource
+from greenlint.profiler.cpu_estimate import EstimateSource
 
 
 def _recorder(journal_dir: str | None) -> Recorder:

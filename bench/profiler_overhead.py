@@ -78,14 +78,14 @@ def _time_once(cmd: list[str], out: str) -> tuple[float, float]:
 
 
 def in_process(pairs: int, steps: int, threads: int, workload: str = "mlp", interval: float = 0.005) -> dict:
-    """The profiler's per-step machinery (bootstrap.Recorder: the 5 ms sampler thread walking the
+    """The profiler's per-step machinery (recorder.Recorder: the 5 ms sampler thread walking the
     main thread's stack, the optimizer step hook with its clock and CPU-time reads) switched on and
     off in alternating segments of one process, so the two sides of each pair are a fraction of a
     second apart and see the same load. Not included: the child's start (runpy, the import
     finder), the run-length probe (first step and once per epoch only), the once-a-second status
     file of the live display."""
     import torch
-    from greenlint.profiler import bootstrap
+    from greenlint.profiler import recorder as recorder_module
     from greenlint.profiler.sources import select_sources
 
     if threads:
@@ -120,8 +120,8 @@ def in_process(pairs: int, steps: int, threads: int, workload: str = "mlp", inte
 
     def profiled() -> tuple[float, float, int, int]:
         sources, notices = select_sources(None, use_nvml=False)
-        recorder = bootstrap.Recorder({"warmup": 0, "steps": None, "full": True, "sample_interval_s": interval,
-                                       "gpu_trace_steps": 0}, sources, notices)
+        recorder = recorder_module.Recorder({"warmup": 0, "steps": None, "full": True, "sample_interval_s": interval,
+                                            "gpu_trace_steps": 0}, sources, notices)
         handle = register(recorder.on_step)
         recorder.start()
         # The sampler thread's own CPU clock: splits the overhead into the sampler's work and the

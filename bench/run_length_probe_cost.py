@@ -19,7 +19,7 @@ import torch
 import torch.utils.data.dataloader as dataloader_module
 from torch.utils.data import DataLoader, TensorDataset
 
-from greenlint.profiler.bootstrap import _UserFiles
+from greenlint.profiler.user_files import _UserFiles
 from greenlint.profiler.run_length_probe import RunLengthProbe
 
 

@@ -1,7 +1,7 @@
 """The child's measurements as they are taken, so that a run that dies without writing its result
 (SIGKILL from the out-of-memory killer, ``os._exit``) still leaves a partial profile.
 
-The child (bootstrap.Recorder) appends one JSON object per line to ``<result>.journal.jsonl``:
+The child (recorder.Recorder) appends one JSON object per line to ``<result>.journal.jsonl``:
 
     {"k": "start", ...}        sources, config, the run's first readings
     {"k": "s", "n": N}         an optimizer step before the measured window (warm-up, traced steps)

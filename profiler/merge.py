@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import fields
 from typing import Any
 
+from greenlint.profiler.energy_math import percentile
 from greenlint.profiler.profile import (
     MEASURED_METHODS,
     Device,
@@ -21,7 +22,6 @@ from greenlint.profiler.profile import (
     Projection,
     RankSummary,
     compute_profile,
-    percentile,
 )
 
 # worst first: the merged outcome is the worst of its parts ("partial": a rank killed without its

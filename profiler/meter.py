@@ -44,7 +44,7 @@ class DeviceEnergy:
     name: str
     method: str  # nvml-energy-counter, rapl, estimate
     energy_j: float | None  # None: the source failed during the window (see EnergyMeter.notices)
-    tolerance: float  # stated tolerance of the method (a fraction), see sources.TOLERANCE
+    tolerance: float  # stated tolerance of the method (a fraction), see energy_source.TOLERANCE
     basis: str
 
 
@@ -134,7 +134,7 @@ class EnergyMeter:
         sources: the energy sources (default: ``select_sources``, as ``greenlint profile`` does);
             they are started here.
         cpu_watts_per_core: the figure for the CPU-time estimate when neither RAPL nor a given
-            source covers the CPU (default 12 W, see sources.DEFAULT_CPU_WATTS_SOURCE).
+            source covers the CPU (default 12 W, see cpu_estimate.DEFAULT_CPU_WATTS_SOURCE).
         sync: ``torch.cuda.synchronize()`` before each read when the program has initialised CUDA.
         power_samples: keep the GPUs' 20 ms power samples for ``take_power_samples`` (the
             callbacks split a window's GPU energy between steps with them); otherwise they are

@@ -1,6 +1,6 @@
 """The live progress display of `greenlint profile` (parent side, interactive terminals only).
 
-The child replaces a small status file about once a second (bootstrap.Recorder._write_status);
+The child replaces a small status file about once a second (recorder.Recorder._write_status);
 the parent shows it as a rich progress bar: phase, steps measured of the target, elapsed time and
 the current power (measured or estimated, as the sources are).
 

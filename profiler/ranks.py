@@ -28,7 +28,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from greenlint.profiler.sources import RAPL_ROOT, EnergySource, select_sources
+from greenlint.profiler.rapl_source import RAPL_ROOT
+from greenlint.profiler.sources import EnergySource, select_sources
 
 
 @dataclass

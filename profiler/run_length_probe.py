@@ -250,9 +250,9 @@ class RunLengthProbe:
     # -- result -------------------------------------------------------------------------------------
 
     def epoch_boundary(self) -> tuple[int, int] | None:
-        """(steps done at the first epoch's start, steps done at the second's): profile.epoch_boundary
+        """(steps done at the first epoch's start, steps done at the second's): projection.epoch_boundary
         on what has been recorded so far."""
-        from greenlint.profiler.profile import epoch_boundary
+        from greenlint.profiler.projection import epoch_boundary
 
         loaders = [{"iter_steps": site.iter_steps} for site in self.loaders.values()]
         return epoch_boundary({"run_length": {"loaders": loaders}})

@@ -9,7 +9,8 @@ import sys
 import pytest
 from greenlint.profiler.callbacks.tracker import LINES_BASIS, TrainingEnergy
 from greenlint.profiler.meter import EnergyMeter
-from greenlint.profiler.sources import EnergySource, EstimateSource
+from greenlint.profiler.cpu_estimate import EstimateSource
+from greenlint.profiler.sources import EnergySource
 
 
 class FakeSource(EnergySource):

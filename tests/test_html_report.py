@@ -23,7 +23,8 @@ import pytest
 
 from greenlint.profiler.profile import compute_profile
 from greenlint.reporters import html as html_report
-from greenlint.reporters.html import load_sources, order_advice, render_html, write_html_report
+from greenlint.reporters.html import load_sources, render_html, write_html_report
+from greenlint.reporters.html_advice import order_advice
 from greenlint.reporters.html_charts import clip_points
 
 SCRIPT = "/work/proj/train.py"

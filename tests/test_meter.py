@@ -68,7 +68,7 @@ def test_begin_end_measures_each_device_and_labels_it(rig):
     assert m.name == "step" and m.time_s == 2.0 and (m.t_begin, m.t_end) == (1000.0, 1002.0)
     assert [(d.kind, d.name, d.method, d.energy_j) for d in m.devices] == [
         ("cpu", "fake cpu", "rapl", 2.5), ("gpu", "GPU 0: fake", "nvml-energy-counter", 30.0)]
-    assert [d.tolerance for d in m.devices] == [0.10, 0.05]  # sources.TOLERANCE
+    assert [d.tolerance for d in m.devices] == [0.10, 0.05]  # energy_source.TOLERANCE
     assert m.energy_j == 32.5 and m.how == "measured"
     assert m.energy_of("gpu") == 30.0 and m.energy_of("cpu") == 2.5
     assert m.to_json()["devices"][1]["method"] == "nvml-energy-counter"
@@ -299,8 +299,8 @@ def test_importing_the_package_stays_cheap():
 
 
 def test_nvml_power_samples_reach_the_meter_and_are_drained():
-    # sources.NvmlSource with the slice of pynvml it uses; the samples leave the source once taken.
-    from greenlint.profiler.sources import NvmlSource
+    # nvml_sources.NvmlSource with the slice of pynvml it uses; the samples leave the source once taken.
+    from greenlint.profiler.nvml_sources import NvmlSource
 
     def sample(t_us: int, mw: int):
         return types.SimpleNamespace(timeStamp=t_us, sampleValue=types.SimpleNamespace(uiVal=mw))

@@ -6,14 +6,9 @@ import time
 
 import pytest
 
-from greenlint.profiler.bootstrap import Recorder
-from greenlint.profiler.profile import (
-    MAX_PLOT_POINTS,
-    compute_profile,
-    downsample_samples,
-    step_series,
-    timeline_from_cumulative,
-)
+from greenlint.profiler.recorder import Recorder
+from greenlint.profiler.plot_data import MAX_PLOT_POINTS, downsample_samples, step_series, timeline_from_cumulative
+from greenlint.profiler.profile import compute_profile
 from greenlint.profiler.sources import EnergySource
 
 GPU = {"kind": "gpu", "name": "GPU 0", "method": "nvml-energy-counter", "cheap": False, "tolerance": 0.05, "basis": ""}

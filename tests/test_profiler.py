@@ -14,18 +14,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from greenlint.profiler import sources as src_mod
-from greenlint.profiler.profile import compute_profile, integrate_samples, percentile, split_by_timeline
-from greenlint.profiler.sources import (
-    EstimateSource,
-    NvmlSource,
-    RaplSource,
-    RaplUnavailable,
-    SourceSet,
-    nvml_sources,
-    select_sources,
-    visible_gpu_indices,
-)
+from greenlint.profiler import rapl_source
+from greenlint.profiler.energy_math import integrate_samples, percentile, split_by_timeline
+from greenlint.profiler.profile import compute_profile
+from greenlint.profiler.cpu_estimate import EstimateSource
+from greenlint.profiler.nvml_sources import NvmlSource, nvml_sources, visible_gpu_indices
+from greenlint.profiler.rapl_source import RaplSource, RaplUnavailable
+from greenlint.profiler.sources import SourceSet, select_sources
 
 # ------------------------------------------------------------------------------------ fakes
 
@@ -82,7 +77,7 @@ class FakeNvml:
 
 def make_raw(sources, run_begin, run_end, window=None, step_times=(), step_cpu=(), timelines=None,
              lines=(), steps_seen=None, full=False, outcome="stopped"):
-    """A raw child result, as bootstrap.Recorder.finish writes it."""
+    """A raw child result, as recorder.Recorder.finish writes it."""
     cheap = [i for i, s in enumerate(sources) if s["cheap"]]
     return {
         "version": 1, "outcome": outcome, "exit_code": 0,
@@ -143,10 +138,10 @@ def test_nvml_failures_are_notices_not_tracebacks():
 
 
 def test_pre_volta_gpu_falls_back_to_integrated_power_samples(monkeypatch):
-    import greenlint.profiler.sources as sources_module
+    import greenlint.profiler.nvml_sources as nvml_module
 
     clock = [1000.0]
-    monkeypatch.setattr(sources_module.time, "time", lambda: clock[0])
+    monkeypatch.setattr(nvml_module.time, "time", lambda: clock[0])
     fake = FakeNvml(energy_supported=False)
     fake.power_mw = {0: 100_000}
     [gpu], notices = nvml_sources(fake, env={"CUDA_VISIBLE_DEVICES": "0"})
@@ -161,10 +156,10 @@ def test_pre_volta_gpu_falls_back_to_integrated_power_samples(monkeypatch):
 
 
 def test_gpu_without_sample_buffer_polls_its_power_and_says_so(monkeypatch):
-    import greenlint.profiler.sources as sources_module
+    import greenlint.profiler.nvml_sources as nvml_module
 
     clock = [50.0]
-    monkeypatch.setattr(sources_module.time, "time", lambda: clock[0])
+    monkeypatch.setattr(nvml_module.time, "time", lambda: clock[0])
     fake = FakeNvml(energy_supported=False)
     fake.power_mw = {0: 200_000}
     [gpu], _ = nvml_sources(fake, env={"CUDA_VISIBLE_DEVICES": "0"})
@@ -230,7 +225,7 @@ def test_rapl_permission_denied_falls_back_to_the_estimate(tmp_path, monkeypatch
     def denied(path):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(src_mod, "_read_int", denied)
+    monkeypatch.setattr(rapl_source, "_read_int", denied)
     with pytest.raises(RaplUnavailable, match="permission denied"):
         RaplSource(tmp_path)
     sources, notices = select_sources(rapl_root=tmp_path, use_nvml=False)
@@ -530,8 +525,32 @@ def test_trace_runs_between_warmup_and_window_on_cpu(tmp_path, monkeypatch):
     proc, prof = _profile(tmp_path, "--steps", "5", "--warmup", "2", "--gpu-trace-steps", "4", "--no-html", str(script))
     assert proc.returncode == 0, proc.stderr
     assert prof["gpu_trace"]["steps"] == 4 and prof["gpu_trace"]["kernels"] == 0
-    assert prof["gpu_trace"]["idle_total_s"] > 0 and prof["gpu_trace"]["cpu_samples"] > 0
+    # how many sampler ticks fall in 4 short steps depends on the load (8 on a busy 2-core machine,
+    # none is possible): the next test checks with a handshake that the sampler feeds the trace
+    assert prof["gpu_trace"]["idle_total_s"] > 0 and "cpu_samples" in prof["gpu_trace"]
     assert prof["steps"] == 5 and prof["steps_seen"] == 2 + 4 + 5
+
+
+def test_the_sampler_feeds_the_trace_while_it_runs():
+    import torch  # noqa: F401 - the trace starts only where the script has imported torch
+
+    from greenlint.profiler.recorder import Recorder
+
+    recorder = Recorder({"warmup": 1, "steps": None, "full": True, "sample_interval_s": 0.001, "gpu_trace_steps": 2,
+                         "gpu_trace_cpu": True}, [EstimateSource()], [])
+    recorder.start()
+    recorder.on_step()  # the warm-up's last step: the trace starts
+    assert recorder._trace is not None
+    first = recorder.samples
+    deadline = time.monotonic() + 60  # a hang guard: waits for two sampler ticks, not for a time
+    while recorder.samples - first < 2 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    recorder.on_step()
+    recorder.on_step()  # the second traced step: the trace ends, the measured window begins
+    raw = recorder.finish(0, "completed")
+    # the first of the two ticks was handed to the trace before the second was counted
+    assert raw["gpu_trace"]["steps"] == 2 and raw["gpu_trace"]["cpu_samples"] >= 1
+    assert raw["window"]["step_count_at_begin"] == 3
 
 
 def test_live_progress_on_a_terminal_keeps_the_scripts_output(tmp_path):
@@ -613,7 +632,7 @@ def test_cpu_estimate_counts_running_children_once():
     reaped, through os.times() only (never twice)."""
     import time as _time
 
-    from greenlint.profiler.sources import ProcessTreeCpu
+    from greenlint.profiler.cpu_estimate import ProcessTreeCpu
 
     if not os.path.exists(f"/proc/{os.getpid()}/task"):
         pytest.skip("no /proc: running children cannot be read on this platform")

@@ -205,13 +205,13 @@ class _Cpu(_Counter):
 
 
 def test_the_recorder_streams_polls_with_every_source_and_only_new_samples(tmp_path, monkeypatch):
-    from greenlint.profiler import bootstrap
+    from greenlint.profiler import recorder as recorder_module
     from greenlint.profiler.journal import Journal
 
     clock = iter(float(t) for t in range(100, 200))
-    monkeypatch.setattr(bootstrap.time, "time", lambda: next(clock))
+    monkeypatch.setattr(recorder_module.time, "time", lambda: next(clock))
     gpu, cpu = _Counter(), _Cpu()
-    recorder = bootstrap.Recorder({"warmup": 1, "steps": None, "full": True, "gpu_trace_steps": 0}, [gpu, cpu], [])
+    recorder = recorder_module.Recorder({"warmup": 1, "steps": None, "full": True, "gpu_trace_steps": 0}, [gpu, cpu], [])
     recorder.journal = Journal(journal_path(str(tmp_path / "result.json")))
     recorder.t_run0, recorder.run_begin = 99.0, [0.0, 0.0]
     recorder.journal.start(recorder, None)

@@ -12,13 +12,10 @@ from pathlib import Path
 
 import pytest
 from greenlint.profiler.profile import compute_profile
-from greenlint.profiler.run_length import (
-    Runtime,
-    analyse,
-    choose_total_steps,
-    resolve_total_steps,
-    static_plan,
-)
+from greenlint.profiler.run_length import choose_total_steps, resolve_total_steps
+from greenlint.profiler.run_length_eval import Runtime
+from greenlint.profiler.run_length_loops import static_plan
+from greenlint.profiler.run_length_script import analyse
 
 FILE = "/proj/train.py"
 
@@ -393,7 +390,7 @@ def test_stack_across_two_files():
 
 
 def make_raw(run_length: dict | None, steps_seen: int = 6, outcome: str = "stopped", full: bool = False) -> dict:
-    """A raw child result (as bootstrap.Recorder.finish writes it): 2 warm-up steps costing 100 J,
+    """A raw child result (as recorder.Recorder.finish writes it): 2 warm-up steps costing 100 J,
     then 4 measured steps of 10, 10, 20, 20 J."""
     cpu = {"kind": "cpu", "name": "cpu", "method": "estimate", "cheap": True, "tolerance": 0.5, "basis": ""}
     return {

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from greenlint.cli import main
 from greenlint.merging import MergeError, merge_documents
-from greenlint.profiler.bootstrap import Recorder, StopProfiling
+from greenlint.profiler.recorder import Recorder, StopProfiling
 from greenlint.profiler.launch import (
     CHILD_CODE,
     LAUNCHER_CODE,

@@ -1,6 +1,6 @@
-"""Small pieces shared by the HTML report's modules (html.py, html_summary.py): reading numbers
-from the document safely, escaping, the measured/estimated/projected badge, file names as the
-terminal shows them, and the command that applies an advice item."""
+"""Small pieces shared by the HTML report's modules (html*.py): reading numbers from the document
+safely, escaping, the measured/estimated/projected badge, file names as the terminal shows them,
+the command that applies an advice item, number formats and a section with its heading."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import re
 from html import escape
 from typing import Any
 
-from greenlint.profiler.labels import UNQUANTIFIED, label_of_basis
+from greenlint.profiler.labels import UNQUANTIFIED, label_of_basis, method_how
+from greenlint.profiler.units import format_energy, format_kwh_of_joules, format_percent
 
 HOW_CLASSES = {"measured": "measured", "estimated": "estimated", "projected": "projected",
                "partly estimated": "estimated", UNQUANTIFIED: "unquantified"}
@@ -81,3 +82,23 @@ def command_html(command: str) -> str:
     """A shell command that wraps only between its arguments (never inside ``--unsafe-fixes``)."""
     tokens = " ".join(f'<span class="tok">{text(t)}</span>' for t in command.split(" "))
     return f'<code class="cmd">{tokens}</code>'
+
+
+def how_of_method(method: Any) -> str:
+    return method_how(method)
+
+
+def energy(joules: float | None) -> str:
+    return format_energy(joules)
+
+
+def kwh(joules: float | None) -> str:
+    return format_kwh_of_joules(joules)
+
+
+def pct(fraction: float | None) -> str:
+    return format_percent(fraction)
+
+
+def section(anchor: str, heading: str, content: str) -> str:
+    return f'<section id="{anchor}"><h2>{escape(heading)}</h2>{content}</section>'

@@ -10,7 +10,7 @@ Measurement (see docs/profiler.md, "Python API and callbacks"):
   share their boundary read, so they add up to the epoch exactly). NVML is read only there;
 - per optimizer step, the cheap sources only (RAPL, CPU-time estimate: microseconds); a GPU's
   share of each step comes from splitting the window's counter energy by the driver's 20 ms power
-  samples (``profile.split_by_timeline``), as ``greenlint profile`` does.
+  samples (``energy_math.split_by_timeline``), as ``greenlint profile`` does.
 """
 
 from __future__ import annotations
@@ -24,13 +24,8 @@ from typing import Any
 
 from greenlint.profiler.labels import ESTIMATED, FULL_RUN, PARTLY, tolerance_words
 from greenlint.profiler.meter import EnergyMeter, Measurement
-from greenlint.profiler.profile import (
-    Device,
-    Profile,
-    Projection,
-    percentile,
-    split_by_timeline,
-)
+from greenlint.profiler.energy_math import percentile, split_by_timeline
+from greenlint.profiler.profile import Device, Profile, Projection
 from greenlint.profiler.units import format_energy
 
 LINES_BASIS = ("none: the callbacks do no line attribution; run the script under `greenlint profile` "
