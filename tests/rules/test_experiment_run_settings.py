@@ -203,3 +203,31 @@ def test_mlp_on_a_known_small_table_is_not_worth_a_checkpoint():
     silent("GL503", source)
     # the same loop on data the module does not show stays reported
     fires("GL503", source.replace("cement_strength.csv", "sensor_readings.csv"))
+
+
+# gilbe74/AI Optuna.py (blind3): a Keras LSTM fit for a configured 85 epochs inside an Optuna
+# objective with a pruning callback; the study runs a handful of trials.
+OPTUNA_OBJECTIVE = """
+    import optuna
+    from tensorflow import keras
+
+    EPOCHS = 85
+
+    def objective({param}):
+        model = keras.Sequential([keras.layers.LSTM(64), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x_train, y_train, epochs=EPOCHS, validation_data=(x_val, y_val))
+        return model.evaluate(x_val, y_val)
+
+    study = optuna.create_study()
+    study.optimize(objective, n_trials=4)
+"""
+
+
+@pytest.mark.parametrize("param", ["trial", "t"])
+def test_gl503_silent_inside_an_optuna_trial(param):
+    silent("GL503", OPTUNA_OBJECTIVE.format(param=param))
+
+
+def test_gl503_same_fit_outside_a_search_is_reported():
+    fires("GL503", OPTUNA_OBJECTIVE.format(param="t").replace("study.optimize(objective, n_trials=4)", "objective(None)"))
