@@ -231,3 +231,38 @@ def test_gl503_silent_inside_an_optuna_trial(param):
 
 def test_gl503_same_fit_outside_a_search_is_reported():
     fires("GL503", OPTUNA_OBJECTIVE.format(param="t").replace("study.optimize(objective, n_trials=4)", "objective(None)"))
+
+
+def test_gl504_mlflow_reexported_by_a_project_module():
+    # paolorechia/common-lit-kaggle@795b53e common_lit_kaggle/modeling/training.py: `mlflow` comes
+    # from the project's own wrapper module, and two log_metric calls run on every training step
+    [first, second] = findings("""
+        import torch
+        from common_lit_kaggle.utils.mlflow_wrapper import mlflow
+
+        def train_epoch(dataloader, model, optimizer, criterion):
+            total_loss = 0
+            idx = 1
+            for inputs, target in dataloader:
+                loss = criterion(model(inputs), target)
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                total_loss += loss.item()
+                mlflow.log_metric("running_loss", total_loss / idx)
+                mlflow.log_metric("steps", idx)
+                idx += 1
+    """, "GL504")
+    assert first.location.row == 13 and second.location.row == 14
+    # throttled: fine
+    silent("GL504", """
+        import torch
+        from common_lit_kaggle.utils.mlflow_wrapper import mlflow
+
+        for step, (inputs, target) in enumerate(dataloader):
+            loss = criterion(model(inputs), target)
+            loss.backward()
+            optimizer.step()
+            if step % 100 == 0:
+                mlflow.log_metric("loss", loss.item())
+    """)
