@@ -14,7 +14,8 @@ Deliberately narrow, so that nothing is guessed:
 - an option is known only when every launch of the script found passes it, all with the same
   value: two scripts with `-e 100` and `-e 1000`, or one that leaves it at the default, give
   nothing;
-- at most MAX_SCRIPTS files of at most MAX_SCRIPT_BYTES each, read once per run.
+- at most MAX_SCRIPTS files of at most MAX_SCRIPT_BYTES each, read once per run, and the walk
+  stops after MAX_VISITED_FILES files of any kind.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 MAX_SCRIPTS = 200
 MAX_SCRIPT_BYTES = 200_000
+MAX_VISITED_FILES = 50_000  # the bound the project index puts on its own walk (MAX_PROJECT_FILES)
 _SKIPPED = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages", "build", "dist"})
 _PYTHON = re.compile(r"^(.*/)?python(\d+(\.\d+)?)?$")
 
@@ -41,9 +43,12 @@ class Launch:
 def read_launches(root: Path) -> list[Launch]:
     """Every Python launch written in the project's shell scripts."""
     launches: list[Launch] = []
-    count = 0
+    count = visited = 0
     for folder, subfolders, files in os.walk(root, onerror=lambda _error: None):
         subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED and not d.startswith("."))
+        visited += len(files)
+        if visited > MAX_VISITED_FILES:
+            return launches  # a home folder or a data tree, not a project: stop looking
         for name in sorted(files):
             if not name.endswith(".sh"):
                 continue
