@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenlint.cache import content_hash
+from greenlint.launch_scripts import Launch, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
 from greenlint.project_scan import ProjectScan, scan_project
@@ -136,6 +137,7 @@ class ProjectIndex:
         self._file_memo: dict[tuple[str, str], str | None] = {}
         self._relative_memo: dict[Path, str | None] = {}
         self._scan: ProjectScan | None = None  # one read of every project file, made when first asked
+        self._launches: list[Launch] | None = None  # the project's shell-script launches, read when first asked
         self._load()
 
     # ---- the persistent export cache ------------------------------------------------------
@@ -283,7 +285,10 @@ class ProjectIndex:
         compiled_in = self._compiled_in() if "backward(" in text and not compiles_model(text) else ""
         if compiled_in:
             words.append("torch.compile")
+        # a script with argparse options: the values the project's shell scripts launch it with
+        launch_options = self._launch_options(path) if "add_argument" in text else {}
         return ProjectContext(
+            launch_options=launch_options,
             package=package,
             local_modules=frozenset(builder.local_modules),
             star_bindings=builder.star_bindings,
@@ -363,6 +368,14 @@ class ProjectIndex:
         if self._scan is None:
             self._scan = scan_project(self)
         return self._scan
+
+    def _launch_options(self, path: Path) -> dict[str, tuple[str, str]]:
+        relative = self._relative(path)
+        if not relative:
+            return {}
+        if self._launches is None:
+            self._launches = read_launches(self.root)
+        return options_for(self._launches, relative)
 
     def _compiled_in(self) -> str:
         """The first project file (sorted) that compiles a model, "" if none (GL413)."""

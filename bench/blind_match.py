@@ -40,7 +40,7 @@ CATEGORY_RULES: dict[str, tuple[str, ...]] = {
     "trained-model-never-saved": ("GL503",),
     "no-early-stopping": ("GL502",),
     "exhaustive-grid-search": ("GL501",),
-    "evaluation-too-frequent": ("GL504",),
+    "evaluation-too-frequent": ("GL504", "GL506"),
     "slow-tokenizer": ("GL304",),
     "per-example-tokenization": ("GL302",),
     "no-length-grouping": ("GL305",),

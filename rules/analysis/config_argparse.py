@@ -72,3 +72,22 @@ def argument_default(call: cst.Call) -> Any:
         except ValueError:
             return NOT_LITERAL
     return value
+
+
+def launched_value(call: cst.Call, text: str) -> Any:
+    """The value argparse gives an option passed as `text` on a command line (a shell script's
+    launch): `type=int/float/str` applied, a missing `type` keeps the string; NOT_LITERAL for
+    actions, `nargs` and any other converter."""
+    if any(a.star for a in call.args):
+        return NOT_LITERAL
+    for name in ("action", "nargs"):
+        if keyword_arg(call, name) is not None:
+            return NOT_LITERAL
+    type_arg = keyword_arg(call, "type")
+    converter = "str" if type_arg is None else type_arg.value.value if isinstance(type_arg.value, cst.Name) else None
+    if converter not in ("int", "float", "str"):
+        return NOT_LITERAL
+    try:
+        return {"int": int, "float": float, "str": str}[converter](text)
+    except ValueError:
+        return NOT_LITERAL

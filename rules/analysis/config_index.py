@@ -102,6 +102,12 @@ class ConfigIndex:
                     names.add(name)
         return names
 
+    def argparse_call(self, parser: str, dest: str) -> cst.Call | None:
+        """The one `add_argument` call of `parser` whose dest is `dest`, else None."""
+        receivers = self._receivers(parser)
+        matches = [call for receiver, call in self.add_argument if receiver in receivers and argparse_dest(call) == dest]
+        return matches[0] if len(matches) == 1 else None
+
     def argparse_default(self, parser: str, dest: str) -> tuple[Any, str, str] | None:
         """(default value, the option as users type it, the option's literal as written) for the
         argument of `parser` whose dest is `dest`, or None when unknown."""

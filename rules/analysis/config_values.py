@@ -50,6 +50,7 @@ from greenlint.rules.config_data import (
     subscripts,
 )
 from greenlint.rules.analysis.config_hydra import hydra_layers
+from greenlint.rules.analysis.config_argparse import launched_value, option_strings
 from greenlint.rules.analysis.config_index import (
     ConfigIndex,
     Key,
@@ -246,11 +247,32 @@ class ConfigValues:
     def _argparse(self, parser: str, rest: Key) -> ConfigValue | None:
         if len(rest) != 1 or not isinstance(rest[0], str):
             return None
+        launched = self._launched(parser, rest[0])
+        if launched is not None:
+            return launched
         found = self.index.argparse_default(parser, rest[0])
         if found is None:
             return None
         value, option, raw = found
         return ConfigValue(value, f"`{option}` defaults to {value!r} ({self.shown}{self._line_suffix(raw)})")
+
+    def _launched(self, parser: str, dest: str) -> ConfigValue | None:
+        """The value the project's shell scripts launch this script with (`-e 1000` in train.sh),
+        converted as argparse would (`type=int/float/str`, `store_true`); None when no script
+        passes the option or the conversion is not one of those."""
+        if not self._context.launch_options:
+            return None
+        call = self.index.argparse_call(parser, dest)
+        if call is None:
+            return None
+        for option in option_strings(call):
+            if option in self._context.launch_options:
+                text, where = self._context.launch_options[option]
+                value = launched_value(call, text)
+                if value is NOT_LITERAL:
+                    return None
+                return ConfigValue(value, f"`{option} {text}` in {where}")
+        return None
 
     # -- classes: dataclass / attrs fields and plain class attributes -------------------------
     def _class_attribute(self, cls: str, rest: Key, depth: int, call: cst.Call | None = None) -> ConfigValue | None:

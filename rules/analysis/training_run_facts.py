@@ -60,7 +60,7 @@ def keras_model_weight(facts: ModuleFacts) -> str:
     for site in facts.calls:
         name = site.attr or ""
         lowered = name.lower().replace("_", "")
-        if _HEAVY_NAME.search(lowered):
+        if _HEAVY_NAME.search(lowered) or _builds_application(site.node):
             return "heavy"
         if not _keras_call(site):
             continue
@@ -73,6 +73,18 @@ def keras_model_weight(facts: ModuleFacts) -> str:
     if "call" in facts.functions:
         return "unknown"
     return "light" if light else "unknown"
+
+
+def _builds_application(call: cst.Call) -> bool:
+    """`name_model(include_top=False, weights="imagenet")`: a Keras application network (ResNet,
+    VGG, MobileNet ...) built through a parameter or variable, so its name is not in the call."""
+    for arg in call.args:
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword == "include_top":
+            return True
+        if keyword == "weights" and isinstance(arg.value, cst.SimpleString) and "imagenet" in arg.value.value:
+            return True
+    return False
 
 
 def fit_framework(site: CallSite, facts: ModuleFacts) -> str:

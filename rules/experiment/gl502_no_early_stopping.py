@@ -66,12 +66,16 @@ class NoEarlyStopping(Rule):
     detects = """
         Keras `model.fit(..., epochs=N, validation_data=...|validation_split>0)` with N >= 30 and no
         `EarlyStopping` among its callbacks, in a module that builds a convolutional, recurrent, attention or
-        pretrained model or does not show the model (a network of only `Dense`/`Dropout`-style layers trains
+        pretrained model (also a Keras application built through a variable: `name_model(include_top=False,
+        weights="imagenet")`) or does not show the model (a network of only `Dense`/`Dropout`-style layers trains
         in seconds per epoch and is not reported, nor is an sklearn/XGBoost/custom-class `fit`); a Hugging Face `Trainer` in a module whose
         `TrainingArguments` evaluate (`eval_strategy`/`evaluation_strategy` "steps" or "epoch") for
         `num_train_epochs` >= 10 with no `EarlyStoppingCallback`; a Lightning `Trainer(max_epochs=N)`
-        with N >= 20 in a module that validates (`validation_step`, `val_dataloaders`) and has no
-        `EarlyStopping`; a hand-written PyTorch epoch loop of N >= 50 epochs (literal or configured)
+        with N >= 20 (a `Trainer` with neither `max_epochs` nor `max_steps` runs Lightning's default 1000)
+        in a module that validates (`validation_step`, `val_dataloaders`, a `val_check_interval` or
+        `check_val_every_n_epoch` setting) and has no `EarlyStopping`, or `Trainer(max_epochs=-1)` with no
+        `max_steps`, `max_time` or stopping callback (a run without end), validating or not (no Lightning
+        finding when `max_time`, `fast_dev_run`, `limit_train_batches` or `overfit_batches` bounds the run); a hand-written PyTorch epoch loop of N >= 50 epochs (literal or configured)
         around a training-step loop that assigns a validation pass's result on every epoch
         (`val_loss = validate(...)`, `valid_loss, acc = eval_epoch(...)`) and has no `break` or
         `return` in it. Silent when the epoch count is neither a literal nor a known
@@ -314,18 +318,57 @@ def _validates(facts: ModuleFacts) -> bool:
     )
 
 
+# Lightning's run length when the Trainer sets neither max_epochs nor max_steps (its docs: "If both
+# max_epochs and max_steps are not specified, defaults to max_epochs = 1000")
+LIGHTNING_DEFAULT_EPOCHS = 1000
+# Trainer arguments that only make sense when the run validates
+_VALIDATION_SETTINGS = ("val_check_interval", "check_val_every_n_epoch")
+# Trainer arguments that shorten or bound the run some other way (a time limit, a debugging run)
+_OTHER_BOUNDS = ("max_time", "fast_dev_run", "limit_train_batches", "overfit_batches")
+
+
 def _lightning(site: CallSite, facts: ModuleFacts) -> Report | None:
     call = site.node
-    epochs = int_value(argument(call, "max_epochs"), facts)
-    if epochs is None or epochs < LIGHTNING_MIN_EPOCHS:
-        return None
-    if not _validates(facts) or not _callbacks_without_stopping(call, facts):
+    if has_double_star(call) or not _callbacks_without_stopping(call, facts):
         return None
     if any(s.qualname and s.qualname.endswith("LightningCLI") for s in facts.calls):
         return None  # callbacks come from the command line / config
+    if any(argument(call, name) is not None for name in _OTHER_BOUNDS):
+        return None
+    epochs_node = argument(call, "max_epochs")
+    max_steps = argument(call, "max_steps")
+    steps_unset = max_steps is None or literal_value(max_steps) == -1
+    if epochs_node is not None and literal_value(epochs_node) == -1 and steps_unset:
+        # `max_epochs=-1` asks for infinite training: with no stopping callback, no step or time
+        # limit, the run ends only when someone kills it
+        advice = (
+            f'add `EarlyStopping(monitor="{_monitored(facts)}", patience=5)`' if _validates(facts)
+            else "give it a `max_epochs` or `max_time`"
+        )
+        return Report(
+            keyword_arg(call, "max_epochs") or call,
+            "Lightning `Trainer(max_epochs=-1)` trains without end: no `max_steps`, `max_time` or `EarlyStopping` "
+            f"callback stops it, so it runs until the process is killed; {advice}",
+        )
+    if epochs_node is None:
+        if not steps_unset or call.args and call.args[0].keyword is None:
+            return None
+        epochs, source = LIGHTNING_DEFAULT_EPOCHS, None
+    else:
+        epochs = int_value(epochs_node, facts)
+        source = configured_source(epochs_node, facts)
+        if epochs is None or epochs < LIGHTNING_MIN_EPOCHS:
+            return None
+    validates = _validates(facts) or any(argument(call, name) is not None for name in _VALIDATION_SETTINGS)
+    if not validates:
+        return None
+    setting = (
+        f"`Trainer(max_epochs={epochs})`{_by_default(source)}" if epochs_node is not None
+        else f"`Trainer` sets neither max_epochs nor max_steps, so it runs Lightning's default {epochs} epochs; it"
+    )
     return Report(
         call,
-        f"Lightning `Trainer(max_epochs={epochs})`{_by_default(configured_source(argument(call, 'max_epochs'), facts))} validates but has no `EarlyStopping` callback: epochs after "
+        f"Lightning {setting} validates but has no `EarlyStopping` callback: epochs after "
         f'the validation metric stops improving are spent for nothing; add `EarlyStopping(monitor="{_monitored(facts)}", '
         "patience=5)`",
     )

@@ -54,7 +54,9 @@ class NoCheckpointing(Rule):
         on MNIST/CIFAR or a small table, nothing pretrained): such a run takes minutes. The
         threshold stays silent on tutorial and fine-tuning runs (pytorch/examples' MNIST runs 14
         epochs, the HF Trainer 3) and fires on the 100-300-epoch from-scratch recipes, where a lost
-        run costs the most. Test code (modules that import pytest or unittest, `test_*` functions) is skipped.
+        run costs the most. Silent inside a hyper-parameter search trial (an Optuna objective: a
+        `trial` parameter or a function passed to `study.optimize`): an interrupted study repeats
+        one trial. Test code (modules that import pytest or unittest, `test_*` functions) is skipped.
     """
     why = """
         Without a checkpoint, any interruption (a crash, an out-of-memory error late in training, a
@@ -135,8 +137,9 @@ class NoCheckpointing(Rule):
             saves = census(analysis)
             if not saves.never_saves:
                 return
+        trials = _search_trials(facts)
         for loop in facts.loops:
-            if in_test_code(function=loop.function):
+            if in_test_code(function=loop.function) or _in_trial(loop.function, trials):
                 continue
             epochs = epoch_loop_length(loop, analysis.facts)
             if epochs is None:
@@ -171,7 +174,7 @@ class NoCheckpointing(Rule):
             return  # the Keras/Lightning/HF paths below assume a module that never mentions saving
         for site in facts.calls:
             call = site.node
-            if in_test_code(site):
+            if in_test_code(site) or _in_trial(site.function, trials):
                 continue
             if is_keras_fit(site, facts):
                 epochs = int_value(argument(call, "epochs"), facts)
@@ -201,6 +204,21 @@ class NoCheckpointing(Rule):
                         f'`save_strategy="no"` for {epochs_value:g} epochs: an interruption repeats the whole '
                         'fine-tuning; use `save_strategy="epoch"` with `save_total_limit`',
                     )
+
+
+def _search_trials(facts) -> set[str]:
+    """Names of the functions that run one hyper-parameter search trial: an Optuna objective (a
+    `trial` parameter, or passed to `study.optimize`). A trial is short by design and is not
+    resumed: an interrupted study repeats one trial, so checkpointing its fit is not worth it."""
+    names = {name for name, infos in facts.functions.items() if any("trial" in info.params for info in infos)}
+    for site in facts.calls:
+        if site.attr == "optimize" and site.node.args and isinstance(site.node.args[0].value, cst.Name):
+            names.add(site.node.args[0].value.value)
+    return names
+
+
+def _in_trial(function, trials: set[str]) -> bool:
+    return function is not None and function.name in trials
 
 
 def _dead_save_in(loop: cst.CSTNode, saves: SaveCensus) -> tuple[cst.Call, str]:

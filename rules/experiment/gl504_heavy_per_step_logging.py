@@ -249,7 +249,7 @@ def _heavy_log(site: CallSite, facts: ModuleFacts) -> str | None:
         return "tracking"
     if site.attr == "log" and _is_wandb_run(site.receiver, facts):
         return "tracking"
-    if qualname in _MLFLOW:
+    if qualname in _MLFLOW or _reexported(qualname, _MLFLOW):
         return "tracking"
     if site.attr in _TENSORBOARD_HEAVY and _is_summary_writer(site.receiver, facts):
         return "tensorboard"
@@ -261,6 +261,15 @@ def _heavy_log(site: CallSite, facts: ModuleFacts) -> str | None:
         if (qualname is not None and qualname.startswith("logging.")) or receiver in ("logger", "log", "_logger"):
             return "print"
     return None
+
+
+def _reexported(qualname: str | None, names: frozenset[str]) -> bool:
+    """`mlflow.log_metric` reached through a project module that re-exports it (`from
+    pkg.utils.mlflow_wrapper import mlflow`: common-lit-kaggle's wrapper falls back to a mock when
+    mlflow is missing): the last two parts name the tracking call."""
+    if qualname is None or qualname.count(".") < 2:
+        return False
+    return ".".join(qualname.rsplit(".", 2)[-2:]) in names
 
 
 def _short_loop(loop: LoopInfo, facts: ModuleFacts) -> bool:

@@ -1,0 +1,104 @@
+"""The options a project's shell scripts launch a script with (advisor/launch_scripts.py) and
+their use by the argparse resolution: jadore801120/attention-is-all-you-need-pytorch's train.py
+defaults to `-epoch 10` while train_multi30k_de_en.sh runs it with `-epoch 200` (a shape written
+from that repository, not its code)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from greenlint.config import Settings
+from greenlint.launch_scripts import Launch, _launches_in, options_for
+from greenlint.runner import lint_files
+from greenlint.selection import RuleSelection
+
+TRAIN = """
+    import argparse
+    import torch
+
+    def train_epoch(model, data, optimizer):
+        for x, y in data:
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    def eval_epoch(model, data):
+        return 0.0, 0.0
+
+    def train(model, training_data, validation_data, optimizer, opt):
+        for epoch_i in range(opt.epoch):
+            train_epoch(model, training_data, optimizer)
+            valid_loss, valid_accu = eval_epoch(model, validation_data)
+            torch.save(model.state_dict(), "model.chkpt")
+
+    def main():
+        parser = argparse.ArgumentParser()
+        parser.add_argument("-epoch", type=int, default=10)
+        parser.add_argument("-b", "--batch_size", type=int, default=2048)
+        opt = parser.parse_args()
+        train(model, train_data, val_data, optimizer, opt)
+
+    if __name__ == "__main__":
+        main()
+"""
+
+LAUNCH = """
+    # gpu=0 bash run.sh
+    CUDA_VISIBLE_DEVICES=${gpu} python train.py \\
+    -data_pkl data.pkl \\
+    -label_smoothing \\
+    -b 256 \\
+    -epoch EPOCHS \\
+    -output_dir output/run_${lr}
+"""
+
+
+def test_launch_lines_are_joined_and_split_like_a_shell():
+    [launch] = _launches_in(textwrap.dedent(LAUNCH.replace("EPOCHS", "200")), "run.sh", "")
+    assert launch.script == "train.py" and launch.where == "run.sh:3"
+    assert launch.options["-epoch"] == "200" and launch.options["-b"] == "256"
+    assert launch.options["-label_smoothing"] is None
+
+
+def test_python_dash_m_and_nested_folders():
+    [launch] = _launches_in("python -m src.training -e 1000 --lr=3e-4\n", "scripts/a.sh", "scripts")
+    assert launch.script == "-m src.training" and launch.options == {"-e": "1000", "--lr": "3e-4"}
+    [relative] = _launches_in("python ../train.py --epochs 5\n", "scripts/a.sh", "scripts")
+    assert relative.script == "train.py"
+
+
+def test_only_options_every_launch_agrees_on():
+    launches = [
+        Launch("train.py", {"-epoch": "200", "-b": "256", "-o": "out/$x"}, "a.sh:1"),
+        Launch("train.py", {"-epoch": "200", "-b": "128"}, "b.sh:1"),
+        Launch("other.py", {"-epoch": "5"}, "c.sh:1"),
+    ]
+    assert options_for(launches, "train.py") == {"-epoch": ("200", "a.sh:1")}
+    assert options_for(launches, "missing.py") == {}
+
+
+def _lint(root: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> list:
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name, text in files.items():
+        (root / name).write_text(textwrap.dedent(text).lstrip("\n"))
+    monkeypatch.chdir(root)
+    settings = Settings(project_root=root, selection=RuleSelection(select=("ALL",), preview=True))
+    return [f for f in lint_files([root / "train.py"], settings, use_cache=False, jobs=1).findings if f.code == "GL502"]
+
+
+def test_epochs_from_the_launch_script_decide_the_run_length(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    [finding] = _lint(tmp_path, monkeypatch, {"train.py": TRAIN, "run.sh": LAUNCH.replace("EPOCHS", "200")})
+    assert "200 epochs" in finding.message and "`-epoch 200` in run.sh:2" in finding.message
+
+
+def test_without_the_script_the_default_decides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    assert _lint(tmp_path, monkeypatch, {"train.py": TRAIN}) == []  # 10 epochs: short
+
+
+def test_disagreeing_launches_fall_back_to_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    files = {"train.py": TRAIN, "run.sh": LAUNCH.replace("EPOCHS", "200"), "short.sh": "python train.py -epoch 3\n"}
+    assert _lint(tmp_path, monkeypatch, files) == []
