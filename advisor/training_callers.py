@@ -20,6 +20,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greenlint.loader_consumers import binds_cuda_device
+
 if TYPE_CHECKING:
     from greenlint.project_index import ProjectIndex
 
@@ -101,19 +103,4 @@ def _names_cuda(index: ProjectIndex, importer: Path, text: str) -> bool:
     if _CUDA_TEXT.search(text):
         return True
     exports = index.exports_of(importer)
-    if exports is None:
-        return False
-    if exports.devices:
-        return True
-    package = index.package_of(importer) or ""
-    for qualname in set(exports.bindings.values()):
-        module = qualname
-        while module:
-            target = index.module_file(module, importer, package)
-            if target is not None:
-                inner = index.exports_of(target)
-                if inner is not None and inner.devices:
-                    return True
-                break
-            module = module.rpartition(".")[0]
-    return False
+    return exports is not None and binds_cuda_device(index, importer, exports)
