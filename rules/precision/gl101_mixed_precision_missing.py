@@ -27,6 +27,9 @@ class MixedPrecisionMissing(Rule):
         same module) in a module that puts work on a CUDA GPU, where nothing in the module turns on
         reduced precision: no `torch.autocast` in any spelling, no GradScaler, no `.half()` or
         `.bfloat16()` model, no bf16/fp16 dtype, no Accelerate/Lightning/DeepSpeed precision setting.
+        The GPU may be named in another module of the project: a device bound in an imported config
+        module, or the script that imports the module's training function, calls it and names a
+        CUDA device (then nothing in any such caller may set reduced precision in any spelling).
         A precision flag that is not a literal (`autocast(enabled=args.amp)`) counts as the user's
         choice, unless its default is known and false (an argparse default such as a `store_true`
         `--amp`, a key of a config file the module opens by a literal path, a Hydra config, a
