@@ -160,3 +160,11 @@ def test_device_chosen_in_an_if_of_a_config_class_body(tmp_path: Path, monkeypat
     })
     [finding] = gl101(tmp_path, "trainer.py", monkeypatch)
     assert "set in config.py" in finding.message
+
+
+def test_a_test_module_calling_the_loop_on_cuda_is_not_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"training.py": TRAINING, "tests/test_training.py": MAIN})
+    assert gl101(tmp_path, "training.py", monkeypatch) == []
+    # control: the same caller as a script of the project is the run
+    write(tmp_path, {"scripts/run.py": MAIN})
+    assert len(gl101(tmp_path, "training.py", monkeypatch)) == 1
