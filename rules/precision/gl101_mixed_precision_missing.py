@@ -104,7 +104,7 @@ class MixedPrecisionMissing(Rule):
         ),
         frequency="run-wide",
     )
-    trigger = (("backward(",), ("step(",), ("cuda", "device_map", "DataParallel", "Accelerator", "gpu", "accelerator"))
+    trigger = (("backward(",), ("step(", ".step_"), ("cuda", "device_map", "DataParallel", "Accelerator", "gpu", "accelerator"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         device = _gpu_evidence(analysis)

@@ -168,3 +168,25 @@ def test_a_test_module_calling_the_loop_on_cuda_is_not_the_run(tmp_path: Path, m
     # control: the same caller as a script of the project is the run
     write(tmp_path, {"scripts/run.py": MAIN})
     assert len(gl101(tmp_path, "training.py", monkeypatch)) == 1
+
+
+def test_an_optimizer_stepped_through_a_step_method_passes_the_prefilter() -> None:
+    # jadore801120/attention-is-all-you-need-pytorch (blind corpus) train.py: a ScheduledOptim
+    # wrapper steps with `optimizer.step_and_update_lr()`, so the file has no "step(" at all and
+    # GL101's prefilter skipped it although the analysis recognises the step
+    from rule_helpers import findings
+
+    source = """
+        import torch
+
+        device = torch.device("cuda")
+        model = Transformer().to(device)
+        optimizer = ScheduledOptim(torch.optim.Adam(model.parameters()), 2.0, 512, 4000)
+        for src, trg in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(src.to(device)), trg.to(device))
+            loss.backward()
+            optimizer.step_and_update_lr()
+    """
+    [finding] = findings(source, "GL101")
+    assert "float32" in finding.message
