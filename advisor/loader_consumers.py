@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from greenlint.module_exports import ModuleExports
     from greenlint.project_index import ProjectIndex
 
 # `train_loader = DataLoader(` / `val_dl = torch.utils.data.DataLoader(` at column 0.
@@ -52,6 +53,12 @@ def _trains_on_gpu(index: ProjectIndex, importer: Path) -> bool:
     exports = index.exports_of(importer)
     if exports is None or not (exports.step_functions or exports.loop_functions):
         return False
+    return binds_cuda_device(index, importer, exports)
+
+
+def binds_cuda_device(index: ProjectIndex, importer: Path, exports: ModuleExports) -> bool:
+    """The module binds a CUDA device, or imports one from a project module (also used by
+    training_callers.py)."""
     if exports.devices:
         return True
     package = index.package_of(importer) or ""

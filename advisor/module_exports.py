@@ -237,10 +237,23 @@ def _assigned_names(statement: ast.stmt) -> list[tuple[str, ast.expr]]:
     return []
 
 
+def _class_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements of a class body, with those of its `if`/`else` branches: a config class may
+    pick its device in one (`if len(gpu_ids) > 1: device = ... else: device = torch.device("cuda:3")`,
+    huutrinh68/global-wheat-detection 0d87128 project/code/config.py)."""
+    found: list[ast.stmt] = []
+    for statement in body:
+        if isinstance(statement, ast.If):
+            found.extend(_class_level(statement.body + statement.orelse))
+        else:
+            found.append(statement)
+    return found
+
+
 def _class_devices(node: ast.ClassDef, text: str, resolve: _Resolver) -> dict[str, str]:
     """Class attributes, and `self.x = ...` in its methods, bound to a CUDA device."""
     found: dict[str, str] = {}
-    for statement in node.body:
+    for statement in _class_level(node.body):
         for name, value in _assigned_names(statement):
             if _mentions_cuda(value, resolve):
                 found[name] = _phrase(text, statement)

@@ -32,6 +32,7 @@ from greenlint.module_exports import ModuleExports, absolute_module, extract_exp
 from greenlint.project_scan import ProjectScan, scan_project
 from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
+from greenlint.training_callers import gpu_training_caller
 
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 MAX_STAR_DEPTH = 3
@@ -287,6 +288,10 @@ class ProjectIndex:
             words.append("torch.compile")
         # a script with argparse options: the values the project's shell scripts launch it with
         launch_options = self._launch_options(path) if "add_argument" in text else {}
+        # GL101: a training module that names no GPU may be run on one by the script that calls it
+        gpu_caller = gpu_training_caller(self, path) if "backward(" in text and "cuda" not in text else ""
+        if gpu_caller:
+            words.append("cuda")
         return ProjectContext(
             launch_options=launch_options,
             package=package,
@@ -305,6 +310,7 @@ class ProjectIndex:
             extra_words=" ".join(words),
             loader_consumers=loader_consumers,
             compiled_in=compiled_in,
+            gpu_caller=gpu_caller,
         )
 
     def _add_import(self, builder: _ContextBuilder, statement: ImportStatement, importer: Path, package: str, depth: int) -> None:

@@ -61,6 +61,10 @@ class ProjectContext:
     # "--epochs" -> ("1000", "train.sh:9") (advisor/launch_scripts.py); the argparse resolution
     # reads them before the defaults
     launch_options: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # a project file that imports this file's training function, calls it and names a CUDA device,
+    # with no reduced precision in any such caller (advisor/training_callers.py); asked only for a
+    # file that trains and names no CUDA device itself (GL101)
+    gpu_caller: str = ""
 
     def is_empty(self) -> bool:
         return self == EMPTY_CONTEXT
@@ -71,7 +75,7 @@ class ProjectContext:
             self.package, sorted(self.local_modules), self.star_bindings, self.star_names, self.devices,
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
-            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options,
+            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

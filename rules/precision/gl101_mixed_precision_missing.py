@@ -27,6 +27,9 @@ class MixedPrecisionMissing(Rule):
         same module) in a module that puts work on a CUDA GPU, where nothing in the module turns on
         reduced precision: no `torch.autocast` in any spelling, no GradScaler, no `.half()` or
         `.bfloat16()` model, no bf16/fp16 dtype, no Accelerate/Lightning/DeepSpeed precision setting.
+        The GPU may be named in another module of the project: a device bound in an imported config
+        module, or the script that imports the module's training function, calls it and names a
+        CUDA device (then nothing in any such caller may set reduced precision in any spelling).
         A precision flag that is not a literal (`autocast(enabled=args.amp)`) counts as the user's
         choice, unless its default is known and false (an argparse default such as a `store_true`
         `--amp`, a key of a config file the module opens by a literal path, a Hydra config, a
@@ -101,10 +104,11 @@ class MixedPrecisionMissing(Rule):
         ),
         frequency="run-wide",
     )
-    trigger = (("backward(",), ("step(",), ("cuda", "device_map", "DataParallel", "Accelerator", "gpu", "accelerator"))
+    trigger = (("backward(",), ("step(", ".step_"), ("cuda", "device_map", "DataParallel", "Accelerator", "gpu", "accelerator"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
-        if not analysis.device.uses_gpu or is_test_module(analysis):
+        device = _gpu_evidence(analysis)
+        if device is None or is_test_module(analysis):
             return
         precision = analysis.precision
         if precision.state is Precision.ON and not trains_in_float64(analysis):
@@ -122,7 +126,7 @@ class MixedPrecisionMissing(Rule):
                     end_node=_header_end(loop.node),
                     message=(
                         "training loop runs on the GPU in float32 by default: the module "
-                        f"{analysis.device.evidence} and has mixed precision, but its flag is off by default "
+                        f"{device} and has mixed precision, but its flag is off by default "
                         f"({configured}); turn it on by default (bf16 autocast: measured 49-82 % less GPU "
                         "energy per step on an H100)"
                     ),
@@ -135,12 +139,21 @@ class MixedPrecisionMissing(Rule):
                 fix=autocast_fix(analysis, loop),
                 message=(
                     "training loop runs on the GPU in float32: the module "
-                    f"{analysis.device.evidence} but sets no mixed precision; wrap each forward pass "
+                    f"{device} but sets no mixed precision; wrap each forward pass "
                     f"and loss in `{autocast_advice(analysis, loop)}` "
                     "(measured 49-82 % less GPU energy per step on an H100)"
                 ),
                 scale=scale,
             )
+
+
+def _gpu_evidence(analysis: ModuleAnalysis) -> str | None:
+    """How the module is known to run on a CUDA GPU: its own evidence, else the project script that
+    imports its training function and runs it on one (advisor/training_callers.py); None if neither."""
+    if analysis.device.uses_gpu:
+        return analysis.device.evidence
+    caller = analysis.facts.context.gpu_caller
+    return f"is trained by {caller}," if caller else None
 
 
 def _fp32_evaluations(analysis: ModuleAnalysis) -> Iterable[Report]:

@@ -1,0 +1,108 @@
+"""Which project script runs this module's training loop on a CUDA GPU (GL101 across modules).
+
+A common layout keeps the loop in `training.py` (`def train(model, loader, opt, device)`) and the
+decisions in `main.py`: `device = "cuda"`, `model.to(device)`, `train(model, ..., device)`. Linted
+alone, `training.py` names no GPU, so GL101 stayed silent on the loop (christianmcb/Deep-Learning-
+Project c1e2779 code/training.py, called from code/main.py). This module answers, for a file that
+defines a function holding a training step or loop, which project file imports that function
+(directly, or through a package `__init__.py` that re-exports it), calls it, and names a CUDA
+device (its own literal "cuda", `.cuda()`, or a device bound in a project module it imports).
+
+It says nothing when any such caller turns on reduced precision in any spelling (autocast,
+GradScaler, `.half()`, a bf16/fp16 dtype or flag, a `precision=`/`mixed_precision` setting, an
+8/4-bit load): the run then decides precision where the loop is not, and a text test cannot tell
+which run uses which setting. Only text scans and the exports the project index already caches.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from greenlint.loader_consumers import binds_cuda_device
+
+if TYPE_CHECKING:
+    from greenlint.project_index import ProjectIndex
+
+_MAX_IMPORTERS = 8  # read at most this many importers of the module (and of a re-exporting package)
+# a CUDA device named in the caller's own text
+_CUDA_TEXT = re.compile(r"""["']cuda(?::\d+)?["']|\.cuda\(""")
+# any spelling of reduced precision (deliberately broad: a false match only keeps GL101 silent)
+_REDUCED_PRECISION = re.compile(
+    r"autocast|GradScaler|\.half\(|bfloat16|float16|\bbf16\b|\bfp16\b|mixed_precision|precision\s*=|"
+    r"load_in_[48]bit|BitsAndBytes|\bamp\b|\bapex\b"
+)
+
+
+def gpu_training_caller(index: ProjectIndex, path: Path) -> str:
+    """A phrase naming the project file that runs `path`'s training function on a CUDA device
+    with no reduced precision anywhere in the callers; "" when none does (or any caller sets one)."""
+    exports = index.exports_of(path)
+    if exports is None:
+        return ""
+    functions = set(exports.step_functions) | set(exports.loop_functions)
+    if not functions:
+        return ""
+    try:
+        functions |= _entry_points(path.read_text(encoding="utf-8", errors="replace"), functions)
+    except OSError:
+        pass
+    found = ""
+    for importer, names in _importers(index, path, functions):
+        if importer.name.startswith("test_") or "tests" in importer.parts:
+            continue  # a test that calls the loop on a GPU it may have is not the training run
+        try:
+            text = importer.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if not any(f"{name}(" in text for name in names):
+            continue  # imported but never called here
+        if _REDUCED_PRECISION.search(text):
+            return ""  # a run of this loop may well be in mixed precision: stay silent
+        if not found and _names_cuda(index, importer, text):
+            shown = index.relative_path(importer) or str(importer)
+            found = f"`{shown}`, which puts the run on a CUDA device"
+    return found
+
+
+# a top-level `def` or `class` (a class ends the text of the function before it)
+_TOP_LEVEL_DEF = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
+
+
+def _entry_points(text: str, functions: set[str]) -> set[str]:
+    """Top-level functions whose text calls one of `functions`: `train_model()` that runs
+    `train_epoch()` once per epoch is what a script imports (paolorechia/common-lit-kaggle 795b53e
+    common_lit_kaggle/modeling/training.py). One level, read from the text between two `def`s."""
+    starts = [(m.start(), m.group(1), m.group(2)) for m in _TOP_LEVEL_DEF.finditer(text)]
+    found: set[str] = set()
+    for i, (start, kind, name) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
+        body = text[text.find(":", start):end]
+        if kind == "def" and name not in functions and any(f"{callee}(" in body for callee in functions):
+            found.add(name)
+    return found
+
+
+def _importers(index: ProjectIndex, path: Path, functions: set[str]) -> list[tuple[Path, set[str]]]:
+    """(file, the training functions it imports from `path`), following one package `__init__.py`
+    that re-exports them (`from .training import train_model`)."""
+    found: list[tuple[Path, set[str]]] = []
+    for importer, imported in index.importers_of(path)[:_MAX_IMPORTERS]:
+        names = imported & functions
+        if not names:
+            continue
+        if importer.name == "__init__.py" and importer.parent == path.parent:
+            for outer, outer_names in index.importers_of(importer)[:_MAX_IMPORTERS]:
+                if outer_names & names:
+                    found.append((outer, outer_names & names))
+        else:
+            found.append((importer, names))
+    return found
+
+
+def _names_cuda(index: ProjectIndex, importer: Path, text: str) -> bool:
+    if _CUDA_TEXT.search(text):
+        return True
+    exports = index.exports_of(importer)
+    return exports is not None and binds_cuda_device(index, importer, exports)
