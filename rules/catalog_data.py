@@ -26,7 +26,7 @@ ENTRIES = (
     ('GL303', False, False, (('okeniz',), ('backward(', '__getitem__')), 'greenlint.rules.data_pipeline.gl303_tokenization_in_training_loop'),
     ('GL304', False, False, (('use_fast=False', 'use_fast = False', 'Tokenizer.from_pretrained'),), 'greenlint.rules.data_pipeline.gl304_slow_tokenizer'),
     ('GL305', False, False, (('"max_length"', "'max_length'", 'pad_to_max_length'),), 'greenlint.rules.data_pipeline.gl305_static_padding_to_max_length'),
-    ('GL306', False, False, (('DataLoader(', 'TrainingArguments(', 'Config('), ('__getitem__', 'torchvision'), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator', 'Trainer'), ('backward(', '.fit(', 'Trainer')), 'greenlint.rules.data_pipeline.gl306_synchronous_dataloader'),
+    ('GL306', False, False, (('DataLoader(', 'TrainingArguments(', 'Config(', 'flow_from_'), ('__getitem__', 'torchvision', 'flow_from_'), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator', 'Trainer', 'flow_from_'), ('backward(', '.fit(', 'Trainer', 'fit_generator(')), 'greenlint.rules.data_pipeline.gl306_synchronous_dataloader'),
     ('GL307', True, False, (('DataLoader(',), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator'), ('backward(', '.fit(', 'Trainer')), 'greenlint.rules.data_pipeline.gl307_pin_memory_missing'),
     ('GL308', True, False, (('num_workers',), ('DataLoader(', 'TrainingArguments(', 'Config('), ('epoch', 'Epoch', '_dataloader(', 'dataloader_num_workers')), 'greenlint.rules.data_pipeline.gl308_persistent_workers_missing'),
     ('GL309', False, False, (('.to(', '.cuda('), ('backward(', '.fit('), ('step(', '.fit(')), 'greenlint.rules.data_pipeline.gl309_loop_invariant_host_to_device_copy'),

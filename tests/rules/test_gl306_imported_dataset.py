@@ -85,3 +85,46 @@ def test_gl306_reports_the_training_loader_over_a_file_reading_dataset_of_anothe
 
 def test_gl306_silent_when_the_imported_dataset_only_indexes_memory(tmp_path):
     assert _gl306(tmp_path, IN_MEMORY) == []
+
+
+# ---- Keras: an image-file iterator read by one worker --------------------------------------------------
+# Written from blind2 georgesha/pneumonia-xray-detection@fa3e617 cnn_keras_3.py:48: fit_generator over
+# flow_from_directory (full-size chest X-ray JPEGs resized to 256x256) for 10 epochs, default workers.
+
+KERAS = """
+    from keras.models import Sequential
+    from keras.layers import Conv2D, Flatten, Dense
+    from keras.preprocessing.image import ImageDataGenerator
+
+    classifier = Sequential()
+    classifier.add(Conv2D(32, (3, 3), input_shape=(256, 256, 3), activation="relu"))
+    classifier.add(Flatten())
+    classifier.add(Dense(units=1, activation="sigmoid"))
+    train_datagen = ImageDataGenerator(rescale=1. / 255, zoom_range=0.2, horizontal_flip=True)
+    training_set = train_datagen.flow_from_directory("data/train", target_size=(256, 256), batch_size=32)
+    history = classifier.fit_generator(training_set, steps_per_epoch=1000, epochs=10{workers})
+"""
+
+
+def test_gl306_reports_a_keras_file_iterator_with_one_worker():
+    from rule_helpers import findings
+
+    found = findings(KERAS.format(workers=""), "GL306")
+    assert len(found) == 1 and "flow_from_directory" in found[0].message and "10 epochs" in found[0].message
+
+
+def test_gl306_keras_silent_with_workers_or_for_a_frozen_backbone():
+    from rule_helpers import findings, silent
+
+    assert findings(KERAS.format(workers=", workers=8, use_multiprocessing=True"), "GL306") == []
+    # GL313's case: caching the frozen features removes the per-epoch decoding as well
+    silent("GL306", """
+        from tensorflow import keras
+        from keras.preprocessing.image import ImageDataGenerator
+
+        base = keras.applications.MobileNet(include_top=False, weights="imagenet", pooling="avg")
+        base.trainable = False
+        model = keras.Sequential([base, keras.layers.Dense(11, activation="softmax")])
+        train = ImageDataGenerator(preprocessing_function=None).flow_from_dataframe(frame, x_col="p", y_col="y")
+        model.fit(train, epochs=100)
+    """)
