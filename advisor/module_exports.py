@@ -48,6 +48,9 @@ class ModuleExports:
     loop_functions: list[str] = field(default_factory=list)
     grad_off: dict[str, str] = field(default_factory=dict)  # "smart_inference_mode" -> phrase
     constants: dict[str, Any] = field(default_factory=dict)
+    # Dataset classes whose `__getitem__` reads or decodes a file per item: "DFUDataset" -> "calls `cv2.imread`"
+    # (GL306 asks it of a dataset built from another module)
+    file_datasets: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +68,7 @@ class ModuleExports:
             (exports.bindings, dict), (exports.star_modules, list), (exports.public, list),
             (exports.devices, dict), (exports.autocast, dict), (exports.autocast_functions, list),
             (exports.step_functions, list), (exports.loop_functions, list),
-            (exports.grad_off, dict), (exports.constants, dict),
+            (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -302,6 +305,9 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                         exports.autocast.setdefault(
                             statement.name, f"`{statement.name}.{method.name}` runs under {how}"
                         )
+            reads = _getitem_reads_files(statement, resolve)
+            if reads is not None:
+                exports.file_datasets[statement.name] = reads
             devices = _class_devices(statement, text, resolve)
             class_devices[statement.name] = devices
             for attr, phrase in devices.items():
@@ -318,6 +324,27 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                     exports.devices[f"{name}.{attr}"] = phrase  # `cfg = Config()` -> `cfg.device`
     exports.public = _public_names(tree, own_names, bindings)
     return exports
+
+
+# Per-item file reading and decoding (the file-reading part of data_pipeline_facts.HEAVY_CALLS; kept
+# here because the project index must not import the rules' libcst analysis).
+_FILE_READS = (
+    "PIL.Image.open", "cv2.imread", "cv2.imdecode", "imageio.", "skimage.io.imread", "torchvision.io.read_",
+    "torchvision.io.decode_", "torch.load", "numpy.load", "numpy.fromfile", "librosa.load", "soundfile.read",
+    "torchaudio.load", "nibabel.load", "tifffile.imread", "pydicom.", "SimpleITK.ReadImage",
+)
+
+
+def _getitem_reads_files(node: ast.ClassDef, resolve: _Resolver) -> str | None:
+    """What the class's own `__getitem__` calls that reads or decodes a file, or None."""
+    for method in node.body:
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name == "__getitem__":
+            for child in ast.walk(method):
+                if isinstance(child, ast.Call):
+                    qualname = resolve(child.func) or ""
+                    if qualname.startswith(_FILE_READS):
+                        return f"calls `{qualname}`"
+    return None
 
 
 def _public_names(tree: ast.Module, own_names: list[str], bindings: dict[str, str]) -> list[str]:

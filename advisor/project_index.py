@@ -122,6 +122,7 @@ class _ContextBuilder:
     loop_functions: set[str] = field(default_factory=set)
     grad_off: dict[str, str] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)
+    file_datasets: dict[str, str] = field(default_factory=dict)
     local_modules: set[str] = field(default_factory=set)
     text: str = ""  # the importing file's text: a fact whose name it never writes is left out
 
@@ -277,6 +278,8 @@ class ProjectIndex:
             words.append("no_grad")
         if builder.step_functions or builder.loop_functions:
             words.append("backward( step(")  # the imported function trains: its words count here
+        if builder.file_datasets:
+            words.append("__getitem__")  # the imported dataset's per-item reading counts here (GL306)
         if any(q.split(".", 1)[0] == "torch" for q in builder.star_bindings.values()):
             words.append("import torch")
         loader_consumers = gpu_training_consumers(self, path, text) if text else {}
@@ -305,6 +308,7 @@ class ProjectIndex:
             loop_functions=frozenset(builder.loop_functions),
             grad_off=builder.grad_off,
             constants=builder.constants,
+            file_datasets=builder.file_datasets,
             not_imported=not_imported,
             notebook=notebook,
             extra_words=" ".join(words),
@@ -367,6 +371,9 @@ class ProjectIndex:
         for name, value in exports.constants.items():
             if _written(name, text):
                 builder.constants[f"{module}.{name}"] = value
+        for name, phrase in exports.file_datasets.items():
+            if _written(name, text):
+                builder.file_datasets[f"{module}.{name}"] = f"{phrase} in {shown}"
         return exports
 
     # ---- questions about the whole project (one read of every file: project_scan.py) -------

@@ -237,3 +237,19 @@ ACCUMULATION_SEMANTICS = Evidence(
     "(docs/source/notes/amp_examples.rst); arithmetic on the accumulation factor",
     "doc",
 )
+
+# ---- xdata (session 6): GL313 ---------------------------------------------------------------------------
+FROZEN_FEATURES_DOC = Evidence(
+    "running the frozen convolutional base once over the dataset and training the classifier on the recorded "
+    "features is 'very fast and cheap', because the base 'is by far the most expensive part of the pipeline'; "
+    "running base and head end to end on every epoch is 'far more expensive' and only needed for data augmentation",
+    "F. Chollet, Deep Learning with Python (Manning, 1st ed.), section 5.3 'Using a pretrained convnet', "
+    "feature extraction",
+    "doc",
+)
+FROZEN_FEATURES_ARITHMETIC = Evidence(
+    "with N epochs the frozen base runs N forward passes over each image instead of one: (N - 1) / N of them "
+    "recompute identical features (80 % at 5 epochs, 99 % at 100)",
+    "arithmetic on the epoch count; a frozen base in inference mode is a deterministic function of its input",
+    "unquantified",
+)

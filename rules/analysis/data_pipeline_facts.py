@@ -435,6 +435,10 @@ def classify_dataset(analysis: ModuleAnalysis, node: cst.BaseExpression | None, 
         if qualname.endswith("ConcatDataset") and isinstance(inner, (cst.List, cst.Tuple)) and inner.elements:
             inner = inner.elements[0].value
         return classify_dataset(analysis, inner, depth + 1)
+    if qualname is not None and qualname in facts.context.file_datasets:
+        # a dataset class of another project module that reads a file per item (code/dataset.py's
+        # `__getitem__` calls cv2.imread)
+        return DatasetKind(True, f"`{qualname.rsplit('.', 1)[-1]}` (its `__getitem__` {facts.context.file_datasets[qualname]})")
     if qualname is not None and qualname.startswith("torchvision.datasets."):
         short = qualname.rsplit(".", 1)[-1]
         if short in IN_MEMORY_TORCHVISION:

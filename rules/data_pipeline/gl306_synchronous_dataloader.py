@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import (
     IDLE_GPU,
+    assigned_values,
     WORKERS_MEASURED,
     classify_dataset,
     dataloader_sites,
@@ -17,6 +20,9 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     module_trains,
 )
 from greenlint.rules.analysis.loader_frequency import single_pass
+from greenlint.rules.analysis.experiment_facts import KERAS_ROOTS, imports_any, int_value
+from greenlint.rules.analysis.frozen_backbone import frozen_backbone
+from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.loader_use import accelerator_word, is_evaluation_loader, loader_consumer
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
 from greenlint.rules.analysis.literals import (
@@ -35,6 +41,45 @@ _MEASURED = (
     "on an H100, num_workers=8 with pin_memory=True cut GPU energy per step by 80 % for ResNet-18 with CPU-side "
     "decoding (greenlint's measurement)"
 )
+
+
+_KERAS_FILE_ITERATORS = ("flow_from_directory", "flow_from_dataframe")
+
+
+def _keras_file_iterators(analysis: ModuleAnalysis) -> Iterable[Report]:
+    """Keras `fit(iterator, epochs=N)` over an image-file iterator with the default single worker:
+    one Python thread decodes and resizes every image of every epoch while the accelerator waits."""
+    facts = analysis.facts
+    if not imports_any(facts, KERAS_ROOTS):
+        return
+    for site in facts.calls:
+        if site.attr not in ("fit", "fit_generator") or not site.is_method_call or in_test_code(site):
+            continue
+        if has_double_star(site.node):
+            continue
+        epochs = int_value(argument(site.node, "epochs"), facts)
+        workers_node = argument(site.node, "workers")
+        workers = None if workers_node is None else resolved_value(workers_node)
+        if epochs is None or epochs < 2 or workers not in (None, 0, 1) or isinstance(workers, bool) and workers:
+            continue
+        data = argument(site.node, "generator" if site.attr == "fit_generator" else "x", 0)
+        if not isinstance(data, cst.Name):
+            continue
+        values = assigned_values(facts, data.value)
+        iterator = next((v for v in values if isinstance(v, cst.Call) and terminal_name(v.func) in _KERAS_FILE_ITERATORS), None)
+        if iterator is None or len(values) != 1:
+            continue
+        if isinstance(site.receiver, cst.Name) and frozen_backbone(site.receiver, facts, analysis.module) is not None:
+            continue  # GL313: cache the frozen features once, which removes the per-epoch decoding too
+        method = terminal_name(iterator.func)
+        setting = "the default single worker" if workers is None else f"`workers={workers}`"
+        yield Report(
+            site.node,
+            f"`{site.attr}` runs {epochs} epochs over `{data.value}`, a `{method}` iterator that reads, decodes and "
+            f"resizes an image file per item, with {setting}: one Python thread prepares every batch while the "
+            "accelerator waits; pass `workers=8` (tf.keras before Keras 3), or build the input with "
+            "`image_dataset_from_directory` and a parallel, prefetched tf.data pipeline",
+        )
 
 
 def _heavy_dataset_class(analysis: ModuleAnalysis) -> tuple[str, str] | None:
@@ -66,7 +111,10 @@ class SynchronousDataLoader(Rule):
         0, or `cfg["num_workers"]` read from a config file as 0, is reported and names where it is set), unit tests, and modules that train on an Intel
         CPU with Intel Extension for PyTorch (no CUDA device named). A loader built at module level
         in a module that another module of the project imports and trains with on a CUDA device
-        (`from data_loader import train_loader`) is reported in the module that builds it.
+        (`from data_loader import train_loader`) is reported in the module that builds it. And Keras
+        `fit`/`fit_generator` of 2+ epochs over an `ImageDataGenerator.flow_from_directory` /
+        `flow_from_dataframe` iterator (it reads and decodes an image file per item) with no `workers`
+        above 1, unless the model's base is frozen (GL313's fix removes the per-epoch decoding).
     """
     why = """
         With no workers, the training process loads and transforms each batch itself, between steps:
@@ -133,15 +181,16 @@ class SynchronousDataLoader(Rule):
     saving_scope = "the GPU's idle time while the training process loads batches (measured 80 % of GPU energy per step on an input-bound ResNet-18)"
     impact = GL306_IMPACT
     trigger = (
-        ("DataLoader(", "TrainingArguments(", "Config("),
-        ("__getitem__", "torchvision"),
-        ("cuda", "gpu", "device_map", "DataParallel", "Accelerator", "accelerator", "Trainer"),
-        ("backward(", ".fit(", "Trainer"),
+        ("DataLoader(", "TrainingArguments(", "Config(", "flow_from_"),
+        ("__getitem__", "torchvision", "flow_from_"),
+        ("cuda", "gpu", "device_map", "DataParallel", "Accelerator", "accelerator", "Trainer", "flow_from_"),
+        ("backward(", ".fit(", "Trainer", "fit_generator("),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         yield from self._loaders(analysis)
         yield from self._trainer_arguments(analysis)
+        yield from _keras_file_iterators(analysis)
 
     def _loaders(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         """Training loaders first; a loader named for evaluation (`test_loader`, `valid_dl`) only when

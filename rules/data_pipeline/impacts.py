@@ -95,3 +95,7 @@ GL310_IMPACT = None
 GL311_IMPACT = None
 # GL312: the tf.data guide and Dataset.cache docs give no figure for a real workload.
 GL312_IMPACT = None
+
+# GL313: the evidence says the frozen base is "by far the most expensive part" (Chollet) and the
+# repeated share is (N - 1) / N of its passes, but no measured share of a run: no size yet.
+GL313_IMPACT = None
