@@ -160,3 +160,56 @@ def test_parameter_loop_without_a_sync_stays_silent():
     # WGAN weight clipping: no value comes back to the host
     source = PER_PARAMETER.replace("if p.grad is not None and CHECK:", "if p.grad is not None:")
     assert rows("GL401", source) == []
+
+
+
+def test_gpu_evidence_from_the_projects_config_class(tmp_path, monkeypatch):
+    """A trainer module that never names a device, while the project's `Config` class (which it uses)
+    sets `self.device = "cuda:0"` (paolorechia/common-lit-kaggle@795b53e
+    common_lit_kaggle/modeling/training.py:104 and settings/config.py:259, blind3)."""
+    from greenlint.config import Settings
+    from greenlint.runner import lint_files
+    from greenlint.selection import RuleSelection
+
+    config = """
+        class Config:
+            _config = None
+
+            @classmethod
+            def get(cls):
+                if cls._config is None:
+                    cls._config = cls()
+                return cls._config
+
+            def __init__(self):
+                self.accumulation = 1
+                self.device = DEVICE
+    """
+    training = """
+        import torch
+        from pkg.config import Config
+
+        def train_epoch(loader, model, optimizer, criterion):
+            config = Config.get()
+            total = 0
+            for x, y in loader:
+                loss = criterion(model(x), y) / config.accumulation
+                loss.backward()
+                optimizer.step()
+                total += loss.item()
+            return total
+    """
+    found = {}
+    for device in ('"cuda:0"', '"cpu"'):
+        root = tmp_path / device.strip('"').replace(":", "")
+        (root / "pkg").mkdir(parents=True)
+        (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+        (root / "pkg" / "__init__.py").write_text("")
+        (root / "pkg" / "config.py").write_text(textwrap.dedent(config.replace("DEVICE", device)).lstrip())
+        (root / "pkg" / "training.py").write_text(textwrap.dedent(training).lstrip())
+        monkeypatch.chdir(root)
+        settings = Settings(project_root=root, selection=RuleSelection(select=("GL401",)))
+        result = lint_files([root / "pkg" / "training.py"], settings, use_cache=False, jobs=1)
+        found[device] = [(f.code, f.location.row) for f in result.findings]
+    assert found['"cuda:0"'] == [("GL401", 11)]
+    assert found['"cpu"'] == []
