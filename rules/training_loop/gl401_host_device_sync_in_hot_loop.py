@@ -65,8 +65,14 @@ class HostDeviceSyncInHotLoop(Rule):
         reported here. Test modules (a test framework or testing helpers imported) are skipped, and
         so are loops that build a new optimizer on every iteration (numerics checks, not training).
         An `if` that holds on every step still counts as every step: a rank-0 / main-process test
-        (`if rank in {-1, 0}:`, `if is_main_process():`) and the gradient-accumulation test
-        (`if (step + 1) % accum_steps == 0:`). In the same modules, an evaluation loop (calls the
+        (`if rank in {-1, 0}:`, `if is_main_process():`), the gradient-accumulation test
+        (`if (step + 1) % accum_steps == 0:`) and an `if` whose body runs the backward pass itself
+        (`if loss > threshold: loss.backward(); ...`; not a modulo test such as a GAN's
+        `if i % n_critic == 0:`). A loop that holds a training-step loop and also runs a training
+        step in its own body (an update on the whole image, then one per crop) is scanned as well.
+        A loop over the model's parameters inside the step that reads a value back for each tensor
+        (`for p in model.parameters(): if torch.isnan(p.grad).any(): ...`) is reported as one sync
+        per parameter tensor, also behind tests fixed for the run (`if clip_max_norm > 0:`). In the same modules, an evaluation loop (calls the
         model, no backward, in an `evaluate()`-style function or under `torch.no_grad()`) is
         reported when it reads single elements back inside a loop over a batch's elements
         (`pred[i].item()` for every `i`): one sync per element, on every evaluation. On a small

@@ -141,7 +141,8 @@ class CudnnBenchmarkOff(Rule):
     summary = "Convolutional model trained on a GPU at a fixed input size without `cudnn.benchmark = True`"
     detects = """
         A module with a training loop (backward + optimizer step) that puts work on a CUDA GPU, builds
-        a convolutional model (`nn.Conv1d/2d/3d`, or a torchvision/timm CNN builder), shows that the
+        a convolutional model (`nn.Conv1d/2d/3d`, a torchvision/timm CNN builder, or the project's own
+        copy of one imported under its torchvision name, such as `mobilenet_v2`), shows that the
         inputs have one size (a fixed-size dataset such as STL10, crop or `Resize((h, w))` transforms,
         literal-sized tensors), and never sets `torch.backends.cudnn.benchmark`. Silent when the
         module asks for determinism (`cudnn.deterministic = True`,
@@ -150,7 +151,9 @@ class CudnnBenchmarkOff(Rule):
         at most 32 pixels a side (MNIST, CIFAR, SVHN, a `RandomCrop(32)`), including a resize to a size
         it cannot read (`Resize(opt.img_size)`) on such a dataset: the cited measurements are on
         224-pixel images and speech, and convolutions that small leave the algorithm choice little
-        to win. Test modules (importing pytest or unittest) are skipped.
+        to win. Silent, too, for a small CNN on a known small dataset (rules/analysis/workload.py: a run
+        of minutes). Reported at the outermost loop around the training step, where training starts.
+        Test modules (importing pytest or unittest) are skipped.
     """
     why = """
         Without benchmark mode cuDNN picks each convolution's algorithm by heuristics. With it, cuDNN
