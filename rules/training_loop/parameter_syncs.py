@@ -9,8 +9,7 @@ total norm; `torch.isfinite(total)` is one sync) or GradScaler's own inf/NaN ski
 Unlike the per-step scan (sync_scan.py), a guard on the way is allowed when it is fixed for the run:
 a test that reads nothing the step loop binds (`if clip_max_norm > 0:`, `if mixed_precision:`)
 either always or never holds, and when it holds the loop runs on every step. Tests that hold on
-every step (gradient accumulation, rank 0) and `if`s that gate the step itself count as well; any
-other test (a modulo logging guard, a data-dependent flag) makes the loop rare.
+every step (gradient accumulation, rank 0) count as well; any other test (a modulo logging guard, a data-dependent flag) makes the loop rare.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import libcst as cst
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.training_loop.sync_guards import every_step_guard
-from greenlint.rules.training_loop.sync_scan import steps_inside
 
 _PARAMETER_ITERATORS = frozenset({"parameters", "named_parameters"})
 # calls whose value, tested in a Python `if`/`while`, must be read back from the device
@@ -53,7 +51,7 @@ def parameter_syncs(analysis: ModuleAnalysis, loop: LoopInfo, skip: frozenset[in
         if isinstance(node, cst.If):
             test = node.test
             fixed = invariance.is_invariant([test])
-            if fixed or every_step_guard(test) is not None or steps_inside(node) is not None:
+            if fixed or every_step_guard(test) is not None:
                 inner = guard
                 if fixed:
                     code = cst.Module([]).code_for_node(test)

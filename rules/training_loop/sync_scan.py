@@ -101,7 +101,7 @@ class Scanner(cst.CSTVisitor):
 
     def visit_If(self, node: cst.If) -> bool:
         self._visit_test(node.test)
-        reason = every_step_guard(node.test) or steps_inside(node)
+        reason = every_step_guard(node.test) or steps_inside(node, self.scan.tensor_names - self.scan.host_names)
         if reason is not None:
             # `if rank in {-1, 0}:` / `if (i + 1) % accum == 0:`: the body still runs on every step
             self._guards.append((cst.Module([]).code_for_node(node.test), reason))
@@ -292,12 +292,16 @@ class Scanner(cst.CSTVisitor):
 STEP_INSIDE_REASON = "true on every step that trains: its body runs the backward pass"
 
 
-def steps_inside(node: cst.If) -> str | None:
+def steps_inside(node: cst.If, tensors: set[str]) -> str | None:
     """`if loss > threshold: loss.backward(); opt.step(); losses.append(loss.item())`: the `if`
-    gates the training step itself, so what it guards runs on every step that trains. A modulo
-    test (`if i % n_critic == 0:`, a GAN's generator every n-th step) is a real frequency guard and
-    is not one of these. (penguin1109/DACON_LightImageAI DEEPRCAN0731.ipynb, blind3)"""
+    gates the training step itself on the step's own tensor, so what it guards runs on every step
+    that trains (penguin1109/DACON_LightImageAI DEEPRCAN0731.ipynb, blind3). Only a test that reads
+    a tensor of the step: a counter test is a real frequency guard (`if i % n_critic == 0:`, a GAN's
+    generator every n-th step; `if batches_done < warmup_batches:`, a warm-up phase,
+    eriklindernoren/PyTorch-GAN esrgan.py, blind)."""
     if any(isinstance(n, cst.BinaryOperation) and isinstance(n.operator, cst.Modulo) for n in walk(node.test)):
+        return None
+    if not any(isinstance(n, cst.Name) and n.value in tensors for n in walk(node.test)):
         return None
     for statement in node.body.body:
         for sub in walk(statement):

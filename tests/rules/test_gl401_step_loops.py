@@ -213,3 +213,26 @@ def test_gpu_evidence_from_the_projects_config_class(tmp_path, monkeypatch):
         found[device] = [(f.code, f.location.row) for f in result.findings]
     assert found['"cuda:0"'] == [("GL401", 11)]
     assert found['"cpu"'] == []
+
+
+def test_warm_up_phase_that_steps_inside_its_if_stays_rare():
+    # a generator warmed up on the pixel loss for the first batches only (the shape of
+    # eriklindernoren/PyTorch-GAN@36d3c77 implementations/esrgan/esrgan.py:120-128, blind)
+    source = """
+    import torch
+
+    generator = G().cuda()
+    opt = torch.optim.Adam(generator.parameters())
+    for i, (lr, hr) in enumerate(loader):
+        opt.zero_grad()
+        loss_pixel = criterion(generator(lr.cuda()), hr.cuda())
+        if done + i < warmup_batches:
+            loss_pixel.backward()
+            opt.step()
+            history.append(loss_pixel.item())
+            continue
+        loss = adversarial(generator(lr.cuda()))
+        loss.backward()
+        opt.step()
+    """
+    assert rows("GL401", source) == []
