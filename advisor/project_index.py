@@ -352,7 +352,9 @@ class ProjectIndex:
         # match only keeps a fact, it never drops a used one).
         text = builder.text
         for name, phrase in exports.devices.items():
-            if _written(name, text):
+            # `Config.device` also where only `Config` is written: a module that uses the project's
+            # config class runs where it says (rules/analysis/device.py)
+            if _written(name, text) or (name[:1].isupper() and "." in name and _written(name.split(".", 1)[0], text)):
                 builder.devices[f"{module}.{name}"] = f"`{name}`, a CUDA device set in {shown} (`{phrase}`)"
         for name, phrase in exports.autocast.items():
             if _written(name, text):

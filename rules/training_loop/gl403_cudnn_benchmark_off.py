@@ -8,12 +8,14 @@ import libcst as cst
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
 from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value
 from greenlint.rules.analysis.training_loop_facts import (
+    CNN_BUILDERS,
     CNN_TRIGGER,
     GPU_WORDS,
     conv_evidence,
     fixed_input_size_evidence,
     is_test_module,
 )
+from greenlint.rules.analysis.workload import small_training_workload
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import (
     chain,
@@ -139,7 +141,8 @@ class CudnnBenchmarkOff(Rule):
     summary = "Convolutional model trained on a GPU at a fixed input size without `cudnn.benchmark = True`"
     detects = """
         A module with a training loop (backward + optimizer step) that puts work on a CUDA GPU, builds
-        a convolutional model (`nn.Conv1d/2d/3d`, or a torchvision/timm CNN builder), shows that the
+        a convolutional model (`nn.Conv1d/2d/3d`, a torchvision/timm CNN builder, or the project's own
+        copy of one imported under its torchvision name, such as `mobilenet_v2`), shows that the
         inputs have one size (a fixed-size dataset such as STL10, crop or `Resize((h, w))` transforms,
         literal-sized tensors), and never sets `torch.backends.cudnn.benchmark`. Silent when the
         module asks for determinism (`cudnn.deterministic = True`,
@@ -148,7 +151,9 @@ class CudnnBenchmarkOff(Rule):
         at most 32 pixels a side (MNIST, CIFAR, SVHN, a `RandomCrop(32)`), including a resize to a size
         it cannot read (`Resize(opt.img_size)`) on such a dataset: the cited measurements are on
         224-pixel images and speech, and convolutions that small leave the algorithm choice little
-        to win. Test modules (importing pytest or unittest) are skipped.
+        to win. Silent, too, for a small CNN on a known small dataset (rules/analysis/workload.py: a run
+        of minutes). Reported at the outermost loop around the training step, where training starts.
+        Test modules (importing pytest or unittest) are skipped.
     """
     why = """
         Without benchmark mode cuDNN picks each convolution's algorithm by heuristics. With it, cuDNN
@@ -210,22 +215,51 @@ class CudnnBenchmarkOff(Rule):
         loop = next((lp for lp in analysis.facts.loops if lp.is_training_step), None)
         if loop is None or not analysis.device.uses_gpu or is_test_module(analysis):
             return
-        conv = conv_evidence(analysis)
+        conv = conv_evidence(analysis) or _project_cnn_builder(analysis)
         if conv is None:
             return
+        workload = small_training_workload(analysis)
+        if workload is not None and workload.data_known:
+            return  # a small CNN on a known small dataset trains in minutes: nothing worth tuning
         fixed = fixed_input_size_evidence(analysis)
         if fixed is None or _benchmark_or_determinism_chosen(analysis):
             return
+        # reported where training starts: the outermost loop around the step loop (the epoch loop,
+        # where labellers point and where the fix goes before)
+        outer = loop.enclosing()[-1]
         yield Report(
-            loop.node,
+            outer.node,
             f"the module {conv} and {fixed}, but cuDNN picks convolution algorithms by heuristics: set "
             "`torch.backends.cudnn.benchmark = True` before training (with channels_last, measured 19 % "
             "less GPU energy per step for bf16 ResNet-50 on an H100)",
-            end_node=loop.node.iter if isinstance(loop.node, cst.For) else loop.node.test,
+            end_node=outer.node.iter if isinstance(outer.node, cst.For) else outer.node.test,
             fix=insert_once_fix(
                 analysis, loop, "torch.backends.cudnn.benchmark = True", "set torch.backends.cudnn.benchmark = True before training"
             ),
         )
+
+
+def _project_cnn_builder(analysis: ModuleAnalysis) -> str | None:
+    """`mobilenet_v2(pretrained=True)` bound by `from .mbnetv2 import mobilenet_v2`: the project's own
+    copy of a torchvision CNN, named as torchvision names it (duonglong289/age-gender@36424fe
+    models/net.py:61, blind3). Only names imported from a project module (or by a relative import
+    the analysis does not resolve); a library's function of that name is conv_evidence's."""
+    for site in analysis.facts.calls:
+        func = site.node.func
+        if not isinstance(func, cst.Name):
+            continue
+        name = func.value.lower()
+        if not name.startswith(CNN_BUILDERS) or "weights" in name or func.value in analysis.facts.functions:
+            continue
+        qualname = site.qualname
+        if qualname is not None and (qualname.split(".", 1)[0] in _LIBRARIES or qualname == func.value):
+            continue
+        return f"builds `{func.value}` (a CNN from the project's own modules)"
+    return None
+
+
+# packages whose CNN builders conv_evidence already reads, or that are not convolutional code
+_LIBRARIES = frozenset({"torchvision", "timm", "torch", "tensorflow", "keras", "segmentation_models_pytorch"})
 
 
 RULE = CudnnBenchmarkOff()

@@ -64,9 +64,11 @@ class Scanner(cst.CSTVisitor):
     """Walks one body (a training-step loop's, or a helper's it calls) and records the calls that
     run on every iteration: not under `if`/`else`/`except`/ternary/`and`/`or`, not in a test."""
 
-    def __init__(self, imports: ImportTable) -> None:
+    def __init__(self, imports: ImportTable, skip: frozenset[int] = frozenset()) -> None:
         super().__init__()
         self.imports = imports
+        # ids of nested loops not to enter: training-step loops of their own, scanned apart
+        self._skip = skip
         self.scan = Scan()
         self._cond = 0
         self._test = 0
@@ -85,6 +87,9 @@ class Scanner(cst.CSTVisitor):
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
 
+    def visit_For(self, node: cst.For) -> bool:
+        return id(node) not in self._skip
+
     # ---- conditions -----------------------------------------------------------------------------
     def _visit_test(self, test: cst.BaseExpression) -> None:
         self._test += 1
@@ -96,7 +101,7 @@ class Scanner(cst.CSTVisitor):
 
     def visit_If(self, node: cst.If) -> bool:
         self._visit_test(node.test)
-        reason = every_step_guard(node.test)
+        reason = every_step_guard(node.test) or steps_inside(node, self.scan.tensor_names - self.scan.host_names)
         if reason is not None:
             # `if rank in {-1, 0}:` / `if (i + 1) % accum == 0:`: the body still runs on every step
             self._guards.append((cst.Module([]).code_for_node(node.test), reason))
@@ -113,6 +118,8 @@ class Scanner(cst.CSTVisitor):
         return False
 
     def visit_While(self, node: cst.While) -> bool:
+        if id(node) in self._skip:
+            return False
         self._visit_test(node.test)
         node.body.visit(self)
         if node.orelse is not None:
@@ -282,6 +289,27 @@ class Scanner(cst.CSTVisitor):
         return Sync(node, "", statement, assigned)
 
 
+STEP_INSIDE_REASON = "true on every step that trains: its body runs the backward pass"
+
+
+def steps_inside(node: cst.If, tensors: set[str]) -> str | None:
+    """`if loss > threshold: loss.backward(); opt.step(); losses.append(loss.item())`: the `if`
+    gates the training step itself on the step's own tensor, so what it guards runs on every step
+    that trains (penguin1109/DACON_LightImageAI DEEPRCAN0731.ipynb, blind3). Only a test that reads
+    a tensor of the step: a counter test is a real frequency guard (`if i % n_critic == 0:`, a GAN's
+    generator every n-th step; `if batches_done < warmup_batches:`, a warm-up phase,
+    eriklindernoren/PyTorch-GAN esrgan.py, blind)."""
+    if any(isinstance(n, cst.BinaryOperation) and isinstance(n.operator, cst.Modulo) for n in walk(node.test)):
+        return None
+    if not any(isinstance(n, cst.Name) and n.value in tensors for n in walk(node.test)):
+        return None
+    for statement in node.body.body:
+        for sub in walk(statement):
+            if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) and sub.func.attr.value == "backward":
+                return STEP_INSIDE_REASON
+    return None
+
+
 def assigned_name(statement: cst.CSTNode | None, node: cst.Call) -> str | None:
     """`name = <expression containing node>`: name."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
@@ -387,7 +415,7 @@ def short(code: str) -> str:
     return code if len(code) <= 50 else code[:47] + "..."
 
 
-def scan_body(body: cst.CSTNode, imports: ImportTable) -> Scan:
-    scanner = Scanner(imports)
+def scan_body(body: cst.CSTNode, imports: ImportTable, skip: frozenset[int] = frozenset()) -> Scan:
+    scanner = Scanner(imports, skip)
     body.visit(scanner)
     return scanner.scan

@@ -1016,8 +1016,20 @@ TRAINS = """for x, y in loader:
     ],
 )
 def test_gl310_fires_on_factories_moved_to_the_gpu(line):
-    source = "import torch\n" + line + "\n" + TRAINS
-    assert count(source, "GL310") == 1
+    assert count(in_step(line), "GL310") == 1
+
+
+def in_step(line: str) -> str:
+    """`line` on every step of a training loop (GL310 reports only what is built per step)."""
+    return "import torch\nfor x, y in loader:\n    " + line + "\n" + "".join(row + "\n" for row in TRAINS.splitlines()[1:])
+
+
+def forward_of(body: str) -> str:
+    """`body` (lines at the left margin) as a model's `forward`, which runs on every step."""
+    rows = dedent(body).strip("\n").splitlines()
+    return "import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n" + "".join(
+        "        " + row + "\n" for row in rows
+    )
 
 
 @pytest.mark.parametrize(
@@ -1034,11 +1046,11 @@ def test_gl310_fires_on_factories_moved_to_the_gpu(line):
     ],
 )
 def test_gl310_traps_stay_silent(line):
-    assert count("import torch\n" + line + "\n" + TRAINS, "GL310") == 0
+    assert count(in_step(line), "GL310") == 0
 
 
 def test_gl310_silent_in_test_modules():
-    assert count("import torch\nimport unittest\nmask = torch.ones(4).cuda()\n" + TRAINS, "GL310") == 0
+    assert count("import unittest\n" + in_step("mask = torch.ones(4).cuda()"), "GL310") == 0
 
 
 def test_gl310_silent_outside_training_code():
@@ -1072,28 +1084,25 @@ def test_gl310_fires_in_forward_even_where_the_module_does_not_train():
 
 
 def test_gl310_safe_fix_passes_the_device():
-    after = fixed(dedent("""
-        import torch
+    after = fixed(forward_of("""
         a = torch.zeros(3, 4).cuda()
         b = torch.ones(n).to(device, non_blocking=True).float()
         c = torch.full((2,), 7).to(dev, torch.float16)
-    """) + TRAINS, "GL310", unsafe=False)
-    assert after == dedent("""
-        import torch
+    """), "GL310", unsafe=False)
+    assert after == forward_of("""
         a = torch.zeros(3, 4, device="cuda")
         b = torch.ones(n, device=device).float()
         c = torch.full((2,), 7, device=dev, dtype=torch.float16)
-    """) + TRAINS
+    """)
     assert count(after, "GL310") == 0
 
 
 def test_gl310_random_and_range_factories_get_unsafe_fixes():
-    before = dedent("""
-        import torch
+    before = forward_of("""
         r = torch.randn(8).cuda()
         s = torch.arange(0, 1, 0.1).to(device)
         t = torch.zeros(3, requires_grad=True).cuda()
-    """) + TRAINS
+    """)
     assert fixed(before, "GL310", unsafe=False) == dedent(before)
     after = fixed(before, "GL310")
     assert 'r = torch.randn(8, device="cuda")' in after
@@ -1102,7 +1111,7 @@ def test_gl310_random_and_range_factories_get_unsafe_fixes():
 
 
 def test_gl310_no_fix_when_the_factory_sets_a_dtype_and_the_move_converts():
-    found = findings("import torch\nx = torch.zeros(3, dtype=torch.long).to(device, torch.float32)\n" + TRAINS, "GL310")
+    found = findings(in_step("x = torch.zeros(3, dtype=torch.long).to(device, torch.float32)"), "GL310")
     assert len(found) == 1 and found[0].fix is None
 
 
@@ -1231,21 +1240,19 @@ def test_gl310_silent_in_test_helpers_without_a_test_framework_import():
 
 
 def test_gl310_fix_keeps_a_one_argument_per_line_layout():
-    after = fixed(dedent("""
-        import torch
+    after = fixed(forward_of("""
         emb = torch.zeros(
             n_tokens,
             hidden_size,
         ).to(device=self.device)
-    """) + TRAINS, "GL310")
-    assert after == dedent("""
-        import torch
+    """), "GL310")
+    assert after == forward_of("""
         emb = torch.zeros(
             n_tokens,
             hidden_size,
             device=self.device,
         )
-    """) + TRAINS
+    """)
 
 
 # ---- regressions from the whole-repository precision run (docs/precision.md) -------------------------

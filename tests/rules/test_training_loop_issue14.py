@@ -208,12 +208,18 @@ def test_gl403_silent_on_mnist_and_cifar_size_inputs(data):
     [
         'data = datasets.STL10("data", download=True)',
         'data = datasets.ImageFolder("data", transform=transforms.Resize((224, 224)))',
-        'data = datasets.MNIST("data", transform=transforms.Resize((64, 64)))',
+        'data = datasets.ImageFolder("data", transform=transforms.Resize((64, 64)))',
         'data = datasets.ImageFolder("data", transform=transforms.RandomResizedCrop(args.size))',
     ],
 )
 def test_gl403_reports_larger_fixed_inputs(data):
     assert rows("GL403", CNN.replace("DATA", data)) == [8]
+
+
+def test_gl403_silent_on_a_small_cnn_over_a_known_small_dataset_even_resized():
+    # MNIST resized to 64 pixels through a one-layer CNN: minutes of training (session 6)
+    data = 'data = datasets.MNIST("data", transform=transforms.Resize((64, 64)))'
+    assert rows("GL403", CNN.replace("DATA", data)) == []
 
 
 # ---- GL407: CUDA sync debugging switches ------------------------------------------------------------
@@ -405,3 +411,38 @@ def test_gl401_formats_of_host_values_are_not_a_second_report(line):
     expected = [12] if ".item()" in line else []
     assert rows("GL401", source) == expected
     assert all("formatting" not in m for m in messages("GL401", source))
+
+
+# A model class that builds the project's own copy of a torchvision CNN, trained at a fixed 224 size
+# (duonglong289/age-gender@36424fe models/net.py:57-125, blind3): reported at the epoch loop.
+PROJECT_CNN = """
+import torch
+import torchvision.transforms as T
+from .mbnetv2 import BUILDER
+
+class AgeGender:
+    def init_model(self):
+        self.model = BUILDER(pretrained=True)
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters())
+
+    def train(self, num_epochs):
+        for epoch in range(num_epochs):
+            for image, label in self.loader:
+                loss = self.loss(self.model(image.to(self.device)), label.to(self.device))
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+
+    def build_transform(self):
+        return T.Compose([T.Resize([224, 224]), T.ToTensor()])
+"""
+
+
+def test_gl403_project_cnn_builder_named_like_torchvision():
+    assert rows("GL403", PROJECT_CNN.replace("BUILDER", "mobilenet_v2")) == [13]
+
+
+def test_gl403_project_builder_with_another_name_is_no_cnn_evidence():
+    assert rows("GL403", PROJECT_CNN.replace("BUILDER", "build_backbone")) == []
