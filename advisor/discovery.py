@@ -89,8 +89,8 @@ def _is_gitignored(path: Path, is_dir: bool, ignores: list[_IgnoreFile]) -> bool
 
 
 class _Excluder:
-    def __init__(self, settings: Settings) -> None:
-        self.root = settings.project_root
+    def __init__(self, settings: Settings, root: Path | None = None) -> None:
+        self.root = root or settings.project_root  # what patterns with a slash are relative to
         self._excludes = settings.all_excludes
         self._spec: pathspec.GitIgnoreSpec | None = None
 
@@ -116,7 +116,8 @@ def discover(
     paths: list[str], settings: Settings, force_exclude: bool = False, skipped: list[str] | None = None
 ) -> list[Path]:
     """Absolute paths of the files to lint, sorted and without duplicates. A file named
-    explicitly is linted even if excluded, unless `force_exclude` (as in ruff). A folder that
+    explicitly is linted even if excluded, unless `force_exclude` (as in ruff); so is a folder named
+    explicitly, whose files the excludes then judge from the folder down. A folder that
     cannot be read is skipped; a message saying so is appended to `skipped` (if given), as is one
     about a `.gitignore` an earlier greenlint left among source files."""
     excluder = _Excluder(settings)
@@ -136,7 +137,14 @@ def discover(
             found.add(path)
             continue
         ignores = _ancestor_ignore_files(path) if settings.respect_gitignore else []
-        _walk(path, settings, excluder, ignores, found, skipped if skipped is not None else [])
+        walker = excluder
+        if not force_exclude and (excluder.excluded(path, True) or _is_gitignored(path, True, ignores)):
+            # a folder named explicitly inside an excluded or git-ignored one (an installed package
+            # under site-packages, a vendored copy): linted as asked, as ruff does. The excludes
+            # still apply below it, matched from the folder itself; the ignore files above it,
+            # which ignore the folder as a whole, do not.
+            walker, ignores = _Excluder(settings, root=path), []
+        _walk(path, settings, walker, ignores, found, skipped if skipped is not None else [])
     return sorted(found)
 
 

@@ -110,9 +110,13 @@ class _Resolver:
         return f"{base}.{rest}" if rest else base
 
 
-def _import_bindings(tree: ast.Module, package: str) -> tuple[dict[str, str], list[str]]:
+def _import_bindings(tree: ast.Module, package: str) -> tuple[dict[str, str], list[str], bool]:
+    """The module's import table and star imports, and whether any node of the tree could make
+    `_mentions_cuda` true (a "cuda" string, an `.is_available` attribute): when none does, no
+    part of the module is searched for one (the same walk, so the answer costs no extra pass)."""
     bindings: dict[str, str] = {}
     stars: list[str] = []
+    cuda = False
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -130,7 +134,18 @@ def _import_bindings(tree: ast.Module, package: str) -> tuple[dict[str, str], li
                     stars.append(module)
                 elif module:
                     bindings[alias.asname or alias.name] = f"{module}.{alias.name}"
-    return bindings, stars
+        elif not cuda:
+            if isinstance(node, ast.Constant):
+                cuda = isinstance(node.value, str) and (node.value == "cuda" or node.value.startswith("cuda:"))
+            elif isinstance(node, ast.Attribute):
+                cuda = node.attr == "is_available"
+    return bindings, stars, cuda
+
+
+def _written(text: str | None, *words: str) -> bool:
+    """Can a name made of these words occur in the module? `text` is None for a non-ASCII
+    module: the tree's identifiers are NFKC-normalised, so its text alone cannot say."""
+    return text is None or any(word in text for word in words)
 
 
 def _mentions_cuda(node: ast.AST, resolve: _Resolver) -> bool:
@@ -277,28 +292,34 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ModuleExports()
-    bindings, stars = _import_bindings(tree, package)
+    bindings, stars, cuda = _import_bindings(tree, package)
     resolve = _Resolver(bindings)
     exports = ModuleExports(bindings=bindings, star_modules=stars)
+    # Each search below looks for a name that must be written in the module (a resolved name is
+    # made of the module's own words); a module without any of those words skips that search.
+    words = text if text.isascii() else None
+    half = _written(words, "autocast", "half", "float16")  # autocast, .half(), float16, bfloat16
+    trains = _written(words, "backward")
+    grad_off = _written(words, "no_grad", "inference_mode")
     own_names: list[str] = []
     class_devices: dict[str, dict[str, str]] = {}
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             own_names.append(statement.name)
-            how = _runs_half(statement.body, resolve)
+            how = _runs_half(statement.body, resolve) if half else None
             if how is not None:
                 exports.autocast[statement.name] = f"`{statement.name}()` runs under {how}"
                 exports.autocast_functions.append(statement.name)
-            kind = _training_kind(statement)
+            kind = _training_kind(statement) if trains else None
             if kind == "step":
                 exports.step_functions.append(statement.name)
             elif kind == "loop":
                 exports.loop_functions.append(statement.name)
-            if _is_grad_off_wrapper(statement, resolve):
+            if grad_off and _is_grad_off_wrapper(statement, resolve):
                 exports.grad_off[statement.name] = f"`{statement.name}` switches autograd off"
         elif isinstance(statement, ast.ClassDef):
             own_names.append(statement.name)
-            for method in statement.body:
+            for method in statement.body if half else ():
                 if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     how = _runs_half(method.body, resolve)
                     if how is not None:
@@ -308,7 +329,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             reads = _getitem_reads_files(statement, resolve)
             if reads is not None:
                 exports.file_datasets[statement.name] = reads
-            devices = _class_devices(statement, text, resolve)
+            devices = _class_devices(statement, text, resolve) if cuda else {}
             class_devices[statement.name] = devices
             for attr, phrase in devices.items():
                 exports.devices[f"{statement.name}.{attr}"] = phrase
@@ -317,7 +338,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             ok, literal = _constant(value)
             if ok:
                 exports.constants[name] = literal
-            if _mentions_cuda(value, resolve):
+            if cuda and _mentions_cuda(value, resolve):
                 exports.devices[name] = _phrase(text, statement)
             elif isinstance(value, ast.Call) and _dotted(value.func) in class_devices:
                 for attr, phrase in class_devices[_dotted(value.func) or ""].items():

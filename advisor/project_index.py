@@ -24,6 +24,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from greenlint.cache import content_hash
 from greenlint.launch_scripts import Launch, options_for, read_launches
@@ -244,6 +245,19 @@ class ProjectIndex:
         return exports
 
     def _read_exports(self, path: Path) -> ModuleExports | None:
+        source = self._export_source(path)
+        if source is None:
+            return None
+        digest, text, package = source
+        exports = self._exports_by_hash.get(digest)
+        if exports is None:
+            exports = extract_exports(text, package)
+            self._exports_by_hash[digest] = exports
+            self._dirty = True
+        return exports
+
+    def _export_source(self, path: Path) -> tuple[str, str, str] | None:
+        """(cache key, text, package) of a module whose exports can be read; None if too large."""
         try:
             if path.stat().st_size > MAX_EXPORT_BYTES:
                 return None
@@ -251,13 +265,47 @@ class ProjectIndex:
         except OSError:
             return None
         package = self.package_of(path) or ""
-        digest = content_hash(data) + ":" + package
-        exports = self._exports_by_hash.get(digest)
-        if exports is None:
-            exports = extract_exports(data.decode("utf-8", errors="replace"), package)
-            self._exports_by_hash[digest] = exports
-            self._dirty = True
-        return exports
+        return content_hash(data) + ":" + package, data.decode("utf-8", errors="replace"), package
+
+    def _want_exports(self, path: Path, wanted: dict[str, tuple[str, str]], seen: dict[str, bool]) -> bool:
+        """Adds the module to `wanted` unless its exports are known; False if it is too large
+        (or unreadable) to have any."""
+        key = str(path)
+        if key in self._exports_memo:
+            return self._exports_memo[key] is not None
+        if key not in seen:
+            source = self._export_source(path)
+            if source is not None and source[0] not in self._exports_by_hash:
+                wanted.setdefault(source[0], source[1:])
+            seen[key] = source is not None
+        return seen[key]
+
+    def prefetch_exports(self, files: list[tuple[Path, str]], map_function: Callable[[Callable, list], list]) -> None:
+        """Read, with `map_function` (the worker pool), the exports of every local module that
+        `context_for` will read directly for these (path, text) files, and that the cache does not
+        hold: the same modules `_add_import` reads at the first level, so the contexts that follow
+        find them here. Star chains deeper down are still read when `context_for` reaches them."""
+        wanted: dict[str, tuple[str, str]] = {}
+        seen: dict[str, bool] = {}
+        for path, text in files:
+            package = self.package_of(path)
+            if package is None:
+                continue
+            for statement in scan_imports(text, package):
+                target = self.module_file(statement.module, path, package)
+                if target is not None and not self._want_exports(target, wanted, seen):
+                    continue  # too large to read: `_add_import` stops there too
+                for name in statement.names:
+                    sub = self.module_file(f"{statement.module}.{name}", path, package) if name != "*" else None
+                    if sub is not None and sub != target:
+                        self._want_exports(sub, wanted, seen)
+        if not wanted:
+            return
+        found = map_function(_extract_exports, list(wanted.values()))
+        for digest, exports in zip(wanted, found):
+            if exports is not None:  # None: the worker died; `context_for` reads it here instead
+                self._exports_by_hash[digest] = exports
+                self._dirty = True
 
     # ---- the context of one linted file ---------------------------------------------------
     def context_for(self, path: Path, text: str, notebook: bool = False) -> ProjectContext:
@@ -406,6 +454,10 @@ class ProjectIndex:
 
     def relative_path(self, path: Path) -> str | None:
         return self._relative(path)
+
+
+def _extract_exports(source: tuple[str, str]) -> ModuleExports:
+    return extract_exports(*source)
 
 
 def _written(name: str, text: str) -> bool:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 PARALLEL_THRESHOLD = 8
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -52,23 +53,30 @@ def display_path(path: Path, cwd: Path) -> str:
 
 
 def _prepare(
-    files: list[Path], settings: Settings, index: ProjectIndex | None = None
+    files: list[Path], settings: Settings, index: ProjectIndex | None = None, jobs: int | None = None
 ) -> tuple[list[_Prepared], list[tuple[str, str]]]:
     cwd = Path.cwd().resolve()
     enabled = settings.selection.enabled_codes()
-    prepared, unreadable = [], []
+    read, unreadable = [], []
     for path in files:
         shown = display_path(path, cwd)
         try:
-            data = path.read_bytes()
+            read.append((path, shown, path.read_bytes()))
         except OSError as exc:
             unreadable.append((shown, exc.strerror or str(exc)))
-            continue
+    texts: dict[Path, tuple[str, bool]] = {}
+    if index is not None:
+        texts = {path: _context_text(data, shown) for path, shown, data in read if not is_test_path(shown)}
+        # the imported modules' exports (an ast parse each) in the worker pool, before the contexts
+        pool = functools.partial(_map_items, jobs=jobs)
+        index.prefetch_exports([(path, text) for path, (text, _) in texts.items()], pool)
+    prepared = []
+    for path, shown, data in read:
         ignored = per_file_ignored_codes(path, settings.project_root, settings.per_file_ignores)
         request = LintRequest(path, shown, data, enabled, ignored)
         key = request_key(request)
-        if index is not None and not is_test_path(shown):
-            context = _project_context(index, path, data, shown)
+        if path in texts:
+            context = index.context_for(path, *texts[path])
             if not context.is_empty():
                 # the result depends on the imported modules' facts too: an edit there re-lints this file
                 request = replace(request, context=context)
@@ -77,13 +85,18 @@ def _prepare(
     return prepared, unreadable
 
 
-def _project_context(index: ProjectIndex, path: Path, data: bytes, shown: str):  # noqa: ANN202
+def _context_text(data: bytes, shown: str) -> tuple[str, bool]:
+    """The text the project index reads (imports, words) and whether it is a notebook's."""
     notebook = is_notebook(shown)
     try:
-        text = parse_notebook(data).text if notebook else decode_source(data).text
+        return (parse_notebook(data).text if notebook else decode_source(data).text), notebook
     except (DecodeError, NotebookError, RecursionError, ValueError):
-        return index.context_for(path, "", notebook)  # the engine reports the file itself
-    return index.context_for(path, text, notebook)
+        return "", notebook  # the engine reports the file itself
+
+
+def _map_items(function: Callable[[T], R], items: list[T], jobs: int | None) -> list[R | None]:
+    """`_map` for the project index's work: a worker death gives None (the caller does it itself)."""
+    return _map(function, items, jobs, lambda _item, _death: None)
 
 
 def project_index(files: list[Path], settings: Settings, use_cache: bool) -> ProjectIndex | None:
@@ -97,7 +110,7 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
     """Raises CacheDirError (before reading any file) when the cache folder is not greenlint's to use."""
     cache = ResultCache(settings.resolved_cache_dir, settings.fingerprint(), settings.cache_dir_source) if use_cache else None
     index = project_index(files, settings, use_cache)
-    prepared, unreadable = _prepare(files, settings, index)
+    prepared, unreadable = _prepare(files, settings, index, jobs)
     results: dict[Path, list[Finding]] = {}
     pending: list[_Prepared] = []
     if cache is not None:
@@ -174,7 +187,7 @@ def fix_files(
     from greenlint.fixer import fix_request
     from greenlint.impact_filter import visibility_for
 
-    prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True))
+    prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True), jobs)
     requests = [p.request for p in prepared]
     fix = functools.partial(fix_request, unsafe=unsafe, visibility=visibility_for(settings))
     outcomes = _map(fix, requests, jobs, _fix_death_outcome)

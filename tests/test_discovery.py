@@ -56,3 +56,16 @@ def test_force_exclude_applies_to_explicit_files(project):
     _bad(project, "gen_x.py")
     assert _names(project, "legacy/old.py", "new.py", "gen_x.py") == ["gen_x.py", "legacy/old.py", "new.py"]
     assert _names(project, "--force-exclude", "legacy/old.py", "new.py", "gen_x.py") == ["new.py"]
+
+
+def test_a_folder_named_inside_an_excluded_one_is_linted(project):
+    # `greenlint check .venv/lib/python3.11/site-packages/torch`: the user asked for this package,
+    # so it is linted (as ruff does); the default excludes still apply to the folders below it
+    site = ".venv/lib/python3.11/site-packages/pkg"
+    for relative in (f"{site}/a.py", f"{site}/sub/b.py", f"{site}/__pycache__/c.py", f"{site}/build/d.py", "top.py"):
+        _bad(project, relative)
+    (project.root / ".git").mkdir()
+    project.write(".gitignore", ".venv/\n")
+    assert _names(project) == ["top.py"]
+    assert _names(project, site) == [f"{site}/a.py", f"{site}/sub/b.py"]
+    assert _names(project, "--force-exclude", site) == []

@@ -14,6 +14,7 @@ from greenlint.rules.analysis.config_argparse import (
 )
 from greenlint.rules.analysis.literals import NOT_LITERAL, keyword_arg, literal_value
 from greenlint.rules.analysis.names import ImportTable, terminal_name
+from greenlint.rules.analysis.tree import visit
 
 Key = tuple[Any, ...]  # ("cfg", "data", "num_workers"): a root name, then attribute/subscript keys
 
@@ -82,7 +83,7 @@ class ConfigIndex:
     @classmethod
     def of(cls, module: cst.Module) -> ConfigIndex:
         index = cls()
-        module.visit(_Indexer(index))
+        visit(module, _Indexer(index))
         return index
 
     def bind(self, name: str, value: cst.BaseExpression | None) -> None:
@@ -201,7 +202,7 @@ def _walk_returns(function: cst.FunctionDef) -> list[cst.Return]:
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return node is function  # nested functions return for themselves
 
-    function.visit(_Returns())
+    visit(function, _Returns())
     return found
 
 
@@ -357,7 +358,7 @@ def _self_assigned(node: cst.ClassDef) -> set[str]:
         def visit_AnnAssign(self, target: cst.AnnAssign) -> None:
             self._add(target.target)
 
-    node.visit(_SelfTargets())
+    visit(node, _SelfTargets())
     return names
 
 

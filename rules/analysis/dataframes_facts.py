@@ -19,7 +19,7 @@ import libcst as cst
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
 from greenlint.rules.analysis.names import dotted_name
-from greenlint.rules.analysis.tree import walk as _walk
+from greenlint.rules.analysis.tree import visit, walk as _walk
 
 PANDAS_ROOTS = ("pandas", "modin.pandas")
 _FRAME_FACTORIES = frozenset(
@@ -114,7 +114,7 @@ class FrameFacts:
                     scope.unknown.add(star.name.value)
             statements = [node.body]
         for statement in statements:
-            statement.visit(collector)
+            visit(statement, collector)
         self._scopes[key] = scope
         return scope
 
@@ -139,7 +139,7 @@ class FrameFacts:
         if self._comprehensions is None:
             self._comprehensions = []
             if any(site.attr in ("iterrows", "itertuples") for site in self.facts.calls):
-                self.module.visit(_ComprehensionCollector(self._comprehensions))
+                visit(self.module, _ComprehensionCollector(self._comprehensions))
         return self._comprehensions
 
     @property
@@ -157,7 +157,7 @@ class FrameFacts:
                 if loop.parent is not None and any(id(outer) in ids for outer in loop.parent.enclosing()):
                     continue  # walked with its outermost candidate loop
                 walker = _GrowCollector(self, scope_of(loop.function))
-                loop.node.visit(walker)
+                visit(loop.node, walker)
         return self._grows
 
     # ---- kinds of expressions ---------------------------------------------------------------------

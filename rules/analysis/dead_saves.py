@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import libcst as cst
 from greenlint.rules.analysis.literals import NOT_LITERAL, resolved_value
+from greenlint.rules.analysis.tree import visit
 
 # Enough to cover the epoch counts GL503 looks at; a longer range is not enumerated.
 _MAX_ITERATIONS = 100_000
@@ -82,7 +83,7 @@ class _GuardCollector(cst.CSTVisitor):
 def guarded_calls(module: cst.Module, wanted: Callable[[cst.Call], bool]) -> dict[int, tuple[Guard, ...]]:
     """id(call) -> the `if` guards around it (outermost first), for the calls `wanted` accepts."""
     collector = _GuardCollector(wanted)
-    module.visit(collector)
+    visit(module, collector)
     return collector.guards
 
 

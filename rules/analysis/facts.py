@@ -24,6 +24,7 @@ import libcst as cst
 
 from greenlint.rules.analysis.literals import simple_string_value
 from greenlint.rules.analysis.names import ImportTable, dotted_name, terminal_name
+from greenlint.rules.analysis.tree import visit
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 
 # Methods that change their receiver in place: `paths.append(p)` inside a loop makes `paths`
@@ -269,13 +270,13 @@ class _Collector(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> bool:
         # The iterable is evaluated once, before the loop: visit it outside the loop.
-        node.iter.visit(self)
+        visit(node.iter, self)
         self._enter_loop(node)
         self._bind_target(node.target)
-        node.body.visit(self)
+        visit(node.body, self)
         self._loop_stacks[-1].pop()
         if node.orelse is not None:
-            node.orelse.visit(self)
+            visit(node.orelse, self)
         return False
 
     def visit_While(self, node: cst.While) -> None:
@@ -286,26 +287,26 @@ class _Collector(cst.CSTVisitor):
 
     # ---- conditions ---------------------------------------------------------------------
     def visit_If(self, node: cst.If) -> bool:
-        node.test.visit(self)
+        visit(node.test, self)
         self._cond_depth += 1
-        node.body.visit(self)
+        visit(node.body, self)
         if node.orelse is not None:
-            node.orelse.visit(self)
+            visit(node.orelse, self)
         self._cond_depth -= 1
         return False
 
     def visit_IfExp(self, node: cst.IfExp) -> bool:
-        node.test.visit(self)
+        visit(node.test, self)
         self._cond_depth += 1
-        node.body.visit(self)
-        node.orelse.visit(self)
+        visit(node.body, self)
+        visit(node.orelse, self)
         self._cond_depth -= 1
         return False
 
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> bool:
-        node.left.visit(self)
+        visit(node.left, self)
         self._cond_depth += 1
-        node.right.visit(self)
+        visit(node.right, self)
         self._cond_depth -= 1
         return False
 
@@ -638,7 +639,7 @@ class _ProjectCollector(_Collector):
 
 def collect_facts(module: cst.Module, context: ProjectContext = EMPTY_CONTEXT) -> ModuleFacts:
     collector = _ProjectCollector(context) if context.names() else _Collector(context)
-    module.visit(collector)
+    visit(module, collector)  # tree.visit: libcst's visit rebuilds every node it passes
     facts = collector.finish()
     facts.context = context
     if isinstance(collector, _ProjectCollector):

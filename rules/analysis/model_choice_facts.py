@@ -27,6 +27,7 @@ from greenlint.rules.analysis.literals import (
 )
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS
+from greenlint.rules.analysis.tree import visit
 
 # ---- checkpoints -----------------------------------------------------------------------------
 
@@ -188,7 +189,7 @@ def string_literals(module: cst.Module) -> list[str]:
             if value:
                 found.append(value)
 
-    module.visit(Collector())
+    visit(module, Collector())
     return found
 
 

@@ -37,6 +37,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, positional_args, resolved_value, string_value
 from greenlint.rules.analysis.memo import once_per_module
+from greenlint.rules.analysis.tree import visit
 
 MAX_WIDTH = 1024
 MAX_CONV_CHANNELS = 512
@@ -308,5 +309,5 @@ def _parameter_defaults(module: cst.Module) -> list[tuple[str, cst.BaseExpressio
             if node.default is not None:
                 found.append((node.name.value, node.default))
 
-    module.visit(Defaults())
+    visit(module, Defaults())
     return found
