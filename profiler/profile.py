@@ -192,4 +192,3 @@ def _add_gpu_lines(raw: dict[str, Any], sources: list[dict[str, Any]], energies:
     return (f"GPU: the {gpu_how} GPU energy ({format_energy(gpu_j)}) is {energy.basis}, from {trace.get('steps', 0)} "
             f"steps traced with torch.profiler before the measured window ({trace.get('kernels', 0)} kernels); "
             f"{format_energy(energy.unattributed_j)} unattributed.")
-

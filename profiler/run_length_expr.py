@@ -12,9 +12,6 @@ from greenlint.rules.analysis.literals import literal_value, string_value
 from greenlint.rules.analysis.names import dotted_name
 
 
-# ------------------------------------------------------------------------------------ expressions
-
-
 @dataclass(frozen=True)
 class Expr:
     """A number the script computes: a literal, a name, arithmetic, or something unknown."""

@@ -151,7 +151,3 @@ def load_sources(profile_json: dict[str, Any], also: Iterable[str] = ()) -> dict
         except (OSError, ValueError):
             continue
     return out
-
-
-# ----------------------------------------------------------------------------------- files
-
