@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 import libcst as cst
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import CallSite, LoopInfo, is_backward_call, is_optimizer_step
-from greenlint.rules.analysis.literals import literal_value
+from greenlint.rules.analysis.experiment_facts import int_value
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts, is_backward_call, is_optimizer_step
 from greenlint.rules.analysis.names import dotted_name
 from greenlint.rules.analysis.scope_facts import is_test_module, training_step_loops
 from greenlint.rules.analysis.step_guards import conditions_between, runs_every_step
@@ -91,13 +91,12 @@ class GradientsZeroedInsideAccumulation(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         if is_test_module(analysis):
             return
-        constants = _module_int_constants(analysis.module)
         optimizers = analysis.facts.optimizer_names
         for loop in training_step_loops(analysis):
             if not any(is_backward_call(s) and runs_every_step(loop.node, s.node) for s in _own_calls(loop)):
                 continue
             for step_site, guard in _guarded_steps(loop, optimizers):
-                factor = _accumulation_factor(guard.test, constants)
+                factor = _accumulation_factor(guard.test, analysis.facts)
                 if factor == 1 or _runs_backward(guard):
                     continue  # a backward under the guard: alternating updates (GAN n_critic), not accumulation
                 stepped = _optimizer_of(step_site)
@@ -146,34 +145,13 @@ def _is_accumulation_test(test: cst.BaseExpression) -> bool:
     return False
 
 
-def _accumulation_factor(test: cst.BaseExpression, constants: dict[str, int]) -> int | None:
-    """k of `... % k == 0` when it is a literal or a module constant; None when unknown."""
+def _accumulation_factor(test: cst.BaseExpression, facts: ModuleFacts) -> int | None:
+    """k of `... % k == 0` when the module or its configuration states it (a literal, a constant, an
+    argparse default); None when unknown."""
     for node in walk(test):
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
-            right = node.right
-            value = literal_value(right)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(right, cst.Name):
-                return constants.get(right.value)
-            return None
+            return int_value(node.right, facts)
     return None
-
-
-def _module_int_constants(module: cst.Module) -> dict[str, int]:
-    """Module-level `NAME = <int literal>` bound exactly once."""
-    seen: dict[str, list[object]] = {}
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                seen.setdefault(small.targets[0].target.value, []).append(literal_value(small.value))
-    return {
-        name: values[0]
-        for name, values in seen.items()
-        if len(values) == 1 and isinstance(values[0], int) and not isinstance(values[0], bool)
-    }
 
 
 def _optimizer_of(site: CallSite) -> str | None:
