@@ -340,7 +340,7 @@ class ProjectIndex:
         # a script with argparse options: the values the project's shell scripts launch it with
         launch_options = self._launch_options(path) if "add_argument" in text else {}
         # GL101: a training module that names no GPU may be run on one by the script that calls it
-        gpu_caller = gpu_training_caller(self, path) if "backward(" in text and "cuda" not in text else ""
+        gpu_caller = gpu_training_caller(self, path, text) if "backward(" in text and "cuda" not in text else ""
         if gpu_caller:
             words.append("cuda")
         return ProjectContext(

@@ -35,19 +35,17 @@ _REDUCED_PRECISION = re.compile(
 )
 
 
-def gpu_training_caller(index: ProjectIndex, path: Path) -> str:
-    """A phrase naming the project file that runs `path`'s training function on a CUDA device
-    with no reduced precision anywhere in the callers; "" when none does (or any caller sets one)."""
+def gpu_training_caller(index: ProjectIndex, path: Path, text: str) -> str:
+    """A phrase naming the project file that runs `path`'s training function (`text` is `path`'s
+    source, already read by the caller) on a CUDA device with no reduced precision anywhere in the
+    callers; "" when none does (or any caller sets one)."""
     exports = index.exports_of(path)
     if exports is None:
         return ""
     functions = set(exports.step_functions) | set(exports.loop_functions)
     if not functions:
         return ""
-    try:
-        functions |= _entry_points(path.read_text(encoding="utf-8", errors="replace"), functions)
-    except OSError:
-        pass
+    functions |= _entry_points(text, functions)
     found = ""
     for importer, names in _importers(index, path, functions):
         if importer.name.startswith("test_") or "tests" in importer.parts:
