@@ -19,12 +19,12 @@ import torch
 import torch.utils.data.dataloader as dataloader_module
 from torch.utils.data import DataLoader, TensorDataset
 
-from greenlint.profiler.user_files import _UserFiles
+from greenlint.profiler.user_files import UserFiles
 from greenlint.profiler.run_length_probe import RunLengthProbe
 
 
 def main() -> None:
-    probe = RunLengthProbe(lambda: 0, _UserFiles().resolve, __file__)
+    probe = RunLengthProbe(lambda: 0, UserFiles().resolve, __file__)
     loader = DataLoader(TensorDataset(torch.randn(1000, 4)), batch_size=10)
     n = 2000
     plain = min(timeit.repeat(lambda: iter(loader), number=n, repeat=5)) / n

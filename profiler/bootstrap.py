@@ -32,7 +32,7 @@ from greenlint.profiler.import_hooks import after_import
 from greenlint.profiler.journal import Journal, journal_path
 from greenlint.profiler.ranks import RankInfo, rank_sources
 from greenlint.profiler.rapl_source import RAPL_ROOT
-from greenlint.profiler.recorder import Recorder, StopProfiling, _write_result
+from greenlint.profiler.recorder import Recorder, StopProfiling, write_result_atomically
 from greenlint.profiler.run_length_probe import RunLengthProbe
 from greenlint.profiler.sources import EnergySource, select_sources
 
@@ -187,7 +187,7 @@ def main(argv: list[str], user_path: list[str] | None = None) -> int:
             result = recorder.finish(exit_code, outcome)
             if rank is not None:
                 result["rank"] = rank.to_json()
-            _write_result(result_path, result)
+            write_result_atomically(result_path, result)
         except Exception as exc:  # noqa: BLE001
             print(f"greenlint: could not write the profile result: {exc}", file=sys.stderr)
         if recorder.journal is not None:

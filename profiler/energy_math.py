@@ -52,12 +52,12 @@ def split_by_timeline(total_j: float, bounds: list[float], samples: list[tuple[f
     return [total_j * (b - a) / span for a, b in zip(bounds, bounds[1:])], "split by step time (no power samples)"
 
 
-def _delta(end: float | None, begin: float | None) -> float | None:
+def counter_delta(end: float | None, begin: float | None) -> float | None:
     if end is None or begin is None:
         return None
     return max(end - begin, 0.0)
 
 
-def _sum(values: list[float | None]) -> float | None:
+def sum_known(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None

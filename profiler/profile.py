@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenlint.profiler.energy_math import _delta, _sum, percentile, split_by_timeline
+from greenlint.profiler.energy_math import counter_delta, sum_known, percentile, split_by_timeline
 from greenlint.profiler.gpu_attribution import GpuLineTimes, gpu_line_energy
 from greenlint.profiler.labels import MEASURED_METHODS, MEASURED_STEPS, PROFILED_RUN, method_how, methods_how
 from greenlint.profiler.phases import Phase, attribute_phases
 from greenlint.profiler.plot_data import device_timeline, step_series
 from greenlint.profiler.profile_data import Device, Line, Profile, Projection, RankSummary
-from greenlint.profiler.projection import _project
+from greenlint.profiler.projection import build_projection
 from greenlint.profiler.units import format_energy
 
 __all__ = ["MEASURED_METHODS", "Device", "Line", "Phase", "Profile", "Projection", "RankSummary", "compute_profile"]
@@ -38,17 +38,17 @@ def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, 
     sources = raw["sources"]
     notices = list(raw.get("notices", []))
     run = raw["run"]
-    run_e = [_delta(e, b) for e, b in zip(run["end"], run["begin"])]
+    run_e = [counter_delta(e, b) for e, b in zip(run["end"], run["begin"])]
     window = raw.get("window")
     win_steps = int(window.get("steps", 0)) if window and "end" in window else 0
-    win_e = [_delta(e, b) for e, b in zip(window["end"], window["begin"])] if win_steps else [None] * len(sources)
+    win_e = [counter_delta(e, b) for e, b in zip(window["end"], window["begin"])] if win_steps else [None] * len(sources)
     full = bool(raw["config"].get("full"))
 
     devices = [Device(s["kind"], s["name"], s["method"], run_e[i], win_e[i], s["tolerance"], s["basis"])
                for i, s in enumerate(sources)]
     for i, device in enumerate(devices):
         device.timeline, device.timeline_basis = device_timeline(raw, i)
-    energy_j = _sum(run_e)
+    energy_j = sum_known(run_e)
     energy_how = methods_how(s["method"] for i, s in enumerate(sources) if run_e[i] is not None)
 
     # Per-step energy: cheap sources from their per-step readings, the others split by timeline.
@@ -105,14 +105,14 @@ def compute_profile(raw: dict[str, Any] | None, total_steps: int | None = None, 
     cpu_j = sum(e for e, s in zip(span_e, sources) if e is not None and s["kind"] == "cpu")
     phases, phases_basis = attribute_phases(raw, bool(win_steps), cpu_j, lines)
     tolerance = _weighted_tolerance(sources, win_e if win_steps else run_e)
-    projection = _project(raw, full, total_steps, win_steps, window, run, per_step, j_per_step, p10, p90,
+    projection = build_projection(raw, full, total_steps, win_steps, window, run, per_step, j_per_step, p10, p90,
                           step_time, energy_j, tolerance, total_steps_basis, energy_how)
     steps_plot = step_series(per_step, [window["t_begin"], *step_times] if per_step else [], run["t_begin"])
     return Profile(
         outcome=raw.get("outcome", "completed"), exit_code=exit_code, steps=win_steps,
         steps_seen=int(raw.get("steps_seen", 0)), warmup_steps=(window or {}).get("step_count_at_begin", 0),
         energy_j=energy_j, energy_how=energy_how, duration_s=run["t_end"] - run["t_begin"],
-        window_energy_j=_sum(win_e) if win_steps else None,
+        window_energy_j=sum_known(win_e) if win_steps else None,
         window_time_s=(window["t_end"] - window["t_begin"]) if win_steps else None,
         j_per_step=j_per_step, j_per_step_p10=p10, j_per_step_p90=p90, step_time_s=step_time,
         devices=devices, lines=lines, lines_basis=lines_basis, projection=projection, notices=notices,

@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from greenlint.profiler.energy_math import _delta, _sum, percentile
+from greenlint.profiler.energy_math import counter_delta, sum_known, percentile
 from greenlint.profiler.labels import FULL_RUN, MEASURED_STEPS, PROFILED_RUN, tolerance_words
 from greenlint.profiler.profile_data import Projection
 from greenlint.profiler.units import format_energy
 
 
-def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps: int, window: Any,
+def build_projection(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps: int, window: Any,
              run: dict[str, Any], per_step: list[float], j_per_step: float | None, p10: float | None,
              p90: float | None, step_time: float | None, energy_j: float | None, tol: float,
              total_steps_basis: str | None = None, energy_how: str = "estimated") -> Projection:
@@ -37,7 +37,7 @@ def _project(raw: dict[str, Any], full: bool, total_steps: int | None, win_steps
     if not per_step or j_per_step is None:
         return Projection(total_steps, None, None, None, None,
                           "unknown: no measured optimizer steps to project from", source)
-    startup_j = _sum([_delta(w, r) for w, r in zip(window["begin"], run["begin"])]) or 0.0
+    startup_j = sum_known([counter_delta(w, r) for w, r in zip(window["begin"], run["begin"])]) or 0.0
     startup_t = window["t_begin"] - run["t_begin"]
     before = int(window.get("step_count_at_begin", 0))
     remaining = max(total_steps - before, 0)

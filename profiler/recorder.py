@@ -19,7 +19,7 @@ from greenlint.profiler.journal import Journal, run_length_snapshot
 from greenlint.profiler.phases import PhaseRecorder
 from greenlint.profiler.run_length_probe import RunLengthProbe, run_length_result
 from greenlint.profiler.sources import EnergySource, SourceSet
-from greenlint.profiler.user_files import _UserFiles
+from greenlint.profiler.user_files import UserFiles
 
 
 class StopProfiling(BaseException):
@@ -67,7 +67,7 @@ class Recorder:
         self._force_stop = False
         self._sampler_stop = threading.Event()
         self._sampler: threading.Thread | None = None
-        self._user_files = _UserFiles()
+        self._user_files = UserFiles()
         # [time, readings of the cheap sources (None for the others)] about once a second: the
         # report's power timeline for sources without a sample buffer (estimate, RAPL).
         self.cumulative: list[list[Any]] = []
@@ -173,7 +173,7 @@ class Recorder:
         # for all of them), so none has passed the next step yet: all stop there.
         self._stop_at = self.step_count + 1
         try:
-            _write_result(self.stop_path, {"stop_at": self._stop_at})
+            write_result_atomically(self.stop_path, {"stop_at": self._stop_at})
         except OSError:
             self._stop("duration")  # cannot tell the others; stopping alone is the lesser harm
 
@@ -308,7 +308,7 @@ class Recorder:
                   "steps_target": None if self.full else self.steps_target, "warmup": self.warmup,
                   "elapsed_s": time.time() - self.t_run0, "power_w": self._recent_power()}
         try:
-            _write_result(path, status)
+            write_result_atomically(path, status)
         except OSError:
             pass  # the display is a convenience; the measurement goes on
 
@@ -415,7 +415,7 @@ def _read_stop_step(path: str) -> int | None:
         return None  # being replaced right now: read again at the next step
 
 
-def _write_result(path: str, result: dict[str, Any]) -> None:
+def write_result_atomically(path: str, result: dict[str, Any]) -> None:
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(result, fh)

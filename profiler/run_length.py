@@ -30,8 +30,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenlint.profiler.run_length_eval import Evaluator, Known, Runtime, Unknown, _iterated_at
-from greenlint.profiler.run_length_expr import _base, _fmt
+from greenlint.profiler.run_length_eval import Evaluator, Known, Runtime, Unknown, iterated_at_loop
+from greenlint.profiler.run_length_expr import base_name, format_count
 from greenlint.profiler.run_length_loops import LoopCount, LoopPlan, plan_from_stack, static_plan
 from greenlint.profiler.run_length_script import ScriptStructure, analyse, read_source
 
@@ -55,7 +55,7 @@ def _plan_total(plan: LoopPlan, structures: dict[str, ScriptStructure], runtime:
         return None
     if not plan.loops:
         file, line = plan.step_site
-        tried.append(f"no loop encloses the optimizer step ({_base(file)}:{line})")
+        tried.append(f"no loop encloses the optimizer step ({base_name(file)}:{line})")
         return None
     terms, total, missing = [], 1.0, []
     innermost = plan.loops[-1]
@@ -66,12 +66,12 @@ def _plan_total(plan: LoopPlan, structures: dict[str, ScriptStructure], runtime:
             missing.extend(known.missing)
             continue
         count = int(known.value)
-        where = f"`{loop.header}` at {_base(loop.file)}:{loop.line}"
+        where = f"`{loop.header}` at {base_name(loop.file)}:{loop.line}"
         detail = "; ".join([where, *known.sources])
         if loop is innermost:
             innermost_count, innermost_detail = count, detail
         else:
-            terms.append(f"{_fmt(count)} {loop.label} ({detail})")
+            terms.append(f"{format_count(count)} {loop.label} ({detail})")
             total *= count
     if missing:
         tried.append(f"the loops around the optimizer step ({plan.found_by}): "
@@ -84,7 +84,7 @@ def _plan_total(plan: LoopPlan, structures: dict[str, ScriptStructure], runtime:
     terms.append(inner_term)
     total *= per
     value = int(total)
-    basis = f"total steps {_fmt(value)} = " + " x ".join(terms) + f"; loops found from {plan.found_by}"
+    basis = f"total steps {format_count(value)} = " + " x ".join(terms) + f"; loops found from {plan.found_by}"
     return TotalSteps(value, basis, notes + plan.notes)
 
 
@@ -93,7 +93,7 @@ def _accumulate(plan: LoopPlan, structures: dict[str, ScriptStructure], runtime:
     """The innermost loop's optimizer steps: its count, divided by gradient accumulation."""
     measured = _measured_ratio(loop, runtime)
     acc = plan.accumulation
-    term = f"{_fmt(count)} {loop.label} ({detail})"
+    term = f"{format_count(count)} {loop.label} ({detail})"
     calls = plan.step_calls
     if calls and not all(unconditional for _, unconditional in calls):
         notes.append(f"{len(calls)} optimizer step calls in `{loop.header}` ({', '.join(c for c, _ in calls)}), "
@@ -105,18 +105,18 @@ def _accumulate(plan: LoopPlan, structures: dict[str, ScriptStructure], runtime:
             every = _whole_ratio(batches, steps)
             if every is not None and every >= 2:
                 per = count // every
-                return per, (f"{_fmt(per)} optimizer steps per pass = {term} // {every} (measured: {batches} batches "
+                return per, (f"{format_count(per)} optimizer steps per pass = {term} // {every} (measured: {batches} batches "
                              f"for {steps} optimizer steps since the loop's iter(); no accumulation condition was found)")
             times = _whole_ratio(steps, batches)
             if times is not None and times >= 2 and not calls:
-                return count * times, (f"{_fmt(count * times)} optimizer steps per pass = {term} x {times} (measured: "
+                return count * times, (f"{format_count(count * times)} optimizer steps per pass = {term} x {times} (measured: "
                                        f"{steps} optimizer steps for {batches} batches since the loop's iter())")
         if calls:
-            return count * len(calls), (f"{_fmt(count * len(calls))} optimizer steps per pass = {term} x {len(calls)} "
+            return count * len(calls), (f"{format_count(count * len(calls))} optimizer steps per pass = {term} x {len(calls)} "
                                         f"optimizer step calls per iteration ({', '.join(c for c, _ in calls)})")
         return count, term
     known = Evaluator(structures[acc.file], runtime).evaluate(acc.every, loop.function)
-    where = f"gradient accumulation: the step is under `if {acc.condition}`, {_base(acc.file)}:{acc.line}"
+    where = f"gradient accumulation: the step is under `if {acc.condition}`, {base_name(acc.file)}:{acc.line}"
     if isinstance(known, Unknown):
         return None, f"{where}, but not known: {'; '.join(known.missing)}"
     every = int(known.value)
@@ -128,7 +128,7 @@ def _accumulate(plan: LoopPlan, structures: dict[str, ScriptStructure], runtime:
         notes.append(f"measured {measured[0]} batches for {measured[1]} optimizer steps, "
                      f"not the {every} per step that `{acc.condition}` suggests")
     sources = "; ".join([where, *known.sources, rounding])
-    return per, f"{_fmt(per)} optimizer steps per pass = {term} / {every} ({sources})"
+    return per, f"{format_count(per)} optimizer steps per pass = {term} / {every} ({sources})"
 
 
 def _measured_ratio(loop: LoopCount, runtime: Runtime) -> tuple[int, int] | None:
@@ -137,7 +137,7 @@ def _measured_ratio(loop: LoopCount, runtime: Runtime) -> tuple[int, int] | None
     if loop.kind != "iterable":
         return None
     for record in runtime.loaders:
-        if _iterated_at(record, loop):
+        if iterated_at_loop(record, loop):
             batches, steps = record.get("batches_since_iter"), record.get("steps_since_iter")
             if isinstance(batches, int) and isinstance(steps, int) and min(batches, steps) >= 1 and max(batches, steps) >= 2:
                 return batches, steps
@@ -163,8 +163,8 @@ def _framework_total(runtime: Runtime, tried: list[str]) -> TotalSteps | None:
                                  ("args.max_steps", "args.num_train_epochs", "args.gradient_accumulation_steps")
                                  if values.get(k) is not None)
                 resumed = f" minus {done} steps done before this run (resumed)" if done else ""
-                return TotalSteps(total - done, f"total steps {_fmt(total - done)} = the HF {name}'s state.max_steps "
-                                  f"({_fmt(total)}{resumed}) at run time; training arguments: {args}")
+                return TotalSteps(total - done, f"total steps {format_count(total - done)} = the HF {name}'s state.max_steps "
+                                  f"({format_count(total)}{resumed}) at run time; training arguments: {args}")
             tried.append(f"the HF {name} on the first step's stack has no max_steps yet")
         elif record.get("framework") == "lightning":
             result = _lightning_total(values, name)
@@ -183,7 +183,7 @@ def _lightning_total(values: dict[str, Any], name: str) -> TotalSteps | str:
     if isinstance(batches, int) and isinstance(epochs, int) and epochs >= 0:
         per = math.ceil(batches / accumulate)
         total = per * max(epochs, 1)
-        how = f"{_fmt(max(epochs, 1))} epochs x ceil({batches} batches / {accumulate})"
+        how = f"{format_count(max(epochs, 1))} epochs x ceil({batches} batches / {accumulate})"
         if isinstance(max_steps, int) and max_steps != -1 and max_steps < total:
             total, how = max_steps, f"max_steps, below {how}"
     elif isinstance(max_steps, int) and max_steps != -1:
@@ -191,7 +191,7 @@ def _lightning_total(values: dict[str, Any], name: str) -> TotalSteps | str:
     else:
         return f"the Lightning {name} on the first step's stack ({settings}) runs without a bound"
     resumed = f" minus {done} steps done before this run (resumed)" if done else ""
-    return TotalSteps(total - done, f"total steps {_fmt(total - done)} = the Lightning {name}'s {how}{resumed}, "
+    return TotalSteps(total - done, f"total steps {format_count(total - done)} = the Lightning {name}'s {how}{resumed}, "
                       f"read at run time ({settings}; Lightning's own estimated_stepping_batches formula)")
 
 
@@ -201,7 +201,7 @@ def _static_framework_total(structures: dict[str, ScriptStructure], runtime: Run
         for call in s.frameworks:
             ev = Evaluator(s, runtime)
             values = {k: ev.evaluate(e, "<module>") for k, e in call.keywords.items()}
-            where = f"{call.call} at {_base(s.file)}:{call.line}"
+            where = f"{call.call} at {base_name(s.file)}:{call.line}"
             steps = values.get("max_steps")
             if isinstance(steps, Known) and steps.value > 0:
                 epochs = values.get("max_epochs")
@@ -210,7 +210,7 @@ def _static_framework_total(structures: dict[str, ScriptStructure], runtime: Run
                     tried.append(f"{where} sets max_steps and max_epochs: the smaller bound needs the batches per epoch")
                     continue
                 sources = "; ".join(steps.sources)
-                return TotalSteps(int(steps.value), f"total steps {_fmt(steps.value)} = max_steps of {where}"
+                return TotalSteps(int(steps.value), f"total steps {format_count(steps.value)} = max_steps of {where}"
                                   + (f" ({sources})" if sources else "") + " (read from the source)")
             given = ", ".join(f"{k}={call.keywords[k].text}" for k in call.keywords) or "no step or epoch bound"
             tried.append(f"{where} ({given}): the batches per epoch are only known once the trainer runs")
@@ -234,7 +234,7 @@ def resolve_total_steps(structures: dict[str, ScriptStructure], runtime: Runtime
     elif main_file in structures:
         plan = static_plan(structures[main_file])
         if plan is None:
-            tried.append(f"no optimizer step was found in {_base(main_file)}")
+            tried.append(f"no optimizer step was found in {base_name(main_file)}")
     if plan is not None and not runtime.frameworks:
         found = _plan_total(plan, structures, runtime, tried)
         if found is not None:
@@ -244,7 +244,7 @@ def resolve_total_steps(structures: dict[str, ScriptStructure], runtime: Runtime
         return found
     for s in structures.values():
         if s.error:
-            tried.append(f"{_base(s.file)} {s.error}")
+            tried.append(f"{base_name(s.file)} {s.error}")
     if not structures:
         tried.append("no source file of the script could be read")
     return TotalSteps(None, "; ".join(tried) or "nothing in the script bounds the number of steps")
@@ -271,7 +271,7 @@ def total_steps_from_run(raw: dict[str, Any] | None) -> TotalSteps:
         try:
             structures[file] = analyse(read_source(file), file)
         except (OSError, ValueError, SyntaxError, UnicodeDecodeError) as exc:
-            unreadable.append(f"{_base(file)} could not be read ({exc})")
+            unreadable.append(f"{base_name(file)} could not be read ({exc})")
     result = resolve_total_steps(structures, runtime, main_file)
     if result.total_steps is None and unreadable:
         result.basis = "; ".join([result.basis, *unreadable])
@@ -287,12 +287,12 @@ def choose_total_steps(raw: dict[str, Any] | None, user_total: int | None) -> To
         return TotalSteps(None, "")
     seen = int(raw.get("steps_seen") or 0)
     if raw.get("outcome") == "completed" and seen:
-        return TotalSteps(seen, f"measured: the run completed after {_fmt(seen)} optimizer steps")
+        return TotalSteps(seen, f"measured: the run completed after {format_count(seen)} optimizer steps")
     try:
         found = total_steps_from_run(raw)
     except Exception as exc:  # noqa: BLE001 - the profile must not be lost to a reading problem
         return TotalSteps(None, f"reading the script failed ({type(exc).__name__}: {exc})")
     if found.total_steps is not None and found.total_steps < seen:
-        return TotalSteps(None, f"{found.basis}; but {_fmt(seen)} steps already ran, so that reading is wrong "
+        return TotalSteps(None, f"{found.basis}; but {format_count(seen)} steps already ran, so that reading is wrong "
                                 "and is not used", found.notes)
     return found

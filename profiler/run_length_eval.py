@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenlint.profiler.run_length_expr import Expr, _base, _fmt
+from greenlint.profiler.run_length_expr import Expr, base_name, format_count
 from greenlint.profiler.run_length_loops import LoopCount
 from greenlint.profiler.run_length_script import ScriptStructure
 
@@ -82,7 +82,7 @@ class Evaluator:
 
     def _option(self, dest: str) -> str:
         option = self.s.argparse_options.get(dest)
-        return f"{option.option}, {_base(self.s.file)}:{option.line}" if option else ""
+        return f"{option.option}, {base_name(self.s.file)}:{option.line}" if option else ""
 
     def _ref(self, text: str, function: str, depth: int) -> Known | Unknown:
         base, _, attr = text.partition(".")
@@ -100,13 +100,13 @@ class Evaluator:
             if attr in self.rt.argparse and _is_number(self.rt.argparse[attr][0]):
                 value, option = self.rt.argparse[attr]
                 where = self._option(attr)
-                return Known(value, [f"{text} = {_fmt(value)} from argparse {where or option} at run time"])
+                return Known(value, [f"{text} = {format_count(value)} from argparse {where or option} at run time"])
             option = self.s.argparse_options.get(attr) if base in self.s.argparse_vars else None
             if not self.rt.argparse and option is not None and option.default is not None and depth < 3:
                 known = self.evaluate(option.default, "<module>", depth + 1)
                 if isinstance(known, Known):
-                    what = (f"{text} = {_fmt(known.value)}: the default of argparse {option.option}, "
-                            f"{_base(self.s.file)}:{option.line} (no run-time value)")
+                    what = (f"{text} = {format_count(known.value)}: the default of argparse {option.option}, "
+                            f"{base_name(self.s.file)}:{option.line} (no run-time value)")
                     return Known(known.value, [what])
         # A literal (or computable) assignment in the source: a module constant, a local.
         assignments = [a for a in self.s.assignments.get(text, []) if a[2] in (function, "<module>")]
@@ -114,22 +114,22 @@ class Evaluator:
             line, value_expr, _ = assignments[0]
             known = self.evaluate(value_expr, function, depth + 1)
             if isinstance(known, Known):
-                what = (f"{text} = {_fmt(known.value)}, {_base(self.s.file)}:{line}" if value_expr.kind == "num" else
-                        f"{text} = {value_expr.text} = {_fmt(known.value)}, {_base(self.s.file)}:{line}")
+                what = (f"{text} = {format_count(known.value)}, {base_name(self.s.file)}:{line}" if value_expr.kind == "num" else
+                        f"{text} = {value_expr.text} = {format_count(known.value)}, {base_name(self.s.file)}:{line}")
                 return Known(known.value, [what, *known.sources])
         return Unknown([f"the value of `{text}`"])
 
     def _describe(self, text: str, value: Any, where: str) -> str:
         _, _, attr = text.partition(".")
         if attr and "." not in attr and attr in self.rt.argparse and self.rt.argparse[attr][0] == value:
-            return f"{text} = {_fmt(value)} from argparse {self._option(attr) or self.rt.argparse[attr][1]} at run time"
+            return f"{text} = {format_count(value)} from argparse {self._option(attr) or self.rt.argparse[attr][1]} at run time"
         literal = [(line, e) for line, e, fn in self.s.assignments.get(text, []) if fn == where and e.kind == "num"]
         if literal and all(e.value == value for _, e in literal):
-            return f"{text} = {_fmt(value)}, {_base(self.s.file)}:{literal[0][0]}"
+            return f"{text} = {format_count(value)}, {base_name(self.s.file)}:{literal[0][0]}"
         if literal:
-            return (f"{text} = {_fmt(value)} at the first optimizer step ({_base(self.s.file)}:{literal[0][0]} "
-                    f"sets {_fmt(literal[0][1].value)}; changed before the loop)")
-        return f"{text} = {_fmt(value)} at the first optimizer step"
+            return (f"{text} = {format_count(value)} at the first optimizer step ({base_name(self.s.file)}:{literal[0][0]} "
+                    f"sets {format_count(literal[0][1].value)}; changed before the loop)")
+        return f"{text} = {format_count(value)} at the first optimizer step"
 
     def _len(self, inner: Expr, function: str) -> Known | Unknown:
         if inner.kind == "ref":
@@ -137,7 +137,7 @@ class Evaluator:
                 frame = self.rt.frame(self.s.file, where)
                 if frame is not None and inner.text in frame.get("lengths", {}):
                     value = frame["lengths"][inner.text]
-                    return Known(value, [f"len({inner.text}) = {_fmt(value)} at run time"])
+                    return Known(value, [f"len({inner.text}) = {format_count(value)} at run time"])
         return Unknown([f"len({inner.text})"])
 
     def loop(self, loop: LoopCount) -> Known | Unknown:
@@ -160,7 +160,7 @@ class Evaluator:
             # The counter at the first optimizer step is where this run started (a resumed run
             # starts above the source's literal), plus one if it is incremented before the step.
             start = at_step - (1 if loop.incremented_before_step else 0)
-            how = f"{loop.counter} = {_fmt(start)} when the loop began (read at the first optimizer step)"
+            how = f"{loop.counter} = {format_count(start)} when the loop began (read at the first optimizer step)"
         else:
             start_known = self.evaluate(loop.counter_start, loop.function)
             if isinstance(start_known, Unknown):
@@ -175,7 +175,7 @@ class Evaluator:
     def _iterable(self, loop: LoopCount) -> Known | Unknown:
         why = None
         for record in self.rt.loaders:
-            if not _iterated_at(record, loop):
+            if not iterated_at_loop(record, loop):
                 continue
             lengths = record.get("lengths") or []
             if len(lengths) == 1:
@@ -222,7 +222,7 @@ def _apply(op: str, v: list[float]) -> float:
     raise ValueError(op)
 
 
-def _iterated_at(record: dict[str, Any], loop: LoopCount) -> bool:
+def iterated_at_loop(record: dict[str, Any], loop: LoopCount) -> bool:
     """Was this DataLoader iterated from the loop's header? Any of the recorded user frames counts:
     the innermost one is inside the user's own wrapper when the loop iterates one (a prefetcher)."""
     first, last = loop.header_lines

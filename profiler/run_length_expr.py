@@ -23,7 +23,7 @@ class Expr:
     args: tuple[Expr, ...] = ()
 
 
-def _num(value: float, text: str | None = None) -> Expr:
+def number_expr(value: float, text: str | None = None) -> Expr:
     return Expr("num", text if text is not None else str(value), value=value)
 
 
@@ -48,7 +48,7 @@ def to_expr(node: cst.BaseExpression, module: cst.Module) -> Expr:
     text = " ".join(module.code_for_node(node).split())
     value = literal_value(node)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _num(value, text)
+        return number_expr(value, text)
     ref = ref_text(node)
     if ref is not None:
         return Expr("ref", ref)
@@ -76,13 +76,13 @@ def range_count(call: cst.Call, module: cst.Module) -> Expr | None:
         return None
     text = " ".join(module.code_for_node(call).split())
     parts = [to_expr(a, module) for a in args]
-    start, stop, step = (_num(0), parts[0], _num(1)) if len(parts) == 1 else (parts[0], parts[1], parts[2] if len(parts) == 3 else _num(1))
+    start, stop, step = (number_expr(0), parts[0], number_expr(1)) if len(parts) == 1 else (parts[0], parts[1], parts[2] if len(parts) == 3 else number_expr(1))
     return Expr("op", text, op="range", args=(start, stop, step))
 
 
-def _base(path: str) -> str:
+def base_name(path: str) -> str:
     return os.path.basename(path)
 
 
-def _fmt(value: float) -> str:
+def format_count(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.4g}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from greenlint.profiler.run_length_expr import Expr, _base, _num, range_count, ref_text, to_expr
+from greenlint.profiler.run_length_expr import Expr, base_name, number_expr, range_count, ref_text, to_expr
 from greenlint.profiler.run_length_script import ScriptStructure
 from greenlint.rules.analysis.facts import FunctionInfo, LoopInfo, is_optimizer_step
 from greenlint.rules.analysis.literals import literal_value
@@ -135,13 +135,13 @@ def loop_count(s: ScriptStructure, loop: LoopInfo, step_line: int | None = None)
         target = module.code_for_node(node.target)
         kind, inner = _unwrap_iterable(node.iter, s)
         if breaks:
-            notes.append(f"`{header}` has a `break` ({_base(s.file)}:{s.line(breaks[0])}): its count is an upper bound")
+            notes.append(f"`{header}` has a `break` ({base_name(s.file)}:{s.line(breaks[0])}): its count is an upper bound")
         if kind == "range":
             count = range_count(inner, module)
             return LoopCount(s.file, line, header, header_lines, function, "range" if count else "unknown", count,
                              target=target, notes=notes)
         if isinstance(inner, (cst.List, cst.Tuple)):
-            return LoopCount(s.file, line, header, header_lines, function, "range", _num(len(inner.elements)),
+            return LoopCount(s.file, line, header, header_lines, function, "range", number_expr(len(inner.elements)),
                              target=target, notes=notes)
         text = " ".join(module.code_for_node(inner).split())
         return LoopCount(s.file, line, header, header_lines, function, "iterable", None,
@@ -197,7 +197,7 @@ def _while_count(s: ScriptStructure, loop: LoopInfo, header: str, function: str,
             if isinstance(statement, cst.If) and statement.orelse is None and _is_just_break(statement.body):
                 found = _counter_bound(statement.test, module, loop_test=False)
                 if found is not None:
-                    how = f"break at {_base(s.file)}:{s.line(statement)}"
+                    how = f"break at {base_name(s.file)}:{s.line(statement)}"
                     break
     if found is None:
         return LoopCount(s.file, line, header, header_lines, function, "unknown", None)
@@ -208,7 +208,7 @@ def _while_count(s: ScriptStructure, loop: LoopInfo, header: str, function: str,
                          notes=[f"`{counter}` is not incremented by 1 in `{header}`"])
     notes = []
     if how == "loop test" and breaks:
-        notes.append(f"`{header}` has a `break` ({_base(s.file)}:{s.line(breaks[0])}): its count is an upper bound")
+        notes.append(f"`{header}` has a `break` ({base_name(s.file)}:{s.line(breaks[0])}): its count is an upper bound")
     return LoopCount(s.file, line, header, header_lines, function, "while", bound, target=counter, counter=counter,
                      counter_start=_start_value(s, counter, function, line), strict=strict,
                      incremented_before_step=step_line is not None and increment < step_line,
@@ -244,7 +244,7 @@ def _start_value(s: ScriptStructure, counter: str, function: str, before_line: i
     for line, expr, where in s.assignments.get(counter, []):
         if where == function and line < before_line and expr.kind == "num":
             best = expr
-    return best if best is not None else _num(0, "0 (no literal start value found)")
+    return best if best is not None else number_expr(0, "0 (no literal start value found)")
 
 
 def _accumulation(s: ScriptStructure, loop: LoopInfo, line: int) -> Accumulation | None:
@@ -298,7 +298,7 @@ def plan_from_stack(structures: dict[str, ScriptStructure], frames: list[dict[st
     for frame in frames:  # innermost first
         s = structures.get(frame["file"])
         if s is None or s.analysis is None:
-            unread.append(f"{_base(frame['file'])}:{frame['line']}")
+            unread.append(f"{base_name(frame['file'])}:{frame['line']}")
             continue
         line = int(frame["line"])
         if step_site is None:
@@ -322,7 +322,7 @@ def _step_calls(s: ScriptStructure, loop: LoopInfo) -> list[tuple[str, bool]]:
     sites = [site for site in facts.calls if site.loop is loop and is_optimizer_step(site, facts.optimizer_names)]
     if len(sites) < 2:
         return []
-    return [(f"`{s.module.code_for_node(site.node)}` at {_base(s.file)}:{s.line(site.node)}",
+    return [(f"`{s.module.code_for_node(site.node)}` at {base_name(s.file)}:{s.line(site.node)}",
              site.cond_depth == loop.cond_depth) for site in sites]
 
 
@@ -350,12 +350,12 @@ def static_plan(s: ScriptStructure) -> LoopPlan | None:
         callers.sort(key=lambda c: (c.loop is None, s.line(c.node)))
         if len({id(c.node) for c in callers}) > 1:
             notes.append(f"`{function.name}` is called from {len(callers)} places; "
-                         f"following the one at {_base(s.file)}:{s.line(callers[0].node)}")
+                         f"following the one at {base_name(s.file)}:{s.line(callers[0].node)}")
         lines.append(s.line(callers[0].node))
         function = callers[0].function
     frames = [{"file": s.file, "line": line} for line in lines]
     plan = plan_from_stack({s.file: s}, frames)
     if plan is not None:
-        plan.found_by = f"the source: the optimizer step at {_base(s.file)}:{lines[0]}"
+        plan.found_by = f"the source: the optimizer step at {base_name(s.file)}:{lines[0]}"
         plan.notes.extend(notes)
     return plan

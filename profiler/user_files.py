@@ -23,7 +23,7 @@ def _library_prefixes() -> tuple[str, ...]:
     return tuple(sorted(prefixes)) + _GREENLINT_DIRS
 
 
-class _UserFiles:
+class UserFiles:
     """Decides once per filename whether a frame is in the user's own code."""
 
     def __init__(self) -> None:

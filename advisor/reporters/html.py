@@ -26,7 +26,7 @@ from html import escape
 from typing import Any, Iterable
 
 import greenlint
-from greenlint.reporters.html_advice import _advice, _quantified, order_advice
+from greenlint.reporters.html_advice import advice_section, is_quantified, order_advice
 from greenlint.reporters.html_assets import _CSS, _JS
 from greenlint.reporters.html_files import _FileIndex, _match_file, _sources
 from greenlint.reporters.html_measured import measured_fixes_section
@@ -59,8 +59,8 @@ def render_html(document: dict[str, Any], sources: dict[str, str], script: str |
     # The first screen answers how much energy (and how sure), where it goes and what to fix first;
     # the details follow in the order a reader asks for them.
     body = [
-        summary(profile, advice, carbon, files, _quantified),
-        _advice(advice, files),
+        summary(profile, advice, carbon, files, is_quantified),
+        advice_section(advice, files),
         measured_fixes_section(document),  # --measure-fixes (html_measured.py): what a fix measurably saved
         _top_lines(profile, files),
         phases_section(profile, advice),

@@ -18,7 +18,7 @@ from greenlint.reporters.html_files import _FileIndex, _location
 CONFIDENCE_CLASSES = {"high": "high", "medium": "medium", "low": "low"}
 
 
-def _quantified(item: dict[str, Any]) -> bool:
+def is_quantified(item: dict[str, Any]) -> bool:
     return bool(item.get("quantified")) and _num(item.get("estimated_savings_j")) is not None
 
 
@@ -28,23 +28,23 @@ def order_advice(advice: list[dict[str, Any]]) -> list[dict[str, Any]]:
         value = _num(item.get("rank"))
         return value if value is not None else math.inf
 
-    return [*sorted((a for a in advice if _quantified(a)), key=rank),
-            *sorted((a for a in advice if not _quantified(a)), key=rank)]
+    return [*sorted((a for a in advice if is_quantified(a)), key=rank),
+            *sorted((a for a in advice if not is_quantified(a)), key=rank)]
 
 
-def _advice(advice: list[dict[str, Any]], files: _FileIndex) -> str:
+def advice_section(advice: list[dict[str, Any]], files: _FileIndex) -> str:
     if not advice:
         return _section("advice", "Advice", "<p>No advice for this profile.</p>")
 
-    ranked = [a for a in advice if _quantified(a)]
-    rest = [a for a in advice if not _quantified(a)]
+    ranked = [a for a in advice if is_quantified(a)]
+    rest = [a for a in advice if not is_quantified(a)]
     scale = max((_num(a.get("high_j")) or _num(a.get("estimated_savings_j")) or 0.0 for a in ranked), default=0.0)
     rows = []
     for k, item in enumerate(advice):
         conf = str(item.get("confidence") or "")
-        conf_words = confidence_words(conf, _quantified(item))
+        conf_words = confidence_words(conf, is_quantified(item))
         conf_cell = f'<span class="conf conf-{CONFIDENCE_CLASSES.get(conf, "other")}">{escape(conf_words)}</span>'
-        if _quantified(item):
+        if is_quantified(item):
             point = _num(item.get("estimated_savings_j")) or 0.0
             low, high, pct = _num(item.get("low_j")), _num(item.get("high_j")), _num(item.get("estimated_savings_pct"))
             range_text = f"{_energy(low)} - {_energy(high)}" if low is not None and high is not None else "range n/a"
