@@ -8,7 +8,7 @@ ENTRIES = (
     ('GL003', False, True, (), 'greenlint.rules.file_problems'),
     ('GL004', False, True, (), 'greenlint.rules.file_problems'),
     ('GL005', False, True, (), 'greenlint.rules.file_problems'),
-    ('GL101', False, False, (('backward(',), ('step(', '.step_'), ('cuda', 'device_map', 'DataParallel', 'Accelerator', 'gpu', 'accelerator')), 'greenlint.rules.precision.gl101_mixed_precision_missing'),
+    ('GL101', True, False, (('backward(',), ('step(', '.step_'), ('cuda', 'device_map', 'DataParallel', 'Accelerator', 'gpu', 'accelerator')), 'greenlint.rules.precision.gl101_mixed_precision_missing'),
     ('GL102', True, False, (('Trainer', 'TrainingArguments', 'Accelerator', 'Fabric', 'Config'), ('transformers', 'lightning', 'accelerate', 'trl', 'sentence_transformers')), 'greenlint.rules.precision.gl102_trainer_without_mixed_precision'),
     ('GL103', False, False, (('keras',), ('.fit(', 'fit_generator('), ('compile(',), ('GPU', 'gpu', 'TPU', 'MirroredStrategy', 'CUDA_VISIBLE_DEVICES', 'set_memory_growth', 'DataParallel')), 'greenlint.rules.precision.gl103_keras_without_mixed_precision_policy'),
     ('GL104', False, False, (('allow_tf32 =', 'allow_tf32=', 'set_float32_matmul_precision(', 'fp32_precision =', 'fp32_precision='), ('backward(', 'Trainer(', 'Accelerator(', 'Fabric('), ('.step(', 'optimizer_step(', 'Trainer(', 'Accelerator(', 'Fabric(')), 'greenlint.rules.precision.gl104_tf32_disabled'),

@@ -40,14 +40,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
     return Runner(tmp_path, capsys)
 
 
+# The machinery tests' fixture (output formats, exit codes, fixes, caching): two default-set findings,
+# each with an unsafe fix: GL301 (the data loaded again every epoch, 7:12) and GL309 (the same weights
+# copied to the GPU every step, 9:13). It also trains in float32 on the GPU, which only the preview
+# rule GL101 reports (8:5 with --preview); tests about GL101 select it explicitly.
 GPU_TRAINING = """import torch
 
 model = torch.nn.Linear(4096, 4096).cuda()
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+weights = torch.rand(4096)
 for epoch in range(3):
     data = torch.load("train.pt")
     for x, y in data:
-        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        w = weights.cuda()
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda(), weight=w)
         loss.backward()
         optimizer.step()
 """

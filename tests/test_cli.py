@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 from conftest import GPU_TRAINING
+from greenlint.rules import get_rule
 
 
 def test_findings_exit_1_and_text_format(project):
     project.write("train.py", GPU_TRAINING)
     code, out, _ = project.run("check", "--no-cache")
     assert code == 1
-    assert "train.py:7:5: GL101 " in out
-    assert "train.py:6:12: GL301 " in out
+    assert "train.py:9:13: GL309 " in out
+    assert "train.py:7:12: GL301 " in out
     assert "Found 2 findings" in out
 
 
@@ -31,11 +33,11 @@ def test_exit_zero(project):
 def test_json_shape(project):
     project.write("train.py", GPU_TRAINING)
     findings = project.findings("--no-cache")
-    assert [f["code"] for f in findings] == ["GL301", "GL101"]
+    assert [f["code"] for f in findings] == ["GL301", "GL309"]
     first = findings[0]
     assert set(first) >= {"code", "message", "filename", "location", "end_location", "fix"}
-    assert first["location"] == {"row": 6, "column": 12}
-    assert first["end_location"] == {"row": 6, "column": 34}
+    assert first["location"] == {"row": 7, "column": 12}
+    assert first["end_location"] == {"row": 7, "column": 34}
     assert first["fix"]["applicability"] == "unsafe"
     assert first["fix"]["edits"][0]["content"] == 'data = torch.load("train.pt")\n'
     assert first["filename"] == "train.py"
@@ -43,11 +45,11 @@ def test_json_shape(project):
 
 def test_select_ignore_prefix_specificity(project):
     project.write("train.py", GPU_TRAINING)
-    assert {f["code"] for f in project.findings("--no-cache", "--select", "GL3")} == {"GL301"}
-    assert {f["code"] for f in project.findings("--no-cache", "--ignore", "GL1")} == {"GL301"}
-    # the more specific selector wins: ignore GL1 but select GL101
-    both = project.findings("--no-cache", "--ignore", "GL1", "--extend-select", "GL101")
-    assert {f["code"] for f in both} == {"GL101", "GL301"}
+    assert {f["code"] for f in project.findings("--no-cache", "--select", "GL301")} == {"GL301"}
+    assert {f["code"] for f in project.findings("--no-cache", "--ignore", "GL309")} == {"GL301"}
+    # the more specific selector wins: ignore GL3 but select GL309
+    one = project.findings("--no-cache", "--ignore", "GL3", "--extend-select", "GL309")
+    assert {f["code"] for f in one} == {"GL309"}
 
 
 def test_unknown_code_is_usage_error(project):
@@ -65,29 +67,29 @@ def test_missing_path_is_usage_error(project):
 
 def test_noqa_specific_and_bare(project):
     source = GPU_TRAINING.replace('data = torch.load("train.pt")', 'data = torch.load("train.pt")  # noqa: GL301')
-    source = source.replace("for x, y in data:", "for x, y in data:  # noqa")
+    source = source.replace("w = weights.cuda()", "w = weights.cuda()  # noqa")
     project.write("train.py", source)
     assert project.findings("--no-cache") == []
     # a noqa for another code does not suppress
-    project.write("train.py", GPU_TRAINING.replace('"train.pt")', '"train.pt")  # noqa: GL101'))
-    assert {f["code"] for f in project.findings("--no-cache")} == {"GL101", "GL301"}
+    project.write("train.py", GPU_TRAINING.replace('"train.pt")', '"train.pt")  # noqa: GL309'))
+    assert {f["code"] for f in project.findings("--no-cache")} == {"GL301", "GL309"}
 
 
 def test_config_in_pyproject(project):
-    project.write("pyproject.toml", '[tool.greenlint]\nignore = ["GL101"]\n')
+    project.write("pyproject.toml", '[tool.greenlint]\nignore = ["GL309"]\n')
     project.write("train.py", GPU_TRAINING)
     assert {f["code"] for f in project.findings("--no-cache")} == {"GL301"}
 
 
 def test_greenlint_toml_and_per_file_ignores(project):
-    project.write("greenlint.toml", '[per-file-ignores]\n"scripts/*.py" = ["GL3"]\n')
+    project.write("greenlint.toml", '[per-file-ignores]\n"scripts/*.py" = ["GL301"]\n')
     project.write("scripts/train.py", GPU_TRAINING)
     project.write("train.py", GPU_TRAINING)
     findings = project.findings("--no-cache")
     assert sorted((f["filename"], f["code"]) for f in findings) == [
-        ("scripts/train.py", "GL101"),
-        ("train.py", "GL101"),
+        ("scripts/train.py", "GL309"),
         ("train.py", "GL301"),
+        ("train.py", "GL309"),
     ]
 
 
@@ -124,7 +126,7 @@ def test_statistics_and_output_file(project):
     project.write("train.py", GPU_TRAINING)
     code, out, _ = project.run("check", "--no-cache", "--statistics")
     assert code == 1
-    assert "     1  GL101  mixed-precision-missing" in out
+    assert "     1  GL309  loop-invariant-host-to-device-copy" in out
     code, out, _ = project.run("check", "--no-cache", "--format", "json", "--output", "report.json")
     # the report goes to the file; the terminal gets the one-line summary (issue 16)
     assert code == 1 and out.startswith("Found 2 findings in 1 of 1 files.") and out.count("\n") == 1
@@ -150,13 +152,31 @@ def test_no_command_prints_help_and_exits_2(project):
 def test_preview_rules_run_only_in_preview_mode(project, monkeypatch):
     import greenlint.selection as selection
 
-    monkeypatch.setattr(selection, "PREVIEW_CODES", frozenset({"GL301"}))
+    monkeypatch.setattr(selection, "PREVIEW_CODES", frozenset({"GL309"}))
     project.write("train.py", GPU_TRAINING)
-    assert {f["code"] for f in project.findings("--no-cache")} == {"GL101"}
-    assert {f["code"] for f in project.findings("--no-cache", "--preview")} == {"GL101", "GL301"}
+    gl3 = ("--no-cache", "--select", "GL3")  # GL309 as the one preview rule; the real ones are left out
+    assert {f["code"] for f in project.findings(*gl3)} == {"GL301"}
+    assert {f["code"] for f in project.findings(*gl3, "--preview")} == {"GL301", "GL309"}
     project.write("greenlint.toml", "preview = true\n")
-    assert {f["code"] for f in project.findings("--no-cache")} == {"GL101", "GL301"}
-    assert {f["code"] for f in project.findings("--no-cache", "--no-preview")} == {"GL101"}
+    assert {f["code"] for f in project.findings(*gl3)} == {"GL301", "GL309"}
+    assert {f["code"] for f in project.findings(*gl3, "--no-preview")} == {"GL301"}
+
+
+def test_gl101_is_a_preview_rule_that_preview_brings_back(project):
+    """Issue 14: GL101 measured 33 % and 4 % blind precision, under the 80 % of the default set. As in
+    ruff, naming it is not enough: it runs with --preview (or `preview = true`), alone when selected."""
+    project.write("train.py", textwrap.dedent(get_rule("GL101").bad_example))
+    # (the example's one small Linear layer is estimated low impact: shown with --min-impact low)
+    codes = lambda *args: {f["code"] for f in project.findings("--no-cache", "--min-impact", "low", *args)}  # noqa: E731
+    assert "GL101" not in codes()
+    code, _, err = project.run("check", "--no-cache", "--min-impact", "low", "--select", "GL101")
+    assert code == 0 and "GL101 is a preview rule; selecting it has no effect without --preview" in err
+    assert "GL101" in codes("--preview")
+    assert codes("--preview", "--select", "GL101") == {"GL101"}
+    project.write("greenlint.toml", 'preview = true\nselect = ["GL101"]\n')
+    assert codes() == {"GL101"}
+    project.write("greenlint.toml", 'select = ["GL101"]\n')
+    assert codes("--preview") == {"GL101"} and codes() == set()
 
 
 def test_selecting_a_preview_rule_without_preview_warns(project, monkeypatch):

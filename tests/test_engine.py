@@ -13,14 +13,15 @@ import hypothesmith
 
 from conftest import GPU_TRAINING
 from greenlint.engine import is_test_path, lint_source
-from greenlint.rules import ALL_CODES, get_rule
+from greenlint.rules import ALL_CODES, PREVIEW_CODES, get_rule
 
 ALL = frozenset(ALL_CODES)
+DEFAULT = ALL - PREVIEW_CODES  # the rules a plain `greenlint check` runs
 
 
 def codes(source: bytes | str) -> list[tuple[str, int]]:
     data = source.encode() if isinstance(source, str) else source
-    return [(f.code, f.location.row) for f in lint_source(data, "x.py", ALL)]
+    return [(f.code, f.location.row) for f in lint_source(data, "x.py", DEFAULT)]
 
 
 def test_syntax_error_is_gl001_at_its_position():
@@ -28,7 +29,7 @@ def test_syntax_error_is_gl001_at_its_position():
 
 
 def test_syntax_error_in_a_file_the_prefilter_would_parse():
-    assert codes(GPU_TRAINING + "\nfor x in :\n") == [("GL001", 12)]
+    assert codes(GPU_TRAINING + "\nfor x in :\n") == [("GL001", 14)]
 
 
 def test_invalid_utf8_is_gl002_with_position():
@@ -39,7 +40,7 @@ def test_invalid_utf8_is_gl002_with_position():
 
 def test_latin1_with_coding_line_is_linted_normally():
     source = "# -*- coding: latin-1 -*-\n# caf\xe9\n" + GPU_TRAINING
-    assert codes(source.encode("latin-1")) == [("GL301", 8), ("GL101", 9)]
+    assert codes(source.encode("latin-1")) == [("GL301", 9), ("GL309", 11)]
     assert "# caf\xe9" in source
 
 
@@ -49,7 +50,7 @@ def test_unknown_codec_is_gl002():
 
 def test_utf8_bom_and_crlf():
     data = codecs.BOM_UTF8 + GPU_TRAINING.replace("\n", "\r\n").encode()
-    assert codes(data) == [("GL301", 6), ("GL101", 7)]
+    assert codes(data) == [("GL301", 7), ("GL309", 9)]
 
 
 def test_null_bytes_and_empty_files_do_not_crash():
@@ -65,13 +66,13 @@ def test_rule_exception_is_gl000_and_other_rules_still_run(monkeypatch):
         yield  # pragma: no cover
 
     monkeypatch.setattr(type(rule), "check", lambda self, analysis: explode(analysis))
-    findings = lint_source(GPU_TRAINING.encode(), "x.py", ALL)
-    assert [f.code for f in findings] == ["GL000", "GL101"]
+    findings = lint_source(GPU_TRAINING.encode(), "x.py", DEFAULT)
+    assert [f.code for f in findings] == ["GL000", "GL309"]
     assert "GL301" in findings[0].message and "boom" in findings[0].message
 
 
 def test_gl000_makes_the_cli_exit_2(project, monkeypatch):
-    monkeypatch.setattr(type(get_rule("GL101")), "check", lambda self, analysis: 1 / 0)
+    monkeypatch.setattr(type(get_rule("GL309")), "check", lambda self, analysis: 1 / 0)
     project.write("train.py", GPU_TRAINING)
     code, out, _ = project.run("check", "--no-cache")
     assert code == 2 and "GL000" in out
@@ -91,7 +92,7 @@ def test_static_analysis_never_imports_user_code(tmp_path):
         capture_output=True, text=True, cwd=tmp_path, timeout=120,
     )
     assert proc.returncode == 1, proc.stderr
-    assert {f["code"] for f in json.loads(proc.stdout)} == {"GL101", "GL301"}
+    assert {f["code"] for f in json.loads(proc.stdout)} == {"GL301", "GL309"}
     assert not marker.exists()
 
 
@@ -176,6 +177,6 @@ def test_test_files_are_recognised_by_path(path, is_test):
 def test_energy_rules_skip_test_files_but_syntax_errors_are_reported():
     from conftest import GPU_TRAINING
 
-    assert {f.code for f in lint_source(GPU_TRAINING.encode(), "train.py", ALL)} >= {"GL101"}
+    assert {f.code for f in lint_source(GPU_TRAINING.encode(), "train.py", ALL)} >= {"GL301", "GL309"}
     assert lint_source(GPU_TRAINING.encode(), "tests/test_training.py", ALL) == []
     assert [f.code for f in lint_source(b"def broken(:\n", "tests/test_x.py", ALL)] == ["GL001"]

@@ -17,8 +17,10 @@ import pytest
 from conftest import GPU_TRAINING
 from greenlint import fix_writing, runner, writer
 
-SELECT = ("--select", "GL0,GL101,GL102,GL301")
-FIXED_LINE = '        with torch.autocast(device_type="cuda", dtype=torch.bfloat16):'
+# GPU_TRAINING's two default-set findings, GL301 and GL309, both with unsafe fixes; FIXED_LINE is GL309's
+# fix (the per-step copy to the GPU, hoisted above the epoch loop), absent from the unfixed file.
+SELECT = ("--select", "GL0,GL301,GL309")
+FIXED_LINE = "\nw = weights.cuda()\n"
 
 
 def _cli_fix(project, *extra):
@@ -82,7 +84,7 @@ def test_a_read_only_file_is_skipped_with_a_message(project):
         code, out, err = _cli_fix(project)
         assert path.read_text() == GPU_TRAINING
         assert "train.py: read-only; not written" in err
-        assert code == 1 and "GL101" in out  # its findings are still reported
+        assert code == 1 and "GL309" in out  # its findings are still reported
     finally:
         os.chmod(path, 0o644)
 
@@ -197,7 +199,7 @@ def test_a_notebooks_bom_is_kept(project):
     _cli_fix(project)
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf{")
-    assert b"autocast" in data
+    assert b'"w = weights.cuda()\\n"' in data
 
 
 def test_a_cr_only_file_keeps_its_final_line_end(project):
@@ -205,7 +207,7 @@ def test_a_cr_only_file_keeps_its_final_line_end(project):
     path.write_bytes(GPU_TRAINING.replace("\n", "\r").encode())
     _cli_fix(project)
     data = path.read_bytes()
-    assert b"autocast" in data
+    assert b"\rw = weights.cuda()\r" in data
     assert data.endswith(b"\r") and b"\n" not in data
 
 

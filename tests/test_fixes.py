@@ -14,8 +14,9 @@ from greenlint.fixer import fix_request
 from greenlint.rules import ALL_CODES
 
 # The fixes under test here; other rules' fixes are tested with their rules (tests/rules/).
-ALL = frozenset(code for code in ALL_CODES if code.startswith("GL0")) | {"GL101", "GL102", "GL301"}
-SELECT = ("--select", "GL0,GL101,GL102,GL301")
+ALL = frozenset(code for code in ALL_CODES if code.startswith("GL0")) | {"GL101", "GL102", "GL301", "GL309"}
+# The command-line tests fix GPU_TRAINING's two default-set findings (GL301 and GL309, both unsafe fixes).
+SELECT = ("--select", "GL0,GL301,GL309")
 
 
 def fixed(source: str, unsafe: bool = True) -> str:
@@ -180,7 +181,7 @@ def test_diff_writes_nothing(project):
     code, out, _ = project.run("check", "--no-cache", "--diff", "--unsafe-fixes", *SELECT)
     assert code == 1
     assert out.startswith("--- a/train.py\n+++ b/train.py\n")
-    assert '+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16):' in out
+    assert "-        w = weights.cuda()\n" in out and "+w = weights.cuda()\n" in out
     assert path.read_bytes() == before
     assert project.run("check", "--no-cache", "--diff", *SELECT)[0] == 0  # no safe fixes: no diff
 
@@ -200,7 +201,7 @@ def test_latin1_crlf_and_permissions_are_kept(project):
     data = path.read_bytes()
     assert b"# donn\xe9es\r\n" in data
     assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
-    assert b'    with torch.autocast(device_type="cuda", dtype=torch.bfloat16):\r\n' in data
+    assert b'\r\ndata = torch.load("train.pt")\r\nw = weights.cuda()\r\nfor epoch in range(3):\r\n' in data
     assert stat.S_IMODE(path.stat().st_mode) == 0o754
 
 
@@ -209,7 +210,7 @@ def test_bom_is_kept(project):
     path.write_bytes(b"\xef\xbb\xbf" + GPU_TRAINING.encode())
     _cli_fix(project)
     data = path.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbfimport torch") and b"autocast" in data
+    assert data.startswith(b"\xef\xbb\xbfimport torch") and b"\nw = weights.cuda()\nfor epoch" in data
 
 
 def test_unparsable_file_is_never_touched(project):

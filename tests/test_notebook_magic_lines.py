@@ -160,7 +160,7 @@ def test_fix_rewrites_the_training_cell_and_restores_the_magics(project):
     path = project.root / "train.ipynb"
     path.write_bytes(_notebook(SETUP, TRAIN))
     before = json.loads(path.read_text(encoding="utf-8"))
-    code, out, _ = project.run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "GL101")
+    code, out, _ = project.run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "GL301")
     assert "Fixed 1 finding" in out
     after = json.loads(path.read_text(encoding="utf-8"))
     assert after["cells"][1]["source"] == before["cells"][1]["source"]  # `%matplotlib` untouched

@@ -182,7 +182,7 @@ def test_a_report_in_a_file_leaves_the_summary_on_stdout(project):
     code, out, err = project.run("check", "--no-cache", "--output", "report.txt")
     assert code == 1 and err == ""
     assert out.startswith("Found 2 findings in 1 of 1 files.") and out.rstrip().endswith("Report: report.txt")
-    assert "train.py:7:5: GL101 " in (project.root / "report.txt").read_text(encoding="utf-8")
+    assert "train.py:9:13: GL309 " in (project.root / "report.txt").read_text(encoding="utf-8")
 
 
 def test_quiet_prints_findings_only(project):
@@ -205,6 +205,6 @@ def test_check_on_a_terminal_is_coloured_and_wrapped(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "\x1b[" in proc.stdout  # rich's colours: this is the terminal path, not render_plain
     text = ANSI.sub("", proc.stdout)
-    assert "train.py:7:5: GL101 " in " ".join(text.split("\n"))
+    assert "train.py:9:13: GL309 " in " ".join(text.split("\n"))
     assert all(len(line) <= 80 for line in text.split("\n"))
     assert "2 hidden fixes can be enabled with the `--unsafe-fixes` option" in " ".join(text.split())

@@ -2,7 +2,7 @@
 habits that waste energy on real projects:
 
 - the training data is read from disk again on every step (GL301), instead of once;
-- on a GPU, training runs in float32 where bf16 autocast would do (GL101).
+- on a GPU, training runs in float32 where bf16 autocast would do (GL101, with `--preview`).
 
 `greenlint demo` copies this file to a temporary directory, lints it, profiles a few steps,
 and ranks the fixes by the energy they would save.

@@ -54,7 +54,8 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 def gl101(root: Path, filename: str, monkeypatch: pytest.MonkeyPatch) -> list:
     monkeypatch.chdir(root)
-    settings = Settings(project_root=root, selection=RuleSelection(select=("GL101",)))
+    # GL101 is a preview rule (issue 14): selected with preview on, as `--preview --select GL101`
+    settings = Settings(project_root=root, selection=RuleSelection(select=("GL101",), preview=True))
     findings = lint_files(sorted(root.rglob("*.py")), settings, use_cache=False, jobs=1).findings
     return [f for f in findings if f.code == "GL101" and f.filename == filename]
 
