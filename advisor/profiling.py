@@ -9,7 +9,7 @@ this package's (savings.py, advice.py, carbon.py). The JSON document is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +58,42 @@ def project_settings(cwd: Path) -> tuple[Settings, list[str]]:
         return Settings(project_root=cwd.resolve()), [f"configuration ignored ({exc})"]
 
 
+def measurable_preview_codes(settings: Settings) -> frozenset[str]:
+    """Preview rules that advice may still report: those whose saving the profile can quantify.
+
+    A rule leaves the linter's default set when, statically, it cannot tell a run where its fix
+    pays from one where it does not (GL101: mixed precision is worth a lot on a large model on a
+    tensor-core GPU, nothing on a small launch-bound one). The profile has measured the run, and
+    advice ranks by that measurement, so such a finding is kept as advice when its saving is
+    quantified from the measured energy and dropped otherwise (`keep_measurable`). Rules the user
+    ignores stay ignored; with preview on, this adds nothing."""
+    from greenlint.savings import savings_model
+
+    selection = settings.selection
+    if selection.preview:
+        return frozenset()
+    extra = replace(selection, preview=True).enabled_codes() - selection.enabled_codes()
+    return frozenset(code for code in extra if savings_model(code) is not None)
+
+
+def keep_measurable(advice: list[Advice], preview_only: frozenset[str]) -> list[Advice]:
+    """Drop the unquantified advice of preview-only rules and renumber the ranks."""
+    kept = [a for a in advice if a.quantified or a.code not in preview_only]
+    return [replace(a, rank=i) for i, a in enumerate(kept, start=1)]
+
+
 def lint_for_advice(files: list[Path], settings: Settings) -> tuple[list[Finding], list[str]]:
-    """Findings of every enabled rule in the files that ran, with the project's configuration."""
+    """Findings of every enabled rule in the files that ran, with the project's configuration,
+    plus those of the preview rules whose saving the profile can quantify (see
+    `measurable_preview_codes`; the caller keeps only their quantified advice)."""
     from greenlint.runner import lint_files
 
     notices: list[str] = []
+    preview_only = measurable_preview_codes(settings)
+    if preview_only:
+        selection = settings.selection
+        settings = replace(settings, selection=replace(
+            selection, preview=True, ignore=selection.ignore + tuple(sorted(_other_preview_codes(preview_only)))))
     result = lint_files(files, settings, use_cache=False, jobs=1)
     for path, reason in result.unreadable:
         notices.append(f"{path}: cannot read for linting: {reason}")
@@ -75,6 +106,13 @@ def lint_for_advice(files: list[Path], settings: Settings) -> tuple[list[Finding
             notices.append(f"{f.filename}: {f.message}")
     findings = [f for f in result.findings if not f.code.startswith("GL0")]
     return findings, notices
+
+
+def _other_preview_codes(wanted: frozenset[str]) -> frozenset[str]:
+    """Preview rules advice has no measured saving for: they stay off."""
+    from greenlint.rules import PREVIEW_CODES
+
+    return PREVIEW_CODES - wanted
 
 
 def carbon_for(profile_json: dict[str, Any], grid_g_per_kwh: float | None, pue: float) -> Carbon | None:
@@ -115,7 +153,7 @@ def advise(exit_code: int, profile: Any, script: str | None, settings: Settings 
             notices += lint_notices
         except Exception as exc:  # noqa: BLE001 - the measured profile must survive a linter failure
             notices.append(f"linting for advice failed ({type(exc).__name__}: {exc}); no advice")
-    advice = build_advice(profile_json, findings)
+    advice = keep_measurable(build_advice(profile_json, findings), measurable_preview_codes(settings))
     carbon = carbon_for(profile_json, grid_g_per_kwh, pue)
     linted = [os.path.relpath(p, cwd) for p in files] if lint else []
     return AdvisedProfile(exit_code, profile, advice, carbon, linted, notices)

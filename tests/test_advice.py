@@ -256,3 +256,74 @@ def test_compare_tells_two_findings_of_one_rule_in_one_file_apart():
     result = compare(_doc(0.5, [first, second]), _doc(0.2, [dict(second, line=8)]))
     assert [(p.code, p.line) for p in result.applied] == [("GL301", 5)]
     assert result.predicted_j == 300.0
+
+
+# -- preview rules in advice: kept only when the profile quantifies their saving -----------------
+
+def _advised(tmp_path: Path, profile: dict, settings=None):
+    from types import SimpleNamespace
+
+    from greenlint.profiling import advise
+
+    (tmp_path / "train.py").write_text(GPU_FP32_LOOP, encoding="utf-8")
+    fake = SimpleNamespace(to_json=lambda: profile)
+    return advise(0, fake, str(tmp_path / "train.py"), settings=settings, cwd=tmp_path)
+
+
+GPU_FP32_LOOP = textwrap.dedent('''\
+    import torch
+    import torchvision
+
+    model = torchvision.models.resnet50().cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(1000):
+        x = torch.randn(64, 3, 224, 224, device="cuda")
+        loss = model(x).sum()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+''')
+
+
+def _gpu_profile(tmp_path: Path, gpu_name: str) -> dict:
+    profile = _profile(tmp_path)
+    profile["lines"] = [{"filename": str(tmp_path / "train.py"), "line": 8, "energy_j": 6.0, "time_s": 1.2,
+                         "share": 1.0}]
+    profile["devices"].append({"kind": "gpu", "name": gpu_name, "method": "nvml-energy-counter",
+                               "energy_j": 300.0, "window_energy_j": 100.0, "tolerance": 0.05})
+    return profile
+
+
+def test_preview_gpu_rule_is_advice_when_the_measured_gpu_quantifies_it(tmp_path):
+    from greenlint.config import Settings
+    from greenlint.rules import PREVIEW_CODES
+
+    assert "GL101" in PREVIEW_CODES  # out of the linter's default set (docs/precision.md)
+    settings = Settings(project_root=tmp_path.resolve())
+    advised = _advised(tmp_path, _gpu_profile(tmp_path, "NVIDIA H100 80GB HBM3"), settings)
+    codes = [a.code for a in advised.advice]
+    assert "GL101" in codes
+    gl101 = advised.advice[codes.index("GL101")]
+    assert gl101.quantified and gl101.estimated_savings_j and gl101.estimated_savings_j > 0
+    assert [a.rank for a in advised.advice] == list(range(1, len(codes) + 1))
+
+
+def test_preview_gpu_rule_is_dropped_when_the_profile_cannot_quantify_it(tmp_path):
+    from greenlint.config import Settings
+
+    settings = Settings(project_root=tmp_path.resolve())
+    cpu_only = _advised(tmp_path, _profile(tmp_path, lines=[]), settings)
+    assert "GL101" not in [a.code for a in cpu_only.advice]
+    pre_ampere = _advised(tmp_path, _gpu_profile(tmp_path, "Tesla V100-SXM2-16GB"), settings)
+    assert "GL101" not in [a.code for a in pre_ampere.advice]
+
+
+def test_an_ignored_preview_rule_stays_out_of_advice(tmp_path):
+    from dataclasses import replace as dc_replace
+
+    from greenlint.config import Settings
+
+    settings = Settings(project_root=tmp_path.resolve())
+    settings = dc_replace(settings, selection=dc_replace(settings.selection, ignore=("GL101",)))
+    advised = _advised(tmp_path, _gpu_profile(tmp_path, "NVIDIA H100 80GB HBM3"), settings)
+    assert "GL101" not in [a.code for a in advised.advice]

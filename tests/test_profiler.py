@@ -540,7 +540,8 @@ def test_the_sampler_feeds_the_trace_while_it_runs():
                          "gpu_trace_cpu": True}, [EstimateSource()], [])
     recorder.start()
     recorder.on_step()  # the warm-up's last step: the trace starts
-    assert recorder._trace is not None
+    trace = recorder._trace
+    assert trace is not None
     first = recorder.samples
     deadline = time.monotonic() + 60  # a hang guard: waits for two sampler ticks, not for a time
     while recorder.samples - first < 2 and time.monotonic() < deadline:
@@ -549,8 +550,16 @@ def test_the_sampler_feeds_the_trace_while_it_runs():
     recorder.on_step()  # the second traced step: the trace ends, the measured window begins
     raw = recorder.finish(0, "completed")
     # the first of the two ticks was handed to the trace before the second was counted
-    assert raw["gpu_trace"]["steps"] == 2 and raw["gpu_trace"]["cpu_samples"] >= 1
+    assert len(trace.samples) >= 1
     assert raw["window"]["step_count_at_begin"] == 3
+    # torch 2.13's profiler now and then fails to decode the Python stacks it recorded (a
+    # UnicodeDecodeError inside `events()`, about 1 run in 3 under load, seen 2026-12-04): the
+    # trace then becomes a notice and the measurement goes on, which is what this also checks.
+    result = raw["gpu_trace"]
+    if "notice" in result:
+        assert result["notice"].startswith("GPU line attribution skipped: reading the trace failed")
+    else:
+        assert result["steps"] == 2 and result["cpu_samples"] == len(trace.samples)
 
 
 def test_live_progress_on_a_terminal_keeps_the_scripts_output(tmp_path):
