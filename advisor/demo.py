@@ -79,7 +79,7 @@ def run_demo(html: Path | None, steps: int, console: Console, stderr: Console) -
 
 
 def _run(script: Path, report: Path, steps: int, console: Console, stderr: Console) -> int:
-    from greenlint.cli import _write_html
+    from greenlint.cli_profile import write_html
     from greenlint.config import Settings
     from greenlint.profiler.report import render_text
     from greenlint.profiler.runner import ProfileOptions, run_profile
@@ -112,7 +112,7 @@ def _run(script: Path, report: Path, steps: int, console: Console, stderr: Conso
     except OSError as exc:
         stderr.print(f"greenlint: error: cannot create {report.parent}: {exc.strerror}", markup=False)
     else:
-        _write_html(report, advised.document(), "train.py", console, stderr)
+        write_html(report, advised.document(), "train.py", console, stderr)
     return run.exit_code
 
 
