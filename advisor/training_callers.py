@@ -64,6 +64,34 @@ def gpu_training_caller(index: ProjectIndex, path: Path, text: str) -> str:
     return found
 
 
+# a cuDNN choice written in a caller: benchmark mode set, or determinism asked for
+_CUDNN_CHOICE = re.compile(r"cudnn\.(?:benchmark|deterministic)\s*=|use_deterministic_algorithms\(")
+
+
+def cudnn_setting_caller(index: ProjectIndex, path: Path, text: str) -> str:
+    """A phrase naming the project file that imports and calls `path`'s training function and sets
+    `cudnn.benchmark` or cuDNN determinism itself: `main.py` sets `cudnn.benchmark = True` and
+    runs `train_model` of `utils.py` (share020/dl 8c5d0ac assignments/mp4/src/part-2, blind4).
+    "" when no caller does."""
+    exports = index.exports_of(path)
+    if exports is None:
+        return ""
+    functions = set(exports.step_functions) | set(exports.loop_functions)
+    if not functions:
+        return ""
+    functions |= _entry_points(text, functions)
+    # `from utils import *` (share020/dl's main.py) imports every training function too
+    callers = [(importer, set(functions)) for importer, imported in index.importers_of(path)[:_MAX_IMPORTERS] if "*" in imported]
+    for importer, names in callers + _importers(index, path, functions):
+        try:
+            caller = importer.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if any(f"{name}(" in caller for name in names) and _CUDNN_CHOICE.search(caller):
+            return f"`{index.relative_path(importer) or importer}` sets cuDNN's algorithm choice"
+    return ""
+
+
 # a top-level `def` or `class` (a class ends the text of the function before it)
 _TOP_LEVEL_DEF = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
 
