@@ -271,6 +271,7 @@ def fixed_input_size_evidence(analysis: ModuleAnalysis, min_side: int | None = N
     tiny = TINY_INPUT_SIDE if min_side is None else min_side - 1
     found: list[tuple[str, int | None]] = []  # (phrase, longer side in pixels when known)
     tiny_dataset = False
+    smaller_dataset = False  # MNIST-size images (padded to 32 by a crop, they are still MNIST)
     for site in analysis.facts.calls:
         qualname = site.qualname
         if qualname is None:
@@ -279,6 +280,7 @@ def fixed_input_size_evidence(analysis: ModuleAnalysis, min_side: int | None = N
         if qualname.startswith("torchvision.datasets.") and last in _FIXED_SIZE_DATASETS:
             side = _FIXED_SIZE_DATASETS[last]
             tiny_dataset = tiny_dataset or side <= tiny
+            smaller_dataset = smaller_dataset or side < TINY_INPUT_SIDE
             found.append((f"trains on `{last}`, whose images all have one size", side))
         elif qualname.startswith(("torchvision.transforms.", "albumentations.")):
             if last in _CROPS and site.node.args:
@@ -295,7 +297,7 @@ def fixed_input_size_evidence(analysis: ModuleAnalysis, min_side: int | None = N
             if len(sizes) in (4, 5) and all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
                 found.append(("feeds fixed-size tensors", max(sizes[2:])))
     for phrase, side in found:
-        if side is not None and side > tiny:
+        if side is not None and side > tiny and not (side <= TINY_INPUT_SIDE and smaller_dataset):
             return phrase
     for phrase, side in found:
         if side is None and not tiny_dataset:

@@ -18,6 +18,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     module_trains,
     moves_to_gpu,
 )
+from greenlint.rules.analysis.batch_bytes import small_batches
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.loader_use import loader_consumer
 from greenlint.rules.analysis.literals import NOT_LITERAL, has_double_star, keyword_arg
@@ -153,6 +154,8 @@ class PinMemoryMissing(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
         applies: bool | None = None
+        if small_batches(analysis) is not None:
+            return  # batches of a few MB at most: the copy is a sliver of the step (rules/analysis/batch_bytes.py)
         for site in dataloader_sites(analysis):
             call = site.node
             if in_test_code(site) or has_double_star(call):

@@ -15,6 +15,7 @@ from greenlint.rules.analysis.literals import (
     literal_value,
 )
 from greenlint.rules.analysis.names import terminal_name
+from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.training_loop_facts import (
     SET_GRAD_ENABLED,
     GradContexts,
@@ -262,7 +263,10 @@ class EvalWithoutNoGrad(Rule):
                 if value is False or value is NOT_LITERAL:
                     return  # grad mode switched off (or chosen) module-wide
         candidates = self._candidates(analysis)
-        if not candidates:
+        if not candidates or small_run(analysis) is not None:
+            # a small model on a known small data set (rasbt/deeplearning-models' `compute_accuracy`
+            # over MNIST/CIFAR with a small CNN, blind2): the whole run takes minutes, so evaluating it
+            # without autograd saves seconds and memory nobody runs short of
             return
         contexts = grad_contexts(analysis)
         model_calls_of = {id(loop): model_calls for loop, model_calls in candidates}
