@@ -44,10 +44,8 @@ def small_batches(analysis: ModuleAnalysis) -> str | None:
             images = True
             if qualname.startswith("torchvision.datasets.") and last in _SMALL_IMAGE_SETS:
                 small_sets.append(last)
-            elif qualname.startswith("torchvision.datasets."):
-                return None  # ImageFolder, CelebA ...: images of a size the module may not set
             else:
-                other_images = True  # files it decodes itself
+                other_images = True  # ImageFolder, CelebA, files it decodes itself: their size is the transforms' 
         if (qualname.startswith(("torchvision.transforms.", "albumentations.")) and last in _SIZED) or last in ("interpolate", "Upsample"):
             images = True
             value = resolved_value(argument(site.node, "size", 1 if last == "interpolate" else 0))

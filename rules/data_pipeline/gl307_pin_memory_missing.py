@@ -95,7 +95,10 @@ class PinMemoryMissing(Rule):
         without workers are left to GL306: there the main process would pin each batch itself, between
         steps, and most of the gain is lost. Silent when `pin_memory` is computed, the loader takes `**kwargs`, the
         dataset's tensors are already on the GPU (pinning would fail) or in memory (`TensorDataset`), a
-        `collate_fn` moves batches to the GPU or cannot be seen, and in unit tests.
+        `collate_fn` moves batches to the GPU or cannot be seen, in unit tests, and when the module's
+        batches are known to be small: every image size it sets is at most 64 pixels a side, it reads
+        only MNIST/CIFAR-class torchvision datasets, or it feeds token ids (rules/analysis/batch_bytes.py);
+        there the copy is a sliver of the step.
     """
     why = """
         A copy from pageable host memory is staged through a pinned buffer by the driver and cannot

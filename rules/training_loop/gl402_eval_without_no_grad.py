@@ -79,6 +79,13 @@ _MODEL_CALL_WORDS = (
 _EVAL_DEF = re.compile(r"def _*(?:eval|valid|val_|val\(|test|predict|infer\(|inference)", re.IGNORECASE)
 
 
+# ... or of a function with an evaluation word later in its name (`def calculate_accuracy(`)
+_EVAL_DEF_WORD = re.compile(
+    r"def \w*_(?:eval|evaluate|evaluation|validate|validation|valid|predict|prediction|predictions|infer|inference|accuracy|acc)\b",
+    re.IGNORECASE,
+)
+
+
 def _model_name(name: str) -> bool:
     return bool(_MODEL_NAME.search(name)) and not _NOT_A_FORWARD.search(name) and not _EVAL_FUNCTION.search(name)
 
@@ -168,15 +175,20 @@ class EvalWithoutNoGrad(Rule):
     detects = """
         A PyTorch loop that calls the model (`model(x)`, `self.net(x)`, `model.forward(x)`), runs no
         backward and no optimizer step, and is an evaluation loop: it is in a function named
-        `eval*`, `valid*`, `val_*`, `test*`, `predict*` or `infer*`, or follows a `model.eval()` in
-        the same function. Reported when neither the loop nor its function is under
+        `eval*`, `valid*`, `val_*`, `test*`, `predict*` or `infer*` (or with such a word, or
+        `accuracy`, later in its name: `calculate_accuracy`), or follows a `model.eval()` in the
+        same function; and it, or a loop around it, goes over evaluation data (a loader, dataset,
+        split, files, `range(len(...))`), not over the rows of one batch or a few classes drawn for
+        a picture. Reported at the forward pass. Reported when neither the loop nor its function is under
         `torch.no_grad()`, `torch.inference_mode()` or `torch.set_grad_enabled(False)` (as `with` or
         decorator), and no call of that function in the module is. Silent for gradient-based
         evaluation (`backward`, `torch.autograd.grad`, `requires_grad_`), for loops that only call
         `generate` (already no-grad), in Lightning modules, in pytest tests, and when grad mode is
         left to a run-time value (`set_grad_enabled(is_train)`).
         Test modules (importing pytest or unittest) are skipped, and so are modules that name the CPU
-        device and no CUDA GPU, and loops that end in an unconditional `break` (one batch, for a picture).
+        device and no CUDA GPU, modules that train a small model on a known small dataset (a run of
+        minutes, rules/analysis/run_size.py), and loops that end in an unconditional `break` (one
+        batch, for a picture).
     """
     why = """
         With autograd on, every forward pass records the graph and keeps every intermediate
@@ -244,7 +256,8 @@ class EvalWithoutNoGrad(Rule):
     def could_match(self, text: str) -> bool:
         if "torch" not in text or not any(word in text for word in _MODEL_CALL_WORDS):
             return False
-        return ".eval()" in text or "train(False)" in text or _EVAL_DEF.search(text) is not None
+        return (".eval()" in text or "train(False)" in text or _EVAL_DEF.search(text) is not None
+                or _EVAL_DEF_WORD.search(text) is not None)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts

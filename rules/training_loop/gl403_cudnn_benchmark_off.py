@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
+from greenlint.rules.analysis.experiment_facts import range_length
 from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value
 from greenlint.rules.analysis.names import dotted_name
 from greenlint.rules.analysis.tree import walk
@@ -179,16 +180,21 @@ class CudnnBenchmarkOff(Rule):
         a convolutional model (`nn.Conv1d/2d/3d`, a torchvision/timm CNN builder, or the project's own
         copy of one imported under its torchvision name, such as `mobilenet_v2`), shows that the
         inputs have one size (a fixed-size dataset such as STL10, crop or `Resize((h, w))` transforms,
-        literal-sized tensors), and never sets `torch.backends.cudnn.benchmark`. Silent when the
-        module asks for determinism (`cudnn.deterministic = True`,
-        `torch.use_deterministic_algorithms(True)`, a `set_deterministic()`-style helper) or sets
-        `benchmark` to anything, including a value chosen at run time. Silent for inputs known to be
-        at most 32 pixels a side (MNIST, CIFAR, SVHN, a `RandomCrop(32)`), including a resize to a size
-        it cannot read (`Resize(opt.img_size)`) on such a dataset: the cited measurements are on
-        224-pixel images and speech, and convolutions that small leave the algorithm choice little
-        to win. Silent, too, for a small CNN on a known small dataset (rules/analysis/workload.py: a run
-        of minutes). Reported at the outermost loop around the training step, where training starts.
-        Test modules (importing pytest or unittest) are skipped.
+        literal-sized tensors), and never turns `torch.backends.cudnn.benchmark` on. Reported at the
+        outermost loop around the training step, where training starts; or, when the module forces
+        the slow path with a literal `cudnn.benchmark = False`, `cudnn.deterministic = True` or
+        `torch.use_deterministic_algorithms(True)` (a seeding block), at that statement: bit-exact
+        reproducibility is rarely what a training run needs. Silent when benchmark mode is set to
+        True or to a value chosen at run time, when determinism is a run-time switch or left to a
+        helper whose body is elsewhere (`set_deterministic()`), and when the project script that
+        imports and runs this module's training function sets either itself. Silent for inputs known
+        to be at most 32 pixels a side (MNIST, CIFAR, SVHN, a `RandomCrop(32)`), including a resize to
+        a size it cannot read (`Resize(opt.img_size)`) on such a dataset: the cited measurements are
+        on 224-pixel images and speech. A deep CNN (ResNet, VGG, DenseNet ... by builder or class
+        name) on 32-pixel images still counts, unless its epoch loop runs fewer than 20 epochs (a
+        run of minutes) or the images are MNIST-size. Silent, too, for a small CNN on a known small
+        dataset (rules/analysis/workload.py: a run of minutes). Test modules (importing pytest or
+        unittest) are skipped.
     """
     why = """
         Without benchmark mode cuDNN picks each convolution's algorithm by heuristics. With it, cuDNN
@@ -259,7 +265,9 @@ class CudnnBenchmarkOff(Rule):
         # a deep CNN (ResNet, VGG, DenseNet ...) on 32-pixel images still spends its step in the
         # convolutions: CIFAR ResNets for tens of epochs were judged worth it (UsaidMalik/DL-Mini-Project,
         # blind2; sidrocks/cifar100resnet, blind4), small DCGANs on 28-pixel MNIST were not (blind)
-        fixed = fixed_input_size_evidence(analysis, min_side=_DEEP_CNN_MIN_SIDE if _deep_cnn(analysis, conv) else None)
+        fixed = fixed_input_size_evidence(analysis)
+        if fixed is None and _deep_cnn(analysis, conv) and not _few_epochs(analysis, loop):
+            fixed = fixed_input_size_evidence(analysis, min_side=_DEEP_CNN_MIN_SIDE)
         if fixed is None or analysis.facts.context.cudnn_caller:
             return  # the script that runs this loop sets benchmark or determinism (share020/dl, blind4)
         choice = cudnn_choice(analysis)
@@ -297,6 +305,22 @@ class CudnnBenchmarkOff(Rule):
 _DEEP_CNNS = ("resnet", "resnext", "wide_resnet", "vgg", "densenet", "preact", "seresnet", "senet", "dpn", "regnet", "convnext")
 # 32-pixel inputs (CIFAR, SVHN) count for a deep CNN; 28-pixel MNIST-size inputs still do not
 _DEEP_CNN_MIN_SIDE = 32
+
+
+# Below this many epochs a deep CNN on 32-pixel images trains in minutes: rasbt/deeplearning-models'
+# saved outputs show 10 epochs of ResNet-34 on CIFAR-10 in 2.7-3.9 min and of VGG-16 in 6 min, against
+# 19-47 min for 20-50 epochs of DenseNet-121 / ResNet-101 (blind2, evidence.SMALL_RUN_MINUTES's source)
+_MIN_EPOCHS_AT_32_PX = 20
+
+
+def _few_epochs(analysis: ModuleAnalysis, loop: LoopInfo) -> bool:
+    """The epoch loop around the step is `range(N)` with N written out (or configured) below
+    _MIN_EPOCHS_AT_32_PX; an epoch count it cannot read is not few."""
+    outer = loop.enclosing()[-1]
+    if outer is loop or not isinstance(outer.node, cst.For):
+        return False
+    count = range_length(outer.node.iter, analysis.facts)
+    return count is not None and count < _MIN_EPOCHS_AT_32_PX
 
 
 def _deep_cnn(analysis: ModuleAnalysis, conv: str) -> bool:
