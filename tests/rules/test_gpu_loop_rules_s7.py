@@ -180,3 +180,48 @@ def test_gl307_silent_for_small_image_batches():
     assert rows("GL307", PINNING.format(dataset="ImageFolder", transform="transforms.Resize((64, 64)), ")) == []
     # control: 224-pixel images (rasbt's VGG-16 transfer learning on CIFAR resized to 224, ~77 MB batches)
     assert rows("GL307", PINNING.format(dataset="CIFAR10", transform="transforms.Resize((224, 224)), ")) == [7]
+
+
+KOSTA_TRAINING = """
+import torch
+from constants import DEVICE
+
+def train(model, loader, criterion, optimizer):
+    for epoch in range(100):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x.to(DEVICE)), y.to(DEVICE))
+            loss.backward()
+            optimizer.step()
+"""
+
+KOSTA_RUN = """
+import torch
+from torchvision import transforms
+from VGG import VGG
+from training import train
+
+if __name__ == "__main__":
+    tf = transforms.Compose([transforms.Resize((64, 64)), transforms.ToTensor()])
+    train(VGG(), loader, torch.nn.BCELoss(), None)
+"""
+
+
+def test_gl403_the_calling_script_builds_the_cnn_and_fixes_the_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # KostaR99/VGG16_like_NN d694bb9: training.py holds the loop (label at training.py:61), run.py
+    # resizes every image to 64x64 and builds VGG of VGG.py (blind, cross-file miss)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "constants.py").write_text('import torch\nDEVICE = torch.device("cuda")\n')
+    (tmp_path / "VGG.py").write_text("from torch import nn\n\nclass VGG(nn.Module):\n    def __init__(self):\n"
+                                     "        super().__init__()\n        self.conv = nn.Conv2d(3, 64, 3)\n")
+    (tmp_path / "training.py").write_text(textwrap.dedent(KOSTA_TRAINING).lstrip("\n"))
+    (tmp_path / "run.py").write_text(textwrap.dedent(KOSTA_RUN).lstrip("\n"))
+    [finding] = _gl403(tmp_path, monkeypatch)
+    assert (finding.filename, finding.location.row) == ("training.py", 5)
+    assert "run by `run.py`" in finding.message
+    # controls: MNIST-size inputs, and a caller that sets benchmark itself
+    (tmp_path / "run.py").write_text(textwrap.dedent(KOSTA_RUN).replace("(64, 64)", "(28, 28)").lstrip("\n"))
+    assert _gl403(tmp_path, monkeypatch) == []
+    (tmp_path / "run.py").write_text(
+        textwrap.dedent(KOSTA_RUN).replace("    tf = ", "    torch.backends.cudnn.benchmark = True\n    tf = ").lstrip("\n"))
+    assert _gl403(tmp_path, monkeypatch) == []
