@@ -96,7 +96,7 @@ def cudnn_setting_caller(index: ProjectIndex, path: Path, text: str) -> str:
 _FIXED_SIZE_TEXT = re.compile(r"\b(?:Resize|CenterCrop|RandomCrop|RandomResizedCrop)\(\s*[\(\[]?\s*(\d+)")
 # a convolutional model: its layers, or a torchvision/timm builder of a CNN
 _CONV_TEXT = re.compile(
-    r"\bConv[123]d\(|\b(?:resnet|resnext|wide_resnet|vgg|densenet|efficientnet|convnext|regnet|mobilenet)\w*\("
+    r"\bConv[123]d\(|\b(?i:resnet|resnext|wide_resnet|vgg|densenet|efficientnet|convnext|regnet|mobilenet|unet)\w*\("
 )
 _TINY_SIDE = 32  # GL403's floor: MNIST/CIFAR-size inputs do not count
 
