@@ -33,7 +33,7 @@ from greenlint.module_exports import ModuleExports, absolute_module, extract_exp
 from greenlint.project_scan import ProjectScan, scan_project
 from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
-from greenlint.training_callers import gpu_training_caller
+from greenlint.training_callers import cnn_training_caller, cudnn_setting_caller, gpu_training_caller
 
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 MAX_STAR_DEPTH = 3
@@ -343,6 +343,14 @@ class ProjectIndex:
         gpu_caller = gpu_training_caller(self, path, text) if "backward(" in text and "cuda" not in text else ""
         if gpu_caller:
             words.append("cuda")
+        # GL403: a training module that leaves cuDNN alone may be run by a script that does not
+        cudnn_caller = cudnn_setting_caller(self, path, text) if "backward(" in text and "cudnn." not in text else ""
+        cnn_caller = (
+            cnn_training_caller(self, path, text)
+            if "backward(" in text and not cudnn_caller and "cudnn." not in text and "Conv" not in text else ""
+        )
+        if cnn_caller:
+            words.append("Conv2d")  # the caller's convolutional model counts here (GL403's prefilter)
         return ProjectContext(
             launch_options=launch_options,
             package=package,
@@ -363,6 +371,8 @@ class ProjectIndex:
             loader_consumers=loader_consumers,
             compiled_in=compiled_in,
             gpu_caller=gpu_caller,
+            cudnn_caller=cudnn_caller,
+            cnn_caller=cnn_caller,
         )
 
     def _add_import(self, builder: _ContextBuilder, statement: ImportStatement, importer: Path, package: str, depth: int) -> None:

@@ -43,8 +43,8 @@ def scan_project(index: ProjectIndex) -> ProjectScan:
             scan.imported_stems.update(statement.names)
         package = index.package_of(path) or ""
         for statement in scan_imports(text, package):
-            if not statement.names or statement.names == ("*",):
-                continue
+            if not statement.names:
+                continue  # `from m import *` is kept with the names {"*"} (GL403's cudnn callers)
             target = index.module_file(statement.module, path, package)
             if target is not None:
                 scan.importers.setdefault(str(target), []).append((path, set(statement.names)))

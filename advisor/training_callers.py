@@ -64,6 +64,93 @@ def gpu_training_caller(index: ProjectIndex, path: Path, text: str) -> str:
     return found
 
 
+# a cuDNN choice written in a caller: benchmark mode set, or determinism asked for
+_CUDNN_CHOICE = re.compile(r"cudnn\.(?:benchmark|deterministic)\s*=|use_deterministic_algorithms\(")
+
+
+def cudnn_setting_caller(index: ProjectIndex, path: Path, text: str) -> str:
+    """A phrase naming the project file that imports and calls `path`'s training function and sets
+    `cudnn.benchmark` or cuDNN determinism itself: `main.py` sets `cudnn.benchmark = True` and
+    runs `train_model` of `utils.py` (share020/dl 8c5d0ac assignments/mp4/src/part-2, blind4).
+    "" when no caller does."""
+    exports = index.exports_of(path)
+    if exports is None:
+        return ""
+    functions = set(exports.step_functions) | set(exports.loop_functions)
+    if not functions:
+        return ""
+    functions |= _entry_points(text, functions)
+    # `from utils import *` (share020/dl's main.py) imports every training function too
+    callers = [(importer, set(functions)) for importer, imported in index.importers_of(path)[:_MAX_IMPORTERS] if "*" in imported]
+    for importer, names in callers + _importers(index, path, functions):
+        try:
+            caller = importer.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if any(f"{name}(" in caller for name in names) and _CUDNN_CHOICE.search(caller):
+            return f"`{index.relative_path(importer) or importer}` sets cuDNN's algorithm choice"
+    return ""
+
+
+# a fixed input size written in a caller: `Resize((64, 64))`, `RandomResizedCrop(224)`, `CenterCrop(256)`
+_FIXED_SIZE_TEXT = re.compile(r"\b(?:Resize|CenterCrop|RandomCrop|RandomResizedCrop)\(\s*[\(\[]?\s*(\d+)")
+# a convolutional model: its layers, or a torchvision/timm builder of a CNN
+_CONV_TEXT = re.compile(
+    r"\bConv[123]d\(|\b(?i:resnet|resnext|wide_resnet|vgg|densenet|efficientnet|convnext|regnet|mobilenet|unet)\w*\("
+)
+_TINY_SIDE = 32  # GL403's floor: MNIST/CIFAR-size inputs do not count
+
+
+def cnn_training_caller(index: ProjectIndex, path: Path, text: str) -> str:
+    """A phrase naming the project script that runs `path`'s training function on a convolutional
+    model (built in it, or in a project module it imports) at a fixed input size larger than 32
+    pixels, and leaves cuDNN's choice alone: `run.py` resizes every image to 64x64, builds `VGG` of
+    `VGG.py` and calls `train` of `training.py` (KostaR99/VGG16_like_NN d694bb9, blind). "" when
+    no caller does, or any caller sets cuDNN's choice (GL403)."""
+    exports = index.exports_of(path)
+    if exports is None:
+        return ""
+    functions = set(exports.step_functions) | set(exports.loop_functions)
+    if not functions:
+        return ""
+    functions |= _entry_points(text, functions)
+    found = ""
+    for importer, names in _importers(index, path, functions):
+        try:
+            caller = importer.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if not any(f"{name}(" in caller for name in names):
+            continue
+        if _CUDNN_CHOICE.search(caller):
+            return ""  # this run's cuDNN choice is made there
+        sides = [int(side) for side in _FIXED_SIZE_TEXT.findall(caller)]
+        if found or not sides or max(sides) <= _TINY_SIDE or not _builds_cnn(index, importer, caller):
+            continue
+        shown = index.relative_path(importer) or str(importer)
+        found = f"is run by `{shown}` on a convolutional model at a fixed {max(sides)}-pixel input size"
+    return found
+
+
+def _builds_cnn(index: ProjectIndex, importer: Path, text: str) -> bool:
+    """The caller's text builds a CNN, or a project module it imports holds convolution layers."""
+    if _CONV_TEXT.search(text):
+        return True
+    from greenlint.project_index import scan_imports
+
+    package = index.package_of(importer) or ""
+    for statement in scan_imports(text, package)[:_MAX_IMPORTERS]:
+        target = index.module_file(statement.module, importer, package)
+        if target is None or target == importer:
+            continue
+        try:
+            if _CONV_TEXT.search(target.read_text(encoding="utf-8", errors="replace")):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 # a top-level `def` or `class` (a class ends the text of the function before it)
 _TOP_LEVEL_DEF = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
 

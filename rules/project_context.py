@@ -65,6 +65,14 @@ class ProjectContext:
     # with no reduced precision in any such caller (advisor/training_callers.py); asked only for a
     # file that trains and names no CUDA device itself (GL101)
     gpu_caller: str = ""
+    # a project file that imports and calls this file's training function and sets
+    # `cudnn.benchmark` or cuDNN determinism itself (advisor/training_callers.py): the run's cuDNN
+    # choice is made there (GL403); asked only for a file that trains and sets neither
+    cudnn_caller: str = ""
+    # a project script that runs this file's training function on a CNN at a fixed input size and
+    # leaves cuDNN alone (advisor/training_callers.py); asked only for a file that trains, builds
+    # no CNN and sets no cuDNN choice itself (GL403)
+    cnn_caller: str = ""
     # qualified name -> phrase, for dataset classes of imported modules whose `__getitem__` reads a
     # file per item ("dataset.DFUDataset" -> "calls `cv2.imread` (code/dataset.py)")
     file_datasets: dict[str, str] = field(default_factory=dict)
@@ -78,7 +86,7 @@ class ProjectContext:
             self.package, sorted(self.local_modules), self.star_bindings, self.star_names, self.devices,
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
-            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
+            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets, self.cudnn_caller, self.cnn_caller,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

@@ -366,7 +366,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "constants": {"m.C": 1}, "not_imported": True, "notebook": True, "extra_words": "cuda",
         "step_functions": frozenset({"m.s"}), "loop_functions": frozenset({"m.l"}),
         "loader_consumers": {"train_loader": "x"},
-        "compiled_in": "model.py", "gpu_caller": "`main.py`", "file_datasets": {"m.D": "x"},
+        "compiled_in": "model.py", "gpu_caller": "`main.py`", "file_datasets": {"m.D": "x"}, "cudnn_caller": "`main.py`", "cnn_caller": "x",
         "launch_options": {"--epochs": ("100", "train.sh:1")},
     }
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)

@@ -261,14 +261,17 @@ _TENSOR_FACTORIES = frozenset({"torch.randn", "torch.rand", "torch.zeros", "torc
 TINY_INPUT_SIDE = 32
 
 
-def fixed_input_size_evidence(analysis: ModuleAnalysis) -> str | None:
+def fixed_input_size_evidence(analysis: ModuleAnalysis, min_side: int | None = None) -> str | None:
     """A phrase showing that the model sees one input size larger than MNIST/CIFAR-size images, or
     None: a fixed-size torchvision dataset (STL10), a crop or `Resize((h, w))` transform, or a 4-D/5-D
     tensor with literal sizes made inside the training loop. Evidence of inputs of at most 32 pixels
     a side (MNIST, CIFAR, a `RandomCrop(32)`) does not count, and neither does a transform of unknown
-    size in a module that trains on such a dataset (`Resize(opt.img_size)` on MNIST)."""
+    size in a module that trains on such a dataset (`Resize(opt.img_size)` on MNIST). `min_side` (GL403,
+    for a deep CNN) lowers that floor: inputs of at least that many pixels a side count."""
+    tiny = TINY_INPUT_SIDE if min_side is None else min_side - 1
     found: list[tuple[str, int | None]] = []  # (phrase, longer side in pixels when known)
     tiny_dataset = False
+    smaller_dataset = False  # MNIST-size images (padded to 32 by a crop, they are still MNIST)
     for site in analysis.facts.calls:
         qualname = site.qualname
         if qualname is None:
@@ -276,7 +279,8 @@ def fixed_input_size_evidence(analysis: ModuleAnalysis) -> str | None:
         last = qualname.rsplit(".", 1)[-1]
         if qualname.startswith("torchvision.datasets.") and last in _FIXED_SIZE_DATASETS:
             side = _FIXED_SIZE_DATASETS[last]
-            tiny_dataset = tiny_dataset or side <= TINY_INPUT_SIDE
+            tiny_dataset = tiny_dataset or side <= tiny
+            smaller_dataset = smaller_dataset or side < TINY_INPUT_SIDE
             found.append((f"trains on `{last}`, whose images all have one size", side))
         elif qualname.startswith(("torchvision.transforms.", "albumentations.")):
             if last in _CROPS and site.node.args:
@@ -293,7 +297,7 @@ def fixed_input_size_evidence(analysis: ModuleAnalysis) -> str | None:
             if len(sizes) in (4, 5) and all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
                 found.append(("feeds fixed-size tensors", max(sizes[2:])))
     for phrase, side in found:
-        if side is not None and side > TINY_INPUT_SIDE:
+        if side is not None and side > tiny and not (side <= TINY_INPUT_SIDE and smaller_dataset):
             return phrase
     for phrase, side in found:
         if side is None and not tiny_dataset:

@@ -18,6 +18,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     module_trains,
     moves_to_gpu,
 )
+from greenlint.rules.analysis.batch_bytes import small_batches
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.loader_use import loader_consumer
 from greenlint.rules.analysis.literals import NOT_LITERAL, has_double_star, keyword_arg
@@ -94,7 +95,10 @@ class PinMemoryMissing(Rule):
         without workers are left to GL306: there the main process would pin each batch itself, between
         steps, and most of the gain is lost. Silent when `pin_memory` is computed, the loader takes `**kwargs`, the
         dataset's tensors are already on the GPU (pinning would fail) or in memory (`TensorDataset`), a
-        `collate_fn` moves batches to the GPU or cannot be seen, and in unit tests.
+        `collate_fn` moves batches to the GPU or cannot be seen, in unit tests, and when the module's
+        batches are known to be small: every image size it sets is at most 64 pixels a side, it reads
+        only MNIST/CIFAR-class torchvision datasets, or it feeds token ids (rules/analysis/batch_bytes.py);
+        there the copy is a sliver of the step.
     """
     why = """
         A copy from pageable host memory is staged through a pinned buffer by the driver and cannot
@@ -153,6 +157,8 @@ class PinMemoryMissing(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
         applies: bool | None = None
+        if small_batches(analysis) is not None:
+            return  # batches of a few MB at most: the copy is a sliver of the step (rules/analysis/batch_bytes.py)
         for site in dataloader_sites(analysis):
             call = site.node
             if in_test_code(site) or has_double_star(call):

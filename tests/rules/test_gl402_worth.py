@@ -24,7 +24,7 @@ def rows(source: str) -> list[int]:
 
 
 def test_gl402_reports_a_gpu_evaluation_pass():
-    assert rows(EVALUATE.replace("DEVICE", '"cuda"')) == [6]
+    assert rows(EVALUATE.replace("DEVICE", '"cuda"')) == [7]  # at the forward pass, the line after the loop header
 
 
 def test_gl402_silent_on_a_module_that_names_only_the_cpu():
