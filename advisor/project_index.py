@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from greenlint.cache import content_hash
+from greenlint.gpu_hints import read_gpu_hint
 from greenlint.launch_scripts import Launch, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
@@ -141,6 +142,7 @@ class ProjectIndex:
         self._relative_memo: dict[Path, str | None] = {}
         self._scan: ProjectScan | None = None  # one read of every project file, made when first asked
         self._launches: list[Launch] | None = None  # the project's shell-script launches, read when first asked
+        self._gpu_hint: str | None = None  # pre-Volta GPUs named by the job scripts, read when first asked
         self._load()
 
     # ---- the persistent export cache ------------------------------------------------------
@@ -343,7 +345,10 @@ class ProjectIndex:
         gpu_caller = gpu_training_caller(self, path, text) if "backward(" in text and "cuda" not in text else ""
         if gpu_caller:
             words.append("cuda")
+        # GL101: the job scripts may say the GPUs have no tensor cores (read once per run)
+        gpu_hint = self._gpu_without_tensor_cores() if "backward(" in text else ""
         return ProjectContext(
+            gpu_without_tensor_cores=gpu_hint,
             launch_options=launch_options,
             package=package,
             local_modules=frozenset(builder.local_modules),
@@ -439,6 +444,11 @@ class ProjectIndex:
         if self._launches is None:
             self._launches = read_launches(self.root)
         return options_for(self._launches, relative)
+
+    def _gpu_without_tensor_cores(self) -> str:
+        if self._gpu_hint is None:
+            self._gpu_hint = read_gpu_hint(self.root)
+        return self._gpu_hint
 
     def _compiled_in(self) -> str:
         """The first project file (sorted) that compiles a model, "" if none (GL413)."""
