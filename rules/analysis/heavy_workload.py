@@ -25,7 +25,9 @@ values through `literals.resolved_value`); the first found is the reason:
   named Transformer/Attention) with a model width of at least `MIN_ATTENTION_WIDTH`;
 - convolutions built here on images of at least `MIN_IMAGE_SIDE` pixels (an image-size setting,
   a resize or a crop): the 128-256 pixel image-to-image GANs, UNets and super-resolution nets;
-- a fully connected layer of at least `MIN_DENSE_WIDTH` units (AlexNet/VGG-style 4096-wide heads).
+- a fully connected layer or width setting of at least `MIN_DENSE_WIDTH` units (AlexNet/VGG-style
+  4096-wide heads);
+- more than `model_size.MAX_CONV_LAYERS` convolutions with `MIN_STACK_CHANNELS` channels or more.
 Anything it cannot see (a model imported from another module, sizes the module computes) is not
 evidence: GL101 then keeps its finding but below the default threshold.
 """
@@ -39,7 +41,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, positional_args, resolved_value, string_value
 from greenlint.rules.analysis.memo import once_per_module
-from greenlint.rules.analysis.model_size import _widths
+from greenlint.rules.analysis.model_size import MAX_CONV_LAYERS, _widths
 
 # An image side from which a convolutional step is compute-bound at ordinary batch sizes: the
 # FLOPs of a convolution grow with the pixels, 16x from 32 to 128 pixels (CIFAR-sized GANs and
@@ -50,6 +52,9 @@ MIN_IMAGE_SIDE = 128
 MIN_DEEP_CHANNELS = 256
 # d_model of the base Transformer (Vaswani et al.) and of BERT-base (768) and up.
 MIN_ATTENTION_WIDTH = 512
+# Channels of a convolutional stack deeper than model_size.MAX_CONV_LAYERS that make it compute-bound
+# (Network-in-Network's 192); the DCGAN- and ResNet9-sized nets judged launch-bound have at most 8.
+MIN_STACK_CHANNELS = 192
 # A 4096x4096 matrix product per sample (AlexNet's and VGG's classifier heads).
 MIN_DENSE_WIDTH = 4096
 
@@ -108,6 +113,7 @@ def heavy_training_workload(analysis: ModuleAnalysis) -> HeavyWorkload | None:
     if resnets and max(channels, default=0) >= MIN_DEEP_CHANNELS:
         return HeavyWorkload(f"a residual network defined here (`{resnets[0]}`, up to {max(channels)} channels)")
     attention_classes = sorted(name for name in analysis.facts.classes if _ATTENTION_CLASS.search(name))
+    attention_classes += _imported_classes(analysis, _ATTENTION_CLASS)
     width = max(widths + dense, default=0)
     if (attention or attention_classes) and width >= MIN_ATTENTION_WIDTH:
         what = "`nn." + attention + "`" if attention else f"`{attention_classes[0]}`"
@@ -119,23 +125,32 @@ def heavy_training_workload(analysis: ModuleAnalysis) -> HeavyWorkload | None:
     imported = _imported_deep_model(analysis)
     if imported:
         return HeavyWorkload(imported)
-    if dense and max(dense) >= MIN_DENSE_WIDTH:
-        return HeavyWorkload(f"a {max(dense)}-wide fully connected layer")
+    if max(dense + widths, default=0) >= MIN_DENSE_WIDTH:
+        return HeavyWorkload(f"a {max(dense + widths)}-wide layer")
+    if convs > MAX_CONV_LAYERS and max(channels, default=0) >= MIN_STACK_CHANNELS:
+        # more convolutions than the small-model estimate allows, wide ones: a Network-in-Network or
+        # VGG-style stack runs for tens of minutes even on 32-pixel CIFAR images
+        return HeavyWorkload(f"a deep convolutional stack ({convs} convolutions, up to {max(channels)} channels)")
     return None
 
 
 def _imported_deep_model(analysis: ModuleAnalysis) -> str:
     """`from unet import UNet` then `UNet(...)`: a model class of another project module, named
     after a deep architecture (its layers are not visible here; the name is the evidence)."""
+    names = _imported_classes(analysis, _IMPORTED_DEEP)
+    return f"`{names[0]}`, a deep architecture from another module of the project" if names else ""
+
+
+def _imported_classes(analysis: ModuleAnalysis, pattern: re.Pattern[str]) -> list[str]:
+    """Classes of other project modules the module builds (`UNet(...)` after `from unet import UNet`)
+    whose name matches `pattern`."""
     local = analysis.facts.context.local_modules
-    if not local:
-        return ""
-    for site in analysis.facts.calls:
-        qualname = site.qualname or ""
-        module, _, name = qualname.rpartition(".")
-        if module in local and _IMPORTED_DEEP.search(name):
-            return f"`{name}`, a deep architecture from the project's module `{module}`"
-    return ""
+    found: list[str] = []
+    for site in analysis.facts.calls if local else ():
+        module, _, name = (site.qualname or "").rpartition(".")
+        if module in local and name[:1].isupper() and pattern.search(name) and name not in found:
+            found.append(name)
+    return found
 
 
 def _zoo_model(analysis: ModuleAnalysis, side: int) -> str:

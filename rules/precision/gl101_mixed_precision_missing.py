@@ -44,7 +44,15 @@ class MixedPrecisionMissing(Rule):
         whose training step runs under an autocast that is on. On a small workload (a known small
         dataset such as MNIST, CIFAR, IMDb or AG News with a model of small visible layers; a model of
         one Linear layer; a MobileNet-class network at 64 pixels or less) the finding's estimated
-        impact is scaled down: autocast saves about nothing there.
+        impact is scaled down: autocast saves about nothing there. The finding is at full impact only
+        when the module shows that the step is compute-heavy (rules/analysis/heavy_workload.py: a
+        large torchvision/timm architecture such as ResNet-50, VGG, DenseNet, EfficientNet, ViT or
+        ConvNeXt; a pretrained Transformers model; a deep-architecture class defined here or imported
+        from the project; attention of width 512 or more; input images of 128 pixels or more; a
+        4096-wide layer), and the message names that evidence. Without it the estimate is scaled under
+        the default threshold (`--min-impact low` or `--select GL101` shows it). It is scaled down as
+        well when every GPU the project's job scripts request (`#PBS`, `#SBATCH`, `sbatch`/`qsub` lines)
+        predates tensor cores: a K20X on Blue Waters XK nodes, K80, P100, GTX 10xx.
     """
     why = """
         On GPUs with tensor cores (Volta and newer) float32 matrix work runs far below the chip's
@@ -55,7 +63,9 @@ class MixedPrecisionMissing(Rule):
     bad_example = """
         import torch
 
-        model = torch.nn.Linear(512, 10).cuda()
+        import torchvision
+
+        model = torchvision.models.resnet50().cuda()
         opt = torch.optim.AdamW(model.parameters())
         for x, y in loader:
             x, y = x.cuda(), y.cuda()
@@ -67,7 +77,9 @@ class MixedPrecisionMissing(Rule):
     good_example = """
         import torch
 
-        model = torch.nn.Linear(512, 10).cuda()
+        import torchvision
+
+        model = torchvision.models.resnet50().cuda()
         opt = torch.optim.AdamW(model.parameters())
         for x, y in loader:
             x, y = x.cuda(), y.cuda()
@@ -165,7 +177,7 @@ def _training_scale(analysis: ModuleAnalysis) -> tuple[Scale | None, str]:
     hint = analysis.facts.context.gpu_without_tensor_cores
     if hint:
         return Scale(NO_TENSOR_CORES_FACTOR, f"{hint}: no tensor cores, so mixed precision has nothing to speed up "
-                     "(tensor cores arrived with Volta, docs/evidence.md#gl101gate-session-7)"), (
+                     "(tensor cores arrived with Volta, docs/evidence.md#gl101-tensor-cores)"), (
             f"; but {hint}, without tensor cores, so the saving is about nothing there")
     small = mixed_precision_scale(analysis)
     if small is not None:
@@ -176,7 +188,8 @@ def _training_scale(analysis: ModuleAnalysis) -> tuple[Scale | None, str]:
     return Scale(UNPROVEN_WORKLOAD_FACTOR, "no sign in this module that the step is compute-heavy (no large "
                  "architecture, pretrained Transformer, wide attention, 128-pixel-or-larger images or 4096-wide "
                  "layer found): a small model's step is launch-bound and mixed precision saves little there "
-                 "(0.49x-0.87x as fast on a small A100 workload, huggingface/transformers#15026)"), ""
+                 "(0.49x-0.87x as fast on a small A100 workload, huggingface/transformers#15026; lower speedups when "
+                 "latency-limited, docs/evidence.md#gl101-tensor-cores)"), ""
 
 
 def _gpu_evidence(analysis: ModuleAnalysis) -> str | None:
