@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from greenlint.cache import content_hash
+from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
 from greenlint.launch_scripts import Launch, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
@@ -34,7 +35,7 @@ from greenlint.module_exports import ModuleExports, absolute_module, extract_exp
 from greenlint.project_scan import ProjectScan, scan_project
 from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
-from greenlint.training_callers import gpu_training_caller
+from greenlint.training_callers import gpu_training_caller, training_callers
 
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 MAX_STAR_DEPTH = 3
@@ -347,8 +348,12 @@ class ProjectIndex:
             words.append("cuda")
         # GL101: the job scripts may say the GPUs have no tensor cores (read once per run)
         gpu_hint = self._gpu_without_tensor_cores() if "backward(" in text else ""
+        # GL101: a training module whose model is built by the script that calls it
+        heavy_caller = heavy_model_in_callers(shown_callers(training_callers(self, path, text), self._relative)) \
+            if "backward(" in text else ""
         return ProjectContext(
             gpu_without_tensor_cores=gpu_hint,
+            heavy_caller=heavy_caller,
             launch_options=launch_options,
             package=package,
             local_modules=frozenset(builder.local_modules),

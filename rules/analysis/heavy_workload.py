@@ -126,6 +126,8 @@ def heavy_training_workload(analysis: ModuleAnalysis) -> HeavyWorkload | None:
     imported = _imported_deep_model(analysis)
     if imported:
         return HeavyWorkload(imported)
+    if analysis.facts.context.heavy_caller:
+        return HeavyWorkload(analysis.facts.context.heavy_caller)
     if max(dense + widths, default=0) >= MIN_DENSE_WIDTH:
         return HeavyWorkload(f"a {max(dense + widths)}-wide layer")
     if convs > MAX_CONV_LAYERS and max(channels, default=0) >= MIN_STACK_CHANNELS:

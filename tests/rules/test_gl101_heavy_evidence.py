@@ -221,3 +221,52 @@ def test_job_script_lines_that_name_a_gpu() -> None:
 def test_a_project_without_job_scripts_has_no_hint(tmp_path: Path) -> None:
     (tmp_path / "train.sh").write_text("python train.py --epochs 10\n")
     assert read_gpu_hint(tmp_path) == ""
+
+
+# ---- the model is built by the script that calls the training function ---------------------------
+
+LOOP_MODULE = """
+import torch
+
+def train(model, loader, optimizer, device):
+    for images, masks in loader:
+        images, masks = images.to(device), masks.to(device)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(images), masks)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+CALLER = """
+import torch
+from model import BUILDER
+from training import train
+
+device = "cuda" if torch.cuda.is_available() else "cpu"
+model = BUILDER(num_classes=1).to(device)
+train(model, loader, torch.optim.Adam(model.parameters()), device)
+"""
+
+
+def test_a_large_model_built_by_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the shape of christianmcb/Deep-Learning-Project code/training.py, trained by code/main.py, which
+    # builds a DeepLabV3 segmentation model defined in code/model.py
+    model = "import torch.nn as nn\nclass DeepLabV3_MobileNet_V3_Large(nn.Module):\n    pass\nclass SmallNet(nn.Module):\n    pass\n"
+    _write(tmp_path, {"training.py": LOOP_MODULE, "main.py": CALLER.replace("BUILDER", "DeepLabV3_MobileNet_V3_Large"),
+                      "model.py": model})
+    [finding] = _gl101(tmp_path, "training.py", monkeypatch)
+    assert finding.impact.level == "high" and "in `main.py`, which calls this module's training function" in finding.message
+    # control: a caller that builds a plainly named small net gives no evidence
+    _write(tmp_path, {"main.py": CALLER.replace("BUILDER", "SmallNet")})
+    [finding] = _gl101(tmp_path, "training.py", monkeypatch)
+    assert finding.impact.level == "low"
+
+
+def test_caller_text_evidence() -> None:
+    from greenlint.caller_workload import heavy_model_in_callers
+
+    assert "resnet50" in heavy_model_in_callers([("main.py", "model = torchvision.models.resnet50(weights=None)\n")])
+    assert "AutoModelForSequenceClassification" in heavy_model_in_callers(
+        [("run.py", 'm = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n')])
+    # a tiny checkpoint, a commented-out line and a plain class are not evidence
+    assert heavy_model_in_callers([("run.py", 'm = AutoModel.from_pretrained("prajjwal1/bert-tiny")\n')]) == ""
+    assert heavy_model_in_callers([("main.py", "# model = resnet50()\nmodel = Net()\n")]) == ""
