@@ -9,7 +9,8 @@ heavy_workload.py reads from a module's syntax tree, narrowed to unambiguous spe
 - a call of a large zoo builder (`resnet50(`, `deeplabv3_mobilenet_v3_large(`, `densenet121(`,
   `vit_b_16(`, `efficientnet_b0(`, ...) or `create_model("convnext_tiny"...)`;
 - `...ForSequenceClassification.from_pretrained(` / `AutoModel....from_pretrained(`;
-- a class named after a deep architecture built there (`class UNet(`, `class VGG16(`).
+- a class named after a deep architecture built there (`class UNet(`, `class VGG16(`);
+- an architecture option whose default names a large one (`--backbone` defaulting to "resnet50").
 Text only (no parse); the first evidence found names its file. Nothing is guessed from a name in
 a comment: lines starting with `#` are skipped.
 """
@@ -35,6 +36,12 @@ _DEEP_CLASS = re.compile(r"^class\s+\w*" + _DEEP_NAMES + r"\w*\s*[(:]", re.MULTI
 _DEEP_CALL = re.compile(r"=\s*(\w*" + _DEEP_NAMES + r"\w*)\s*\(")
 
 
+# `parser.add_argument("--backbone", default="resnet50")`: the architecture option of a training script
+_ARCH_OPTION = re.compile(r"add_argument\(\s*[\"']--?(backbone|arch|architecture|model|model_name|model_type|encoder|net)[\"']"
+                          r"[^)]*?default\s*=\s*[\"'](resnet(50|101|152)\w*|resnext\w+|wide_resnet\w+|vgg\d+\w*|densenet\d+\w*|"
+                          r"efficientnet\w*|vit_\w+|swin_\w+|convnext_\w+|regnet\w+)[\"']", re.IGNORECASE | re.DOTALL)
+
+
 def heavy_model_in_callers(callers: list[tuple[str, str]]) -> str:
     """A phrase naming the first caller (shown path, text) that builds a large model, else ""."""
     for shown, text in callers:
@@ -46,6 +53,9 @@ def heavy_model_in_callers(callers: list[tuple[str, str]]) -> str:
 
 
 def _evidence(code: str) -> str:
+    match = _ARCH_OPTION.search(code)
+    if match:
+        return f"a large architecture (`--{match.group(1)}` defaults to `{match.group(2)}`)"
     match = _ZOO_CALL.search(code)
     if match:
         return f"a large architecture (`{match.group(1)}`)"

@@ -270,3 +270,12 @@ def test_caller_text_evidence() -> None:
     # a tiny checkpoint, a commented-out line and a plain class are not evidence
     assert heavy_model_in_callers([("run.py", 'm = AutoModel.from_pretrained("prajjwal1/bert-tiny")\n')]) == ""
     assert heavy_model_in_callers([("main.py", "# model = resnet50()\nmodel = Net()\n")]) == ""
+
+
+def test_an_architecture_option_of_the_caller() -> None:
+    # the shape of facebookresearch/detr main.py (`--backbone` defaults to resnet50; the loop is in engine.py)
+    from greenlint.caller_workload import heavy_model_in_callers
+
+    text = "parser.add_argument('--backbone', default='resnet50', type=str,\n    help='backbone')\n"
+    assert "`--backbone` defaults to `resnet50`" in heavy_model_in_callers([("main.py", text)])
+    assert heavy_model_in_callers([("main.py", text.replace("resnet50", "resnet18"))]) == ""
