@@ -27,13 +27,15 @@ from pathlib import Path
 from typing import Callable
 
 from greenlint.cache import content_hash
+from greenlint.caller_workload import heavy_model_in_callers, shown_callers
+from greenlint.gpu_hints import read_gpu_hint
 from greenlint.launch_scripts import Launch, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
 from greenlint.project_scan import ProjectScan, scan_project
 from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
-from greenlint.training_callers import cnn_training_caller, cudnn_setting_caller, gpu_training_caller
+from greenlint.training_callers import cnn_training_caller, cudnn_setting_caller, gpu_training_caller, training_callers
 
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 MAX_STAR_DEPTH = 3
@@ -141,6 +143,7 @@ class ProjectIndex:
         self._relative_memo: dict[Path, str | None] = {}
         self._scan: ProjectScan | None = None  # one read of every project file, made when first asked
         self._launches: list[Launch] | None = None  # the project's shell-script launches, read when first asked
+        self._gpu_hint: str | None = None  # pre-Volta GPUs named by the job scripts, read when first asked
         self._load()
 
     # ---- the persistent export cache ------------------------------------------------------
@@ -351,7 +354,14 @@ class ProjectIndex:
         )
         if cnn_caller:
             words.append("Conv2d")  # the caller's convolutional model counts here (GL403's prefilter)
+        # GL101: the job scripts may say the GPUs have no tensor cores (read once per run)
+        gpu_hint = self._gpu_without_tensor_cores() if "backward(" in text else ""
+        # GL101: a training module whose model is built by the script that calls it
+        heavy_caller = heavy_model_in_callers(shown_callers(training_callers(self, path, text), self._relative)) \
+            if "backward(" in text else ""
         return ProjectContext(
+            gpu_without_tensor_cores=gpu_hint,
+            heavy_caller=heavy_caller,
             launch_options=launch_options,
             package=package,
             local_modules=frozenset(builder.local_modules),
@@ -449,6 +459,11 @@ class ProjectIndex:
         if self._launches is None:
             self._launches = read_launches(self.root)
         return options_for(self._launches, relative)
+
+    def _gpu_without_tensor_cores(self) -> str:
+        if self._gpu_hint is None:
+            self._gpu_hint = read_gpu_hint(self.root)
+        return self._gpu_hint
 
     def _compiled_in(self) -> str:
         """The first project file (sorted) that compiles a model, "" if none (GL413)."""

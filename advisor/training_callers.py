@@ -151,6 +151,29 @@ def _builds_cnn(index: ProjectIndex, importer: Path, text: str) -> bool:
     return False
 
 
+def training_callers(index: ProjectIndex, path: Path, text: str) -> list[tuple[Path, str]]:
+    """(file, its text) for every non-test project file that imports `path`'s training functions
+    and calls them: where the model that `path` trains is built (caller_workload.py reads them)."""
+    exports = index.exports_of(path)
+    if exports is None:
+        return []
+    functions = set(exports.step_functions) | set(exports.loop_functions)
+    if not functions:
+        return []
+    functions |= _entry_points(text, functions)
+    found = []
+    for importer, names in _importers(index, path, functions):
+        if importer.name.startswith("test_") or "tests" in importer.parts:
+            continue
+        try:
+            caller_text = importer.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if any(f"{name}(" in caller_text for name in names):
+            found.append((importer, caller_text))
+    return found
+
+
 # a top-level `def` or `class` (a class ends the text of the function before it)
 _TOP_LEVEL_DEF = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
 

@@ -253,3 +253,19 @@ FROZEN_FEATURES_ARITHMETIC = Evidence(
     "arithmetic on the epoch count; a frozen base in inference mode is a deterministic function of its input",
     "unquantified",
 )
+
+# ---- gl101gate (session 7): when mixed precision pays (GL101's positive evidence, hardware hint) ----
+TENSOR_CORES_VOLTA = Evidence(
+    "mixed precision training uses Tensor Cores, introduced with NVIDIA Volta GPUs (Tesla V100, Titan V); NVIDIA's TAO "
+    "Toolkit supports AMP only on GPUs with Volta architecture or above",
+    "NVIDIA OpenSeq2Seq docs, 'Mixed Precision Training' (prerequisites); NVIDIA TAO Toolkit docs, 'Automatic Mixed "
+    "Precision' (docs/evidence.md#gl101-tensor-cores)",
+    "doc",
+)
+AMP_LATENCY_LIMITED = Evidence(
+    "DNN operations benchmarked with DeepBench on a Volta GPU ran 2-6x faster than FP32 when limited by memory or "
+    "arithmetic bandwidth; speedups are lower when operations are latency-limited",
+    "Micikevicius et al., 'Mixed Precision Training', ICLR 2018, as quoted by NVIDIA's OpenSeq2Seq docs "
+    "(docs/evidence.md#gl101-tensor-cores)",
+    "paper",
+)

@@ -73,6 +73,12 @@ class ProjectContext:
     # leaves cuDNN alone (advisor/training_callers.py); asked only for a file that trains, builds
     # no CNN and sets no cuDNN choice itself (GL403)
     cnn_caller: str = ""
+    # the project's job scripts name only GPUs without tensor cores (a K20X on Blue Waters XK nodes,
+    # K80, P100): a phrase naming the script, for a file that trains (advisor/gpu_hints.py); GL101
+    gpu_without_tensor_cores: str = ""
+    # the project file that calls this module's training function builds a large model there:
+    # a phrase naming the evidence and the file (advisor/caller_workload.py); GL101
+    heavy_caller: str = ""
     # qualified name -> phrase, for dataset classes of imported modules whose `__getitem__` reads a
     # file per item ("dataset.DFUDataset" -> "calls `cv2.imread` (code/dataset.py)")
     file_datasets: dict[str, str] = field(default_factory=dict)
@@ -86,7 +92,8 @@ class ProjectContext:
             self.package, sorted(self.local_modules), self.star_bindings, self.star_names, self.devices,
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
-            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets, self.cudnn_caller, self.cnn_caller,
+            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
+            self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

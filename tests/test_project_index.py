@@ -368,6 +368,8 @@ def test_the_context_digest_covers_every_field() -> None:
         "loader_consumers": {"train_loader": "x"},
         "compiled_in": "model.py", "gpu_caller": "`main.py`", "file_datasets": {"m.D": "x"}, "cudnn_caller": "`main.py`", "cnn_caller": "x",
         "launch_options": {"--epochs": ("100", "train.sh:1")},
+        "gpu_without_tensor_cores": "the project's job scripts request K80 GPUs",
+        "heavy_caller": "a large architecture (`resnet50`) in `main.py`",
     }
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)
     digests = {replace(EMPTY_CONTEXT, **{name: value}).digest() for name, value in changed.items()}

@@ -1,0 +1,97 @@
+"""Which GPUs a project's job scripts ask for, when all of them lack tensor cores.
+
+Mixed precision speeds training up through tensor cores, which NVIDIA GPUs have from Volta (V100,
+2017) on. A project whose batch jobs run on a Kepler K20X (Blue Waters' XK nodes), a K80 or a
+P100 gains nothing from autocast there, and GL101's advice would be wrong for it. Research code
+says where it runs in its scheduler scripts: `#PBS -l nodes=1:ppn=16:xk`, `#SBATCH --gres=gpu:k80:1`,
+`#SBATCH -C p100`, `sbatch --partition=gpu_v100 ...`.
+
+Deliberately narrow, so that one stray file cannot silence a project:
+- only scheduler directives (`#PBS`, `#SBATCH`, `#BSUB`, `#$`) and `sbatch`/`qsub`/`srun`/`salloc`
+  command lines in job and shell scripts are read (as text; nothing is run);
+- the hint holds only when every GPU named in any of them is pre-Volta: a project that also names
+  a V100, T4, A100, H100 or RTX card anywhere (two kinds of jobs) gets no hint;
+- bounded like launch_scripts.py: at most MAX_SCRIPTS files of at most MAX_SCRIPT_BYTES each.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from greenlint.launch_scripts import MAX_SCRIPT_BYTES, MAX_SCRIPTS, MAX_VISITED_FILES
+
+_SUFFIXES = (".pbs", ".sbatch", ".slurm", ".sh", ".job", ".qsub", ".bsub", ".lsf")
+_SKIPPED = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages", "build", "dist"})
+_DIRECTIVE = re.compile(r"^\s*(#PBS|#SBATCH|#BSUB|#\$|(\S*/)?(sbatch|qsub|srun|salloc|bsub)\s)", re.IGNORECASE)
+_EDGE_L, _EDGE_R = r"(?<![a-z0-9])", r"(?![a-z0-9])"
+# Blue Waters' XK7 nodes carry one NVIDIA Tesla K20X each (the PBS node feature `xk`)
+_XK_NODES = re.compile(r"-l\s+\S*nodes=\S*:xk" + _EDGE_R, re.IGNORECASE)
+_PRE_VOLTA = re.compile(
+    _EDGE_L + r"(k20x?m?|k40[mc]?|k80|m40|m60|m2050|m2070|m2090|p100|p40|gtx[ _-]?(9[5-8]0|10[5-8]0)(ti)?|"
+    r"(gtx[ _-]?)?1080[ _-]?ti|titan[ _-]?xp?)" + _EDGE_R,
+    re.IGNORECASE,
+)
+_TENSOR_CORES = re.compile(
+    _EDGE_L + r"(v100\w*|t4|a100\w*|a10g?|a30|a40|a[456]000|l4|l40s?|h100\w*|h200|gh200|b200|"
+    r"rtx[ _-]?\d{4}\w*|(rtx[ _-]?)?(20[6-8]0|30[5-9]0|40[6-9]0)(ti)?|titan[ _-]?(v|rtx)|volta|turing|ampere|hopper|"
+    r"blackwell)" + _EDGE_R,
+    re.IGNORECASE,
+)
+
+
+def read_gpu_hint(root: Path) -> str:
+    """A phrase naming the first pre-Volta GPU request when the project's job scripts name no
+    other kind of GPU ("" otherwise): "the job scripts request Blue Waters XK nodes (one NVIDIA
+    K20X each; `#PBS -l nodes=1:ppn=16:xk` in utils/run.pbs:2)"."""
+    first = ""
+    count = visited = 0
+    for folder, subfolders, files in os.walk(root, onerror=lambda _error: None):
+        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED and not d.startswith("."))
+        visited += len(files)
+        if visited > MAX_VISITED_FILES:
+            return ""  # not a project: say nothing
+        for name in sorted(files):
+            if not name.endswith(_SUFFIXES):
+                continue
+            count += 1
+            if count > MAX_SCRIPTS:
+                return first
+            path = Path(folder, name)
+            try:
+                if path.stat().st_size > MAX_SCRIPT_BYTES:
+                    continue
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            shown = path.relative_to(root).as_posix()
+            found = hint_in(text, shown)
+            if found is None:
+                return ""  # a GPU with tensor cores is named: two kinds of jobs, no hint
+            first = first or found
+    return first
+
+
+def hint_in(text: str, shown: str) -> str | None:
+    """The phrase for the first pre-Volta request in one script ("" if it names no GPU), or None
+    when it names a GPU with tensor cores."""
+    first = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not _DIRECTIVE.match(line):
+            continue
+        if _TENSOR_CORES.search(line):
+            return None
+        if first:
+            continue
+        directive = line.strip()
+        if len(directive) > 60:
+            directive = directive[:57] + "..."
+        if _XK_NODES.search(line):
+            first = (f"the project's job scripts request Blue Waters XK nodes, whose GPU is an NVIDIA K20X "
+                     f"(`{directive}` in {shown}:{number})")
+            continue
+        match = _PRE_VOLTA.search(line)
+        if match:
+            first = f"the project's job scripts request {match.group(1).upper()} GPUs (`{directive}` in {shown}:{number})"
+    return first

@@ -1,0 +1,281 @@
+"""GL101 speaks at full impact only with evidence that the step is compute-heavy
+(rules/analysis/heavy_workload.py), and is scaled down when the project's job scripts ask only for
+GPUs without tensor cores (advisor/gpu_hints.py). Shapes from the dev corpora's judged findings,
+written afresh; each pairs the shape that should report with the one that should not."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from rule_helpers import findings
+
+from greenlint.config import Settings
+from greenlint.gpu_hints import hint_in, read_gpu_hint
+from greenlint.runner import lint_files
+from greenlint.selection import RuleSelection
+
+# An image-to-image GAN whose networks live in another module; only the image size is visible here
+# (the shape of eriklindernoren/PyTorch-GAN implementations/pix2pix/pix2pix.py, 256x256 facades;
+# the MNIST GANs of the same repository use the same script shape at 28-32 pixels).
+GAN_SCRIPT = """
+import argparse
+import torch
+from models import Generator, Discriminator
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--n_epochs", type=int, default=200)
+parser.add_argument("--img_height", type=int, default=SIDE)
+parser.add_argument("--img_width", type=int, default=SIDE)
+opt = parser.parse_args()
+
+generator = Generator().cuda()
+discriminator = Discriminator().cuda()
+optimizer_G = torch.optim.Adam(generator.parameters(), lr=2e-4)
+for epoch in range(opt.n_epochs):
+    for real, cond in dataloader:
+        fake = generator(cond.cuda())
+        loss_G = discriminator(fake).mean()
+        optimizer_G.zero_grad()
+        loss_G.backward()
+        optimizer_G.step()
+"""
+
+
+def test_large_images_are_evidence_small_ones_are_not() -> None:
+    [heavy] = findings(GAN_SCRIPT.replace("SIDE", "256"), "GL101")
+    assert heavy.impact.level == "high"
+    assert "the step is compute-heavy: 256-pixel input images" in heavy.message
+    [small] = findings(GAN_SCRIPT.replace("SIDE", "32"), "GL101")
+    assert small.impact.level == "low"
+    assert "no sign in this module that the step is compute-heavy" in small.impact.basis
+    assert "compute-heavy:" not in small.message
+
+
+# A BERT-class fine-tune (the shape of the labelled bentrevett Transformers notebook), and the same
+# loop on a tiny checkpoint.
+FINE_TUNE = """
+import torch
+from transformers import AutoModelForSequenceClassification
+
+model = AutoModelForSequenceClassification.from_pretrained("CHECKPOINT", num_labels=2).to("cuda")
+optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+for batch in loader:
+    out = model(**{k: v.to("cuda") for k, v in batch.items()})
+    out.loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+"""
+
+
+def test_a_pretrained_transformer_is_evidence_unless_a_tiny_checkpoint() -> None:
+    [base] = findings(FINE_TUNE.replace("CHECKPOINT", "bert-base-uncased"), "GL101")
+    assert base.impact.level == "high" and "pretrained Transformers model (`bert-base-uncased`)" in base.message
+    [tiny] = findings(FINE_TUNE.replace("CHECKPOINT", "prajjwal1/bert-tiny"), "GL101")
+    assert tiny.impact.level == "low"
+
+
+# A word-level LSTM classifier with 256-wide layers on data of unknown size (the shape of the
+# small text models judged not worth AMP in the dev corpora), and the same code with wide attention.
+LSTM = """
+import torch
+import torch.nn as nn
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(20000, 256)
+        self.rnn = nn.LSTM(256, 256, batch_first=True)
+        self.out = nn.Linear(256, 2)
+
+model = Classifier().cuda()
+optimizer = torch.optim.Adam(model.parameters())
+for text, label in loader:
+    loss = nn.functional.cross_entropy(model(text.cuda()), label.cuda())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def test_a_narrow_lstm_is_not_evidence_wide_attention_is() -> None:
+    [narrow] = findings(LSTM, "GL101")
+    assert narrow.impact.level == "low"
+    attention = LSTM.replace("nn.LSTM(256, 256, batch_first=True)",
+                             "nn.TransformerEncoderLayer(d_model=768, nhead=12, batch_first=True)")
+    [wide] = findings(attention, "GL101")
+    assert wide.impact.level == "high" and "attention layers (`nn.TransformerEncoderLayer`) of width 768" in wide.message
+
+
+def test_zoo_architectures() -> None:
+    source = """
+        import torch, torchvision
+        model = torchvision.models.ARCH().cuda()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for x, y in loader:
+            loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    """
+    [large] = findings(source.replace("ARCH", "densenet121"), "GL101")
+    assert large.impact.level == "high" and "`densenet121` from torchvision" in large.message
+    # a ResNet-18 counts only with large inputs
+    [plain] = findings(source.replace("ARCH", "resnet18"), "GL101")
+    assert plain.impact.level == "low"
+    resized = source.replace("ARCH", "resnet18").replace(
+        "model =", "tf = torchvision.transforms.Resize(224)\n        model =")
+    [big] = findings(resized, "GL101")
+    assert big.impact.level == "high" and "224-pixel" in big.message
+
+
+# ---- across modules: a deep class imported from the project ------------------------------------
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def _gl101(root: Path, filename: str, monkeypatch: pytest.MonkeyPatch) -> list:
+    monkeypatch.chdir(root)
+    settings = Settings(project_root=root, selection=RuleSelection(select=("GL101",), preview=True))
+    found = lint_files(sorted(root.rglob("*.py")), settings, use_cache=False, jobs=1).findings
+    return [f for f in found if f.code == "GL101" and f.filename == filename]
+
+
+SEGMENTATION = """
+import torch
+from unet import NAME
+
+net = NAME(n_channels=3, n_classes=2).cuda()
+optimizer = torch.optim.RMSprop(net.parameters(), lr=1e-5)
+for images, masks in train_loader:
+    loss = torch.nn.functional.cross_entropy(net(images.cuda()), masks.cuda())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+MODEL = """
+import torch.nn as nn
+
+class NAME(nn.Module):
+    def __init__(self, n_channels, n_classes):
+        super().__init__()
+        self.conv = nn.Conv2d(n_channels, n_classes, 1)
+"""
+
+
+def test_a_deep_class_imported_from_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the shape of milesial/Pytorch-UNet train.py (`from unet import UNet`, the model in unet/)
+    _write(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "UNet"), "unet.py": MODEL.replace("NAME", "UNet")})
+    [finding] = _gl101(tmp_path, "train.py", monkeypatch)
+    assert finding.impact.level == "high" and "`UNet`, a deep architecture from another module" in finding.message
+    # control: a class with a plain name from the same module is no evidence
+    _write(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "Net"), "unet.py": MODEL.replace("NAME", "Net")})
+    [finding] = _gl101(tmp_path, "train.py", monkeypatch)
+    assert finding.impact.level == "low"
+
+
+# ---- GPUs without tensor cores --------------------------------------------------------------------
+
+HEAVY = """
+import torch, torchvision
+model = torchvision.models.resnet50().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def test_blue_waters_xk_jobs_scale_the_finding_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the shape of share020/dl: course homework launched by PBS scripts on Blue Waters XK nodes
+    pbs = "#!/bin/bash\n#PBS -l nodes=1:ppn=16:xk\n#PBS -l walltime=03:00:00\ncd src\npython main.py\n"
+    _write(tmp_path, {"hw/main.py": HEAVY})
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "run.pbs").write_text(pbs)
+    [finding] = _gl101(tmp_path, "hw/main.py", monkeypatch)
+    assert finding.impact.level == "low"
+    assert "Blue Waters XK nodes" in finding.message and "jobs/run.pbs:2" in finding.message
+    # control: a second job script that asks for an A100 means two kinds of jobs: no hint
+    (tmp_path / "jobs" / "big.sbatch").write_text("#!/bin/bash\n#SBATCH --gres=gpu:a100:1\npython hw/main.py\n")
+    [finding] = _gl101(tmp_path, "hw/main.py", monkeypatch)
+    assert finding.impact.level == "high" and "XK" not in finding.message
+
+
+def test_job_script_lines_that_name_a_gpu() -> None:
+    assert "K80" in (hint_in("#SBATCH --gres=gpu:k80:2\nsrun python train.py\n", "job.sh") or "")
+    assert "P100" in (hint_in("#SBATCH -C p100\n", "job.sh") or "")
+    assert hint_in("sbatch --gres=gpu:v100:1 train.sh\n", "launch.sh") is None
+    # only scheduler directives count: a comment or an echo naming a GPU is not a request
+    assert hint_in("# tested on a K80 once\necho k80\npython train.py\n", "run.sh") == ""
+    assert hint_in("#SBATCH --job-name=train\n#SBATCH --time=4:00:00\n", "job.sh") == ""
+
+
+def test_a_project_without_job_scripts_has_no_hint(tmp_path: Path) -> None:
+    (tmp_path / "train.sh").write_text("python train.py --epochs 10\n")
+    assert read_gpu_hint(tmp_path) == ""
+
+
+# ---- the model is built by the script that calls the training function ---------------------------
+
+LOOP_MODULE = """
+import torch
+
+def train(model, loader, optimizer, device):
+    for images, masks in loader:
+        images, masks = images.to(device), masks.to(device)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(images), masks)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+CALLER = """
+import torch
+from model import BUILDER
+from training import train
+
+device = "cuda" if torch.cuda.is_available() else "cpu"
+model = BUILDER(num_classes=1).to(device)
+train(model, loader, torch.optim.Adam(model.parameters()), device)
+"""
+
+
+def test_a_large_model_built_by_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the shape of christianmcb/Deep-Learning-Project code/training.py, trained by code/main.py, which
+    # builds a DeepLabV3 segmentation model defined in code/model.py
+    model = "import torch.nn as nn\nclass DeepLabV3_MobileNet_V3_Large(nn.Module):\n    pass\nclass SmallNet(nn.Module):\n    pass\n"
+    _write(tmp_path, {"training.py": LOOP_MODULE, "main.py": CALLER.replace("BUILDER", "DeepLabV3_MobileNet_V3_Large"),
+                      "model.py": model})
+    [finding] = _gl101(tmp_path, "training.py", monkeypatch)
+    assert finding.impact.level == "high" and "in `main.py`, which calls this module's training function" in finding.message
+    # control: a caller that builds a plainly named small net gives no evidence
+    _write(tmp_path, {"main.py": CALLER.replace("BUILDER", "SmallNet")})
+    [finding] = _gl101(tmp_path, "training.py", monkeypatch)
+    assert finding.impact.level == "low"
+
+
+def test_caller_text_evidence() -> None:
+    from greenlint.caller_workload import heavy_model_in_callers
+
+    assert "resnet50" in heavy_model_in_callers([("main.py", "model = torchvision.models.resnet50(weights=None)\n")])
+    assert "AutoModelForSequenceClassification" in heavy_model_in_callers(
+        [("run.py", 'm = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n')])
+    # a tiny checkpoint, a commented-out line and a plain class are not evidence
+    assert heavy_model_in_callers([("run.py", 'm = AutoModel.from_pretrained("prajjwal1/bert-tiny")\n')]) == ""
+    assert heavy_model_in_callers([("main.py", "# model = resnet50()\nmodel = Net()\n")]) == ""
+
+
+def test_an_architecture_option_of_the_caller() -> None:
+    # the shape of facebookresearch/detr main.py (`--backbone` defaults to resnet50; the loop is in engine.py)
+    from greenlint.caller_workload import heavy_model_in_callers
+
+    text = "parser.add_argument('--backbone', default='resnet50', type=str,\n    help='backbone')\n"
+    assert "`--backbone` defaults to `resnet50`" in heavy_model_in_callers([("main.py", text)])
+    assert heavy_model_in_callers([("main.py", text.replace("resnet50", "resnet18"))]) == ""
