@@ -24,7 +24,7 @@ ENTRIES = (
     ('GL301', False, False, (('backward(', '.fit(', 'train_on_batch', 'fit_generator'), ('step(', '.fit(', 'train_on_batch', 'fit_generator'), ('load(', 'load_dataset', 'load_from_disk', 'loadtxt', 'genfromtxt', 'fromfile', 'load_file', 'load_model', 'read_', '.read', 'DataLoader', 'Dataset', 'datasets.', 'from_pretrained', 'File(', 'pipeline(', 'loadmat')), 'greenlint.rules.data_pipeline.gl301_loop_invariant_loading'),
     ('GL302', False, False, (('.map(', ' for '), ('okeniz',)), 'greenlint.rules.data_pipeline.gl302_per_example_tokenization'),
     ('GL303', False, False, (('okeniz',), ('backward(', '__getitem__')), 'greenlint.rules.data_pipeline.gl303_tokenization_in_training_loop'),
-    ('GL304', False, False, (('use_fast=False', 'use_fast = False', 'Tokenizer.from_pretrained'),), 'greenlint.rules.data_pipeline.gl304_slow_tokenizer'),
+    ('GL304', False, False, (('use_fast', 'Tokenizer.from_pretrained'),), 'greenlint.rules.data_pipeline.gl304_slow_tokenizer'),
     ('GL305', False, False, (('"max_length"', "'max_length'", 'pad_to_max_length'),), 'greenlint.rules.data_pipeline.gl305_static_padding_to_max_length'),
     ('GL306', False, False, (('DataLoader(', 'TrainingArguments(', 'Config(', 'flow_from_'), ('__getitem__', 'torchvision', 'flow_from_'), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator', 'Trainer', 'flow_from_'), ('backward(', '.fit(', 'Trainer', 'fit_generator(')), 'greenlint.rules.data_pipeline.gl306_synchronous_dataloader'),
     ('GL307', True, False, (('DataLoader(',), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator'), ('backward(', '.fit(', 'Trainer')), 'greenlint.rules.data_pipeline.gl307_pin_memory_missing'),
@@ -61,5 +61,5 @@ ENTRIES = (
     ('GL602', True, False, (('.concat(', '.append(', '._append(', '.loc[len(', '.loc[df.shape', '.concatenate(', '.vstack(', '.hstack(', '_stack('), ('pandas', 'numpy')), 'greenlint.rules.dataframes.gl602_dataframe_grow_in_loop'),
     ('GL603', False, False, (('SearchCV(', 'cross_val_score(', 'cross_validate(', 'cross_val_predict(', 'RandomForest', 'ExtraTrees'), ('sklearn',)), 'greenlint.rules.dataframes.gl603_sklearn_n_jobs_unset'),
     ('GL604', False, False, (('in range(len(', 'in range(0, len(', '.shape[0])', '.size)', '.shape[1])', 'enumerate(', 'zip(', ' in '), ('np.zeros', 'np.empty', 'np.ones', 'np.full', 'np.load', 'np.random.', 'numpy.zeros', 'numpy.empty', 'np.array(', 'np.asarray(', 'np.arange(', 'np.linspace(', 'to_numpy(', 'np.loadtxt(', 'np.genfromtxt(', ': np.ndarray', ': numpy.ndarray', ': NDArray', ': npt.NDArray')), 'greenlint.rules.dataframes.gl604_python_loop_over_array_elements'),
-    ('GL605', False, False, (('probability=True',), ('SearchCV', 'cross_val', 'cross_validate')), 'greenlint.rules.dataframes.gl605_svc_probability_in_search'),
+    ('GL605', False, False, (('probability',), ('SearchCV', 'cross_val', 'cross_validate')), 'greenlint.rules.dataframes.gl605_svc_probability_in_search'),
 )

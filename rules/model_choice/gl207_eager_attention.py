@@ -208,7 +208,7 @@ def _edits_ok(expr: cst.BaseExpression, assignments: dict, chain: frozenset[str]
             return not any(isinstance(n, cst.Call) for n in walk(other))  # a plain additive mask
         if isinstance(expr.operator, cst.Subtract) and left is True:
             # `w * b - 1e10 * (1 - b)`: GPT-2's causal mask, an additive mask subtracted (OpenAI's
-            # GPT-2 and its PyTorch ports; vincent-163/transformer-arithmetic@c8fb4d6 model.py, blind2)
+            # GPT-2 and its PyTorch ports; vincent-163/transformer-arithmetic@a8372dd model.py, blind2)
             return not any(isinstance(n, cst.Call) for n in walk(expr.right))
         return False if True in (left, right) else None
     if isinstance(expr, cst.Call):

@@ -1,6 +1,6 @@
 """GL207 on GPT-2's own attention (session 7, helper nlp): `split_heads(key, k=True)` permutes the key
 before `_attn(q, k, v)`, so the product `torch.matmul(q, k)` shows no transpose, and the causal mask
-is `w * b - 1e10 * (1 - b)`. Shape written from vincent-163/transformer-arithmetic@c8fb4d6
+is `w * b - 1e10 * (1 - b)`. Shape written from vincent-163/transformer-arithmetic@a8372dd
 model.py (blind2), itself a port of OpenAI's GPT-2 code; not copied."""
 
 from __future__ import annotations
