@@ -89,7 +89,8 @@ class SlowTokenizer(Rule):
     evidence = (SLOW_TOKENIZER,)
     saving_scope = "the CPU time of tokenisation (minutes -> seconds in the HF course's measurement)"
     impact = GL304_IMPACT
-    trigger = (("use_fast=False", "use_fast = False", "Tokenizer.from_pretrained"),)
+    # the keyword alone, whatever the spacing around `=` (`use_fast= False`); the check reads the call
+    trigger = (("use_fast", "Tokenizer.from_pretrained"),)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         trains: bool | None = None

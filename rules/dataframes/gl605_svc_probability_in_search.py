@@ -117,7 +117,9 @@ class SvcProbabilityInSearch(Rule):
         size=WasteSize(0.72, 0.80, "5-fold Platt calibration inside every fit: 72-80 % of each fit (arithmetic on the documented 5-fold CV)"),
         frequency="run-wide",
     )
-    trigger = (("probability=True",), ("SearchCV", "cross_val", "cross_validate"))
+    # the keyword alone: `probability= True` and `probability = True` are spelled too (LuisMoraiis/
+    # RecPadSinfromeGripal@eac9004 models/SVM.py, blind2); the check reads the parsed call
+    trigger = (("probability",), ("SearchCV", "cross_val", "cross_validate"))
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         facts = analysis.facts

@@ -41,10 +41,12 @@ class EagerAttention(Rule):
     summary = "Attention computed eagerly (hand-written softmax(QK^T)V, `attn_implementation=\"eager\"`) where SDPA applies"
     detects = """
         (1) Hand-written attention in a function of a PyTorch module: `softmax(q @ k.transpose(-2, -1)
-        * scale, dim=-1)` (also `torch.matmul`, `torch.bmm`, `torch.einsum`, `.mT`, `.permute`), then the
-        weights multiplied with the values. Reported only when SDPA can compute exactly the same:
-        between the product and the softmax only a scale, `.masked_fill(mask, value)`, an added mask
-        that is a plain tensor (not computed by a call) and dtype casts; after it only dropout; and the
+        * scale, dim=-1)` (also `torch.matmul`, `torch.bmm`, `torch.einsum`, `.mT`, `.permute`, or
+        `torch.matmul(q, k)` of operands named query and key whose key was transposed before, as GPT-2's
+        `split_heads(key, k=True)` does), then the weights multiplied with the values. Reported only when
+        SDPA can compute exactly the same: between the product and the softmax only a scale,
+        `.masked_fill(mask, value)`, a mask added or subtracted that is a plain tensor (not computed by a
+        call; GPT-2's `w * b - 1e10 * (1 - b)`) and dtype casts; after it only dropout; and the
         weights are used for nothing else (returned, stored or logged weights need eager attention).
         Silent when the module already calls `scaled_dot_product_attention`, FlashAttention or
         xFormers (the hand-written code is then a fallback). (2) `attn_implementation="eager"` in a
@@ -183,9 +185,15 @@ def _edits_ok(expr: cst.BaseExpression, assignments: dict, chain: frozenset[str]
     express; None: holds no product (a scale, a mask, a constant)."""
     if isinstance(expr, cst.Name):
         values = assignments.get(expr.value)
-        if not values or expr.value in chain or len(chain) > 5:
+        if not values or len(chain) > 5:
             return None
-        results = [_edits_ok(value, assignments, chain | {expr.value}) for value in values]
+        # in `w = w * b - 1e10 * (1 - b)` the `w` read is what the earlier assignments made: each
+        # value is judged with the name bound to the values before it (a self-reference used to
+        # count as no product, so an edit SDPA cannot express passed unseen)
+        results = [
+            _edits_ok(value, {**assignments, expr.value: values[:i]}, chain | {expr.value})
+            for i, value in enumerate(values)
+        ]
         return False if False in results else (True if True in results else None)
     if _is_qk_product(expr):
         return True
@@ -198,6 +206,10 @@ def _edits_ok(expr: cst.BaseExpression, assignments: dict, chain: frozenset[str]
         if isinstance(expr.operator, cst.Add) and True in (left, right):
             other = expr.right if left is True else expr.left
             return not any(isinstance(n, cst.Call) for n in walk(other))  # a plain additive mask
+        if isinstance(expr.operator, cst.Subtract) and left is True:
+            # `w * b - 1e10 * (1 - b)`: GPT-2's causal mask, an additive mask subtracted (OpenAI's
+            # GPT-2 and its PyTorch ports; vincent-163/transformer-arithmetic@a8372dd model.py, blind2)
+            return not any(isinstance(n, cst.Call) for n in walk(expr.right))
         return False if True in (left, right) else None
     if isinstance(expr, cst.Call):
         func = expr.func
@@ -218,7 +230,7 @@ def _is_qk_product(expr: cst.BaseExpression) -> bool:
         name = getattr(expr.func, "attr", None) or getattr(expr.func, "value", None)
         name = name.value if isinstance(name, cst.Name) else name
         if name in ("matmul", "bmm") and len(expr.args) == 2:
-            return _transposed(expr.args[1].value)
+            return _transposed(expr.args[1].value) or _query_and_key(expr.args[0].value, expr.args[1].value)
         if name == "einsum" and len(expr.args) == 3:
             spec = string_value(expr.args[0].value) or ""
             inputs, _, output = spec.replace(" ", "").partition("->")
@@ -226,6 +238,22 @@ def _is_qk_product(expr: cst.BaseExpression) -> bool:
             # q·k^T: the operands share their last index, which the output drops
             return len(parts) == 2 and bool(parts[0]) and parts[0][-1:] == parts[1][-1:] and parts[0][-1:] not in output
     return False
+
+
+# `q`, `query`, `q_h`, `queries` / `k`, `key`, `k_t`, `keys`: the operands' own names say query and key
+_QUERY = re.compile(r"^(q|query|queries)(_\w*)?$", re.IGNORECASE)
+_KEY = re.compile(r"^(k|key|keys)(_\w*)?$", re.IGNORECASE)
+
+
+def _query_and_key(left: cst.BaseExpression, right: cst.BaseExpression) -> bool:
+    """`torch.matmul(q, k)` with the key transposed before the call: GPT-2's `split_heads(key, k=True)`
+    permutes it to (batch, head, features, length) so that `_attn(q, k, v)` multiplies it as it is
+    (the OpenAI GPT-2 code and its PyTorch ports). Without a visible transpose, only operands named
+    query and key count: the softmax of their product, then multiplied with the values, is attention."""
+    return (
+        isinstance(left, cst.Name) and isinstance(right, cst.Name)
+        and bool(_QUERY.match(left.value)) and bool(_KEY.match(right.value))
+    )
 
 
 def _transposed(expr: cst.BaseExpression) -> bool:

@@ -56,7 +56,10 @@ class HostDeviceSyncInHotLoop(Rule):
         `.tolist()` of a tensor, `float(t)`/`int(t)`/`bool(t)`, `print(t)` and a tensor formatted as
         text (`f"{loss:.4f}"`, `"%g" % (*mloss,)` for a progress bar) of a tensor (the
         backpropagated loss, a model output, a reduction such as `(pred == y).sum()`),
-        `torch.cuda.synchronize()` and `torch.cuda.empty_cache()`. Calls under an `if` (a
+        `torch.cuda.synchronize()` and `torch.cuda.empty_cache()`, and PyTorch < 0.4's spelling of
+        `.item()`, `loss.data[0]` (of the loss or a reduction, not of a model output's first row). A
+        module that names no GPU counts as one when a project script imports its training function and
+        runs it on a CUDA device (the fact GL101 uses). Calls under an `if` (a
         `step % 100 == 0` logging guard), in an `else`/`except` branch, or whose value decides
         control flow (an `if` test, a NaN check, an `env.step(action.item())`) are not reported, and
         evaluation helpers the loop calls (`test()`, `evaluate()`: full-batch training evaluates on
@@ -148,7 +151,8 @@ class HostDeviceSyncInHotLoop(Rule):
         ("backward(",),
         ("step(", ".step_"),  # `optimizer.step_and_update_lr()` of a scheduled-optimizer wrapper
         (".item()", ".cpu()", ".tolist()", "float(", "int(", "bool(", "print(", "synchronize(", "empty_cache(",
-         "%", 'f"', "f'"),  # a tensor formatted as text
+         "%", 'f"', "f'",  # a tensor formatted as text
+         ".data[0]"),  # PyTorch < 0.4's `loss.data[0]`
         GPU_WORDS,
     )
 
@@ -163,7 +167,7 @@ class HostDeviceSyncInHotLoop(Rule):
 
     def _syncs(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         loops = training_step_loops(analysis)
-        if not loops or not analysis.device.uses_gpu or is_test_module(analysis):
+        if not loops or not _on_gpu(analysis) or is_test_module(analysis):
             return
         facts = analysis.facts
         # A per-step `print`/log of the loss is GL504's (the more specific rule): the syncs inside it
@@ -275,6 +279,15 @@ def _parameter_reports(
         if found.guard is not None:
             message += f" (when `{short(found.guard)}` holds: a test fixed for the whole run)"
         yield Report(found.node, message, frequency="every-step")
+
+
+def _on_gpu(analysis: ModuleAnalysis) -> bool:
+    """The module puts work on a CUDA GPU itself, or a project script imports its training function
+    and runs it on one (`train_gan(..., device)` called from main.py with `device = "cuda"`:
+    vltkv/Generate-faces-with-GAN@c886e7f training/training.py, blind4). The caller fact is the one
+    GL101 uses (advisor/training_callers.py); it is empty when a caller sets reduced precision, which
+    only makes this rule miss such a module, never report a CPU one."""
+    return analysis.device.uses_gpu or bool(analysis.facts.context.gpu_caller)
 
 
 def _stepping_outer_loops(analysis: ModuleAnalysis) -> list[tuple[LoopInfo, frozenset[int]]]:

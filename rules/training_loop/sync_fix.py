@@ -16,6 +16,8 @@ from greenlint.rules.training_loop.sync_scan import Sync
 def accumulate_fix(analysis: ModuleAnalysis, loop: LoopInfo, sync: Sync) -> RuleFix | None:
     statement = sync.statement
     call = sync.node
+    if not isinstance(call, cst.Call):
+        return None  # `loss.data[0]` (PyTorch < 0.4): its code predates `.detach()`
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     small = statement.body[0]

@@ -35,7 +35,7 @@ _BUILTIN_CASTS = frozenset({"float", "int", "bool"})
 
 @dataclass
 class Sync:
-    node: cst.Call
+    node: cst.Call | cst.Subscript  # a Subscript for the pre-0.4 idiom `loss.data[0]`
     what: str  # "`loss.item()`" etc.
     statement: cst.CSTNode | None  # the simple statement holding it
     assigned: str | None  # `name = <sync>`: the name, for the control-flow check
@@ -56,6 +56,7 @@ class Scan:
     # names bound to tensors (the loss that is backpropagated, model outputs) and to host values
     tensor_names: set[str] = field(default_factory=set)
     host_names: set[str] = field(default_factory=set)
+    loss_names: set[str] = field(default_factory=set)  # the backpropagated values (`loss.backward()`)
     control_names: set[str] = field(default_factory=set)  # read by if/while tests or passed to `.step()`
     control_calls: set[int] = field(default_factory=set)  # calls inside the arguments of `env.step(...)`
 
@@ -266,6 +267,15 @@ class Scanner(cst.CSTVisitor):
                 receiver = receiver.args[0].value
         if isinstance(receiver, cst.Name):
             self.scan.tensor_names.add(receiver.value)
+            self.scan.loss_names.add(receiver.value)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if self._cond or self._test or not _scalar_data_index(node, self.scan):
+            return
+        statement = self._statement[-1] if self._statement else None
+        sync = Sync(node, "", statement, assigned_name(statement, node))
+        sync.guard = self._guards[-1] if self._guards else None
+        self.scan.syncs.append(sync)
 
     def _sync(self, node: cst.Call, statement: cst.CSTNode | None) -> Sync | None:
         func = node.func
@@ -310,7 +320,44 @@ def steps_inside(node: cst.If, tensors: set[str]) -> str | None:
     return None
 
 
-def assigned_name(statement: cst.CSTNode | None, node: cst.Call) -> str | None:
+# a loss-like name: `loss`, `d_loss`, `loss_G`, `total_loss`
+_LOSS_NAME = re.compile(r"loss", re.IGNORECASE)
+
+
+def _scalar_data_index(node: cst.Subscript, scan: Scan) -> bool:
+    """`loss.data[0]`: PyTorch before 0.4 spelled `loss.item()` this way (a one-element tensor indexed
+    with 0 returned a Python number, copied from the GPU). Only where the indexed value holds one
+    element: the backpropagated loss, a loss-named tensor of the step, a reduction (`.sum()`,
+    `.mean()` ...) or arithmetic on such values; `out.data[0]` of a model output is its first row,
+    a tensor that stays on the device (share020/dl@73c10db assignments/mp4/src/part-2/src/utils.py,
+    blind4)."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return False
+    index = node.slice[0].slice.value
+    if not (isinstance(index, cst.Integer) and index.value == "0"):
+        return False
+    data = node.value
+    if not (isinstance(data, cst.Attribute) and data.attr.value == "data"):
+        return False
+    return _one_element(data.value, scan)
+
+
+def _one_element(expr: cst.BaseExpression, scan: Scan) -> bool:
+    if isinstance(expr, cst.Name):
+        name = expr.value
+        if name in scan.host_names and name not in scan.tensor_names:
+            return False
+        return name in scan.loss_names or (name in scan.tensor_names and bool(_LOSS_NAME.search(name)))
+    if isinstance(expr, cst.Call):
+        return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _REDUCTIONS and not expr.args
+    if isinstance(expr, cst.BinaryOperation):
+        return _one_element(expr.left, scan) or _one_element(expr.right, scan)
+    if isinstance(expr, cst.UnaryOperation):
+        return _one_element(expr.expression, scan)
+    return False
+
+
+def assigned_name(statement: cst.CSTNode | None, node: cst.CSTNode) -> str | None:
     """`name = <expression containing node>`: name."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
