@@ -9,6 +9,16 @@ import pytest
 from greenlint.cli import main
 
 
+def write_project(root: Path, files: dict[str, str]) -> None:
+    """A small project under `root`: a pyproject.toml (the project-root marker) and `files`
+    (relative path -> dedented text), folders made as needed."""
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
 class Runner:
     """Runs `greenlint ...` in-process in a temporary project directory."""
 

@@ -11,11 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import write_project
 
 from greenlint.config import Settings
 from greenlint.module_exports import extract_exports
 from greenlint.project_index import ProjectIndex, find_project_root, scan_imports
-from greenlint.rules import ALL_CODES
 from greenlint.runner import lint_files
 from greenlint.selection import RuleSelection
 
@@ -28,13 +28,6 @@ def train(loader):
         opt.step()
 """
 
-
-def write(root: Path, files: dict[str, str]) -> None:
-    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
 
 
 def lint(root: Path, *names: str, monkeypatch: pytest.MonkeyPatch, cache: bool = False) -> list:
@@ -49,7 +42,7 @@ def codes(findings: list, filename: str | None = None) -> list[str]:
 
 
 def test_device_chosen_in_a_config_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {
+    write_project(tmp_path, {
         "tools/__init__.py": "",
         "tools/config.py": """
             import torch
@@ -68,7 +61,7 @@ def test_device_chosen_in_a_config_module(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_device_attribute_of_an_imported_config_module_and_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {
+    write_project(tmp_path, {
         "config.py": """
             class Config:
                 def __init__(self):
@@ -98,7 +91,7 @@ def test_autocast_in_another_modules_forward_counts(tmp_path: Path, monkeypatch:
     """
     train_py = "import torch\nfrom torch import nn\nfrom model import Net\nDEVICE = 'cuda'\n" \
         "model = Net().to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n" + TRAIN_LOOP + "\ntrain([])\n"
-    write(tmp_path, {"model.py": model_py, "train.py": train_py})
+    write_project(tmp_path, {"model.py": model_py, "train.py": train_py})
     assert "GL101" not in codes(lint(tmp_path, monkeypatch=monkeypatch), "train.py")
     (tmp_path / "model.py").write_text(textwrap.dedent(model_py).replace('with torch.autocast("cuda", dtype=torch.bfloat16):\n', "if True:\n"))
     assert "GL101" in codes(lint(tmp_path, monkeypatch=monkeypatch), "train.py")
@@ -120,7 +113,7 @@ if __name__ == "__main__":
 
 
 def test_no_grad_decorator_through_a_star_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {
+    write_project(tmp_path, {
         "common.py": "import torch\nimport torch.nn as nn\ndevice = 'cuda'\nmodel = nn.Linear(2, 2)\n",
         "evaluate.py": "from common import *\n" + EVAL.format(decorator="@torch.no_grad()"),
     })
@@ -156,7 +149,7 @@ def test_no_grad_decorator_through_a_star_import(tmp_path: Path, monkeypatch: py
 def test_the_projects_own_inference_mode_wrapper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wrapper: str) -> None:
     body = "import torch\nfrom torch import nn\nfrom utils.torch_utils import smart_inference_mode\n" \
         "device = 'cuda'\nmodel = nn.Linear(2, 2)\n"
-    write(tmp_path, {
+    write_project(tmp_path, {
         "utils/__init__.py": "",
         "utils/torch_utils.py": wrapper,
         "val.py": body + EVAL.format(decorator="@smart_inference_mode()"),
@@ -169,7 +162,7 @@ def test_the_projects_own_inference_mode_wrapper(tmp_path: Path, monkeypatch: py
 
 def test_same_module_wrapper_is_recognised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wrapper = "def smart_inference_mode():\n    def decorate(fn):\n        return torch.inference_mode()(fn)\n    return decorate\n"
-    write(tmp_path, {"val.py": "import torch\nfrom torch import nn\ndevice = 'cuda'\nmodel = nn.Linear(2, 2)\n"
+    write_project(tmp_path, {"val.py": "import torch\nfrom torch import nn\ndevice = 'cuda'\nmodel = nn.Linear(2, 2)\n"
                      + wrapper + EVAL.format(decorator="@smart_inference_mode()")})
     assert "GL402" not in codes(lint(tmp_path, monkeypatch=monkeypatch))
 
@@ -198,7 +191,7 @@ def predict(x):
 
 
 def test_a_train_function_nothing_calls_is_not_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {"infer.py": DEAD_TRAIN.format(main="if __name__ == '__main__':\n    print(predict(torch.zeros(1, 10)))\n")})
+    write_project(tmp_path, {"infer.py": DEAD_TRAIN.format(main="if __name__ == '__main__':\n    print(predict(torch.zeros(1, 10)))\n")})
     assert codes(lint(tmp_path, monkeypatch=monkeypatch)) == []
     # control: the script calls it
     (tmp_path / "infer.py").write_text(DEAD_TRAIN.format(main="if __name__ == '__main__':\n    train([])\n"))
@@ -207,7 +200,7 @@ def test_a_train_function_nothing_calls_is_not_reported(tmp_path: Path, monkeypa
 
 def test_dead_code_needs_a_script_that_nobody_imports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a library module: its functions are called from outside
-    write(tmp_path, {"trainer.py": DEAD_TRAIN.format(main="")})
+    write_project(tmp_path, {"trainer.py": DEAD_TRAIN.format(main="")})
     assert "GL101" in codes(lint(tmp_path, monkeypatch=monkeypatch))
     # a script that another module of the project imports `train` from
     (tmp_path / "trainer.py").write_text(DEAD_TRAIN.format(main="if __name__ == '__main__':\n    print(predict(1))\n"))
@@ -217,7 +210,7 @@ def test_dead_code_needs_a_script_that_nobody_imports(tmp_path: Path, monkeypatc
 
 def test_dynamic_dispatch_keeps_every_function_alive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     main = "if __name__ == '__main__':\n    import sys\n    globals()[sys.argv[1]]([])\n"
-    write(tmp_path, {"cli.py": DEAD_TRAIN.format(main=main)})
+    write_project(tmp_path, {"cli.py": DEAD_TRAIN.format(main=main)})
     assert "GL101" in codes(lint(tmp_path, monkeypatch=monkeypatch))
 
 
@@ -229,7 +222,7 @@ def test_dead_train_cell_in_a_notebook(tmp_path: Path, monkeypatch: pytest.Monke
         "cells": [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None} for c in cells],
         "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5,
     }
-    write(tmp_path, {})
+    write_project(tmp_path, {})
     (tmp_path / "infer.ipynb").write_text(json.dumps(notebook))
     monkeypatch.chdir(tmp_path)
     settings = Settings(project_root=tmp_path, selection=RuleSelection(select=("ALL",)))
@@ -237,7 +230,7 @@ def test_dead_train_cell_in_a_notebook(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_relative_import_inside_a_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {
+    write_project(tmp_path, {
         "pkg/__init__.py": "",
         "pkg/settings.py": "DEVICE = 'cuda'\n",
         "pkg/train.py": "import torch\nfrom torch import nn\nfrom .settings import DEVICE\n"
@@ -247,7 +240,7 @@ def test_relative_import_inside_a_package(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_an_edit_in_an_imported_module_invalidates_the_cached_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {
+    write_project(tmp_path, {
         "config.py": "DEVICE = 'cpu'\n",
         "train.py": "import torch\nfrom torch import nn\nfrom config import DEVICE\n"
         "model = nn.Linear(10, 2).to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n" + TRAIN_LOOP + "train([])\n",
@@ -321,7 +314,7 @@ NOTEBOOK_CELLS = [
 def test_notebook_facts_follow_cell_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cells = list(NOTEBOOK_CELLS)
     cells[2] = cells[2].format(data="train = torchvision.datasets.ImageFolder('dogs-vs-cats/train')\n")
-    write(tmp_path, {})
+    write_project(tmp_path, {})
     (tmp_path / "nb.ipynb").write_text(_notebook(cells))
     assert "GL201" not in codes(lint(tmp_path, "nb.ipynb", monkeypatch=monkeypatch))
     # control: the VGG16 really is trained right after MNIST was loaded
@@ -346,7 +339,7 @@ def test_an_imported_evaluate_under_autocast_does_not_count_for_the_training_loo
     train_py = "import torch\nfrom torch import nn\nfrom evaluate import evaluate\nDEVICE = 'cuda'\n" \
         "model = nn.Linear(10, 2).to(DEVICE)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n" + TRAIN_LOOP + \
         "\nif __name__ == '__main__':\n    train([])\n    evaluate(model, [])\n"
-    write(tmp_path, {"evaluate.py": evaluate_py, "train.py": train_py})
+    write_project(tmp_path, {"evaluate.py": evaluate_py, "train.py": train_py})
     assert "GL101" in codes(lint(tmp_path, "train.py", monkeypatch=monkeypatch))
     # control: the same function called on every training step is the training step's autocast
     looped = train_py.replace("        loss.backward()", "        evaluate(model, [x])\n        loss.backward()")
@@ -408,7 +401,7 @@ def test_a_constant_of_another_module_is_a_config_value(tmp_path: Path, monkeypa
         if __name__ == "__main__":
             train()
     """
-    write(tmp_path, {
+    write_project(tmp_path, {
         "config.py": "NUM_WORKERS = 0\nBATCH_SIZE = 16\n",
         "train.py": body.format(imports="import config", workers="config.NUM_WORKERS"),
     })
@@ -447,7 +440,7 @@ def test_a_loop_that_calls_another_modules_train_step_trains(tmp_path: Path, mon
             for x in loader:
                 {call}(model, opt, x.cuda())
     """
-    write(tmp_path, {
+    write_project(tmp_path, {
         "engine.py": ENGINE_PY,
         "trainer.py": trainer.format(imports="from engine import train_step", call="train_step"),
     })

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import write_project
 
 from greenlint.config import Settings
 from greenlint.runner import lint_files
@@ -44,13 +45,6 @@ if __name__ == "__main__":
 """
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-
 
 def gl101(root: Path, filename: str, monkeypatch: pytest.MonkeyPatch) -> list:
     monkeypatch.chdir(root)
@@ -62,7 +56,7 @@ def gl101(root: Path, filename: str, monkeypatch: pytest.MonkeyPatch) -> list:
 
 def test_loop_module_run_on_cuda_by_the_script_that_calls_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # christianmcb/Deep-Learning-Project c1e2779 code/training.py (Train) called by code/main.py
-    write(tmp_path, {"training.py": TRAINING, "main.py": MAIN})
+    write_project(tmp_path, {"training.py": TRAINING, "main.py": MAIN})
     [finding] = gl101(tmp_path, "training.py", monkeypatch)
     assert "is trained by `main.py`, which puts the run on a CUDA device" in finding.message
     # control: the same caller on the CPU says nothing about a GPU
@@ -80,13 +74,13 @@ def test_loop_module_run_on_cuda_by_the_script_that_calls_it(tmp_path: Path, mon
 )
 def test_silent_when_the_caller_sets_reduced_precision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, switch: str) -> None:
     main = textwrap.dedent(MAIN).replace("    optimizer =", f"    {switch}\n    optimizer =")
-    write(tmp_path, {"training.py": TRAINING, "main.py": main})
+    write_project(tmp_path, {"training.py": TRAINING, "main.py": main})
     assert gl101(tmp_path, "training.py", monkeypatch) == []
 
 
 def test_silent_when_the_caller_only_imports_the_function(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     main = textwrap.dedent(MAIN).replace("    fit(model", "    print(fit, model")
-    write(tmp_path, {"training.py": TRAINING, "main.py": main})
+    write_project(tmp_path, {"training.py": TRAINING, "main.py": main})
     assert gl101(tmp_path, "training.py", monkeypatch) == []
 
 
@@ -94,7 +88,7 @@ def test_entry_point_reexported_by_the_package_and_device_in_a_config_module(tmp
     # paolorechia/common-lit-kaggle 795b53e: modeling/training.py holds train_epoch (the loop) and
     # train_model (calls it per epoch); modeling/__init__.py re-exports train_model; the task script
     # imports it from the package and moves the model to `config.device`, "cuda:0" in settings/config.py
-    write(tmp_path, {
+    write_project(tmp_path, {
         "pkg/__init__.py": "",
         "pkg/settings.py": """
             class Config:
@@ -134,7 +128,7 @@ def test_entry_point_reexported_by_the_package_and_device_in_a_config_module(tmp
 def test_device_chosen_in_an_if_of_a_config_class_body(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # huutrinh68/global-wheat-detection 0d87128 project/code/config.py: the class body picks its
     # device in an if/else; trainer.py's loop reads `config.device`
-    write(tmp_path, {
+    write_project(tmp_path, {
         "config.py": """
             import torch
 
@@ -164,10 +158,10 @@ def test_device_chosen_in_an_if_of_a_config_class_body(tmp_path: Path, monkeypat
 
 
 def test_a_test_module_calling_the_loop_on_cuda_is_not_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {"training.py": TRAINING, "tests/test_training.py": MAIN})
+    write_project(tmp_path, {"training.py": TRAINING, "tests/test_training.py": MAIN})
     assert gl101(tmp_path, "training.py", monkeypatch) == []
     # control: the same caller as a script of the project is the run
-    write(tmp_path, {"scripts/run.py": MAIN})
+    write_project(tmp_path, {"scripts/run.py": MAIN})
     assert len(gl101(tmp_path, "training.py", monkeypatch)) == 1
 
 

@@ -5,10 +5,10 @@ written afresh; each pairs the shape that should report with the one that should
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import write_project
 from rule_helpers import findings
 
 from greenlint.config import Settings
@@ -132,13 +132,6 @@ def test_zoo_architectures() -> None:
 
 # ---- across modules: a deep class imported from the project ------------------------------------
 
-def _write(root: Path, files: dict[str, str]) -> None:
-    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-
 
 def _gl101(root: Path, filename: str, monkeypatch: pytest.MonkeyPatch) -> list:
     monkeypatch.chdir(root)
@@ -171,11 +164,11 @@ class NAME(nn.Module):
 
 def test_a_deep_class_imported_from_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the shape of milesial/Pytorch-UNet train.py (`from unet import UNet`, the model in unet/)
-    _write(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "UNet"), "unet.py": MODEL.replace("NAME", "UNet")})
+    write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "UNet"), "unet.py": MODEL.replace("NAME", "UNet")})
     [finding] = _gl101(tmp_path, "train.py", monkeypatch)
     assert finding.impact.level == "high" and "`UNet`, a deep architecture from another module" in finding.message
     # control: a class with a plain name from the same module is no evidence
-    _write(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "Net"), "unet.py": MODEL.replace("NAME", "Net")})
+    write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "Net"), "unet.py": MODEL.replace("NAME", "Net")})
     [finding] = _gl101(tmp_path, "train.py", monkeypatch)
     assert finding.impact.level == "low"
 
@@ -197,7 +190,7 @@ for x, y in loader:
 def test_blue_waters_xk_jobs_scale_the_finding_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the shape of share020/dl: course homework launched by PBS scripts on Blue Waters XK nodes
     pbs = "#!/bin/bash\n#PBS -l nodes=1:ppn=16:xk\n#PBS -l walltime=03:00:00\ncd src\npython main.py\n"
-    _write(tmp_path, {"hw/main.py": HEAVY})
+    write_project(tmp_path, {"hw/main.py": HEAVY})
     (tmp_path / "jobs").mkdir()
     (tmp_path / "jobs" / "run.pbs").write_text(pbs)
     [finding] = _gl101(tmp_path, "hw/main.py", monkeypatch)
@@ -251,12 +244,12 @@ def test_a_large_model_built_by_the_caller(tmp_path: Path, monkeypatch: pytest.M
     # the shape of christianmcb/Deep-Learning-Project code/training.py, trained by code/main.py, which
     # builds a DeepLabV3 segmentation model defined in code/model.py
     model = "import torch.nn as nn\nclass DeepLabV3_MobileNet_V3_Large(nn.Module):\n    pass\nclass SmallNet(nn.Module):\n    pass\n"
-    _write(tmp_path, {"training.py": LOOP_MODULE, "main.py": CALLER.replace("BUILDER", "DeepLabV3_MobileNet_V3_Large"),
+    write_project(tmp_path, {"training.py": LOOP_MODULE, "main.py": CALLER.replace("BUILDER", "DeepLabV3_MobileNet_V3_Large"),
                       "model.py": model})
     [finding] = _gl101(tmp_path, "training.py", monkeypatch)
     assert finding.impact.level == "high" and "in `main.py`, which calls this module's training function" in finding.message
     # control: a caller that builds a plainly named small net gives no evidence
-    _write(tmp_path, {"main.py": CALLER.replace("BUILDER", "SmallNet")})
+    write_project(tmp_path, {"main.py": CALLER.replace("BUILDER", "SmallNet")})
     [finding] = _gl101(tmp_path, "training.py", monkeypatch)
     assert finding.impact.level == "low"
 

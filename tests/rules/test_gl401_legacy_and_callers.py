@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import write_project
 
 from greenlint.config import Settings
 from greenlint.engine import lint_source
@@ -101,11 +102,6 @@ if __name__ == "__main__":
 """
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    for name, text in files.items():
-        (root / name).write_text(textwrap.dedent(text).lstrip("\n"))
-
 
 def gl401(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.chdir(root)
@@ -115,7 +111,7 @@ def gl401(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_trainer_module_run_on_cuda_by_its_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {"training.py": TRAINER, "main.py": MAIN})
+    write_project(tmp_path, {"training.py": TRAINER, "main.py": MAIN})
     assert gl401(tmp_path, monkeypatch) == [17]
     # control: the same caller on the CPU puts nothing on a GPU
     (tmp_path / "main.py").write_text(
