@@ -8,7 +8,8 @@ What crosses a module line (see docs/architecture.md, "The project index"):
 - wrappers that switch autograd off: a function that returns `torch.no_grad()` /
   `torch.inference_mode()` applied to something (`smart_inference_mode`), or a
   `@contextmanager` that yields inside `with torch.no_grad():`;
-- module constants (str, int, float, bool, None);
+- module constants (str, int, float, bool, None), literal class attributes and dataclass field
+  defaults (`Config.epochs`), and module-level instances of such a class (`config.epochs`);
 - what `from module import *` binds (its `__all__`, or its public names and imports).
 Nothing is imported or run: the text is parsed, never executed.
 """
@@ -255,6 +256,58 @@ def _assigned_names(statement: ast.stmt) -> list[tuple[str, ast.expr]]:
     return []
 
 
+def _stored_attributes(tree: ast.Module) -> frozenset[str]:
+    """Every attribute name the module assigns (`self.epochs = ...`, `cfg.epochs += 1`, `setattr(x,
+    "epochs", ...)`): a class default of that name may not be what instances hold."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.attr)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+                names.add(node.args[1].value)
+            else:
+                names.add("*")  # a computed name: any attribute may change
+    return frozenset(names)
+
+
+def _class_constants(node: ast.ClassDef, stored: frozenset[str], depth: int = 0) -> dict[str, Any]:
+    """Literal class attributes and dataclass-style field defaults (`epochs = 90`, `epochs: int =
+    90`), also of a nested config class (`Config.train.epochs`). An attribute bound twice in the
+    class, or assigned anywhere in the module (`self.epochs = ...`), is left out."""
+    if "*" in stored:
+        return {}
+    found: dict[str, Any] = {}
+    seen: set[str] = set()
+    for statement in node.body:
+        if isinstance(statement, ast.ClassDef) and depth < 2:
+            for attr, literal in _class_constants(statement, stored, depth + 1).items():
+                found[f"{statement.name}.{attr}"] = literal
+            continue
+        for name, value in _assigned_names(statement):
+            if name in seen:
+                found.pop(name, None)
+                continue
+            seen.add(name)
+            ok, literal = _constant(value)
+            if ok and name not in stored and not name.startswith("__"):
+                found[name] = literal
+    return found
+
+
+def _instance_constants(call: ast.Call, fields: dict[str, Any]) -> dict[str, Any]:
+    if call.args or any(keyword.arg is None for keyword in call.keywords):
+        return {}
+    values = dict(fields)
+    for keyword in call.keywords:
+        ok, literal = _constant(keyword.value)
+        if ok and keyword.arg in values:
+            values[str(keyword.arg)] = literal
+        else:
+            values.pop(str(keyword.arg), None)
+    return values
+
+
 def _class_level(body: list[ast.stmt]) -> list[ast.stmt]:
     """The statements of a class body, with those of its `if`/`else` branches: a config class may
     pick its device in one (`if len(gpu_ids) > 1: device = ... else: device = torch.device("cuda:3")`,
@@ -303,6 +356,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     grad_off = _written(words, "no_grad", "inference_mode")
     own_names: list[str] = []
     class_devices: dict[str, dict[str, str]] = {}
+    class_constants: dict[str, dict[str, Any]] = {}
+    stored = _stored_attributes(tree)
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             own_names.append(statement.name)
@@ -329,6 +384,10 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             reads = _getitem_reads_files(statement, resolve)
             if reads is not None:
                 exports.file_datasets[statement.name] = reads
+            fields = _class_constants(statement, stored)
+            class_constants[statement.name] = fields
+            for attr, literal in fields.items():
+                exports.constants[f"{statement.name}.{attr}"] = literal
             devices = _class_devices(statement, text, resolve) if cuda else {}
             class_devices[statement.name] = devices
             for attr, phrase in devices.items():
@@ -338,6 +397,11 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             ok, literal = _constant(value)
             if ok:
                 exports.constants[name] = literal
+            if isinstance(value, ast.Call) and _dotted(value.func) in class_constants:
+                # `config = Config()`: the instance reads the class's defaults, with literal keyword
+                # overrides (a dataclass's `Config(epochs=90)`); positional arguments are unknown
+                for attr, literal in _instance_constants(value, class_constants[_dotted(value.func) or ""]).items():
+                    exports.constants[f"{name}.{attr}"] = literal
             if cuda and _mentions_cuda(value, resolve):
                 exports.devices[name] = _phrase(text, statement)
             elif isinstance(value, ast.Call) and _dotted(value.func) in class_devices:

@@ -39,7 +39,7 @@ ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.to
 MAX_STAR_DEPTH = 3
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 3  # 2: autocast_functions; 3: step and loop functions
+_INDEX_FORMAT = 4  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants
 
 _IMPORT_LINE = re.compile(
     r"[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))"
@@ -376,6 +376,8 @@ class ProjectIndex:
                 sub = self.module_file(f"{statement.module}.{name}", importer, package)
                 if sub is not None and sub != target:
                     self._add_module(builder, f"{statement.module}.{name}", sub)
+        if exports is not None and statement.names != ("*",):
+            self._add_reexports(builder, statement, target, exports)
         if exports is not None and statement.names == ("*",) and depth < MAX_STAR_DEPTH:
             for name in exports.public:
                 if name in exports.bindings:
@@ -385,11 +387,37 @@ class ProjectIndex:
             for inner in exports.star_modules:
                 self._add_star_chain(builder, inner, target, depth + 1)
 
+    def _add_reexports(self, builder: _ContextBuilder, statement: ImportStatement, target: Path, exports: ModuleExports) -> None:
+        """`from utils import train_one_epoch` where utils/__init__.py only re-exports it (`from
+        .engine import *` or `from .engine import train_one_epoch`): the facts of the module that
+        defines the name, keyed as the importing file names them (`utils.train_one_epoch`). One
+        level: the package's own star imports and explicit imports, not theirs."""
+        wanted = {name for name in statement.names if name != "*"}
+        package = self.package_of(target) or ""
+        sources: dict[str, set[str]] = {}  # defining module -> names it gives the package
+        for name in wanted:
+            bound = exports.bindings.get(name)
+            if bound is not None and bound.rsplit(".", 1)[-1] == name and "." in bound:
+                sources.setdefault(bound.rsplit(".", 1)[0], set()).add(name)
+        for inner in exports.star_modules:
+            sources.setdefault(inner, set()).update(wanted - set(exports.bindings))
+        for inner, names in sources.items():
+            path = self.module_file(inner, target, package) if names else None
+            if path is None or path == target:
+                continue
+            sub = self.exports_of(path)
+            if sub is not None and inner in exports.star_modules:
+                names = names & set(sub.public)
+            if sub is not None and names:
+                self._add_module(builder, statement.module, path, names)
+
     def _add_star_chain(self, builder: _ContextBuilder, module: str, importer: Path, depth: int) -> None:
         package = self.package_of(importer) or ""
         self._add_import(builder, ImportStatement(module, ("*",)), importer, package, depth)
 
-    def _add_module(self, builder: _ContextBuilder, module: str, path: Path) -> ModuleExports | None:
+    def _add_module(self, builder: _ContextBuilder, module: str, path: Path, only: set[str] | None = None) -> ModuleExports | None:
+        """The facts of the module at `path`, keyed under `module`; with `only`, just the facts whose
+        first name is one of those (a package re-exporting part of a module)."""
         exports = self.exports_of(path)
         builder.local_modules.add(module)
         if exports is None:
@@ -399,30 +427,34 @@ class ProjectIndex:
         # to a fact nobody here uses does not re-lint this file (a substring test, so a false
         # match only keeps a fact, it never drops a used one).
         text = builder.text
+
+        def keep(name: str) -> bool:
+            return _written(name, text) and (only is None or name.split(".", 1)[0] in only)
+
         for name, phrase in exports.devices.items():
             # `Config.device` also where only `Config` is written: a module that uses the project's
             # config class runs where it says (rules/analysis/device.py)
-            if _written(name, text) or (name[:1].isupper() and "." in name and _written(name.split(".", 1)[0], text)):
+            if keep(name) or (name[:1].isupper() and "." in name and keep(name.split(".", 1)[0])):
                 builder.devices[f"{module}.{name}"] = f"`{name}`, a CUDA device set in {shown} (`{phrase}`)"
         for name, phrase in exports.autocast.items():
-            if _written(name, text):
+            if keep(name):
                 builder.autocast[f"{module}.{name}"] = f"{phrase} in {shown}"
                 if name in exports.autocast_functions:
                     builder.autocast_functions.add(f"{module}.{name}")
         for name in exports.step_functions:
-            if _written(name, text):
+            if keep(name):
                 builder.step_functions.add(f"{module}.{name}")
         for name in exports.loop_functions:
-            if _written(name, text):
+            if keep(name):
                 builder.loop_functions.add(f"{module}.{name}")
         for name, phrase in exports.grad_off.items():
-            if _written(name, text):
+            if keep(name):
                 builder.grad_off[f"{module}.{name}"] = f"{phrase} ({shown})"
         for name, value in exports.constants.items():
-            if _written(name, text):
+            if keep(name):
                 builder.constants[f"{module}.{name}"] = value
         for name, phrase in exports.file_datasets.items():
-            if _written(name, text):
+            if keep(name):
                 builder.file_datasets[f"{module}.{name}"] = f"{phrase} in {shown}"
         return exports
 

@@ -1,0 +1,164 @@
+"""Values and facts that live in another file of the project (session 7, helper xfile).
+
+Each test writes a small project shaped like a real one that was missed (the repository is named
+in a comment; the code is written here, not copied) and lints it as the CLI does, with a control
+showing that the cross-file fact is what decides.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from greenlint.config import Settings
+from greenlint.module_exports import extract_exports
+from greenlint.runner import lint_files
+from greenlint.selection import RuleSelection
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def lint(root: Path, monkeypatch: pytest.MonkeyPatch) -> list:
+    monkeypatch.chdir(root)
+    settings = Settings(project_root=root, selection=RuleSelection(select=("ALL",), preview=True))
+    return lint_files(sorted(root.rglob("*.py")), settings, use_cache=False, jobs=1).findings
+
+# An epoch loop that validates every epoch and never stops, over a configured epoch count.
+TRAINER = """
+import torch
+
+class Trainer:
+    def __init__(self, model, config):
+        self.config = config
+        self.model = model
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
+
+    def fit(self, train_loader, val_loader):
+        for epoch in range(self.config.n_epochs):
+            self.train_epoch(train_loader)
+            val_loss = self.validate(val_loader)
+
+    def train_epoch(self, loader):
+        for x, y in loader:
+            loss = self.model(x.cuda(), y.cuda())
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+
+    def validate(self, loader):
+        return 0.0
+"""
+
+
+def gl502(findings: list, filename: str) -> list:
+    return [f for f in findings if f.code == "GL502" and f.filename == filename]
+
+
+@pytest.mark.parametrize("count, expected", [(90, 1), (10, 0)])
+def test_epochs_from_an_imported_config_class_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, expected: int
+) -> None:
+    # huutrinh68/global-wheat-detection 0d87128 project/code/{config,trainer}.py: `class Config:
+    # n_epochs = 90`, `config = Config()`; the trainer keeps `self.config = config`
+    write(tmp_path, {
+        "config.py": f"""
+            class Config:
+                lr = 0.0004
+                n_epochs = {count}
+
+            config = Config()
+        """,
+        "trainer.py": "from config import config\n" + TRAINER,
+    })
+    found = gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py")
+    assert len(found) == expected
+    if expected:
+        assert "90 epochs" in found[0].message and "n_epochs" in found[0].message
+
+
+def test_a_class_default_set_per_instance_is_not_a_constant() -> None:
+    exports = extract_exports(
+        "class Config:\n    epochs = 90\n    workers = 0\n    def __init__(self, e):\n        self.epochs = e\n"
+        "cfg = Config()\nfast = Config(workers=4)\nslow = Config(1)\n",
+        "",
+    )
+    assert "Config.epochs" not in exports.constants and "cfg.epochs" not in exports.constants
+    assert exports.constants["Config.workers"] == 0 and exports.constants["cfg.workers"] == 0
+    assert exports.constants["fast.workers"] == 4
+    assert "slow.workers" not in exports.constants  # positional arguments: unknown
+
+
+def test_nested_config_class_and_dataclass_defaults() -> None:
+    exports = extract_exports(
+        "from dataclasses import dataclass\n@dataclass\nclass TrainConfig:\n    epochs: int = 200\n"
+        "    name: str = 'x'\nclass Cfg:\n    class train:\n        epochs = 30\n",
+        "",
+    )
+    assert exports.constants["TrainConfig.epochs"] == 200
+    assert exports.constants["Cfg.train.epochs"] == 30
+
+
+def test_a_config_class_imported_and_instantiated_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "settings.py": "from dataclasses import dataclass\n@dataclass\nclass TrainConfig:\n    lr: float = 0.1\n"
+        "    n_epochs: int = 120\n",
+        "trainer.py": "from settings import TrainConfig\nconfig = TrainConfig()\n" + TRAINER,
+    })
+    found = gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py")
+    assert len(found) == 1 and "120 epochs" in found[0].message
+
+
+def test_two_bindings_of_a_self_attribute_are_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "config.py": "class Config:\n    lr = 0.1\n    n_epochs = 90\n\nconfig = Config()\n",
+        "trainer.py": "from config import config\n" + TRAINER.replace(
+            "        self.model = model\n", "        self.model = model\n        if model is None:\n            self.config = None\n"
+        ),
+    })
+    assert gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py") == []
+
+
+# tmkhang1999/HyRES-Residual-Enhanced-Hybrid-Image-Compression 43ce504 src/training.py: the epoch
+# function comes from `from .utils import train_one_epoch`, where utils/__init__.py only does
+# `from .engine import *`
+@pytest.mark.parametrize("reexport", ["from .engine import *\n", "from .engine import train_one_epoch\n", ""])
+def test_a_function_re_exported_by_a_package_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reexport: str) -> None:
+    write(tmp_path, {
+        "src/__init__.py": "",
+        "src/utils/__init__.py": reexport,
+        "src/utils/engine.py": """
+            def train_one_epoch(model, loader, optimizer):
+                for x, y in loader:
+                    loss = model(x.cuda(), y.cuda())
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+        """,
+        "src/training.py": """
+            import torch
+            from .utils import train_one_epoch
+
+            EPOCHS = 300
+
+            def main(model, train_loader, val_loader, optimizer):
+                for epoch in range(EPOCHS):
+                    train_one_epoch(model, train_loader, optimizer)
+                    val_loss = evaluate(model, val_loader)
+
+            def evaluate(model, loader):
+                return 0.0
+
+            if __name__ == "__main__":
+                main(None, [], [], None)
+        """,
+    })
+    found = gl502(lint(tmp_path, monkeypatch=monkeypatch), "src/training.py")
+    assert len(found) == (1 if reexport else 0)
