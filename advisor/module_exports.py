@@ -52,6 +52,9 @@ class ModuleExports:
     # Dataset classes whose `__getitem__` reads or decodes a file per item: "DFUDataset" -> "calls `cv2.imread`"
     # (GL306 asks it of a dataset built from another module)
     file_datasets: dict[str, str] = field(default_factory=dict)
+    # training functions (step or loop) that put their work on a CUDA device themselves (`device =
+    # torch.device("cuda" ...)` inside `train()`): a DataLoader passed to them feeds a GPU (GL306)
+    gpu_trainers: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +73,7 @@ class ModuleExports:
             (exports.devices, dict), (exports.autocast, dict), (exports.autocast_functions, list),
             (exports.step_functions, list), (exports.loop_functions, list),
             (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
+            (exports.gpu_trainers, dict),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -158,6 +162,17 @@ def _mentions_cuda(node: ast.AST, resolve: _Resolver) -> bool:
             if (resolve(sub) or "").startswith("torch.cuda"):
                 return True
     return False
+
+
+def _on_cuda(function: ast.AST, resolve: _Resolver) -> bool:
+    """The function names the CUDA device itself (a "cuda" string, `torch.cuda.is_available()`) or
+    calls `.cuda()`."""
+    if _mentions_cuda(function, resolve):
+        return True
+    return any(
+        isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "cuda" and not sub.args
+        for sub in ast.walk(function)
+    )
 
 
 def _phrase(text: str, node: ast.AST, limit: int = 70) -> str:
@@ -366,6 +381,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                 exports.autocast[statement.name] = f"`{statement.name}()` runs under {how}"
                 exports.autocast_functions.append(statement.name)
             kind = _training_kind(statement) if trains else None
+            if kind is not None and cuda and _on_cuda(statement, resolve):
+                exports.gpu_trainers[statement.name] = f"`{statement.name}()` trains on a CUDA device"
             if kind == "step":
                 exports.step_functions.append(statement.name)
             elif kind == "loop":

@@ -39,7 +39,7 @@ ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.to
 MAX_STAR_DEPTH = 3
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 4  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants
+_INDEX_FORMAT = 5  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers
 
 _IMPORT_LINE = re.compile(
     r"[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))"
@@ -124,6 +124,7 @@ class _ContextBuilder:
     grad_off: dict[str, str] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)
     file_datasets: dict[str, str] = field(default_factory=dict)
+    gpu_trainers: dict[str, str] = field(default_factory=dict)
     local_modules: set[str] = field(default_factory=set)
     text: str = ""  # the importing file's text: a fact whose name it never writes is left out
 
@@ -326,6 +327,8 @@ class ProjectIndex:
             words.append("no_grad")
         if builder.step_functions or builder.loop_functions:
             words.append("backward( step(")  # the imported function trains: its words count here
+        if builder.gpu_trainers:
+            words.append("cuda")  # the imported training function's device counts here (GL306)
         if builder.file_datasets:
             words.append("__getitem__")  # the imported dataset's per-item reading counts here (GL306)
         if any(q.split(".", 1)[0] == "torch" for q in builder.star_bindings.values()):
@@ -357,6 +360,7 @@ class ProjectIndex:
             grad_off=builder.grad_off,
             constants=builder.constants,
             file_datasets=builder.file_datasets,
+            gpu_trainers=builder.gpu_trainers,
             not_imported=not_imported,
             notebook=notebook,
             extra_words=" ".join(words),
@@ -456,6 +460,9 @@ class ProjectIndex:
         for name, phrase in exports.file_datasets.items():
             if keep(name):
                 builder.file_datasets[f"{module}.{name}"] = f"{phrase} in {shown}"
+        for name, phrase in exports.gpu_trainers.items():
+            if keep(name):
+                builder.gpu_trainers[f"{module}.{name}"] = f"{phrase} ({shown})"
         return exports
 
     # ---- questions about the whole project (one read of every file: project_scan.py) -------

@@ -68,6 +68,10 @@ class ProjectContext:
     # qualified name -> phrase, for dataset classes of imported modules whose `__getitem__` reads a
     # file per item ("dataset.DFUDataset" -> "calls `cv2.imread` (code/dataset.py)")
     file_datasets: dict[str, str] = field(default_factory=dict)
+    # qualified name -> phrase, for training functions of imported modules that put their work on a
+    # CUDA device themselves ("trainer.train" -> "`train()` trains on a CUDA device (trainer.py)"):
+    # a DataLoader passed to one feeds a GPU (GL306)
+    gpu_trainers: dict[str, str] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return self == EMPTY_CONTEXT
@@ -79,6 +83,7 @@ class ProjectContext:
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
+            self.gpu_trainers,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

@@ -162,3 +162,52 @@ def test_a_function_re_exported_by_a_package_init(tmp_path: Path, monkeypatch: p
     })
     found = gl502(lint(tmp_path, monkeypatch=monkeypatch), "src/training.py")
     assert len(found) == (1 if reexport else 0)
+
+
+# llien30/AnoGAN 1bf2edd train.py: the script builds the DataLoader over a PNG-per-item dataset and
+# hands it to `train()` from trainer.py, which picks `torch.device("cuda:0" ...)` itself
+@pytest.mark.parametrize("device", ['torch.device("cuda:0" if torch.cuda.is_available() else "cpu")', '"cpu"'])
+def test_a_loader_passed_to_an_imported_gpu_training_function(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, device: str
+) -> None:
+    write(tmp_path, {
+        "images.py": """
+            from PIL import Image
+            from torch.utils.data import Dataset
+
+            class Images(Dataset):
+                def __init__(self, paths):
+                    self.paths = paths
+                def __len__(self):
+                    return len(self.paths)
+                def __getitem__(self, i):
+                    return Image.open(self.paths[i])
+        """,
+        "trainer.py": f"""
+            import torch
+
+            def train(model, dataloader, num_epochs):
+                device = {device}
+                model.to(device)
+                opt = torch.optim.Adam(model.parameters())
+                for epoch in range(num_epochs):
+                    for x in dataloader:
+                        loss = model(x.to(device)).mean()
+                        opt.zero_grad()
+                        loss.backward()
+                        opt.step()
+        """,
+        "main.py": """
+            from torch.utils.data import DataLoader
+            from images import Images
+            from trainer import train
+
+            loader = DataLoader(Images(["a.png"]), batch_size=64, shuffle=True)
+            train(None, dataloader=loader, num_epochs=100)
+        """,
+    })
+    found = [f for f in lint(tmp_path, monkeypatch=monkeypatch) if f.code == "GL306" and f.filename == "main.py"]
+    if "cuda" in device:
+        assert len(found) == 1 and "`train()` trains on a CUDA device (trainer.py)" in found[0].message
+    else:
+        assert found == []
