@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from greenlint.caller_arguments import caller_namespaces
 from greenlint.cache import content_hash
 from greenlint.launch_scripts import Launch, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
@@ -342,6 +343,8 @@ class ProjectIndex:
             words.append("torch.compile")
         # a script with argparse options: the values the project's shell scripts launch it with
         launch_options = self._launch_options(path) if "add_argument" in text else {}
+        # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
+        caller_args = caller_namespaces(self, path, text) if text and "parse_args" not in text and not notebook else {}
         # GL101: a training module that names no GPU may be run on one by the script that calls it
         gpu_caller = gpu_training_caller(self, path, text) if "backward(" in text and "cuda" not in text else ""
         if gpu_caller:
@@ -361,6 +364,7 @@ class ProjectIndex:
             constants=builder.constants,
             file_datasets=builder.file_datasets,
             gpu_trainers=builder.gpu_trainers,
+            caller_args=caller_args,
             not_imported=not_imported,
             notebook=notebook,
             extra_words=" ".join(words),
@@ -471,6 +475,9 @@ class ProjectIndex:
             self._scan = scan_project(self)
         return self._scan
 
+    def launch_options_of(self, path: Path) -> dict[str, tuple[str, str]]:
+        return self._launch_options(path)
+
     def _launch_options(self, path: Path) -> dict[str, tuple[str, str]]:
         relative = self._relative(path)
         if not relative:
@@ -490,6 +497,10 @@ class ProjectIndex:
         """(project file, the names it imports from `path`) for every file that imports from it."""
         importers = self.project_scan().importers
         return importers.get(str(path.resolve()), []) or importers.get(str(path), [])
+
+    def star_importers_of(self, path: Path) -> list[Path]:
+        found = self.project_scan().star_importers
+        return found.get(str(path.resolve()), []) or found.get(str(path), [])
 
     def relative_path(self, path: Path) -> str | None:
         return self._relative(path)

@@ -72,6 +72,10 @@ class ProjectContext:
     # CUDA device themselves ("trainer.train" -> "`train()` trains on a CUDA device (trainer.py)"):
     # a DataLoader passed to one feeds a GPU (GL306)
     gpu_trainers: dict[str, str] = field(default_factory=dict)
+    # the parsed command line that project scripts pass to this module's functions or classes
+    # (`train(args)` in main.py): parameter -> option dest -> (value, phrase), where every such
+    # caller agrees (advisor/caller_arguments.py); asked only for a file that parses no options
+    caller_args: dict[str, dict[str, tuple[object, str]]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return self == EMPTY_CONTEXT
@@ -83,7 +87,7 @@ class ProjectContext:
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
-            self.gpu_trainers,
+            self.gpu_trainers, self.caller_args,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

@@ -211,3 +211,87 @@ def test_a_loader_passed_to_an_imported_gpu_training_function(
         assert len(found) == 1 and "`train()` trains on a CUDA device (trainer.py)" in found[0].message
     else:
         assert found == []
+
+
+TRAIN_FUNCTION = """
+import torch
+
+def validate(model, loader):
+    return 0.0
+
+def train(model, loader, val_loader, {param}):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range({count}):
+        for x, y in loader:
+            loss = model(x.cuda(), y.cuda())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        val_loss = validate(model, val_loader)
+"""
+
+MAIN = """
+import argparse
+{imports}
+
+def get_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default={default})
+    parser.add_argument("--lr", type=float, default=0.1)
+    return parser.parse_args()
+
+if __name__ == "__main__":
+    args = get_args()
+    train(None, [], [], {passed})
+"""
+
+
+# share020/dl 73c10db assignments/mp4/src/part-2/src: main.py parses `--epochs` (default 500) and
+# calls `train_model(..., args.epochs, ...)` from utils.py (a star import); sotopia-lab/sotopia-rl
+# 2ebb14e: the trainer receives the whole namespace of scripts/train_sft.py
+@pytest.mark.parametrize("param, count, passed", [
+    ("args", "args.epochs", "args"),
+    ("epochs", "epochs", "args.epochs"),
+    ("epochs", "epochs", "epochs=args.epochs"),
+])
+@pytest.mark.parametrize("imports", ["from trainer import train", "from trainer import *"])
+@pytest.mark.parametrize("default, expected", [(200, 1), (20, 0)])
+def test_options_parsed_by_the_calling_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, param: str, count: str, passed: str, imports: str,
+    default: int, expected: int,
+) -> None:
+    write(tmp_path, {
+        "trainer.py": TRAIN_FUNCTION.format(param=param, count=count),
+        "main.py": MAIN.format(imports=imports, default=default, passed=passed),
+    })
+    found = gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py")
+    assert len(found) == expected
+    if expected:
+        assert "200 epochs" in found[0].message and "main.py:6" in found[0].message
+
+
+def test_a_launch_script_of_the_calling_script_decides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "trainer.py": TRAIN_FUNCTION.format(param="args", count="args.epochs"),
+        "main.py": MAIN.format(imports="from trainer import train", default=10, passed="args"),
+        "run.sh": "python main.py --epochs 300 --lr 0.01\n",
+    })
+    found = gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py")
+    assert len(found) == 1 and "300 epochs" in found[0].message and "run.sh:1" in found[0].message
+
+
+def test_callers_that_disagree_leave_the_option_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {
+        "trainer.py": TRAIN_FUNCTION.format(param="args", count="args.epochs"),
+        "main.py": MAIN.format(imports="from trainer import train", default=200, passed="args"),
+        "finetune.py": MAIN.format(imports="from trainer import train", default=300, passed="args"),
+    })
+    assert gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py") == []
+
+
+def test_a_namespace_built_from_an_explicit_list_is_not_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main = MAIN.format(imports="from trainer import train", default=200, passed="args").replace(
+        "return parser.parse_args()", 'return parser.parse_args(["--epochs", "5"])'
+    )
+    write(tmp_path, {"trainer.py": TRAIN_FUNCTION.format(param="args", count="args.epochs"), "main.py": main})
+    assert gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py") == []

@@ -230,6 +230,11 @@ class ConfigValues:
             return None
         function = functions[0]
         calls = self.index.calls_by_name.get(function.name.value, [])
+        if not calls and name in self._context.caller_args and len(rest) <= 1:
+            # `def train(args)` called from main.py with its parsed command line, or `def train(model,
+            # epochs)` called as `train(model, args.epochs)` (project index: caller_arguments.py)
+            found = self._context.caller_args[name].get(str(rest[0]) if rest else "")
+            return ConfigValue(found[0], found[1]) if found is not None else None
         if len(self.index.functions.get(function.name.value, [])) != 1 or not calls:
             return None  # a method, or a function only called from elsewhere: unknown callers
         passed = parameter_arguments(function, name, calls)
