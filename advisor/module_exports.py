@@ -55,6 +55,9 @@ class ModuleExports:
     # training functions (step or loop) that put their work on a CUDA device themselves (`device =
     # torch.device("cuda" ...)` inside `train()`): a DataLoader passed to them feeds a GPU (GL306)
     gpu_trainers: dict[str, str] = field(default_factory=dict)
+    # Lightning-style modules that validate (`validation_step` / `val_dataloader`) and configure
+    # no early stopping anywhere in their module: a `Trainer.fit` elsewhere validates them (GL502)
+    validating_classes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +76,7 @@ class ModuleExports:
             (exports.devices, dict), (exports.autocast, dict), (exports.autocast_functions, list),
             (exports.step_functions, list), (exports.loop_functions, list),
             (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
-            (exports.gpu_trainers, dict),
+            (exports.gpu_trainers, dict), (exports.validating_classes, list),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -162,6 +165,10 @@ def _mentions_cuda(node: ast.AST, resolve: _Resolver) -> bool:
             if (resolve(sub) or "").startswith("torch.cuda"):
                 return True
     return False
+
+
+def _defines(node: ast.ClassDef, methods: tuple[str, ...]) -> bool:
+    return any(isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in methods for m in node.body)
 
 
 def _on_cuda(function: ast.AST, resolve: _Resolver) -> bool:
@@ -369,6 +376,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     half = _written(words, "autocast", "half", "float16")  # autocast, .half(), float16, bfloat16
     trains = _written(words, "backward")
     grad_off = _written(words, "no_grad", "inference_mode")
+    validates = "validation_step" in text or "val_dataloader" in text
+    validates = validates and "earlystop" not in text.lower().replace("_", "")
     own_names: list[str] = []
     class_devices: dict[str, dict[str, str]] = {}
     class_constants: dict[str, dict[str, Any]] = {}
@@ -398,6 +407,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                         exports.autocast.setdefault(
                             statement.name, f"`{statement.name}.{method.name}` runs under {how}"
                         )
+            if validates and _defines(statement, ("validation_step", "val_dataloader")):
+                exports.validating_classes.append(statement.name)
             reads = _getitem_reads_files(statement, resolve)
             if reads is not None:
                 exports.file_datasets[statement.name] = reads

@@ -40,7 +40,7 @@ ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.to
 MAX_STAR_DEPTH = 3
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 5  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers
+_INDEX_FORMAT = 6  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6: validating classes
 
 _IMPORT_LINE = re.compile(
     r"[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))"
@@ -126,6 +126,7 @@ class _ContextBuilder:
     constants: dict[str, object] = field(default_factory=dict)
     file_datasets: dict[str, str] = field(default_factory=dict)
     gpu_trainers: dict[str, str] = field(default_factory=dict)
+    validating_classes: set[str] = field(default_factory=set)
     local_modules: set[str] = field(default_factory=set)
     text: str = ""  # the importing file's text: a fact whose name it never writes is left out
 
@@ -328,6 +329,8 @@ class ProjectIndex:
             words.append("no_grad")
         if builder.step_functions or builder.loop_functions:
             words.append("backward( step(")  # the imported function trains: its words count here
+        if builder.validating_classes:
+            words.append("validation_step")  # the imported module validates (GL502)
         if builder.gpu_trainers:
             words.append("cuda")  # the imported training function's device counts here (GL306)
         if builder.file_datasets:
@@ -365,6 +368,7 @@ class ProjectIndex:
             file_datasets=builder.file_datasets,
             gpu_trainers=builder.gpu_trainers,
             caller_args=caller_args,
+            validating_classes=frozenset(builder.validating_classes),
             not_imported=not_imported,
             notebook=notebook,
             extra_words=" ".join(words),
@@ -464,6 +468,9 @@ class ProjectIndex:
         for name, phrase in exports.file_datasets.items():
             if keep(name):
                 builder.file_datasets[f"{module}.{name}"] = f"{phrase} in {shown}"
+        for name in exports.validating_classes:
+            if keep(name):
+                builder.validating_classes.add(f"{module}.{name}")
         for name, phrase in exports.gpu_trainers.items():
             if keep(name):
                 builder.gpu_trainers[f"{module}.{name}"] = f"{phrase} ({shown})"

@@ -76,6 +76,9 @@ class ProjectContext:
     # (`train(args)` in main.py): parameter -> option dest -> (value, phrase), where every such
     # caller agrees (advisor/caller_arguments.py); asked only for a file that parses no options
     caller_args: dict[str, dict[str, tuple[object, str]]] = field(default_factory=dict)
+    # qualified names of imported Lightning-style modules that validate and set up no early
+    # stopping in their own module ("main.Model"): a Trainer here that fits one validates (GL502)
+    validating_classes: frozenset[str] = frozenset()
 
     def is_empty(self) -> bool:
         return self == EMPTY_CONTEXT
@@ -87,7 +90,7 @@ class ProjectContext:
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
-            self.gpu_trainers, self.caller_args,
+            self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

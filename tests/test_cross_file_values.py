@@ -295,3 +295,32 @@ def test_a_namespace_built_from_an_explicit_list_is_not_the_command_line(tmp_pat
     )
     write(tmp_path, {"trainer.py": TRAIN_FUNCTION.format(param="args", count="args.epochs"), "main.py": main})
     assert gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py") == []
+
+
+# vincent-163/transformer-arithmetic a8372dd: train.py builds `pl.Trainer(gpus=1, ...)` with no
+# max_epochs and fits `main.Model()`, whose module defines validation_step and val_dataloader
+@pytest.mark.parametrize("extra, expected", [("", 1), ("from pytorch_lightning.callbacks import EarlyStopping\n", 0)])
+def test_a_lightning_module_of_another_file_validates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, expected: int
+) -> None:
+    write(tmp_path, {
+        "main.py": extra + """
+import pytorch_lightning as pl
+
+class Model(pl.LightningModule):
+    def training_step(self, batch, batch_nb):
+        return self(batch).mean()
+    def validation_step(self, batch, batch_nb):
+        return self(batch).mean()
+""",
+        "train.py": """
+import main
+import pytorch_lightning as pl
+
+if __name__ == "__main__":
+    m = main.Model()
+    trainer = pl.Trainer(gpus=1)
+    trainer.fit(m)
+""",
+    })
+    assert len(gl502(lint(tmp_path, monkeypatch=monkeypatch), "train.py")) == expected

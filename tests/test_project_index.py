@@ -368,7 +368,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "loader_consumers": {"train_loader": "x"},
         "compiled_in": "model.py", "gpu_caller": "`main.py`", "file_datasets": {"m.D": "x"},
         "launch_options": {"--epochs": ("100", "train.sh:1")}, "gpu_trainers": {"m.train": "x"},
-        "caller_args": {"args": {"epochs": (500, "x")}},
+        "caller_args": {"args": {"epochs": (500, "x")}}, "validating_classes": frozenset({"m.Model"}),
     }
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)
     digests = {replace(EMPTY_CONTEXT, **{name: value}).digest() for name, value in changed.items()}

@@ -311,6 +311,10 @@ def _keras_fix(analysis: ModuleAnalysis, call: cst.Call) -> RuleFix | None:
 def _validates(facts: ModuleFacts) -> bool:
     if "validation_step" in facts.functions or "val_dataloader" in facts.functions:
         return True
+    # a LightningModule of another project module that validates (train.py fitting `main.Model()`)
+    validating = facts.context.validating_classes
+    if validating and any(site.qualname in validating for site in facts.calls):
+        return True
     return any(
         keyword_arg(site.node, "val_dataloaders") is not None
         or (site.attr == "fit" and len([a for a in site.node.args if a.keyword is None]) >= 3)
