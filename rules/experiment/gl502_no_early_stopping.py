@@ -73,7 +73,8 @@ class NoEarlyStopping(Rule):
         `num_train_epochs` >= 10 with no `EarlyStoppingCallback`; a Lightning `Trainer(max_epochs=N)`
         with N >= 20 (a `Trainer` with neither `max_epochs` nor `max_steps` runs Lightning's default 1000)
         in a module that validates (`validation_step`, `val_dataloaders`, a `val_check_interval` or
-        `check_val_every_n_epoch` setting) and has no `EarlyStopping`, or `Trainer(max_epochs=-1)` with no
+        `check_val_every_n_epoch` setting, or builds a LightningModule of another project module that
+        defines `validation_step` and sets up no early stopping) and has no `EarlyStopping`, or `Trainer(max_epochs=-1)` with no
         `max_steps`, `max_time` or stopping callback (a run without end), validating or not (no Lightning
         finding when `max_time`, `fast_dev_run`, `limit_train_batches` or `overfit_batches` bounds the run); a hand-written PyTorch epoch loop of N >= 50 epochs (literal or configured)
         around a training-step loop that assigns a validation pass's result on every epoch
