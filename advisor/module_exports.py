@@ -377,7 +377,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     trains = _written(words, "backward")
     grad_off = _written(words, "no_grad", "inference_mode")
     validates = "validation_step" in text or "val_dataloader" in text
-    validates = validates and "earlystop" not in text.lower().replace("_", "")
+    # early stopping, or a learning-rate schedule that may need its full length, set up in the module
+    validates = validates and not any(w in text.lower().replace("_", "") for w in ("earlystop", "scheduler", "onecycle", "cosine"))
     own_names: list[str] = []
     class_devices: dict[str, dict[str, str]] = {}
     class_constants: dict[str, dict[str, Any]] = {}

@@ -40,7 +40,7 @@ ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.to
 MAX_STAR_DEPTH = 3
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 6  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6: validating classes
+_INDEX_FORMAT = 7  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes
 
 _IMPORT_LINE = re.compile(
     r"[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))"

@@ -324,3 +324,15 @@ if __name__ == "__main__":
 """,
     })
     assert len(gl502(lint(tmp_path, monkeypatch=monkeypatch), "train.py")) == expected
+
+
+def test_a_trainer_that_only_tests_is_not_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # wangzexi/scene-classifier 9f2e4ba test.py: `pl.Trainer(gpus=1)` then `trainer.test(...)` on a
+    # checkpoint, with the validating DataModule of dataset.py
+    write(tmp_path, {
+        "data.py": "import pytorch_lightning as pl\n\nclass Data(pl.LightningDataModule):\n"
+        "    def val_dataloader(self):\n        return []\n",
+        "test.py": "import pytorch_lightning as pl\nfrom data import Data\n\ntrainer = pl.Trainer(gpus=1)\n"
+        "trainer.test(model=None, datamodule=Data())\n",
+    })
+    assert gl502(lint(tmp_path, monkeypatch=monkeypatch), "test.py") == []

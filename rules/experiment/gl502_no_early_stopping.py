@@ -340,6 +340,8 @@ def _lightning(site: CallSite, facts: ModuleFacts) -> Report | None:
         return None  # callbacks come from the command line / config
     if any(argument(call, name) is not None for name in _OTHER_BOUNDS):
         return None
+    if not any(s.attr == "fit" and s.is_method_call for s in facts.calls):
+        return None  # a Trainer that only tests or predicts (`trainer.test(model)`) trains nothing
     epochs_node = argument(call, "max_epochs")
     max_steps = argument(call, "max_steps")
     steps_unset = max_steps is None or literal_value(max_steps) == -1
