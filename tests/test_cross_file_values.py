@@ -336,14 +336,3 @@ def test_a_trainer_that_only_tests_is_not_reported(tmp_path: Path, monkeypatch: 
         "trainer.test(model=None, datamodule=Data())\n",
     })
     assert gl502(lint(tmp_path, monkeypatch=monkeypatch), "test.py") == []
-
-
-def test_a_held_out_pass_called_test_every_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # tmkhang1999/HyRES-Residual-Enhanced-Hybrid-Image-Compression 43ce504 src/training.py:
-    # `loss, bpp, mse = test_epoch(epoch, test_dataloader, net, criterion)` after each epoch, 1000 epochs
-    write(tmp_path, {
-        "train.py": TRAIN_FUNCTION.format(param="epochs", count="1000").replace("validate", "test_epoch")
-        + "\nif __name__ == '__main__':\n    train(None, [], [], 1)\n",
-    })
-    found = gl502(lint(tmp_path, monkeypatch=monkeypatch), "train.py")
-    assert len(found) == 1 and "val_loss = test_epoch(...)" in found[0].message

@@ -15,10 +15,8 @@ from greenlint.rules.analysis.facts import LoopInfo, ModuleFacts
 from greenlint.rules.analysis.names import terminal_name
 
 # Name parts that say a function runs a validation pass (`validate`, `eval_epoch`, `run_validation`,
-# `evaluate_model`, and the held-out pass research code calls `test`: `loss, bpp = test_epoch(...)`,
-# tmkhang1999/HyRES 43ce504 src/training.py). `model.eval()` is excluded by the assignment
-# requirement (it returns the model).
-_VALIDATION_PART = re.compile(r"^(val|valid|validate|validation|eval|evaluate|evaluation|test)$")
+# `evaluate_model`). `model.eval()` is excluded by the assignment requirement (it returns the model).
+_VALIDATION_PART = re.compile(r"^(val|valid|validate|validation|eval|evaluate|evaluation)$")
 
 
 def _is_validation_name(name: str | None) -> bool:

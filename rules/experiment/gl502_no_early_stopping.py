@@ -78,7 +78,7 @@ class NoEarlyStopping(Rule):
         `max_steps`, `max_time` or stopping callback (a run without end), validating or not (no Lightning
         finding when `max_time`, `fast_dev_run`, `limit_train_batches` or `overfit_batches` bounds the run); a hand-written PyTorch epoch loop of N >= 50 epochs (literal or configured)
         around a training-step loop that assigns a validation pass's result on every epoch
-        (`val_loss = validate(...)`, `valid_loss, acc = eval_epoch(...)`, `loss = test_epoch(...)`) and has no `break` or
+        (`val_loss = validate(...)`, `valid_loss, acc = eval_epoch(...)`) and has no `break` or
         `return` in it. Silent when the epoch count is neither a literal nor a known
         configured default (argparse default, config file, dataclass field, constant; named in the message), when the callbacks are built
         somewhere the module does not show, when anything in the module stops training on a signal
@@ -146,7 +146,7 @@ class NoEarlyStopping(Rule):
     impact = RuleImpact(size=EARLY_STOPPING_SIZE, frequency="run-wide")
     trigger = (
         ("fit(", "Trainer(", "backward("),
-        ("validation_data", "validation_split", "eval_strategy", "evaluation_strategy", "max_epochs", "val", "eval", "test"),
+        ("validation_data", "validation_split", "eval_strategy", "evaluation_strategy", "max_epochs", "val", "eval"),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
