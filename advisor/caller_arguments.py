@@ -40,28 +40,27 @@ def caller_namespaces(index: ProjectIndex, path: Path, text: str) -> Namespaces:
     that receives them; {} when no caller passes one."""
     importers = [(importer, names) for importer, names in index.importers_of(path) if importer != path]
     stars = [importer for importer in index.star_importers_of(path) if importer != path]
-    if not importers and not stars:
+    # only callers that parse a command line; each is read and parsed once per run (`_parsed_caller`)
+    callers = []
+    for importer, names in [*importers, *((s, None) for s in stars)][:_MAX_IMPORTERS]:
+        parsed = _parsed_caller(index, importer)
+        if parsed is None:
+            continue
+        caller, called, namespaces = parsed
+        # a caller that passes its namespace to none of this module's names needs no parse of it
+        if any((name in names) if names is not None else (f"def {name}" in text or f"class {name}" in text) for name in called):
+            callers.append((importer, names, caller, namespaces))
+    if not callers:
         return {}
     tree = _parse(text)
     if tree is None:
         return {}
     signatures = _signatures(tree)
-    importers += [(importer, {name for name in signatures if not name.startswith("_")}) for importer in stars]
     found: dict[str, list[dict[str, tuple[Any, str]]]] = {}
-    for importer, names in importers[:_MAX_IMPORTERS]:
-        try:
-            if importer.stat().st_size > _MAX_BYTES:
-                continue
-            caller_text = importer.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if "parse_args" not in caller_text or "add_argument" not in caller_text:
-            continue
-        caller = _parse(caller_text)
-        if caller is None:
-            continue
+    for importer, imported, caller, namespaces in callers:
+        names = imported if imported is not None else {name for name in signatures if not name.startswith("_")}
         shown = index.relative_path(importer) or importer.name
-        receivers = _receiving_parameters(caller, names, signatures)
+        receivers = _receiving_parameters(caller, names, signatures, namespaces)
         if not receivers:
             continue
         options = _options(caller, shown, index.launch_options_of(importer))
@@ -79,6 +78,38 @@ def caller_namespaces(index: ProjectIndex, path: Path, text: str) -> Namespaces:
         if agreed:
             namespaces[parameter] = agreed
     return namespaces
+
+
+def _parsed_caller(index: ProjectIndex, importer: Path) -> tuple[ast.Module, set[str], set[str]] | None:
+    """The tree of a project file that parses a command line and the names it calls with the parsed
+    namespace or one of its options (None for any other file), memoised on the index: a script
+    that imports ten modules is read once, not ten times."""
+    memo: dict[Path, tuple[ast.Module, set[str], set[str]] | None] = index.__dict__.setdefault("_caller_trees", {})
+    if importer not in memo:
+        found = None
+        try:
+            if importer.stat().st_size <= _MAX_BYTES:
+                text = importer.read_text(encoding="utf-8", errors="replace")
+                tree = _parse(text) if "parse_args" in text and "add_argument" in text else None
+                if tree is not None:
+                    namespaces = _namespace_names(tree)
+                    found = (tree, _namespace_calls(tree, namespaces), namespaces)
+        except OSError:
+            pass
+        memo[importer] = found
+    return memo[importer]
+
+
+def _namespace_calls(tree: ast.Module, namespaces: set[str]) -> set[str]:
+    called: set[str] = set()
+    for node in ast.walk(tree) if namespaces else ():
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                root = arg.value if isinstance(arg, ast.Attribute) else arg
+                if isinstance(root, ast.Name) and root.id in namespaces:
+                    called.add(node.func.id)
+                    break
+    return called
 
 
 def _parse(text: str) -> ast.Module | None:
@@ -115,38 +146,44 @@ def _is_parse_call(node: ast.AST) -> bool:
 
 def _namespace_names(tree: ast.Module) -> set[str]:
     """Names bound to the parsed command line: `args = parser.parse_args()`, or `args = get_args()`
-    where `get_args` is a function of the module returning the parse."""
-    parsing_functions = {
-        node.name for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and any(isinstance(sub, ast.Return) and sub.value is not None and _is_parse_call(sub.value) for sub in ast.walk(node))
-    }
-    names: dict[str, int] = {}
-    parsed: set[str] = set()
+    where `get_args` is a function of the module (or a method) returning the parse. One walk."""
+    returns: set[int] = set()
+    assignments: list[tuple[list[ast.expr], ast.expr]] = []
     for node in ast.walk(tree):
-        targets: list[ast.expr] = []
-        value: ast.AST | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
+        if isinstance(node, ast.Return) and node.value is not None and _is_parse_call(node.value):
+            returns.add(id(node))
+        elif isinstance(node, ast.Assign):
+            assignments.append((node.targets, node.value))
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
+            assignments.append(([node.target], node.value))
+    parsing_functions: set[str] = set()
+    if returns:
+        tops = [*tree.body, *(m for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body)]
+        for function in tops:
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(id(sub) in returns for sub in ast.walk(function)):
+                parsing_functions.add(function.name)
+    counts: dict[str, int] = {}
+    parsed: set[str] = set()
+    for targets, value in assignments:
         for target in targets:
+            bound: ast.AST = value
             if isinstance(target, ast.Tuple) and target.elts and isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "parse_known_args":
-                target, value = target.elts[0], ast.Call(func=ast.Attribute(value=value.func.value, attr="parse_args"), args=[], keywords=[])
+                target, bound = target.elts[0], ast.Call(func=ast.Attribute(value=value.func.value, attr="parse_args"), args=[], keywords=[])
             if not isinstance(target, ast.Name):
                 continue
-            names[target.id] = names.get(target.id, 0) + 1
-            if _is_parse_call(value) or (
-                isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in parsing_functions and not value.args
+            counts[target.id] = counts.get(target.id, 0) + 1
+            if _is_parse_call(bound) or (
+                isinstance(bound, ast.Call) and isinstance(bound.func, ast.Name) and bound.func.id in parsing_functions and not bound.args
             ):
                 parsed.add(target.id)
-    return {name for name in parsed if names[name] == 1}
+    return {name for name in parsed if counts[name] == 1}
 
 
-def _receiving_parameters(tree: ast.Module, imported: set[str], signatures: dict[str, list[str]]) -> set[tuple[str, str | None]]:
+def _receiving_parameters(
+    tree: ast.Module, imported: set[str], signatures: dict[str, list[str]], namespaces: set[str]
+) -> set[tuple[str, str | None]]:
     """(parameter, None) for the parameters of the imported functions/classes that this caller fills
     with its namespace, (parameter, dest) for those it fills with one option (`args.epochs`)."""
-    namespaces = _namespace_names(tree)
     if not namespaces:
         return set()
     receivers: set[tuple[str, str | None]] = set()
