@@ -3,7 +3,8 @@
 Research code keeps its run settings in `train.sh` (`python train.py -epoch 200 ...`) while
 the script's argparse default says 10. Rules that read an argparse default (the epoch count of
 GL502/GL503, an evaluation interval) should read the value the project actually runs with. This
-module reads the project's `*.sh` files as text (nothing is run), joins backslash-continued
+module reads the project's shell scripts (`*.sh`, HPC batch jobs `*.pbs`/`*.slurm`/`*.sbatch`,
+Windows `*.cmd`/`*.bat`) as text (nothing is run), joins backslash-continued
 lines, splits each line like a shell would (`shlex`), finds the commands that run a given
 script (`python[3] path/train.py`, `python -m pkg.train`, also after `torchrun`,
 `accelerate launch`, `deepspeed`) and collects the options passed to it.
@@ -31,6 +32,10 @@ MAX_SCRIPT_BYTES = 200_000
 MAX_VISITED_FILES = 50_000  # the bound the project index puts on its own walk (MAX_PROJECT_FILES)
 _SKIPPED = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages", "build", "dist"})
 _PYTHON = re.compile(r"^(.*/)?python(\d+(\.\d+)?)?$")
+# Shell scripts and the batch-job files of HPC schedulers (PBS `#PBS`, SLURM `#SBATCH` lines are
+# comments to the shell) and Windows command files (`train.cmd`: `^` continues a line)
+_SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh", ".pbs", ".slurm", ".sbatch", ".qsub", ".job", ".cmd", ".bat")
+_WINDOWS_SUFFIXES = (".cmd", ".bat")
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ def read_launches(root: Path) -> list[Launch]:
         if visited > MAX_VISITED_FILES:
             return launches  # a home folder or a data tree, not a project: stop looking
         for name in sorted(files):
-            if not name.endswith(".sh"):
+            if not name.lower().endswith(_SCRIPT_SUFFIXES):
                 continue
             count += 1
             if count > MAX_SCRIPTS:
@@ -64,19 +69,20 @@ def read_launches(root: Path) -> list[Launch]:
                 continue
             shown = path.relative_to(root).as_posix()
             folder_rel = path.parent.relative_to(root).as_posix()
-            launches.extend(_launches_in(text, shown, "" if folder_rel == "." else folder_rel))
+            windows = name.lower().endswith(_WINDOWS_SUFFIXES)
+            launches.extend(_launches_in(text, shown, "" if folder_rel == "." else folder_rel, windows))
     return launches
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """(first physical line number, line) with backslash continuations joined."""
+def _logical_lines(text: str, continuation: str = "\\") -> list[tuple[int, str]]:
+    """(first physical line number, line) with continuations (`\\`, `^` in a .cmd file) joined."""
     lines: list[tuple[int, str]] = []
     current, start = "", 0
     for number, raw in enumerate(text.splitlines(), 1):
         if not current:
             start = number
         stripped = raw.rstrip()
-        if stripped.endswith("\\"):
+        if stripped.endswith(continuation):
             current += stripped[:-1] + " "
             continue
         current += stripped
@@ -87,9 +93,9 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _launches_in(text: str, shown: str, folder: str) -> list[Launch]:
+def _launches_in(text: str, shown: str, folder: str, windows: bool = False) -> list[Launch]:
     found = []
-    for number, line in _logical_lines(text):
+    for number, line in _logical_lines(text, "^" if windows else "\\"):
         if "python" not in line and ".py" not in line:
             continue
         try:
@@ -152,7 +158,7 @@ def options_for(launches: list[Launch], relative: str) -> dict[str, tuple[str, s
         return {}
     known: dict[str, tuple[str, str]] = {}
     for option, value in mine[0].options.items():
-        if value is None or "$" in value or "`" in value:
+        if value is None or "$" in value or "`" in value or "%" in value:  # a shell or cmd variable
             continue
         if all(launch.options.get(option, None) == value for launch in mine[1:]):
             known[option] = (value, mine[0].where)

@@ -8,7 +8,8 @@ What crosses a module line (see docs/architecture.md, "The project index"):
 - wrappers that switch autograd off: a function that returns `torch.no_grad()` /
   `torch.inference_mode()` applied to something (`smart_inference_mode`), or a
   `@contextmanager` that yields inside `with torch.no_grad():`;
-- module constants (str, int, float, bool, None);
+- module constants (str, int, float, bool, None), literal class attributes and dataclass field
+  defaults (`Config.epochs`), and module-level instances of such a class (`config.epochs`);
 - what `from module import *` binds (its `__all__`, or its public names and imports).
 Nothing is imported or run: the text is parsed, never executed.
 """
@@ -51,6 +52,12 @@ class ModuleExports:
     # Dataset classes whose `__getitem__` reads or decodes a file per item: "DFUDataset" -> "calls `cv2.imread`"
     # (GL306 asks it of a dataset built from another module)
     file_datasets: dict[str, str] = field(default_factory=dict)
+    # training functions (step or loop) that put their work on a CUDA device themselves (`device =
+    # torch.device("cuda" ...)` inside `train()`): a DataLoader passed to them feeds a GPU (GL306)
+    gpu_trainers: dict[str, str] = field(default_factory=dict)
+    # Lightning-style modules that validate (`validation_step` / `val_dataloader`) and configure
+    # no early stopping anywhere in their module: a `Trainer.fit` elsewhere validates them (GL502)
+    validating_classes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +76,7 @@ class ModuleExports:
             (exports.devices, dict), (exports.autocast, dict), (exports.autocast_functions, list),
             (exports.step_functions, list), (exports.loop_functions, list),
             (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
+            (exports.gpu_trainers, dict), (exports.validating_classes, list),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -157,6 +165,21 @@ def _mentions_cuda(node: ast.AST, resolve: _Resolver) -> bool:
             if (resolve(sub) or "").startswith("torch.cuda"):
                 return True
     return False
+
+
+def _defines(node: ast.ClassDef, methods: tuple[str, ...]) -> bool:
+    return any(isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in methods for m in node.body)
+
+
+def _on_cuda(function: ast.AST, resolve: _Resolver) -> bool:
+    """The function names the CUDA device itself (a "cuda" string, `torch.cuda.is_available()`) or
+    calls `.cuda()`."""
+    if _mentions_cuda(function, resolve):
+        return True
+    return any(
+        isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "cuda" and not sub.args
+        for sub in ast.walk(function)
+    )
 
 
 def _phrase(text: str, node: ast.AST, limit: int = 70) -> str:
@@ -255,6 +278,58 @@ def _assigned_names(statement: ast.stmt) -> list[tuple[str, ast.expr]]:
     return []
 
 
+def _stored_attributes(tree: ast.Module) -> frozenset[str]:
+    """Every attribute name the module assigns (`self.epochs = ...`, `cfg.epochs += 1`, `setattr(x,
+    "epochs", ...)`): a class default of that name may not be what instances hold."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.attr)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+                names.add(node.args[1].value)
+            else:
+                names.add("*")  # a computed name: any attribute may change
+    return frozenset(names)
+
+
+def _class_constants(node: ast.ClassDef, stored: frozenset[str], depth: int = 0) -> dict[str, Any]:
+    """Literal class attributes and dataclass-style field defaults (`epochs = 90`, `epochs: int =
+    90`), also of a nested config class (`Config.train.epochs`). An attribute bound twice in the
+    class, or assigned anywhere in the module (`self.epochs = ...`), is left out."""
+    if "*" in stored:
+        return {}
+    found: dict[str, Any] = {}
+    seen: set[str] = set()
+    for statement in node.body:
+        if isinstance(statement, ast.ClassDef) and depth < 2:
+            for attr, literal in _class_constants(statement, stored, depth + 1).items():
+                found[f"{statement.name}.{attr}"] = literal
+            continue
+        for name, value in _assigned_names(statement):
+            if name in seen:
+                found.pop(name, None)
+                continue
+            seen.add(name)
+            ok, literal = _constant(value)
+            if ok and name not in stored and not name.startswith("__"):
+                found[name] = literal
+    return found
+
+
+def _instance_constants(call: ast.Call, fields: dict[str, Any]) -> dict[str, Any]:
+    if call.args or any(keyword.arg is None for keyword in call.keywords):
+        return {}
+    values = dict(fields)
+    for keyword in call.keywords:
+        ok, literal = _constant(keyword.value)
+        if ok and keyword.arg in values:
+            values[str(keyword.arg)] = literal
+        else:
+            values.pop(str(keyword.arg), None)
+    return values
+
+
 def _class_level(body: list[ast.stmt]) -> list[ast.stmt]:
     """The statements of a class body, with those of its `if`/`else` branches: a config class may
     pick its device in one (`if len(gpu_ids) > 1: device = ... else: device = torch.device("cuda:3")`,
@@ -301,8 +376,13 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     half = _written(words, "autocast", "half", "float16")  # autocast, .half(), float16, bfloat16
     trains = _written(words, "backward")
     grad_off = _written(words, "no_grad", "inference_mode")
+    validates = "validation_step" in text or "val_dataloader" in text
+    # early stopping, or a learning-rate schedule that may need its full length, set up in the module
+    validates = validates and not any(w in text.lower().replace("_", "") for w in ("earlystop", "scheduler", "onecycle", "cosine"))
     own_names: list[str] = []
     class_devices: dict[str, dict[str, str]] = {}
+    class_constants: dict[str, dict[str, Any]] = {}
+    stored = _stored_attributes(tree)
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             own_names.append(statement.name)
@@ -311,6 +391,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                 exports.autocast[statement.name] = f"`{statement.name}()` runs under {how}"
                 exports.autocast_functions.append(statement.name)
             kind = _training_kind(statement) if trains else None
+            if kind is not None and cuda and _on_cuda(statement, resolve):
+                exports.gpu_trainers[statement.name] = f"`{statement.name}()` trains on a CUDA device"
             if kind == "step":
                 exports.step_functions.append(statement.name)
             elif kind == "loop":
@@ -326,9 +408,15 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                         exports.autocast.setdefault(
                             statement.name, f"`{statement.name}.{method.name}` runs under {how}"
                         )
+            if validates and _defines(statement, ("validation_step", "val_dataloader")):
+                exports.validating_classes.append(statement.name)
             reads = _getitem_reads_files(statement, resolve)
             if reads is not None:
                 exports.file_datasets[statement.name] = reads
+            fields = _class_constants(statement, stored)
+            class_constants[statement.name] = fields
+            for attr, literal in fields.items():
+                exports.constants[f"{statement.name}.{attr}"] = literal
             devices = _class_devices(statement, text, resolve) if cuda else {}
             class_devices[statement.name] = devices
             for attr, phrase in devices.items():
@@ -338,6 +426,11 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             ok, literal = _constant(value)
             if ok:
                 exports.constants[name] = literal
+            if isinstance(value, ast.Call) and _dotted(value.func) in class_constants:
+                # `config = Config()`: the instance reads the class's defaults, with literal keyword
+                # overrides (a dataclass's `Config(epochs=90)`); positional arguments are unknown
+                for attr, literal in _instance_constants(value, class_constants[_dotted(value.func) or ""]).items():
+                    exports.constants[f"{name}.{attr}"] = literal
             if cuda and _mentions_cuda(value, resolve):
                 exports.devices[name] = _phrase(text, statement)
             elif isinstance(value, ast.Call) and _dotted(value.func) in class_devices:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from greenlint.caller_arguments import caller_namespaces
 from greenlint.cache import content_hash
 from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
@@ -41,7 +42,7 @@ ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.to
 MAX_STAR_DEPTH = 3
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 3  # 2: autocast_functions; 3: step and loop functions
+_INDEX_FORMAT = 7  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes
 
 _IMPORT_LINE = re.compile(
     r"[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))"
@@ -126,6 +127,8 @@ class _ContextBuilder:
     grad_off: dict[str, str] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)
     file_datasets: dict[str, str] = field(default_factory=dict)
+    gpu_trainers: dict[str, str] = field(default_factory=dict)
+    validating_classes: set[str] = field(default_factory=set)
     local_modules: set[str] = field(default_factory=set)
     text: str = ""  # the importing file's text: a fact whose name it never writes is left out
 
@@ -329,6 +332,10 @@ class ProjectIndex:
             words.append("no_grad")
         if builder.step_functions or builder.loop_functions:
             words.append("backward( step(")  # the imported function trains: its words count here
+        if builder.validating_classes:
+            words.append("validation_step")  # the imported module validates (GL502)
+        if builder.gpu_trainers:
+            words.append("cuda")  # the imported training function's device counts here (GL306)
         if builder.file_datasets:
             words.append("__getitem__")  # the imported dataset's per-item reading counts here (GL306)
         if any(q.split(".", 1)[0] == "torch" for q in builder.star_bindings.values()):
@@ -342,6 +349,8 @@ class ProjectIndex:
             words.append("torch.compile")
         # a script with argparse options: the values the project's shell scripts launch it with
         launch_options = self._launch_options(path) if "add_argument" in text else {}
+        # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
+        caller_args = caller_namespaces(self, path, text) if text and "parse_args" not in text and not notebook else {}
         # GL101: a training module that names no GPU may be run on one by the script that calls it
         gpu_caller = gpu_training_caller(self, path, text) if "backward(" in text and "cuda" not in text else ""
         if gpu_caller:
@@ -375,6 +384,9 @@ class ProjectIndex:
             grad_off=builder.grad_off,
             constants=builder.constants,
             file_datasets=builder.file_datasets,
+            gpu_trainers=builder.gpu_trainers,
+            caller_args=caller_args,
+            validating_classes=frozenset(builder.validating_classes),
             not_imported=not_imported,
             notebook=notebook,
             extra_words=" ".join(words),
@@ -396,6 +408,8 @@ class ProjectIndex:
                 sub = self.module_file(f"{statement.module}.{name}", importer, package)
                 if sub is not None and sub != target:
                     self._add_module(builder, f"{statement.module}.{name}", sub)
+        if exports is not None and statement.names != ("*",):
+            self._add_reexports(builder, statement, target, exports)
         if exports is not None and statement.names == ("*",) and depth < MAX_STAR_DEPTH:
             for name in exports.public:
                 if name in exports.bindings:
@@ -405,11 +419,37 @@ class ProjectIndex:
             for inner in exports.star_modules:
                 self._add_star_chain(builder, inner, target, depth + 1)
 
+    def _add_reexports(self, builder: _ContextBuilder, statement: ImportStatement, target: Path, exports: ModuleExports) -> None:
+        """`from utils import train_one_epoch` where utils/__init__.py only re-exports it (`from
+        .engine import *` or `from .engine import train_one_epoch`): the facts of the module that
+        defines the name, keyed as the importing file names them (`utils.train_one_epoch`). One
+        level: the package's own star imports and explicit imports, not theirs."""
+        wanted = {name for name in statement.names if name != "*"}
+        package = self.package_of(target) or ""
+        sources: dict[str, set[str]] = {}  # defining module -> names it gives the package
+        for name in wanted:
+            bound = exports.bindings.get(name)
+            if bound is not None and bound.rsplit(".", 1)[-1] == name and "." in bound:
+                sources.setdefault(bound.rsplit(".", 1)[0], set()).add(name)
+        for inner in exports.star_modules:
+            sources.setdefault(inner, set()).update(wanted - set(exports.bindings))
+        for inner, names in sources.items():
+            path = self.module_file(inner, target, package) if names else None
+            if path is None or path == target:
+                continue
+            sub = self.exports_of(path)
+            if sub is not None and inner in exports.star_modules:
+                names = names & set(sub.public)
+            if sub is not None and names:
+                self._add_module(builder, statement.module, path, names)
+
     def _add_star_chain(self, builder: _ContextBuilder, module: str, importer: Path, depth: int) -> None:
         package = self.package_of(importer) or ""
         self._add_import(builder, ImportStatement(module, ("*",)), importer, package, depth)
 
-    def _add_module(self, builder: _ContextBuilder, module: str, path: Path) -> ModuleExports | None:
+    def _add_module(self, builder: _ContextBuilder, module: str, path: Path, only: set[str] | None = None) -> ModuleExports | None:
+        """The facts of the module at `path`, keyed under `module`; with `only`, just the facts whose
+        first name is one of those (a package re-exporting part of a module)."""
         exports = self.exports_of(path)
         builder.local_modules.add(module)
         if exports is None:
@@ -419,31 +459,41 @@ class ProjectIndex:
         # to a fact nobody here uses does not re-lint this file (a substring test, so a false
         # match only keeps a fact, it never drops a used one).
         text = builder.text
+
+        def keep(name: str) -> bool:
+            return _written(name, text) and (only is None or name.split(".", 1)[0] in only)
+
         for name, phrase in exports.devices.items():
             # `Config.device` also where only `Config` is written: a module that uses the project's
             # config class runs where it says (rules/analysis/device.py)
-            if _written(name, text) or (name[:1].isupper() and "." in name and _written(name.split(".", 1)[0], text)):
+            if keep(name) or (name[:1].isupper() and "." in name and keep(name.split(".", 1)[0])):
                 builder.devices[f"{module}.{name}"] = f"`{name}`, a CUDA device set in {shown} (`{phrase}`)"
         for name, phrase in exports.autocast.items():
-            if _written(name, text):
+            if keep(name):
                 builder.autocast[f"{module}.{name}"] = f"{phrase} in {shown}"
                 if name in exports.autocast_functions:
                     builder.autocast_functions.add(f"{module}.{name}")
         for name in exports.step_functions:
-            if _written(name, text):
+            if keep(name):
                 builder.step_functions.add(f"{module}.{name}")
         for name in exports.loop_functions:
-            if _written(name, text):
+            if keep(name):
                 builder.loop_functions.add(f"{module}.{name}")
         for name, phrase in exports.grad_off.items():
-            if _written(name, text):
+            if keep(name):
                 builder.grad_off[f"{module}.{name}"] = f"{phrase} ({shown})"
         for name, value in exports.constants.items():
-            if _written(name, text):
+            if keep(name):
                 builder.constants[f"{module}.{name}"] = value
         for name, phrase in exports.file_datasets.items():
-            if _written(name, text):
+            if keep(name):
                 builder.file_datasets[f"{module}.{name}"] = f"{phrase} in {shown}"
+        for name in exports.validating_classes:
+            if keep(name):
+                builder.validating_classes.add(f"{module}.{name}")
+        for name, phrase in exports.gpu_trainers.items():
+            if keep(name):
+                builder.gpu_trainers[f"{module}.{name}"] = f"{phrase} ({shown})"
         return exports
 
     # ---- questions about the whole project (one read of every file: project_scan.py) -------
@@ -451,6 +501,9 @@ class ProjectIndex:
         if self._scan is None:
             self._scan = scan_project(self)
         return self._scan
+
+    def launch_options_of(self, path: Path) -> dict[str, tuple[str, str]]:
+        return self._launch_options(path)
 
     def _launch_options(self, path: Path) -> dict[str, tuple[str, str]]:
         relative = self._relative(path)
@@ -476,6 +529,10 @@ class ProjectIndex:
         """(project file, the names it imports from `path`) for every file that imports from it."""
         importers = self.project_scan().importers
         return importers.get(str(path.resolve()), []) or importers.get(str(path), [])
+
+    def star_importers_of(self, path: Path) -> list[Path]:
+        found = self.project_scan().star_importers
+        return found.get(str(path.resolve()), []) or found.get(str(path), [])
 
     def relative_path(self, path: Path) -> str | None:
         return self._relative(path)

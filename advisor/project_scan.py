@@ -24,6 +24,8 @@ class ProjectScan:
     imported_stems: set[str] = field(default_factory=set)
     # resolved module file -> (importing file, the names it imports from it); star imports left out
     importers: dict[str, list[tuple[Path, set[str]]]] = field(default_factory=dict)
+    # resolved module file -> the files that star-import it (`from utils import *`)
+    star_importers: dict[str, list[Path]] = field(default_factory=dict)
     # the first project file (sorted) that compiles a model; "" when none does
     compiling_file: str = ""
 
@@ -44,9 +46,11 @@ def scan_project(index: ProjectIndex) -> ProjectScan:
         package = index.package_of(path) or ""
         for statement in scan_imports(text, package):
             if not statement.names:
-                continue  # `from m import *` is kept with the names {"*"} (GL403's cudnn callers)
+                continue
             target = index.module_file(statement.module, path, package)
-            if target is not None:
+            if target is not None and statement.names == ("*",):
+                scan.star_importers.setdefault(str(target), []).append(path)
+            elif target is not None:
                 scan.importers.setdefault(str(target), []).append((path, set(statement.names)))
         if not scan.compiling_file and compiles_model(text):
             scan.compiling_file = relative

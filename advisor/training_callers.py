@@ -81,7 +81,7 @@ def cudnn_setting_caller(index: ProjectIndex, path: Path, text: str) -> str:
         return ""
     functions |= _entry_points(text, functions)
     # `from utils import *` (share020/dl's main.py) imports every training function too
-    callers = [(importer, set(functions)) for importer, imported in index.importers_of(path)[:_MAX_IMPORTERS] if "*" in imported]
+    callers = [(importer, set(functions)) for importer in index.star_importers_of(path)[:_MAX_IMPORTERS]]
     for importer, names in callers + _importers(index, path, functions):
         try:
             caller = importer.read_text(encoding="utf-8", errors="replace")

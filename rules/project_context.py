@@ -82,6 +82,17 @@ class ProjectContext:
     # qualified name -> phrase, for dataset classes of imported modules whose `__getitem__` reads a
     # file per item ("dataset.DFUDataset" -> "calls `cv2.imread` (code/dataset.py)")
     file_datasets: dict[str, str] = field(default_factory=dict)
+    # qualified name -> phrase, for training functions of imported modules that put their work on a
+    # CUDA device themselves ("trainer.train" -> "`train()` trains on a CUDA device (trainer.py)"):
+    # a DataLoader passed to one feeds a GPU (GL306)
+    gpu_trainers: dict[str, str] = field(default_factory=dict)
+    # the parsed command line that project scripts pass to this module's functions or classes
+    # (`train(args)` in main.py): parameter -> option dest -> (value, phrase), where every such
+    # caller agrees (advisor/caller_arguments.py); asked only for a file that parses no options
+    caller_args: dict[str, dict[str, tuple[object, str]]] = field(default_factory=dict)
+    # qualified names of imported Lightning-style modules that validate and set up no early
+    # stopping in their own module ("main.Model"): a Trainer here that fits one validates (GL502)
+    validating_classes: frozenset[str] = frozenset()
 
     def is_empty(self) -> bool:
         return self == EMPTY_CONTEXT
@@ -94,6 +105,7 @@ class ProjectContext:
             self.grad_off, self.constants, self.not_imported,
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
+            self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

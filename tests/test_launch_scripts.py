@@ -102,3 +102,16 @@ def test_without_the_script_the_default_decides(tmp_path: Path, monkeypatch: pyt
 def test_disagreeing_launches_fall_back_to_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     files = {"train.py": TRAIN, "run.sh": LAUNCH.replace("EPOCHS", "200"), "short.sh": "python train.py -epoch 3\n"}
     assert _lint(tmp_path, monkeypatch, files) == []
+
+
+def test_batch_job_and_windows_command_files(tmp_path: Path):
+    # share020/dl 73c10db assignments/mp4/src/utils/run_part_2.pbs (a PBS job running main.py) and
+    # PososikTeam/Cassava 4de2fb7 EffB5_medium.cmd (`python train.py ... -e 150` per fold)
+    from greenlint.launch_scripts import read_launches
+
+    (tmp_path / "job.pbs").write_text("#!/bin/bash\n#PBS -l walltime=03:00:00\ncd src\naprun -n 1 python main.py --epochs 300\n")
+    (tmp_path / "fold.cmd").write_text("python train.py -b 8 ^\n  -e 150 -lr %LR%\r\n")
+    launches = {launch.script: launch for launch in read_launches(tmp_path)}
+    assert launches["main.py"].options == {"--epochs": "300"} and launches["main.py"].where == "job.pbs:4"
+    assert launches["train.py"].options["-e"] == "150"
+    assert options_for(list(launches.values()), "train.py") == {"-b": ("8", "fold.cmd:1"), "-e": ("150", "fold.cmd:1")}

@@ -363,6 +363,8 @@ def test_the_context_digest_covers_every_field() -> None:
         "launch_options": {"--epochs": ("100", "train.sh:1")},
         "gpu_without_tensor_cores": "the project's job scripts request K80 GPUs",
         "heavy_caller": "a large architecture (`resnet50`) in `main.py`",
+        "gpu_trainers": {"m.train": "x"},
+        "caller_args": {"args": {"epochs": (500, "x")}}, "validating_classes": frozenset({"m.Model"}),
     }
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)
     digests = {replace(EMPTY_CONTEXT, **{name: value}).digest() for name, value in changed.items()}

@@ -79,6 +79,9 @@ class ConfigIndex:
     # parameter name -> the functions that declare it; function name -> the calls `name(...)`
     params: dict[str, list[cst.FunctionDef]] = field(default_factory=dict)
     calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
+    # `self.config = config` in any method of any class: attribute -> the assigned expressions
+    # (None for an augmented or unpacking assignment); followed only when there is exactly one
+    self_bindings: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, module: cst.Module) -> ConfigIndex:
@@ -337,7 +340,10 @@ class _Indexer(cst.CSTVisitor):
                 self._target(element.value, value if first else None)
         else:
             key = expression_key(target)
-            if key is not None:
+            if key is not None and len(key) == 2 and key[0] == "self" and isinstance(key[1], str):
+                # `self.config = config`: an alias that `self.config.epochs` follows (config_values)
+                self.index.self_bindings.setdefault(key[1], []).append(value)
+            elif key is not None:
                 self.index.mutated.add(key)
 
 

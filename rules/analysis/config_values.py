@@ -146,6 +146,13 @@ class ConfigValues:
         if root in index.imports.bindings or (root in self._context.star_names and root not in index.bindings):
             return self._imported_constant(key)
         bound = index.bindings.get(root, [])
+        if root == "self" and len(key) >= 2 and isinstance(key[1], str):
+            # `self.config.epochs` where a method set `self.config = config` once: the object bound
+            # there (a name, an imported config, a parsed namespace), never a guess between two
+            assigned = index.self_bindings.get(key[1], [])
+            if len(assigned) != 1 or assigned[0] is None:
+                return None
+            return self._from_expression(assigned[0], f"self.{key[1]}", key[2:], depth + 1)
         if root in index.hydra_params:
             return self._hydra(index.hydra_params[root], key[1:]) if not bound else None
         if root in index.classes and not bound:
@@ -200,6 +207,13 @@ class ConfigValues:
             return self._file_value(expr, rest, depth)
         if isinstance(func, cst.Name) and func.value in self.index.classes:
             return self._instance(func.value, expr, rest, depth)
+        if qualname and not expr.args and rest and all(isinstance(part, str) for part in rest):
+            # `cfg = Config()` with `Config` imported from a project module: its class defaults
+            qualified = ".".join([qualname, *(str(part) for part in rest)])
+            if qualified in self._context.constants:
+                value = self._context.constants[qualified]
+                module, _, cls = qualname.rpartition(".")
+                return ConfigValue(value, f"`{cls}.{'.'.join(str(p) for p in rest)} = {short(value)}` in module `{module}`")
         if isinstance(func, cst.Name) and not expr.args:
             parse_call = self.index.function_parse_call(func.value)
             if parse_call is not None:
@@ -216,6 +230,11 @@ class ConfigValues:
             return None
         function = functions[0]
         calls = self.index.calls_by_name.get(function.name.value, [])
+        if not calls and name in self._context.caller_args and len(rest) <= 1:
+            # `def train(args)` called from main.py with its parsed command line, or `def train(model,
+            # epochs)` called as `train(model, args.epochs)` (project index: caller_arguments.py)
+            found = self._context.caller_args[name].get(str(rest[0]) if rest else "")
+            return ConfigValue(found[0], found[1]) if found is not None else None
         if len(self.index.functions.get(function.name.value, [])) != 1 or not calls:
             return None  # a method, or a function only called from elsewhere: unknown callers
         passed = parameter_arguments(function, name, calls)

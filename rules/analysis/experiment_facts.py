@@ -370,7 +370,13 @@ def int_value(node: cst.BaseExpression | None, facts: ModuleFacts, depth: int = 
             # `from constants import NUM_EPOCHS`: the project-wide configuration knows its value
             value = resolved_value(node)
             return value if type(value) is int else None
-        return int_value(assigned_value(node.value, facts), facts, depth + 1)
+        assigned = assigned_value(node.value, facts)
+        if assigned is not None:
+            return int_value(assigned, facts, depth + 1)
+        # a parameter: the value every caller passes, in the module or from the script that
+        # calls it with its parsed options (`train(model, args.epochs)`; config_values)
+        value = resolved_value(node)
+        return value if type(value) is int else None
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply)):
         left, right = int_value(node.left, facts, depth + 1), int_value(node.right, facts, depth + 1)
         if left is None or right is None:

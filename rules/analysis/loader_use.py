@@ -6,7 +6,8 @@
 - `accelerator_word`: "GPU", or "accelerator" where the module runs on a TPU/XLA device (a
   torch_xla script that also names "cuda" for a fallback is not a GPU run);
 - `loader_consumer`: the phrase naming another project module that trains on a CUDA device with
-  this module-level loader (`from data_loader import train_loader`), from the project context.
+  this module-level loader (`from data_loader import train_loader`), or the imported training
+  function that the loader is passed to and that names a CUDA device itself, from the project context.
 """
 
 from __future__ import annotations
@@ -47,8 +48,30 @@ def accelerator_word(analysis: ModuleAnalysis) -> str:
 
 def loader_consumer(site: CallSite, facts: ModuleFacts) -> str | None:
     """"`src/train.py` trains with it on a CUDA device" for `train_loader = DataLoader(...)` at module
-    level when the project index found such an importer; None otherwise."""
-    if site.function is not None or site.loop is not None or not facts.context.loader_consumers:
+    level when the project index found such an importer; "passed to `train()`, which trains on a
+    CUDA device (trainer.py)" when the loader goes to an imported training function that names the
+    device itself; None otherwise."""
+    if site.function is None and site.loop is None and facts.context.loader_consumers:
+        name = loader_name(site.node, facts)
+        found = facts.context.loader_consumers.get(name) if name is not None else None
+        if found is not None:
+            return found
+    return _passed_to_gpu_trainer(site, facts)
+
+
+def _passed_to_gpu_trainer(site: CallSite, facts: ModuleFacts) -> str | None:
+    """`loader = DataLoader(...)` then `train(G, D, dataloader=loader)` in the same scope, where
+    `train` comes from a project module and puts its work on a CUDA device (llien30/AnoGAN 1bf2edd
+    train.py feeding trainer.train)."""
+    trainers = facts.context.gpu_trainers
+    if not trainers:
         return None
     name = loader_name(site.node, facts)
-    return facts.context.loader_consumers.get(name) if name is not None else None
+    if name is None or "." in name:
+        return None
+    for other in facts.calls:
+        if other.function is not site.function or other.qualname not in trainers:
+            continue
+        if any(isinstance(arg.value, cst.Name) and arg.value.value == name for arg in other.node.args):
+            return f"passed to {trainers[other.qualname]}"
+    return None

@@ -111,7 +111,10 @@ class SynchronousDataLoader(Rule):
         0, or `cfg["num_workers"]` read from a config file as 0, is reported and names where it is set), unit tests, and modules that train on an Intel
         CPU with Intel Extension for PyTorch (no CUDA device named). A loader built at module level
         in a module that another module of the project imports and trains with on a CUDA device
-        (`from data_loader import train_loader`) is reported in the module that builds it. And Keras
+        (`from data_loader import train_loader`) is reported in the module that builds it, and so is
+        a loader passed to a training function of another project module that puts its work on a CUDA
+        device itself (`train(G, D, dataloader=loader)` with `device = torch.device("cuda" ...)` in
+        trainer.py). And Keras
         `fit`/`fit_generator` of 2+ epochs over an `ImageDataGenerator.flow_from_directory` /
         `flow_from_dataframe` iterator (it reads and decodes an image file per item) with no `workers`
         above 1, unless the model's base is frozen (GL313's fix removes the per-epoch decoding).

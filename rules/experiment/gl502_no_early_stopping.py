@@ -73,7 +73,8 @@ class NoEarlyStopping(Rule):
         `num_train_epochs` >= 10 with no `EarlyStoppingCallback`; a Lightning `Trainer(max_epochs=N)`
         with N >= 20 (a `Trainer` with neither `max_epochs` nor `max_steps` runs Lightning's default 1000)
         in a module that validates (`validation_step`, `val_dataloaders`, a `val_check_interval` or
-        `check_val_every_n_epoch` setting) and has no `EarlyStopping`, or `Trainer(max_epochs=-1)` with no
+        `check_val_every_n_epoch` setting, or builds a LightningModule of another project module that
+        defines `validation_step` and sets up no early stopping) and has no `EarlyStopping`, or `Trainer(max_epochs=-1)` with no
         `max_steps`, `max_time` or stopping callback (a run without end), validating or not (no Lightning
         finding when `max_time`, `fast_dev_run`, `limit_train_batches` or `overfit_batches` bounds the run); a hand-written PyTorch epoch loop of N >= 50 epochs (literal or configured)
         around a training-step loop that assigns a validation pass's result on every epoch
@@ -311,6 +312,10 @@ def _keras_fix(analysis: ModuleAnalysis, call: cst.Call) -> RuleFix | None:
 def _validates(facts: ModuleFacts) -> bool:
     if "validation_step" in facts.functions or "val_dataloader" in facts.functions:
         return True
+    # a LightningModule of another project module that validates (train.py fitting `main.Model()`)
+    validating = facts.context.validating_classes
+    if validating and any(site.qualname in validating for site in facts.calls):
+        return True
     return any(
         keyword_arg(site.node, "val_dataloaders") is not None
         or (site.attr == "fit" and len([a for a in site.node.args if a.keyword is None]) >= 3)
@@ -335,6 +340,8 @@ def _lightning(site: CallSite, facts: ModuleFacts) -> Report | None:
         return None  # callbacks come from the command line / config
     if any(argument(call, name) is not None for name in _OTHER_BOUNDS):
         return None
+    if not any(s.attr == "fit" and s.is_method_call for s in facts.calls):
+        return None  # a Trainer that only tests or predicts (`trainer.test(model)`) trains nothing
     epochs_node = argument(call, "max_epochs")
     max_steps = argument(call, "max_steps")
     steps_unset = max_steps is None or literal_value(max_steps) == -1
