@@ -48,6 +48,11 @@ _EVALUATION = re.compile(r"^_*(eval|valid|val_|val$|test|predict|infer)", re.IGN
 
 class HostDeviceSyncInHotLoop(Rule):
     code = "GL401"
+    # Out of the default set (issue 14, rule under 80 % blind precision): 80 % (24/30) on the fourth blind
+    # corpus, 23 % (3/13) on the fifth (per-step `.item()` in runs of minutes: tutorials, short fine-tunes,
+    # where the sync costs about nothing). `--preview` brings it back; `greenlint profile` still advises
+    # it when the measured run quantifies the saving.
+    preview = True
     name = "host-device-sync-in-hot-loop"
     summary = "The CPU waits for the GPU on every training step (`.item()`, `.cpu()`, `synchronize()` ...)"
     detects = """

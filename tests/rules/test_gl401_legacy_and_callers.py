@@ -105,7 +105,7 @@ if __name__ == "__main__":
 
 def gl401(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.chdir(root)
-    settings = Settings(project_root=root, selection=RuleSelection(select=("GL401",)))
+    settings = Settings(project_root=root, selection=RuleSelection(select=("GL401",), preview=True))
     findings = lint_files(sorted(root.rglob("*.py")), settings, use_cache=False, jobs=1).findings
     return [f.location.row for f in findings if f.code == "GL401" and f.filename == "training.py"]
 

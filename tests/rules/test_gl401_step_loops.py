@@ -208,7 +208,7 @@ def test_gpu_evidence_from_the_projects_config_class(tmp_path, monkeypatch):
         (root / "pkg" / "config.py").write_text(textwrap.dedent(config.replace("DEVICE", device)).lstrip())
         (root / "pkg" / "training.py").write_text(textwrap.dedent(training).lstrip())
         monkeypatch.chdir(root)
-        settings = Settings(project_root=root, selection=RuleSelection(select=("GL401",)))
+        settings = Settings(project_root=root, selection=RuleSelection(select=("GL401",), preview=True))
         result = lint_files([root / "pkg" / "training.py"], settings, use_cache=False, jobs=1)
         found[device] = [(f.code, f.location.row) for f in result.findings]
     assert found['"cuda:0"'] == [("GL401", 11)]
