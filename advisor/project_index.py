@@ -36,7 +36,7 @@ from greenlint.module_exports import ModuleExports, absolute_module, extract_exp
 from greenlint.project_scan import ProjectScan, scan_project
 from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
-from greenlint.training_callers import cnn_training_caller, cudnn_setting_caller, gpu_training_caller, training_callers
+from greenlint.training_callers import calling_files, cnn_training_caller, cudnn_setting_caller, gpu_training_caller, training_callers
 
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 MAX_STAR_DEPTH = 3
@@ -352,22 +352,20 @@ class ProjectIndex:
         # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
         caller_args = caller_namespaces(self, path, text) if text and "parse_args" not in text and not notebook else {}
         # GL101: a training module that names no GPU may be run on one by the script that calls it
-        gpu_caller = gpu_training_caller(self, path, text) if "backward(" in text and "cuda" not in text else ""
+        # the project files that import and call this module's training functions, read once here
+        callers = calling_files(self, path, text) if "backward(" in text else []
+        gpu_caller = gpu_training_caller(self, callers) if "cuda" not in text else ""
         if gpu_caller:
             words.append("cuda")
         # GL403: a training module that leaves cuDNN alone may be run by a script that does not
-        cudnn_caller = cudnn_setting_caller(self, path, text) if "backward(" in text and "cudnn." not in text else ""
-        cnn_caller = (
-            cnn_training_caller(self, path, text)
-            if "backward(" in text and not cudnn_caller and "cudnn." not in text and "Conv" not in text else ""
-        )
+        cudnn_caller = cudnn_setting_caller(self, callers) if "cudnn." not in text else ""
+        cnn_caller = cnn_training_caller(self, callers) if not cudnn_caller and "cudnn." not in text and "Conv" not in text else ""
         if cnn_caller:
             words.append("Conv2d")  # the caller's convolutional model counts here (GL403's prefilter)
         # GL101: the job scripts may say the GPUs have no tensor cores (read once per run)
         gpu_hint = self._gpu_without_tensor_cores() if "backward(" in text else ""
         # GL101: a training module whose model is built by the script that calls it
-        heavy_caller = heavy_model_in_callers(shown_callers(training_callers(self, path, text), self._relative)) \
-            if "backward(" in text else ""
+        heavy_caller = heavy_model_in_callers(shown_callers(training_callers(callers), self._relative))
         return ProjectContext(
             gpu_without_tensor_cores=gpu_hint,
             heavy_caller=heavy_caller,

@@ -16,6 +16,8 @@ which run uses which setting. Only text scans and the exports the project index 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,27 +37,54 @@ _REDUCED_PRECISION = re.compile(
 )
 
 
-def gpu_training_caller(index: ProjectIndex, path: Path, text: str) -> str:
-    """A phrase naming the project file that runs `path`'s training function (`text` is `path`'s
-    source, already read by the caller) on a CUDA device with no reduced precision anywhere in the
-    callers; "" when none does (or any caller sets one)."""
+@dataclass(frozen=True)
+class Caller:
+    """A project file that imports `path`'s training functions and calls one of them."""
+
+    path: Path
+    text: str
+    via_star: bool  # found through `from module import *` (only GL403's cuDNN question follows those)
+    is_test: bool  # a test that calls the loop is not the training run (GL101, GL403's CNN question)
+
+
+def calling_files(index: ProjectIndex, path: Path, text: str) -> list[Caller]:
+    """Every project file that imports `path`'s training functions (`text` is `path`'s source) and
+    calls one of them, each read once: the questions below all ask about the same few files, so the
+    project index reads them once per training module and hands the list to each question."""
     exports = index.exports_of(path)
     if exports is None:
-        return ""
+        return []
     functions = set(exports.step_functions) | set(exports.loop_functions)
     if not functions:
-        return ""
+        return []
     functions |= _entry_points(text, functions)
-    found = ""
-    for importer, names in _importers(index, path, functions):
-        if importer.name.startswith("test_") or "tests" in importer.parts:
-            continue  # a test that calls the loop on a GPU it may have is not the training run
+    # `from utils import *` (share020/dl's main.py) imports every training function too
+    candidates = [(importer, set(functions), True) for importer in index.star_importers_of(path)[:_MAX_IMPORTERS]]
+    candidates += [(importer, names, False) for importer, names in _importers(index, path, functions)]
+    found: list[Caller] = []
+    for importer, names, via_star in candidates:
         try:
-            text = importer.read_text(encoding="utf-8", errors="replace")
+            caller_text = importer.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if not any(f"{name}(" in text for name in names):
-            continue  # imported but never called here
+        if any(f"{name}(" in caller_text for name in names):
+            is_test = importer.name.startswith("test_") or "tests" in importer.parts
+            found.append(Caller(importer, caller_text, via_star, is_test))
+    return found
+
+
+def training_callers(callers: list[Caller]) -> list[tuple[Path, str]]:
+    """(file, its text) of the callers that are training runs: where the model that the module
+    trains is built (caller_workload.py reads them)."""
+    return [(c.path, c.text) for c in callers if not c.via_star and not c.is_test]
+
+
+def gpu_training_caller(index: ProjectIndex, callers: list[Caller]) -> str:
+    """A phrase naming the project file that runs the module's training function on a CUDA device
+    with no reduced precision anywhere in the callers; "" when none does (or any caller sets one)."""
+    found = ""
+    for caller in training_callers(callers):
+        importer, text = caller
         if _REDUCED_PRECISION.search(text):
             return ""  # a run of this loop may well be in mixed precision: stay silent
         if not found and _names_cuda(index, importer, text):
@@ -68,27 +97,14 @@ def gpu_training_caller(index: ProjectIndex, path: Path, text: str) -> str:
 _CUDNN_CHOICE = re.compile(r"cudnn\.(?:benchmark|deterministic)\s*=|use_deterministic_algorithms\(")
 
 
-def cudnn_setting_caller(index: ProjectIndex, path: Path, text: str) -> str:
-    """A phrase naming the project file that imports and calls `path`'s training function and sets
-    `cudnn.benchmark` or cuDNN determinism itself: `main.py` sets `cudnn.benchmark = True` and
+def cudnn_setting_caller(index: ProjectIndex, callers: list[Caller]) -> str:
+    """A phrase naming the project file that imports and calls the module's training function and
+    sets `cudnn.benchmark` or cuDNN determinism itself: `main.py` sets `cudnn.benchmark = True` and
     runs `train_model` of `utils.py` (share020/dl 8c5d0ac assignments/mp4/src/part-2, blind4).
     "" when no caller does."""
-    exports = index.exports_of(path)
-    if exports is None:
-        return ""
-    functions = set(exports.step_functions) | set(exports.loop_functions)
-    if not functions:
-        return ""
-    functions |= _entry_points(text, functions)
-    # `from utils import *` (share020/dl's main.py) imports every training function too
-    callers = [(importer, set(functions)) for importer in index.star_importers_of(path)[:_MAX_IMPORTERS]]
-    for importer, names in callers + _importers(index, path, functions):
-        try:
-            caller = importer.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if any(f"{name}(" in caller for name in names) and _CUDNN_CHOICE.search(caller):
-            return f"`{index.relative_path(importer) or importer}` sets cuDNN's algorithm choice"
+    for caller in callers:
+        if _CUDNN_CHOICE.search(caller.text):
+            return f"`{index.relative_path(caller.path) or caller.path}` sets cuDNN's algorithm choice"
     return ""
 
 
@@ -101,27 +117,17 @@ _CONV_TEXT = re.compile(
 _TINY_SIDE = 32  # GL403's floor: MNIST/CIFAR-size inputs do not count
 
 
-def cnn_training_caller(index: ProjectIndex, path: Path, text: str) -> str:
-    """A phrase naming the project script that runs `path`'s training function on a convolutional
+def cnn_training_caller(index: ProjectIndex, callers: list[Caller]) -> str:
+    """A phrase naming the project script that runs the module's training function on a convolutional
     model (built in it, or in a project module it imports) at a fixed input size larger than 32
     pixels, and leaves cuDNN's choice alone: `run.py` resizes every image to 64x64, builds `VGG` of
     `VGG.py` and calls `train` of `training.py` (KostaR99/VGG16_like_NN d694bb9, blind). "" when
     no caller does, or any caller sets cuDNN's choice (GL403)."""
-    exports = index.exports_of(path)
-    if exports is None:
-        return ""
-    functions = set(exports.step_functions) | set(exports.loop_functions)
-    if not functions:
-        return ""
-    functions |= _entry_points(text, functions)
     found = ""
-    for importer, names in _importers(index, path, functions):
-        try:
-            caller = importer.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+    for c in callers:
+        if c.via_star:
             continue
-        if not any(f"{name}(" in caller for name in names):
-            continue
+        importer, caller = c.path, c.text
         if _CUDNN_CHOICE.search(caller):
             return ""  # this run's cuDNN choice is made there
         sides = [int(side) for side in _FIXED_SIZE_TEXT.findall(caller)]
@@ -149,29 +155,6 @@ def _builds_cnn(index: ProjectIndex, importer: Path, text: str) -> bool:
         except OSError:
             continue
     return False
-
-
-def training_callers(index: ProjectIndex, path: Path, text: str) -> list[tuple[Path, str]]:
-    """(file, its text) for every non-test project file that imports `path`'s training functions
-    and calls them: where the model that `path` trains is built (caller_workload.py reads them)."""
-    exports = index.exports_of(path)
-    if exports is None:
-        return []
-    functions = set(exports.step_functions) | set(exports.loop_functions)
-    if not functions:
-        return []
-    functions |= _entry_points(text, functions)
-    found = []
-    for importer, names in _importers(index, path, functions):
-        if importer.name.startswith("test_") or "tests" in importer.parts:
-            continue
-        try:
-            caller_text = importer.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if any(f"{name}(" in caller_text for name in names):
-            found.append((importer, caller_text))
-    return found
 
 
 # a top-level `def` or `class` (a class ends the text of the function before it)
