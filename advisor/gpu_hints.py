@@ -16,14 +16,12 @@ Deliberately narrow, so that one stray file cannot silence a project:
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-from greenlint.launch_scripts import MAX_SCRIPT_BYTES, MAX_SCRIPTS, MAX_VISITED_FILES
+from greenlint.launch_scripts import ScriptWalk
 
 _SUFFIXES = (".pbs", ".sbatch", ".slurm", ".sh", ".job", ".qsub", ".bsub", ".lsf")
-_SKIPPED = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages", "build", "dist"})
 _DIRECTIVE = re.compile(r"^\s*(#PBS|#SBATCH|#BSUB|#\$|(\S*/)?(sbatch|qsub|srun|salloc|bsub)\s)", re.IGNORECASE)
 _EDGE_L, _EDGE_R = r"(?<![a-z0-9])", r"(?![a-z0-9])"
 # Blue Waters' XK7 nodes carry one NVIDIA Tesla K20X each (the PBS node feature `xk`)
@@ -46,31 +44,13 @@ def read_gpu_hint(root: Path) -> str:
     other kind of GPU ("" otherwise): "the job scripts request Blue Waters XK nodes (one NVIDIA
     K20X each; `#PBS -l nodes=1:ppn=16:xk` in utils/run.pbs:2)"."""
     first = ""
-    count = visited = 0
-    for folder, subfolders, files in os.walk(root, onerror=lambda _error: None):
-        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED and not d.startswith("."))
-        visited += len(files)
-        if visited > MAX_VISITED_FILES:
-            return ""  # not a project: say nothing
-        for name in sorted(files):
-            if not name.endswith(_SUFFIXES):
-                continue
-            count += 1
-            if count > MAX_SCRIPTS:
-                return first
-            path = Path(folder, name)
-            try:
-                if path.stat().st_size > MAX_SCRIPT_BYTES:
-                    continue
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            shown = path.relative_to(root).as_posix()
-            found = hint_in(text, shown)
-            if found is None:
-                return ""  # a GPU with tensor cores is named: two kinds of jobs, no hint
-            first = first or found
-    return first
+    walk = ScriptWalk(root, _SUFFIXES)
+    for script in walk:
+        found = hint_in(script.text, script.shown)
+        if found is None:
+            return ""  # a GPU with tensor cores is named: two kinds of jobs, no hint
+        first = first or found
+    return "" if walk.not_a_project else first  # not a project: say nothing
 
 
 def hint_in(text: str, shown: str) -> str | None:

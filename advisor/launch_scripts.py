@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,32 +46,54 @@ class Launch:
     where: str  # "train.sh:9"
 
 
+@dataclass(frozen=True)
+class ProjectScript:
+    path: Path
+    shown: str  # the path relative to the project root, "/"-separated
+    text: str
+
+
+class ScriptWalk:
+    """The project's script files with one of `suffixes`, read as text, in a stable order, within
+    the bounds above; `not_a_project` is set when the walk stopped at MAX_VISITED_FILES files (a
+    home folder or a data tree). Shared by the launch reader here and the GPU hints (gpu_hints.py)."""
+
+    def __init__(self, root: Path, suffixes: tuple[str, ...]) -> None:
+        self.root = root
+        self.suffixes = suffixes
+        self.not_a_project = False
+
+    def __iter__(self) -> Iterator[ProjectScript]:
+        count = visited = 0
+        for folder, subfolders, files in os.walk(self.root, onerror=lambda _error: None):
+            subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED and not d.startswith("."))
+            visited += len(files)
+            if visited > MAX_VISITED_FILES:
+                self.not_a_project = True
+                return
+            for name in sorted(files):
+                if not name.lower().endswith(self.suffixes):
+                    continue
+                count += 1
+                if count > MAX_SCRIPTS:
+                    return
+                path = Path(folder, name)
+                try:
+                    if path.stat().st_size > MAX_SCRIPT_BYTES:
+                        continue
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                yield ProjectScript(path, path.relative_to(self.root).as_posix(), text)
+
+
 def read_launches(root: Path) -> list[Launch]:
     """Every Python launch written in the project's shell scripts."""
     launches: list[Launch] = []
-    count = visited = 0
-    for folder, subfolders, files in os.walk(root, onerror=lambda _error: None):
-        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED and not d.startswith("."))
-        visited += len(files)
-        if visited > MAX_VISITED_FILES:
-            return launches  # a home folder or a data tree, not a project: stop looking
-        for name in sorted(files):
-            if not name.lower().endswith(_SCRIPT_SUFFIXES):
-                continue
-            count += 1
-            if count > MAX_SCRIPTS:
-                return launches
-            path = Path(folder, name)
-            try:
-                if path.stat().st_size > MAX_SCRIPT_BYTES:
-                    continue
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            shown = path.relative_to(root).as_posix()
-            folder_rel = path.parent.relative_to(root).as_posix()
-            windows = name.lower().endswith(_WINDOWS_SUFFIXES)
-            launches.extend(_launches_in(text, shown, "" if folder_rel == "." else folder_rel, windows))
+    for script in ScriptWalk(root, _SCRIPT_SUFFIXES):
+        folder_rel = script.path.parent.relative_to(root).as_posix()
+        windows = script.path.name.lower().endswith(_WINDOWS_SUFFIXES)
+        launches.extend(_launches_in(script.text, script.shown, "" if folder_rel == "." else folder_rel, windows))
     return launches
 
 
