@@ -22,7 +22,6 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -32,6 +31,7 @@ from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
 from greenlint.launch_scripts import Launch, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
+from greenlint.imported_facts import ImportedFacts, ImportStatement
 from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
 from greenlint.project_scan import ProjectScan, scan_project
 from greenlint.rules.compile_words import compiles_model
@@ -39,7 +39,6 @@ from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 from greenlint.training_callers import calling_files, cnn_training_caller, cudnn_setting_caller, gpu_training_caller, training_callers
 
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
-MAX_STAR_DEPTH = 3
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
 _INDEX_FORMAT = 7  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes
@@ -59,12 +58,6 @@ def _looks_like_script(text: str) -> bool:
     avoids scanning the project for modules that plainly are libraries."""
     text = "\n" + text
     return bool(("__main__" in text and _MAIN_GUARD.search(text)) or _TOP_LEVEL_CALL.search(text))
-
-
-@dataclass(frozen=True)
-class ImportStatement:
-    module: str  # absolute module string, as the importing module's import table will write it
-    names: tuple[str, ...]  # imported names; ("*",) for a star import; () for `import module`
 
 
 def find_project_root(paths: list[Path]) -> Path:
@@ -113,24 +106,6 @@ def scan_imports(text: str, package: str) -> list[ImportStatement]:
             found.append(ImportStatement(absolute, parts))
         else:  # `from . import config`: each name is a module of the package
             found.extend(ImportStatement(name, ()) for name in parts if name != "*")
-
-
-@dataclass
-class _ContextBuilder:
-    star_bindings: dict[str, str] = field(default_factory=dict)
-    star_names: dict[str, str] = field(default_factory=dict)
-    devices: dict[str, str] = field(default_factory=dict)
-    autocast: dict[str, str] = field(default_factory=dict)
-    autocast_functions: set[str] = field(default_factory=set)
-    step_functions: set[str] = field(default_factory=set)
-    loop_functions: set[str] = field(default_factory=set)
-    grad_off: dict[str, str] = field(default_factory=dict)
-    constants: dict[str, object] = field(default_factory=dict)
-    file_datasets: dict[str, str] = field(default_factory=dict)
-    gpu_trainers: dict[str, str] = field(default_factory=dict)
-    validating_classes: set[str] = field(default_factory=set)
-    local_modules: set[str] = field(default_factory=set)
-    text: str = ""  # the importing file's text: a fact whose name it never writes is left out
 
 
 class ProjectIndex:
@@ -289,7 +264,7 @@ class ProjectIndex:
     def prefetch_exports(self, files: list[tuple[Path, str]], map_function: Callable[[Callable, list], list]) -> None:
         """Read, with `map_function` (the worker pool), the exports of every local module that
         `context_for` will read directly for these (path, text) files, and that the cache does not
-        hold: the same modules `_add_import` reads at the first level, so the contexts that follow
+        hold: the same modules `ImportedFacts.add_import` reads at the first level, so the contexts that follow
         find them here. Star chains deeper down are still read when `context_for` reaches them."""
         wanted: dict[str, tuple[str, str]] = {}
         seen: dict[str, bool] = {}
@@ -300,7 +275,7 @@ class ProjectIndex:
             for statement in scan_imports(text, package):
                 target = self.module_file(statement.module, path, package)
                 if target is not None and not self._want_exports(target, wanted, seen):
-                    continue  # too large to read: `_add_import` stops there too
+                    continue  # too large to read: `ImportedFacts.add_import` stops there too
                 for name in statement.names:
                     sub = self.module_file(f"{statement.module}.{name}", path, package) if name != "*" else None
                     if sub is not None and sub != target:
@@ -318,10 +293,10 @@ class ProjectIndex:
         package = self.package_of(path)
         if package is None:
             return EMPTY_CONTEXT
-        builder = _ContextBuilder()
+        builder = ImportedFacts()
         builder.text = text
         for statement in scan_imports(text, package):
-            self._add_import(builder, statement, path, package, depth=0)
+            builder.add_import(self, statement, path, package, depth=0)
         not_imported = notebook or (_looks_like_script(text) and not self._is_imported(path))
         words = []
         if builder.devices:
@@ -395,105 +370,6 @@ class ProjectIndex:
             cnn_caller=cnn_caller,
         )
 
-    def _add_import(self, builder: _ContextBuilder, statement: ImportStatement, importer: Path, package: str, depth: int) -> None:
-        target = self.module_file(statement.module, importer, package)
-        exports = self._add_module(builder, statement.module, target) if target is not None else None
-        if target is not None and exports is None:
-            return  # a module too large (or unreadable) to read exports from
-        for name in statement.names:
-            # `from pkg import submodule`: each name may be a module of its own
-            if name != "*":
-                sub = self.module_file(f"{statement.module}.{name}", importer, package)
-                if sub is not None and sub != target:
-                    self._add_module(builder, f"{statement.module}.{name}", sub)
-        if exports is not None and statement.names != ("*",):
-            self._add_reexports(builder, statement, target, exports)
-        if exports is not None and statement.names == ("*",) and depth < MAX_STAR_DEPTH:
-            for name in exports.public:
-                if name in exports.bindings:
-                    builder.star_bindings.setdefault(name, exports.bindings[name])
-                else:
-                    builder.star_names.setdefault(name, f"{statement.module}.{name}")
-            for inner in exports.star_modules:
-                self._add_star_chain(builder, inner, target, depth + 1)
-
-    def _add_reexports(self, builder: _ContextBuilder, statement: ImportStatement, target: Path, exports: ModuleExports) -> None:
-        """`from utils import train_one_epoch` where utils/__init__.py only re-exports it (`from
-        .engine import *` or `from .engine import train_one_epoch`): the facts of the module that
-        defines the name, keyed as the importing file names them (`utils.train_one_epoch`). One
-        level: the package's own star imports and explicit imports, not theirs."""
-        wanted = {name for name in statement.names if name != "*"}
-        package = self.package_of(target) or ""
-        sources: dict[str, set[str]] = {}  # defining module -> names it gives the package
-        for name in wanted:
-            bound = exports.bindings.get(name)
-            if bound is not None and bound.rsplit(".", 1)[-1] == name and "." in bound:
-                sources.setdefault(bound.rsplit(".", 1)[0], set()).add(name)
-        for inner in exports.star_modules:
-            sources.setdefault(inner, set()).update(wanted - set(exports.bindings))
-        for inner, names in sources.items():
-            path = self.module_file(inner, target, package) if names else None
-            if path is None or path == target:
-                continue
-            sub = self.exports_of(path)
-            if sub is not None and inner in exports.star_modules:
-                names = names & set(sub.public)
-            if sub is not None and names:
-                self._add_module(builder, statement.module, path, names)
-
-    def _add_star_chain(self, builder: _ContextBuilder, module: str, importer: Path, depth: int) -> None:
-        package = self.package_of(importer) or ""
-        self._add_import(builder, ImportStatement(module, ("*",)), importer, package, depth)
-
-    def _add_module(self, builder: _ContextBuilder, module: str, path: Path, only: set[str] | None = None) -> ModuleExports | None:
-        """The facts of the module at `path`, keyed under `module`; with `only`, just the facts whose
-        first name is one of those (a package re-exporting part of a module)."""
-        exports = self.exports_of(path)
-        builder.local_modules.add(module)
-        if exports is None:
-            return None
-        shown = self._relative(path) or str(path)
-        # Only facts whose name the importing file writes somewhere: smaller contexts, and an edit
-        # to a fact nobody here uses does not re-lint this file (a substring test, so a false
-        # match only keeps a fact, it never drops a used one).
-        text = builder.text
-
-        def keep(name: str) -> bool:
-            return _written(name, text) and (only is None or name.split(".", 1)[0] in only)
-
-        for name, phrase in exports.devices.items():
-            # `Config.device` also where only `Config` is written: a module that uses the project's
-            # config class runs where it says (rules/analysis/device.py)
-            if keep(name) or (name[:1].isupper() and "." in name and keep(name.split(".", 1)[0])):
-                builder.devices[f"{module}.{name}"] = f"`{name}`, a CUDA device set in {shown} (`{phrase}`)"
-        for name, phrase in exports.autocast.items():
-            if keep(name):
-                builder.autocast[f"{module}.{name}"] = f"{phrase} in {shown}"
-                if name in exports.autocast_functions:
-                    builder.autocast_functions.add(f"{module}.{name}")
-        for name in exports.step_functions:
-            if keep(name):
-                builder.step_functions.add(f"{module}.{name}")
-        for name in exports.loop_functions:
-            if keep(name):
-                builder.loop_functions.add(f"{module}.{name}")
-        for name, phrase in exports.grad_off.items():
-            if keep(name):
-                builder.grad_off[f"{module}.{name}"] = f"{phrase} ({shown})"
-        for name, value in exports.constants.items():
-            if keep(name):
-                builder.constants[f"{module}.{name}"] = value
-        for name, phrase in exports.file_datasets.items():
-            if keep(name):
-                builder.file_datasets[f"{module}.{name}"] = f"{phrase} in {shown}"
-        for name in exports.validating_classes:
-            if keep(name):
-                builder.validating_classes.add(f"{module}.{name}")
-        for name, phrase in exports.gpu_trainers.items():
-            if keep(name):
-                builder.gpu_trainers[f"{module}.{name}"] = f"{phrase} ({shown})"
-        return exports
-
     # ---- questions about the whole project (one read of every file: project_scan.py) -------
     def project_scan(self) -> ProjectScan:
         if self._scan is None:
@@ -538,11 +414,6 @@ class ProjectIndex:
 
 def _extract_exports(source: tuple[str, str]) -> ModuleExports:
     return extract_exports(*source)
-
-
-def _written(name: str, text: str) -> bool:
-    """Does the importing file write the fact's last name (`DEVICE`, `device` of `cfg.device`)?"""
-    return name.rsplit(".", 1)[-1] in text
 
 
 _SKIPPED_FOLDERS = frozenset(
