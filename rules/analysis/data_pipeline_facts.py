@@ -22,7 +22,8 @@ import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.dataset_splits import split_sources
-from greenlint.rules.analysis.facts import CallSite, FunctionInfo, ModuleFacts, is_fit_call
+from greenlint.rules.analysis.facts import CallSite, FunctionInfo, ModuleFacts
+from greenlint.rules.analysis.training_steps import is_fit_call
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
 from greenlint.rules.analysis.names import dotted_name, terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINERS, HF_TRAINING_ARGUMENTS, LIGHTNING_TRAINERS

@@ -9,13 +9,12 @@ Rules never walk the tree again for these facts. The walk records:
   understood to do what that function does (calls are followed inside the module, with a bound);
 - device and precision evidence (see `device.py` and `precision.py`, which read the calls).
 
-After the walk, `classify_training` marks training-step loops (they call `backward` and step an
+After the walk, `training_steps.classify_training` marks training-step loops (they call `backward` and step an
 optimizer, directly or through a called function) and the loops that enclose them.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,8 +39,6 @@ MUTATING_METHODS = frozenset(
 # How deep `loop -> train_step() -> helper()` call chains are followed inside a module.
 MAX_CALL_DEPTH = 4
 
-_OPTIMIZER_NAME = re.compile(r"opt", re.IGNORECASE)
-_SCHEDULER_NAME = re.compile(r"sched|lr_", re.IGNORECASE)
 
 
 @dataclass(eq=False)
@@ -460,145 +457,6 @@ class _Collector(cst.CSTVisitor):
 # `torch.cuda` / `torch.backends.cudnn` (device facts). Resolved once, after the walk.
 _WATCHED_ATTRS = frozenset({"float16", "half", "bfloat16", "float64", "double", "cuda", "cudnn", "accelerator"})
 
-OPTIMIZER_FACTORIES = ("torch.optim.", "transformers.AdamW", "transformers.Adafactor",
-                       "bitsandbytes.optim.", "timm.optim.", "apex.optimizers.")
-
-
-def is_backward_call(site: CallSite) -> bool:
-    if site.attr != "backward":
-        return False
-    return site.is_method_call or site.qualname == "torch.autograd.backward"
-
-
-def is_optimizer_step(site: CallSite, optimizer_names: set[str]) -> bool:
-    attr = site.attr
-    if attr == "optimizer_step":  # torch_xla's xm.optimizer_step(opt)
-        return True
-    if site.receiver is None:
-        return False
-    receiver_name = terminal_name(site.receiver) or ""
-    if attr is not None and attr.startswith("step_") and _OPTIMIZER_NAME.search(receiver_name) and not _SCHEDULER_NAME.search(receiver_name):
-        return True  # a scheduled-optimizer wrapper's `optimizer.step_and_update_lr()`
-    if attr != "step":
-        return False
-    if receiver_name in optimizer_names:
-        return True
-    if _SCHEDULER_NAME.search(receiver_name):
-        return False
-    if _OPTIMIZER_NAME.search(receiver_name):
-        return True
-    if "scaler" in receiver_name.lower() and site.node.args:
-        return True  # GradScaler.step(optimizer)
-    return False
-
-
-_FIT_METHODS = frozenset({"fit", "fit_generator", "train_on_batch"})
-
-
-def is_fit_call(site: CallSite) -> bool:
-    return site.is_method_call and site.attr in _FIT_METHODS
-
-
-class _TrainingClassifier:
-    """Decides, for every loop, whether it runs training steps, following local calls."""
-
-    def __init__(self, facts: ModuleFacts, optimizer_names: set[str]) -> None:
-        self.facts = facts
-        self.optimizer_names = optimizer_names
-        self._function_memo: dict[int, tuple[bool, bool, bool, bool]] = {}
-
-    def _calls_summary(self, calls: list[CallSite], depth: int) -> tuple[bool, bool, bool, bool]:
-        """(backward, step, fit, contains a step loop via called functions) for a list of calls."""
-        backward = step = fit = step_loop = False
-        context = self.facts.context
-        imported_training = bool(context.step_functions or context.loop_functions)
-        for site in calls:
-            backward = backward or is_backward_call(site)
-            step = step or is_optimizer_step(site, self.optimizer_names)
-            fit = fit or is_fit_call(site)
-            if imported_training:
-                # `train_step(model, batch)` imported from another module of the project
-                qualname = site.qualname or _star_qualname(site, context)
-                if qualname in context.step_functions:
-                    backward = step = True
-                elif qualname in context.loop_functions:
-                    step_loop = True
-            if depth < MAX_CALL_DEPTH:
-                for function in self.facts.local_functions_called(site):
-                    fb, fs, ff, fl = self.function_summary(function, depth + 1)
-                    backward, step, fit = backward or fb, step or fs, fit or ff
-                    step_loop = step_loop or fl
-        return backward, step, fit, step_loop
-
-    def function_summary(self, function: FunctionInfo, depth: int = 0) -> tuple[bool, bool, bool, bool]:
-        key = id(function)
-        if key in self._function_memo:
-            return self._function_memo[key]
-        self._function_memo[key] = (False, False, False, False)  # cycle guard
-        backward, step, fit, step_loop = self._calls_summary(function.calls, depth)
-        for loop in function.loops:
-            lb, ls, _, ll = self._calls_summary(loop.calls, depth)
-            if lb and ls:
-                step_loop = True
-            step_loop = step_loop or ll
-        result = (backward, step, fit, step_loop)
-        self._function_memo[key] = result
-        return result
-
-    def classify(self) -> None:
-        # Innermost loops first so that a parent can see whether a child steps.
-        dead = self.facts.dead_functions
-        for loop in sorted(self.facts.loops, key=lambda lp: -len(lp.enclosing())):
-            if dead and loop.function is not None and id(loop.function.node) in dead:
-                continue  # a loop in code nothing calls trains nothing
-            backward, step, fit, step_loop = self._calls_summary(loop.calls, 0)
-            loop.does_backward, loop.does_step, loop.does_fit = backward, step, fit
-            children_step = any(
-                child.does_backward and child.does_step for child in loop_descendants(loop)
-            )
-            loop.contains_step_loop = step_loop or children_step
-
-
-def _star_qualname(site: CallSite, context: ProjectContext) -> str | None:
-    """`train_step(...)` bound by `from engine import *`: the star-imported module's own name."""
-    name = dotted_name(site.node.func)
-    if name is None:
-        return None
-    head, _, rest = name.partition(".")
-    base = context.star_names.get(head)
-    if base is None or head in site.imports.bindings:
-        return None
-    return f"{base}.{rest}" if rest else base
-
-
-def loop_descendants(loop: LoopInfo) -> list[LoopInfo]:
-    """Every loop nested in `loop`, at any depth."""
-    result, stack = [], list(loop.children)
-    while stack:
-        child = stack.pop()
-        result.append(child)
-        stack.extend(child.children)
-    return result
-
-
-def optimizer_variable_names(facts: ModuleFacts) -> set[str]:
-    """Variables assigned from an optimizer constructor anywhere in the module."""
-    names: set[str] = set()
-    optimizer_calls = {
-        id(site.node)
-        for site in facts.calls
-        if site.qualname is not None
-        and site.qualname.startswith(OPTIMIZER_FACTORIES)
-        and "lr_scheduler" not in site.qualname
-    }
-    if not optimizer_calls:
-        return names
-    for name, value in facts.assignments:
-        if id(value) in optimizer_calls:
-            names.add(name)
-    return names
-
-
 class _ProjectCollector(_Collector):
     """The walk when the project index knows facts about imported names: it also records every
     name and attribute chain, resolved after the walk, that refers to one of them. Only files that
@@ -648,6 +506,8 @@ def collect_facts(module: cst.Module, context: ProjectContext = EMPTY_CONTEXT) -
         from greenlint.rules.analysis.liveness import dead_functions
 
         facts.dead_functions = dead_functions(module, facts)
-    facts.optimizer_names = optimizer_variable_names(facts)
-    _TrainingClassifier(facts, facts.optimizer_names).classify()
+    # imported here: training_steps.py reads this module's dataclasses
+    from greenlint.rules.analysis.training_steps import classify_training
+
+    classify_training(facts)
     return facts

@@ -15,7 +15,8 @@ library code, where advice about training energy does not apply.
 from __future__ import annotations
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import OPTIMIZER_FACTORIES, FunctionInfo, LoopInfo, is_fit_call
+from greenlint.rules.analysis.facts import FunctionInfo, LoopInfo
+from greenlint.rules.analysis.training_steps import OPTIMIZER_FACTORIES, is_fit_call
 from greenlint.rules.analysis.names import ImportTable, terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINERS, HF_TRAINING_ARGUMENTS, LIGHTNING_TRAINERS
 

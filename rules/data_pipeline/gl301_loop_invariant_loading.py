@@ -9,7 +9,8 @@ import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import walk
-from greenlint.rules.analysis.facts import OPTIMIZER_FACTORIES, CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.training_steps import OPTIMIZER_FACTORIES
 from greenlint.rules.analysis.literals import argument
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.data_pipeline.impacts import GL301_IMPACT

@@ -13,7 +13,8 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     literal_flag,
     walk,
 )
-from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts, loop_descendants
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.training_steps import loop_descendants
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg, literal_value
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.precision import HF_TRAINING_ARGUMENTS

@@ -20,7 +20,8 @@ from greenlint.rules.analysis.experiment_facts import (
     search_size,
     sequence_length,
 )
-from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts, is_fit_call
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.training_steps import is_fit_call
 from greenlint.rules.analysis.literals import (
     NOT_LITERAL,
     argument,

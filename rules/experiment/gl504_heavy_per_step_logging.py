@@ -16,14 +16,10 @@ from greenlint.rules.analysis.experiment_facts import (
     range_length,
     shrinks_dataset,
 )
-from greenlint.rules.analysis.facts import (
-    CallSite,
-    LoopInfo,
-    ModuleFacts,
-    is_backward_call,
-)
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument, has_double_star, literal_value
 from greenlint.rules.analysis.names import terminal_name
+from greenlint.rules.analysis.training_steps import is_backward_call
 from greenlint.rules.evidence import PER_STEP_LOGGING_SIZE
 from greenlint.rules.impact import RuleImpact
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 import libcst as cst
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
-from greenlint.rules.analysis.facts import CallSite, is_backward_call, is_optimizer_step
+from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.training_steps import is_backward_call, is_optimizer_step
 from greenlint.rules.analysis.model_choice_facts import (
     all_models_small,
     is_training_arguments,

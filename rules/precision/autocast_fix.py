@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
-from greenlint.rules.analysis.facts import CallSite, is_backward_call
+from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.training_steps import is_backward_call
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.base import RuleFix

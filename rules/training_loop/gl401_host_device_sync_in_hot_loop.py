@@ -9,14 +9,9 @@ from collections.abc import Iterable
 import libcst as cst
 from greenlint.rules import fixes
 from greenlint.rules.analysis import LoopInfo, ModuleAnalysis
-from greenlint.rules.analysis.facts import (
-    FunctionInfo,
-    ModuleFacts,
-    is_backward_call,
-    is_optimizer_step,
-    loop_descendants,
-)
+from greenlint.rules.analysis.facts import FunctionInfo, ModuleFacts
 from greenlint.rules.analysis.scope_facts import builds_optimizer_each_iteration, in_test_function, training_step_loops
+from greenlint.rules.analysis.training_steps import is_backward_call, is_optimizer_step, loop_descendants
 from greenlint.rules.analysis.workload import small_training_workload
 from greenlint.rules.analysis.training_loop_facts import (
     GPU_WORDS,

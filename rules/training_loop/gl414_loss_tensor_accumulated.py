@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 import libcst as cst
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import LoopInfo, is_backward_call
+from greenlint.rules.analysis.facts import LoopInfo
+from greenlint.rules.analysis.training_steps import is_backward_call
 from greenlint.rules.analysis.names import dotted_name
 from greenlint.rules.analysis.scope_facts import is_test_module, training_step_loops
 from greenlint.rules.analysis.step_guards import runs_every_step

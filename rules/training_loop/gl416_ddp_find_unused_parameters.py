@@ -8,7 +8,8 @@ from collections.abc import Iterable
 import libcst as cst
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import CallSite, is_backward_call
+from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.training_steps import is_backward_call
 from greenlint.rules.analysis.literals import (
     argument,
     keyword_arg,

@@ -9,7 +9,8 @@ import libcst as cst
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import int_value
-from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts, is_backward_call, is_optimizer_step
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.training_steps import is_backward_call, is_optimizer_step
 from greenlint.rules.analysis.names import dotted_name
 from greenlint.rules.analysis.scope_facts import is_test_module, training_step_loops
 from greenlint.rules.analysis.step_guards import conditions_between, runs_every_step
