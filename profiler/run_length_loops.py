@@ -12,9 +12,9 @@ import libcst as cst
 from greenlint.profiler.run_length_expr import Expr, base_name, number_expr, range_count, ref_text, to_expr
 from greenlint.profiler.run_length_script import ScriptStructure
 from greenlint.rules.analysis.facts import FunctionInfo, LoopInfo
-from greenlint.rules.analysis.training_steps import is_optimizer_step
 from greenlint.rules.analysis.literals import literal_value
 from greenlint.rules.analysis.names import dotted_name
+from greenlint.rules.analysis.training_steps import is_optimizer_step
 from greenlint.rules.fixes import loop_header
 
 _MAX_CALLER_DEPTH = 4
