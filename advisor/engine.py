@@ -201,6 +201,13 @@ def lint_text(
         if python_error is not None:
             return _syntax_error(exc, text, display_path, enabled, python_error)
         return _lint_libcst_rejected(text, display_path, enabled, rules, context, exc, deadline)
+    except cst.CSTValidationError as exc:
+        # libcst's parser built a node its own validation rejects: `1 if c else(2)` (no space after
+        # `else`) is valid Python but not a valid libcst IfExp (libcst 1.x; a Kaggle kernel of
+        # aorursy/new-nb-8, blind6). The parser's limit, not greenlint's failure (GL000, exit 2).
+        if python_error is not None:
+            return _python_syntax_finding(python_error, display_path, enabled)
+        return _not_analysed(display_path, enabled, str(exc), 1, 1)
     except (RecursionError, MemoryError) as exc:  # pathologically nested code
         return _internal_error(display_path, "parser", exc)
     findings = _run_rules(module, rules, text, display_path, deadline, context)
@@ -257,7 +264,7 @@ def _lint_libcst_rejected(
     if normalised != text:
         try:
             module = cst.parse_module(normalised)
-        except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError, MemoryError):
             pass
         else:
             found = _run_rules(module, rules, normalised, display_path, deadline, context)
@@ -271,14 +278,19 @@ def _lint_libcst_rejected(
                 ),
                 key=Finding.sort_key,
             )
+    return _not_analysed(display_path, enabled, error.message, error.raw_line or 1, (error.raw_column or 0) + 1)
+
+
+def _not_analysed(display_path: str, enabled: frozenset[str], detail: str, row: int, column: int) -> list[Finding]:
+    """GL005: Python accepts the file, libcst does not (its grammar or its own node validation)."""
     if "GL005" not in enabled:
         return []
-    detail = " ".join(error.message.split())[:200]
+    detail = " ".join(detail.split())[:200]
     message = (
         "not analysed: Python accepts this file but greenlint's parser (libcst) does not "
         f"({detail}); no rule checked it"
     )
-    return [_file_finding("GL005", message, display_path, error.raw_line or 1, (error.raw_column or 0) + 1)]
+    return [_file_finding("GL005", message, display_path, row, column)]
 
 
 def _syntax_only(text: str, display_path: str, enabled: frozenset[str]) -> list[Finding]:
@@ -295,6 +307,8 @@ def _syntax_only(text: str, display_path: str, enabled: frozenset[str]) -> list[
         return []
     except cst.ParserSyntaxError as exc:
         return _syntax_error(exc, text, display_path, enabled, python_error)
+    except cst.CSTValidationError:  # libcst's own node validation (see lint_text): Python's verdict stands
+        return _python_syntax_finding(python_error, display_path, enabled)
     except (RecursionError, MemoryError) as exc:
         return _internal_error(display_path, "parser", exc)
 

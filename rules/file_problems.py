@@ -86,7 +86,8 @@ class NotAnalysed(_EngineRule):
     detects = (
         "A file that CPython compiles but libcst rejects, even after the tabs of its indentation "
         "are expanded (a file mixing tabs and spaces is analysed that way, without fixes): usually "
-        "grammar newer than the installed libcst. Never reported for a file Python rejects (GL001)."
+        "grammar newer than the installed libcst, or an expression libcst's own node validation refuses "
+        "(`1 if a else(2 if b else 0)`). Never reported for a file Python rejects (GL001)."
     )
     why = "Not an energy problem: greenlint could not check this file, so silence here means nothing."
     bad_example = ""

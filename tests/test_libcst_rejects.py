@@ -44,3 +44,40 @@ def test_grammar_libcst_cannot_parse_is_not_analysed_not_a_syntax_error() -> Non
 def test_what_python_rejects_is_still_gl001() -> None:
     text = "import torch\nx = torch.zeros(1).cuda()\ndef train(:\n    pass\n"
     assert [f.code for f in lint_source(text.encode(), "x.py", ALL)] == ["GL001"]
+
+
+def test_a_node_libcst_builds_and_then_rejects_is_not_analysed_not_an_internal_error() -> None:
+    # `1 if a else(2 if b else 0)`: valid Python, but libcst's parser builds an IfExp its own
+    # validation rejects (no space after `else` before a parenthesised IfExp), raising
+    # CSTValidationError from parse_module. Seen in a Kaggle kernel of aorursy/new-nb-8 (blind6),
+    # where it was a GL000 internal error and made `--exit-zero` exit 2.
+    text = ELSE_PAREN
+    compile(text, "x.py", "exec")
+    findings = lint_source(text.encode(), "x.py", ALL)
+    assert [f.code for f in findings] == ["GL005"]
+    assert "Must have at least one space after 'else'" in findings[0].message
+    assert lint_source(text.encode(), "x.py", ALL - {"GL005"}) == []
+    # Python's own verdict stands when it rejects the file too
+    broken = text + "def f(:\n    pass\n"
+    assert [f.code for f in lint_source(broken.encode(), "x.py", ALL)] == ["GL001"]
+
+
+# a training loop (so that rules are triggered and the file is parsed) and the rejected expression
+ELSE_PAREN = (
+    "import torch\n"
+    "model = torch.nn.Linear(2, 2).cuda()\n"
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    "for i in range(10):\n"
+    "    w = 1 if i == 1 else(2 if i == 2 else 0)\n"
+    "    loss = model(torch.zeros(2, device='cuda')).sum() * w\n"
+    "    loss.backward()\n"
+    "    opt.step()\n"
+)
+
+
+def test_exit_zero_exits_zero_on_a_file_libcst_rejects(tmp_path, capsys) -> None:
+    from greenlint.cli import main
+
+    (tmp_path / "k.py").write_text(ELSE_PAREN)
+    assert main(["check", "--exit-zero", "--no-cache", "--isolated", str(tmp_path / "k.py")]) == 0
+    assert "GL005" in capsys.readouterr().out

@@ -155,7 +155,7 @@ def _row_iterator(
     receiver = call.func.value
     if not is_plain_computation(body, facts):
         return None
-    if isinstance(loop_node, cst.CompFor) and any(not is_plain_computation(c.search, facts) for c in loop_node.ifs):
+    if isinstance(loop_node, cst.CompFor) and any(not is_plain_computation(c.test, facts) for c in loop_node.ifs):
         return None
     if frames.frame_kind(receiver, scope) != "data":
         return None

@@ -231,3 +231,17 @@ def test_gl602_array_growth_over_a_short_written_out_range_is_cheap():
         for p in range(1, 100, 2):
             results = np.append(results, score(p))
     """)
+
+
+def test_gl601_comprehension_with_a_condition_over_iterrows():
+    # A list comprehension over `read_csv(...).iterrows()` with an `if` (the shape of a Kaggle
+    # whale-identification kernel in aorursy/new-nb-8, blind6): GL601 read the condition through a
+    # libcst attribute CompIf does not have and crashed (GL000 internal error).
+    source = """
+        import pandas as pd
+        labels = [r[1]["Id"] for r in pd.read_csv("train.csv").iterrows() if r[1]["Id"] != "new_whale"]
+        odd = [r for r in pd.read_csv("train.csv").iterrows() if print(r)]
+    """
+    reports = _reports("GL601", source)
+    assert len(reports) == 1  # the condition with a side effect (print) keeps the second silent
+    assert not findings(source, "GL000")
