@@ -82,18 +82,19 @@ def keep_measurable(advice: list[Advice], preview_only: frozenset[str]) -> list[
     return [replace(a, rank=i) for i, a in enumerate(kept, start=1)]
 
 
-def lint_for_advice(files: list[Path], settings: Settings) -> tuple[list[Finding], list[str]]:
+def lint_for_advice(files: list[Path], settings: Settings,
+                    preview_only: frozenset[str] = frozenset()) -> tuple[list[Finding], list[str]]:
     """Findings of every enabled rule in the files that ran, with the project's configuration,
-    plus those of the preview rules whose saving the profile can quantify (see
-    `measurable_preview_codes`; the caller keeps only their quantified advice)."""
+    plus those of the preview rules in `preview_only` (`measurable_preview_codes`; the caller
+    keeps only their quantified advice). The other preview rules stay off."""
+    from greenlint.rules import PREVIEW_CODES
     from greenlint.runner import lint_files
 
     notices: list[str] = []
-    preview_only = measurable_preview_codes(settings)
     if preview_only:
         selection = settings.selection
         settings = replace(settings, selection=replace(
-            selection, preview=True, ignore=selection.ignore + tuple(sorted(_other_preview_codes(preview_only)))))
+            selection, preview=True, ignore=selection.ignore + tuple(sorted(PREVIEW_CODES - preview_only))))
     result = lint_files(files, settings, use_cache=False, jobs=1)
     for path, reason in result.unreadable:
         notices.append(f"{path}: cannot read for linting: {reason}")
@@ -106,13 +107,6 @@ def lint_for_advice(files: list[Path], settings: Settings) -> tuple[list[Finding
             notices.append(f"{f.filename}: {f.message}")
     findings = [f for f in result.findings if not f.code.startswith("GL0")]
     return findings, notices
-
-
-def _other_preview_codes(wanted: frozenset[str]) -> frozenset[str]:
-    """Preview rules advice has no measured saving for: they stay off."""
-    from greenlint.rules import PREVIEW_CODES
-
-    return PREVIEW_CODES - wanted
 
 
 def carbon_for(profile_json: dict[str, Any], grid_g_per_kwh: float | None, pue: float) -> Carbon | None:
@@ -146,14 +140,15 @@ def advise(exit_code: int, profile: Any, script: str | None, settings: Settings 
     pue = pue if pue is not None else settings.pue
     profile_json = profile.to_json()
     findings: list[Finding] = []
+    preview_only = measurable_preview_codes(settings)
     files = files_that_ran(script, profile_json, cwd)
     if lint:
         try:
-            findings, lint_notices = lint_for_advice(files, settings)
+            findings, lint_notices = lint_for_advice(files, settings, preview_only)
             notices += lint_notices
         except Exception as exc:  # noqa: BLE001 - the measured profile must survive a linter failure
             notices.append(f"linting for advice failed ({type(exc).__name__}: {exc}); no advice")
-    advice = keep_measurable(build_advice(profile_json, findings), measurable_preview_codes(settings))
+    advice = keep_measurable(build_advice(profile_json, findings), preview_only)
     carbon = carbon_for(profile_json, grid_g_per_kwh, pue)
     linted = [os.path.relpath(p, cwd) for p in files] if lint else []
     return AdvisedProfile(exit_code, profile, advice, carbon, linted, notices)
