@@ -31,6 +31,7 @@ from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
 from greenlint.launch_scripts import Launch, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
+from greenlint.training_importers import training_importer
 from greenlint.imported_facts import ImportedFacts, ImportStatement
 from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
 from greenlint.project_scan import ProjectScan, scan_project
@@ -341,7 +342,10 @@ class ProjectIndex:
         gpu_hint = self._gpu_without_tensor_cores() if "backward(" in text else ""
         # GL101: a training module whose model is built by the script that calls it
         heavy_caller = heavy_model_in_callers(shown_callers(training_callers(callers), self._relative))
+        # GL305: a data module whose fixed-length padding a training script of the project imports
+        padding_trainer = training_importer(self, path, text) if text and not notebook else ""
         return ProjectContext(
+            training_importer=padding_trainer,
             gpu_without_tensor_cores=gpu_hint,
             heavy_caller=heavy_caller,
             launch_options=launch_options,

@@ -28,6 +28,10 @@ class ProjectScan:
     star_importers: dict[str, list[Path]] = field(default_factory=dict)
     # the first project file (sorted) that compiles a model; "" when none does
     compiling_file: str = ""
+    # resolved module file -> the files that import the module itself (`import data_utils`,
+    # `import utils.data_utils`, `from utils import data_utils`), which `importers` leaves out
+    # (it holds names imported *from* a module); training_importers.py asks it
+    module_importers: dict[str, list[Path]] = field(default_factory=dict)
 
 
 def scan_project(index: ProjectIndex) -> ProjectScan:
@@ -45,6 +49,7 @@ def scan_project(index: ProjectIndex) -> ProjectScan:
             scan.imported_stems.update(statement.names)
         package = index.package_of(path) or ""
         for statement in scan_imports(text, package):
+            _add_module_imports(index, scan, statement, path, package)
             if not statement.names:
                 continue
             target = index.module_file(statement.module, path, package)
@@ -55,3 +60,17 @@ def scan_project(index: ProjectIndex) -> ProjectScan:
         if not scan.compiling_file and compiles_model(text):
             scan.compiling_file = relative
     return scan
+
+
+def _add_module_imports(index: ProjectIndex, scan: ProjectScan, statement, path: Path, package: str) -> None:
+    """Record `path` as an importer of each project module it imports whole: the module of a
+    plain `import a.b`, and each name of `from a import b` that is a module file of its own."""
+    if statement.names == ("*",):
+        return
+    modules = [statement.module] if not statement.names else [f"{statement.module}.{name}" for name in statement.names]
+    for module in modules:
+        target = index.module_file(module, path, package)
+        if target is not None and (statement.names or target.name != "__init__.py"):
+            importers = scan.module_importers.setdefault(str(target), [])
+            if path not in importers:
+                importers.append(path)

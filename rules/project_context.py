@@ -93,6 +93,10 @@ class ProjectContext:
     # qualified names of imported Lightning-style modules that validate and set up no early
     # stopping in their own module ("main.Model"): a Trainer here that fits one validates (GL502)
     validating_classes: frozenset[str] = frozenset()
+    # a project file that imports this module and trains ("`finetune.py` imports it and trains"),
+    # asked only for a module that pads text to a fixed length (advisor/training_importers.py): the
+    # padded data feeds that training (GL305)
+    training_importer: str = ""
 
     def is_empty(self) -> bool:
         return self == EMPTY_CONTEXT
@@ -106,6 +110,7 @@ class ProjectContext:
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
+            self.training_importer,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

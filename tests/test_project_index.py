@@ -365,6 +365,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "heavy_caller": "a large architecture (`resnet50`) in `main.py`",
         "gpu_trainers": {"m.train": "x"},
         "caller_args": {"args": {"epochs": (500, "x")}}, "validating_classes": frozenset({"m.Model"}),
+        "training_importer": "`finetune.py` imports it and trains",
     }
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)
     digests = {replace(EMPTY_CONTEXT, **{name: value}).digest() for name, value in changed.items()}

@@ -36,7 +36,9 @@ class StaticPaddingToMaxLength(Rule):
     summary = 'Text padded to `max_length` (`padding="max_length"`) for training: compute on padding tokens'
     detects = """
         A tokenizer call with `padding="max_length"` or `pad_to_max_length=True` in a module that trains
-        a model (a training loop, a `fit`, a Hugging Face, TRL or Lightning trainer). Silent where fixed
+        a model (a training loop, a `fit`, a Hugging Face, TRL or Lightning trainer, a class with a
+        Lightning-style `training_step`), or in a data module that a training script of the project
+        imports (`from utils import data_utils` in a script that trains). Silent where fixed
         shapes are wanted on purpose: modules that use TPUs/XLA, JAX/Flax, TensorFlow/Keras, ONNX export,
         `torch.jit.trace`, CUDA graphs, `torch.compile(dynamic=False)`, or that encode prompts for a
         CLIP/diffusion text encoder (a fixed 77-token context), and when `max_length` is a literal below 32
@@ -102,7 +104,7 @@ class StaticPaddingToMaxLength(Rule):
             )):
                 continue
             if trains is None:
-                trains = module_trains(analysis) and xla_signals(analysis) is None
+                trains = _trains(analysis) and xla_signals(analysis) is None
             if not trains:
                 return
             fix = None
@@ -115,13 +117,24 @@ class StaticPaddingToMaxLength(Rule):
             )
             if in_loop_batch:
                 fix = RuleFix("pad each batch to its longest sequence", "unsafe", set_keyword(site.node, "padding", cst.Name("True")))
+            importer = analysis.facts.context.training_importer
+            trained_by = f" ({importer})" if importer and not module_trains(analysis) else ""
             yield Report(
                 arg,
-                'padding every sequence to `max_length` makes every forward pass compute on padding tokens; '
+                f'padding every sequence to `max_length` makes every forward pass compute on padding tokens{trained_by}; '
                 "pad per batch instead (`DataCollatorWithPadding`, or `padding=True` on a whole batch); with "
                 "dynamic padding CamemBERT trained in 1 h 01 instead of 4 h 38 in a published blog measurement",
                 fix=fix,
             )
+
+
+def _trains(analysis: ModuleAnalysis) -> bool:
+    """The padded text feeds training: the module trains; or it defines a Lightning-style
+    `training_step` (a Trainer elsewhere runs it on the data module next to it); or a project file
+    that imports it trains (advisor/training_importers.py)."""
+    if module_trains(analysis) or analysis.facts.context.training_importer:
+        return True
+    return any(f.class_name is not None for f in analysis.facts.functions.get("training_step", []))
 
 
 def _longest_label_length(node: cst.BaseExpression | None, facts: ModuleFacts) -> bool:

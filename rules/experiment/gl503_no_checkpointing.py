@@ -34,6 +34,11 @@ _SAVING_WORDS = ("save", "checkpoint", "ckpt", "dump", "logmodel", "backup", "ex
 
 class NoCheckpointing(Rule):
     code = "GL503"
+    # Out of the default set (issue 14, under 80 % blind precision): on first exposure 3/10 (first blind
+    # corpus), 73 % (second), then with the small-run gate 0/2 (third) and 0/1 (fourth): the judges found
+    # checkpointing not worth a change in the runs it named (minutes to an hour, nothing to resume).
+    # `--preview` brings it back.
+    preview = True
     name = "no-checkpointing-in-long-training"
     summary = "A training run of 50+ epochs never saves a checkpoint: a crash or preemption repeats all of it"
     detects = """

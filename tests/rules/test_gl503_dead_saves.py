@@ -34,7 +34,7 @@ def _with_step(text: str) -> str:
 def _gl503(project, *files: tuple[str, str]) -> list[str]:
     for name, text in files:
         project.write(name, _with_step(text))
-    return [f["message"] for f in project.findings("--no-cache", "--isolated", ".") if f["code"] == "GL503"]
+    return [f["message"] for f in project.findings("--no-cache", "--isolated", "--preview", ".") if f["code"] == "GL503"]
 
 
 def test_interval_default_disables_every_save(project):
