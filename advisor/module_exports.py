@@ -440,7 +440,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     return exports
 
 
-# Per-item file reading and decoding (the file-reading part of data_pipeline_facts.HEAVY_CALLS; kept
+# Per-item file reading and decoding (the file-reading part of dataset_cost.HEAVY_CALLS; kept
 # here because the project index must not import the rules' libcst analysis).
 _FILE_READS = (
     "PIL.Image.open", "cv2.imread", "cv2.imdecode", "imageio.", "skimage.io.imread", "torchvision.io.read_",
