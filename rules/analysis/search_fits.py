@@ -95,7 +95,6 @@ class SearchSize:
         return f"{prefix}{self.fits:,} fits ({self.candidates:,} candidates x {folds}{refit})"
 
 
-
 def sequence_length(node: cst.BaseExpression | None, facts: ModuleFacts, depth: int = 0) -> int | None:
     """How many values a literal sequence expression holds: `[1, 10, 100]`, `range(1, 10)`,
     `np.logspace(-3, 3, 7)`, `list(range(5))`, or a name assigned once to one of those."""
