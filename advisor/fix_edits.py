@@ -238,7 +238,7 @@ def _contains(body, node: cst.CSTNode) -> bool:  # noqa: ANN001
 
 def _check_statements(code: str, indents: tuple[str, ...], newline: str) -> None:
     """Complete statements, checked on their own: indented ones under an `if 1:`."""
-    from greenlint.engine import _python_syntax_error
+    from greenlint.syntax_check import _python_syntax_error
 
     source = f"if 1:{newline}{code}" if indents else code
     try:
@@ -252,7 +252,7 @@ def _check_statements(code: str, indents: tuple[str, ...], newline: str) -> None
 def slow_fix_edits(module: cst.Module, new_module: cst.Module, text: str) -> tuple[Edit, ...] | None:
     """Regenerate the whole module and diff it: for transforms the fast way cannot follow.
     None if the result is unchanged or does not parse."""
-    from greenlint.engine import source_compiles
+    from greenlint.syntax_check import source_compiles
 
     original_code = module.code
     if not text.startswith(original_code):

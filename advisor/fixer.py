@@ -19,7 +19,6 @@ from greenlint.engine import (
     lint_request,
     lint_text,
     mask_unparsable_cells,
-    source_compiles,
     to_cell_coordinates,
 )
 from greenlint.findings import Finding
@@ -27,6 +26,7 @@ from greenlint.impact_filter import SHOW_ALL, Visibility
 from greenlint.notebook import Notebook, NotebookError, parse_notebook, rebuild
 from greenlint.rules.linting_path import linting_path
 from greenlint.source import DecodeError, decode_source
+from greenlint.syntax_check import source_compiles
 from greenlint.writer import content_digest
 
 MAX_ROUNDS = 10

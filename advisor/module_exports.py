@@ -11,28 +11,25 @@ What crosses a module line (see docs/architecture.md, "The project index"):
 - module constants (str, int, float, bool, None), literal class attributes and dataclass field
   defaults (`Config.epochs`), and module-level instances of such a class (`config.epochs`);
 - what `from module import *` binds (its `__all__`, or its public names and imports).
-Nothing is imported or run: the text is parsed, never executed.
+Nothing is imported or run: the text is parsed, never executed. The tests applied to each function
+body are in exported_functions.py, the literal-value readers in exported_constants.py.
 """
 
 from __future__ import annotations
 
 import ast
-import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-_NO_GRAD = frozenset(
-    {
-        "torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
-        "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode",
-    }
+from greenlint.exported_constants import (
+    _assigned_names,
+    _class_constants,
+    _constant,
+    _instance_constants,
+    _stored_attributes,
 )
-_AUTOCAST = frozenset(
-    {"torch.autocast", "torch.amp.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast"}
-)
-_HALF_DTYPES = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
-_CONSTANT_TYPES = (str, int, float, bool, type(None))
+from greenlint.exported_functions import _is_grad_off_wrapper, _runs_half, _training_kind
 
 
 @dataclass
@@ -188,148 +185,6 @@ def _phrase(text: str, node: ast.AST, limit: int = 70) -> str:
     return segment if len(segment) <= limit else segment[: limit - 3] + "..."
 
 
-def _runs_half(body: list[ast.stmt], resolve: _Resolver) -> str | None:
-    """How a body runs in reduced precision, or None: autocast (not `enabled=False`), `.half()`,
-    a bf16/fp16 dtype."""
-    for statement in body:
-        for sub in ast.walk(statement):
-            if isinstance(sub, ast.Call):
-                qualname = resolve(sub.func)
-                if qualname in _AUTOCAST:
-                    enabled = next((k.value for k in sub.keywords if k.arg == "enabled"), None)
-                    if isinstance(enabled, ast.Constant) and enabled.value is False:
-                        continue
-                    return f"`{qualname}`"
-                if isinstance(sub.func, ast.Attribute) and sub.func.attr in ("half", "bfloat16") and not sub.args:
-                    return f"`.{sub.func.attr}()`"
-            elif isinstance(sub, ast.Attribute) and resolve(sub) in _HALF_DTYPES:
-                return f"`{resolve(sub)}`"
-    return None
-
-
-def _is_grad_off_wrapper(function: ast.FunctionDef | ast.AsyncFunctionDef, resolve: _Resolver) -> bool:
-    """Returns an autograd switch applied to something, or is a context manager yielding under one.
-    A function merely *decorated* with `torch.no_grad()` is not a wrapper: it is its own region."""
-    with_items: set[int] = set()
-    yields = False
-    for sub in ast.walk(function):
-        if isinstance(sub, (ast.With, ast.AsyncWith)):
-            with_items.update(id(item.context_expr) for item in sub.items)
-            with_items.update(id(item.context_expr.func) for item in sub.items if isinstance(item.context_expr, ast.Call))
-        elif isinstance(sub, (ast.Yield, ast.YieldFrom)):
-            yields = True
-    decorators = {id(d) for d in function.decorator_list} | {
-        id(d.func) for d in function.decorator_list if isinstance(d, ast.Call)
-    }
-    for sub in ast.walk(function):
-        if id(sub) in decorators or not isinstance(sub, (ast.Attribute, ast.Name)):
-            continue
-        if resolve(sub) in _NO_GRAD:
-            if id(sub) in with_items:
-                if yields:
-                    return True  # @contextmanager: `with torch.no_grad(): yield`
-                continue
-            return True
-    return False
-
-
-_SCHEDULER = re.compile(r"sched|lr_", re.IGNORECASE)
-_OPTIMIZER = re.compile(r"opt|scaler", re.IGNORECASE)
-
-
-def _trains(nodes: list[ast.AST]) -> bool:
-    """Calls `.backward()` and steps an optimizer (`opt.step()`, `scaler.step(opt)`), as
-    facts.py's classifier decides for a module's own functions."""
-    backward = step = False
-    for node in nodes:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
-                if sub.func.attr == "backward":
-                    backward = True
-                elif sub.func.attr == "step":
-                    receiver = sub.func.value
-                    name = receiver.attr if isinstance(receiver, ast.Attribute) else getattr(receiver, "id", "")
-                    if _OPTIMIZER.search(name) and not _SCHEDULER.search(name):
-                        step = True
-    return backward and step
-
-
-def _training_kind(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
-    """"loop" when a loop in the function trains, "step" when the function itself trains."""
-    for sub in ast.walk(function):
-        if isinstance(sub, (ast.For, ast.AsyncFor, ast.While)) and _trains(sub.body):
-            return "loop"
-    return "step" if _trains(function.body) else None
-
-
-def _constant(value: ast.expr) -> tuple[bool, Any]:
-    try:
-        literal = ast.literal_eval(value)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False, None
-    return isinstance(literal, _CONSTANT_TYPES), literal
-
-
-def _assigned_names(statement: ast.stmt) -> list[tuple[str, ast.expr]]:
-    if isinstance(statement, ast.Assign):
-        return [(t.id, statement.value) for t in statement.targets if isinstance(t, ast.Name)]
-    if isinstance(statement, ast.AnnAssign) and statement.value is not None and isinstance(statement.target, ast.Name):
-        return [(statement.target.id, statement.value)]
-    return []
-
-
-def _stored_attributes(tree: ast.Module) -> frozenset[str]:
-    """Every attribute name the module assigns (`self.epochs = ...`, `cfg.epochs += 1`, `setattr(x,
-    "epochs", ...)`): a class default of that name may not be what instances hold."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.attr)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
-            if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
-                names.add(node.args[1].value)
-            else:
-                names.add("*")  # a computed name: any attribute may change
-    return frozenset(names)
-
-
-def _class_constants(node: ast.ClassDef, stored: frozenset[str], depth: int = 0) -> dict[str, Any]:
-    """Literal class attributes and dataclass-style field defaults (`epochs = 90`, `epochs: int =
-    90`), also of a nested config class (`Config.train.epochs`). An attribute bound twice in the
-    class, or assigned anywhere in the module (`self.epochs = ...`), is left out."""
-    if "*" in stored:
-        return {}
-    found: dict[str, Any] = {}
-    seen: set[str] = set()
-    for statement in node.body:
-        if isinstance(statement, ast.ClassDef) and depth < 2:
-            for attr, literal in _class_constants(statement, stored, depth + 1).items():
-                found[f"{statement.name}.{attr}"] = literal
-            continue
-        for name, value in _assigned_names(statement):
-            if name in seen:
-                found.pop(name, None)
-                continue
-            seen.add(name)
-            ok, literal = _constant(value)
-            if ok and name not in stored and not name.startswith("__"):
-                found[name] = literal
-    return found
-
-
-def _instance_constants(call: ast.Call, fields: dict[str, Any]) -> dict[str, Any]:
-    if call.args or any(keyword.arg is None for keyword in call.keywords):
-        return {}
-    values = dict(fields)
-    for keyword in call.keywords:
-        ok, literal = _constant(keyword.value)
-        if ok and keyword.arg in values:
-            values[str(keyword.arg)] = literal
-        else:
-            values.pop(str(keyword.arg), None)
-    return values
-
-
 def _class_level(body: list[ast.stmt]) -> list[ast.stmt]:
     """The statements of a class body, with those of its `if`/`else` branches: a config class may
     pick its device in one (`if len(gpu_ids) > 1: device = ... else: device = torch.device("cuda:3")`,
@@ -440,7 +295,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     return exports
 
 
-# Per-item file reading and decoding (the file-reading part of data_pipeline_facts.HEAVY_CALLS; kept
+# Per-item file reading and decoding (the file-reading part of dataset_cost.HEAVY_CALLS; kept
 # here because the project index must not import the rules' libcst analysis).
 _FILE_READS = (
     "PIL.Image.open", "cv2.imread", "cv2.imdecode", "imageio.", "skimage.io.imread", "torchvision.io.read_",

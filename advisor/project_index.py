@@ -1,7 +1,7 @@
 """The project index: which local modules a linted file imports, and what they export.
 
 Built in the parent process before the rules run (runner.lint_files), cheaply:
-- a linted file's imports are found with one regex scan of its text (no parse);
+- a linted file's imports are found with one regex scan of its text (no parse; import_scan.py);
 - an import is *local* when it resolves to a file under the project root, searched as Python
   would for a script: the file's own folder first, then each folder above it up to the root, then
   `root/src` (`from config import *` next to train.py, `from tools.config import DEVICE`,
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -32,8 +31,9 @@ from greenlint.gpu_hints import read_gpu_hint
 from greenlint.launch_scripts import Launch, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.training_importers import training_importer
-from greenlint.imported_facts import ImportedFacts, ImportStatement
-from greenlint.module_exports import ModuleExports, absolute_module, extract_exports
+from greenlint.import_scan import _looks_like_script, scan_imports
+from greenlint.imported_facts import ImportedFacts
+from greenlint.module_exports import ModuleExports, extract_exports
 from greenlint.project_scan import ProjectScan, scan_project
 from greenlint.rules.compile_words import compiles_model
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
@@ -43,22 +43,6 @@ ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.to
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
 _INDEX_FORMAT = 7  # 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes
-
-_IMPORT_LINE = re.compile(
-    r"[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))"
-)
-_DOTTED = re.compile(r"[\w.]+")
-# Both start with a literal, so the regex engine jumps between candidates instead of trying every
-# position as a `^` pattern in MULTILINE mode does.
-_MAIN_GUARD = re.compile(r"""\nif\s+__name__\s*==\s*['"]__main__['"]""")
-_TOP_LEVEL_CALL = re.compile(r"\n[A-Za-z_][\w.]*\(")
-
-
-def _looks_like_script(text: str) -> bool:
-    """A main guard or a call at column 0: the worker decides precisely (liveness.py); this only
-    avoids scanning the project for modules that plainly are libraries."""
-    text = "\n" + text
-    return bool(("__main__" in text and _MAIN_GUARD.search(text)) or _TOP_LEVEL_CALL.search(text))
 
 
 def find_project_root(paths: list[Path]) -> Path:
@@ -72,41 +56,6 @@ def find_project_root(paths: list[Path]) -> Path:
         if any((folder / marker).exists() for marker in ROOT_MARKERS):
             return folder
     return common
-
-
-def scan_imports(text: str, package: str) -> list[ImportStatement]:
-    """Every import statement of a module's text, found without a parse (a docstring that looks
-    like an import only adds context, never removes any). `str.find` jumps from one "import" to
-    the next and the line it is on is matched from its start: a few times cheaper than a
-    multi-line regex that must try every position."""
-    found: list[ImportStatement] = []
-    position = 0
-    while True:
-        hit = text.find("import", position)
-        if hit < 0:
-            return found
-        line_start = text.rfind("\n", 0, hit) + 1
-        match = _IMPORT_LINE.match(text, line_start)
-        if match is None or match.end() <= hit:
-            position = hit + 6
-            continue
-        position = match.end()
-        dots, module, names, plain = match.groups()
-        if plain is not None:
-            for part in plain.split(","):
-                words = part.split()
-                if words and _DOTTED.fullmatch(words[0]):
-                    found.append(ImportStatement(words[0], ()))
-            continue
-        absolute = absolute_module(module, len(dots), package)
-        if absolute is None:
-            continue
-        raw = names.strip().strip("()")
-        parts = tuple(p.split()[0] for p in raw.replace("\\\n", " ").split(",") if p.strip())
-        if absolute:
-            found.append(ImportStatement(absolute, parts))
-        else:  # `from . import config`: each name is a module of the package
-            found.extend(ImportStatement(name, ()) for name in parts if name != "*")
 
 
 class ProjectIndex:

@@ -35,7 +35,7 @@ class ProjectScan:
 
 
 def scan_project(index: ProjectIndex) -> ProjectScan:
-    from greenlint.project_index import scan_imports
+    from greenlint.import_scan import scan_imports
 
     scan = ProjectScan()
     for relative in sorted(index.project_files()):

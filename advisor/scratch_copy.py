@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenlint.edits import apply_edits
-from greenlint.engine import lint_text, source_compiles
+from greenlint.engine import lint_text
 from greenlint.findings import Finding
 from greenlint.source import DecodeError, decode_source
+from greenlint.syntax_check import source_compiles
 
 LINK_OVER_BYTES = 64 * 1024 * 1024
 COPY_BUDGET_BYTES = 512 * 1024 * 1024

@@ -142,7 +142,7 @@ def _builds_cnn(index: ProjectIndex, importer: Path, text: str) -> bool:
     """The caller's text builds a CNN, or a project module it imports holds convolution layers."""
     if _CONV_TEXT.search(text):
         return True
-    from greenlint.project_index import scan_imports
+    from greenlint.import_scan import scan_imports
 
     package = index.package_of(importer) or ""
     for statement in scan_imports(text, package)[:_MAX_IMPORTERS]:

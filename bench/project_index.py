@@ -77,7 +77,8 @@ def _relint_count(corpus: Path, cache: Path) -> tuple[int, int]:
 
 
 def _most_imported(corpus: Path) -> tuple[Path, int]:
-    from greenlint.project_index import ProjectIndex, scan_imports
+    from greenlint.import_scan import scan_imports
+    from greenlint.project_index import ProjectIndex
 
     index = ProjectIndex(corpus)
     counts: Counter[str] = Counter()

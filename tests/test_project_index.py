@@ -14,8 +14,9 @@ import pytest
 from conftest import write_project
 
 from greenlint.config import Settings
+from greenlint.import_scan import scan_imports
 from greenlint.module_exports import extract_exports
-from greenlint.project_index import ProjectIndex, find_project_root, scan_imports
+from greenlint.project_index import ProjectIndex, find_project_root
 from greenlint.runner import lint_files
 from greenlint.selection import RuleSelection
 

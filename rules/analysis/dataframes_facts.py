@@ -1,5 +1,4 @@
-"""Which names hold pandas DataFrames or numpy/torch arrays, and whether a loop body is plain
-column arithmetic (GL601, GL602, GL604).
+"""Which names hold pandas DataFrames or numpy/torch arrays (GL601, GL602, GL604).
 
 A name is a *known frame* in a scope (a function, or the module) when every assignment to it in
 that scope builds a DataFrame: a pandas reader (`pd.read_csv`), `pd.DataFrame(data)`,
@@ -8,18 +7,24 @@ that scope builds a DataFrame: a pandas reader (`pd.read_csv`), `pd.DataFrame(da
 *small*: iterating them costs nothing worth reporting. Function parameters are unknown. The same
 for arrays (`np.zeros(n)`, `np.load(...)`, `torch.randn(...)`, `df.to_numpy()`).
 
-The collector runs once per module and only when a GL6 rule's trigger matched.
+The collector runs once per module and only when a GL6 rule's trigger matched. Whether a row loop's
+body is plain arithmetic is plain_computation.py's question; which loops grow a frame or an array is
+frame_growth.py's (`FrameFacts.grows` runs it and caches the answer).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
 from greenlint.rules.analysis.names import dotted_name
 from greenlint.rules.analysis.tree import visit, walk as _walk
+
+if TYPE_CHECKING:
+    from greenlint.rules.analysis.frame_growth import GrowInLoop
 
 PANDAS_ROOTS = ("pandas", "modin.pandas")
 _FRAME_FACTORIES = frozenset(
@@ -64,15 +69,6 @@ class _Scope:
     assignments: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)  # bound by something else (for targets, params, tuples)
     typed: dict[str, str] = field(default_factory=dict)  # parameters annotated as a frame or an array
-
-
-@dataclass(frozen=True)
-class GrowInLoop:
-    node: cst.CSTNode  # the statement's value call, or the `.loc[len(df)]` target
-    target: str  # the frame's name
-    how: str  # "concat", "append", "loc"; "array" for `a = np.concatenate((a, x))` / `torch.cat`
-    loop: cst.For | cst.While
-    scope: int | None
 
 
 class FrameFacts:
@@ -147,6 +143,9 @@ class FrameFacts:
         """`df = pd.concat([df, ...])`, `df = df.append(...)`, `df.loc[len(df)] = ...` inside loops;
         only loops that call concat/append/len are walked."""
         if self._grows is None:
+            # imported here: frame_growth.py imports PANDAS_ROOTS from this module
+            from greenlint.rules.analysis.frame_growth import _GROW_CALLS, _GrowCollector
+
             self._grows = []
             candidates = [
                 loop for loop in self.facts.loops
@@ -395,151 +394,3 @@ class _ComprehensionCollector(cst.CSTVisitor):
 
     def visit_DictComp(self, node: cst.DictComp) -> None:
         self.found.append((node.for_in, cst.Tuple([cst.Element(node.key), cst.Element(node.value)]), self.stack[-1]))
-
-
-class _GrowCollector(cst.CSTVisitor):
-    """Assignments that grow a frame, inside one loop (and the loops nested in it)."""
-
-    def __init__(self, owner: FrameFacts, scope: int | None) -> None:
-        super().__init__()
-        self.owner = owner
-        self.scope = scope
-        self.loops: list[cst.For | cst.While] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_For(self, node: cst.For) -> None:
-        self.loops.append(node)
-
-    def leave_For(self, original_node: cst.For) -> None:
-        self.loops.pop()
-
-    def visit_While(self, node: cst.While) -> None:
-        self.loops.append(node)
-
-    def leave_While(self, original_node: cst.While) -> None:
-        self.loops.pop()
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if not self.loops or len(node.targets) != 1:
-            return
-        loop = self.loops[-1]
-        target = node.targets[0].target
-        target_name = dotted_name(target)
-        value = node.value
-        imports = self.owner.facts.imports
-        grows = self.owner._grows
-        assert grows is not None
-        if target_name is not None and isinstance(value, cst.Call):
-            qualname = imports.resolve(value.func)
-            if _grows_array(value, qualname, target_name):
-                grows.append(GrowInLoop(value, target_name, "array", loop, self.scope))
-                return
-            if qualname is not None and qualname.rpartition(".")[0] in PANDAS_ROOTS and qualname.endswith(".concat"):
-                first = argument(value, "objs", 0)
-                if isinstance(first, (cst.List, cst.Tuple)) and any(
-                    isinstance(e, cst.Element) and dotted_name(e.value) == target_name for e in first.elements
-                ):
-                    grows.append(GrowInLoop(value, target_name, "concat", loop, self.scope))
-                return
-            func = value.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in ("append", "_append")
-                and dotted_name(func.value) == target_name
-            ):
-                grows.append(GrowInLoop(value, target_name, "append", loop, self.scope))
-            return
-        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute) and target.value.attr.value == "loc":
-            frame = dotted_name(target.value.value)
-            if frame is None or len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
-                return
-            if _is_length_of(target.slice[0].slice.value, frame):
-                grows.append(GrowInLoop(target, frame, "loc", loop, self.scope))
-
-
-# Calls that may grow something inside a loop (pandas and the numpy/torch array joins).
-_GROW_CALLS = frozenset({"concat", "append", "_append", "len", "concatenate", "vstack", "hstack", "row_stack", "column_stack"})
-# numpy only: `torch.cat` in a loop is mostly architecture (DenseNet feature concatenation over a few
-# blocks) or a handful of detections, not a growing buffer.
-_ARRAY_JOINS = frozenset({"numpy.concatenate", "numpy.vstack", "numpy.hstack", "numpy.row_stack", "numpy.column_stack"})
-
-
-def _grows_array(call: cst.Call, qualname: str | None, target: str) -> bool:
-    """`a = np.concatenate((a, x))`, `a = np.vstack([a, row])`, `a = torch.cat([a, x])`, `a = np.append(a, x)`:
-    the array itself is among the pieces, so each iteration copies everything collected so far."""
-    if qualname == "numpy.append":
-        first = argument(call, "arr", 0)
-        return first is not None and dotted_name(first) == target
-    if qualname not in _ARRAY_JOINS:
-        return False
-    pieces = argument(call, "arrays", 0) if qualname == "numpy.concatenate" else argument(call, "tup", 0)
-    return isinstance(pieces, (cst.List, cst.Tuple)) and any(
-        isinstance(e, cst.Element) and dotted_name(e.value) == target for e in pieces.elements
-    )
-
-
-def _is_length_of(node: cst.BaseExpression, frame: str) -> bool:
-    """`len(df)`, `len(df.index)`, `df.shape[0]`."""
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and len(node.args) == 1:
-        inner = dotted_name(node.args[0].value)
-        return inner in (frame, f"{frame}.index")
-    if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape":
-        return dotted_name(node.value.value) == frame and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and literal_value(node.slice[0].slice.value) == 0
-    return False
-
-
-# ---- is a row loop's body plain arithmetic that pandas could vectorise? ----------------------------
-
-_SAFE_MODULES = ("numpy", "pandas", "math", "re", "datetime", "string", "collections", "itertools", "operator", "statistics", "decimal", "fractions")
-_SAFE_BUILTINS = frozenset(
-    {
-        "abs", "min", "max", "round", "len", "float", "int", "str", "bool", "sum", "any", "all", "isinstance",
-        "zip", "enumerate", "range", "list", "dict", "tuple", "set", "sorted", "divmod", "pow",
-    }
-)
-_SAFE_METHODS = frozenset(
-    {
-        "get", "append", "extend", "add", "update", "setdefault", "items", "keys", "values", "lower", "upper",
-        "strip", "lstrip", "rstrip", "split", "rsplit", "replace", "startswith", "endswith", "format", "join",
-        "count", "find", "isdigit", "isalpha", "isnumeric", "title", "capitalize", "isna", "notna", "isnull",
-        "notnull", "fillna", "astype", "sum", "mean", "max", "min", "tolist", "to_dict", "item", "pop", "zfill",
-        "round", "total_seconds", "strftime", "date", "timestamp", "isoformat", "group", "groups", "std",
-        "any", "all", "index",
-    }
-)
-MAX_HELPER_DEPTH = 2
-
-
-def is_plain_computation(node: cst.CSTNode, facts: ModuleFacts, depth: int = 0) -> bool:
-    """Whether the code only computes on values: builtins, numpy/pandas/math functions, str/list/dict
-    methods, and same-module helpers that do the same. Any I/O, model call, object construction or
-    unknown callable (an API client, `model(x)`, `requests.get`) makes it False."""
-    for child in _walk(node):
-        if isinstance(child, (cst.Await, cst.Yield)):
-            return False
-        if not isinstance(child, cst.Call):
-            continue
-        func = child.func
-        qualname = facts.imports.resolve(func)
-        if qualname is not None:
-            if qualname.split(".", 1)[0] not in _SAFE_MODULES:
-                return False
-            continue
-        if isinstance(func, cst.Name):
-            if func.value in _SAFE_BUILTINS:
-                continue
-            helpers = [f for f in facts.functions.get(func.value, []) if f.class_name is None]
-            if helpers and depth < MAX_HELPER_DEPTH and all(
-                is_plain_computation(h.node.body, facts, depth + 1) for h in helpers
-            ):
-                continue
-            return False
-        if isinstance(func, cst.Attribute) and func.attr.value in _SAFE_METHODS:
-            continue
-        return False
-    return True

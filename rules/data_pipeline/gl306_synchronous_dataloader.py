@@ -11,14 +11,13 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     IDLE_GPU,
     assigned_values,
     WORKERS_MEASURED,
-    classify_dataset,
     dataloader_sites,
-    heavy_getitem,
     in_test_code,
     literal_flag,
     loader_argument,
     module_trains,
 )
+from greenlint.rules.analysis.dataset_cost import classify_dataset, heavy_getitem
 from greenlint.rules.analysis.loader_frequency import single_pass
 from greenlint.rules.analysis.experiment_facts import KERAS_ROOTS, imports_any, int_value
 from greenlint.rules.analysis.frozen_backbone import frozen_backbone

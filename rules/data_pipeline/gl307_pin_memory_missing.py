@@ -10,7 +10,6 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import (
     WORKERS_MEASURED,
     assigned_values,
-    classify_dataset,
     dataloader_sites,
     in_test_code,
     literal_flag,
@@ -19,6 +18,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
     moves_to_gpu,
 )
 from greenlint.rules.analysis.batch_bytes import small_batches
+from greenlint.rules.analysis.dataset_cost import classify_dataset
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.loader_use import loader_consumer
 from greenlint.rules.analysis.literals import NOT_LITERAL, has_double_star, keyword_arg

@@ -10,12 +10,12 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.dataframes_facts import (
     FrameFacts,
     frame_facts,
-    is_plain_computation,
     scope_of,
 )
 from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.literals import argument, len_argument, literal_value, range_stop, shape_of
 from greenlint.rules.analysis.names import dotted_name, terminal_name
+from greenlint.rules.analysis.plain_computation import is_plain_computation
 from greenlint.rules.analysis.run_frequency import enclosing_function, innermost_loop, loop_frequency
 from greenlint.rules.base import Evidence, Report, Rule
 from greenlint.rules.evidence import PANDAS_ROW_LOOP_SIZE

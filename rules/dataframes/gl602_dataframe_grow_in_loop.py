@@ -7,8 +7,9 @@ from collections.abc import Iterable
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.dataframes_facts import PANDAS_ROOTS, frame_facts
-from greenlint.rules.analysis.experiment_facts import range_length, sequence_length
+from greenlint.rules.analysis.experiment_facts import range_length
 from greenlint.rules.analysis.growth_count import dead_version_branch, per_file_pieces
+from greenlint.rules.analysis.search_fits import sequence_length
 from greenlint.rules.analysis.tree import walk as _walk
 from greenlint.rules.base import Evidence, Report, Rule
 

@@ -7,21 +7,23 @@ from collections.abc import Iterable
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
+    configured_source,
+    follow,
+    in_test_code,
+    int_value,
+    is_test_module,
+)
+from greenlint.rules.analysis.facts import CallSite, ModuleFacts
+from greenlint.rules.analysis.search_fits import (
     CROSS_VALIDATIONS,
     GRID_SEARCHES,
     RANDOM_SEARCHES,
     SearchSize,
-    configured_source,
     cv_folds,
     estimator_qualname,
-    follow,
-    in_test_code,
-    int_value,
     is_large,
-    is_test_module,
     search_size,
 )
-from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, has_double_star, keyword_arg
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.evidence import PARALLEL_FITS_SIZE

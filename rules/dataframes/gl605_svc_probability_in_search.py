@@ -8,14 +8,12 @@ import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
-    CROSS_VALIDATIONS,
-    GRID_SEARCHES,
-    RANDOM_SEARCHES,
     follow,
     in_test_code,
     is_test_module,
 )
 from greenlint.rules.analysis.facts import ModuleFacts
+from greenlint.rules.analysis.search_fits import CROSS_VALIDATIONS, GRID_SEARCHES, RANDOM_SEARCHES
 from greenlint.rules.analysis.literals import argument, literal_value, string_value
 from greenlint.rules.base import Report, Rule, RuleFix
 from greenlint.rules.evidence import SVC_PROBABILITY_ARITHMETIC, SVC_PROBABILITY_CV

@@ -6,21 +6,19 @@ from collections.abc import Iterable
 
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.experiment_facts import (
+from greenlint.rules.analysis.experiment_facts import follow, in_test_code, is_test_module
+from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.search_fits import (
     RANDOM_BUDGET,
     SearchSize,
     estimator_qualname,
-    follow,
     grid_candidates,
-    in_test_code,
     is_expensive_estimator,
     is_large,
-    is_test_module,
     random_budget_saving,
     search_size,
     sequence_length,
 )
-from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.training_steps import is_fit_call
 from greenlint.rules.analysis.literals import (
     NOT_LITERAL,
