@@ -191,3 +191,16 @@ def shape_of(node: cst.BaseExpression, axis: int | None) -> cst.BaseExpression |
     ):
         return node.value.value
     return None
+
+
+def runs_once(loop: cst.For | cst.While) -> bool:
+    """A `for` loop that runs exactly one iteration: over a written-out list, tuple or set of one
+    element (`for fold in [1]:`, a Kaggle kernel's leftover of a cross-validation loop) or over
+    `range(1)`. Such a loop repeats nothing: work inside it runs once per run of its parent."""
+    if not isinstance(loop, cst.For):
+        return False
+    iterable = loop.iter
+    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+        return len(iterable.elements) == 1 and not isinstance(iterable.elements[0], cst.StarredElement)
+    stop = range_stop(iterable)
+    return stop is not None and literal_value(stop) == 1

@@ -106,6 +106,9 @@ def _calls_random(node: cst.CSTNode, facts: ModuleFacts) -> bool:
 
 class TokenizationInTrainingLoop(Rule):
     code = "GL303"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 0/6 (blind6 0/6). `--preview` brings it back.
+    preview = True
     name = "tokenization-in-training-loop"
     summary = "Text is tokenized again on every epoch: in the training loop or in `Dataset.__getitem__`"
     detects = """

@@ -32,6 +32,9 @@ def _padding_arg(site: CallSite) -> cst.Arg | None:
 
 class StaticPaddingToMaxLength(Rule):
     code = "GL305"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 3/6 (blind6 1/4: short Kaggle fine-tunes; blind7 2/2). `--preview` brings it back.
+    preview = True
     name = "static-padding-to-max-length"
     summary = 'Text padded to `max_length` (`padding="max_length"`) for training: compute on padding tokens'
     detects = """

@@ -95,6 +95,9 @@ def _heavy_dataset_class(analysis: ModuleAnalysis) -> tuple[str, str] | None:
 
 class SynchronousDataLoader(Rule):
     code = "GL306"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 6/11 (blind6 5/6, blind7 1/5: Keras tutorials of minutes). `--preview` brings it back.
+    preview = True
     name = "synchronous-dataloader"
     summary = "GPU training reads, decodes or transforms every item in the training process (`num_workers=0`)"
     detects = """

@@ -88,6 +88,9 @@ def _hoist_fix(analysis: ModuleAnalysis, site: CallSite, inputs: list[cst.CSTNod
 
 class LoopInvariantHostToDeviceCopy(Rule):
     code = "GL309"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 0/6 (blind6 0/6). `--preview` brings it back.
+    preview = True
     name = "loop-invariant-host-to-device-copy"
     summary = "The same tensor is copied to the GPU on every iteration of a training loop"
     detects = """

@@ -43,6 +43,9 @@ LARGE_FOREST = 500
 
 class SklearnNJobsUnset(Rule):
     code = "GL603"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 0/6 (blind6 0/6). `--preview` brings it back.
+    preview = True
     name = "sklearn-n-jobs-unset"
     summary = "A large scikit-learn search or forest runs its independent fits on one core"
     detects = """

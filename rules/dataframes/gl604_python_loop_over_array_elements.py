@@ -44,6 +44,9 @@ _ARRAY_BOUND = re.compile(
 
 class PythonLoopOverArrayElements(Rule):
     code = "GL604"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 0/6 (blind6 0/6). `--preview` brings it back.
+    preview = True
     name = "python-loop-over-array-elements"
     summary = "Element-wise arithmetic on a numpy array or tensor runs in a Python loop, one element at a time"
     detects = """

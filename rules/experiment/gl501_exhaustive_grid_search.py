@@ -44,6 +44,9 @@ def _percent(share: float) -> str:
 
 class ExhaustiveGridSearch(Rule):
     code = "GL501"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 4/7 (blind6 4/7). `--preview` brings it back.
+    preview = True
     name = "exhaustive-grid-search-blowup"
     summary = "An exhaustive grid search trains the model hundreds of times; the fit count is computed statically"
     detects = """

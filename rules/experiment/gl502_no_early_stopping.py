@@ -61,6 +61,9 @@ _COSINE_SCHEDULE_TYPES = ("cosine", "cosine_with_restarts", "cosine_with_min_lr"
 
 class NoEarlyStopping(Rule):
     code = "GL502"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 3/11 (blind6 3/6, blind7 0/5). `--preview` brings it back.
+    preview = True
     name = "no-early-stopping"
     summary = "Long training with a validation set but no early stopping: epochs run on after the model stopped improving"
     detects = """

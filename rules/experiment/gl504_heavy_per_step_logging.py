@@ -50,6 +50,9 @@ SHORT_RUN_STEPS = 200
 
 class HeavyPerStepLogging(Rule):
     code = "GL504"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 3/7 (blind6 2/3, blind7 1/4). `--preview` brings it back.
+    preview = True
     name = "heavy-per-step-logging"
     summary = "Experiment tracking, histograms or prints on every training step"
     detects = """

@@ -72,6 +72,9 @@ def _tiny_mlp(analysis: ModuleAnalysis, subclasses: set[str]) -> bool:
 
 class KerasWithoutMixedPrecisionPolicy(Rule):
     code = "GL103"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 4/10 (blind6 4/6, blind7 0/4: Keras tutorials whose runs take minutes). `--preview` brings it back.
+    preview = True
     name = "keras-without-mixed-precision-policy"
     summary = "A Keras model is built, compiled and fit on a GPU/TPU with no mixed-precision policy"
     detects = """

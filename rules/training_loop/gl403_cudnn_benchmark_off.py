@@ -173,6 +173,9 @@ def _main_block(module: cst.Module) -> cst.If | None:
 
 class CudnnBenchmarkOff(Rule):
     code = "GL403"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 4/7 (blind6 4/6, blind7 0/1). `--preview` brings it back.
+    preview = True
     name = "cudnn-benchmark-off"
     summary = "Convolutional model trained on a GPU at a fixed input size without `cudnn.benchmark = True`"
     detects = """

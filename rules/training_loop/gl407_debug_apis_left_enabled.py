@@ -47,6 +47,9 @@ _SWITCHES = SET_DETECT_ANOMALY | DETECT_ANOMALY | RUN_FUNCTIONS_EAGERLY
 
 class DebugApisLeftEnabled(Rule):
     code = "GL407"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 3/5 (blind6 1/1, blind7 2/4). `--preview` brings it back.
+    preview = True
     name = "debug-apis-left-enabled"
     summary = "Anomaly detection, the autograd profiler or eager execution is left on in training code"
     detects = """

@@ -49,6 +49,9 @@ def _keras_model_names(analysis: ModuleAnalysis) -> set[str]:
 
 class KerasPredictInLoop(Rule):
     code = "GL409"
+    # Out of the default set (issue 14, session 8, post-selection): under 80 % strict precision on the sixth
+    # and seventh blind corpora, the rule as it stands: 2/6 (blind6 2/6). `--preview` brings it back.
+    preview = True
     name = "keras-predict-in-loop"
     summary = "Keras `model.predict(...)` is called once per sample or small batch inside a loop"
     detects = """
