@@ -10,6 +10,7 @@ import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import walk
 from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.scope_facts import builds_optimizer_each_iteration
 from greenlint.rules.analysis.training_steps import OPTIMIZER_FACTORIES
 from greenlint.rules.analysis.literals import argument, literal_value, runs_once
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
@@ -155,7 +156,9 @@ class LoopInvariantLoading(Rule):
         and loads under an `if` inside the loop (lazy loading, caches, periodic reloads) are not
         reported, nor is `model = X.from_pretrained(...)` when an optimizer built in the same loop
         trains that model: each iteration is then a new run from the pretrained weights
-        (cross-validation folds, seeds). A loop of one iteration (`for fold in [1]:`, `range(1)`)
+        (cross-validation folds, seeds); more generally, nothing is reported of a loop that builds
+        a new optimizer on every iteration (folds, seeds, trials: each iteration is a training run of
+        its own, and a dataset of the test set rebuilt per fold is built once per run). A loop of one iteration (`for fold in [1]:`, `range(1)`)
         repeats nothing and does not count, nor do two loads that cost next to nothing: a model
         configuration (`AutoConfig.from_pretrained`, `RobertaConfig.from_pretrained`) and a
         DataLoader without worker processes (no `num_workers`, or 0: building it only wraps the
@@ -236,6 +239,8 @@ class LoopInvariantLoading(Rule):
                     break
                 if runs_once(loop.node):
                     continue  # `for fold in [1]:` repeats nothing
+                if builds_optimizer_each_iteration(loop):
+                    break  # folds, seeds, trials: each iteration is a new training run, loaded once per run
                 invariant_in.append(loop)
             if not any(loop.does_training for loop in invariant_in):
                 continue

@@ -1,4 +1,4 @@
-"""GL301 and loops of one iteration (session 8): a Kaggle kernel kept `for ixi in [1]:` from a
+"""GL301 and loops that do not repeat a training run (session 8): a Kaggle kernel kept `for ixi in [1]:` from a
 cross-validation loop and read its CSV files inside it (venheads/catboost-67-th-place-on-private,
 blind6 kernel collection: five false findings, judged "single-iteration loop, read once"). Shapes
 written from the judged code, not copied."""
@@ -68,3 +68,33 @@ def test_a_loader_with_workers_and_pretrained_weights_are_reported():
     source = EPOCHS.format(loader="data.DataLoader(train_dataset, batch_size=30, num_workers=4)",
                            config='RobertaModel.from_pretrained("roberta-base")')
     assert gl301_rows(source) == [6, 7]
+
+
+FOLDS = """
+import torch
+from torch.utils.data import DataLoader
+
+for fold, (tr_idx, va_idx) in enumerate(skf.split(train)):
+    tr_ds = TabDataset(train.iloc[tr_idx])
+    te_ds = TabDataset(test)
+    model = Net().cuda()
+    {optimizer}
+    for epoch in range(20):
+        for x, y in DataLoader(tr_ds, batch_size=512):
+            loss = model(x.cuda()).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+"""
+
+
+def test_a_fold_loop_that_starts_a_new_training_run_is_not_a_repetition():
+    # lionel509/s5e8-bank-classifier (blind8): the test set's dataset is rebuilt once per fold,
+    # where each fold trains a new model with a new optimizer: once per training run
+    optimizer = "optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)"
+    assert gl301_rows(FOLDS.format(optimizer=optimizer).replace("TabDataset", "torch.load")) == []
+
+
+def test_a_loop_that_keeps_its_optimizer_still_repeats_the_load():
+    source = FOLDS.format(optimizer="pass").replace("TabDataset", "torch.load")
+    assert gl301_rows(source) == [6]
