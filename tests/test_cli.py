@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import textwrap
 
-from conftest import GPU_TRAINING
+from conftest import GPU_TRAINING, GPU_TRAINING_RULES
 from greenlint.rules import get_rule
 
 
 def test_findings_exit_1_and_text_format(project):
     project.write("train.py", GPU_TRAINING)
-    code, out, _ = project.run("check", "--no-cache")
+    code, out, _ = project.run("check", "--no-cache", *GPU_TRAINING_RULES)
     assert code == 1
     assert "train.py:9:13: GL309 " in out
     assert "train.py:7:12: GL301 " in out
@@ -32,7 +32,7 @@ def test_exit_zero(project):
 
 def test_json_shape(project):
     project.write("train.py", GPU_TRAINING)
-    findings = project.findings("--no-cache")
+    findings = project.findings("--no-cache", *GPU_TRAINING_RULES)
     assert [f["code"] for f in findings] == ["GL301", "GL309"]
     first = findings[0]
     assert set(first) >= {"code", "message", "filename", "location", "end_location", "fix"}
@@ -46,9 +46,9 @@ def test_json_shape(project):
 def test_select_ignore_prefix_specificity(project):
     project.write("train.py", GPU_TRAINING)
     assert {f["code"] for f in project.findings("--no-cache", "--select", "GL301")} == {"GL301"}
-    assert {f["code"] for f in project.findings("--no-cache", "--ignore", "GL309")} == {"GL301"}
+    assert {f["code"] for f in project.findings("--no-cache", *GPU_TRAINING_RULES, "--ignore", "GL309")} == {"GL301"}
     # the more specific selector wins: ignore GL3 but select GL309
-    one = project.findings("--no-cache", "--ignore", "GL3", "--extend-select", "GL309")
+    one = project.findings("--no-cache", *GPU_TRAINING_RULES, "--ignore", "GL3", "--extend-select", "GL309")
     assert {f["code"] for f in one} == {"GL309"}
 
 
@@ -69,10 +69,10 @@ def test_noqa_specific_and_bare(project):
     source = GPU_TRAINING.replace('data = torch.load("train.pt")', 'data = torch.load("train.pt")  # noqa: GL301')
     source = source.replace("w = weights.cuda()", "w = weights.cuda()  # noqa")
     project.write("train.py", source)
-    assert project.findings("--no-cache") == []
+    assert project.findings("--no-cache", *GPU_TRAINING_RULES) == []
     # a noqa for another code does not suppress
     project.write("train.py", GPU_TRAINING.replace('"train.pt")', '"train.pt")  # noqa: GL309'))
-    assert {f["code"] for f in project.findings("--no-cache")} == {"GL301", "GL309"}
+    assert {f["code"] for f in project.findings("--no-cache", *GPU_TRAINING_RULES)} == {"GL301", "GL309"}
 
 
 def test_config_in_pyproject(project):
@@ -82,7 +82,7 @@ def test_config_in_pyproject(project):
 
 
 def test_greenlint_toml_and_per_file_ignores(project):
-    project.write("greenlint.toml", '[per-file-ignores]\n"scripts/*.py" = ["GL301"]\n')
+    project.write("greenlint.toml", 'preview = true\nignore = ["GL101"]\n[per-file-ignores]\n"scripts/*.py" = ["GL301"]\n')
     project.write("scripts/train.py", GPU_TRAINING)
     project.write("train.py", GPU_TRAINING)
     findings = project.findings("--no-cache")
@@ -119,15 +119,15 @@ def test_wrong_type_and_unknown_code_in_config(project):
 def test_isolated_ignores_config(project):
     project.write("greenlint.toml", 'ignore = ["GL"]\n')
     project.write("train.py", GPU_TRAINING)
-    assert len(project.findings("--no-cache", "--isolated")) == 2
+    assert len(project.findings("--no-cache", "--isolated", *GPU_TRAINING_RULES)) == 2
 
 
 def test_statistics_and_output_file(project):
     project.write("train.py", GPU_TRAINING)
-    code, out, _ = project.run("check", "--no-cache", "--statistics")
+    code, out, _ = project.run("check", "--no-cache", *GPU_TRAINING_RULES, "--statistics")
     assert code == 1
     assert "     1  GL309  loop-invariant-host-to-device-copy" in out
-    code, out, _ = project.run("check", "--no-cache", "--format", "json", "--output", "report.json")
+    code, out, _ = project.run("check", "--no-cache", *GPU_TRAINING_RULES, "--format", "json", "--output", "report.json")
     # the report goes to the file; the terminal gets the one-line summary (issue 16)
     assert code == 1 and out.startswith("Found 2 findings in 1 of 1 files.") and out.count("\n") == 1
     assert len(json.loads((project.root / "report.json").read_text())) == 2

@@ -11,17 +11,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 import hypothesmith
 
-from conftest import GPU_TRAINING
+from conftest import GPU_TRAINING, GPU_TRAINING_RULES
 from greenlint.engine import is_test_path, lint_source
 from greenlint.rules import ALL_CODES, PREVIEW_CODES, get_rule
 
 ALL = frozenset(ALL_CODES)
 DEFAULT = ALL - PREVIEW_CODES  # the rules a plain `greenlint check` runs
+WITH_GL309 = DEFAULT | {"GL309"}  # GPU_TRAINING's two findings: GL301 (default) and GL309 (preview)
 
 
 def codes(source: bytes | str) -> list[tuple[str, int]]:
     data = source.encode() if isinstance(source, str) else source
-    return [(f.code, f.location.row) for f in lint_source(data, "x.py", DEFAULT)]
+    return [(f.code, f.location.row) for f in lint_source(data, "x.py", WITH_GL309)]
 
 
 def test_syntax_error_is_gl001_at_its_position():
@@ -66,13 +67,13 @@ def test_rule_exception_is_gl000_and_other_rules_still_run(monkeypatch):
         yield  # pragma: no cover
 
     monkeypatch.setattr(type(rule), "check", lambda self, analysis: explode(analysis))
-    findings = lint_source(GPU_TRAINING.encode(), "x.py", DEFAULT)
+    findings = lint_source(GPU_TRAINING.encode(), "x.py", WITH_GL309)
     assert [f.code for f in findings] == ["GL000", "GL309"]
     assert "GL301" in findings[0].message and "boom" in findings[0].message
 
 
 def test_gl000_makes_the_cli_exit_2(project, monkeypatch):
-    monkeypatch.setattr(type(get_rule("GL309")), "check", lambda self, analysis: 1 / 0)
+    monkeypatch.setattr(type(get_rule("GL301")), "check", lambda self, analysis: 1 / 0)
     project.write("train.py", GPU_TRAINING)
     code, out, _ = project.run("check", "--no-cache")
     assert code == 2 and "GL000" in out
@@ -88,7 +89,7 @@ def test_static_analysis_never_imports_user_code(tmp_path):
     )
     (tmp_path / "sitecustomize_side_effect.py").write_text(f"open({str(marker)!r}, 'w').write('imported')\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "greenlint", "check", "--no-cache", "--format", "json", str(tmp_path)],
+        [sys.executable, "-m", "greenlint", "check", "--no-cache", *GPU_TRAINING_RULES, "--format", "json", str(tmp_path)],
         capture_output=True, text=True, cwd=tmp_path, timeout=120,
     )
     assert proc.returncode == 1, proc.stderr
@@ -99,15 +100,16 @@ def test_static_analysis_never_imports_user_code(tmp_path):
 def test_parallel_and_serial_runs_agree(project):
     for i in range(12):
         project.write(f"pkg/train_{i:02}.py", GPU_TRAINING if i % 2 else "x = 1\n")
-    serial = project.findings("--no-cache", "--jobs", "1")
-    parallel = project.findings("--no-cache", "--jobs", "2")
+    serial = project.findings("--no-cache", *GPU_TRAINING_RULES, "--jobs", "1")
+    parallel = project.findings("--no-cache", *GPU_TRAINING_RULES, "--jobs", "2")
     assert serial == parallel
     assert len(serial) == 12
 
 
 def test_cache_is_used_and_invalidated_by_content(project):
     path = project.write("train.py", GPU_TRAINING)
-    first = project.findings()
+    first = project.findings(*GPU_TRAINING_RULES)
+    assert len(first) == 2
     cache_files = list((project.root / ".greenlint_cache").glob("results-*.json"))
     assert len(cache_files) == 1
     # poison the cached entry: a warm run must return what the cache says
@@ -115,24 +117,24 @@ def test_cache_is_used_and_invalidated_by_content(project):
     entry = data["files"][str(path.resolve())]
     entry["findings"] = entry["findings"][:1]
     cache_files[0].write_text(json.dumps(data))
-    assert len(project.findings()) == 1
+    assert len(project.findings(*GPU_TRAINING_RULES)) == 1
     # a content change invalidates the entry
     project.write("train.py", GPU_TRAINING + "\n# edited\n")
-    assert project.findings() == first
+    assert project.findings(*GPU_TRAINING_RULES) == first
 
 
 def test_corrupt_cache_is_ignored(project):
     project.write("train.py", GPU_TRAINING)
-    project.findings()
+    project.findings(*GPU_TRAINING_RULES)
     for cache_file in (project.root / ".greenlint_cache").glob("results-*.json"):
         cache_file.write_bytes(b"\x00not json")
-    assert len(project.findings()) == 2
+    assert len(project.findings(*GPU_TRAINING_RULES)) == 2
 
 
 def test_unwritable_cache_dir_is_not_fatal(project):
     project.write("train.py", GPU_TRAINING)
     (project.root / "blocked").write_text("a file, not a directory")
-    assert len(project.findings("--cache-dir", "blocked/cache")) == 2
+    assert len(project.findings(*GPU_TRAINING_RULES, "--cache-dir", "blocked/cache")) == 2
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

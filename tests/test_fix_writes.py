@@ -17,9 +17,10 @@ import pytest
 from conftest import GPU_TRAINING
 from greenlint import fix_writing, runner, writer
 
-# GPU_TRAINING's two default-set findings, GL301 and GL309, both with unsafe fixes; FIXED_LINE is GL309's
-# fix (the per-step copy to the GPU, hoisted above the epoch loop), absent from the unfixed file.
-SELECT = ("--select", "GL0,GL301,GL309")
+# GPU_TRAINING's findings of GL301 (default set) and GL309 (a preview rule, hence --preview), both with
+# unsafe fixes; FIXED_LINE is GL309's fix (the per-step copy to the GPU, hoisted above the epoch loop),
+# absent from the unfixed file.
+SELECT = ("--preview", "--select", "GL0,GL301,GL309")
 FIXED_LINE = "\nw = weights.cuda()\n"
 
 

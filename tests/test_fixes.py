@@ -15,8 +15,9 @@ from greenlint.rules import ALL_CODES
 
 # The fixes under test here; other rules' fixes are tested with their rules (tests/rules/).
 ALL = frozenset(code for code in ALL_CODES if code.startswith("GL0")) | {"GL101", "GL102", "GL301", "GL309"}
-# The command-line tests fix GPU_TRAINING's two default-set findings (GL301 and GL309, both unsafe fixes).
-SELECT = ("--select", "GL0,GL301,GL309")
+# The command-line tests fix GPU_TRAINING's two findings (GL301, and the preview rule GL309: hence
+# --preview), both unsafe fixes.
+SELECT = ("--preview", "--select", "GL0,GL301,GL309")
 
 
 def fixed(source: str, unsafe: bool = True) -> str:

@@ -12,6 +12,7 @@ from conftest import GPU_TRAINING
 
 ALL = frozenset(ALL_CODES)
 DEFAULT = ALL - PREVIEW_CODES  # the rules a plain `greenlint check` runs
+WITH_GL309 = DEFAULT | {"GL309"}  # GPU_TRAINING's two findings: GL301 (default) and GL309 (preview)
 
 
 def test_formats_list_github() -> None:
@@ -19,7 +20,7 @@ def test_formats_list_github() -> None:
 
 
 def test_one_annotation_per_finding() -> None:
-    findings = lint_source(GPU_TRAINING.encode(), "src/train.py", DEFAULT)
+    findings = lint_source(GPU_TRAINING.encode(), "src/train.py", WITH_GL309)
     out = render_github(findings)
     lines = out.splitlines()
     assert out.endswith("\n") and len(lines) == len(findings) == 2

@@ -25,16 +25,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 GIT = shutil.which("git")
 pytestmark = pytest.mark.skipif(GIT is None, reason="git is not installed; pre-commit needs it")
 
-# The same class weights copied to the GPU on every step: GL309, a default-set rule with an unsafe fix.
+# The same file loaded again on every epoch: GL301, a default-set rule with an unsafe fix.
 BAD = """import torch
 
 model = torch.nn.Linear(4096, 4096).cuda()
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-weights = torch.rand(4096)
 for epoch in range(3):
-    for x, y in [(torch.randn(4, 8), torch.zeros(4, dtype=torch.long))]:
-        w = weights.cuda()
-        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda(), weight=w)
+    data = torch.load("train.pt")
+    for x, y in data:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
         loss.backward()
         optimizer.step()
 """
@@ -123,12 +122,12 @@ def test_hook_manifest_declares_both_hooks() -> None:
         assert hook["require_serial"] is False
 
 
-def test_hooks_fail_on_a_per_step_copy_to_the_gpu(hook_repo: tuple[Path, Path]) -> None:
+def test_hooks_fail_on_a_per_epoch_reload(hook_repo: tuple[Path, Path]) -> None:
     code, output = _try_repo(hook_repo, BAD, "bad")
     assert code != 0, output
-    assert "bad.py:8:13: GL309" in output, output
+    assert "bad.py:6:12: GL301" in output, output
     assert _status(output, "greenlint") == "Failed"
-    assert _status(output, "greenlint (fix)") == "Failed"  # GL309's fix is unsafe: --fix leaves it
+    assert _status(output, "greenlint (fix)") == "Failed"  # GL301's fix is unsafe: --fix leaves it
 
 
 def test_hooks_pass_on_a_clean_file(hook_repo: tuple[Path, Path]) -> None:

@@ -20,7 +20,7 @@ from greenlint.reporters.text import fix_sentences, render_plain, summary_line
 from greenlint.rules import get_rule
 from greenlint.terminal import Console
 
-from conftest import GPU_TRAINING
+from conftest import GPU_TRAINING, GPU_TRAINING_RULES
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PARAGRAPH = ("estimated: the energy attributed to line 48 (2.1 J, 21.6% of the samples) x (n - 1) / n with "
@@ -169,7 +169,7 @@ def test_fixes_that_need_unsafe_fixes_are_never_called_fixable_with_fix():
 @pytest.mark.parametrize("output_format", ["json", "sarif", "github"])
 def test_machine_formats_on_stdout_say_the_summary_on_stderr(project, output_format):
     project.write("train.py", GPU_TRAINING)
-    code, out, err = project.run("check", "--no-cache", "--format", output_format)
+    code, out, err = project.run("check", "--no-cache", *GPU_TRAINING_RULES, "--format", output_format)
     assert code == 1
     assert err == "Found 2 findings in 1 of 1 files. 2 hidden fixes can be enabled with the `--unsafe-fixes` option (they change numerics or behaviour).\n"
     assert "Found" not in out
@@ -179,7 +179,7 @@ def test_machine_formats_on_stdout_say_the_summary_on_stderr(project, output_for
 
 def test_a_report_in_a_file_leaves_the_summary_on_stdout(project):
     project.write("train.py", GPU_TRAINING)
-    code, out, err = project.run("check", "--no-cache", "--output", "report.txt")
+    code, out, err = project.run("check", "--no-cache", *GPU_TRAINING_RULES, "--output", "report.txt")
     assert code == 1 and err == ""
     assert out.startswith("Found 2 findings in 1 of 1 files.") and out.rstrip().endswith("Report: report.txt")
     assert "train.py:9:13: GL309 " in (project.root / "report.txt").read_text(encoding="utf-8")
@@ -187,21 +187,21 @@ def test_a_report_in_a_file_leaves_the_summary_on_stdout(project):
 
 def test_quiet_prints_findings_only(project):
     project.write("train.py", GPU_TRAINING)
-    code, out, err = project.run("check", "--no-cache", "--quiet", "--format", "json")
+    code, out, err = project.run("check", "--no-cache", *GPU_TRAINING_RULES, "--quiet", "--format", "json")
     assert code == 1 and err == ""
-    code, out, err = project.run("check", "--no-cache", "--quiet")
+    code, out, err = project.run("check", "--no-cache", *GPU_TRAINING_RULES, "--quiet")
     assert "Found" not in out and out.count("\n") == 2
 
 
 def test_clean_machine_format_run_says_so(project):
     project.write("ok.py", "x = 1\n")
-    code, out, err = project.run("check", "--no-cache", "--format", "json")
+    code, out, err = project.run("check", "--no-cache", *GPU_TRAINING_RULES, "--format", "json")
     assert code == 0 and json.loads(out) == [] and err == "All checks passed! (1 files)\n"
 
 
 def test_check_on_a_terminal_is_coloured_and_wrapped(tmp_path):
     (tmp_path / "train.py").write_text(GPU_TRAINING, encoding="utf-8")
-    proc = _greenlint(tmp_path, "check", "--no-cache", "train.py", env={"TTY_COMPATIBLE": "1", "COLUMNS": "80"})
+    proc = _greenlint(tmp_path, "check", "--no-cache", *GPU_TRAINING_RULES, "train.py", env={"TTY_COMPATIBLE": "1", "COLUMNS": "80"})
     assert proc.returncode == 1, proc.stderr
     assert "\x1b[" in proc.stdout  # rich's colours: this is the terminal path, not render_plain
     text = ANSI.sub("", proc.stdout)

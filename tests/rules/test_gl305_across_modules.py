@@ -70,7 +70,7 @@ class Tagger(pl.LightningModule):
 
 def gl305(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, str]]:
     monkeypatch.chdir(root)
-    settings = Settings(project_root=root, selection=RuleSelection(select=("GL305",)))
+    settings = Settings(project_root=root, selection=RuleSelection(select=("GL305",), preview=True))
     findings = lint_files(sorted(root.rglob("*.py")), settings, use_cache=False, jobs=1).findings
     return [(f.filename, f.location.row, f.message) for f in findings if f.code == "GL305"]
 

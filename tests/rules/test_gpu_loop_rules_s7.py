@@ -100,7 +100,7 @@ if __name__ == "__main__":
 
 def _gl403(root: Path, monkeypatch: pytest.MonkeyPatch) -> list:
     monkeypatch.chdir(root)
-    settings = Settings(project_root=root, selection=RuleSelection(select=("GL403",)))
+    settings = Settings(project_root=root, selection=RuleSelection(select=("GL403",), preview=True))
     findings = lint_files(sorted(root.rglob("*.py")), settings, use_cache=False, jobs=1).findings
     return [f for f in findings if f.code == "GL403"]
 
