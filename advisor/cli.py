@@ -204,7 +204,7 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
     from greenlint.config import ConfigError, Overrides, load_settings
     from greenlint.discovery import DiscoveryError, discover
     from greenlint.runner import lint_files
-    from greenlint.selection import preview_rules_selected_without_preview
+    from greenlint.selection import preview_only_codes, preview_rules_selected_without_preview
 
     overrides = Overrides(
         select=args.select,
@@ -233,8 +233,9 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         return EXIT_ERROR
     if args.fix or args.diff or args.fix_only:
         return _fix(args, settings, files, stderr)
+    preview_only = preview_only_codes(settings.selection)  # run, counted, not shown (impact_filter)
     try:
-        result = lint_files(files, settings, use_cache=not args.no_cache, jobs=args.jobs)
+        result = lint_files(files, settings, use_cache=not args.no_cache, jobs=args.jobs, extra_codes=preview_only)
     except CacheDirError as exc:
         stderr.print(f"greenlint: error: {exc}", soft_wrap=True, markup=False)
         return EXIT_ERROR
@@ -244,7 +245,7 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         stderr.print(f"greenlint: warning: {display_text(path)}: cannot read: {reason}", soft_wrap=True, markup=False)
     from greenlint.impact_filter import apply_threshold
 
-    shown = apply_threshold(result.findings, settings)  # hidden findings neither show nor fail the run
+    shown = apply_threshold(result.findings, settings, preview_only)  # hidden ones neither show nor fail the run
     status = _report(args, shown.findings, result.files_checked, stderr, threshold=shown)
     if status is not None:
         return status

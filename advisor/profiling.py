@@ -69,11 +69,9 @@ def measurable_preview_codes(settings: Settings) -> frozenset[str]:
     ignores stay ignored; with preview on, this adds nothing."""
     from greenlint.savings import savings_model
 
-    selection = settings.selection
-    if selection.preview:
-        return frozenset()
-    extra = replace(selection, preview=True).enabled_codes() - selection.enabled_codes()
-    return frozenset(code for code in extra if savings_model(code) is not None)
+    from greenlint.selection import preview_only_codes
+
+    return frozenset(code for code in preview_only_codes(settings.selection) if savings_model(code) is not None)
 
 
 def keep_measurable(advice: list[Advice], preview_only: frozenset[str]) -> list[Advice]:

@@ -53,10 +53,11 @@ def display_path(path: Path, cwd: Path) -> str:
 
 
 def _prepare(
-    files: list[Path], settings: Settings, index: ProjectIndex | None = None, jobs: int | None = None
+    files: list[Path], settings: Settings, index: ProjectIndex | None = None, jobs: int | None = None,
+    extra_codes: frozenset[str] = frozenset(),
 ) -> tuple[list[_Prepared], list[tuple[str, str]]]:
     cwd = Path.cwd().resolve()
-    enabled = settings.selection.enabled_codes()
+    enabled = settings.selection.enabled_codes() | extra_codes
     read, unreadable = [], []
     for path in files:
         shown = display_path(path, cwd)
@@ -106,11 +107,14 @@ def project_index(files: list[Path], settings: Settings, use_cache: bool) -> Pro
     return ProjectIndex(find_project_root(files), settings.resolved_cache_dir if use_cache else None)
 
 
-def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jobs: int | None = None) -> RunResult:
-    """Raises CacheDirError (before reading any file) when the cache folder is not greenlint's to use."""
+def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jobs: int | None = None,
+               extra_codes: frozenset[str] = frozenset()) -> RunResult:
+    """`extra_codes`: rules to run besides the selection's (`check` counts what the preview rules
+    would add). Raises CacheDirError (before reading any file) when the cache folder is not
+    greenlint's to use."""
     cache = ResultCache(settings.resolved_cache_dir, settings.fingerprint(), settings.cache_dir_source) if use_cache else None
     index = project_index(files, settings, use_cache)
-    prepared, unreadable = _prepare(files, settings, index, jobs)
+    prepared, unreadable = _prepare(files, settings, index, jobs, extra_codes)
     results: dict[Path, list[Finding]] = {}
     pending: list[_Prepared] = []
     if cache is not None:

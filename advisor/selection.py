@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from greenlint.rules import ALL_CODES, PREVIEW_CODES
 
@@ -43,6 +43,14 @@ class RuleSelection:
                 enabled.add(code)
         enabled.add("GL000")  # greenlint's own errors are always reported
         return frozenset(enabled)
+
+
+def preview_only_codes(selection: RuleSelection) -> frozenset[str]:
+    """The preview rules that `--preview` would add to `selection` (none when preview is on): the
+    user's select and ignore still apply, so a preview rule they ignore is not among them."""
+    if selection.preview:
+        return frozenset()
+    return replace(selection, preview=True).enabled_codes() - selection.enabled_codes()
 
 
 def _specificity(code: str, selectors: tuple[str, ...]) -> int:

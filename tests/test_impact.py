@@ -350,7 +350,7 @@ def test_sarif_results_carry_impact_and_the_run_the_hidden_count(project, declar
     code, out, _ = project.run("check", "--no-cache", "--format", "sarif")
     assert code == 1
     run = json.loads(out)["runs"][0]
-    assert run["properties"] == {"minImpact": "medium", "hiddenBelowMinImpact": 1}
+    assert run["properties"] == {"minImpact": "medium", "hiddenBelowMinImpact": 1, "hiddenPreview": 0}
     (result,) = run["results"]
     assert result["ruleId"] == "GL406" and result["properties"]["impact"]["level"] == "medium"
 

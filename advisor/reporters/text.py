@@ -51,14 +51,14 @@ def fix_sentences(findings: list[Finding], unsafe: bool) -> list[tuple[str, bool
 def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = False, fixed: int = 0,
                  note: str | None = None) -> str:
     """One line, for a report in another format or in a file: what the run found. `note`: how many
-    findings min-impact hid (impact_filter.hidden_sentence)."""
+    findings min-impact or preview mode hid (impact_filter.Shown.note)."""
     parts = [f"Fixed {_plural(fixed, 'finding')}."] if fixed else []
     if findings:
         files = len({f.filename for f in findings})
         parts.append(f"Found {_plural(len(findings), 'finding')} in {files} of {files_checked} files.")
         parts += [sentence for sentence, _ in fix_sentences(findings, unsafe)]
     elif not fixed:
-        parts.append(f"All checks passed! ({files_checked} files)")
+        parts.append(f"All checks passed! ({_plural(files_checked, 'file')})")
     if note:
         parts.append(note)
     return " ".join(parts)
@@ -66,7 +66,7 @@ def summary_line(findings: list[Finding], files_checked: int, unsafe: bool = Fal
 
 def render_plain(findings: list[Finding], out: TextIO, files_checked: int, unsafe: bool = False, fixed: int = 0,
                  note: str | None = None) -> None:
-    """render_text's lines, uncoloured, without rich; `note` (findings min-impact hid) comes last."""
+    """render_text's lines, uncoloured, without rich; `note` (findings min-impact or preview mode hid) comes last."""
     lines = [
         f"{display_text(f.filename)}:{f.position}: {f.code}{' [*]' if _fixable(f, unsafe) else ''} {display_text(f.message)}"
         for f in findings
@@ -78,7 +78,7 @@ def render_plain(findings: list[Finding], out: TextIO, files_checked: int, unsaf
         lines.append(f"Found {_plural(len(findings), 'finding')} in {files} of {files_checked} files.")
         lines += [f"{'[*] ' if marked else ''}{sentence}" for sentence, marked in fix_sentences(findings, unsafe)]
     elif not fixed:
-        lines.append(f"All checks passed! ({files_checked} files)")
+        lines.append(f"All checks passed! ({_plural(files_checked, 'file')})")
     if note:
         lines.append(note)
     out.write("".join(line + "\n" for line in lines))
@@ -105,7 +105,7 @@ def render_text(findings: list[Finding], console: Console, files_checked: int, u
             mark = "[cyan]\\[*][/cyan] " if marked else ""
             console.print(f"{mark}{escape(sentence)}", highlight=False)
     elif not fixed:
-        console.print(f"[green]All checks passed![/green] ({files_checked} files)", highlight=False)
+        console.print(f"[green]All checks passed![/green] ({_plural(files_checked, 'file')})", highlight=False)
     if note:
         console.print(escape(note), highlight=False)
 
