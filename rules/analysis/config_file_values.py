@@ -1,0 +1,161 @@
+"""The config-file half of `ConfigValues` (config_values.py): the values of YAML/JSON/TOML files a
+module opens by a path it spells out, and of a `@hydra.main` function's config tree.
+
+A mixin, not a separate object: it follows names through the same module index (`_resolve`,
+`index`, `path`) as the rest of the lookup, and keeps the same private state (`_dependencies`,
+`_text`). Split out of config_values.py only to keep each module readable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+from greenlint.rules.analysis.config_hydra import hydra_layers
+from greenlint.rules.analysis.config_index import Key, expression_key
+from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
+from greenlint.rules.config_data import (
+    HERE,
+    ConfigFile,
+    config_dependencies,
+    data_text,
+    dirname,
+    inside,
+    join,
+    key_line,
+    load_config,
+    locate,
+    navigate,
+    project_root,
+)
+
+if TYPE_CHECKING:
+    from greenlint.rules.analysis.config_index import ConfigIndex
+
+# How far names, paths and nested configs are followed (config_values.py uses the same bound).
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    value: Any
+    source: str
+
+
+class ConfigFileReading:
+    """Methods of ConfigValues that read config files; see config_values.py for the rest."""
+
+    module: cst.Module
+    _text: str | None
+    _dependencies: set[Path] | None
+
+    if TYPE_CHECKING:
+        @property
+        def path(self) -> Path | None: ...
+        @property
+        def index(self) -> ConfigIndex: ...
+        def _resolve(self, key: Key, depth: int) -> ConfigValue | None: ...
+
+    # -- config files ---------------------------------------------------------------------------
+    def _file_value(self, call: cst.Call, rest: Key, depth: int) -> ConfigValue | None:
+        if self.path is None or not call.args or call.args[0].star:
+            return None
+        relative = self._path_of(call.args[0].value, depth + 1)
+        if relative is None:
+            return None
+        folder = self.path.parent
+        root = project_root(folder)
+        if relative.startswith(HERE):
+            here = folder / relative[len(HERE):].lstrip("/")
+            found = here if inside(here, root) and here.is_file() else None
+        else:
+            found = locate(relative, folder, root)
+        config = load_config(found, root) if found is not None and self._covered(found, root) else None
+        if config is None:
+            return None
+        return _file_entry(config, rest)
+
+    def _covered(self, path: Path, root: Path) -> bool:
+        """Only files the result cache keys on (advisor/config_files.py) may change a finding:
+        a path assembled from pieces the scan does not see is left unknown."""
+        if self._dependencies is None:
+            assert self.path is not None
+            text = self._text if self._text is not None else self.module.code
+            self._dependencies = {p.resolve() for p in config_dependencies(self.path, text, root)}
+        return path.resolve() in self._dependencies
+
+    def _path_of(self, node: cst.BaseExpression, depth: int) -> str | None:
+        """The literal path an expression opens: `"c.yaml"`, `open(P)`, `Path(P).read_text()`,
+        `os.path.join(os.path.dirname(__file__), "c.yaml")`, a name bound once to one of those,
+        or a value this module resolves (`args.config` with a literal default)."""
+        if depth > MAX_DEPTH:
+            return None
+        value = literal_value(node)
+        if isinstance(value, str):
+            return value
+        if isinstance(node, cst.Name):
+            if node.value == "__file__":
+                return HERE + "/" + (self.path.name if self.path is not None else "")
+            bound = self.index.bindings.get(node.value, [])
+            if len(bound) == 1 and bound[0] is not None and node.value not in self.index.hydra_params:
+                return self._path_of(bound[0], depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+            left, right = self._path_of(node.left, depth + 1), self._path_of(node.right, depth + 1)
+            return join(left, right) if left is not None and right is not None else None
+        if isinstance(node, cst.Attribute) and node.attr.value == "parent":
+            inner = self._path_of(node.value, depth + 1)
+            return dirname(inner) if inner is not None else None
+        if isinstance(node, cst.Call):
+            func = node.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+            args = [a.value for a in node.args if a.keyword is None and not a.star]
+            if name in ("read", "read_text", "read_bytes", "open", "resolve", "absolute", "expanduser") and isinstance(func, cst.Attribute) and not (name == "open" and args):
+                return self._path_of(func.value, depth + 1)
+            if name in ("open", "Path", "PurePath", "abspath", "realpath", "normpath", "expanduser", "str") and args:
+                return self._path_of(args[0], depth + 1)
+            if name == "dirname" and len(args) == 1:
+                inner = self._path_of(args[0], depth + 1)
+                return dirname(inner) if inner is not None else None
+            if name == "join" and args:
+                parts = [self._path_of(a, depth + 1) for a in args]
+                if any(p is None for p in parts):
+                    return None
+                joined = parts[0]
+                for part in parts[1:]:
+                    joined = join(joined, part)  # type: ignore[arg-type]
+                return joined
+        found = self._resolve(expression_key(node), depth + 1) if expression_key(node) else None
+        return found.value if found is not None and isinstance(found.value, str) else None
+
+    # -- Hydra ----------------------------------------------------------------------------------
+    def _hydra(self, decorator: tuple[str, str], rest: Key) -> ConfigValue | None:
+        if self.path is None or not rest:
+            return None
+        config_path, config_name = decorator
+        root = project_root(self.path.parent)
+        directory = (self.path.parent / config_path).resolve()
+        if not inside(directory, root):
+            return None
+        layers = hydra_layers(directory, config_name, root)
+        if not all(self._covered(config.path, root) for _, config in layers):
+            return None  # the cache would not see an edit of the uncovered file
+        for prefix, config in reversed(layers):
+            if rest[: len(prefix)] != prefix:
+                continue
+            found = _file_entry(config, rest[len(prefix):], rest)
+            if found is not None:
+                dotted = ".".join(str(p) for p in rest)
+                return ConfigValue(found.value, f"{found.source} (Hydra: override with `{dotted}=...`)")
+        return None
+
+
+def _file_entry(config: ConfigFile, rest: Key, full: Key | None = None) -> ConfigValue | None:
+    value = navigate(config.data, rest)
+    if value is NOT_LITERAL or isinstance(value, str) and (value.startswith("${") or value == "???"):
+        return None
+    shown_key = ".".join(str(p) for p in (full or rest)) or "the whole file"
+    line = key_line(config, str(rest[-1])) if rest else None
+    where = f"{config.shown}:{line}" if line else config.shown
+    return ConfigValue(value, f"`{shown_key}: {data_text(value)}` in {where}")
