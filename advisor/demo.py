@@ -92,12 +92,14 @@ def _run(script: Path, report: Path, steps: int, console: Console, stderr: Conso
                   "(bundled with greenlint; it runs from a temporary copy, removed at the end)", highlight=False)
     console.rule("1. greenlint check (static: what is wasteful)")
     settings = Settings(project_root=script.parent)
-    result = lint_files([script], settings, use_cache=False, jobs=1)
-    # as a plain `greenlint check` says it: fixes that need --unsafe-fixes are counted as hidden,
-    # findings under the default min-impact are counted, not shown
     from greenlint.impact_filter import apply_threshold
+    from greenlint.selection import preview_only_codes
 
-    shown = apply_threshold(result.findings, settings)
+    # as a plain `greenlint check` says it: fixes that need --unsafe-fixes are counted as hidden,
+    # findings under the default min-impact and those of preview rules are counted, not shown
+    preview_only = preview_only_codes(settings.selection)
+    result = lint_files([script], settings, use_cache=False, jobs=1, extra_codes=preview_only)
+    shown = apply_threshold(result.findings, settings, preview_only)
     render_findings(shown.findings, console, result.files_checked, unsafe=False, note=shown.note)
 
     console.rule("2. greenlint profile (where the energy goes; each figure says how it was obtained)")
