@@ -66,3 +66,16 @@ def test_the_frozen_files_parse_and_every_verdict_is_a_bool():
     verdicts = vt.distinct_verdicts(sorted(BENCH.glob("blind*_judgements.toml")))
     assert len(verdicts) > 1000
     assert all(isinstance(v["verdict"], bool) for v in verdicts)
+
+
+def test_set_reads_one_corpus_and_an_unknown_one_is_a_usage_error(monkeypatch, capsys):
+    import pytest
+
+    monkeypatch.setattr(sys, "argv", ["verdict_table.py", "--set", "blind8", "--codes", "GL207"])
+    assert vt.main() == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 verdict files") and "| GL207 | 2 |" in out
+    monkeypatch.setattr(sys, "argv", ["verdict_table.py", "--set", "no_such_corpus"])
+    with pytest.raises(SystemExit) as exit_info:
+        vt.main()
+    assert exit_info.value.code == 2 and "no such verdict file" in capsys.readouterr().err
