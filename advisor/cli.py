@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exclude", action=_CodesAction, metavar="PATTERNS", help="file patterns to skip (replaces the defaults)")
     check.add_argument("--extend-exclude", action=_CodesAction, metavar="PATTERNS", help="file patterns to skip in addition")
     check.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None, help="also run the preview rules (under 80 %% measured precision; see docs/precision.md)")
+    check.add_argument("--long-run", action="append", metavar="PATTERN", dest="long_runs",
+                       help="a script that runs for hours: the run-length rules report in files matching PATTERN (repeatable; adds to long-runs)")
     check.add_argument("--min-impact", choices=("low", "medium", "high"), help="hide findings whose estimated impact is below this level (default: medium; an exactly selected code shows all its findings)")
     check.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore ignores")
     check.add_argument("--force-exclude", action="store_true", help="apply excludes to files named on the command line too (for pre-commit)")
@@ -216,6 +218,7 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         cache_dir=args.cache_dir,
         preview=args.preview,
         min_impact=args.min_impact,
+        long_runs=args.long_runs,
     )
     skipped: list[str] = []  # folders discovery could not read
     try:
@@ -245,7 +248,12 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         stderr.print(f"greenlint: warning: {display_text(path)}: cannot read: {reason}", soft_wrap=True, markup=False)
     from greenlint.impact_filter import apply_threshold
 
-    shown = apply_threshold(result.findings, settings, preview_only)  # hidden ones neither show nor fail the run
+    if settings.long_runs and not result.long_run_files and result.files_checked:
+        patterns = ", ".join(display_text(p) for p in settings.long_runs)
+        stderr.print(f"greenlint: warning: long-runs ({patterns}) matches none of the {result.files_checked} files checked",
+                     soft_wrap=True, markup=False)
+    # hidden ones neither show nor fail the run
+    shown = apply_threshold(result.findings, settings, preview_only, result.long_run_files)
     status = _report(args, shown.findings, result.files_checked, stderr, threshold=shown)
     if status is not None:
         return status

@@ -32,7 +32,7 @@ CONFIG_FILENAMES = ("greenlint.toml", ".greenlint.toml")
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
 _KNOWN_KEYS = frozenset({*_LIST_KEYS, "per-file-ignores", "respect-gitignore", "cache-dir", "preview", "grid-intensity", "pue",
-                         "min-impact"})
+                         "min-impact", "long-runs"})
 
 
 class ConfigError(Exception):
@@ -56,6 +56,8 @@ class Settings:
     # findings whose estimated impact is below this level are not shown (impact_filter.py); not
     # part of the fingerprint: the cache holds every finding and the threshold applies after it
     min_impact: str = DEFAULT_MIN_IMPACT
+    # files the user says run for hours: the run-length rules report there (long_runs.py)
+    long_runs: tuple[str, ...] = ()
 
     @property
     def all_excludes(self) -> tuple[str, ...]:
@@ -140,8 +142,10 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
         min_impact = validate_level(table.get("min-impact", DEFAULT_MIN_IMPACT), f"`{prefix}min-impact`")
     except InvalidLevel as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    long_runs = tuple(_patterns(table.get("long-runs", []), f"{prefix}long-runs", path))
     root = path.parent.resolve()
     return Settings(
+        long_runs=long_runs,
         min_impact=min_impact,
         grid_intensity=grid,
         pue=pue if pue is not None else 1.0,
@@ -181,6 +185,18 @@ def _string_list(value: Any, key: str, path: Path) -> list[str]:
     return value
 
 
+def _patterns(value: Any, key: str, path: Path | None) -> list[str]:
+    """A list of file patterns; an empty or blank pattern is an error (it would match nothing)."""
+    where = f"{path}: `{key}`" if path else f"`{key}`"
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where} must be a list of file patterns (strings)")
+    if any(not item.strip() for item in value):
+        raise ConfigError(f"{where}: an empty pattern matches no file")
+    return value
+
+
 def _selectors(values: list[str], key: str, path: Path | None) -> list[str]:
     result = []
     for value in values:
@@ -205,6 +221,7 @@ class Overrides:
     cache_dir: str | None = None
     preview: bool | None = None
     min_impact: str | None = None
+    long_runs: list[str] | None = None  # --long-run, added to the configured patterns
 
 
 def load_settings(
@@ -254,6 +271,8 @@ def apply_overrides(settings: Settings, overrides: Overrides) -> Settings:
             changes["min_impact"] = validate_level(overrides.min_impact, "--min-impact")
         except InvalidLevel as exc:
             raise ConfigError(str(exc)) from None
+    if overrides.long_runs:
+        changes["long_runs"] = settings.long_runs + tuple(_patterns(overrides.long_runs, "--long-run", None))
     if overrides.cache_dir is not None:
         changes["cache_dir"] = Path(overrides.cache_dir).resolve()
         changes["cache_dir_source"] = "--cache-dir"

@@ -128,10 +128,24 @@ class Shown:
                 "hiddenPreview": len(self.preview)}
 
 
-def apply_threshold(findings: list[Finding], settings: Settings, preview_only: frozenset[str] = frozenset()) -> Shown:
+def apply_threshold(findings: list[Finding], settings: Settings, preview_only: frozenset[str] = frozenset(),
+                    long_run_files: frozenset[str] = frozenset()) -> Shown:
     """Split `findings` for the report. `preview_only`: codes of preview rules that ran although
-    preview is off (counted when the threshold would show them, never shown)."""
+    preview is off (counted when the threshold would show them, never shown), except the
+    run-length rules in `long_run_files` (display paths of the files matching `long-runs`),
+    which report there as default rules do (long_runs.py)."""
     visibility = visibility_for(settings)
-    preview = [f for f in findings if f.code in preview_only]
-    shown, hidden = visibility.split([f for f in findings if f.code not in preview_only])
+    long_codes: frozenset[str] = frozenset()
+    if long_run_files:
+        from greenlint.long_runs import run_length_codes
+
+        long_codes = run_length_codes(settings.selection)
+
+    def counted_only(finding: Finding) -> bool:
+        if finding.code not in preview_only:
+            return False
+        return not (finding.code in long_codes and finding.filename in long_run_files)
+
+    preview = [f for f in findings if counted_only(f)]
+    shown, hidden = visibility.split([f for f in findings if not counted_only(f)])
     return Shown(shown, hidden, visibility.min_impact, [f for f in preview if visibility.shows(f)])

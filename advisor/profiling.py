@@ -74,26 +74,46 @@ def measurable_preview_codes(settings: Settings) -> frozenset[str]:
     return frozenset(code for code in preview_only_codes(settings.selection) if savings_model(code) is not None)
 
 
-def keep_measurable(advice: list[Advice], preview_only: frozenset[str]) -> list[Advice]:
-    """Drop the unquantified advice of preview-only rules and renumber the ranks."""
-    kept = [a for a in advice if a.quantified or a.code not in preview_only]
+def keep_measurable(advice: list[Advice], preview_only: frozenset[str],
+                    long_run: LongRunFindings | None = None) -> list[Advice]:
+    """Drop the unquantified advice of preview-only rules and renumber the ranks; in a file that
+    matches `long-runs`, a run-length rule's advice is kept as a default rule's would be."""
+    long_run = long_run or LongRunFindings()
+    kept = [a for a in advice if a.quantified or a.code not in preview_only or long_run.reports(a.code, a.filename)]
     return [replace(a, rank=i) for i, a in enumerate(kept, start=1)]
 
 
+@dataclass(frozen=True)
+class LongRunFindings:
+    """The run-length rules (long_runs.py) and the files matching `long-runs` where they report."""
+
+    codes: frozenset[str] = frozenset()
+    files: frozenset[str] = frozenset()  # display paths, as findings and advice carry them
+
+    def reports(self, code: str, filename: str) -> bool:
+        return code in self.codes and filename in self.files
+
+
 def lint_for_advice(files: list[Path], settings: Settings,
-                    preview_only: frozenset[str] = frozenset()) -> tuple[list[Finding], list[str]]:
+                    preview_only: frozenset[str] = frozenset()) -> tuple[list[Finding], list[str], LongRunFindings]:
     """Findings of every enabled rule in the files that ran, with the project's configuration,
     plus those of the preview rules in `preview_only` (`measurable_preview_codes`; the caller
-    keeps only their quantified advice). The other preview rules stay off."""
+    keeps only their quantified advice), plus the run-length rules in the files matching
+    `long-runs`. The other preview rules stay off."""
+    from greenlint.long_runs import run_length_codes
     from greenlint.rules import PREVIEW_CODES
     from greenlint.runner import lint_files
 
     notices: list[str] = []
-    if preview_only:
+    long_codes = run_length_codes(settings.selection) if settings.long_runs else frozenset()
+    if preview_only or long_codes:
+        # one lint with every rule that may report; the long-run ones are kept below where they apply
         selection = settings.selection
+        on = preview_only | long_codes
         settings = replace(settings, selection=replace(
-            selection, preview=True, ignore=selection.ignore + tuple(sorted(PREVIEW_CODES - preview_only))))
+            selection, preview=True, ignore=selection.ignore + tuple(sorted(PREVIEW_CODES - on))))
     result = lint_files(files, settings, use_cache=False, jobs=1)
+    long_run = LongRunFindings(long_codes, result.long_run_files)
     for path, reason in result.unreadable:
         notices.append(f"{path}: cannot read for linting: {reason}")
     # Findings carry display paths relative to the working directory; advice matches them to the
@@ -103,8 +123,10 @@ def lint_for_advice(files: list[Path], settings: Settings,
             notices.append(f"{f.filename}: not linted for advice ({f.code}: {f.message})")
         elif f.code == "GL000":
             notices.append(f"{f.filename}: {f.message}")
-    findings = [f for f in result.findings if not f.code.startswith("GL0")]
-    return findings, notices
+    only_long = long_codes - preview_only
+    findings = [f for f in result.findings if not f.code.startswith("GL0")
+                and (f.code not in only_long or long_run.reports(f.code, f.filename))]
+    return findings, notices, long_run
 
 
 def carbon_for(profile_json: dict[str, Any], grid_g_per_kwh: float | None, pue: float) -> Carbon | None:
@@ -138,15 +160,16 @@ def advise(exit_code: int, profile: Any, script: str | None, settings: Settings 
     pue = pue if pue is not None else settings.pue
     profile_json = profile.to_json()
     findings: list[Finding] = []
+    long_run = LongRunFindings()
     preview_only = measurable_preview_codes(settings)
     files = files_that_ran(script, profile_json, cwd)
     if lint:
         try:
-            findings, lint_notices = lint_for_advice(files, settings, preview_only)
+            findings, lint_notices, long_run = lint_for_advice(files, settings, preview_only)
             notices += lint_notices
         except Exception as exc:  # noqa: BLE001 - the measured profile must survive a linter failure
             notices.append(f"linting for advice failed ({type(exc).__name__}: {exc}); no advice")
-    advice = keep_measurable(build_advice(profile_json, findings), preview_only)
+    advice = keep_measurable(build_advice(profile_json, findings), preview_only, long_run)
     carbon = carbon_for(profile_json, grid_g_per_kwh, pue)
     linted = [os.path.relpath(p, cwd) for p in files] if lint else []
     return AdvisedProfile(exit_code, profile, advice, carbon, linted, notices)

@@ -37,12 +37,15 @@ class RunResult:
     files_from_cache: int
     unreadable: list[tuple[str, str]]  # (path, reason)
     notices: list[str] = field(default_factory=list)  # things the user should know (stderr)
+    # display paths of the files that matched `long-runs` (long_runs.py): the run-length rules report there
+    long_run_files: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class _Prepared:
     request: LintRequest
     digest: str
+    long_run: bool = False  # the file matched `long-runs`
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -56,8 +59,12 @@ def _prepare(
     files: list[Path], settings: Settings, index: ProjectIndex | None = None, jobs: int | None = None,
     extra_codes: frozenset[str] = frozenset(),
 ) -> tuple[list[_Prepared], list[tuple[str, str]]]:
+    from greenlint.long_runs import long_run_paths, run_length_codes
+
     cwd = Path.cwd().resolve()
     enabled = settings.selection.enabled_codes() | extra_codes
+    long_run_codes = run_length_codes(settings.selection) if settings.long_runs else frozenset()
+    long_files = long_run_paths(files, settings.project_root, settings.long_runs)
     read, unreadable = [], []
     for path in files:
         shown = display_path(path, cwd)
@@ -74,7 +81,8 @@ def _prepare(
     prepared = []
     for path, shown, data in read:
         ignored = per_file_ignored_codes(path, settings.project_root, settings.per_file_ignores)
-        request = LintRequest(path, shown, data, enabled, ignored)
+        long_run = path in long_files
+        request = LintRequest(path, shown, data, enabled | long_run_codes if long_run else enabled, ignored)
         key = request_key(request)
         if path in texts:
             context = index.context_for(path, *texts[path])
@@ -82,7 +90,7 @@ def _prepare(
                 # the result depends on the imported modules' facts too: an edit there re-lints this file
                 request = replace(request, context=context)
                 key = f"{key}-{context.digest()}"
-        prepared.append(_Prepared(request, key))
+        prepared.append(_Prepared(request, key, long_run))
     return prepared, unreadable
 
 
@@ -138,7 +146,8 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
     if index is not None:
         index.save()  # after the result cache, which creates (and guards) the directory
     ordered = sorted((f for fs in results.values() for f in fs), key=Finding.sort_key)
-    return RunResult(ordered, len(results), len(prepared) - len(pending), unreadable, notices)
+    long_run_files = frozenset(p.request.display_path for p in prepared if p.long_run)
+    return RunResult(ordered, len(results), len(prepared) - len(pending), unreadable, notices, long_run_files)
 
 
 def _is_within(path: Path, directory: Path) -> bool:

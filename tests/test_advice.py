@@ -328,3 +328,21 @@ def test_an_ignored_preview_rule_stays_out_of_advice(tmp_path):
     settings = dc_replace(settings, selection=dc_replace(settings.selection, ignore=("GL101",)))
     advised = _advised(tmp_path, _gpu_profile(tmp_path, "NVIDIA H100 80GB HBM3"), settings)
     assert "GL101" not in [a.code for a in advised.advice]
+
+
+def test_in_a_long_run_script_the_run_length_rules_are_advice_even_unquantified(tmp_path):
+    from dataclasses import replace as dc_replace
+
+    from greenlint.config import Settings
+
+    settings = Settings(project_root=tmp_path.resolve())
+    without = {a.code for a in _advised(tmp_path, _profile(tmp_path, lines=[]), settings).advice}
+    assert not without & {"GL101", "GL403"}
+    long_run = dc_replace(settings, long_runs=("train.py",))
+    advised = _advised(tmp_path, _profile(tmp_path, lines=[]), long_run)
+    by_code = {a.code: a for a in advised.advice}
+    assert {"GL101", "GL403"} <= set(by_code)  # named a long run: advised as default rules are
+    assert not by_code["GL101"].quantified  # a CPU-only profile cannot quantify it: said, not guessed
+    assert [a.rank for a in advised.advice] == list(range(1, len(advised.advice) + 1))
+    elsewhere = dc_replace(settings, long_runs=("other.py",))
+    assert not {a.code for a in _advised(tmp_path, _profile(tmp_path, lines=[]), elsewhere).advice} & {"GL101", "GL403"}
