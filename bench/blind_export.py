@@ -159,11 +159,13 @@ def _anchor_lines(tree: Path, wanted: list[tuple[str, str]]) -> dict[str, int]:
 
 def run_corpus(corpus: list[dict], executable: Path, out_dir: Path, mirror_root: Path,
                prepared: dict[str, Path], anchors: dict[str, list[tuple[str, str]]],
-               keep: Path | None = None, extra_args: tuple[str, ...] = ()) -> list[RepoRun]:
+               keep: Path | None = None, extra_args: tuple[str, ...] = (), long_runs: bool = False) -> list[RepoRun]:
     """Export, lint and save `<out_dir>/findings/<owner>+<name>.json` per repository.
 
     `extra_args` are appended to the default `check` arguments (e.g. `--preview --min-impact low`
-    for a diagnostic run of everything the build can report); the default selection uses none."""
+    for a diagnostic run of everything the build can report); the default selection uses none.
+    `long_runs`: pass each repository's frozen `long_runs` patterns (the scripts its labeller said
+    a user would name as long runs) as `--long-run` arguments."""
     (out_dir / "findings").mkdir(parents=True, exist_ok=True)
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="greenlint-blind-"))
     runs: list[RepoRun] = []
@@ -180,7 +182,8 @@ def run_corpus(corpus: list[dict], executable: Path, out_dir: Path, mirror_root:
                 continue
             (tree / ".git").mkdir(exist_ok=True)  # a fresh clone's root, for root search and .gitignore
             start = time.perf_counter()
-            proc = subprocess.run([str(executable), *GREENLINT_ARGS, *extra_args], cwd=tree, capture_output=True, text=True,
+            named = [arg for p in entry.get("long_runs", []) for arg in ("--long-run", p)] if long_runs else []
+            proc = subprocess.run([str(executable), *GREENLINT_ARGS, *extra_args, *named], cwd=tree, capture_output=True, text=True,
                                   env={**os.environ, "NO_COLOR": "1"})
             seconds = time.perf_counter() - start
             if proc.returncode != 0:

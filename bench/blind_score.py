@@ -299,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--extra-args", default="", metavar="ARGS",
                      help="extra greenlint check arguments, one string (e.g. '--preview --min-impact low'); "
                           "recorded in run.json; the headline blind numbers use none")
+    run.add_argument("--long-runs", action="store_true",
+                     help="pass each repository's frozen `long_runs` patterns (corpus file) as --long-run")
     sc = sub.add_parser("score")
     sc.add_argument("out", type=Path)
     sc.add_argument("--todo", type=Path, help="write TOML skeletons for the findings still to judge")
@@ -339,8 +341,9 @@ def main(argv: list[str] | None = None) -> int:
             identity = greenlint_identity(args.greenlint)
             extra = tuple(__import__("shlex").split(args.extra_args))
             runs = run_corpus(load_corpus(corpus_path), args.greenlint, args.out, args.mirror_root, prepared, anchors,
-                              args.keep_export, extra)
+                              args.keep_export, extra, args.long_runs)
             record = {"greenlint": identity, "command": ["greenlint", *GREENLINT_ARGS, *extra], "corpus": str(corpus_path),
+                      "long_runs": args.long_runs,
                       "repos": [asdict(r) for r in runs]}
             (args.out / "run.json").write_text(json.dumps(record, indent=1) + "\n")
             for r in runs:

@@ -214,3 +214,26 @@ def test_run_passes_extra_args_and_records_them(tmp_path: Path, capsys):
     assert bs.main(base) == 0  # the default selection passes nothing extra
     assert log.read_text().splitlines()[-1].endswith("--isolated .")
     capsys.readouterr()
+
+
+def test_run_long_runs_passes_each_repositorys_frozen_patterns(tmp_path: Path, capsys):
+    log = tmp_path / "argv.log"
+    fake = tmp_path / "fake-greenlint"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "[]"\n')
+    fake.chmod(0o755)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "train.py").write_text("x = 1\n")
+    corpus = tmp_path / "c_corpus.toml"
+    corpus.write_text('[[repo]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\nlong_runs = ["/train.py", "jobs/"]\n')
+    labels = tmp_path / "c_labels.toml"
+    labels.write_text('[[file]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\npath = "train.py"\nwaste = []\n')
+    out = tmp_path / "out"
+    base = ["run", "--greenlint", str(fake), "--out", str(out), "--corpus", str(corpus), "--labels", str(labels),
+            "--tree", f"a/b={tree}"]
+    assert bs.main(base) == 0
+    assert log.read_text().splitlines()[-1].endswith("--isolated .")  # only when asked
+    assert bs.main([*base, "--long-runs"]) == 0
+    assert log.read_text().splitlines()[-1].endswith("--isolated . --long-run /train.py --long-run jobs/")
+    assert json.loads((out / "run.json").read_text())["long_runs"] is True
+    capsys.readouterr()
