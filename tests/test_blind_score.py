@@ -192,8 +192,9 @@ def test_run_reports_bad_input_and_missing_mirrors(tmp_path: Path, capsys):
     assert capsys.readouterr().out.count("MISSING") == len(bs.load_corpus(bs.set_paths("blind2")[0]))
 
 
-def test_run_passes_extra_args_and_records_them(tmp_path: Path, capsys):
-    # a stand-in greenlint that logs its arguments and reports no findings
+def _fake_run(tmp_path: Path, repo_extra: str = "") -> tuple[Path, Path, list[str]]:
+    """A stand-in greenlint that logs its arguments and reports no findings, a one-repository
+    corpus (`repo_extra`: more TOML of its [[repo]]) and the `run` arguments: (log, out, base)."""
     log = tmp_path / "argv.log"
     fake = tmp_path / "fake-greenlint"
     fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "[]"\n')
@@ -202,12 +203,17 @@ def test_run_passes_extra_args_and_records_them(tmp_path: Path, capsys):
     tree.mkdir()
     (tree / "train.py").write_text("x = 1\n")
     corpus = tmp_path / "c_corpus.toml"
-    corpus.write_text('[[repo]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\n')
+    corpus.write_text('[[repo]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\n' + repo_extra)
     labels = tmp_path / "c_labels.toml"
     labels.write_text('[[file]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\npath = "train.py"\nwaste = []\n')
     out = tmp_path / "out"
     base = ["run", "--greenlint", str(fake), "--out", str(out), "--corpus", str(corpus), "--labels", str(labels),
             "--tree", f"a/b={tree}"]
+    return log, out, base
+
+
+def test_run_passes_extra_args_and_records_them(tmp_path: Path, capsys):
+    log, out, base = _fake_run(tmp_path)
     assert bs.main([*base, "--extra-args", "--preview --min-impact low"]) == 0
     assert log.read_text().splitlines()[-1].endswith("--isolated . --preview --min-impact low")
     assert json.loads((out / "run.json").read_text())["command"][-3:] == ["--preview", "--min-impact", "low"]
@@ -217,20 +223,7 @@ def test_run_passes_extra_args_and_records_them(tmp_path: Path, capsys):
 
 
 def test_run_long_runs_passes_each_repositorys_frozen_patterns(tmp_path: Path, capsys):
-    log = tmp_path / "argv.log"
-    fake = tmp_path / "fake-greenlint"
-    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "[]"\n')
-    fake.chmod(0o755)
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    (tree / "train.py").write_text("x = 1\n")
-    corpus = tmp_path / "c_corpus.toml"
-    corpus.write_text('[[repo]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\nlong_runs = ["/train.py", "jobs/"]\n')
-    labels = tmp_path / "c_labels.toml"
-    labels.write_text('[[file]]\nrepo = "a/b"\ncommit = "' + "0" * 40 + '"\npath = "train.py"\nwaste = []\n')
-    out = tmp_path / "out"
-    base = ["run", "--greenlint", str(fake), "--out", str(out), "--corpus", str(corpus), "--labels", str(labels),
-            "--tree", f"a/b={tree}"]
+    log, out, base = _fake_run(tmp_path, 'long_runs = ["/train.py", "jobs/"]\n')
     assert bs.main(base) == 0
     assert log.read_text().splitlines()[-1].endswith("--isolated .")  # only when asked
     assert bs.main([*base, "--long-runs"]) == 0
