@@ -8,10 +8,6 @@ root, as `per-file-ignores`) get the preview rules whose worth depends on the ru
 they were in the default set: shown, failing the run, fixed by `--fix`. Other files keep the
 default set, and the preview rules' findings there are only counted (impact_filter.py).
 
-A project module that a named script imports (its training loop module, its data pipeline) counts
-as part of that long run too: the waste a long run pays for is often in the module, not in the
-script (one import level, through the project index; test files never count).
-
 Why per file and not per project: on the ninth blind corpus (evidently long runs), the preview
 rules' findings were worth acting on in 53 % of cases inside the labelled long-running training
 files (GL401 10 of 10) and in 4 % elsewhere in the same repositories: RL scripts bound by their
@@ -26,12 +22,8 @@ in a long-run file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from greenlint.selection import RuleSelection, preview_only_codes
-
-if TYPE_CHECKING:
-    from greenlint.project_index import ProjectIndex
 
 NEVER_WORTH = frozenset({
     "GL405",  # fused Adam: 0 of 145 findings with a verdict (the default foreach kernels are close)
@@ -47,33 +39,20 @@ def run_length_codes(selection: RuleSelection) -> frozenset[str]:
     return preview_only_codes(selection) - NEVER_WORTH
 
 
-def long_run_paths(paths: list[Path], root: Path, patterns: tuple[str, ...],
-                   index: ProjectIndex | None = None) -> frozenset[Path]:
+def long_run_paths(paths: list[Path], root: Path, patterns: tuple[str, ...]) -> frozenset[Path]:
     """The `paths` that match a `long-runs` pattern, gitignore-style relative to the project root
-    (`train.py` anywhere, `/train.py` at the root only, `jobs/` a folder), or that a matching
-    project file imports (with the project index)."""
+    (`train.py` anywhere, `/train.py` at the root only, `jobs/` a folder)."""
     if not patterns:
         return frozenset()
     import pathspec  # only a project with long-runs pays for importing it
 
     spec = pathspec.GitIgnoreSpec.from_lines(patterns)
-
-    def relative(path: Path) -> str:
+    matched = set()
+    for path in paths:
         try:
-            return path.relative_to(root).as_posix()
+            relative = path.relative_to(root).as_posix()
         except ValueError:
-            return path.name  # outside the project: a pattern without a folder can still name it
-
-    def named(path: Path) -> bool:
-        return bool(spec.match_file(relative(path)))
-
-    matched = {path for path in paths if named(path)}
-    if index is not None:
-        from greenlint.engine import is_test_path
-        from greenlint.training_importers import project_importers
-
-        for path in paths:
-            if path not in matched and not is_test_path(relative(path)):
-                if any(named(importer) for importer in project_importers(index, path)):
-                    matched.add(path)
+            relative = path.name  # outside the project: a pattern without a folder can still name it
+        if spec.match_file(relative):
+            matched.add(path)
     return frozenset(matched)

@@ -64,7 +64,7 @@ def _prepare(
     cwd = Path.cwd().resolve()
     enabled = settings.selection.enabled_codes() | extra_codes
     long_run_codes = run_length_codes(settings.selection) if settings.long_runs else frozenset()
-    long_files = long_run_paths(files, settings.project_root, settings.long_runs, index)
+    long_files = long_run_paths(files, settings.project_root, settings.long_runs)
     read, unreadable = [], []
     for path in files:
         shown = display_path(path, cwd)

@@ -48,7 +48,7 @@ def training_importer(index: ProjectIndex, path: Path, text: str) -> str:
     imports it and trains"), "" when none does or `path` pads nothing to a fixed length."""
     if not pads_to_fixed_length(text):
         return ""
-    for importer in project_importers(index, path):
+    for importer in _importers(index, path):
         if importer == path or importer.name.startswith("test_") or "tests" in importer.parts:
             continue
         if _trains(index, importer):
@@ -57,8 +57,7 @@ def training_importer(index: ProjectIndex, path: Path, text: str) -> str:
     return ""
 
 
-def project_importers(index: ProjectIndex, path: Path) -> list[Path]:
-    """The project files that import from `path` or import it as a module (at most _MAX_IMPORTERS)."""
+def _importers(index: ProjectIndex, path: Path) -> list[Path]:
     scan = index.project_scan()
     found = [importer for importer, _ in index.importers_of(path)]
     for key in (str(path.resolve()), str(path)):

@@ -113,17 +113,3 @@ def test_patterns_match_relative_to_the_root_or_by_name(tmp_path):
     assert long_run_paths(paths, tmp_path, ("/train.py",)) == {paths[0]}
     assert long_run_paths(paths, tmp_path, ("jobs/",)) == {paths[3]}
     assert long_run_paths(paths, tmp_path, ()) == frozenset()
-
-
-def test_a_module_the_long_script_imports_is_part_of_the_long_run(project):
-    project.write("train.py", "from engine import train_epoch\nimport torch\n\nfor epoch in range(90):\n    train_epoch()\n")
-    project.write("engine.py", "def train_epoch():\n" + "".join("    " + line + "\n" for line in PREVIEW_ONLY.splitlines()))
-    project.write("tools/plot.py", PREVIEW_ONLY)
-    project.write("tests/test_engine.py", "import engine\n" + PREVIEW_ONLY)
-    findings = project.findings("--no-cache", "--long-run", "/train.py")
-    assert {("engine.py", "GL101"), ("engine.py", "GL309")} <= set(_codes(findings))
-    # train.py's own: 90 epochs and no checkpoint (GL503); never the tool or the test file
-    assert {f["filename"] for f in findings} == {"engine.py", "train.py"}
-    # a module imported only by a file that is not named stays counted
-    findings = project.findings("--no-cache", "--long-run", "/tools/plot.py")
-    assert {f["filename"] for f in findings} == {"tools/plot.py"}
