@@ -20,7 +20,7 @@ when the threshold would show them, so the count is what `--preview` adds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from greenlint.findings import Finding
@@ -87,6 +87,15 @@ def hidden_sentence(hidden: list[Finding], min_impact: str) -> str | None:
     return f"{len(hidden)} {noun} below min-impact '{min_impact}' not shown (--min-impact {lowest} shows {pronoun})."
 
 
+def long_run_visibility(settings: Settings, long_codes: frozenset[str]) -> Visibility:
+    """The threshold in a file that matches `long-runs`: the run-length rules' findings are shown
+    whatever their estimated impact. The estimate scales a finding down when the module shows no
+    sign of a heavy workload (GL101's x0.025 "no sign that the step is compute-heavy"); in a file
+    the user names as a long run, their word replaces that guess (long_runs.py)."""
+    visibility = visibility_for(settings)
+    return replace(visibility, exact_codes=visibility.exact_codes | long_codes)
+
+
 def visibility_for(settings: Settings) -> Visibility:
     """The threshold and the exactly selected codes of the final selection (configuration, then
     command line: `--select` replaces the configured `select`, as it replaces what runs)."""
@@ -140,6 +149,7 @@ def apply_threshold(findings: list[Finding], settings: Settings, preview_only: f
         from greenlint.long_runs import run_length_codes
 
         long_codes = run_length_codes(settings.selection)
+    in_long_run = long_run_visibility(settings, long_codes)
 
     def counted_only(finding: Finding) -> bool:
         if finding.code not in preview_only:
@@ -147,5 +157,9 @@ def apply_threshold(findings: list[Finding], settings: Settings, preview_only: f
         return not (finding.code in long_codes and finding.filename in long_run_files)
 
     preview = [f for f in findings if counted_only(f)]
-    shown, hidden = visibility.split([f for f in findings if not counted_only(f)])
+    shown, hidden = [], []
+    for finding in findings:
+        if not counted_only(finding):
+            rule = in_long_run if finding.filename in long_run_files else visibility
+            (shown if rule.shows(finding) else hidden).append(finding)
     return Shown(shown, hidden, visibility.min_impact, [f for f in preview if visibility.shows(f)])

@@ -21,6 +21,7 @@ from greenlint.suppression import per_file_ignored_codes
 
 if TYPE_CHECKING:
     from greenlint.fixer import FixOutcome
+    from greenlint.impact_filter import Visibility
     from greenlint.pool import WorkerDeath  # the pool (and concurrent.futures) load only for a pool run
 
 # Below this many files, starting worker processes costs more than it saves.
@@ -197,14 +198,28 @@ def fix_files(
 ) -> tuple[list[tuple[Path, FixOutcome]], list[tuple[str, str]]]:
     """Compute fixes for every file (nothing is written here). Only the fixes of findings that
     `min-impact` shows are applied (impact_filter.py)."""
-    from greenlint.fixer import fix_request
-    from greenlint.impact_filter import visibility_for
+    from greenlint.impact_filter import long_run_visibility, visibility_for
+    from greenlint.long_runs import run_length_codes
 
     prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True), jobs)
     requests = [p.request for p in prepared]
-    fix = functools.partial(fix_request, unsafe=unsafe, visibility=visibility_for(settings))
+    long_run = long_run_visibility(settings, run_length_codes(settings.selection)) if settings.long_runs else None
+    fix = functools.partial(_fix_shown, unsafe=unsafe, visibility=visibility_for(settings), long_run_visibility=long_run,
+                            long_run_paths=frozenset(p.request.path for p in prepared if p.long_run))
     outcomes = _map(fix, requests, jobs, _fix_death_outcome)
     return [(r.path, o) for r, o in zip(requests, outcomes)], unreadable
+
+
+def _fix_shown(request: LintRequest, unsafe: bool, visibility: Visibility, long_run_visibility: Visibility | None,
+               long_run_paths: frozenset[Path]) -> FixOutcome:
+    """fix_request with the threshold of the request's file: a long-run file's shows the run-length
+    rules' findings whatever their impact (impact_filter.long_run_visibility). Module level: the
+    worker pool pickles it."""
+    from greenlint.fixer import fix_request
+
+    if long_run_visibility is not None and request.path in long_run_paths:
+        visibility = long_run_visibility
+    return fix_request(request, unsafe=unsafe, visibility=visibility)
 
 
 def _map(

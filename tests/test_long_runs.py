@@ -113,3 +113,31 @@ def test_patterns_match_relative_to_the_root_or_by_name(tmp_path):
     assert long_run_paths(paths, tmp_path, ("/train.py",)) == {paths[0]}
     assert long_run_paths(paths, tmp_path, ("jobs/",)) == {paths[3]}
     assert long_run_paths(paths, tmp_path, ()) == frozenset()
+
+
+# float32 on the GPU with nothing in the module saying the step is compute-heavy: GL101's estimate
+# scales it down to a "low" impact, under the default min-impact
+SMALL_GPU = """import torch
+
+model = Net().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(100):
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_in_a_named_long_run_the_run_length_rules_ignore_min_impact(project):
+    project.write("train.py", SMALL_GPU)
+    project.write("other.py", SMALL_GPU)
+    [low] = [f for f in project.findings("--no-cache", "--preview", "--min-impact", "low", "other.py") if f["code"] == "GL101"]
+    assert low["impact"]["level"] == "low"
+    code, out, err = project.run("check", "--no-cache", "--long-run", "train.py", "--format", "json")
+    # the user's word that the run is long replaces the estimate's guess of the workload's size
+    assert ("train.py", "GL101") in _codes(json.loads(out))
+    assert ("other.py", "GL101") not in _codes(json.loads(out)) and "GL101" not in err  # hidden, not counted
+    path = project.root / "train.py"
+    project.run("check", "--no-cache", "--long-run", "train.py", "--fix", "--unsafe-fixes", "--select", "GL1")
+    assert "torch.autocast(" in path.read_text() and "torch.autocast(" not in (project.root / "other.py").read_text()
