@@ -14,22 +14,19 @@ files (GL401 10 of 10) and in 4 % elsewhere in the same repositories: RL scripts
 environment, inference and plotting tools. Without the three rules below, 82 % (18/22) in those
 files (post hoc: measured on the corpus that suggested it, not blind).
 
-NEVER_WORTH are preview rules whose findings no judge found worth acting on in any corpus, long
-runs included (verdicts over ten corpora, `python bench/verdict_table.py`): they stay preview even
-in a long-run file.
+NEVER_WORTH (greenlint.rules) are preview rules whose findings no judge found worth acting on in
+any corpus, long runs included (verdicts over ten corpora, `python bench/verdict_table.py`): they
+stay preview even in a long-run file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from greenlint.rules import NEVER_WORTH
 from greenlint.selection import RuleSelection, preview_only_codes
 
-NEVER_WORTH = frozenset({
-    "GL405",  # fused Adam: 0 of 154 findings with a verdict (the default foreach kernels are close)
-    "GL308",  # persistent workers: 0 of 54 (worker start-up is seconds per epoch)
-    "GL412",  # conv bias before BatchNorm: 0 of 13 (a few FLOPs per channel)
-})
+__all__ = ["NEVER_WORTH", "run_length_codes", "long_run_paths"]
 
 
 def run_length_codes(selection: RuleSelection) -> frozenset[str]:

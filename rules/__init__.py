@@ -21,6 +21,13 @@ FAMILY_PACKAGES = ("precision", "model_choice", "data_pipeline", "training_loop"
 
 ALL_CODES: tuple[str, ...] = tuple(entry.code for entry in CATALOG)
 PREVIEW_CODES: frozenset[str] = frozenset(entry.code for entry in CATALOG if entry.preview)
+# Preview rules whose findings no judge found worth acting on in any blind corpus, long runs
+# included (`python bench/verdict_table.py`): `long-runs` does not enable them (advisor/long_runs.py).
+NEVER_WORTH: frozenset[str] = frozenset({
+    "GL405",  # fused Adam: 0 of 154 findings with a verdict (the default foreach kernels are close)
+    "GL308",  # persistent workers: 0 of 54 (worker start-up is seconds per epoch)
+    "GL412",  # conv bias before BatchNorm: 0 of 13 (a few FLOPs per channel)
+})
 
 if TYPE_CHECKING:
     ALL_RULES: tuple[Rule, ...]
@@ -74,4 +81,4 @@ def get_rule(code: str) -> Rule | None:
     return by_code.get(code.upper())
 
 
-__all__ = ["ALL_RULES", "ALL_CODES", "PREVIEW_CODES", "RULES_BY_CODE", "FAMILIES", "Evidence", "Report", "Rule", "get_rule", "rules_for"]
+__all__ = ["ALL_RULES", "ALL_CODES", "PREVIEW_CODES", "NEVER_WORTH", "RULES_BY_CODE", "FAMILIES", "Evidence", "Report", "Rule", "get_rule", "rules_for"]

@@ -18,8 +18,16 @@ def _blocks(rule: Rule) -> list[tuple[str, str, object]]:
     data = rule.to_json()
     blocks: list[tuple[str, str, object]] = []
     if rule.preview:
+        from greenlint.rules import NEVER_WORTH  # the package, not a rule module: no import cycle at call time
+
+        if rule.code in NEVER_WORTH:
+            where = ("No judge found its findings worth acting on in any blind corpus, long runs included, so "
+                     "`long-runs` does not enable it either.")
+        else:
+            where = ("It also reports in the files named in `long-runs` (the scripts that run for hours), "
+                     "whatever its estimated impact.")
         blocks.append(("text", "Preview.", "Measured under 80 % precision on real code (docs/precision.md): it runs only "
-                                           "with `--preview` (or `preview = true` in the configuration)."))
+                                           f"with `--preview` (or `preview = true` in the configuration). {where}"))
     blocks += [("text", "What it detects.", data["detects"]), ("text", "Why it wastes energy.", data["why"])]
     if data["bad_example"]:
         blocks.append(("code", "Example.", data["bad_example"].rstrip("\n")))
