@@ -146,9 +146,9 @@ def apply_threshold(findings: list[Finding], settings: Settings, preview_only: f
     visibility = visibility_for(settings)
     long_codes: frozenset[str] = frozenset()
     if long_run_files:
-        from greenlint.long_runs import run_length_codes
+        from greenlint.long_runs import long_run_rules
 
-        long_codes = run_length_codes(settings.selection)
+        long_codes = long_run_rules(settings.selection)
     in_long_run = long_run_visibility(settings, long_codes)
 
     def counted_only(finding: Finding) -> bool:

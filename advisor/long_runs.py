@@ -21,12 +21,19 @@ stay preview even in a long-run file.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from greenlint.rules import NEVER_WORTH
+from greenlint.rules import NEVER_WORTH, PREVIEW_CODES
 from greenlint.selection import RuleSelection, preview_only_codes
 
-__all__ = ["NEVER_WORTH", "run_length_codes", "long_run_paths"]
+__all__ = ["NEVER_WORTH", "long_run_rules", "run_length_codes", "long_run_paths"]
+
+
+def long_run_rules(selection: RuleSelection) -> frozenset[str]:
+    """The run-length rules `selection` lets run, in preview mode or not: in a named file their
+    findings are shown whatever their estimated impact (impact_filter.long_run_visibility)."""
+    return (replace(selection, preview=True).enabled_codes() & PREVIEW_CODES) - NEVER_WORTH
 
 
 def run_length_codes(selection: RuleSelection) -> frozenset[str]:

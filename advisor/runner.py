@@ -199,11 +199,11 @@ def fix_files(
     """Compute fixes for every file (nothing is written here). Only the fixes of findings that
     `min-impact` shows are applied (impact_filter.py)."""
     from greenlint.impact_filter import long_run_visibility, visibility_for
-    from greenlint.long_runs import run_length_codes
+    from greenlint.long_runs import long_run_rules
 
     prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True), jobs)
     requests = [p.request for p in prepared]
-    long_run = long_run_visibility(settings, run_length_codes(settings.selection)) if settings.long_runs else None
+    long_run = long_run_visibility(settings, long_run_rules(settings.selection)) if settings.long_runs else None
     fix = functools.partial(_fix_shown, unsafe=unsafe, visibility=visibility_for(settings), long_run_visibility=long_run,
                             long_run_paths=frozenset(p.request.path for p in prepared if p.long_run))
     outcomes = _map(fix, requests, jobs, _fix_death_outcome)

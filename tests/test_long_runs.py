@@ -141,3 +141,11 @@ def test_in_a_named_long_run_the_run_length_rules_ignore_min_impact(project):
     path = project.root / "train.py"
     project.run("check", "--no-cache", "--long-run", "train.py", "--fix", "--unsafe-fixes", "--select", "GL1")
     assert "torch.autocast(" in path.read_text() and "torch.autocast(" not in (project.root / "other.py").read_text()
+
+
+def test_with_preview_too_the_named_file_shows_what_min_impact_would_hide(project):
+    project.write("train.py", SMALL_GPU)
+    project.write("other.py", SMALL_GPU)
+    findings = project.findings("--no-cache", "--preview", "--long-run", "train.py")
+    gl101 = {f["filename"] for f in findings if f["code"] == "GL101"}
+    assert gl101 == {"train.py"}  # other.py's is below min-impact, as in any preview run
