@@ -60,6 +60,14 @@ class Visibility:
             return True
         return _RANK[impact.level] >= _RANK[self.min_impact]
 
+    def also_showing(self, codes: frozenset[str]) -> Visibility:
+        """This threshold with `codes` shown whatever their impact, as exactly selected codes are.
+        For a file that matches `long-runs` with its run-length rules (long_runs.long_run_rules):
+        the estimate scales a finding down when the module shows no sign of a heavy workload
+        (GL101's x0.025 "no sign that the step is compute-heavy"); in a file the user names as a
+        long run, their word replaces that guess."""
+        return replace(self, exact_codes=self.exact_codes | codes)
+
     def split(self, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
         """(shown, hidden), each in the order given."""
         shown, hidden = [], []
@@ -85,15 +93,6 @@ def hidden_sentence(hidden: list[Finding], min_impact: str) -> str | None:
     noun = "finding" if len(hidden) == 1 else "findings"
     pronoun = "it" if len(hidden) == 1 else "them"
     return f"{len(hidden)} {noun} below min-impact '{min_impact}' not shown (--min-impact {lowest} shows {pronoun})."
-
-
-def long_run_visibility(settings: Settings, long_codes: frozenset[str]) -> Visibility:
-    """The threshold in a file that matches `long-runs`: the run-length rules' findings are shown
-    whatever their estimated impact. The estimate scales a finding down when the module shows no
-    sign of a heavy workload (GL101's x0.025 "no sign that the step is compute-heavy"); in a file
-    the user names as a long run, their word replaces that guess (long_runs.py)."""
-    visibility = visibility_for(settings)
-    return replace(visibility, exact_codes=visibility.exact_codes | long_codes)
 
 
 def visibility_for(settings: Settings) -> Visibility:
@@ -149,17 +148,13 @@ def apply_threshold(findings: list[Finding], settings: Settings, preview_only: f
         from greenlint.long_runs import long_run_rules
 
         long_codes = long_run_rules(settings.selection)
-    in_long_run = long_run_visibility(settings, long_codes)
-
-    def counted_only(finding: Finding) -> bool:
-        if finding.code not in preview_only:
-            return False
-        return not (finding.code in long_codes and finding.filename in long_run_files)
-
-    preview = [f for f in findings if counted_only(f)]
-    shown, hidden = [], []
+    in_long_run = visibility.also_showing(long_codes)
+    shown, hidden, preview = [], [], []
     for finding in findings:
-        if not counted_only(finding):
-            rule = in_long_run if finding.filename in long_run_files else visibility
-            (shown if rule.shows(finding) else hidden).append(finding)
-    return Shown(shown, hidden, visibility.min_impact, [f for f in preview if visibility.shows(f)])
+        long_run = finding.filename in long_run_files
+        if finding.code in preview_only and not (long_run and finding.code in long_codes):
+            if visibility.shows(finding):  # counted as --preview would show it, never shown
+                preview.append(finding)
+            continue
+        (shown if (in_long_run if long_run else visibility).shows(finding) else hidden).append(finding)
+    return Shown(shown, hidden, visibility.min_impact, preview)

@@ -25,14 +25,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from greenlint.rules import NEVER_WORTH, PREVIEW_CODES
-from greenlint.selection import RuleSelection, preview_only_codes
+from greenlint.selection import RuleSelection
 
 __all__ = ["NEVER_WORTH", "long_run_rules", "run_length_codes", "long_run_paths"]
 
 
 def long_run_rules(selection: RuleSelection) -> frozenset[str]:
     """The run-length rules `selection` lets run, in preview mode or not: in a named file their
-    findings are shown whatever their estimated impact (impact_filter.long_run_visibility)."""
+    findings are shown whatever their estimated impact (impact_filter.Visibility.also_showing)."""
     return (replace(selection, preview=True).enabled_codes() & PREVIEW_CODES) - NEVER_WORTH
 
 
@@ -40,7 +40,7 @@ def run_length_codes(selection: RuleSelection) -> frozenset[str]:
     """The rules a long-run file adds to `selection`: the preview rules it would run with
     `--preview` (its select and ignore still apply), less NEVER_WORTH. Empty in preview mode,
     where every file runs them anyway."""
-    return preview_only_codes(selection) - NEVER_WORTH
+    return frozenset() if selection.preview else long_run_rules(selection)
 
 
 def long_run_paths(paths: list[Path], root: Path, patterns: tuple[str, ...]) -> frozenset[Path]:

@@ -101,18 +101,12 @@ def lint_for_advice(files: list[Path], settings: Settings,
     keeps only their quantified advice), plus the run-length rules in the files matching
     `long-runs`. The other preview rules stay off."""
     from greenlint.long_runs import run_length_codes
-    from greenlint.rules import PREVIEW_CODES
     from greenlint.runner import lint_files
 
     notices: list[str] = []
+    # the runner adds the run-length rules to the files matching long-runs by itself
+    result = lint_files(files, settings, use_cache=False, jobs=1, extra_codes=preview_only)
     long_codes = run_length_codes(settings.selection) if settings.long_runs else frozenset()
-    if preview_only or long_codes:
-        # one lint with every rule that may report; the long-run ones are kept below where they apply
-        selection = settings.selection
-        on = preview_only | long_codes
-        settings = replace(settings, selection=replace(
-            selection, preview=True, ignore=selection.ignore + tuple(sorted(PREVIEW_CODES - on))))
-    result = lint_files(files, settings, use_cache=False, jobs=1)
     long_run = LongRunFindings(long_codes, result.long_run_files)
     for path, reason in result.unreadable:
         notices.append(f"{path}: cannot read for linting: {reason}")
@@ -123,9 +117,7 @@ def lint_for_advice(files: list[Path], settings: Settings,
             notices.append(f"{f.filename}: not linted for advice ({f.code}: {f.message})")
         elif f.code == "GL000":
             notices.append(f"{f.filename}: {f.message}")
-    only_long = long_codes - preview_only
-    findings = [f for f in result.findings if not f.code.startswith("GL0")
-                and (f.code not in only_long or long_run.reports(f.code, f.filename))]
+    findings = [f for f in result.findings if not f.code.startswith("GL0")]
     return findings, notices, long_run
 
 

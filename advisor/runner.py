@@ -198,13 +198,14 @@ def fix_files(
 ) -> tuple[list[tuple[Path, FixOutcome]], list[tuple[str, str]]]:
     """Compute fixes for every file (nothing is written here). Only the fixes of findings that
     `min-impact` shows are applied (impact_filter.py)."""
-    from greenlint.impact_filter import long_run_visibility, visibility_for
+    from greenlint.impact_filter import visibility_for
     from greenlint.long_runs import long_run_rules
 
     prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True), jobs)
     requests = [p.request for p in prepared]
-    long_run = long_run_visibility(settings, long_run_rules(settings.selection)) if settings.long_runs else None
-    fix = functools.partial(_fix_shown, unsafe=unsafe, visibility=visibility_for(settings), long_run_visibility=long_run,
+    visibility = visibility_for(settings)
+    long_run = visibility.also_showing(long_run_rules(settings.selection)) if settings.long_runs else None
+    fix = functools.partial(_fix_shown, unsafe=unsafe, visibility=visibility, long_run_visibility=long_run,
                             long_run_paths=frozenset(p.request.path for p in prepared if p.long_run))
     outcomes = _map(fix, requests, jobs, _fix_death_outcome)
     return [(r.path, o) for r, o in zip(requests, outcomes)], unreadable
@@ -213,7 +214,7 @@ def fix_files(
 def _fix_shown(request: LintRequest, unsafe: bool, visibility: Visibility, long_run_visibility: Visibility | None,
                long_run_paths: frozenset[Path]) -> FixOutcome:
     """fix_request with the threshold of the request's file: a long-run file's shows the run-length
-    rules' findings whatever their impact (impact_filter.long_run_visibility). Module level: the
+    rules' findings whatever their impact (Visibility.also_showing). Module level: the
     worker pool pickles it."""
     from greenlint.fixer import fix_request
 

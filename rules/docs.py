@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from greenlint.rules import NEVER_WORTH
 from greenlint.rules.base import FAMILIES, Rule
 from greenlint.rules.impact_estimate import rule_impact_sentence
 
@@ -18,8 +19,6 @@ def _blocks(rule: Rule) -> list[tuple[str, str, object]]:
     data = rule.to_json()
     blocks: list[tuple[str, str, object]] = []
     if rule.preview:
-        from greenlint.rules import NEVER_WORTH  # the package, not a rule module: no import cycle at call time
-
         if rule.code in NEVER_WORTH:
             where = ("No judge found its findings worth acting on in any blind corpus, long runs included, so "
                      "`long-runs` does not enable it either.")
