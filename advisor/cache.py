@@ -22,7 +22,7 @@ from greenlint.cache_dir import GITIGNORE_TEXT, check_cache_dir
 from greenlint.engine import LintRequest
 from greenlint.findings import Finding
 
-_FORMAT = 3  # 3: findings carry their impact; 2: entries keyed by request_key (1 keyed by the bytes alone)
+_FORMAT = 4  # 4: an impact may name long-run evidence; 3: findings carry their impact; 2: entries keyed by request_key (1 keyed by the bytes alone)
 
 
 def content_hash(data: bytes) -> str:
@@ -207,6 +207,8 @@ def _valid_impact(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     if not all(isinstance(value.get(key), str) for key in ("level", "frequency", "basis")):
+        return False
+    if not isinstance(value.get("long_run", ""), str):
         return False
     saving = value.get("estimated_saving")
     if saving is None:

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None, help="also run the preview rules (under 80 %% measured precision; see docs/precision.md)")
     check.add_argument("--long-run", action="append", metavar="PATTERN", dest="long_runs",
                        help="a script that runs for hours: the run-length rules report in files matching PATTERN (repeatable; adds to long-runs)")
+    check.add_argument("--detect-long-runs", action=argparse.BooleanOptionalAction, default=None,
+                       help="treat files whose code shows a long run (distributed training, 100+ epochs, 50k+ steps) as named in long-runs (default: on)")
     check.add_argument("--min-impact", choices=("low", "medium", "high"), help="hide findings whose estimated impact is below this level (default: medium; an exactly selected code shows all its findings)")
     check.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore ignores")
     check.add_argument("--force-exclude", action="store_true", help="apply excludes to files named on the command line too (for pre-commit)")
@@ -219,6 +221,7 @@ def _check(args: argparse.Namespace, stderr: Console) -> int:
         preview=args.preview,
         min_impact=args.min_impact,
         long_runs=args.long_runs,
+        detect_long_runs=args.detect_long_runs,
     )
     skipped: list[str] = []  # folders discovery could not read
     try:
@@ -373,7 +376,11 @@ def _fix(args: argparse.Namespace, settings, files: list[Path], stderr: Console)
     remaining = sorted((f for _, o in outcomes for f in o.remaining), key=lambda f: f.sort_key())
     from greenlint.impact_filter import apply_threshold
 
-    shown = apply_threshold(remaining, settings)
+    from greenlint.long_runs import detected_long_run_codes
+
+    # the run-length rules ran everywhere for `detect-long-runs`: shown only where a file's code
+    # shows a long run, counted elsewhere, as `check` does
+    shown = apply_threshold(remaining, settings, detected_long_run_codes(settings))
     remaining = shown.findings
     if args.fix_only:
         stderr.print(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {written} file{'s' if written != 1 else ''}.")

@@ -32,7 +32,7 @@ CONFIG_FILENAMES = ("greenlint.toml", ".greenlint.toml")
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
 _KNOWN_KEYS = frozenset({*_LIST_KEYS, "per-file-ignores", "respect-gitignore", "cache-dir", "preview", "grid-intensity", "pue",
-                         "min-impact", "long-runs"})
+                         "min-impact", "long-runs", "detect-long-runs"})
 
 
 class ConfigError(Exception):
@@ -58,6 +58,8 @@ class Settings:
     min_impact: str = DEFAULT_MIN_IMPACT
     # files the user says run for hours: the run-length rules report there (long_runs.py)
     long_runs: tuple[str, ...] = ()
+    # files whose own code shows a long run (long_run_evidence.py) count as named in long-runs
+    detect_long_runs: bool = True
 
     @property
     def all_excludes(self) -> tuple[str, ...]:
@@ -146,6 +148,7 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
     root = path.parent.resolve()
     return Settings(
         long_runs=long_runs,
+        detect_long_runs=_boolean(table, "detect-long-runs", True, prefix, path),
         min_impact=min_impact,
         grid_intensity=grid,
         pue=pue if pue is not None else 1.0,
@@ -222,6 +225,7 @@ class Overrides:
     preview: bool | None = None
     min_impact: str | None = None
     long_runs: list[str] | None = None  # --long-run, added to the configured patterns
+    detect_long_runs: bool | None = None
 
 
 def load_settings(
@@ -273,6 +277,8 @@ def apply_overrides(settings: Settings, overrides: Overrides) -> Settings:
             raise ConfigError(str(exc)) from None
     if overrides.long_runs:
         changes["long_runs"] = settings.long_runs + tuple(_patterns(overrides.long_runs, "--long-run", None))
+    if overrides.detect_long_runs is not None:
+        changes["detect_long_runs"] = overrides.detect_long_runs
     if overrides.cache_dir is not None:
         changes["cache_dir"] = Path(overrides.cache_dir).resolve()
         changes["cache_dir_source"] = "--cache-dir"

@@ -51,8 +51,22 @@ class Visibility:
 
     min_impact: str = DEFAULT_MIN_IMPACT
     exact_codes: frozenset[str] = frozenset()
+    # run-length rules shown whatever their impact where the finding carries long-run evidence
+    # (`detect-long-runs`, long_run_evidence.py), as in a file named in `long-runs`
+    detected_long_run_codes: frozenset[str] = frozenset()
+    # preview rules that ran although preview is off (`--fix` with `detect-long-runs`): shown only
+    # where the file shows a long run
+    preview_only: frozenset[str] = frozenset()
+
+    def in_detected_long_run(self, finding: Finding) -> bool:
+        impact = finding.impact
+        return finding.code in self.detected_long_run_codes and bool(getattr(impact, "long_run", ""))
 
     def shows(self, finding: Finding) -> bool:
+        if self.in_detected_long_run(finding):
+            return True
+        if finding.code in self.preview_only:
+            return False
         impact = finding.impact
         if impact is None or impact.level not in _RANK:  # GL0xx, or "unknown": never hidden
             return True
@@ -66,7 +80,7 @@ class Visibility:
         the estimate scales a finding down when the module shows no sign of a heavy workload
         (GL101's x0.025 "no sign that the step is compute-heavy"); in a file the user names as a
         long run, their word replaces that guess."""
-        return replace(self, exact_codes=self.exact_codes | codes)
+        return replace(self, exact_codes=self.exact_codes | codes, preview_only=self.preview_only - codes)
 
     def split(self, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
         """(shown, hidden), each in the order given."""
@@ -102,7 +116,12 @@ def visibility_for(settings: Settings) -> Visibility:
     from greenlint.rules import ALL_CODES
 
     selection = settings.selection
-    return Visibility(settings.min_impact, exact_codes(selection.select + selection.extend_select, ALL_CODES))
+    detected: frozenset[str] = frozenset()
+    if settings.detect_long_runs:
+        from greenlint.long_runs import long_run_rules
+
+        detected = long_run_rules(selection)
+    return Visibility(settings.min_impact, exact_codes(selection.select + selection.extend_select, ALL_CODES), detected)
 
 
 def preview_sentence(preview: list[Finding]) -> str | None:
@@ -140,8 +159,9 @@ def apply_threshold(findings: list[Finding], settings: Settings, preview_only: f
                     long_run_files: frozenset[str] = frozenset()) -> Shown:
     """Split `findings` for the report. `preview_only`: codes of preview rules that ran although
     preview is off (counted when the threshold would show them, never shown), except the
-    run-length rules in `long_run_files` (display paths of the files matching `long-runs`),
-    which report there as default rules do (long_runs.py)."""
+    run-length rules in `long_run_files` (display paths of the files matching `long-runs`) and,
+    with `detect-long-runs`, where a finding carries the evidence of a long run: they report
+    there as default rules do (long_runs.py)."""
     visibility = visibility_for(settings)
     long_codes: frozenset[str] = frozenset()
     if long_run_files:
@@ -152,7 +172,8 @@ def apply_threshold(findings: list[Finding], settings: Settings, preview_only: f
     shown, hidden, preview = [], [], []
     for finding in findings:
         long_run = finding.filename in long_run_files
-        if finding.code in preview_only and not (long_run and finding.code in long_codes):
+        named = long_run and finding.code in long_codes
+        if finding.code in preview_only and not (named or visibility.in_detected_long_run(finding)):
             if visibility.shows(finding):  # counted as --preview would show it, never shown
                 preview.append(finding)
             continue

@@ -23,11 +23,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from greenlint.rules import NEVER_WORTH, PREVIEW_CODES
 from greenlint.selection import RuleSelection
 
-__all__ = ["NEVER_WORTH", "long_run_rules", "run_length_codes", "long_run_paths"]
+if TYPE_CHECKING:
+    from greenlint.config import Settings
+
+__all__ = ["NEVER_WORTH", "detected_long_run_codes", "long_run_rules", "run_length_codes", "long_run_paths"]
 
 
 def long_run_rules(selection: RuleSelection) -> frozenset[str]:
@@ -41,6 +45,15 @@ def run_length_codes(selection: RuleSelection) -> frozenset[str]:
     `--preview` (its select and ignore still apply), less NEVER_WORTH. Empty in preview mode,
     where every file runs them anyway."""
     return frozenset() if selection.preview else long_run_rules(selection)
+
+
+def detected_long_run_codes(settings: Settings) -> frozenset[str]:
+    """The run-length rules that must run in every file so that `detect-long-runs` can show them
+    where a file's code shows a long run (long_run_evidence.py): the preview ones `run_length_codes`
+    adds; none when detection is off or in preview mode (they run everywhere then)."""
+    if not settings.detect_long_runs:
+        return frozenset()
+    return run_length_codes(settings.selection) - settings.selection.enabled_codes()
 
 
 def long_run_paths(paths: list[Path], root: Path, patterns: tuple[str, ...]) -> frozenset[Path]:

@@ -199,11 +199,14 @@ def fix_files(
     """Compute fixes for every file (nothing is written here). Only the fixes of findings that
     `min-impact` shows are applied (impact_filter.py)."""
     from greenlint.impact_filter import visibility_for
-    from greenlint.long_runs import long_run_rules
+    from greenlint.long_runs import detected_long_run_codes, long_run_rules
 
-    prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True), jobs)
+    # with `detect-long-runs` the run-length rules run everywhere; only a file whose code shows a
+    # long run shows (and fixes) their findings, as `check` shows them
+    detected = detected_long_run_codes(settings)
+    prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True), jobs, detected)
     requests = [p.request for p in prepared]
-    visibility = visibility_for(settings)
+    visibility = replace(visibility_for(settings), preview_only=detected)
     long_run = visibility.also_showing(long_run_rules(settings.selection)) if settings.long_runs else None
     fix = functools.partial(_fix_shown, unsafe=unsafe, visibility=visibility, long_run_visibility=long_run,
                             long_run_paths=frozenset(p.request.path for p in prepared if p.long_run))

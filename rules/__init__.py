@@ -28,6 +28,10 @@ NEVER_WORTH: frozenset[str] = frozenset({
     "GL308",  # persistent workers: 0 of 54 (worker start-up is seconds per epoch)
     "GL412",  # conv bias before BatchNorm: 0 of 13 (a few FLOPs per channel)
 })
+# The run-length rules: preview rules whose worth depends on how long the run is. They report as
+# default rules in a file the user names in `long-runs` or whose code shows a long run
+# (advisor/long_runs.py, rules/analysis/long_run_evidence.py).
+RUN_LENGTH_CODES: frozenset[str] = PREVIEW_CODES - NEVER_WORTH
 
 if TYPE_CHECKING:
     ALL_RULES: tuple[Rule, ...]

@@ -79,19 +79,25 @@ class Impact:
     high: float | None
     frequency: str
     basis: str
+    # why the file's training run is evidently long (long_run_evidence.py), for the findings of
+    # the run-length rules: they then report as in a file the user names in `long-runs`
+    long_run: str = ""
 
     def to_json(self) -> dict[str, Any]:
         saving = None
         if self.low is not None and self.high is not None:
             # rounded to 6 places: the cache stores this and must give back the same level
             saving = {"low": round(self.low, 6), "high": round(self.high, 6), "unit": "share of run energy"}
-        return {
+        data: dict[str, Any] = {
             "level": self.level,
             "estimated_saving": saving,
             "frequency": self.frequency,
             "basis": self.basis,
             "kind": "estimated",
         }
+        if self.long_run:
+            data["long_run"] = self.long_run
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Impact:
@@ -104,4 +110,7 @@ class Impact:
         low = high = None
         if saving is not None:
             low, high = float(saving["low"]), float(saving["high"])
-        return cls(data["level"], low, high, data["frequency"], data["basis"])
+        long_run = data.get("long_run", "")
+        if not isinstance(long_run, str):
+            raise TypeError("impact long_run must be a string")
+        return cls(data["level"], low, high, data["frequency"], data["basis"], long_run)

@@ -63,13 +63,16 @@ def percent_range(low: float, high: float) -> str:
     return f"{percent(low)} %" if percent(low) == percent(high) else f"{percent(low)}-{percent(high)} %"
 
 
-def estimate(declared: RuleImpact | None, frequency: str | None = None, scale: Scale | None = None) -> Impact:
+def estimate(declared: RuleImpact | None, frequency: str | None = None, scale: Scale | None = None,
+             long_run: str = "") -> Impact:
     """A finding's impact from its rule's declaration and the report's refinements. `frequency`
-    (the report's) overrides the rule's default; `scale` multiplies the size range."""
+    (the report's) overrides the rule's default; `scale` multiplies the size range; `long_run`
+    says why the file's run is evidently long (carried, not folded into the range: it decides
+    where the finding reports, advisor/long_runs.py)."""
     if frequency is not None and frequency not in FREQUENCY_WEIGHTS:
         raise ValueError(f"unknown frequency {frequency!r}; expected one of {FREQUENCIES}")
     if declared is None:
-        return Impact(UNKNOWN, None, None, frequency or UNKNOWN, NOT_ESTIMATED)
+        return Impact(UNKNOWN, None, None, frequency or UNKNOWN, NOT_ESTIMATED, long_run)
     used = frequency or declared.frequency
     weight = FREQUENCY_WEIGHTS[used]
     factor = scale.factor if scale is not None else 1.0
@@ -84,7 +87,7 @@ def estimate(declared: RuleImpact | None, frequency: str | None = None, scale: S
     ]
     if scale is not None:
         parts.append(f"scale x{scale.factor:g}: {scale.reason}")
-    return Impact(level_of_share(low, high), low, high, used, "; ".join(parts))
+    return Impact(level_of_share(low, high), low, high, used, "; ".join(parts), long_run)
 
 
 def rule_impact_json(declared: RuleImpact | None) -> dict | None:

@@ -134,18 +134,20 @@ def test_in_a_named_long_run_the_run_length_rules_ignore_min_impact(project):
     project.write("other.py", SMALL_GPU)
     [low] = [f for f in project.findings("--no-cache", "--preview", "--min-impact", "low", "other.py") if f["code"] == "GL101"]
     assert low["impact"]["level"] == "low"
-    code, out, err = project.run("check", "--no-cache", "--long-run", "train.py", "--format", "json")
+    # 100 epochs is a long run that detect-long-runs would find in other.py too: off here, to
+    # measure the user's word alone
+    code, out, err = project.run("check", "--no-cache", "--no-detect-long-runs", "--long-run", "train.py", "--format", "json")
     # the user's word that the run is long replaces the estimate's guess of the workload's size
     assert ("train.py", "GL101") in _codes(json.loads(out))
     assert ("other.py", "GL101") not in _codes(json.loads(out)) and "GL101" not in err  # hidden, not counted
     path = project.root / "train.py"
-    project.run("check", "--no-cache", "--long-run", "train.py", "--fix", "--unsafe-fixes", "--select", "GL1")
+    project.run("check", "--no-cache", "--no-detect-long-runs", "--long-run", "train.py", "--fix", "--unsafe-fixes", "--select", "GL1")
     assert "torch.autocast(" in path.read_text() and "torch.autocast(" not in (project.root / "other.py").read_text()
 
 
 def test_with_preview_too_the_named_file_shows_what_min_impact_would_hide(project):
     project.write("train.py", SMALL_GPU)
     project.write("other.py", SMALL_GPU)
-    findings = project.findings("--no-cache", "--preview", "--long-run", "train.py")
+    findings = project.findings("--no-cache", "--no-detect-long-runs", "--preview", "--long-run", "train.py")
     gl101 = {f["filename"] for f in findings if f["code"] == "GL101"}
     assert gl101 == {"train.py"}  # other.py's is below min-impact, as in any preview run

@@ -1,0 +1,276 @@
+"""Does the module show that its training run is long (hours of accelerator time)? Session 10.
+
+The run-length rules (advisor/long_runs.py: GL101 mixed precision, GL306 pinned memory, GL401
+per-step syncs, GL503 early stopping ...) point at a real pattern 97 % of the time, but they are
+worth acting on only when the run is long, which a file rarely says outright. The user can name
+such files (`long-runs`); this module finds the ones whose own code says so, so that the default
+selection reports there too. Positive evidence only, each read from the module's code (literals,
+module constants, argparse and dataclass defaults, config values through `literals.resolved_value`),
+the first found is the reason the finding names:
+
+- distributed data-parallel training (`DistributedDataParallel`, `init_process_group`, DeepSpeed,
+  FSDP, Horovod, a Lightning `ddp`/`deepspeed`/`fsdp` strategy): nobody spreads a run of minutes
+  over several GPUs. `nn.DataParallel` is not evidence: it is boilerplate in many small scripts
+  (`if torch.cuda.device_count() > 1`);
+- a configured length: a training loop over `range(N)` steps, a step/iteration setting, or Hugging
+  Face / Lightning / Keras trainer arguments, of at least MIN_STEPS steps (MIN_HEAVY_STEPS when
+  heavy_workload.py sees a compute-heavy step), MIN_EPOCHS epochs (MIN_HEAVY_EPOCHS heavy),
+  MIN_ENV_STEPS environment steps (reinforcement learning) or MIN_KIMG thousand images (StyleGAN);
+- fine-tuning a pretrained language model of a billion parameters or more (`llama-2-7b`,
+  `pythia-12b`): even a LoRA pass over a modest instruction set takes hours.
+
+Vetoes, checked first: the module does not train (no training-step loop, fit or trainer), is test
+code, or trains a known small workload (model_size.small_workload / run_size.small_run: MNIST-sized
+data, a small model); TPU runs (the GPU advice does not apply). Anything unseen is no evidence:
+the file then keeps the default selection. Thresholds are ASSUMPTIONS about a step's time (50 ms
+for an ordinary step, 200 ms for a heavy one; an epoch of an ordinary dataset a minute), chosen
+so that a run past them lasts about an hour or more; docs/architecture.md says how they were
+checked against the blind corpora.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, int_value,
+                                                       is_keras_fit, range_length)
+from greenlint.rules.analysis.heavy_workload import heavy_training_workload
+from greenlint.rules.analysis.literals import NOT_LITERAL, argument, resolved_value, string_value, value_source
+from greenlint.rules.analysis.memo import once_per_module
+from greenlint.rules.analysis.model_size import small_workload
+from greenlint.rules.analysis.run_size import small_run
+from greenlint.rules.analysis.scope_facts import is_test_module, module_trains, training_step_loops
+from greenlint.rules.analysis.tpu import tpu_evidence
+
+MIN_STEPS = 50_000
+MIN_HEAVY_STEPS = 10_000
+MIN_EPOCHS = 100
+MIN_HEAVY_EPOCHS = 30
+MIN_ENV_STEPS = 2_000_000
+MIN_KIMG = 1_000
+# a billion parameters: `7b`, `13B`, `1.3b`, `pythia-12b` (not `b` of a version string: `v1b` is rare)
+MIN_BILLIONS = 1.0
+
+_DISTRIBUTED_CALLS = {
+    "torch.nn.parallel.DistributedDataParallel": "`DistributedDataParallel`",
+    "torch.nn.parallel.distributed.DistributedDataParallel": "`DistributedDataParallel`",
+    "torch.distributed.init_process_group": "`torch.distributed.init_process_group`",
+    "torch.distributed.fsdp.FullyShardedDataParallel": "FSDP",
+    "deepspeed.initialize": "DeepSpeed",
+    "apex.parallel.DistributedDataParallel": "apex `DistributedDataParallel`",
+    "horovod.torch.init": "Horovod",
+    "horovod.tensorflow.init": "Horovod",
+}
+_DISTRIBUTED_STRATEGY = re.compile(r"ddp|deepspeed|fsdp", re.IGNORECASE)
+# settings that choose how training is distributed: `strategy="ddp"`, `distributed_backend = "ddp"`,
+# `--dist-backend` defaulting to "nccl" (NVIDIA's collective library: only multi-GPU runs use it)
+_DISTRIBUTION_SETTING = re.compile(r"strategy|accelerator|distributed_backend|dist_backend|backend", re.IGNORECASE)
+_DISTRIBUTION_VALUE = re.compile(r"^(ddp\w*|deepspeed\w*|fsdp\w*|nccl)$", re.IGNORECASE)
+# setting names, compared lower-case with `-` as `_`
+_STEP_NAME = re.compile(r"^(n_|num_|max_|total_|train_|training_|nb_|num_train_|num_training_)?"
+                        r"(iters?|itrs?|iterations?|steps|updates|train_steps|training_steps)$|"
+                        r"^(max|total)_?(steps?|iters?|itrs?|iterations?)$")
+_EPOCH_NAME = re.compile(r"^(n_|num_|max_|total_|train_|training_|nb_|num_train_)?epochs?$|^n?epochs$|^epoch_?num$")
+_ENV_STEP_NAME = re.compile(r"^(total_|num_|max_)?(env_)?(timesteps|env_steps|frames|total_frames)$")
+_KIMG_NAME = re.compile(r"^(total_)?kimg$")
+_BILLIONS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*b(?![a-z0-9])", re.IGNORECASE)
+_MODEL_SETTING = re.compile(r"model|checkpoint|base|llm", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LongRun:
+    """Why the module's training run is long, as a phrase: "`--epochs` defaults to 300 (train.py:12)"."""
+
+    reason: str
+
+
+@once_per_module
+def long_run_evidence(analysis: ModuleAnalysis) -> LongRun | None:
+    """The first piece of evidence that the module's training run lasts hours, else None."""
+    if is_test_module(analysis) or not module_trains(analysis):
+        return None
+    if small_workload(analysis) is not None or small_run(analysis) is not None:
+        return None
+    if tpu_evidence(analysis.facts, analysis.code):
+        return None
+    heavy = heavy_training_workload(analysis) is not None
+    for finder in (_distributed, _configured_length, _large_language_model):
+        reason = finder(analysis, heavy)
+        if reason:
+            return LongRun(reason)
+    return None
+
+
+def _distributed(analysis: ModuleAnalysis, heavy: bool) -> str:
+    for site in analysis.facts.calls:
+        qualname = site.qualname or ""
+        what = _DISTRIBUTED_CALLS.get(qualname)
+        if what is None and qualname.endswith("DistributedDataParallel") and "parallel" in qualname:
+            what = "`DistributedDataParallel`"
+        if what is None and qualname in LIGHTNING_TRAINERS:
+            strategy = resolved_value(argument(site.node, "strategy"))
+            if isinstance(strategy, str) and _DISTRIBUTED_STRATEGY.search(strategy):
+                what = f'a Lightning `strategy="{strategy}"`'
+        if what:
+            return f"distributed data-parallel training ({what}): a run spread over several GPUs"
+    for name, value, said in _settings(analysis):
+        text = string_value(value) if value is not None else None
+        if text and _DISTRIBUTION_SETTING.search(name) and _DISTRIBUTION_VALUE.match(text):
+            return f'distributed data-parallel training ({said} "{text}"): a run spread over several GPUs'
+    return ""
+
+
+def _settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | None, str]]:
+    """(name, value, how the finding says it is set) for the module's named settings: assignments
+    (`N_ITERS = 200000`, `cfg.max_iter = 90000`), annotated class fields (`total_timesteps: int =
+    10000000` in an `Args` dataclass, tyro's and HfArgumentParser's style, `field(default=...)`
+    too), argparse options (`--epochs`, default 300) and keyword arguments (`strategy="ddp"`)."""
+    found: list[tuple[str, cst.BaseExpression | None, str]] = [
+        (name, value, f"`{name}` is set to") for name, value in analysis.facts.assignments]
+    found += [(name, value, f"`{name}` defaults to") for name, value in _annotated_fields(analysis)]
+    for site in analysis.facts.calls:
+        if site.attr == "add_argument" and site.node.args:
+            flag = string_value(site.node.args[0].value) or ""
+            if flag.startswith("-"):
+                found.append((flag.lstrip("-"), argument(site.node, "default"), f"`{flag}` defaults to"))
+        for arg in site.node.args:
+            if arg.keyword is not None and isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)):
+                found.append((arg.keyword.value, arg.value, f"`{arg.keyword.value}=`"))
+    return found
+
+
+@once_per_module
+def _annotated_fields(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression]]:
+    fields = []
+    for statement in analysis.module.body:
+        if not isinstance(statement, cst.ClassDef):
+            continue
+        for line in statement.body.body:
+            for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+                    value = small.value
+                    if isinstance(value, cst.Call) and (getattr(value.func, "value", None) == "field"
+                                                        or getattr(getattr(value.func, "attr", None), "value", None) == "field"):
+                        value = argument(value, "default")
+                    if value is not None:
+                        fields.append((small.target.value, value))
+    return fields
+
+
+def _configured_length(analysis: ModuleAnalysis, heavy: bool) -> str:
+    min_steps = MIN_HEAVY_STEPS if heavy else MIN_STEPS
+    min_epochs = MIN_HEAVY_EPOCHS if heavy else MIN_EPOCHS
+    for count, unit, where in _lengths(analysis):
+        if unit == "steps" and count >= min_steps or unit == "epochs" and count >= min_epochs \
+                or unit == "environment steps" and count >= MIN_ENV_STEPS or unit == "kimg" and count >= MIN_KIMG:
+            amount = f"{count:,} thousand images" if unit == "kimg" else f"{count:,} {unit}"
+            return f"{amount} ({where})" + ("" if not heavy or unit in ("environment steps", "kimg") else
+                                             " of a compute-heavy step")
+    return ""
+
+
+def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count, unit, where)
+    """Every run length the module configures: (count, "steps" | "epochs" | ..., where it is set)."""
+    facts = analysis.facts
+    for loop in training_step_loops(analysis):
+        node = loop.node
+        if isinstance(node, cst.For):
+            steps = range_length(node.iter, facts)
+            if steps is not None and _iterates_steps(node):
+                yield steps, "steps", _where(node.iter, analysis, "a training loop over `range`")
+        for outer in loop.enclosing()[1:]:
+            if isinstance(outer.node, cst.For):
+                epochs = range_length(outer.node.iter, facts)
+                if epochs is not None:
+                    yield epochs, "epochs", _where(outer.node.iter, analysis, "the epoch loop")
+                break
+    for site in facts.calls:
+        qualname = site.qualname or ""
+        keywords: tuple[tuple[str, str], ...] = ()
+        if qualname in HF_TRAINING_ARGS:
+            keywords = (("max_steps", "steps"), ("num_train_epochs", "epochs"))
+        elif qualname in LIGHTNING_TRAINERS:
+            keywords = (("max_steps", "steps"), ("max_epochs", "epochs"))
+        elif is_keras_fit(site, facts):
+            keywords = (("epochs", "epochs"),)
+        for keyword, unit in keywords:
+            value = argument(site.node, keyword)
+            count = _count(value, analysis)
+            if count is not None and count > 0:
+                yield count, unit, _where(value, analysis, f"`{keyword}=` of `{site.attr}(...)`")
+    yield from _named_settings(analysis)
+
+
+def _iterates_steps(node: cst.For) -> bool:
+    """`for step in range(N)` / `for it in range(start, n_iters)`: the loop's own target counts steps
+    (an epoch loop holding a `for batch in loader` is handled by its inner loop)."""
+    target = node.target
+    return isinstance(target, cst.Name) and not re.search(r"epoch", target.value, re.IGNORECASE)
+
+
+def _named_settings(analysis: ModuleAnalysis):  # noqa: ANN202
+    """Length settings by name: module constants (`N_ITERS = 200000`), attribute assignments
+    (`cfg.max_iter = 90000`), argparse options (`--epochs`, default 300)."""
+    for name, value, said in _settings(analysis):
+        key = name.lower().replace("-", "_")
+        unit = ("steps" if _STEP_NAME.match(key) else "epochs" if _EPOCH_NAME.match(key) else
+                "environment steps" if _ENV_STEP_NAME.match(key) else "kimg" if _KIMG_NAME.match(key) else "")
+        if not unit or value is None:
+            continue
+        count = _count(value, analysis)
+        if count is not None and count > 0:
+            yield count, unit, f"{said} {count:,}" + _line_of(value, analysis)
+
+
+def _count(node: cst.BaseExpression | None, analysis: ModuleAnalysis) -> int | None:
+    """An int written out or configured (`10e6` too: a float count of environment steps)."""
+    if node is None:
+        return None
+    count = int_value(node, analysis.facts)
+    if count is None:
+        value = resolved_value(node)
+        if isinstance(value, float) and value.is_integer():
+            count = int(value)
+    return count if count is None or count < 10**12 else None
+
+
+def _where(node: cst.BaseExpression | None, analysis: ModuleAnalysis, what: str) -> str:
+    source = configured_source(node, analysis.facts) if node is not None else None
+    return f"{what}; {source}" if source else what
+
+
+def _line_of(node: cst.BaseExpression, analysis: ModuleAnalysis) -> str:
+    source = value_source(node)
+    return f" ({source})" if source else ""
+
+
+def _large_language_model(analysis: ModuleAnalysis, heavy: bool) -> str:
+    """`from_pretrained("meta-llama/Llama-2-7b-hf")`, or a model-name setting that defaults to one."""
+    names: list[str] = []
+    for site in analysis.facts.calls:
+        if site.attr == "from_pretrained":
+            value = resolved_value(argument(site.node, "pretrained_model_name_or_path", 0))
+            if isinstance(value, str):
+                names.append(value)
+        elif site.attr == "add_argument" and site.node.args:
+            flag = string_value(site.node.args[0].value) or ""
+            default = string_value(argument(site.node, "default"))
+            if default and _MODEL_SETTING.search(flag):
+                names.append(default)
+        elif site.attr == "field" and site.qualname == "dataclasses.field":
+            default = resolved_value(argument(site.node, "default"))
+            if isinstance(default, str) and "/" in default:
+                names.append(default)
+    for name in names:
+        billions = [float(m.group(1)) for m in _BILLIONS.finditer(name.rsplit("/", 1)[-1])]
+        if billions and max(billions) >= MIN_BILLIONS and value_is_model_name(name):
+            return f"fine-tuning `{name}`, a language model of {max(billions):g} billion parameters"
+    return ""
+
+
+def value_is_model_name(name: str) -> bool:
+    """A hub id or checkpoint name, not a sentence that happens to hold `7b`."""
+    return " " not in name.strip() and len(name) < 200 and name is not NOT_LITERAL
