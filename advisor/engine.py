@@ -312,7 +312,7 @@ def _run_rules_indexed(
             except Exception as exc:  # noqa: BLE001 - GL000 names the rule; the other rules still run
                 _show_traceback_when_debugging(exc)
                 findings.extend(_internal_error(display_path, rule.code, exc))
-        long_run = _long_run_evidence(analysis, reports)
+        long_run = _long_run_evidence(analysis, reports, display_path)
     no_fix = 0
     if reports:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
@@ -348,14 +348,17 @@ def _run_rules_indexed(
     return findings
 
 
-def _long_run_evidence(analysis: ModuleAnalysis, reports: list[tuple[Rule, Report]]) -> str:
+def _long_run_evidence(analysis: ModuleAnalysis, reports: list[tuple[Rule, Report]], display_path: str) -> str:
     """Why the module's run is evidently long (long_run_evidence.py), asked only when a run-length
     rule reported; "" when nothing says so. Inside `resolving_values`: configured defaults count."""
     from greenlint.rules import RUN_LENGTH_CODES  # the catalog's codes: no rule module imported
 
     if not any(rule.code in RUN_LENGTH_CODES for rule, _ in reports):
         return ""
-    from greenlint.rules.analysis.long_run_evidence import long_run_evidence
+    from greenlint.rules.analysis.long_run_evidence import long_run_evidence, training_run_path
+
+    if not training_run_path(display_path):
+        return ""
 
     try:
         found = long_run_evidence(analysis)

@@ -80,6 +80,18 @@ _BILLIONS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*b(?![a-z0-9])", re.IGNO
 _MODEL_SETTING = re.compile(r"model|checkpoint|base|llm", re.IGNORECASE)
 
 
+# A file whose path says it evaluates, tests, infers, demonstrates, plots or exports (and not that it
+# trains) is not the project's long training run, even when it fits something for many epochs: a
+# linear probe over frozen features (`feature_eval/..._evaluator.ipynb`), a benchmark harness.
+_NOT_A_TRAINING_RUN = re.compile(r"(^|[/_.\-])(eval\w*|evaluat\w*|tests?|inference|infer|demo\w*|predict\w*|"
+                                 r"visuali[sz]\w*|plot\w*|export\w*|benchmarks?)([/_.\-]|$)", re.IGNORECASE)
+
+
+def training_run_path(display_path: str) -> bool:
+    """False for a path that names evaluation, inference, demos or plots and not training."""
+    return "train" in display_path.lower() or not _NOT_A_TRAINING_RUN.search(display_path)
+
+
 @dataclass(frozen=True)
 class LongRun:
     """Why the module's training run is long, as a phrase: "`--epochs` defaults to 300 (train.py:12)"."""
