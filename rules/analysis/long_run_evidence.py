@@ -21,7 +21,11 @@ the first found is the reason the finding names:
 
 Vetoes, checked first: the module does not train (no training-step loop, fit or trainer), is test
 code, or trains a known small workload (model_size.small_workload / run_size.small_run: MNIST-sized
-data, a small model); TPU runs (the GPU advice does not apply). Anything unseen is no evidence:
+data, a small model); TPU runs (the GPU advice does not apply); on MNIST-sized data or a toy table
+an epoch or step count is no evidence; an epoch count is none either when an epoch is one step (a
+full-batch loop) or a sentinel (`range(10**9)`, "until early stopping"). A path that names
+evaluation, inference, a demo or a plot (and not training) is not the training run
+(`training_run_path`, asked by the engine). Anything unseen is no evidence:
 the file then keeps the default selection. Thresholds are ASSUMPTIONS about a step's time (50 ms
 for an ordinary step, 200 ms for a heavy one; an epoch of an ordinary dataset a minute), chosen
 so that a run past them lasts about an hour or more; docs/architecture.md says how they were
@@ -40,16 +44,19 @@ from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNI
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, resolved_value, string_value, value_source
 from greenlint.rules.analysis.memo import once_per_module
-from greenlint.rules.analysis.model_size import small_workload
+from greenlint.rules.analysis.model_size import small_data, small_workload
 from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.scope_facts import is_test_module, module_trains, training_step_loops
 from greenlint.rules.analysis.tpu import tpu_evidence
+from greenlint.rules.analysis.tree import walk
 
 MIN_STEPS = 50_000
 MIN_HEAVY_STEPS = 10_000
 MIN_EPOCHS = 100
 MIN_HEAVY_EPOCHS = 30
 MIN_ENV_STEPS = 2_000_000
+# more epochs than this is a sentinel ("until early stopping": `range(10**9)`), not a length
+MAX_EPOCHS = 100_000
 MIN_KIMG = 1_000
 # a billion parameters: `7b`, `13B`, `1.3b`, `pythia-12b` (not `b` of a version string: `v1b` is rare)
 MIN_BILLIONS = 1.0
@@ -76,6 +83,8 @@ _STEP_NAME = re.compile(r"^(n_|num_|max_|total_|train_|training_|nb_|num_train_|
 _EPOCH_NAME = re.compile(r"^(n_|num_|max_|total_|train_|training_|nb_|num_train_)?epochs?$|^n?epochs$|^epoch_?num$")
 _ENV_STEP_NAME = re.compile(r"^(total_|num_|max_)?(env_)?(timesteps|env_steps|frames|total_frames)$")
 _KIMG_NAME = re.compile(r"^(total_)?kimg$")
+# a cheap prefilter for _configured_references: any of the names above
+_LENGTH_NAME = re.compile(r"iter|itr|step|update|epoch|timesteps|frames|kimg")
 _BILLIONS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*b(?![a-z0-9])", re.IGNORECASE)
 _MODEL_SETTING = re.compile(r"model|checkpoint|base|llm", re.IGNORECASE)
 
@@ -109,10 +118,23 @@ def long_run_evidence(analysis: ModuleAnalysis) -> LongRun | None:
     if tpu_evidence(analysis.facts, analysis.code):
         return None
     heavy = heavy_training_workload(analysis) is not None
-    for finder in (_distributed, _configured_length, _large_language_model):
+    finders = (_distributed, _large_language_model) if _tiny_data(analysis) else (
+        _distributed, _configured_length, _large_language_model)
+    for finder in finders:
         reason = finder(analysis, heavy)
         if reason:
             return LongRun(reason)
+    return None
+
+
+def _tiny_data(analysis: ModuleAnalysis) -> str | None:
+    """MNIST-sized images or a scikit-learn toy table (model_size.small_data): however many
+    epochs the script asks for, the run is minutes (CIFAR-sized data is not tiny: 200 epochs of a
+    ResNet or ViT on CIFAR-10 take hours)."""
+    for site in analysis.facts.calls:
+        data = small_data(site, site.qualname or "")
+        if data and ("28x28" in data or "16x16" in data or "8x8" in data or "table" in data):
+            return data
     return None
 
 
@@ -148,9 +170,33 @@ def _settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | 
             flag = string_value(site.node.args[0].value) or ""
             if flag.startswith("-"):
                 found.append((flag.lstrip("-"), argument(site.node, "default"), f"`{flag}` defaults to"))
+        elif (site.attr or "").startswith("DEFINE_") and (site.qualname or "").startswith("absl.flags."):
+            # absl: `flags.DEFINE_integer("total_steps", 800000, "...")`
+            name = string_value(argument(site.node, "name", 0))
+            if name:
+                found.append((name, argument(site.node, "default", 1), f"flag `--{name}` defaults to"))
         for arg in site.node.args:
             if arg.keyword is not None and isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)):
                 found.append((arg.keyword.value, arg.value, f"`{arg.keyword.value}=`"))
+    found += _configured_references(analysis)
+    return found
+
+
+@once_per_module
+def _configured_references(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression, str]]:
+    """`cfg.optim.total_steps`, `config["trainer"]["max_steps"]` read anywhere in the module: the
+    configuration (a YAML file, a Hydra tree, an argparse default; config_values.py) may give
+    them a value, although no `range(...)` or trainer call uses them here."""
+    found = []
+    for node in walk(analysis.module):
+        name = None
+        if isinstance(node, cst.Attribute):
+            name = node.attr.value
+        elif isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            name = string_value(index.value) if isinstance(index, cst.Index) else None
+        if name and _LENGTH_NAME.search(name.lower()) and value_source(node):
+            found.append((name, node, f"`{name}` is"))
     return found
 
 
@@ -175,7 +221,10 @@ def _annotated_fields(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpre
 def _configured_length(analysis: ModuleAnalysis, heavy: bool) -> str:
     min_steps = MIN_HEAVY_STEPS if heavy else MIN_STEPS
     min_epochs = MIN_HEAVY_EPOCHS if heavy else MIN_EPOCHS
+    batched = _epochs_hold_batches(analysis)
     for count, unit, where in _lengths(analysis):
+        if unit == "epochs" and (not batched or count > MAX_EPOCHS):
+            continue
         if unit == "steps" and count >= min_steps or unit == "epochs" and count >= min_epochs \
                 or unit == "environment steps" and count >= MIN_ENV_STEPS or unit == "kimg" and count >= MIN_KIMG:
             amount = f"{count:,} thousand images" if unit == "kimg" else f"{count:,} {unit}"
@@ -216,6 +265,31 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
     yield from _named_settings(analysis)
 
 
+def _epochs_hold_batches(analysis: ModuleAnalysis) -> bool:
+    """An epoch count measures the run only when an epoch is many steps: a training-step loop
+    nested in another loop (`for epoch ...: for batch in loader:`), or a framework that iterates
+    batches itself (Keras `fit`, a Hugging Face or Lightning trainer). A tutorial's full-batch
+    loop (`for epoch in range(1000): loss = loss_fn(model(X_train), y)`) is 1,000 steps of a toy
+    problem, not 1,000 epochs of data."""
+    for loop in training_step_loops(analysis):
+        # nested in an epoch loop, or iterating a loader (its epoch loop may call this function)
+        if loop.parent is not None or not _over_range(loop.node):
+            return True
+    for site in analysis.facts.calls:
+        qualname = site.qualname or ""
+        if qualname in HF_TRAINING_ARGS or qualname in LIGHTNING_TRAINERS or is_keras_fit(site, analysis.facts):
+            return True
+    return False
+
+
+def _over_range(node: cst.CSTNode) -> bool:
+    """`for ... in range(...)` or a `while` loop: counts, not batches of data."""
+    if not isinstance(node, cst.For):
+        return True
+    iterable = node.iter
+    return isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value in ("range", "trange")
+
+
 def _iterates_steps(node: cst.For) -> bool:
     """`for step in range(N)` / `for it in range(start, n_iters)`: the loop's own target counts steps
     (an epoch loop holding a `for batch in loader` is handled by its inner loop)."""
@@ -238,7 +312,8 @@ def _named_settings(analysis: ModuleAnalysis):  # noqa: ANN202
 
 
 def _count(node: cst.BaseExpression | None, analysis: ModuleAnalysis) -> int | None:
-    """An int written out or configured (`10e6` too: a float count of environment steps)."""
+    """An int written out or configured (`10e6` too: a float count of environment steps; `"200"`:
+    argparse applies `type=int` to a string default)."""
     if node is None:
         return None
     count = int_value(node, analysis.facts)
@@ -246,6 +321,8 @@ def _count(node: cst.BaseExpression | None, analysis: ModuleAnalysis) -> int | N
         value = resolved_value(node)
         if isinstance(value, float) and value.is_integer():
             count = int(value)
+        elif isinstance(value, str) and value.strip().isdigit():
+            count = int(value.strip())
     return count if count is None or count < 10**12 else None
 
 

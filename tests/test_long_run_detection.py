@@ -1,0 +1,162 @@
+"""`detect-long-runs` (rules/analysis/long_run_evidence.py): a file whose own code shows a long
+run reports the run-length rules as a file named in `long-runs` does; every other file keeps the
+default selection. Each case pairs a shape that shows a long run with the near-identical shape
+that does not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+# float32 on the GPU (GL101) and a value logged on every step (GL504): both preview, run-length rules.
+LOOP = """
+for epoch in range(EPOCHS):
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        print(loss.item())
+"""
+HEADER = """import argparse
+import torch
+
+model = Net().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+"""
+
+
+def script(setup: str = "", epochs: str = "10") -> str:
+    return HEADER + setup + LOOP.replace("EPOCHS", epochs)
+
+
+DDP = "torch.distributed.init_process_group('nccl')\nmodel = torch.nn.parallel.DistributedDataParallel(model)\n"
+ARGPARSE_300 = "parser = argparse.ArgumentParser()\nparser.add_argument('--epochs', type=int, default=300)\nargs = parser.parse_args()\n"
+
+
+def _shown(project, *args: str) -> dict[str, set[str]]:
+    code, out, err = project.run("check", "--no-cache", "--format", "json", *args)
+    assert code in (0, 1), err
+    shown: dict[str, set[str]] = {}
+    for finding in json.loads(out):
+        shown.setdefault(finding["filename"], set()).add(finding["code"])
+    return shown
+
+
+def _evidence(project, filename: str) -> set[str]:
+    _, out, _ = project.run("check", "--no-cache", "--format", "json")
+    return {f["impact"].get("long_run", "") for f in json.loads(out) if f["filename"] == filename}
+
+
+@pytest.mark.parametrize(
+    ("long_source", "short_source", "evidence"),
+    [
+        (script(DDP), script(), "distributed data-parallel training"),
+        (script(ARGPARSE_300, "args.epochs"), script(ARGPARSE_300.replace("300", "30"), "args.epochs"), "`--epochs` defaults to 300"),
+        (script("N_ITERS = 200000\n", "1").replace("for x, y in loader", "for it in range(N_ITERS)").replace(
+            "model(x.cuda()), y.cuda()", "model(batch()), target()"),
+         script("N_ITERS = 2000\n", "1").replace("for x, y in loader", "for it in range(N_ITERS)").replace(
+             "model(x.cuda()), y.cuda()", "model(batch()), target()"),
+         "200,000 steps"),
+        (script("from absl import flags\nflags.DEFINE_integer('total_steps', 800000, 'steps')\n"),
+         script("from absl import flags\nflags.DEFINE_integer('total_steps', 8000, 'steps')\n"), "800,000"),
+    ],
+    ids=["distributed", "argparse-epochs", "step-constant", "absl-flag"],
+)
+def test_a_file_that_shows_a_long_run_reports_the_run_length_rules(project, long_source, short_source, evidence):
+    project.write("train.py", long_source)
+    project.write("short.py", short_source)
+    shown = _shown(project)
+    assert {"GL101", "GL504"} <= shown.get("train.py", set())
+    assert "short.py" not in shown  # its findings are only counted, as preview findings are
+    assert any(evidence in reason for reason in _evidence(project, "train.py")), _evidence(project, "train.py")
+    assert _evidence(project, "short.py") <= {""}
+
+
+def test_detection_can_be_switched_off(project):
+    project.write("train.py", script(DDP))
+    assert "train.py" not in _shown(project, "--no-detect-long-runs")
+    project.write("pyproject.toml", '[project]\nname = "p"\n[tool.greenlint]\ndetect-long-runs = false\n')
+    assert "train.py" not in _shown(project)
+    assert "train.py" in _shown(project, "--detect-long-runs")
+    project.write("pyproject.toml", '[project]\nname = "p"\n[tool.greenlint]\ndetect-long-runs = "yes"\n')
+    code, _, err = project.run("check", "--no-cache")
+    assert code == 2 and "detect-long-runs" in err and "true or false" in err
+
+
+FULL_BATCH = """import torch
+
+model = torch.nn.Linear(2, 1).cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(EPOCHS):
+    loss = torch.nn.functional.mse_loss(model(X_train), y_train)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    print(loss.item())
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        # a tutorial's full-batch loop: 1,000 "epochs" are 1,000 steps of a toy problem
+        ("full-batch", FULL_BATCH.replace("EPOCHS", "1000")),
+        # "until early stopping": a sentinel, not a length
+        ("sentinel", script("", "10**9")),
+        # MNIST-sized data vetoes any epoch count
+        ("mnist", script("from torchvision import datasets\ndata = datasets.MNIST('.', download=True)\n", "500")),
+        # no training at all: an evaluation script of a distributed project
+        ("no-training", HEADER + DDP + "for x, y in loader:\n    print(model(x.cuda()).sum().item())\n"),
+    ],
+)
+def test_no_evidence_no_long_run(project, name, source):
+    project.write("train.py", source)
+    assert "train.py" not in _shown(project), name
+
+
+def test_an_evaluation_path_is_not_a_training_run(project):
+    project.write("feature_eval/linear_probe_evaluator.py", script(DDP))
+    project.write("train_eval.py", script(DDP))  # says it trains: detected
+    shown = _shown(project)
+    assert "feature_eval/linear_probe_evaluator.py" not in shown
+    assert "train_eval.py" in shown
+
+
+def test_a_configured_length_read_from_a_yaml_file(project):
+    project.write("config.yaml", "train:\n  max_steps: 300000\n")
+    source = script("import yaml\ncfg = yaml.safe_load(open('config.yaml'))\n", "1").replace(
+        "        print(loss.item())\n", "        print(loss.item())\n        if step >= cfg['train']['max_steps']:\n            break\n")
+    project.write("train.py", source)
+    assert {"GL101", "GL504"} <= _shown(project).get("train.py", set())
+    project.write("config.yaml", "train:\n  max_steps: 3000\n")
+    assert "train.py" not in _shown(project)
+
+
+def test_a_billion_parameter_language_model(project):
+    source = """import torch
+from transformers import AutoModelForCausalLM
+
+model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf").cuda()
+optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+for batch in loader:
+    loss = model(**batch).loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    print(loss.item())
+"""
+    project.write("train.py", source)
+    project.write("small.py", source.replace("meta-llama/Llama-2-7b-hf", "gpt2"))
+    shown = _shown(project)
+    assert "GL504" in shown.get("train.py", set()) and "small.py" not in shown
+    assert any("7 billion parameters" in reason for reason in _evidence(project, "train.py"))
+
+
+def test_fix_applies_the_detected_files_fixes_only(project):
+    project.write("train.py", script(DDP))
+    project.write("short.py", script())
+    project.run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "GL1")
+    assert "torch.autocast(" in (project.root / "train.py").read_text()
+    assert "torch.autocast(" not in (project.root / "short.py").read_text()
