@@ -37,6 +37,11 @@ _EAGER_MODELS = re.compile(r"gemma-?[23]", re.IGNORECASE)
 
 class EagerAttention(Rule):
     code = "GL207"
+    # Preview since session 10: blind, on the twelfth corpus, 1 of its 6 findings was worth acting
+    # on (the score matrix of Swin's 16-token windows, a single-head 256-token UNet block or one
+    # token per tabular feature is no larger than the queries: fusing saves little); 4 of 13
+    # over every corpus (`python bench/verdict_table.py`), under the 80 % a default rule needs.
+    preview = True
     name = "eager-attention"
     summary = "Attention computed eagerly (hand-written softmax(QK^T)V, `attn_implementation=\"eager\"`) where SDPA applies"
     detects = """
