@@ -35,6 +35,10 @@ def _uses_memory_format(analysis: ModuleAnalysis) -> bool:
 
 class ChannelsLastMissing(Rule):
     code = "GL404"
+    # Preview since session 10: 0 of 3 findings judged worth acting on over every corpus, 2 of
+    # them blind on the thirteenth (an EfficientNet-B0 profiling tutorial), under the 80 % a
+    # default rule needs (`python bench/verdict_table.py`).
+    preview = True
     name = "channels-last-missing"
     summary = "2-D CNN trained in mixed precision on a GPU without `channels_last` memory format"
     detects = """
