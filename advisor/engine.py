@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from greenlint.fix_edits import FileFixer  # imported where used: fixes need them only for files with findings
-    from greenlint.rules.analysis import ModuleAnalysis
     from greenlint.rules.tree_index import LazyIndex
 
 # libcst and the rules are imported inside the functions that need them: a file that no rule can
@@ -291,6 +290,7 @@ def _run_rules_indexed(
     from greenlint.rules.analysis.config_values import ConfigValues
     from greenlint.rules.analysis.literals import resolving_values
     from greenlint.rules import RUN_LENGTH_CODES
+    from greenlint.rules.analysis.long_run_evidence import reported_long_run
     from greenlint.rules.impact_estimate import estimate
 
     findings: list[Finding] = []
@@ -312,7 +312,8 @@ def _run_rules_indexed(
             except Exception as exc:  # noqa: BLE001 - GL000 names the rule; the other rules still run
                 _show_traceback_when_debugging(exc)
                 findings.extend(_internal_error(display_path, rule.code, exc))
-        long_run = _long_run_evidence(analysis, reports, display_path)
+        # why the file's run is evidently long, asked only when a run-length rule reported
+        long_run = reported_long_run(analysis, {rule.code for rule, _ in reports}, display_path)
     no_fix = 0
     if reports:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
@@ -346,26 +347,6 @@ def _run_rules_indexed(
     if not_run or no_fix:
         findings.append(limit_finding(display_path, out_of_time_message(deadline.seconds, not_run, no_fix)))
     return findings
-
-
-def _long_run_evidence(analysis: ModuleAnalysis, reports: list[tuple[Rule, Report]], display_path: str) -> str:
-    """Why the module's run is evidently long (long_run_evidence.py), asked only when a run-length
-    rule reported; "" when nothing says so. Inside `resolving_values`: configured defaults count."""
-    from greenlint.rules import RUN_LENGTH_CODES  # the catalog's codes: no rule module imported
-
-    if not any(rule.code in RUN_LENGTH_CODES for rule, _ in reports):
-        return ""
-    from greenlint.rules.analysis.long_run_evidence import long_run_evidence, training_run_path
-
-    if not training_run_path(display_path):
-        return ""
-
-    try:
-        found = long_run_evidence(analysis)
-    except Exception as exc:  # noqa: BLE001 - the evidence is optional; the findings stand without it
-        _show_traceback_when_debugging(exc)
-        return ""
-    return found.reason if found is not None else ""
 
 
 def _text_fix(report: Report, module: cst.Module, text: str, fixers: _FileFixers) -> Fix | None:

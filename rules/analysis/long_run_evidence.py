@@ -34,7 +34,9 @@ checked against the blind corpora.
 
 from __future__ import annotations
 
+import os
 import re
+import traceback
 from dataclasses import dataclass
 
 import libcst as cst
@@ -106,6 +108,23 @@ class LongRun:
     """Why the module's training run is long, as a phrase: "`--epochs` defaults to 300 (train.py:12)"."""
 
     reason: str
+
+
+def reported_long_run(analysis: ModuleAnalysis, reported: set[str], display_path: str) -> str:
+    """The engine's question: why the file's run is evidently long ("" when nothing says so), asked
+    only when a run-length rule (greenlint.rules.RUN_LENGTH_CODES) is among the `reported` codes.
+    Never raises: the evidence is optional, the findings stand without it."""
+    from greenlint.rules import RUN_LENGTH_CODES  # the catalog's codes: no rule module imported
+
+    if not reported & RUN_LENGTH_CODES or not training_run_path(display_path):
+        return ""
+    try:
+        found = long_run_evidence(analysis)
+    except Exception:  # noqa: BLE001 - as the engine does with a failing rule: GREENLINT_DEBUG=1 shows it
+        if os.environ.get("GREENLINT_DEBUG"):
+            traceback.print_exc()
+        return ""
+    return found.reason if found is not None else ""
 
 
 @once_per_module
