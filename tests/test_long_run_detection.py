@@ -160,3 +160,74 @@ def test_fix_applies_the_detected_files_fixes_only(project):
     project.run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "GL1")
     assert "torch.autocast(" in (project.root / "train.py").read_text()
     assert "torch.autocast(" not in (project.root / "short.py").read_text()
+
+
+HYDRA_ENTRY = """import hydra
+import torch
+
+
+@hydra.main(version_base=None, config_path="configs", config_name="config")
+def main(config):
+    model = hydra.utils.instantiate(config.model).cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        print(loss.item())
+"""
+
+
+@pytest.mark.parametrize("steps", [1_000_000, 2_000])
+def test_a_length_in_the_hydra_tree_the_module_hands_over(project, steps):
+    """`trainer.max_steps` lives only in the composed Hydra config (through the defaults list):
+    no line of the entry point names it."""
+    project.write("configs/config.yaml", "defaults:\n  - trainer: default\n  - _self_\nseed: 1\n")
+    project.write("configs/trainer/default.yaml",
+                  f"_target_: lightning.Trainer\nmax_steps: {steps}\nval_check_interval: 100000\n")
+    project.write("main.py", HYDRA_ENTRY)
+    reasons = _evidence(project, "main.py")
+    if steps >= 50_000:
+        assert any("`trainer.max_steps` is 1,000,000" in r and "configs/config.yaml" in r for r in reasons), reasons
+    else:
+        assert reasons <= {""}
+
+
+def test_validation_lengths_in_a_config_tree_are_not_the_run_length(project):
+    project.write("configs/config.yaml", "trainer:\n  max_steps: 2000\neval:\n  max_steps: 900000\n")
+    project.write("main.py", HYDRA_ENTRY)
+    assert _evidence(project, "main.py") <= {""}
+
+
+SPLATTED = """import yaml
+import torch
+
+with open("configs/vae.yaml") as file:
+    config = yaml.safe_load(file)
+
+
+def fit(model, loader, max_epochs, gpus):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(max_epochs):
+        for x, y in loader:
+            loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            print(loss.item())
+
+
+fit(Net().cuda(), loader, **config["trainer_params"])
+"""
+
+
+@pytest.mark.parametrize("epochs", [100, 10])
+def test_a_length_in_a_config_section_splatted_into_a_call(project, epochs):
+    project.write("configs/vae.yaml", f"model_params:\n  name: VAE\ntrainer_params:\n  gpus: [1]\n  max_epochs: {epochs}\n")
+    project.write("run.py", SPLATTED)
+    reasons = _evidence(project, "run.py")
+    if epochs >= 100:
+        assert any("`trainer_params.max_epochs` is 100 in configs/vae.yaml:3" in r for r in reasons), reasons
+    else:
+        assert reasons <= {""}

@@ -8,6 +8,7 @@ A mixin, not a separate object: it follows names through the same module index (
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,9 @@ class ConfigFileReading:
     module: cst.Module
     _text: str | None
     _dependencies: set[Path] | None
+    # `lookup` of a bare Hydra config parameter (`cfg`) is unknown: rules ask for keys. `mapping`
+    # (config_values.py) sets this to get the whole composed tree instead.
+    _whole_trees: bool = False
 
     if TYPE_CHECKING:
         @property
@@ -131,7 +135,7 @@ class ConfigFileReading:
 
     # -- Hydra ----------------------------------------------------------------------------------
     def _hydra(self, decorator: tuple[str, str], rest: Key) -> ConfigValue | None:
-        if self.path is None or not rest:
+        if self.path is None or not rest and not self._whole_trees:
             return None
         config_path, config_name = decorator
         root = project_root(self.path.parent)
@@ -141,6 +145,8 @@ class ConfigFileReading:
         layers = hydra_layers(directory, config_name, root)
         if not all(self._covered(config.path, root) for _, config in layers):
             return None  # the cache would not see an edit of the uncovered file
+        if not rest:
+            return _composed(layers)
         for prefix, config in reversed(layers):
             if rest[: len(prefix)] != prefix:
                 continue
@@ -159,3 +165,31 @@ def _file_entry(config: ConfigFile, rest: Key, full: Key | None = None) -> Confi
     line = key_line(config, str(rest[-1])) if rest else None
     where = f"{config.shown}:{line}" if line else config.shown
     return ConfigValue(value, f"`{shown_key}: {data_text(value)}` in {where}")
+
+
+def _composed(layers: list[tuple[Key, ConfigFile]]) -> ConfigValue | None:
+    """The tree Hydra composes from its layers (later layers win, mappings merge key by key);
+    interpolations stay as written (a length written as `${...}` is simply not a number)."""
+    if not layers:
+        return None
+    tree: dict[str, Any] = {}
+    for prefix, config in layers:
+        if not isinstance(config.data, dict):
+            continue
+        target = tree
+        for part in prefix:
+            nested = target.get(part)
+            target = target.setdefault(part, {}) if isinstance(nested, dict) or nested is None else {}
+        _merge(target, config.data)
+    primary = next((config for prefix, config in reversed(layers) if prefix == ()), layers[-1][1])
+    return ConfigValue(tree, f"the Hydra config composed from {primary.shown}")
+
+
+def _merge(into: dict[str, Any], data: dict[Any, Any]) -> None:
+    for key, value in data.items():
+        if key == "defaults":
+            continue
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)  # the loaded data is cached: never merge into it

@@ -111,6 +111,17 @@ class ConfigValues(ConfigFileReading):
             return None
         return found
 
+    def mapping(self, node: cst.BaseExpression) -> ConfigValue | None:
+        """`lookup`, where a bare Hydra config parameter (`cfg`) gives the whole composed tree; a
+        result that is not a mapping is None. For questions about a whole configuration (how long
+        does the run configured here last?), not about one key."""
+        self._whole_trees = True
+        try:
+            found = self.lookup(node)
+        finally:
+            self._whole_trees = False
+        return found if found is not None and isinstance(found.value, dict) else None
+
     # -- following names -----------------------------------------------------------------------
     def _resolve(self, key: Key, depth: int) -> ConfigValue | None:
         index = self.index

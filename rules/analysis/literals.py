@@ -108,6 +108,21 @@ def resolved_value(node: cst.BaseExpression | None) -> Any:
     return NOT_LITERAL if found is None else found.value
 
 
+def resolved_mapping(node: cst.BaseExpression | None) -> tuple[dict[Any, Any], str] | None:
+    """The configuration mapping an expression holds, with where it comes from: a loaded config
+    file or one of its sections, a Hydra config parameter's whole composed tree (`cfg`), a dict
+    literal; None when unknown."""
+    literal = literal_value(node)
+    if isinstance(literal, dict):
+        return literal, ""
+    resolver = _RESOLVER.get()
+    mapping = getattr(resolver, "mapping", None)
+    if mapping is None or node is None:
+        return None
+    found = mapping(node)
+    return None if found is None else (found.value, found.source)
+
+
 def value_source(node: cst.BaseExpression | None) -> str | None:
     """Where a resolved value comes from and how to change it ("`--num-workers` defaults to 0
     (train.py:14)"); None for literals and unresolved expressions."""

@@ -44,7 +44,8 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, int_value,
                                                        is_keras_fit, range_length)
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
-from greenlint.rules.analysis.literals import NOT_LITERAL, argument, resolved_value, string_value, value_source
+from greenlint.rules.analysis.literals import (NOT_LITERAL, argument, resolved_mapping, resolved_value, string_value,
+                                              value_source)
 from greenlint.rules.analysis.memo import once_per_module
 from greenlint.rules.analysis.model_size import small_data, small_workload
 from greenlint.rules.analysis.run_size import small_run
@@ -282,6 +283,73 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
             if count is not None and count > 0:
                 yield count, unit, _where(value, analysis, f"`{keyword}=` of `{site.attr}(...)`")
     yield from _named_settings(analysis)
+    yield from _config_tree_lengths(analysis)
+
+
+def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count, unit, where)
+    """Lengths in a configuration the module hands over whole, where no line of it names the key:
+    a Hydra entry point's composed tree (`@hydra.main(...) def main(cfg)`), a config section
+    splatted into a call (`Trainer(**config["trainer_params"])`) or instantiated
+    (`hydra.utils.instantiate(config.trainer)`). The key is the config file's own:
+    `trainer.max_steps: 1000000`."""
+    for mapping, source, section in _handed_over_configs(analysis):
+        for path, value in _length_entries(mapping, section):
+            key = path[-1].lower().replace("-", "_")
+            unit = ("steps" if _STEP_NAME.match(key) else "epochs" if _EPOCH_NAME.match(key) else
+                    "environment steps" if _ENV_STEP_NAME.match(key) else "kimg" if _KIMG_NAME.match(key) else "")
+            count = value if isinstance(value, int) and not isinstance(value, bool) else (
+                int(value) if isinstance(value, float) and value.is_integer() else None)
+            if unit and count is not None and 0 < count < 10**12:
+                yield count, unit, f"`{'.'.join(path)}` is {count:,} in {source}"
+
+
+def _handed_over_configs(analysis: ModuleAnalysis) -> list[tuple[dict, str, tuple[str, ...]]]:
+    """(mapping, the file it is in, the section's key path) for each whole config handed over."""
+    found = []
+    for node in walk(analysis.module):
+        if isinstance(node, cst.FunctionDef) and node.params.params and any(
+                _is_hydra_main(decorator.decorator) for decorator in node.decorators):
+            found.append(_config_of(cst.Name(node.params.params[0].name.value)))
+    for site in analysis.facts.calls:
+        for arg in site.node.args:
+            if arg.star == "**" or (site.attr == "instantiate" and arg is site.node.args[0] and not arg.star):
+                found.append(_config_of(arg.value))
+    return [entry for entry in found if entry[0]]
+
+
+def _config_of(node: cst.BaseExpression) -> tuple[dict, str, tuple[str, ...]]:
+    resolved = resolved_mapping(node)
+    if resolved is None or not resolved[1]:
+        return {}, "", ()  # unknown, or a dict literal (its keys are the module's own settings)
+    mapping, source = resolved
+    # a section of a file: "`trainer_params: {...}` in configs/vae.yaml:3"
+    section = re.match(r"`([\w.\-]+): .*` in (\S+)$", source, re.DOTALL)
+    if section:
+        return mapping, section.group(2), tuple(section.group(1).split("."))
+    return mapping, source, ()
+
+
+def _is_hydra_main(decorator: cst.BaseExpression) -> bool:
+    func = decorator.func if isinstance(decorator, cst.Call) else decorator
+    return isinstance(func, cst.Attribute) and func.attr.value == "main" and isinstance(func.value, cst.Name) \
+        and func.value.value == "hydra"
+
+
+# Sections of a configuration whose lengths are not the training run's.
+_NOT_TRAINING_SECTION = re.compile(r"eval|valid|^val|test|sampl|infer|predict|warmup|generat|callback|logg",
+                                   re.IGNORECASE)
+
+
+def _length_entries(mapping: dict, path: tuple[str, ...]):  # noqa: ANN202 - (key path, value) pairs
+    if len(path) > 4:
+        return
+    for key, value in mapping.items():
+        if not isinstance(key, str) or _NOT_TRAINING_SECTION.search(key):
+            continue
+        if isinstance(value, dict):
+            yield from _length_entries(value, (*path, key))
+        else:
+            yield (*path, key), value
 
 
 def _epochs_hold_batches(analysis: ModuleAnalysis) -> bool:
