@@ -117,14 +117,27 @@ def lint_notebook(
 def mask_unparsable_cells(notebook: Notebook, display_path: str) -> tuple[Notebook, list[Finding]]:
     """A cell that does not parse is reported (GL001) and masked, so the other cells are linted."""
     errors: list[Finding] = []
+    masked: set[int] = set()
     for _attempt in range(len(notebook.line_map)):
         found = _syntax_only(notebook.text, display_path, frozenset({"GL001"}))
         if not found:
             break
-        cell, _ = notebook.locate(found[0].location.row)
+        error = found[0]
         # "(detected at line N)" counts lines of the concatenated cells: meaningless to the user
-        message = re.sub(r" \(detected at line \d+\)", "", found[0].message)
-        errors.append(replace(found[0], message=message))
+        message = re.sub(r" \(detected at line \d+\)", "", error.message)
+        opener = re.search(r" on line (\d+)$", message)
+        if opener:
+            # "expected an indented block after function definition on line N": the cell at fault
+            # is the one holding line N (a `def` left empty in an exercise notebook), not the cell
+            # where Python noticed, which may be a later cell or the end of the notebook
+            row = int(opener.group(1))
+            message = message[: opener.start()] + f" on line {notebook.locate(row)[1]}"
+            error = replace(error, location=Location(row, 1), end_location=Location(row, 1))
+        cell, _ = notebook.locate(error.location.row)
+        if cell in masked:
+            break  # masking changed nothing: never report the same cell twice
+        masked.add(cell)
+        errors.append(replace(error, message=message))
         notebook = mask_cell(notebook, cell)
     return notebook, errors
 

@@ -109,3 +109,24 @@ def test_notebooks_are_discovered(project, notebook):
     project.write("script.py", "x = 1\n")
     code, out, _ = project.run("check", "--no-cache", "--statistics")
     assert "GL406" in out
+
+
+def test_an_empty_def_in_an_exercise_cell_is_reported_once_where_it_is(project):
+    """A course notebook's `def run_app(path):` left with only a TODO comment: Python notices the
+    missing body in a later cell, or at the end of the notebook. The finding names the cell and
+    line of the `def` (once; cells count from 1), and the cells after it are still linted."""
+    cells = [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": ["import torch\n"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": ["### TODO: write your algorithm\n", "\n", "def run_app(img_path):\n", "    ## handle the cases\n", "    \n"]},
+        {"cell_type": "markdown", "metadata": {}, "source": ["## Test it"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": ["for f in files:\n", "    run_app(f)\n"]},
+    ]
+    for last in (True, False):  # the error noticed in the next code cell, or at the notebook's end
+        shown = cells if last else cells[:2]
+        nb = {"cells": shown, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        findings = lint_notebook(json.dumps(nb).encode(), "exercise.ipynb", ALL)
+        errors = [(f.code, f.extra["cell"], f.location.row, f.message) for f in findings if f.code == "GL001"]
+        assert errors == [("GL001", 2, 3, "syntax error: expected an indented block after function definition on line 3")], errors
