@@ -17,11 +17,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from greenlint.findings import Edit, Finding, Fix, Location
+from greenlint.findings import Finding, Fix, Location
 from greenlint.limits import DEFAULT_LIMITS, Deadline, Limits, limit_finding, out_of_time_message, too_large_message
-from greenlint.notebook import Notebook, NotebookError, mask_cell, parse_notebook
+from greenlint.notebook import NotebookError, parse_notebook
+from greenlint.notebook_findings import mask_unparsable_cells, to_cell_coordinates
 from greenlint.rules import Report, Rule
 from greenlint.rules.linting_path import linting_path
+from greenlint.rules.recorded_run import recorded_run
 from greenlint.rules.catalog import codes_that_could_match
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed
@@ -107,60 +109,12 @@ def lint_notebook(
         return [_file_finding("GL003", str(exc), display_path)] if "GL003" in enabled else []
     notebook, syntax_errors = mask_unparsable_cells(notebook, display_path)
     # cells run in order: rules that pair a fact with a later use follow execution order
-    context = context if context.notebook else replace(context, notebook=True)
+    # what the training cells' saved outputs record of the last run (long-run detection reads it)
+    context = replace(context, notebook=True, recorded_run=recorded_run(data))
     findings = lint_text(notebook.text, display_path, enabled, context, limits)
     if "GL001" in enabled:
         findings.extend(syntax_errors)
     return sorted((to_cell_coordinates(notebook, f) for f in findings), key=Finding.sort_key)
-
-
-def mask_unparsable_cells(notebook: Notebook, display_path: str) -> tuple[Notebook, list[Finding]]:
-    """A cell that does not parse is reported (GL001) and masked, so the other cells are linted."""
-    errors: list[Finding] = []
-    masked: set[int] = set()
-    for _attempt in range(len(notebook.line_map)):
-        found = _syntax_only(notebook.text, display_path, frozenset({"GL001"}))
-        if not found:
-            break
-        error = found[0]
-        # "(detected at line N)" counts lines of the concatenated cells: meaningless to the user
-        message = re.sub(r" \(detected at line \d+\)", "", error.message)
-        opener = re.search(r" on line (\d+)$", message)
-        if opener:
-            # "expected an indented block after function definition on line N": the cell at fault
-            # is the one holding line N (a `def` left empty in an exercise notebook), not the cell
-            # where Python noticed, which may be a later cell or the end of the notebook
-            row = int(opener.group(1))
-            message = message[: opener.start()] + f" on line {notebook.locate(row)[1]}"
-            error = replace(error, location=Location(row, 1), end_location=Location(row, 1))
-        cell, _ = notebook.locate(error.location.row)
-        if cell in masked:
-            break  # masking changed nothing: never report the same cell twice
-        masked.add(cell)
-        errors.append(replace(error, message=message))
-        notebook = mask_cell(notebook, cell)
-    return notebook, errors
-
-
-def to_cell_coordinates(notebook: Notebook, finding: Finding) -> Finding:
-    cell, row = notebook.locate(finding.location.row)
-    _, end_row = notebook.locate(finding.end_location.row)
-    fix = finding.fix
-    if fix is not None:
-        edits = []
-        for edit in fix.edits:
-            edit_cell, start = notebook.locate(edit.location.row)
-            _, stop = notebook.locate(edit.end_location.row)
-            edits.append(Edit(edit.content, Location(start, edit.location.column), Location(stop, edit.end_location.column), cell=edit_cell))
-        fix = Fix(fix.message, fix.applicability, tuple(edits))
-    return replace(
-        finding,
-        location=Location(row, finding.location.column),
-        end_location=Location(end_row, finding.end_location.column),
-        noqa_row=row,
-        fix=fix,
-        extra={**finding.extra, "cell": cell},
-    )
 
 
 # Test code is not training code: its loops are not training runs and its GPUs are fixtures, so

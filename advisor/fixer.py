@@ -18,13 +18,13 @@ from greenlint.engine import (
     is_notebook,
     lint_request,
     lint_text,
-    mask_unparsable_cells,
-    to_cell_coordinates,
 )
+from greenlint.notebook_findings import mask_unparsable_cells, to_cell_coordinates
 from greenlint.findings import Finding
 from greenlint.impact_filter import SHOW_ALL, Visibility
 from greenlint.notebook import Notebook, NotebookError, parse_notebook, rebuild
 from greenlint.rules.linting_path import linting_path
+from greenlint.rules.recorded_run import recorded_run
 from greenlint.source import DecodeError, decode_source
 from greenlint.syntax_check import source_compiles
 from greenlint.writer import content_digest
@@ -53,8 +53,10 @@ def _applicable(finding: Finding, unsafe: bool, visibility: Visibility) -> bool:
 
 def _lint(text: str, request: LintRequest) -> list[Finding]:
     context = request.context
-    if is_notebook(request.display_path) and not context.notebook:
-        context = replace(context, notebook=True)  # as lint_notebook does: cells run in order
+    if is_notebook(request.display_path):
+        # as lint_notebook does: cells run in order, and the saved outputs (which no fix changes)
+        # record the last run for the long-run detection
+        context = replace(context, notebook=True, recorded_run=recorded_run(request.data))
     with linting_path(request.path):  # as in lint_request: config files next to the script count
         findings = lint_text(text, request.display_path, request.enabled, context, request.limits)
     if request.ignored_prefixes:

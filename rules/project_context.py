@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from greenlint.rules.recorded_run import RecordedRun
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ class ProjectContext:
     # asked only for a module that pads text to a fixed length (advisor/training_importers.py): the
     # padded data feeds that training (GL305)
     training_importer: str = ""
+    # a notebook's training cells' saved progress (rules/recorded_run.py): how long its last run
+    # took, read by the long-run detection; None for a script or a notebook that recorded none
+    recorded_run: RecordedRun | None = None
 
     def is_empty(self) -> bool:
         return self == EMPTY_CONTEXT
@@ -110,7 +114,7 @@ class ProjectContext:
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
-            self.training_importer,
+            self.training_importer, self.recorded_run,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

@@ -17,7 +17,13 @@ the first found is the reason the finding names:
   heavy_workload.py sees a compute-heavy step), MIN_EPOCHS epochs (MIN_HEAVY_EPOCHS heavy),
   MIN_ENV_STEPS environment steps (reinforcement learning) or MIN_KIMG thousand images (StyleGAN);
 - fine-tuning a pretrained language model of a billion parameters or more (`llama-2-7b`,
-  `pythia-12b`): even a LoRA pass over a modest instruction set takes hours.
+  `pythia-12b`): even a LoRA pass over a modest instruction set takes hours
+  (large_language_model.py);
+- lengths in a configuration handed over whole: a Hydra entry point's composed tree, a config
+  section splatted into a trainer or instantiated (config_trees.py);
+- a notebook whose training cells' saved output records (or projects) an hour or more of progress
+  (rules/recorded_run.py). This one is a measurement: it comes before the code's evidence, and a
+  notebook whose recorded run finished within the hour is short whatever its code asks for.
 
 Vetoes, checked first: the module does not train (no training-step loop, fit or trainer), is test
 code, or trains a known small workload (model_size.small_workload / run_size.small_run: MNIST-sized
@@ -44,8 +50,9 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, int_value,
                                                        is_keras_fit, range_length)
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
-from greenlint.rules.analysis.literals import (NOT_LITERAL, argument, resolved_mapping, resolved_value, string_value,
-                                              value_source)
+from greenlint.rules.analysis.literals import argument, resolved_value, string_value, value_source
+from greenlint.rules.analysis.config_trees import handed_over_settings
+from greenlint.rules.analysis.large_language_model import large_language_model
 from greenlint.rules.analysis.memo import once_per_module
 from greenlint.rules.analysis.model_size import small_data, small_workload
 from greenlint.rules.analysis.run_size import small_run
@@ -61,8 +68,9 @@ MIN_ENV_STEPS = 2_000_000
 # more epochs than this is a sentinel ("until early stopping": `range(10**9)`), not a length
 MAX_EPOCHS = 100_000
 MIN_KIMG = 1_000
-# a billion parameters: `7b`, `13B`, `1.3b`, `pythia-12b` (not `b` of a version string: `v1b` is rare)
-MIN_BILLIONS = 1.0
+# a notebook whose training cells recorded (or project) an hour of progress ran long; one whose
+# recorded run finished within the hour did not, whatever its code asks for
+MIN_RECORDED_SECONDS = 3_600
 
 _DISTRIBUTED_CALLS = {
     "torch.nn.parallel.DistributedDataParallel": "`DistributedDataParallel`",
@@ -88,8 +96,6 @@ _ENV_STEP_NAME = re.compile(r"^(total_|num_|max_)?(env_)?(timesteps|env_steps|fr
 _KIMG_NAME = re.compile(r"^(total_)?kimg$")
 # a cheap prefilter for _configured_references: any of the names above
 _LENGTH_NAME = re.compile(r"iter|itr|step|update|epoch|timesteps|frames|kimg")
-_BILLIONS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*b(?![a-z0-9])", re.IGNORECASE)
-_MODEL_SETTING = re.compile(r"model|checkpoint|base|llm", re.IGNORECASE)
 
 
 # A file whose path says it evaluates, tests, infers, demonstrates, plots or exports (and not that it
@@ -137,14 +143,28 @@ def long_run_evidence(analysis: ModuleAnalysis) -> LongRun | None:
         return None
     if tpu_evidence(analysis.facts, analysis.code):
         return None
+    recorded = analysis.facts.context.recorded_run
+    if recorded is not None:
+        # a measurement in the file beats any reading of its code
+        longest = max(recorded.seconds, recorded.projected)
+        if longest >= MIN_RECORDED_SECONDS:
+            projected = f", {_hours(recorded.projected)} projected" if recorded.projected > recorded.seconds * 1.2 else ""
+            return LongRun(f"the notebook's saved output records {_hours(recorded.seconds)} of training{projected} "
+                           f"({recorded.where})")
+        if recorded.complete:
+            return None  # the saved output shows the whole run finishing in under an hour
     heavy = heavy_training_workload(analysis) is not None
-    finders = (_distributed, _large_language_model) if _tiny_data(analysis) else (
-        _distributed, _configured_length, _large_language_model)
+    finders = (_distributed, large_language_model) if _tiny_data(analysis) else (
+        _distributed, _configured_length, large_language_model)
     for finder in finders:
         reason = finder(analysis, heavy)
         if reason:
             return LongRun(reason)
     return None
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} hours" if seconds >= 3600 else f"{seconds / 60:.0f} minutes"
 
 
 def _tiny_data(analysis: ModuleAnalysis) -> str | None:
@@ -287,69 +307,15 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
 
 
 def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count, unit, where)
-    """Lengths in a configuration the module hands over whole, where no line of it names the key:
-    a Hydra entry point's composed tree (`@hydra.main(...) def main(cfg)`), a config section
-    splatted into a call (`Trainer(**config["trainer_params"])`) or instantiated
-    (`hydra.utils.instantiate(config.trainer)`). The key is the config file's own:
-    `trainer.max_steps: 1000000`."""
-    for mapping, source, section in _handed_over_configs(analysis):
-        for path, value in _length_entries(mapping, section):
-            key = path[-1].lower().replace("-", "_")
-            unit = ("steps" if _STEP_NAME.match(key) else "epochs" if _EPOCH_NAME.match(key) else
-                    "environment steps" if _ENV_STEP_NAME.match(key) else "kimg" if _KIMG_NAME.match(key) else "")
-            count = value if isinstance(value, int) and not isinstance(value, bool) else (
-                int(value) if isinstance(value, float) and value.is_integer() else None)
-            if unit and count is not None and 0 < count < 10**12:
-                yield count, unit, f"`{'.'.join(path)}` is {count:,} in {source}"
-
-
-def _handed_over_configs(analysis: ModuleAnalysis) -> list[tuple[dict, str, tuple[str, ...]]]:
-    """(mapping, the file it is in, the section's key path) for each whole config handed over."""
-    found = []
-    for node in walk(analysis.module):
-        if isinstance(node, cst.FunctionDef) and node.params.params and any(
-                _is_hydra_main(decorator.decorator) for decorator in node.decorators):
-            found.append(_config_of(cst.Name(node.params.params[0].name.value)))
-    for site in analysis.facts.calls:
-        for arg in site.node.args:
-            if arg.star == "**" or (site.attr == "instantiate" and arg is site.node.args[0] and not arg.star):
-                found.append(_config_of(arg.value))
-    return [entry for entry in found if entry[0]]
-
-
-def _config_of(node: cst.BaseExpression) -> tuple[dict, str, tuple[str, ...]]:
-    resolved = resolved_mapping(node)
-    if resolved is None or not resolved[1]:
-        return {}, "", ()  # unknown, or a dict literal (its keys are the module's own settings)
-    mapping, source = resolved
-    # a section of a file: "`trainer_params: {...}` in configs/vae.yaml:3"
-    section = re.match(r"`([\w.\-]+): .*` in (\S+)$", source, re.DOTALL)
-    if section:
-        return mapping, section.group(2), tuple(section.group(1).split("."))
-    return mapping, source, ()
-
-
-def _is_hydra_main(decorator: cst.BaseExpression) -> bool:
-    func = decorator.func if isinstance(decorator, cst.Call) else decorator
-    return isinstance(func, cst.Attribute) and func.attr.value == "main" and isinstance(func.value, cst.Name) \
-        and func.value.value == "hydra"
-
-
-# Sections of a configuration whose lengths are not the training run's.
-_NOT_TRAINING_SECTION = re.compile(r"eval|valid|^val|test|sampl|infer|predict|warmup|generat|callback|logg",
-                                   re.IGNORECASE)
-
-
-def _length_entries(mapping: dict, path: tuple[str, ...]):  # noqa: ANN202 - (key path, value) pairs
-    if len(path) > 4:
-        return
-    for key, value in mapping.items():
-        if not isinstance(key, str) or _NOT_TRAINING_SECTION.search(key):
-            continue
-        if isinstance(value, dict):
-            yield from _length_entries(value, (*path, key))
-        else:
-            yield (*path, key), value
+    """Lengths in a configuration the module hands over whole (config_trees.py)."""
+    for path, value, source in handed_over_settings(analysis):
+        key = path[-1].lower().replace("-", "_")
+        unit = ("steps" if _STEP_NAME.match(key) else "epochs" if _EPOCH_NAME.match(key) else
+                "environment steps" if _ENV_STEP_NAME.match(key) else "kimg" if _KIMG_NAME.match(key) else "")
+        count = value if isinstance(value, int) and not isinstance(value, bool) else (
+            int(value) if isinstance(value, float) and value.is_integer() else None)
+        if unit and count is not None and 0 < count < 10**12:
+            yield count, unit, f"`{'.'.join(path)}` is {count:,} in {source}"
 
 
 def _epochs_hold_batches(analysis: ModuleAnalysis) -> bool:
@@ -421,32 +387,3 @@ def _where(node: cst.BaseExpression | None, analysis: ModuleAnalysis, what: str)
 def _line_of(node: cst.BaseExpression, analysis: ModuleAnalysis) -> str:
     source = value_source(node)
     return f" ({source})" if source else ""
-
-
-def _large_language_model(analysis: ModuleAnalysis, heavy: bool) -> str:
-    """`from_pretrained("meta-llama/Llama-2-7b-hf")`, or a model-name setting that defaults to one."""
-    names: list[str] = []
-    for site in analysis.facts.calls:
-        if site.attr == "from_pretrained":
-            value = resolved_value(argument(site.node, "pretrained_model_name_or_path", 0))
-            if isinstance(value, str):
-                names.append(value)
-        elif site.attr == "add_argument" and site.node.args:
-            flag = string_value(site.node.args[0].value) or ""
-            default = string_value(argument(site.node, "default"))
-            if default and _MODEL_SETTING.search(flag):
-                names.append(default)
-        elif site.attr == "field" and site.qualname == "dataclasses.field":
-            default = resolved_value(argument(site.node, "default"))
-            if isinstance(default, str) and "/" in default:
-                names.append(default)
-    for name in names:
-        billions = [float(m.group(1)) for m in _BILLIONS.finditer(name.rsplit("/", 1)[-1])]
-        if billions and max(billions) >= MIN_BILLIONS and value_is_model_name(name):
-            return f"fine-tuning `{name}`, a language model of {max(billions):g} billion parameters"
-    return ""
-
-
-def value_is_model_name(name: str) -> bool:
-    """A hub id or checkpoint name, not a sentence that happens to hold `7b`."""
-    return " " not in name.strip() and len(name) < 200 and name is not NOT_LITERAL

@@ -1,0 +1,194 @@
+"""How long a notebook's training took, read from the progress it saved (plain data, no libcst).
+
+A notebook keeps what its cells printed: Keras' per-epoch lines (`Epoch 3/50` then `469/469 [====]
+- 12s 25ms/step`), tqdm bars (`13/13 [00:38<00:00, 2.54s/it]`, as text or in the saved widget
+state, where PyTorch Lightning's reused bar says `Epoch 7: 100%`) and the Hugging Face Trainer's
+table (`[ 990/3000 1:17:30 < 2:37:41, ...]`). That is a measurement of the run, better than any
+guess from the code: a tutorial that asks for 50 epochs of a few hundred images records four
+minutes; a fine-tune that records `990/3000 [1:17:30 < 2:37:41]` runs for hours. greenlint's
+long-run detection (rules/analysis/long_run_evidence.py) reads it both ways.
+
+Deliberately narrow:
+- only the outputs of cells that train (their source calls `backward(`, `.fit(` or `.train(`):
+  a dataset download or a tokenizer's `map` in another cell is not the training run;
+- only bars that count items (`n/N` with integers, at least one step done): download bars
+  (`68.4k/68.4k`, `MB/s`) and bars of unknown length (`13.1k/?`) are left out;
+- the run counts as complete only when every bar reached its end (`n == N`) and every Keras fit
+  reached its last epoch: a run the author interrupted proves nothing about its length, except
+  that it is at least as long as what it recorded.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_TRAINS = re.compile(r"backward\(|\.fit\(|\.train\(")
+# `13/13 [00:38<00:00,  2.54s/it]`, `990/3000 [1:17:30<2:37:41, 4.7s/it]`
+_BAR = re.compile(r"(?<![\d.])(\d+)/(\d+) \[((?:\d+:)?\d+:\d+)<((?:\d+:)?\d+:\d+|\?)(?:,\s*([^\]]*))?\]")
+# the Hugging Face Trainer's notebook table: `[ 990/3000 1:17:30 < 2:37:41, 0.21 it/s, Epoch 0.99/3]`
+_TRAINER_BAR = re.compile(r"\[\s*(\d+)/(\d+) ((?:\d+:)?\d+:\d+) < ((?:\d+:)?\d+:\d+)(?:,\s*([^\]]*))?\]")
+_BYTES = re.compile(r"[kMG]?B/s")
+# PyTorch Lightning draws one bar per run and renames it each epoch: `Epoch 7: 100%|...`
+_EPOCH_PREFIX = re.compile(r"Epoch (\d+)\s*:")
+_KERAS_EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$", re.MULTILINE)
+# Keras 2: `469/469 [=====] - 12s 25ms/step`; Keras 3: `469/469 ━━━━━━ 12s 25ms/step`; `1m 5s` too
+_KERAS_TIME = re.compile(r"(?:\]|━)\s*-?\s*(?:(\d+)m\s*)?(\d+)s\s+\d+(?:ms|us|s)/step")
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """What the training cells' saved outputs record: seconds of progress (elapsed, summed), the
+    projection of the runs they show (plus what the bars estimated was left, Keras epochs at their
+    mean time), whether everything recorded ran to its end, and a phrase naming the record."""
+
+    seconds: float
+    projected: float
+    complete: bool
+    where: str
+
+
+@dataclass(frozen=True)
+class _Bar:
+    done: int
+    total: int
+    elapsed: float  # seconds, times the epochs a reused Lightning bar stood for
+    remaining: float | None
+    shown: str
+
+
+def recorded_run(data: bytes | str) -> RecordedRun | None:
+    """The training run a notebook's outputs record; None when they record no training progress
+    (or the data is not a notebook)."""
+    try:
+        notebook = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        return None
+    widgets = _widget_texts(notebook)
+    bars: list[_Bar] = []
+    fits: list[tuple[float, float, bool, int]] = []
+    for cell in notebook["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or not _TRAINS.search(_source(cell)):
+            continue
+        for output in cell.get("outputs") or ():
+            if not isinstance(output, dict):
+                continue
+            for text in _texts(output):
+                bars += _bars(text)
+                fits += _keras_fits(text)
+            model = ((output.get("data") or {}).get("application/vnd.jupyter.widget-view+json") or {})
+            text = widgets.get(model.get("model_id", "")) if isinstance(model, dict) else None
+            if text:
+                bars += _bars(text)[-1:]
+    if not bars and not fits:
+        return None
+    elapsed = sum(b.elapsed for b in bars) + sum(f[0] for f in fits)
+    projected = sum(b.elapsed + (b.remaining or 0.0) for b in bars) + sum(f[1] for f in fits)
+    complete = all(b.done == b.total for b in bars) and all(f[2] for f in fits)
+    what = []
+    if bars:
+        longest = max(bars, key=lambda b: b.elapsed + (b.remaining or 0.0))
+        what.append(f"{len(bars)} progress bar{'s' if len(bars) != 1 else ''} (the longest `{longest.shown}`)")
+    if fits:
+        epochs = sum(f[3] for f in fits)
+        what.append(f"{epochs} Keras epoch{'s' if epochs != 1 else ''}")
+    return RecordedRun(elapsed, projected, complete, " and ".join(what))
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source if isinstance(source, str) else ""
+
+
+def _texts(output: dict[str, Any]) -> list[str]:
+    data = output.get("data") if isinstance(output.get("data"), dict) else {}
+    texts = []
+    for part in (output.get("text"), data.get("text/plain"), data.get("text/html")):
+        text = "".join(part) if isinstance(part, list) else part
+        if isinstance(text, str) and text:
+            texts.append(text)
+    return texts
+
+
+def _widget_texts(notebook: dict[str, Any]) -> dict[str, str]:
+    """model id -> the last text a saved tqdm widget showed: an HBox's children joined (Lightning's
+    `Epoch 7: 100%` description, then `3466/3466 [24:00<00:00, ...]`), or one text widget's value."""
+    widgets = (notebook.get("metadata") or {}).get("widgets") or {}
+    saved = widgets.get("application/vnd.jupyter.widget-state+json") if isinstance(widgets, dict) else None
+    models = saved.get("state", saved) if isinstance(saved, dict) else None
+    if not isinstance(models, dict):
+        return {}
+
+    def text_of(model_id: str) -> str:
+        model = models.get(model_id)
+        state = model.get("state") if isinstance(model, dict) else None
+        if not isinstance(state, dict):
+            return ""
+        value = state.get("value")
+        description = state.get("description")
+        return " ".join(v for v in (description, value) if isinstance(v, str) and v)
+
+    texts = {}
+    for model_id, model in models.items():
+        state = model.get("state") if isinstance(model, dict) else None
+        children = state.get("children") if isinstance(state, dict) else None
+        if isinstance(children, list):
+            parts = [text_of(str(child).replace("IPY_MODEL_", "")) for child in children]
+            texts[model_id] = html.unescape(" ".join(p for p in parts if p))
+        else:
+            texts[model_id] = html.unescape(text_of(model_id))
+    return texts
+
+
+def _bars(text: str) -> list[_Bar]:
+    """Each bar of an output at its last state: a bar redrawn with `\\r` shows every intermediate
+    state on the same line."""
+    found: dict[int, _Bar] = {}
+    for line, segment in _segments(text):
+        for match in [*_BAR.finditer(segment), *_TRAINER_BAR.finditer(segment)]:
+            if _BYTES.search(match.group(5) or ""):
+                continue
+            done, total = int(match.group(1)), int(match.group(2))
+            if total <= 0 or done > total or done == 0:
+                continue  # `0/7 [00:00<?]`: a bar drawn before its first step says nothing
+            epochs = _EPOCH_PREFIX.findall(segment[: match.start()])
+            times = int(epochs[-1]) + 1 if epochs and done == total else 1
+            remaining = None if match.group(4) == "?" else _seconds(match.group(4))
+            found[line] = _Bar(done, total, _seconds(match.group(3)) * times, remaining, match.group(0).strip())
+    return list(found.values())
+
+
+def _segments(text: str) -> list[tuple[int, str]]:
+    return [(index, part) for index, line in enumerate(text.split("\n")) for part in line.split("\r")]
+
+
+def _keras_fits(text: str) -> list[tuple[float, float, bool, int]]:
+    """(elapsed s, projected s, reached its last epoch, epochs recorded) for each Keras fit log."""
+    fits: list[list[Any]] = []  # [elapsed, epochs recorded, last epoch, total]
+    marks = list(_KERAS_EPOCH.finditer(text))
+    for index, mark in enumerate(marks):
+        epoch, total = int(mark.group(1)), int(mark.group(2))
+        if not fits or epoch <= fits[-1][2] or total != fits[-1][3]:
+            fits.append([0.0, 0, 0, total])
+        current = fits[-1]
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
+        timings = _KERAS_TIME.findall(text, mark.end(), end)
+        if timings:
+            minutes, seconds = timings[-1]
+            current[0] += int(minutes or 0) * 60 + int(seconds)
+            current[1] += 1
+        current[2] = epoch
+    return [(elapsed, elapsed / recorded * total, last == total, recorded)
+            for elapsed, recorded, last, total in fits if recorded]
+
+
+def _seconds(clock: str) -> float:
+    seconds = 0
+    for part in clock.split(":"):
+        seconds = seconds * 60 + int(part)
+    return float(seconds)

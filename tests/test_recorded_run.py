@@ -1,0 +1,127 @@
+"""A notebook's saved progress as run-length evidence (rules/recorded_run.py, long_run_evidence.py):
+the record of the last run beats any reading of the code, both ways."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from greenlint.rules.recorded_run import recorded_run
+
+
+def notebook(train_source: str, outputs: list[dict], other_cells: list[dict] = (), widgets: dict | None = None) -> str:
+    cells = [*other_cells, {"cell_type": "code", "metadata": {}, "execution_count": 3, "outputs": outputs,
+                            "source": train_source.splitlines(keepends=True)}]
+    metadata: dict = {}
+    if widgets is not None:
+        metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": widgets, "version_major": 2}}
+    return json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5})
+
+
+def stream(text: str) -> dict:
+    return {"output_type": "stream", "name": "stdout", "text": text.splitlines(keepends=True)}
+
+
+def keras_log(epochs: int, seconds: int, shown: int | None = None) -> str:
+    lines = []
+    for epoch in range(1, (shown or epochs) + 1):
+        lines += [f"Epoch {epoch}/{epochs}",
+                  f"1563/1563 [==============================] - {seconds}s 3ms/step - loss: 0.5 - val_loss: 0.6"]
+    return "\n".join(lines) + "\n"
+
+
+FIT = "history = model.fit(x_train, y_train, epochs=EPOCHS, validation_data=(x_val, y_val))\n"
+
+
+def test_a_finished_keras_fit_is_measured():
+    found = recorded_run(notebook(FIT, [stream(keras_log(100, 5))]))
+    assert found is not None and found.complete and found.seconds == 500 and found.projected == 500
+    assert "100 Keras epochs" in found.where
+
+
+def test_an_interrupted_fit_is_projected_and_not_complete():
+    found = recorded_run(notebook(FIT, [stream(keras_log(100, 60, shown=10))]))
+    assert found is not None and not found.complete
+    assert found.seconds == 600 and found.projected == 6000
+
+
+def test_a_reused_lightning_bar_counts_every_epoch_it_stood_for():
+    """Lightning renames one widget bar `Epoch 7: 100%`: eight epochs of 24 minutes, not one."""
+    widgets = {
+        "box": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_desc", "IPY_MODEL_bar", "IPY_MODEL_text"]}},
+        "desc": {"model_name": "HTMLModel", "state": {"value": "Epoch 7: 100%"}},
+        "bar": {"model_name": "FloatProgressModel", "state": {"value": 3466}},
+        "text": {"model_name": "HTMLModel", "state": {"value": " 3466/3466 [24:00&lt;00:00,  2.41it/s, loss=1.97]"}},
+    }
+    view = {"output_type": "display_data", "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "box"}}}
+    found = recorded_run(notebook("trainer.fit(model)\n", [view], widgets=widgets))
+    assert found is not None and found.complete and found.seconds == 8 * 24 * 60
+
+
+def test_the_hugging_face_trainer_table_projects_the_rest():
+    html = "<progress value='990' max='3000'></progress> [ 990/3000 1:17:30 < 2:37:41, 0.21 it/s, Epoch 53.10/167]"
+    output = {"output_type": "display_data", "data": {"text/html": [html], "text/plain": ["<IPython.core.display.HTML object>"]}}
+    found = recorded_run(notebook("trainer.train()\n", [output]))
+    assert found is not None and not found.complete
+    assert found.seconds == 77 * 60 + 30 and found.projected == found.seconds + 2 * 3600 + 37 * 60 + 41
+
+
+def test_only_training_cells_and_counted_bars_are_read():
+    download = stream("Downloading: 100%|██████████| 242M/242M [00:07<00:00, 37.2MB/s]\n"
+                      "Map: 100%|██████████| 5000/5000 [05:00<00:00, 16.6 examples/s]\n")
+    other = {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [download],
+             "source": ["dataset = load_dataset('imdb').map(tokenize)\n"]}
+    redrawn = stream("100%|██████████| 4/10 [00:04<00:06, 1.0it/s]\r100%|██████████| 10/10 [00:10<00:00, 1.0it/s]\n"
+                     "Downloading: 5.91k/? [00:00<00:00, 148kB/s]\n0/7 [00:00<?, ?it/s]\n")
+    found = recorded_run(notebook("for batch in loader:\n    loss.backward()\n", [redrawn], [other]))
+    assert found is not None and found.complete and found.seconds == 10  # the last state of the one bar
+    assert recorded_run(notebook("for batch in loader:\n    loss.backward()\n", [])) is None
+    assert recorded_run(b"not json") is None and recorded_run("[]") is None
+
+
+TRAIN_NOTEBOOK_SOURCE = """import tensorflow as tf
+from tensorflow import keras
+
+model = keras.applications.ResNet50(weights=None, input_shape=(224, 224, 3), classes=10)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+history = model.fit(train_ds, epochs=200, validation_data=val_ds)
+"""
+
+
+def _long_run_reasons(project, name: str) -> set[str]:
+    _, out, _ = project.run("check", "--no-cache", "--format", "json")
+    return {f["impact"].get("long_run", "") for f in json.loads(out) if f["filename"] == name}
+
+
+@pytest.mark.parametrize(
+    ("log", "expected"),
+    [
+        (None, "200 epochs"),  # no record: the code's 200 epochs of a ResNet-50 are the evidence
+        (keras_log(200, 4), None),  # the record: 200 epochs of 4 s, 13 minutes in all
+        (keras_log(200, 4, shown=20), "200 epochs"),  # interrupted: the record proves nothing
+        (keras_log(200, 90, shown=20), "the notebook's saved output records 30 minutes of training, 5.0 hours projected"),
+    ],
+    ids=["no-record", "short-record", "interrupted", "long-record"],
+)
+def test_the_saved_record_decides_a_notebooks_run_length(project, log, expected):
+    outputs = [stream(log)] if log else []
+    project.write("train.ipynb", notebook(TRAIN_NOTEBOOK_SOURCE, outputs))
+    reasons = _long_run_reasons(project, "train.ipynb") - {""}
+    if expected is None:
+        assert not reasons, reasons
+    else:
+        assert any(expected in reason for reason in reasons), reasons
+
+
+def test_fix_follows_the_record_as_check_does(project):
+    """`--fix` lints the cells it edits with the same record: the same notebook gets the
+    run-length fixes when its record is an interrupted long run, none when the record shows the
+    whole run finishing in 13 minutes (as `check` shows no run-length finding there)."""
+    changed = {}
+    for name, log in (("short", keras_log(200, 4)), ("interrupted", keras_log(200, 4, shown=20))):
+        project.write("train.ipynb", notebook(TRAIN_NOTEBOOK_SOURCE, [stream(log)]))
+        before = (project.root / "train.ipynb").read_bytes()
+        project.run("check", "--no-cache", "--fix", "--unsafe-fixes")
+        changed[name] = (project.root / "train.ipynb").read_bytes() != before
+    assert changed == {"short": False, "interrupted": True}
