@@ -6,6 +6,7 @@ that does not."""
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
@@ -209,14 +210,7 @@ with open("configs/vae.yaml") as file:
 
 def fit(model, loader, max_epochs, gpus):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    for epoch in range(max_epochs):
-        for x, y in loader:
-            loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            print(loss.item())
-
+""" + textwrap.indent(LOOP.replace("EPOCHS", "max_epochs"), "    ") + """
 
 fit(Net().cuda(), loader, **config["trainer_params"])
 """
