@@ -35,8 +35,9 @@ _BYTES = re.compile(r"[kMG]?B/s")
 # PyTorch Lightning draws one bar per run and renames it each epoch: `Epoch 7: 100%|...`
 _EPOCH_PREFIX = re.compile(r"Epoch (\d+)\s*:")
 _KERAS_EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$", re.MULTILINE)
-# Keras 2: `469/469 [=====] - 12s 25ms/step`; Keras 3: `469/469 ━━━━━━ 12s 25ms/step`; `1m 5s` too
-_KERAS_TIME = re.compile(r"(?:\]|━)\s*-?\s*(?:(\d+)m\s*)?(\d+)s\s+\d+(?:ms|us|s)/step")
+# Keras 2: `469/469 [=====] - 12s 25ms/step`; Keras 3: `469/469 ━━━━━━ 12s 25ms/step`; `1m 5s` too;
+# `verbose=2`: `1875/1875 - 3s - loss: ...`; TF 1: `60000/60000 [=====] - 5s 83us/sample`
+_KERAS_TIME = re.compile(r"(?:\]|━|\d/\d+)\s*-?\s*(?:(\d+)m\s*)?(\d+)s\s+(?:\d+(?:ms|us|s)/(?:step|sample)|-)")
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,19 @@ def test_a_finished_keras_fit_is_measured():
     assert "100 Keras epochs" in found.where
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["1875/1875 - 3s - loss: 0.4970 - accuracy: 0.8248 - 3s/epoch - 2ms/step",  # verbose=2
+     "60000/60000 [==============================] - 3s 52us/sample - loss: 0.29",  # TF 1
+     "1875/1875 ━━━━━━━━━━━━━━━━━━━━ 3s 1ms/step - loss: 0.29"],  # Keras 3
+    ids=["verbose-2", "tf1", "keras3"],
+)
+def test_every_keras_log_format_is_read(line):
+    log = "".join(f"Epoch {epoch}/5\n{line}\n" for epoch in range(1, 6))
+    found = recorded_run(notebook(FIT, [stream(log)]))
+    assert found is not None and found.complete and found.seconds == 15
+
+
 def test_an_interrupted_fit_is_projected_and_not_complete():
     found = recorded_run(notebook(FIT, [stream(keras_log(100, 60, shown=10))]))
     assert found is not None and not found.complete
