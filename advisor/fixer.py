@@ -53,10 +53,8 @@ def _applicable(finding: Finding, unsafe: bool, visibility: Visibility) -> bool:
 
 def _lint(text: str, request: LintRequest) -> list[Finding]:
     context = request.context
-    if is_notebook(request.display_path):
-        # as lint_notebook does: cells run in order, and the saved outputs (which no fix changes)
-        # record the last run for the long-run detection
-        context = replace(context, notebook=True, recorded_run=recorded_run(request.data))
+    if is_notebook(request.display_path) and not context.notebook:
+        context = replace(context, notebook=True)  # as lint_notebook does: cells run in order
     with linting_path(request.path):  # as in lint_request: config files next to the script count
         findings = lint_text(text, request.display_path, request.enabled, context, request.limits)
     if request.ignored_prefixes:
@@ -70,6 +68,10 @@ def fix_request(request: LintRequest, unsafe: bool, visibility: Visibility = SHO
     try:
         if is_notebook(request.display_path):
             notebook, cell_errors = mask_unparsable_cells(parse_notebook(request.data), request.display_path)
+            # as lint_notebook does: the saved outputs (which no fix changes) record the last run for
+            # the long-run detection; read once, not on every fix round
+            request = replace(request, context=replace(request.context, notebook=True,
+                                                       recorded_run=recorded_run(request.data)))
             original = text = notebook.text
             encoding = "utf-8"
         else:

@@ -306,12 +306,17 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
     yield from _config_tree_lengths(analysis)
 
 
+def _unit_of(name: str) -> str:
+    """What a setting of this name counts: "steps", "epochs", "environment steps", "kimg" or ""."""
+    key = name.lower().replace("-", "_")
+    return ("steps" if _STEP_NAME.match(key) else "epochs" if _EPOCH_NAME.match(key) else
+            "environment steps" if _ENV_STEP_NAME.match(key) else "kimg" if _KIMG_NAME.match(key) else "")
+
+
 def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count, unit, where)
     """Lengths in a configuration the module hands over whole (config_trees.py)."""
     for path, value, source in handed_over_settings(analysis):
-        key = path[-1].lower().replace("-", "_")
-        unit = ("steps" if _STEP_NAME.match(key) else "epochs" if _EPOCH_NAME.match(key) else
-                "environment steps" if _ENV_STEP_NAME.match(key) else "kimg" if _KIMG_NAME.match(key) else "")
+        unit = _unit_of(path[-1])
         count = value if isinstance(value, int) and not isinstance(value, bool) else (
             int(value) if isinstance(value, float) and value.is_integer() else None)
         if unit and count is not None and 0 < count < 10**12:
@@ -354,9 +359,7 @@ def _named_settings(analysis: ModuleAnalysis):  # noqa: ANN202
     """Length settings by name: module constants (`N_ITERS = 200000`), attribute assignments
     (`cfg.max_iter = 90000`), argparse options (`--epochs`, default 300)."""
     for name, value, said in _settings(analysis):
-        key = name.lower().replace("-", "_")
-        unit = ("steps" if _STEP_NAME.match(key) else "epochs" if _EPOCH_NAME.match(key) else
-                "environment steps" if _ENV_STEP_NAME.match(key) else "kimg" if _KIMG_NAME.match(key) else "")
+        unit = _unit_of(name)
         if not unit or value is None:
             continue
         count = _count(value, analysis)
