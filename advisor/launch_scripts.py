@@ -15,6 +15,9 @@ Deliberately narrow, so that nothing is guessed:
 - an option is known only when every launch of the script found passes it, all with the same
   value: two scripts with `-e 100` and `-e 1000`, or one that leaves it at the default, give
   nothing;
+- `least_options_for` gives, for the long-run detection only, the smallest value of a numeric
+  option that every launch passes with different literal numbers (`--max_train_steps=30000` in one
+  script, `=10000` in another: every launch runs at least 10,000 steps);
 - at most MAX_SCRIPTS files of at most MAX_SCRIPT_BYTES each, read once per run, and the walk
   stops after MAX_VISITED_FILES files of any kind.
 """
@@ -172,11 +175,31 @@ def _is_number(word: str) -> bool:
     return True
 
 
+def _launches_of(launches: list[Launch], relative: str) -> list[Launch]:
+    module = "-m " + relative[:-3].replace("/", ".") if relative.endswith(".py") else None
+    return [launch for launch in launches if launch.script == relative or launch.script == module]
+
+
+def least_options_for(launches: list[Launch], relative: str) -> dict[str, tuple[str, str]]:
+    """option -> (smallest value, where) for the numeric options every launch of the script passes
+    as literal numbers that differ between launches (options_for has those that agree)."""
+    mine = _launches_of(launches, relative)
+    if len(mine) < 2:
+        return {}
+    least: dict[str, tuple[str, str]] = {}
+    for option in mine[0].options:
+        values = [launch.options.get(option) for launch in mine]
+        if any(value is None or not _is_number(value) for value in values) or len(set(values)) == 1:
+            continue
+        smallest = min(zip(values, mine), key=lambda pair: float(pair[0]))  # type: ignore[arg-type]
+        least[option] = (smallest[0], f"{smallest[1].where}, the smallest of {len(mine)} launches")  # type: ignore[misc]
+    return least
+
+
 def options_for(launches: list[Launch], relative: str) -> dict[str, tuple[str, str]]:
     """option -> (value, where) for the script at `relative` (posix, from the root): only the
     options every launch of it passes with one literal value (no shell variable)."""
-    module = "-m " + relative[:-3].replace("/", ".") if relative.endswith(".py") else None
-    mine = [launch for launch in launches if launch.script == relative or launch.script == module]
+    mine = _launches_of(launches, relative)
     if not mine:
         return {}
     known: dict[str, tuple[str, str]] = {}

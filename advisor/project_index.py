@@ -28,7 +28,7 @@ from greenlint.caller_arguments import caller_namespaces
 from greenlint.cache import content_hash
 from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
-from greenlint.launch_scripts import Launch, options_for, read_launches
+from greenlint.launch_scripts import Launch, least_options_for, options_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.training_importers import training_importer
 from greenlint.import_scan import _looks_like_script, scan_imports
@@ -274,6 +274,7 @@ class ProjectIndex:
             words.append("torch.compile")
         # a script with argparse options: the values the project's shell scripts launch it with
         launch_options = self._launch_options(path) if "add_argument" in text else {}
+        launch_least = self._launch_options(path, least=True) if "add_argument" in text else {}
         # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
         caller_args = caller_namespaces(self, path, text) if text and "parse_args" not in text and not notebook else {}
         # GL101: a training module that names no GPU may be run on one by the script that calls it
@@ -298,6 +299,7 @@ class ProjectIndex:
             gpu_without_tensor_cores=gpu_hint,
             heavy_caller=heavy_caller,
             launch_options=launch_options,
+            launch_least=launch_least,
             package=package,
             local_modules=frozenset(builder.local_modules),
             star_bindings=builder.star_bindings,
@@ -332,13 +334,13 @@ class ProjectIndex:
     def launch_options_of(self, path: Path) -> dict[str, tuple[str, str]]:
         return self._launch_options(path)
 
-    def _launch_options(self, path: Path) -> dict[str, tuple[str, str]]:
+    def _launch_options(self, path: Path, least: bool = False) -> dict[str, tuple[str, str]]:
         relative = self._relative(path)
         if not relative:
             return {}
         if self._launches is None:
             self._launches = read_launches(self.root)
-        return options_for(self._launches, relative)
+        return (least_options_for if least else options_for)(self._launches, relative)
 
     def _gpu_without_tensor_cores(self) -> str:
         if self._gpu_hint is None:

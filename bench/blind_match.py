@@ -48,7 +48,7 @@ CATEGORY_RULES: dict[str, tuple[str, ...]] = {
     "deep-network-on-small-tabular-data": ("GL204",),
     "keras-predict-in-loop": ("GL409",),
     "tf-data-no-cache": ("GL311", "GL312"),
-    "tf-eager-step-without-tf-function": ("GL411",),
+    "tf-eager-step-without-tf-function": ("GL411", "GL419"),
     "frozen-backbone-recomputed-every-epoch": ("GL313", "GL301"),
     "deterministic-preprocessing-every-epoch": ("GL301",),
     # Issue 14's new rule kinds (codes as the issue-14 branches name them; absent from builds

@@ -51,6 +51,7 @@ ENTRIES = (
     ('GL416', False, False, (('find_unused_parameters',),), 'greenlint.rules.training_loop.gl416_ddp_find_unused_parameters'),
     ('GL417', True, False, (('for ',), ('unsqueeze(', '[None', 'expand_dims(', 'reshape(1', 'view(1', 'newaxis', 'pipeline(', 'return_tensors')), 'greenlint.rules.training_loop.gl417_per_example_inference'),
     ('GL418', False, False, (('zero_grad',), ('%', 'accum', 'update_freq')), 'greenlint.rules.training_loop.gl418_gradients_zeroed_inside_accumulation'),
+    ('GL419', True, False, (('tensorflow',), ('gradient(',), ('apply_gradients',)), 'greenlint.rules.training_loop.gl419_tf_eager_training_step'),
     ('GL501', True, False, (('GridSearchCV(', 'ParameterGrid(', 'in [', 'product('), ('GridSearchCV(', 'ParameterGrid(', '.fit(', 'train(')), 'greenlint.rules.experiment.gl501_exhaustive_grid_search'),
     ('GL502', True, False, (('fit(', 'Trainer(', 'backward('), ('validation_data', 'validation_split', 'eval_strategy', 'evaluation_strategy', 'max_epochs', 'val', 'eval')), 'greenlint.rules.experiment.gl502_no_early_stopping'),
     ('GL503', True, False, (('epoch',), ('backward(', 'fit(', 'enable_checkpointing', 'save_strategy'), ('step(', 'fit(', 'enable_checkpointing', 'save_strategy')), 'greenlint.rules.experiment.gl503_no_checkpointing'),

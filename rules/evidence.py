@@ -269,3 +269,13 @@ AMP_LATENCY_LIMITED = Evidence(
     "(docs/evidence.md#gl101-tensor-cores)",
     "paper",
 )
+
+
+# ---- session 12 (issue 14): GL419 -----------------------------------------------------------------------
+TF_GRAPH_EXECUTION = Evidence(
+    "eager TensorFlow runs operations from Python one by one; graph execution with `tf.function` 'tends to offer "
+    "better performance', lets Grappler fold constants and prune and fuse the graph, and is the guide's way to "
+    "speed up a training loop (no figure for a training step is given)",
+    "TensorFlow guide 'Introduction to graphs and tf.function' (docs/evidence.md#gl419)",
+    "doc",
+)

@@ -62,6 +62,9 @@ class ProjectContext:
     # "--epochs" -> ("1000", "train.sh:9") (advisor/launch_scripts.py); the argparse resolution
     # reads them before the defaults
     launch_options: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # numeric options every launch passes with different values: the smallest ("--max_train_steps"
+    # -> ("10000", "run_b.sh:6, the smallest of 2 launches")); only the long-run detection reads them
+    launch_least: dict[str, tuple[str, str]] = field(default_factory=dict)
     # a project file that imports this file's training function, calls it and names a CUDA device,
     # with no reduced precision in any such caller (advisor/training_callers.py); asked only for a
     # file that trains and names no CUDA device itself (GL101)
@@ -111,7 +114,7 @@ class ProjectContext:
             self.package, sorted(self.local_modules), self.star_bindings, self.star_names, self.devices,
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
-            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.gpu_caller, self.file_datasets,
+            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
             self.training_importer, self.recorded_run,

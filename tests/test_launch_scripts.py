@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from greenlint.config import Settings
-from greenlint.launch_scripts import Launch, _launches_in, options_for
+from greenlint.launch_scripts import Launch, _launches_in, least_options_for, options_for
 from greenlint.runner import lint_files
 from greenlint.selection import RuleSelection
 
@@ -79,6 +79,20 @@ def test_only_options_every_launch_agrees_on():
     ]
     assert options_for(launches, "train.py") == {"-epoch": ("200", "a.sh:1")}
     assert options_for(launches, "missing.py") == {}
+
+
+def test_the_smallest_of_numbers_every_launch_passes():
+    # cloneofsimo/lora d84074b: run_lora_db_unet_only.sh passes --max_train_steps=30000 and
+    # run_lora_db_w_text.sh 10000 to the same script
+    launches = [
+        Launch("train.py", {"--max_train_steps": "30000", "--lr": "1e-4", "--out": "a"}, "a.sh:6"),
+        Launch("train.py", {"--max_train_steps": "10000", "--lr": "1e-4", "--out": "b"}, "b.sh:6"),
+    ]
+    assert least_options_for(launches, "train.py") == {"--max_train_steps": ("10000", "b.sh:6, the smallest of 2 launches")}
+    # an option one launch leaves out, or passes as a variable, has no lower bound
+    launches.append(Launch("train.py", {"--max_train_steps": "$STEPS"}, "c.sh:1"))
+    assert least_options_for(launches, "train.py") == {}
+    assert least_options_for(launches[:1], "train.py") == {}  # one launch: options_for has it
 
 
 def _lint(root: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> list:

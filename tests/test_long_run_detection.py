@@ -225,3 +225,37 @@ def test_a_length_in_a_config_section_splatted_into_a_call(project, epochs):
         assert any("`trainer_params.max_epochs` is 100 in configs/vae.yaml:3" in r for r in reasons), reasons
     else:
         assert reasons <= {""}
+
+
+def test_a_lower_bound_from_disagreeing_launch_scripts(project):
+    """Two launch scripts pass 30,000 and 10,000 steps: every launch runs at least 10,000 steps of a
+    heavy step (a pretrained diffusers UNet), a long run (cloneofsimo/lora's shape)."""
+    source = HEADER.replace("model = Net().cuda()", (
+        "from diffusers import UNet2DConditionModel\n"
+        "model = UNet2DConditionModel.from_pretrained(args.model).cuda()")) + (
+        "parser = argparse.ArgumentParser()\nparser.add_argument('--max_train_steps', type=int, default=None)\n"
+        "args = parser.parse_args()\n") + LOOP.replace("EPOCHS", "1")
+    project.write("train.py", source)
+    project.write("a.sh", "accelerate launch train.py --max_train_steps=30000\n")
+    project.write("b.sh", "accelerate launch train.py --max_train_steps=10000\n")
+    assert any("is at least 10,000" in e for e in _evidence(project, "train.py"))
+    project.write("b.sh", "accelerate launch train.py --max_train_steps=1000\n")
+    assert "train.py" not in _shown(project)  # at least 1,000 steps: not evidence
+
+
+def test_an_eager_tensorflow_training_loop_is_a_training_run(project):
+    """A TF2 custom loop (`tape.gradient` + `apply_gradients`) trains: its epoch count is evidence."""
+    source = """import tensorflow as tf
+
+for epoch in range(EPOCHS):
+    for step, (x, y) in enumerate(train_loader):
+        with tf.GradientTape() as tape:
+            loss = criteon(y, model(x))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+"""
+    project.write("train.py", source.replace("EPOCHS", "250"))
+    assert "GL419" in _shown(project).get("train.py", set())
+    assert _evidence(project, "train.py") == {"250 epochs (the epoch loop)"}
+    project.write("train.py", source.replace("EPOCHS", "5"))
+    assert "train.py" not in _shown(project)

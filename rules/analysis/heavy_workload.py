@@ -16,6 +16,7 @@ values through `literals.resolved_value`); the first found is the reason:
   deeper, ResNeXt, Wide ResNet, VGG, DenseNet, EfficientNet, RegNet, Inception, ViT/DeiT/BEiT,
   Swin, ConvNeXt, segmentation and detection models; any other zoo CNN (ResNet-18, MobileNet) only
   when it sees inputs of at least `MIN_IMAGE_SIDE` pixels;
+- a pretrained diffusers network (`UNet2DConditionModel.from_pretrained(...)`, a pipeline);
 - a pretrained Transformers model (`...ForSequenceClassification.from_pretrained(name)`, any
   name but those of the tiny/mini/small checkpoints, which are not evidence);
 - a class defined here named after a deep architecture (DenseNet, VGG, UNet, Inception,
@@ -101,7 +102,7 @@ def heavy_training_workload(analysis: ModuleAnalysis) -> HeavyWorkload | None:
     """The first piece of evidence that the module's training step is compute-heavy, else None."""
     sides = _image_sides(analysis)
     side = max(sides) if sides else 0
-    for finder in (_zoo_model, _pretrained_transformer):
+    for finder in (_zoo_model, _pretrained_transformer, _pretrained_diffusion):
         found = finder(analysis, side)
         if found:
             return HeavyWorkload(found)
@@ -216,6 +217,24 @@ def _pretrained_transformer(analysis: ModuleAnalysis, side: int) -> str:
                 continue
             return f"a pretrained Transformers model (`{name}`)"
         return f"a pretrained Transformers model (`{model_class}`)"
+    return ""
+
+
+# diffusers classes whose `from_pretrained` loads a network (not a scheduler, tokenizer or config)
+_DIFFUSION_NETWORK = re.compile(r"UNet|Transformer2D|SD3Transformer|FluxTransformer|ControlNet|AutoencoderKL|VQModel|Pipeline$")
+
+
+def _pretrained_diffusion(analysis: ModuleAnalysis, side: int) -> str:
+    """`UNet2DConditionModel.from_pretrained(...)`, `StableDiffusionPipeline.from_pretrained(...)`: a
+    pretrained diffusers network (Stable Diffusion's UNet alone has about 860 M parameters and runs
+    convolutions and attention over 64x64 latents), whatever the checkpoint."""
+    for site in analysis.facts.calls:
+        qualname = site.qualname or ""
+        if site.attr != "from_pretrained" or not qualname.startswith("diffusers."):
+            continue
+        model_class = qualname.split(".")[-2] if qualname.count(".") >= 2 else ""
+        if _DIFFUSION_NETWORK.search(model_class):
+            return f"a pretrained diffusion model (`{model_class}`)"
     return ""
 
 

@@ -51,6 +51,7 @@ from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNI
                                                        is_keras_fit, range_length)
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
 from greenlint.rules.analysis.literals import argument, resolved_value, string_value, value_source
+from greenlint.rules.analysis.config_argparse import option_strings
 from greenlint.rules.analysis.config_trees import handed_over_settings
 from greenlint.rules.analysis.large_language_model import large_language_model
 from greenlint.rules.analysis.memo import once_per_module
@@ -209,7 +210,8 @@ def _settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | 
         if site.attr == "add_argument" and site.node.args:
             flag = string_value(site.node.args[0].value) or ""
             if flag.startswith("-"):
-                found.append((flag.lstrip("-"), argument(site.node, "default"), f"`{flag}` defaults to"))
+                found.append(_launched(site.node, flag, analysis) or
+                             (flag.lstrip("-"), argument(site.node, "default"), f"`{flag}` defaults to"))
         elif (site.attr or "").startswith("DEFINE_") and (site.qualname or "").startswith("absl.flags."):
             # absl: `flags.DEFINE_integer("total_steps", 800000, "...")`
             name = string_value(argument(site.node, "name", 0))
@@ -220,6 +222,23 @@ def _settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | 
                 found.append((arg.keyword.value, arg.value, f"`{arg.keyword.value}=`"))
     found += _configured_references(analysis)
     return found
+
+
+def _launched(call: cst.Call, flag: str, analysis: ModuleAnalysis) -> tuple[str, cst.BaseExpression, str] | None:
+    """The number the project's shell scripts launch an option with (advisor/launch_scripts.py): the
+    value every launch agrees on, else the smallest when every launch passes a different number (a
+    lower bound on the run: `--max_train_steps=30000` in one script, `10000` in another)."""
+    context = analysis.facts.context
+    for option in option_strings(call):
+        for known, phrase in ((context.launch_options, ""), (context.launch_least, " at least")):
+            if option in known:
+                text, where = known[option]
+                try:
+                    float(text)
+                except ValueError:
+                    return None
+                return flag.lstrip("-"), cst.parse_expression(text), f"`{option}` in the launch scripts ({where}) is{phrase}"
+    return None
 
 
 @once_per_module

@@ -1,5 +1,5 @@
 """Which loops train: the calls that make a training step (`backward`, an optimizer's `step`,
-Keras `fit`), followed through the module's own functions and the project's imported training
+Keras `fit`, and TensorFlow's `tape.gradient(...)` with `optimizer.apply_gradients(...)`), followed through the module's own functions and the project's imported training
 functions, and the classification of every loop of a module's facts (`classify_training`, run by
 `facts.collect_facts` after its walk).
 """
@@ -19,15 +19,30 @@ OPTIMIZER_FACTORIES = ("torch.optim.", "transformers.AdamW", "transformers.Adafa
                        "bitsandbytes.optim.", "timm.optim.", "apex.optimizers.")
 
 
+_TAPE_NAME = re.compile(r"tape", re.IGNORECASE)
+
+
 def is_backward_call(site: CallSite) -> bool:
+    if site.attr == "gradient":
+        return is_tape_gradient(site)
     if site.attr != "backward":
         return False
     return site.is_method_call or site.qualname == "torch.autograd.backward"
 
 
+def is_tape_gradient(site: CallSite) -> bool:
+    """`tape.gradient(loss, model.trainable_variables)`: a TensorFlow `GradientTape`'s backward pass.
+    The tape is known by its name (`tape`, `gen_tape`, `disc_tape`): the `with tf.GradientTape() as
+    tape:` binding is not followed, and a receiver of another name (`g.gradient`) is missed."""
+    if site.attr != "gradient" or site.receiver is None:
+        return False
+    return bool(_TAPE_NAME.search(terminal_name(site.receiver) or ""))
+
+
 def is_optimizer_step(site: CallSite, optimizer_names: set[str]) -> bool:
     attr = site.attr
-    if attr == "optimizer_step":  # torch_xla's xm.optimizer_step(opt)
+    if attr in ("optimizer_step", "apply_gradients"):
+        # torch_xla's xm.optimizer_step(opt); a Keras/TensorFlow optimizer's apply_gradients(...)
         return True
     if site.receiver is None:
         return False
