@@ -377,3 +377,14 @@ def test_a_notebook_reading_a_config_file_is_relinted_when_the_file_changes(proj
     assert {"GL306", "GL503", "GL101"} <= first
     project.write("config.yaml", "data:\n  num_workers: 8\nepochs: 10\namp: true\n")
     assert not {f["code"] for f in project.findings(*_RULES, ".")} & {"GL306", "GL503", "GL101"}
+
+
+def test_a_string_joined_from_a_constant_and_a_literal():
+    """Vuong02011996/Kaggle_Project's shape: `model_name = path_model + "gemma2-9b-it-cv945"`."""
+    module = cst.parse_module('PATH = "/models/"\nNAME = PATH + "gemma2-9b-it"\nN = 1\n')
+    with resolving_values(ConfigValues(module)):
+        assert resolved_value(cst.parse_expression("NAME")) == "/models/gemma2-9b-it"
+        assert resolved_value(cst.parse_expression('PATH + "x" + "y"')) == "/models/xy"
+        # a sum that is not two strings, or a part that is unknown, stays unknown
+        assert resolved_value(cst.parse_expression("N + 1")) is NOT_LITERAL
+        assert resolved_value(cst.parse_expression('unknown + "x"')) is NOT_LITERAL

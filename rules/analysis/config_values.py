@@ -101,10 +101,10 @@ class ConfigValues(ConfigFileReading):
 
     def lookup(self, node: cst.BaseExpression) -> ConfigValue | None:
         key = expression_key(node)
-        if key is None:
+        if key is None and not _is_concatenation(node):
             return None
         try:
-            found = self._resolve(key, 0)
+            found = self._resolve(key, 0) if key is not None else self._concatenated(node, 0)
         except Exception as exc:  # noqa: BLE001 - an unresolvable value is unknown, never a crash of the rule
             if os.environ.get("GREENLINT_DEBUG"):
                 traceback.print_exception(exc)
@@ -164,7 +164,28 @@ class ConfigValues(ConfigFileReading):
         module, _, name = qualified.rpartition(".")
         return ConfigValue(value, f"`{name} = {short(value)}` in module `{module}`")
 
+    def _concatenated(self, expr: cst.BaseExpression, depth: int) -> ConfigValue | None:
+        """`path_model + "gemma2-9b-it-bf16"`: two strings, each written out or resolved (a Kaggle
+        notebook's model folder joined with a checkpoint name)."""
+        if not _is_concatenation(expr) or depth > MAX_DEPTH:
+            return None
+        parts = []
+        for side in (expr.left, expr.right):  # type: ignore[attr-defined]
+            literal = literal_value(side)
+            if isinstance(literal, str):
+                parts.append(ConfigValue(literal, ""))
+                continue
+            key = expression_key(side)
+            found = self._resolve(key, depth + 1) if key is not None else self._concatenated(side, depth + 1)
+            if found is None or not isinstance(found.value, str):
+                return None
+            parts.append(found)
+        sources = "; ".join(part.source for part in parts if part.source)
+        return ConfigValue(parts[0].value + parts[1].value, sources)
+
     def _from_expression(self, expr: cst.BaseExpression, name: str, rest: Key, depth: int) -> ConfigValue | None:
+        if _is_concatenation(expr) and not rest:
+            return self._concatenated(expr, depth + 1)
         literal = literal_value(expr)
         if literal is not NOT_LITERAL:
             value = navigate(literal, rest)
@@ -331,3 +352,6 @@ class ConfigValues(ConfigFileReading):
                 return f":{row + 1}"
         return ""
 
+
+def _is_concatenation(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add)
