@@ -23,7 +23,7 @@ from greenlint.notebook import NotebookError, parse_notebook
 from greenlint.notebook_findings import mask_unparsable_cells, to_cell_coordinates
 from greenlint.rules import Report, Rule
 from greenlint.rules.linting_path import linting_path
-from greenlint.rules.recorded_run import recorded_run
+from greenlint.rules.recorded_run import notebook_record
 from greenlint.rules.catalog import codes_that_could_match
 from greenlint.source import DecodeError, decode_source, split_lines
 from greenlint.suppression import is_suppressed
@@ -109,8 +109,9 @@ def lint_notebook(
         return [_file_finding("GL003", str(exc), display_path)] if "GL003" in enabled else []
     notebook, syntax_errors = mask_unparsable_cells(notebook, display_path)
     # cells run in order: rules that pair a fact with a later use follow execution order
-    # what the training cells' saved outputs record of the last run (long-run detection reads it)
-    context = replace(context, notebook=True, recorded_run=recorded_run(data))
+    # what the saved outputs record of the last run and of the data (long-run detection reads it)
+    record = notebook_record(data)
+    context = replace(context, notebook=True, recorded_run=record.run, shown_dataset=record.dataset)
     findings = lint_text(notebook.text, display_path, enabled, context, limits)
     if "GL001" in enabled:
         findings.extend(syntax_errors)

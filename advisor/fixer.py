@@ -24,7 +24,7 @@ from greenlint.findings import Finding
 from greenlint.impact_filter import SHOW_ALL, Visibility
 from greenlint.notebook import Notebook, NotebookError, parse_notebook, rebuild
 from greenlint.rules.linting_path import linting_path
-from greenlint.rules.recorded_run import recorded_run
+from greenlint.rules.recorded_run import notebook_record
 from greenlint.source import DecodeError, decode_source
 from greenlint.syntax_check import source_compiles
 from greenlint.writer import content_digest
@@ -70,8 +70,9 @@ def fix_request(request: LintRequest, unsafe: bool, visibility: Visibility = SHO
             notebook, cell_errors = mask_unparsable_cells(parse_notebook(request.data), request.display_path)
             # as lint_notebook does: the saved outputs (which no fix changes) record the last run for
             # the long-run detection; read once, not on every fix round
-            request = replace(request, context=replace(request.context, notebook=True,
-                                                       recorded_run=recorded_run(request.data)))
+            record = notebook_record(request.data)
+            request = replace(request, context=replace(request.context, notebook=True, recorded_run=record.run,
+                                                       shown_dataset=record.dataset))
             original = text = notebook.text
             encoding = "utf-8"
         else:

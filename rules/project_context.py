@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from greenlint.rules.recorded_run import RecordedRun
+from greenlint.rules.recorded_run import RecordedRun, ShownDataset
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,9 @@ class ProjectContext:
     # a notebook's training cells' saved progress (rules/recorded_run.py): how long its last run
     # took, read by the long-run detection; None for a script or a notebook that recorded none
     recorded_run: RecordedRun | None = None
+    # the largest dataset a notebook's saved outputs show (rules/recorded_run.py): an epoch count
+    # over a few hundred rows is no long run (long-run detection)
+    shown_dataset: ShownDataset | None = None
 
     def is_empty(self) -> bool:
         return self == EMPTY_CONTEXT
@@ -117,7 +120,7 @@ class ProjectContext:
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
-            self.training_importer, self.recorded_run,
+            self.training_importer, self.recorded_run, self.shown_dataset,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

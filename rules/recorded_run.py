@@ -8,6 +8,11 @@ guess from the code: a tutorial that asks for 50 epochs of a few hundred images 
 minutes; a fine-tune that records `990/3000 [1:17:30 < 2:37:41]` runs for hours. greenlint's
 long-run detection (rules/analysis/long_run_evidence.py) reads it both ways.
 
+The outputs also show how large the data is: a Hugging Face dataset's repr (`Dataset({features:
+[...], num_rows: 6})`, a `DatasetDict`'s `train:` split) or a cell that ends in `len(train_data)`.
+Fifty epochs of six images is a run of minutes, whatever a compute-heavy model makes of each
+step (`shown_dataset`; the long-run detection's epoch counts read it).
+
 Deliberately narrow:
 - only the outputs of cells that train (their source calls `backward(`, `.fit(` or `.train(`):
   a dataset download or a tokenizer's `map` in another cell is not the training run;
@@ -61,15 +66,72 @@ class _Bar:
     shown: str
 
 
-def recorded_run(data: bytes | str) -> RecordedRun | None:
-    """The training run a notebook's outputs record; None when they record no training progress
-    (or the data is not a notebook)."""
+@dataclass(frozen=True)
+class ShownDataset:
+    """The largest dataset a notebook's outputs show: its rows, and a phrase naming the output."""
+
+    rows: int
+    where: str
+
+
+@dataclass(frozen=True)
+class NotebookRecord:
+    run: RecordedRun | None
+    dataset: ShownDataset | None
+
+
+def notebook_record(data: bytes | str) -> NotebookRecord:
+    """What a notebook's saved outputs record, from one parse of its JSON."""
     try:
         notebook = json.loads(data)
     except (ValueError, UnicodeDecodeError):
-        return None
+        return NotebookRecord(None, None)
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        return None
+        return NotebookRecord(None, None)
+    return NotebookRecord(_recorded_run(notebook), _shown_dataset(notebook))
+
+
+def recorded_run(data: bytes | str) -> RecordedRun | None:
+    """The training run a notebook's outputs record; None when they record no training progress
+    (or the data is not a notebook)."""
+    return notebook_record(data).run
+
+
+# `train: Dataset({ features: [...], num_rows: 149 })` inside a DatasetDict's repr
+_TRAIN_SPLIT = re.compile(r"\btrain: Dataset\(\{.*?num_rows: (\d+)", re.DOTALL)
+_NUM_ROWS = re.compile(r"^Dataset\(\{.*?num_rows: (\d+)", re.DOTALL)
+# a cell whose last line is `len(train_dataset)`, `len(data)`: a dataset's size, not `len(id2label)`
+_LEN_OF_DATA = re.compile(r"^len\((\w*(?:data|dataset|train|ds)\w*)\)$", re.IGNORECASE)
+_NOT_DATA = re.compile(r"label|class|vocab|token|id2|2id|col|feature|loader|batch", re.IGNORECASE)
+
+
+def _shown_dataset(notebook: dict[str, Any]) -> ShownDataset | None:
+    """The largest training-set size the outputs show (the largest, so that a small evaluation
+    split printed next to it never makes the run look short)."""
+    best: ShownDataset | None = None
+    for index, cell in enumerate(notebook["cells"]):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        lines = [line.strip() for line in _source(cell).strip().splitlines()]
+        sized = _LEN_OF_DATA.match(lines[-1]) if lines else None
+        for output in cell.get("outputs") or ():
+            if not isinstance(output, dict):
+                continue
+            for text in _texts(output):
+                text = text.strip()
+                found = _TRAIN_SPLIT.search(text) or _NUM_ROWS.match(text)
+                what = f"`num_rows: {found.group(1)}`" if found else ""
+                if found is None and sized and not _NOT_DATA.search(sized.group(1)) and text.isdigit():
+                    found, what = sized, f"`{lines[-1]}` is {text}"
+                if found is None:
+                    continue
+                rows = int(found.group(1)) if found is not sized else int(text)
+                if best is None or rows > best.rows:
+                    best = ShownDataset(rows, f"{what} in the output of cell {index}")
+    return best
+
+
+def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
     widgets = _widget_texts(notebook)
     bars: list[_Bar] = []
     fits: list[tuple[float, float, bool, int]] = []

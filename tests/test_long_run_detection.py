@@ -259,3 +259,24 @@ for epoch in range(EPOCHS):
     assert _evidence(project, "train.py") == {"250 epochs (the epoch loop)"}
     project.write("train.py", source.replace("EPOCHS", "5"))
     assert "train.py" not in _shown(project)
+
+
+def test_a_notebook_that_shows_a_tiny_dataset_is_no_long_run(project):
+    """NielsRogge's GIT fine-tune: 50 epochs of a heavy model over the 6 images its output shows."""
+    import json
+
+    def nb(rows: int) -> str:
+        cells = [
+            {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": ["dataset\n"],
+             "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                          "data": {"text/plain": [f"Dataset({{\n    features: ['image', 'text'],\n    num_rows: {rows}\n}})"]}}]},
+            {"cell_type": "code", "metadata": {}, "execution_count": 2, "outputs": [],
+             "source": script(ARGPARSE_300, "args.epochs").replace("import argparse\n", "import argparse\nimport torchvision\n").replace(
+                 "model = Net().cuda()", "model = torchvision.models.resnet50().cuda()").splitlines(keepends=True)},
+        ]
+        return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+    project.write("train.ipynb", nb(6))  # 300 epochs x 6 rows = 1,800 examples
+    assert "train.ipynb" not in _shown(project)
+    project.write("train.ipynb", nb(60000))  # 300 epochs x 60,000 rows
+    assert "train.ipynb" in _shown(project)

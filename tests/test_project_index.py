@@ -352,7 +352,7 @@ def test_the_context_digest_covers_every_field() -> None:
     from dataclasses import fields, replace
 
     from greenlint.rules.project_context import EMPTY_CONTEXT
-    from greenlint.rules.recorded_run import RecordedRun
+    from greenlint.rules.recorded_run import RecordedRun, ShownDataset
 
     changed = {
         "package": "pkg", "local_modules": frozenset({"m"}), "star_bindings": {"torch": "torch"},
@@ -369,6 +369,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "caller_args": {"args": {"epochs": (500, "x")}}, "validating_classes": frozenset({"m.Model"}),
         "training_importer": "`finetune.py` imports it and trains",
         "recorded_run": RecordedRun(600.0, 600.0, True, "1 progress bar"),
+        "shown_dataset": ShownDataset(6, "`num_rows: 6` in the output of cell 9"),
     }
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)
     digests = {replace(EMPTY_CONTEXT, **{name: value}).digest() for name, value in changed.items()}

@@ -138,3 +138,43 @@ def test_fix_follows_the_record_as_check_does(project):
         project.run("check", "--no-cache", "--fix", "--unsafe-fixes")
         changed[name] = (project.root / "train.ipynb").read_bytes() != before
     assert changed == {"short": False, "interrupted": True}
+
+
+# ---- the dataset size the outputs show (shown_dataset) --------------------------------------------
+
+from greenlint.rules.recorded_run import notebook_record  # noqa: E402
+
+
+def _cell(source: str, text: str, output_type: str = "execute_result") -> dict:
+    if output_type == "stream":
+        output = stream(text)
+    else:
+        output = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                  "data": {"text/plain": text.splitlines(keepends=True)}}
+    return {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [output],
+            "source": source.splitlines(keepends=True)}
+
+
+def test_a_hugging_face_dataset_repr_gives_the_rows():
+    # NielsRogge/Transformers-Tutorials GIT notebook: `Dataset({features: ['image', 'text'], num_rows: 6})`
+    shown = _cell("dataset", "Dataset({\n    features: ['image', 'text'],\n    num_rows: 6\n})")
+    record = notebook_record(notebook("loss.backward()\n", [], [shown]))
+    assert record.dataset.rows == 6 and "num_rows: 6" in record.dataset.where and "cell 0" in record.dataset.where
+
+
+def test_a_dataset_dict_gives_its_train_split():
+    text = ("DatasetDict({\n    train: Dataset({\n        features: ['id', 'words'],\n        num_rows: 149\n    })\n"
+            "    test: Dataset({\n        features: ['id', 'words'],\n        num_rows: 50\n    })\n})")
+    assert notebook_record(notebook("x\n", [], [_cell("dataset", text)])).dataset.rows == 149
+
+
+def test_len_of_a_data_name_and_the_largest_shown():
+    cells = [_cell("len(data)", "15"), _cell("len(train_dataset)", "2481"), _cell("len(id2label)", "250000")]
+    record = notebook_record(notebook("x\n", [], cells))
+    assert record.dataset.rows == 2481  # `len(id2label)` is no dataset; the largest of the others
+    assert notebook_record(notebook("x\n", [], [_cell("print(len(data))", "15", "stream")])).dataset is None
+
+
+def test_no_dataset_shown():
+    assert notebook_record(notebook(FIT.replace("EPOCHS", "3"), [stream(keras_log(3, 5))])).dataset is None
+    assert notebook_record(b"not json").dataset is None

@@ -23,7 +23,9 @@ the first found is the reason the finding names:
   section splatted into a trainer or instantiated (config_trees.py);
 - a notebook whose training cells' saved output records (or projects) an hour or more of progress
   (rules/recorded_run.py). This one is a measurement: it comes before the code's evidence, and a
-  notebook whose recorded run finished within the hour is short whatever its code asks for.
+  notebook whose recorded run finished within the hour is short whatever its code asks for. The
+  dataset size a notebook's output shows (`num_rows: 6`) caps what its epoch count can mean: fewer
+  than MIN_EXAMPLES examples in all is no long run.
 
 Vetoes, checked first: the module does not train (no training-step loop, fit or trainer), is test
 code, or trains a known small workload (model_size.small_workload / run_size.small_run: MNIST-sized
@@ -47,19 +49,17 @@ from dataclasses import dataclass
 
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, int_value,
-                                                       is_keras_fit, range_length)
+from greenlint.rules.analysis.experiment_facts import HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, is_keras_fit, range_length
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
-from greenlint.rules.analysis.literals import argument, resolved_value, string_value, value_source
-from greenlint.rules.analysis.config_argparse import option_strings
+from greenlint.rules.analysis.literals import argument, resolved_value, string_value
 from greenlint.rules.analysis.config_trees import handed_over_settings
 from greenlint.rules.analysis.large_language_model import large_language_model
 from greenlint.rules.analysis.memo import once_per_module
 from greenlint.rules.analysis.model_size import small_data, small_workload
+from greenlint.rules.analysis.run_length_settings import count_of, named_lengths, settings, unit_of
 from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.scope_facts import is_test_module, module_trains, training_step_loops
 from greenlint.rules.analysis.tpu import tpu_evidence
-from greenlint.rules.analysis.tree import walk
 
 MIN_STEPS = 50_000
 MIN_HEAVY_STEPS = 10_000
@@ -72,6 +72,9 @@ MIN_KIMG = 1_000
 # a notebook whose training cells recorded (or project) an hour of progress ran long; one whose
 # recorded run finished within the hour did not, whatever its code asks for
 MIN_RECORDED_SECONDS = 3_600
+# examples an epoch count must add up to when a notebook's output shows the dataset's size: an hour
+# at the heavy step's assumed 200 ms, even at one example per step
+MIN_EXAMPLES = 18_000
 
 _DISTRIBUTED_CALLS = {
     "torch.nn.parallel.DistributedDataParallel": "`DistributedDataParallel`",
@@ -88,17 +91,6 @@ _DISTRIBUTED_STRATEGY = re.compile(r"ddp|deepspeed|fsdp", re.IGNORECASE)
 # `--dist-backend` defaulting to "nccl" (NVIDIA's collective library: only multi-GPU runs use it)
 _DISTRIBUTION_SETTING = re.compile(r"strategy|accelerator|distributed_backend|dist_backend|backend", re.IGNORECASE)
 _DISTRIBUTION_VALUE = re.compile(r"^(ddp\w*|deepspeed\w*|fsdp\w*|nccl)$", re.IGNORECASE)
-# setting names, compared lower-case with `-` as `_`
-_STEP_NAME = re.compile(r"^(n_|num_|max_|total_|train_|training_|nb_|num_train_|num_training_)?"
-                        r"(iters?|itrs?|iterations?|steps|updates|train_steps|training_steps)$|"
-                        r"^(max|total)_?(steps?|iters?|itrs?|iterations?)$")
-_EPOCH_NAME = re.compile(r"^(n_|num_|max_|total_|train_|training_|nb_|num_train_)?epochs?$|^n?epochs$|^epoch_?num$")
-_ENV_STEP_NAME = re.compile(r"^(total_|num_|max_)?(env_)?(timesteps|env_steps|frames|total_frames)$")
-_KIMG_NAME = re.compile(r"^(total_)?kimg$")
-# a cheap prefilter for _configured_references: any of the names above
-_LENGTH_NAME = re.compile(r"iter|itr|step|update|epoch|timesteps|frames|kimg")
-
-
 # A file whose path says it evaluates, tests, infers, demonstrates, plots or exports (and not that it
 # trains) is not the project's long training run, even when it fits something for many epochs: a
 # linear probe over frozen features (`feature_eval/..._evaluator.ipynb`), a benchmark harness.
@@ -191,99 +183,23 @@ def _distributed(analysis: ModuleAnalysis, heavy: bool) -> str:
                 what = f'a Lightning `strategy="{strategy}"`'
         if what:
             return f"distributed data-parallel training ({what}): a run spread over several GPUs"
-    for name, value, said in _settings(analysis):
+    for name, value, said in settings(analysis):
         text = string_value(value) if value is not None else None
         if text and _DISTRIBUTION_SETTING.search(name) and _DISTRIBUTION_VALUE.match(text):
             return f'distributed data-parallel training ({said} "{text}"): a run spread over several GPUs'
     return ""
 
 
-def _settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | None, str]]:
-    """(name, value, how the finding says it is set) for the module's named settings: assignments
-    (`N_ITERS = 200000`, `cfg.max_iter = 90000`), annotated class fields (`total_timesteps: int =
-    10000000` in an `Args` dataclass, tyro's and HfArgumentParser's style, `field(default=...)`
-    too), argparse options (`--epochs`, default 300) and keyword arguments (`strategy="ddp"`)."""
-    found: list[tuple[str, cst.BaseExpression | None, str]] = [
-        (name, value, f"`{name}` is set to") for name, value in analysis.facts.assignments]
-    found += [(name, value, f"`{name}` defaults to") for name, value in _annotated_fields(analysis)]
-    for site in analysis.facts.calls:
-        if site.attr == "add_argument" and site.node.args:
-            flag = string_value(site.node.args[0].value) or ""
-            if flag.startswith("-"):
-                found.append(_launched(site.node, flag, analysis) or
-                             (flag.lstrip("-"), argument(site.node, "default"), f"`{flag}` defaults to"))
-        elif (site.attr or "").startswith("DEFINE_") and (site.qualname or "").startswith("absl.flags."):
-            # absl: `flags.DEFINE_integer("total_steps", 800000, "...")`
-            name = string_value(argument(site.node, "name", 0))
-            if name:
-                found.append((name, argument(site.node, "default", 1), f"flag `--{name}` defaults to"))
-        for arg in site.node.args:
-            if arg.keyword is not None and isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)):
-                found.append((arg.keyword.value, arg.value, f"`{arg.keyword.value}=`"))
-    found += _configured_references(analysis)
-    return found
-
-
-def _launched(call: cst.Call, flag: str, analysis: ModuleAnalysis) -> tuple[str, cst.BaseExpression, str] | None:
-    """The number the project's shell scripts launch an option with (advisor/launch_scripts.py): the
-    value every launch agrees on, else the smallest when every launch passes a different number (a
-    lower bound on the run: `--max_train_steps=30000` in one script, `10000` in another)."""
-    context = analysis.facts.context
-    for option in option_strings(call):
-        for known, phrase in ((context.launch_options, ""), (context.launch_least, " at least")):
-            if option in known:
-                text, where = known[option]
-                try:
-                    float(text)
-                except ValueError:
-                    return None
-                return flag.lstrip("-"), cst.parse_expression(text), f"`{option}` in the launch scripts ({where}) is{phrase}"
-    return None
-
-
-@once_per_module
-def _configured_references(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression, str]]:
-    """`cfg.optim.total_steps`, `config["trainer"]["max_steps"]` read anywhere in the module: the
-    configuration (a YAML file, a Hydra tree, an argparse default; config_values.py) may give
-    them a value, although no `range(...)` or trainer call uses them here."""
-    found = []
-    for node in walk(analysis.module):
-        name = None
-        if isinstance(node, cst.Attribute):
-            name = node.attr.value
-        elif isinstance(node, cst.Subscript) and len(node.slice) == 1:
-            index = node.slice[0].slice
-            name = string_value(index.value) if isinstance(index, cst.Index) else None
-        if name and _LENGTH_NAME.search(name.lower()) and value_source(node):
-            found.append((name, node, f"`{name}` is"))
-    return found
-
-
-@once_per_module
-def _annotated_fields(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression]]:
-    fields = []
-    for statement in analysis.module.body:
-        if not isinstance(statement, cst.ClassDef):
-            continue
-        for line in statement.body.body:
-            for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
-                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
-                    value = small.value
-                    if isinstance(value, cst.Call) and (getattr(value.func, "value", None) == "field"
-                                                        or getattr(getattr(value.func, "attr", None), "value", None) == "field"):
-                        value = argument(value, "default")
-                    if value is not None:
-                        fields.append((small.target.value, value))
-    return fields
-
-
 def _configured_length(analysis: ModuleAnalysis, heavy: bool) -> str:
     min_steps = MIN_HEAVY_STEPS if heavy else MIN_STEPS
     min_epochs = MIN_HEAVY_EPOCHS if heavy else MIN_EPOCHS
     batched = _epochs_hold_batches(analysis)
+    shown = analysis.facts.context.shown_dataset
     for count, unit, where in _lengths(analysis):
         if unit == "epochs" and (not batched or count > MAX_EPOCHS):
             continue
+        if unit == "epochs" and shown is not None and count * shown.rows < MIN_EXAMPLES:
+            continue  # 50 epochs of the 6 images the notebook printed: minutes
         if unit == "steps" and count >= min_steps or unit == "epochs" and count >= min_epochs \
                 or unit == "environment steps" and count >= MIN_ENV_STEPS or unit == "kimg" and count >= MIN_KIMG:
             amount = f"{count:,} thousand images" if unit == "kimg" else f"{count:,} {unit}"
@@ -318,24 +234,17 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
             keywords = (("epochs", "epochs"),)
         for keyword, unit in keywords:
             value = argument(site.node, keyword)
-            count = _count(value, analysis)
+            count = count_of(value, analysis)
             if count is not None and count > 0:
                 yield count, unit, _where(value, analysis, f"`{keyword}=` of `{site.attr}(...)`")
-    yield from _named_settings(analysis)
+    yield from named_lengths(analysis)
     yield from _config_tree_lengths(analysis)
-
-
-def _unit_of(name: str) -> str:
-    """What a setting of this name counts: "steps", "epochs", "environment steps", "kimg" or ""."""
-    key = name.lower().replace("-", "_")
-    return ("steps" if _STEP_NAME.match(key) else "epochs" if _EPOCH_NAME.match(key) else
-            "environment steps" if _ENV_STEP_NAME.match(key) else "kimg" if _KIMG_NAME.match(key) else "")
 
 
 def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count, unit, where)
     """Lengths in a configuration the module hands over whole (config_trees.py)."""
     for path, value, source in handed_over_settings(analysis):
-        unit = _unit_of(path[-1])
+        unit = unit_of(path[-1])
         count = value if isinstance(value, int) and not isinstance(value, bool) else (
             int(value) if isinstance(value, float) and value.is_integer() else None)
         if unit and count is not None and 0 < count < 10**12:
@@ -374,38 +283,6 @@ def _iterates_steps(node: cst.For) -> bool:
     return isinstance(target, cst.Name) and not re.search(r"epoch", target.value, re.IGNORECASE)
 
 
-def _named_settings(analysis: ModuleAnalysis):  # noqa: ANN202
-    """Length settings by name: module constants (`N_ITERS = 200000`), attribute assignments
-    (`cfg.max_iter = 90000`), argparse options (`--epochs`, default 300)."""
-    for name, value, said in _settings(analysis):
-        unit = _unit_of(name)
-        if not unit or value is None:
-            continue
-        count = _count(value, analysis)
-        if count is not None and count > 0:
-            yield count, unit, f"{said} {count:,}" + _line_of(value, analysis)
-
-
-def _count(node: cst.BaseExpression | None, analysis: ModuleAnalysis) -> int | None:
-    """An int written out or configured (`10e6` too: a float count of environment steps; `"200"`:
-    argparse applies `type=int` to a string default)."""
-    if node is None:
-        return None
-    count = int_value(node, analysis.facts)
-    if count is None:
-        value = resolved_value(node)
-        if isinstance(value, float) and value.is_integer():
-            count = int(value)
-        elif isinstance(value, str) and value.strip().isdigit():
-            count = int(value.strip())
-    return count if count is None or count < 10**12 else None
-
-
 def _where(node: cst.BaseExpression | None, analysis: ModuleAnalysis, what: str) -> str:
     source = configured_source(node, analysis.facts) if node is not None else None
     return f"{what}; {source}" if source else what
-
-
-def _line_of(node: cst.BaseExpression, analysis: ModuleAnalysis) -> str:
-    source = value_source(node)
-    return f" ({source})" if source else ""
