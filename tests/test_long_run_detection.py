@@ -280,3 +280,20 @@ def test_a_notebook_that_shows_a_tiny_dataset_is_no_long_run(project):
     assert "train.ipynb" not in _shown(project)
     project.write("train.ipynb", nb(60000))  # 300 epochs x 60,000 rows
     assert "train.ipynb" in _shown(project)
+
+
+def test_a_fit_with_early_stopping_is_capped_not_long(project):
+    """dragen1860's lesson52: `fit(epochs=100)` with `EarlyStopping(patience=5)` over ~700 images stops
+    after a dozen epochs; the epoch count is a cap, not evidence."""
+    source = """import tensorflow as tf
+from tensorflow.keras.callbacks import EarlyStopping
+
+model = tf.keras.applications.ResNet50(weights=None)
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+CALLBACKS
+model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=100, callbacks=cbs)
+"""
+    project.write("train.py", source.replace("CALLBACKS", "cbs = []"))
+    assert {e.split(" (")[0] for e in _evidence(project, "train.py")} == {"100 epochs"}
+    project.write("train.py", source.replace("CALLBACKS", "cbs = [EarlyStopping(monitor='val_loss', patience=5)]"))
+    assert "train.py" not in _shown(project)

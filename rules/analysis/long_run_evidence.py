@@ -23,7 +23,9 @@ the first found is the reason the finding names:
   section splatted into a trainer or instantiated (config_trees.py);
 - a notebook whose training cells' saved output records (or projects) an hour or more of progress
   (rules/recorded_run.py). This one is a measurement: it comes before the code's evidence, and a
-  notebook whose recorded run finished within the hour is short whatever its code asks for. The
+  notebook whose recorded run finished within the hour is short whatever its code asks for. A
+  trainer's or `fit`'s length is a cap, not evidence, when the module builds an early-stopping
+  callback. The
   dataset size a notebook's output shows (`num_rows: 6`) caps what its epoch count can mean: fewer
   than MIN_EXAMPLES examples in all is no long run.
 
@@ -223,10 +225,13 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 if epochs is not None:
                     yield epochs, "epochs", _where(outer.node.iter, analysis, "the epoch loop")
                 break
+    stops_early = _stops_early(analysis)
     for site in facts.calls:
         qualname = site.qualname or ""
         keywords: tuple[tuple[str, str], ...] = ()
-        if qualname in HF_TRAINING_ARGS:
+        if stops_early:
+            pass  # a trainer or fit with an early-stopping callback: its length is a cap, not the run
+        elif qualname in HF_TRAINING_ARGS:
             keywords = (("max_steps", "steps"), ("num_train_epochs", "epochs"))
         elif qualname in LIGHTNING_TRAINERS:
             keywords = (("max_steps", "steps"), ("max_epochs", "epochs"))
@@ -249,6 +254,18 @@ def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterato
             int(value) if isinstance(value, float) and value.is_integer() else None)
         if unit and count is not None and 0 < count < 10**12:
             yield count, unit, f"`{'.'.join(path)}` is {count:,} in {source}"
+
+
+def _stops_early(analysis: ModuleAnalysis) -> bool:
+    """The module builds an early-stopping callback (Keras `EarlyStopping`, the Hugging Face
+    `EarlyStoppingCallback`, Lightning's `EarlyStopping`): `fit(epochs=100)` then stops when the
+    validation loss does, and a tutorial's 700 images stop after a dozen epochs."""
+    for site in analysis.facts.calls:
+        func = site.node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if name in ("EarlyStopping", "EarlyStoppingCallback"):
+            return True
+    return False
 
 
 def _epochs_hold_batches(analysis: ModuleAnalysis) -> bool:

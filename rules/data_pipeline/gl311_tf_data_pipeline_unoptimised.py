@@ -103,6 +103,9 @@ def _optimisations_off(facts: ModuleFacts) -> set[str]:
 
 class TfDataPipelineUnoptimised(Rule):
     code = "GL311"
+    # Out of the default set (issue 14, session 12): under 80 % strict precision blind, 0 of 7 blind verdicts worth acting on (blind10-17; 7 of 7 present: sound, but the runs were minutes).
+    # A run-length rule: reported in files named in `long-runs` or whose code shows a long run.
+    preview = True
     name = "tf-data-pipeline-unoptimised"
     summary = "tf.data `.map` that runs serially (stateful function, no `num_parallel_calls`), or no prefetch where TF will not add one"
     detects = """
