@@ -31,6 +31,11 @@ NEVER_WORTH: frozenset[str] = frozenset({
     # (session 10, before the default began to detect long runs): the copy it speeds up is a small
     # share of a step unless batches are large images, which the rule cannot see
     "GL307",
+    # session 12, every blind verdict so far (blind2-17, `python bench/verdict_table.py`): n_jobs in a
+    # search 0 of 10 worth acting on (XGBoost/LightGBM thread by default; small grids), `range(len(a))`
+    # loops 0 of 6 (small arrays, run once)
+    "GL603",
+    "GL604",
 })
 # The run-length rules: preview rules whose worth depends on how long the run is. They report as
 # default rules in a file the user names in `long-runs` or whose code shows a long run

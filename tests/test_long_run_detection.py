@@ -297,3 +297,15 @@ model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=100, callback
     assert {e.split(" (")[0] for e in _evidence(project, "train.py")} == {"100 epochs"}
     project.write("train.py", source.replace("CALLBACKS", "cbs = [EarlyStopping(monitor='val_loss', patience=5)]"))
     assert "train.py" not in _shown(project)
+
+
+def test_an_epoch_named_loop_that_is_the_step_counts_steps(project):
+    """dragen1860's lesson51 GAN: `for epoch in range(epochs)` draws one batch and steps once per
+    iteration, 3,000,000 times: steps, not epochs; a `range(10**9)` sentinel is no length."""
+    source = script("", "EPOCHS").replace("    for x, y in loader:\n", "    if True:\n        x, y = next(batches)\n")
+    project.write("train.py", source.replace("EPOCHS", "3000000"))
+    assert {e for e in _evidence(project, "train.py")} == {"3,000,000 steps (a training loop over `range`)"}
+    project.write("train.py", source.replace("EPOCHS", "10**9"))
+    assert "train.py" not in _shown(project)
+    project.write("train.py", source.replace("EPOCHS", "3000"))
+    assert "train.py" not in _shown(project)

@@ -70,6 +70,8 @@ MIN_HEAVY_EPOCHS = 30
 MIN_ENV_STEPS = 2_000_000
 # more epochs than this is a sentinel ("until early stopping": `range(10**9)`), not a length
 MAX_EPOCHS = 100_000
+# an epoch-named loop that is itself the training step counts steps; more than this is a sentinel
+MAX_STEP_EPOCHS = 100_000_000
 MIN_KIMG = 1_000
 # a notebook whose training cells recorded (or project) an hour of progress ran long; one whose
 # recorded run finished within the hour did not, whatever its code asks for
@@ -217,7 +219,7 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
         node = loop.node
         if isinstance(node, cst.For):
             steps = range_length(node.iter, facts)
-            if steps is not None and _iterates_steps(node):
+            if steps is not None and _iterates_steps(node, steps):
                 yield steps, "steps", _where(node.iter, analysis, "a training loop over `range`")
         for outer in loop.enclosing()[1:]:
             if isinstance(outer.node, cst.For):
@@ -293,11 +295,16 @@ def _over_range(node: cst.CSTNode) -> bool:
     return isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value in ("range", "trange")
 
 
-def _iterates_steps(node: cst.For) -> bool:
-    """`for step in range(N)` / `for it in range(start, n_iters)`: the loop's own target counts steps
-    (an epoch loop holding a `for batch in loader` is handled by its inner loop)."""
+def _iterates_steps(node: cst.For, count: int) -> bool:
+    """`for step in range(N)` / `for it in range(start, n_iters)`: the loop's own target counts steps.
+    So does `for epoch in range(epochs)` when that loop is itself the training step (a GAN that
+    draws one batch per "epoch": dragen1860's DCGAN, 3,000,000 of them), unless the count is a
+    sentinel (`range(10**9)`: until something breaks out). An epoch loop around a `for batch in
+    loader` is never a training-step loop itself: its inner loop is."""
     target = node.target
-    return isinstance(target, cst.Name) and not re.search(r"epoch", target.value, re.IGNORECASE)
+    if not isinstance(target, cst.Name):
+        return False
+    return not re.search(r"epoch", target.value, re.IGNORECASE) or count < MAX_STEP_EPOCHS
 
 
 def _where(node: cst.BaseExpression | None, analysis: ModuleAnalysis, what: str) -> str:
