@@ -227,11 +227,11 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 if epochs is not None:
                     yield epochs, "epochs", _where(outer.node.iter, analysis, "the epoch loop")
                 break
-    stops_early = _stops_early(analysis)
+    capped = stops_early(analysis)
     for site in facts.calls:
         qualname = site.qualname or ""
         keywords: tuple[tuple[str, str], ...] = ()
-        if stops_early:
+        if capped:
             pass  # a trainer or fit with an early-stopping callback: its length is a cap, not the run
         elif qualname in HF_TRAINING_ARGS:
             keywords = (("max_steps", "steps"), ("num_train_epochs", "epochs"))
@@ -258,7 +258,7 @@ def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterato
             yield count, unit, f"`{'.'.join(path)}` is {count:,} in {source}"
 
 
-def _stops_early(analysis: ModuleAnalysis) -> bool:
+def stops_early(analysis: ModuleAnalysis) -> bool:
     """The module builds an early-stopping callback (Keras `EarlyStopping`, the Hugging Face
     `EarlyStoppingCallback`, Lightning's `EarlyStopping`): `fit(epochs=100)` then stops when the
     validation loss does, and a tutorial's 700 images stop after a dozen epochs."""

@@ -36,6 +36,10 @@ SET_GRAD_ENABLED = frozenset(
 )
 
 
+# `tf.function` as a decorator or a call: the TF training step compiled into a graph (GL411, GL419)
+TF_FUNCTION = frozenset({"tensorflow.function", "tensorflow.compat.v2.function"})
+
+
 def loop_header(analysis: ModuleAnalysis, loop: LoopInfo) -> str:
     return fixes.loop_header(analysis.module, loop.node)
 

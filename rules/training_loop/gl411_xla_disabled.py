@@ -9,13 +9,13 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import FunctionInfo
 from greenlint.rules.analysis.literals import keyword_arg, literal_value, string_value
 from greenlint.rules.analysis.training_loop_facts import (
+    TF_FUNCTION,
     looks_like_test_code,
     uses_keras,
 )
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.fixes import replace_node, set_keyword
 
-TF_FUNCTION = frozenset({"tensorflow.function", "tensorflow.compat.v2.function"})
 # Auto-clustering (XLA for the whole program) switched on some other way.
 _SET_JIT = frozenset({"tensorflow.config.optimizer.set_jit"})
 _GPU_CALLS = ("set_memory_growth", "is_gpu_available", "is_built_with_cuda", "set_visible_devices", "MirroredStrategy")

@@ -9,11 +9,10 @@ from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import MAX_CALL_DEPTH, CallSite, FunctionInfo, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.scope_facts import training_step_loops
-from greenlint.rules.analysis.training_loop_facts import imports_module, loop_header, looks_like_test_code
+from greenlint.rules.analysis.training_loop_facts import TF_FUNCTION, imports_module, loop_header, looks_like_test_code
 from greenlint.rules.analysis.training_steps import is_tape_gradient
 from greenlint.rules.base import Report, Rule
 
-TF_FUNCTION = frozenset({"tensorflow.function", "tensorflow.compat.v2.function"})
 # Graph mode for the whole program: TF1 sessions, or eager execution switched off.
 _GRAPH_MODE = (
     "tensorflow.compat.v1.disable_eager_execution", "tensorflow.compat.v1.disable_v2_behavior",

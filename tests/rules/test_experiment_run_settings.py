@@ -266,3 +266,18 @@ def test_gl504_mlflow_reexported_by_a_project_module():
             if step % 100 == 0:
                 mlflow.log_metric("loss", loss.item())
     """)
+
+
+def test_gl503_says_up_to_when_early_stopping_caps_the_fit():
+    """blind16 judge: `fit(epochs=100)` with `EarlyStopping(patience=5)` is a cap, not the run."""
+    source = """
+        import tensorflow as tf
+        from tensorflow.keras.callbacks import EarlyStopping
+        model = tf.keras.Sequential([tf.keras.layers.Conv2D(64, 3), tf.keras.layers.LSTM(128)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, validation_data=(a, b), epochs=100, callbacks=CALLBACKS)
+    """
+    [capped] = findings(source.replace("CALLBACKS", "[EarlyStopping(patience=5)]"), "GL503")
+    assert "runs up to 100 epochs (early stopping may end it sooner)" in capped.message
+    [plain] = findings(source.replace("CALLBACKS", "[]"), "GL503")
+    assert "`fit` runs 100 epochs" in plain.message
