@@ -273,8 +273,7 @@ class ProjectIndex:
         if compiled_in:
             words.append("torch.compile")
         # a script with argparse options: the values the project's shell scripts launch it with
-        launch_options = self._launch_options(path) if "add_argument" in text else {}
-        launch_least = self._launch_options(path, least=True) if "add_argument" in text else {}
+        launch_options, launch_least = self._launch_values(path) if "add_argument" in text else ({}, {})
         # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
         caller_args = caller_namespaces(self, path, text) if text and "parse_args" not in text and not notebook else {}
         # GL101: a training module that names no GPU may be run on one by the script that calls it
@@ -332,15 +331,21 @@ class ProjectIndex:
         return self._scan
 
     def launch_options_of(self, path: Path) -> dict[str, tuple[str, str]]:
-        return self._launch_options(path)
+        relative = self._relative(path)
+        return options_for(self._all_launches(), relative) if relative else {}
 
-    def _launch_options(self, path: Path, least: bool = False) -> dict[str, tuple[str, str]]:
+    def _launch_values(self, path: Path) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+        """(the options every launch agrees on, the smallest of numbers the launches differ on)."""
         relative = self._relative(path)
         if not relative:
-            return {}
+            return {}, {}
+        launches = self._all_launches()
+        return options_for(launches, relative), least_options_for(launches, relative)
+
+    def _all_launches(self) -> list[Launch]:
         if self._launches is None:
             self._launches = read_launches(self.root)
-        return (least_options_for if least else options_for)(self._launches, relative)
+        return self._launches
 
     def _gpu_without_tensor_cores(self) -> str:
         if self._gpu_hint is None:

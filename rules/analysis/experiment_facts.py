@@ -86,6 +86,17 @@ def call_names_lower(facts: ModuleFacts) -> set[str]:
     return names
 
 
+_EARLY_STOPPING_CALLBACKS = frozenset({"EarlyStopping", "EarlyStoppingCallback"})
+
+
+def stops_early(facts: ModuleFacts) -> bool:
+    """The module builds an early-stopping callback (Keras `EarlyStopping`, the Hugging Face
+    `EarlyStoppingCallback`, Lightning's `EarlyStopping`): `fit(epochs=100)` then stops when the
+    validation loss does, and a tutorial's 700 images stop after a dozen epochs (the long-run
+    detection reads such a length as a cap; GL503 says "up to")."""
+    return any(site.attr in _EARLY_STOPPING_CALLBACKS for site in facts.calls)
+
+
 def mentions(facts: ModuleFacts, words: tuple[str, ...]) -> bool:
     """Whether a called name, a defined class or function, or an assigned attribute contains one of
     `words` (lower-case, underscores ignored)."""

@@ -51,7 +51,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.experiment_facts import HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, is_keras_fit, range_length
+from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, is_keras_fit,
+                                                       range_length, stops_early)
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
 from greenlint.rules.analysis.literals import argument, resolved_value, string_value
 from greenlint.rules.analysis.config_trees import handed_over_settings
@@ -227,7 +228,7 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 if epochs is not None:
                     yield epochs, "epochs", _where(outer.node.iter, analysis, "the epoch loop")
                 break
-    capped = stops_early(analysis)
+    capped = stops_early(facts)
     for site in facts.calls:
         qualname = site.qualname or ""
         keywords: tuple[tuple[str, str], ...] = ()
@@ -256,18 +257,6 @@ def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterato
             int(value) if isinstance(value, float) and value.is_integer() else None)
         if unit and count is not None and 0 < count < 10**12:
             yield count, unit, f"`{'.'.join(path)}` is {count:,} in {source}"
-
-
-def stops_early(analysis: ModuleAnalysis) -> bool:
-    """The module builds an early-stopping callback (Keras `EarlyStopping`, the Hugging Face
-    `EarlyStoppingCallback`, Lightning's `EarlyStopping`): `fit(epochs=100)` then stops when the
-    validation loss does, and a tutorial's 700 images stop after a dozen epochs."""
-    for site in analysis.facts.calls:
-        func = site.node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-        if name in ("EarlyStopping", "EarlyStoppingCallback"):
-            return True
-    return False
 
 
 def _epochs_hold_batches(analysis: ModuleAnalysis) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import LoopInfo
+from greenlint.rules.analysis.names import ImportTable
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, literal_value
 from greenlint.rules.analysis.scope_facts import imports_test_code
 from greenlint.rules import fixes
@@ -38,6 +39,11 @@ SET_GRAD_ENABLED = frozenset(
 
 # `tf.function` as a decorator or a call: the TF training step compiled into a graph (GL411, GL419)
 TF_FUNCTION = frozenset({"tensorflow.function", "tensorflow.compat.v2.function"})
+
+
+def is_tf_function(decorator: cst.BaseExpression, imports: ImportTable) -> bool:
+    """`@tf.function` or `@tf.function(jit_compile=True)`: the decorated function is traced."""
+    return imports.resolve(decorator.func if isinstance(decorator, cst.Call) else decorator) in TF_FUNCTION
 
 
 def loop_header(analysis: ModuleAnalysis, loop: LoopInfo) -> str:

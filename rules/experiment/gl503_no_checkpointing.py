@@ -16,9 +16,9 @@ from greenlint.rules.analysis.experiment_facts import (
     is_keras_fit,
     is_test_module,
     mentions,
+    stops_early,
 )
 from greenlint.rules.analysis.run_size import small_run
-from greenlint.rules.analysis.long_run_evidence import stops_early
 from greenlint.rules.analysis.save_census import SaveCensus, census
 from greenlint.rules.analysis.tree import walk
 from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
@@ -187,7 +187,7 @@ class NoCheckpointing(Rule):
                 # a dense network on vector data retrains in seconds: nothing worth checkpointing
                 if epochs is not None and epochs >= MIN_EPOCHS and keras_model_weight(facts) != "light":
                     source = configured_source(argument(call, "epochs"), facts)
-                    yield Report(call, _fit_message(epochs, source, fit_framework(site, facts), stops_early(analysis)))
+                    yield Report(call, _fit_message(epochs, source, fit_framework(site, facts), stops_early(facts)))
             elif site.qualname in LIGHTNING_TRAINERS and not has_double_star(call):
                 epochs = int_value(argument(call, "max_epochs"), facts)
                 if literal_value(argument(call, "enable_checkpointing")) is False and epochs is not None and epochs >= MIN_EPOCHS:

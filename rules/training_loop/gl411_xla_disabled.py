@@ -9,7 +9,7 @@ from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import FunctionInfo
 from greenlint.rules.analysis.literals import keyword_arg, literal_value, string_value
 from greenlint.rules.analysis.training_loop_facts import (
-    TF_FUNCTION,
+    is_tf_function,
     looks_like_test_code,
     uses_keras,
 )
@@ -132,9 +132,9 @@ class XlaDisabled(Rule):
             for function in functions:
                 for decorator in function.node.decorators:
                     expr = decorator.decorator
-                    call = expr if isinstance(expr, cst.Call) else None
-                    if imports.resolve(call.func if call is not None else expr) not in TF_FUNCTION:
+                    if not is_tf_function(expr, imports):
                         continue
+                    call = expr if isinstance(expr, cst.Call) else None
                     jit = keyword_arg(call, "jit_compile") if call is not None else None
                     if call is not None and any(arg.star for arg in call.args):
                         continue

@@ -9,7 +9,7 @@ from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import MAX_CALL_DEPTH, CallSite, FunctionInfo, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.scope_facts import training_step_loops
-from greenlint.rules.analysis.training_loop_facts import TF_FUNCTION, imports_module, loop_header, looks_like_test_code
+from greenlint.rules.analysis.training_loop_facts import TF_FUNCTION, imports_module, is_tf_function, loop_header, looks_like_test_code
 from greenlint.rules.analysis.training_steps import is_tape_gradient
 from greenlint.rules.base import Report, Rule
 
@@ -117,11 +117,8 @@ def _compiled_function_names(analysis: ModuleAnalysis) -> set[str]:
     names: set[str] = set()
     for functions in analysis.facts.functions.values():
         for function in functions:
-            for decorator in function.node.decorators:
-                expr = decorator.decorator
-                target = expr.func if isinstance(expr, cst.Call) else expr
-                if imports.resolve(target) in TF_FUNCTION:
-                    names.add(function.name)
+            if any(is_tf_function(decorator.decorator, imports) for decorator in function.node.decorators):
+                names.add(function.name)
     for site in analysis.facts.calls:
         if site.qualname in TF_FUNCTION and site.node.args:
             first = site.node.args[0].value
