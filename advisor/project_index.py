@@ -28,7 +28,7 @@ from greenlint.caller_arguments import caller_namespaces
 from greenlint.cache import content_hash
 from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
-from greenlint.launch_scripts import Launch, least_options_for, options_for, read_launches
+from greenlint.launch_scripts import Launch, least_options_for, options_for, processes_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.training_importers import training_importer
 from greenlint.import_scan import _looks_like_script, scan_imports
@@ -272,8 +272,11 @@ class ProjectIndex:
         compiled_in = self._compiled_in() if "backward(" in text and not compiles_model(text) else ""
         if compiled_in:
             words.append("torch.compile")
-        # a script with argparse options: the values the project's shell scripts launch it with
-        launch_options, launch_least = self._launch_values(path) if "add_argument" in text else ({}, {})
+        # a script with argparse or absl options: the values the project's shell scripts, READMEs and
+        # notebooks launch it with; an entry script: the processes a launcher starts it on
+        launch_options, launch_least = self._launch_values(path) if "add_argument" in text or "DEFINE_" in text else ({}, {})
+        entry = not notebook and ("__main__" in text or "add_argument" in text or "DEFINE_" in text)
+        launch_processes = self._launch_processes(path) if entry else None
         # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
         caller_args = caller_namespaces(self, path, text) if text and "parse_args" not in text and not notebook else {}
         # GL101: a training module that names no GPU may be run on one by the script that calls it
@@ -299,6 +302,7 @@ class ProjectIndex:
             heavy_caller=heavy_caller,
             launch_options=launch_options,
             launch_least=launch_least,
+            launch_processes=launch_processes,
             package=package,
             local_modules=frozenset(builder.local_modules),
             star_bindings=builder.star_bindings,
@@ -341,6 +345,10 @@ class ProjectIndex:
             return {}, {}
         launches = self._all_launches()
         return options_for(launches, relative), least_options_for(launches, relative)
+
+    def _launch_processes(self, path: Path) -> tuple[int, str] | None:
+        relative = self._relative(path)
+        return processes_for(self._all_launches(), relative) if relative else None
 
     def _all_launches(self) -> list[Launch]:
         if self._launches is None:

@@ -65,6 +65,10 @@ class ProjectContext:
     # numeric options every launch passes with different values: the smallest ("--max_train_steps"
     # -> ("10000", "run_b.sh:6, the smallest of 2 launches")); only the long-run detection reads them
     launch_least: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # the most processes a launch of this script starts, and how ("`torchrun --nproc_per_node=8` in
+    # train.sh:3"), when one starts two or more (advisor/launch_scripts.py): a distributed run,
+    # read by the long-run detection
+    launch_processes: tuple[int, str] | None = None
     # a project file that imports this file's training function, calls it and names a CUDA device,
     # with no reduced precision in any such caller (advisor/training_callers.py); asked only for a
     # file that trains and names no CUDA device itself (GL101)
@@ -117,7 +121,7 @@ class ProjectContext:
             self.package, sorted(self.local_modules), self.star_bindings, self.star_names, self.devices,
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
-            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.gpu_caller, self.file_datasets,
+            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.launch_processes, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
             self.training_importer, self.recorded_run, self.shown_dataset,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from greenlint.config import Settings
-from greenlint.launch_scripts import Launch, _launches_in, least_options_for, options_for
+from greenlint.launch_scripts import Launch, _launches_in, least_options_for, options_for, processes_for, read_launches
 from greenlint.runner import lint_files
 from greenlint.selection import RuleSelection
 
@@ -129,3 +129,86 @@ def test_batch_job_and_windows_command_files(tmp_path: Path):
     assert launches["main.py"].options == {"--epochs": "300"} and launches["main.py"].where == "job.pbs:4"
     assert launches["train.py"].options["-e"] == "150"
     assert options_for(list(launches.values()), "train.py") == {"-b": ("8", "fold.cmd:1"), "-e": ("150", "fold.cmd:1")}
+
+
+# -- launches written outside shell scripts (advisor/launch_sources.py) -------------------------
+
+
+def _notebook(*cells: str) -> str:
+    import json
+
+    return json.dumps({"cells": [{"cell_type": "markdown", "source": ["# Train\n"]}]
+                       + [{"cell_type": "code", "source": cell.splitlines(keepends=True), "outputs": []} for cell in cells]})
+
+
+def test_readme_commands_are_launches(tmp_path: Path):
+    # zzh8829/yolov3-tf2 2784050 README.md:103 shows `python train.py ... --epochs 100 --mode eager_tf`
+    (tmp_path / "train.py").write_text("print('x')\n")
+    (tmp_path / "README.md").write_text(textwrap.dedent("""\
+        # Training
+        Run `train.py` with the flags below; python is 3.8 or later.
+
+        ```bash
+        $ python train.py --batch_size 8 \\
+            --epochs 100 --mode eager_tf
+        ```
+            python train.py --epochs 100 --mode fit
+        `python detect.py --image x.jpg`
+        """))
+    launches = read_launches(tmp_path)
+    assert [launch.where for launch in launches] == ["README.md:5", "README.md:8", "README.md:9"]
+    assert options_for(launches, "train.py") == {"--epochs": ("100", "README.md:5")}
+
+
+def test_a_readme_in_a_subfolder_names_root_scripts(tmp_path: Path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "train.py").write_text("")
+    (tmp_path / "docs" / "training.md").write_text("python train.py --epochs 10\n")
+    [launch] = read_launches(tmp_path)
+    assert launch.script == "train.py" and launch.where == "docs/training.md:1"
+
+
+def test_notebook_shell_lines_are_launches(tmp_path: Path):
+    # philschmid/deep-learning-pytorch-huggingface 59b3797: the FLAN-T5 notebook launches its
+    # script with `!deepspeed --num_gpus=8 scripts/run_seq2seq_deepspeed.py ...`
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "run.py").write_text("")
+    (tmp_path / "launch.ipynb").write_text(_notebook(
+        "import os\n!pip install transformers\n",
+        "!deepspeed --num_gpus=8 scripts/run.py \\\n  --epochs 3 --deepspeed configs/z3.json\n",
+        "%run scripts/run.py --epochs 5\n",
+        "%%bash\ncd x\npython scripts/run.py --epochs 7\n",
+    ))
+    launches = read_launches(tmp_path)
+    assert [(launch.where, launch.options.get("--epochs")) for launch in launches] == [
+        ("launch.ipynb cell 2", "3"), ("launch.ipynb cell 3", "5"), ("launch.ipynb cell 4", "7")]
+    assert processes_for(launches, "scripts/run.py") == (8, "`deepspeed --num_gpus=8` in launch.ipynb cell 2")
+    assert least_options_for(launches, "scripts/run.py")["--epochs"][0] == "3"
+
+
+def test_a_broken_notebook_gives_no_launch(tmp_path: Path):
+    (tmp_path / "bad.ipynb").write_text("{not json")
+    (tmp_path / "odd.ipynb").write_text('{"cells": [1, {"cell_type": "code", "source": 5}]}')
+    assert read_launches(tmp_path) == []
+
+
+@pytest.mark.parametrize(("command", "processes", "launcher"), [
+    ("torchrun --nproc_per_node=8 train.py --epochs 3", 8, "`torchrun --nproc_per_node=8`"),
+    ("torchrun --nnodes 2 --nproc_per_node 4 train.py", 8, "`torchrun --nnodes=2 --nproc_per_node=4`"),
+    ("CUDA_VISIBLE_DEVICES=0,1 python -m torch.distributed.launch --nproc_per_node=2 train.py -e 5", 2,
+     "`torch.distributed.launch --nproc_per_node=2`"),
+    ("accelerate launch --multi_gpu train.py", 2, "`accelerate --multi_gpu`"),
+    ("horovodrun -np 4 python train.py", 4, "`horovodrun -np=4`"),
+    ("deepspeed train.py --deepspeed ds.json", 1, ""),  # every visible GPU: how many is unknown
+    ("torchrun --nproc_per_node=$NGPU train.py", 1, ""),
+    ("python train.py --nproc_per_node 8", 1, ""),  # the script's own option, not a launcher's
+])
+def test_processes_a_launcher_starts(command: str, processes: int, launcher: str):
+    [launch] = _launches_in(command + "\n", "run.sh", "")
+    assert launch.script == "train.py" and (launch.processes, launch.launcher) == (processes, launcher)
+    assert processes_for([launch], "train.py") == ((processes, f"{launcher} in run.sh:1") if processes > 1 else None)
+
+
+def test_the_launched_module_is_the_script_not_the_launcher():
+    [launch] = _launches_in("python -m torch.distributed.run --nproc_per_node 4 -m src.train --lr 1\n", "a.sh", "")
+    assert launch.script == "-m src.train" and launch.options == {"--lr": "1"} and launch.processes == 4

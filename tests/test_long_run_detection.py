@@ -309,3 +309,63 @@ def test_an_epoch_named_loop_that_is_the_step_counts_steps(project):
     assert "train.py" not in _shown(project)
     project.write("train.py", source.replace("EPOCHS", "3000"))
     assert "train.py" not in _shown(project)
+
+
+def test_a_launch_on_several_processes_is_a_distributed_run(project):
+    """A script the README launches with `torchrun --nproc_per_node=8` runs on 8 GPUs, although
+    its own code shows neither DDP nor a long length; `torchrun` on one process is no evidence."""
+    project.write("train.py", script() + "if __name__ == '__main__':\n    pass\n")
+    project.write("README.md", "# Train\n\n```\ntorchrun --nproc_per_node=8 train.py\n```\n")
+    assert _evidence(project, "train.py") == {
+        "launched on 8 processes (`torchrun --nproc_per_node=8` in README.md:4): a run spread over several GPUs"}
+    project.write("README.md", "# Train\n\n```\ntorchrun --nproc_per_node=1 train.py\n```\n")
+    assert "train.py" not in _shown(project)
+
+
+HF_SCRIPT = """import argparse
+from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--deepspeed", type=str, default=None)
+parser.add_argument("--epochs", type=int, default=3)
+args = parser.parse_args()
+model = AutoModelForSeq2SeqLM.from_pretrained("t5-small")
+training_args = Seq2SeqTrainingArguments(output_dir="out", num_train_epochs=args.epochs, deepspeed=args.deepspeed,
+                                         logging_steps=1)
+trainer = Seq2SeqTrainer(model=model, args=training_args, train_dataset=data)
+trainer.train()
+"""
+
+
+def test_deepspeed_in_hugging_face_training_arguments(project):
+    """`deepspeed=args.deepspeed` is DeepSpeed only when the launch passes a config (philschmid's
+    FLAN-T5 notebook: `--deepspeed configs/ds_flan_t5_z3_config_bf16.json`)."""
+    project.write("train.py", HF_SCRIPT)
+    assert _evidence(project, "train.py") <= {""}  # the default is None: a single-GPU run
+    project.write("run.sh", "python train.py --deepspeed configs/z3.json\n")
+    assert any("DeepSpeed in the training arguments (`deepspeed=`)" in e for e in _evidence(project, "train.py"))
+
+
+def test_keras_steps_per_epoch_times_epochs(project):
+    """`fit_generator(..., steps_per_epoch=20000, epochs=5)` runs 100,000 steps (YunYang1994's U-Net
+    runs 5 x 5,000); GL103 (no mixed precision on a listed GPU) is a run-length rule."""
+    source = """import tensorflow as tf
+from tensorflow.keras.applications import ResNet50
+
+gpus = tf.config.list_physical_devices("GPU")
+model = ResNet50(weights=None)
+model.compile(optimizer="adam", loss="mse")
+model.fit_generator(trainset, steps_per_epoch=STEPS, epochs=5)
+"""
+    project.write("train.py", source.replace("STEPS", "20000"))
+    assert any("100,000 steps (`steps_per_epoch=` x `epochs=` of `fit_generator(...)`)" in e
+               for e in _evidence(project, "train.py")), _evidence(project, "train.py")
+    project.write("train.py", source.replace("STEPS", "50"))
+    assert _evidence(project, "train.py") <= {""}
+
+
+def test_absl_flags_take_the_launch_value(project):
+    project.write("train.py", script("from absl import flags\nflags.DEFINE_integer('epochs', 2, 'epochs')\n", "FLAGS.epochs"))
+    assert _evidence(project, "train.py") <= {""}
+    project.write("README.md", "    python train.py --epochs 300\n")
+    assert any("`--epochs` in the project's launch commands (README.md:1) is 300" in e for e in _evidence(project, "train.py"))

@@ -65,8 +65,9 @@ def imports_any(facts: ModuleFacts, roots: tuple[str, ...]) -> bool:
 
 
 def is_keras_fit(site: CallSite, facts: ModuleFacts) -> bool:
-    """`model.fit(...)` in a module that imports Keras/TensorFlow, with an `epochs=` argument."""
-    return site.attr == "fit" and site.is_method_call and argument(site.node, "epochs") is not None and imports_any(facts, KERAS_ROOTS)
+    """`model.fit(...)` (or Keras 2's `fit_generator`) in a module that imports Keras/TensorFlow,
+    with an `epochs=` argument."""
+    return site.attr in ("fit", "fit_generator") and site.is_method_call and argument(site.node, "epochs") is not None and imports_any(facts, KERAS_ROOTS)
 
 
 def is_hf_trainer(qualname: str | None) -> bool:

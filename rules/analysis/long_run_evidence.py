@@ -9,8 +9,10 @@ module constants, argparse and dataclass defaults, config values through `litera
 the first found is the reason the finding names:
 
 - distributed data-parallel training (`DistributedDataParallel`, `init_process_group`, DeepSpeed,
-  FSDP, Horovod, a Lightning `ddp`/`deepspeed`/`fsdp` strategy): nobody spreads a run of minutes
-  over several GPUs. `nn.DataParallel` is not evidence: it is boilerplate in many small scripts
+  FSDP, Horovod, a Lightning `ddp`/`deepspeed`/`fsdp` strategy, Hugging Face `deepspeed=`/`fsdp=`
+  arguments, or a launch of the script on several processes written in the project's scripts,
+  README or notebooks: `torchrun --nproc_per_node=8`, `deepspeed --num_gpus=8`): nobody spreads a
+  run of minutes over several GPUs. `nn.DataParallel` is not evidence: it is boilerplate in many small scripts
   (`if torch.cuda.device_count() > 1`);
 - a configured length: a training loop over `range(N)` steps, a step/iteration setting, or Hugging
   Face / Lightning / Keras trainer arguments, of at least MIN_STEPS steps (MIN_HEAVY_STEPS when
@@ -177,9 +179,15 @@ def _tiny_data(analysis: ModuleAnalysis) -> str | None:
 
 
 def _distributed(analysis: ModuleAnalysis, heavy: bool) -> str:
+    launched = analysis.facts.context.launch_processes
+    if launched is not None:
+        processes, how = launched
+        return f"launched on {processes} processes ({how}): a run spread over several GPUs"
     for site in analysis.facts.calls:
         qualname = site.qualname or ""
         what = _DISTRIBUTED_CALLS.get(qualname)
+        if what is None and qualname in HF_TRAINING_ARGS:
+            what = _hf_sharding(site.node)
         if what is None and qualname.endswith("DistributedDataParallel") and "parallel" in qualname:
             what = "`DistributedDataParallel`"
         if what is None and qualname in LIGHTNING_TRAINERS:
@@ -193,6 +201,17 @@ def _distributed(analysis: ModuleAnalysis, heavy: bool) -> str:
         if text and _DISTRIBUTION_SETTING.search(name) and _DISTRIBUTION_VALUE.match(text):
             return f'distributed data-parallel training ({said} "{text}"): a run spread over several GPUs'
     return ""
+
+
+def _hf_sharding(call: cst.Call) -> str | None:
+    """DeepSpeed or FSDP configured in Hugging Face training arguments (`deepspeed="ds_z3.json"`,
+    `fsdp="full_shard auto_wrap"`, or an option the launch passes: `deepspeed=args.deepspeed` run
+    with `--deepspeed configs/z3.json`); None when unset or left at a None default."""
+    for keyword, what in (("deepspeed", "DeepSpeed"), ("fsdp", "FSDP")):
+        value = resolved_value(argument(call, keyword))
+        if isinstance(value, (str, dict)) and value and value not in ("False", "false"):
+            return f"{what} in the training arguments (`{keyword}=`)"
+    return None
 
 
 def _configured_length(analysis: ModuleAnalysis, heavy: bool) -> str:
@@ -240,6 +259,9 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
             keywords = (("max_steps", "steps"), ("max_epochs", "epochs"))
         elif is_keras_fit(site, facts):
             keywords = (("epochs", "epochs"),)
+            steps = _keras_steps(site.node, analysis)
+            if steps is not None:
+                yield steps, "steps", f"`steps_per_epoch=` x `epochs=` of `{site.attr}(...)`"
         for keyword, unit in keywords:
             value = argument(site.node, keyword)
             count = count_of(value, analysis)
@@ -247,6 +269,13 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 yield count, unit, _where(value, analysis, f"`{keyword}=` of `{site.attr}(...)`")
     yield from named_lengths(analysis)
     yield from _config_tree_lengths(analysis)
+
+
+def _keras_steps(call: cst.Call, analysis: ModuleAnalysis) -> int | None:
+    """The steps of a Keras fit that sets both `steps_per_epoch=` and `epochs=` (5 x 5,000)."""
+    per_epoch = count_of(argument(call, "steps_per_epoch"), analysis)
+    epochs = count_of(argument(call, "epochs"), analysis)
+    return per_epoch * epochs if per_epoch and epochs and per_epoch > 0 and epochs > 0 else None
 
 
 def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count, unit, where)

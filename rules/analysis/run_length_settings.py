@@ -47,7 +47,8 @@ def settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | N
             # absl: `flags.DEFINE_integer("total_steps", 800000, "...")`
             name = string_value(argument(site.node, "name", 0))
             if name:
-                found.append((name, argument(site.node, "default", 1), f"flag `--{name}` defaults to"))
+                found.append(_launched_as((f"--{name}", f"-{name}"), name, analysis) or
+                             (name, argument(site.node, "default", 1), f"flag `--{name}` defaults to"))
         for arg in site.node.args:
             if arg.keyword is not None and isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)):
                 found.append((arg.keyword.value, arg.value, f"`{arg.keyword.value}=`"))
@@ -59,8 +60,13 @@ def _launched(call: cst.Call, flag: str, analysis: ModuleAnalysis) -> tuple[str,
     """The number the project's shell scripts launch an option with (advisor/launch_scripts.py): the
     value every launch agrees on, else the smallest when every launch passes a different number (a
     lower bound on the run: `--max_train_steps=30000` in one script, `10000` in another)."""
+    return _launched_as(option_strings(call), flag.lstrip("-"), analysis)
+
+
+def _launched_as(options: tuple[str, ...] | list[str], name: str,
+                 analysis: ModuleAnalysis) -> tuple[str, cst.BaseExpression, str] | None:
     context = analysis.facts.context
-    for option in option_strings(call):
+    for option in options:
         for known, phrase in ((context.launch_options, ""), (context.launch_least, " at least")):
             if option in known:
                 text, where = known[option]
@@ -68,7 +74,7 @@ def _launched(call: cst.Call, flag: str, analysis: ModuleAnalysis) -> tuple[str,
                     float(text)
                 except ValueError:
                     return None
-                return flag.lstrip("-"), cst.parse_expression(text), f"`{option}` in the launch scripts ({where}) is{phrase}"
+                return name, cst.parse_expression(text), f"`{option}` in the project's launch commands ({where}) is{phrase}"
     return None
 
 
