@@ -3,6 +3,9 @@ int, float, bool, None), literal class attributes and dataclass-style field defa
 nested config class (`Config.train.epochs`), and a module-level instance's values with its literal
 keyword overrides (`config = Config(epochs=90)`). An attribute the module assigns anywhere
 (`self.epochs = ...`, `setattr`) is left out: the class default may not be what instances hold.
+Also the literal attributes a config module sets on a module-level object, the EasyDict and yacs
+style (`Cfg.TRAIN_EPOCHS = 300`, `__C.TRAIN.EPOCHS = 30` with `cfg = __C`, `_C.SOLVER.MAX_ITER =
+90000`): attribute_constants.
 
 Separate from module_exports.py, which walks a module's top level and records the facts: these
 are the literal-value readers it uses for them (and for `__all__`).
@@ -82,3 +85,53 @@ def _instance_constants(call: ast.Call, fields: dict[str, Any]) -> dict[str, Any
         else:
             values.pop(str(keyword.arg), None)
     return values
+
+
+def attribute_constants(tree: ast.Module) -> dict[str, Any]:
+    """`Cfg.TRAIN_EPOCHS = 300` at module level -> {"Cfg.TRAIN_EPOCHS": 300}, for an object the
+    module binds at its top level (`Cfg = EasyDict()`, `_C = CN()`), also nested (`__C.TRAIN.EPOCHS`)
+    and under a top-level alias (`cfg = __C`). A path assigned twice anywhere in the module (a
+    function that changes it, a second default) is left out: its value at run time is not known."""
+    top_names: set[str] = set()
+    found: dict[str, Any] = {}
+    aliases: list[tuple[str, str]] = []
+    for statement in tree.body:
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+            continue
+        target = statement.targets[0]
+        if isinstance(target, ast.Name):
+            top_names.add(target.id)
+            if isinstance(statement.value, ast.Name) and statement.value.id in top_names:
+                aliases.append((target.id, statement.value.id))
+            continue
+        path = _attribute_path(target)
+        if path is not None and path.split(".", 1)[0] in top_names:
+            ok, literal = _constant(statement.value)
+            if ok:
+                found[path] = literal
+    if not found:
+        return {}
+    stores: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            path = _attribute_path(node)
+            if path is not None:
+                stores[path] = stores.get(path, 0) + 1
+    found = {path: value for path, value in found.items() if stores.get(path, 0) == 1}
+    for alias, original in aliases:
+        for path, value in list(found.items()):
+            root, _, rest = path.partition(".")
+            if root == original:
+                found.setdefault(f"{alias}.{rest}", value)
+    return found
+
+
+def _attribute_path(node: ast.expr) -> str | None:
+    """"a.b.c" for a chain of attributes on a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or not parts:
+        return None
+    return ".".join([node.id, *reversed(parts)])

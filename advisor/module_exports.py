@@ -28,6 +28,7 @@ from greenlint.exported_constants import (
     _constant,
     _instance_constants,
     _stored_attributes,
+    attribute_constants,
 )
 from greenlint.exported_functions import _is_grad_off_wrapper, _runs_half, _training_kind
 
@@ -291,6 +292,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             elif isinstance(value, ast.Call) and _dotted(value.func) in class_devices:
                 for attr, phrase in class_devices[_dotted(value.func) or ""].items():
                     exports.devices[f"{name}.{attr}"] = phrase  # `cfg = Config()` -> `cfg.device`
+    for path, literal in attribute_constants(tree).items():
+        exports.constants.setdefault(path, literal)  # `Cfg.TRAIN_EPOCHS = 300` in a config module
     exports.public = _public_names(tree, own_names, bindings)
     return exports
 

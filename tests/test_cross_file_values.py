@@ -336,3 +336,33 @@ def test_a_trainer_that_only_tests_is_not_reported(tmp_path: Path, monkeypatch: 
         "trainer.test(model=None, datamodule=Data())\n",
     })
     assert gl502(lint(tmp_path, monkeypatch=monkeypatch), "test.py") == []
+
+
+def test_attributes_a_config_module_sets_on_an_object() -> None:
+    # Tianxiaomo/pytorch-YOLOv4 a65d219 cfg.py (`Cfg = EasyDict()`, `Cfg.TRAIN_EPOCHS = 300`) and
+    # YunYang1994/TensorFlow2.0-Examples core/config.py (`__C = edict()`, `cfg = __C`, nested
+    # `__C.TRAIN.EPOCHS`); the yacs style `_C.SOLVER.MAX_ITER` is the same shape
+    exports = extract_exports(
+        "from easydict import EasyDict\nCfg = EasyDict()\nCfg.TRAIN_EPOCHS = 300\nCfg.lr = 1e-3\nCfg.lr = 1e-4\n"
+        "__C = EasyDict()\ncfg = __C\n__C.TRAIN = EasyDict()\n__C.TRAIN.EPOCHS = 30\n"
+        "def tune(c):\n    Cfg.batch = 8\nCfg.batch = 64\nother.EPOCHS = 5\n",
+        "",
+    )
+    assert exports.constants["Cfg.TRAIN_EPOCHS"] == 300
+    assert exports.constants["__C.TRAIN.EPOCHS"] == 30 and exports.constants["cfg.TRAIN.EPOCHS"] == 30
+    assert "Cfg.lr" not in exports.constants  # set twice: the value at run time is not known
+    assert "Cfg.batch" not in exports.constants  # a function changes it
+    assert "other.EPOCHS" not in exports.constants  # not an object this module binds
+
+
+@pytest.mark.parametrize("count, expected", [(300, 1), (10, 0)])
+def test_epochs_from_an_imported_config_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, expected: int) -> None:
+    write(tmp_path, {
+        "cfg.py": f"from easydict import EasyDict\nCfg = EasyDict()\nCfg.TRAIN_EPOCHS = {count}\n",
+        "trainer.py": "from cfg import Cfg\n" + TRAINER.replace("import torch", "import torch\nconfig = Cfg", 1)
+                      .replace("self.config.n_epochs", "Cfg.TRAIN_EPOCHS"),
+    })
+    found = gl502(lint(tmp_path, monkeypatch=monkeypatch), "trainer.py")
+    assert len(found) == expected
+    if expected:
+        assert "`Cfg.TRAIN_EPOCHS = 300` in module `cfg`" in found[0].message

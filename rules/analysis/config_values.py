@@ -161,7 +161,11 @@ class ConfigValues(ConfigFileReading):
         if qualified not in self._context.constants:
             return None
         value = self._context.constants[qualified]
-        module, _, name = qualified.rpartition(".")
+        if len(key) > 1 and "." in base:
+            # `from cfg import Cfg` then `Cfg.TRAIN_EPOCHS`: name the attribute as the config module sets it
+            module, name = base.rpartition(".")[0], ".".join(str(part) for part in key)
+        else:
+            module, _, name = qualified.rpartition(".")
         return ConfigValue(value, f"`{name} = {short(value)}` in module `{module}`")
 
     def _concatenated(self, expr: cst.BaseExpression, depth: int) -> ConfigValue | None:
