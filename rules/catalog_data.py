@@ -41,7 +41,7 @@ ENTRIES = (
     ('GL405', True, False, (('Adam(', 'AdamW('), ('cuda', 'device_map', 'DataParallel', 'Accelerator', 'gpu', 'accelerator')), 'greenlint.rules.training_loop.gl405_optimizer_not_fused'),
     ('GL406', False, False, (('zero_grad(',), ('set_to_none=False', 'set_to_none = False', 'zero_grad(False', 'zero_grad( False')), 'greenlint.rules.training_loop.gl406_zero_grad_set_to_none_false'),
     ('GL407', True, False, (('detect_anomaly(', 'run_functions_eagerly(', 'run_eagerly', 'profiler', 'emit_nvtx(', 'CUDA_LAUNCH_BLOCKING', 'set_sync_debug_mode('),), 'greenlint.rules.training_loop.gl407_debug_apis_left_enabled'),
-    ('GL408', True, False, (('DataParallel',),), 'greenlint.rules.training_loop.gl408_dataparallel_instead_of_ddp'),
+    ('GL408', True, False, (('DataParallel', 'data_parallel('),), 'greenlint.rules.training_loop.gl408_dataparallel_instead_of_ddp'),
     ('GL409', True, False, (('predict(',), ('keras', 'tensorflow')), 'greenlint.rules.training_loop.gl409_keras_predict_in_loop'),
     ('GL411', False, False, (('tensorflow', 'keras'), ('jit_compile', 'tf.function', '@function')), 'greenlint.rules.training_loop.gl411_xla_disabled'),
     ('GL412', True, False, (('BatchNorm1d(', 'BatchNorm2d(', 'BatchNorm3d(', 'SyncBatchNorm('), ('Conv1d(', 'Conv2d(', 'Conv3d(')), 'greenlint.rules.training_loop.gl412_conv_bias_before_batchnorm'),

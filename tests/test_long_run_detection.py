@@ -369,3 +369,15 @@ def test_absl_flags_take_the_launch_value(project):
     assert _evidence(project, "train.py") <= {""}
     project.write("README.md", "    python train.py --epochs 300\n")
     assert any("`--epochs` in the project's launch commands (README.md:1) is 300" in e for e in _evidence(project, "train.py"))
+
+
+def test_an_add_argument_alias_is_an_argparse_option(project):
+    """lopuhin/kaggle-imet-2019 f1ec082 imet/main.py: `arg = parser.add_argument`, then
+    `arg('--n-epochs', type=int, default=100)`; a plain function named `arg` is no option."""
+    alias = "parser = argparse.ArgumentParser()\narg = parser.add_argument\narg('--n-epochs', type=int, default=EPOCHS)\nargs = parser.parse_args()\n"
+    project.write("train.py", script(alias.replace("EPOCHS", "300"), "args.n_epochs"))
+    assert any("`--n-epochs` defaults to 300" in e for e in _evidence(project, "train.py")), _evidence(project, "train.py")
+    project.write("train.py", script(alias.replace("EPOCHS", "3"), "args.n_epochs"))
+    assert "train.py" not in _shown(project)
+    project.write("train.py", script("def arg(*a, **k):\n    return 0\narg('--n-epochs', default=300)\n"))
+    assert "train.py" not in _shown(project)

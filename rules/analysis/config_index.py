@@ -309,6 +309,9 @@ class _Indexer(cst.CSTVisitor):
         func = node.func
         if isinstance(func, cst.Name):
             self.index.calls_by_name.setdefault(func.value, []).append(node)
+            parser = self._add_argument_alias(func.value)
+            if parser is not None:
+                self.index.add_argument.append((parser, node))  # `arg = parser.add_argument; arg("--n-epochs", ...)`
         if isinstance(func, cst.Attribute):
             receiver = func.value
             attr = func.attr.value
@@ -328,6 +331,14 @@ class _Indexer(cst.CSTVisitor):
             key = expression_key(node.args[0].value)
             if key is not None:
                 self.index.mutated.add(key[:1])
+
+    def _add_argument_alias(self, name: str) -> str | None:
+        """The parser of `arg` when the module binds it once, to `parser.add_argument`."""
+        bound = self.index.bindings.get(name)
+        if bound is None or len(bound) != 1 or not isinstance(bound[0], cst.Attribute):
+            return None
+        alias = bound[0]
+        return alias.value.value if alias.attr.value == "add_argument" and isinstance(alias.value, cst.Name) else None
 
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Name):

@@ -37,8 +37,9 @@ def settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | N
     found: list[tuple[str, cst.BaseExpression | None, str]] = [
         (name, value, f"`{name}` is set to") for name, value in analysis.facts.assignments]
     found += [(name, value, f"`{name}` defaults to") for name, value in _annotated_fields(analysis)]
+    aliases = _add_argument_aliases(analysis)
     for site in analysis.facts.calls:
-        if site.attr == "add_argument" and site.node.args:
+        if (site.attr == "add_argument" or site.attr in aliases and not site.is_method_call) and site.node.args:
             flag = string_value(site.node.args[0].value) or ""
             if flag.startswith("-"):
                 found.append(_launched(site.node, flag, analysis) or
@@ -54,6 +55,13 @@ def settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | N
                 found.append((arg.keyword.value, arg.value, f"`{arg.keyword.value}=`"))
     found += _configured_references(analysis)
     return found
+
+
+def _add_argument_aliases(analysis: ModuleAnalysis) -> frozenset[str]:
+    """Names bound to a parser's `add_argument` (`arg = parser.add_argument`, then `arg("--n-epochs",
+    type=int, default=100)`: lopuhin's Kaggle scripts)."""
+    return frozenset(name for name, value in analysis.facts.assignments
+                     if isinstance(value, cst.Attribute) and value.attr.value == "add_argument")
 
 
 def _launched(call: cst.Call, flag: str, analysis: ModuleAnalysis) -> tuple[str, cst.BaseExpression, str] | None:

@@ -12,6 +12,9 @@ from greenlint.rules.base import Evidence, Report, Rule
 DATA_PARALLEL = frozenset(
     {"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.data_parallel.DataParallel"}
 )
+# The functional form scatters, replicates and gathers on every call, like the module's forward
+# (earhian/Humpback-Whale-Identification-1st- 2bcb126 train.py:261, blind18, 5 GPUs)
+FUNCTIONAL_DATA_PARALLEL = frozenset({"torch.nn.parallel.data_parallel", "torch.nn.parallel.data_parallel.data_parallel"})
 _DDP = "DistributedDataParallel"
 # The module already offers a distributed launch: DataParallel is the fallback the user chose.
 _DISTRIBUTED_WORDS = (_DDP, "FullyShardedDataParallel", "deepspeed", "Accelerator(", "init_process_group")
@@ -25,7 +28,8 @@ class DataParallelInsteadOfDDP(Rule):
     name = "dataparallel-instead-of-ddp"
     summary = "`nn.DataParallel` replicates the model from one Python process on every step; use DDP"
     detects = """
-        A call of `torch.nn.DataParallel(...)` (any import spelling) in a module that offers no
+        A call of `torch.nn.DataParallel(...)` or of the functional `torch.nn.parallel.data_parallel(model, x)`
+        (any import spelling) in a module that offers no
         distributed alternative: no `DistributedDataParallel`, FSDP, DeepSpeed, Accelerate or
         `init_process_group` anywhere in it. When the module can already run with DDP, the
         DataParallel branch is the user's explicit fallback and is not reported. Test modules are
@@ -75,15 +79,15 @@ class DataParallelInsteadOfDDP(Rule):
     impact = None  # no quantified source (the docs say 'much better' without a number): shown as impact unknown
     # The documented (loose) trigger; `could_match` below also drops the modules that offer a
     # distributed alternative (the check would stay silent there), so they are not parsed for it.
-    trigger = (("DataParallel",),)
+    trigger = (("DataParallel", "data_parallel("),)
 
     def could_match(self, text: str) -> bool:
-        if "DataParallel(" not in text and "DataParallel as" not in text:
+        if "DataParallel(" not in text and "DataParallel as" not in text and "data_parallel(" not in text:
             return False
         return not any(word in text for word in _DISTRIBUTED_WORDS)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
-        sites = [site for site in analysis.facts.calls if site.qualname in DATA_PARALLEL]
+        sites = [site for site in analysis.facts.calls if site.qualname in DATA_PARALLEL or site.qualname in FUNCTIONAL_DATA_PARALLEL]
         if not sites or is_test_module(analysis):
             return
         code = analysis.code
@@ -96,6 +100,14 @@ class DataParallelInsteadOfDDP(Rule):
                     trains = module_trains(analysis) or any(loop.calls for loop in analysis.facts.loops)
                 if not trains:
                     continue  # a framework's DataParallel strategy (`setup_module`): the user chose DP there
+            if site.qualname in FUNCTIONAL_DATA_PARALLEL:
+                yield Report(
+                    site.node,
+                    "`data_parallel(model, ...)` drives every GPU from one Python process and copies the model to "
+                    "each GPU on every call; wrap the model once in `DistributedDataParallel` (one process per GPU, "
+                    "e.g. via `torchrun`), or call it directly on a single GPU",
+                )
+                continue
             yield Report(
                 site.node,
                 "`DataParallel` drives every GPU from one Python process and copies the model to each "

@@ -747,6 +747,9 @@ def test_gl407_fix_switches_anomaly_detection_off():
         "import torch\nmodel = torch.nn.DataParallel(model)\n",
         "import torch.nn as nn\nmodel = nn.DataParallel(model, device_ids=[0, 1]).cuda()\n",
         "from torch.nn.parallel import DataParallel as DP\nnet = DP(net)\n",
+        # earhian/Humpback-Whale-Identification-1st- 2bcb126 train.py: the functional form per step
+        "from torch.nn.parallel.data_parallel import data_parallel\nfor x in loader:\n    out = data_parallel(model, x)\n",
+        "import torch\nout = torch.nn.parallel.data_parallel(model, x, device_ids=[0, 1])\n",
     ],
 )
 def test_gl408_fires(source):
@@ -763,6 +766,7 @@ def test_gl408_fires(source):
         ),
         "import torch\nif isinstance(model, torch.nn.DataParallel):\n    model = model.module\n",
         "DataParallel(model)\n",  # not torch's
+        "def data_parallel(m, x):\n    return m(x)\nout = data_parallel(model, x)\n",  # the module's own function
     ],
 )
 def test_gl408_traps(source):
