@@ -8,9 +8,11 @@ import libcst as cst
 from greenlint.rules import evidence
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import MAX_CALL_DEPTH, CallSite, FunctionInfo, LoopInfo, ModuleFacts
+from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.scope_facts import training_step_loops
 from greenlint.rules.analysis.training_loop_facts import TF_FUNCTION, imports_module, is_tf_function, loop_header, looks_like_test_code
 from greenlint.rules.analysis.training_steps import is_tape_gradient
+from greenlint.rules.analysis.tree import walk
 from greenlint.rules.base import Report, Rule
 
 # Graph mode for the whole program: TF1 sessions, or eager execution switched off.
@@ -34,7 +36,8 @@ class TfEagerTrainingStep(Rule):
         function on the way to the gradient is compiled: decorated with `@tf.function` or wrapped by
         `tf.function(name)` anywhere in the module. Silent in TF1 graph-mode programs (`tf.Session`,
         `disable_eager_execution()`), in test code, and for Keras `fit` (which compiles its own step).
-        One finding per loop, at its first eager `apply_gradients` call.
+        One finding per loop: at the step function's `def` when the loop calls one, else at the loop's
+        `with tf.GradientTape()` (else its first eager `apply_gradients` call).
     """
     why = """
         Eager TensorFlow runs each operation from Python, one at a time: for every step of every
@@ -104,11 +107,23 @@ class TfEagerTrainingStep(Rule):
             advice = (f"decorate `{route[-1].name}` with `@tf.function`" if route
                       else "move the step into a function decorated with `@tf.function` and call it from the loop")
             yield Report(
-                site.node,
+                _where_the_fix_goes(site, route, loop),
                 f"this training step runs eagerly {where}: every step dispatches its forward, "
                 f"backward and optimizer ops one by one from Python; {advice} so that it runs as one "
                 "compiled graph (`jit_compile=True` on a GPU)",
             )
+
+
+def _where_the_fix_goes(site: CallSite, route: tuple[FunctionInfo, ...], loop: LoopInfo) -> cst.CSTNode:
+    """The step function's name (`def train_step`: the decorator goes there), else the loop's
+    `with tf.GradientTape()` (the step's body starts there), else the update call itself."""
+    if route:
+        return route[-1].node.name
+    for node in walk(loop.node):
+        if isinstance(node, cst.With) and any(
+                isinstance(item.item, cst.Call) and terminal_name(item.item.func) == "GradientTape" for item in node.items):
+            return node
+    return site.node
 
 
 def _compiled_function_names(analysis: ModuleAnalysis) -> set[str]:
