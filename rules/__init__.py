@@ -41,6 +41,12 @@ NEVER_WORTH: frozenset[str] = frozenset({
 # default rules in a file the user names in `long-runs` or whose code shows a long run
 # (advisor/long_runs.py, rules/analysis/long_run_evidence.py).
 RUN_LENGTH_CODES: frozenset[str] = PREVIEW_CODES - NEVER_WORTH
+# Run-length rules whose waste sits in an inference loop (per-sample `predict`, per-example model
+# calls): how long the file's *training* runs says nothing about how long that loop runs, so the
+# long-run detection (a training length) does not report them; naming the file in `long-runs` does.
+# Session 13: 0 of 6 worth acting on in blind20's default findings, all after a tutorial's `fit`.
+INFERENCE_RUN_CODES: frozenset[str] = frozenset({"GL409", "GL417"})
+TRAINING_RUN_CODES: frozenset[str] = RUN_LENGTH_CODES - INFERENCE_RUN_CODES
 
 if TYPE_CHECKING:
     ALL_RULES: tuple[Rule, ...]
@@ -94,4 +100,4 @@ def get_rule(code: str) -> Rule | None:
     return by_code.get(code.upper())
 
 
-__all__ = ["ALL_RULES", "ALL_CODES", "PREVIEW_CODES", "NEVER_WORTH", "RULES_BY_CODE", "FAMILIES", "Evidence", "Report", "Rule", "get_rule", "rules_for"]
+__all__ = ["ALL_RULES", "ALL_CODES", "PREVIEW_CODES", "NEVER_WORTH", "RUN_LENGTH_CODES", "TRAINING_RUN_CODES", "RULES_BY_CODE", "FAMILIES", "Evidence", "Report", "Rule", "get_rule", "rules_for"]

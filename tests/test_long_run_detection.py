@@ -381,3 +381,22 @@ def test_an_add_argument_alias_is_an_argparse_option(project):
     assert "train.py" not in _shown(project)
     project.write("train.py", script("def arg(*a, **k):\n    return 0\narg('--n-epochs', default=300)\n"))
     assert "train.py" not in _shown(project)
+
+
+def test_a_long_training_run_does_not_report_its_inference_loops(project):
+    """The detection reads a training length; a per-sample `predict` loop after the `fit` (GL409)
+    runs as long as its own loop, which that length says nothing about (blind20: 0 of 6 worth it).
+    Naming the file in `long-runs` still reports it."""
+    source = """import tensorflow as tf
+
+gpus = tf.config.list_physical_devices("GPU")
+model = tf.keras.applications.ResNet50(weights=None)
+model.compile(optimizer="adam", loss="mse")
+model.fit(x_train, y_train, epochs=500, validation_data=(x_val, y_val))
+for image in test_images:
+    print(model.predict(image[None]))
+"""
+    project.write("train.py", source)
+    shown = _shown(project).get("train.py", set())
+    assert "GL103" in shown and "GL409" not in shown, shown
+    assert "GL409" in _shown(project, "--long-run", "train.py").get("train.py", set())
