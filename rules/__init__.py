@@ -41,12 +41,14 @@ NEVER_WORTH: frozenset[str] = frozenset({
 # default rules in a file the user names in `long-runs` or whose code shows a long run
 # (advisor/long_runs.py, rules/analysis/long_run_evidence.py).
 RUN_LENGTH_CODES: frozenset[str] = PREVIEW_CODES - NEVER_WORTH
-# Run-length rules whose waste sits in an inference loop (per-sample `predict`, per-example model
-# calls): how long the file's *training* runs says nothing about how long that loop runs, so the
+# Run-length rules whose waste sits outside the training loop: an inference loop (per-sample
+# `predict`, per-example model calls) or data preparation (row-wise pandas, appending to a frame in
+# a loop). How long the file's *training* runs says nothing about how long those loops run, so the
 # long-run detection (a training length) does not report them; naming the file in `long-runs` does.
-# Session 13: 0 of 6 worth acting on in blind20's default findings, all after a tutorial's `fit`.
-INFERENCE_RUN_CODES: frozenset[str] = frozenset({"GL409", "GL417"})
-TRAINING_RUN_CODES: frozenset[str] = RUN_LENGTH_CODES - INFERENCE_RUN_CODES
+# Session 13: 0 of 7 worth acting on in blind20's default findings, all beside a tutorial's `fit`;
+# over every blind verdict GL601 2 of 35, GL602 11 of 81 (`python3 bench/verdict_table.py`).
+OUTSIDE_TRAINING_CODES: frozenset[str] = frozenset({"GL409", "GL417", "GL601", "GL602"})
+TRAINING_RUN_CODES: frozenset[str] = RUN_LENGTH_CODES - OUTSIDE_TRAINING_CODES
 
 if TYPE_CHECKING:
     ALL_RULES: tuple[Rule, ...]
