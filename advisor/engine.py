@@ -257,7 +257,7 @@ def _run_rules_indexed(
     from greenlint.rules.analysis import ModuleAnalysis
     from greenlint.rules.analysis.config_values import ConfigValues
     from greenlint.rules.analysis.literals import resolving_values
-    from greenlint.rules import TRAINING_RUN_CODES
+    from greenlint.rules import DETECTION_CODES
     from greenlint.rules.analysis.long_run_evidence import reported_long_run
     from greenlint.rules.impact_estimate import estimate
 
@@ -309,7 +309,7 @@ def _run_rules_indexed(
                     fix=fix,
                     noqa_row=start.line,
                     impact=estimate(rule.impact, report.frequency, report.scale,
-                                    long_run if rule.code in TRAINING_RUN_CODES else ""),
+                                    long_run if rule.code in DETECTION_CODES else ""),
                 )
             )
     if not_run or no_fix:

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from greenlint.rules import NEVER_WORTH, PREVIEW_CODES, TRAINING_RUN_CODES
+from greenlint.rules import DETECTION_CODES, NEVER_WORTH, PREVIEW_CODES
 from greenlint.selection import RuleSelection
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def detected_long_run_codes(settings: Settings) -> frozenset[str]:
     adds; none when detection is off or in preview mode (they run everywhere then)."""
     if not settings.detect_long_runs:
         return frozenset()
-    return (run_length_codes(settings.selection) & TRAINING_RUN_CODES) - settings.selection.enabled_codes()
+    return (run_length_codes(settings.selection) & DETECTION_CODES) - settings.selection.enabled_codes()
 
 
 def long_run_paths(paths: list[Path], root: Path, patterns: tuple[str, ...]) -> frozenset[Path]:

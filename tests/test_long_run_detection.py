@@ -405,3 +405,13 @@ for image in test_images:
     shown = _shown(project).get("train.py", set())
     assert "GL103" in shown and not shown & {"GL409", "GL602"}, shown
     assert {"GL409", "GL602"} <= _shown(project, "--long-run", "train.py").get("train.py", set())
+
+
+def test_rules_rarely_worth_it_on_a_detected_run_wait_for_a_named_file(project):
+    """GL503 (no checkpoint) on a detected 500-epoch run: 2 of 23 judged worth it (blind12-20);
+    shown when the user names the file."""
+    source = script(ARGPARSE_300.replace("300", "500"), "args.epochs")
+    project.write("train.py", source)
+    shown = _shown(project).get("train.py", set())
+    assert "GL101" in shown and "GL503" not in shown, shown
+    assert "GL503" in _shown(project, "--long-run", "train.py").get("train.py", set())

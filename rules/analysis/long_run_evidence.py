@@ -119,12 +119,12 @@ class LongRun:
 
 def reported_long_run(analysis: ModuleAnalysis, reported: set[str], display_path: str) -> str:
     """The engine's question: why the file's run is evidently long ("" when nothing says so), asked
-    only when a run-length rule of the training run (greenlint.rules.TRAINING_RUN_CODES) is among
+    only when a run-length rule the detection shows (greenlint.rules.DETECTION_CODES) is among
     the `reported` codes.
     Never raises: the evidence is optional, the findings stand without it."""
-    from greenlint.rules import TRAINING_RUN_CODES  # the catalog's codes: no rule module imported
+    from greenlint.rules import DETECTION_CODES  # the catalog's codes: no rule module imported
 
-    if not reported & TRAINING_RUN_CODES or not training_run_path(display_path):
+    if not reported & DETECTION_CODES or not training_run_path(display_path):
         return ""
     try:
         found = long_run_evidence(analysis)
