@@ -692,3 +692,10 @@ def test_gl102_says_when_mixed_precision_is_switched_off_explicitly():
     [finding] = findings('from trl import SFTConfig, SFTTrainer\nargs = SFTConfig(output_dir="o", bf16=False)\n'
                          'SFTTrainer(model="m", args=args).train()\n', "GL102")
     assert "sets `bf16=False`" in finding.message
+
+
+def test_gl101_says_bfloat16_needs_ampere():
+    # ming024/FastSpeech2 and khornlund/severstal (blind21) state pre-Ampere GPUs: the bf16 advice
+    # names the fp16 alternative for V100/T4/RTX 20xx
+    [finding] = findings(src("import torch", TORCH_LOOP), "GL101")
+    assert "bfloat16 needs an Ampere or newer GPU" in finding.message and "GradScaler" in finding.message
