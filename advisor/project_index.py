@@ -272,9 +272,10 @@ class ProjectIndex:
         compiled_in = self._compiled_in() if "backward(" in text and not compiles_model(text) else ""
         if compiled_in:
             words.append("torch.compile")
-        # a script with argparse or absl options: the values the project's shell scripts, READMEs and
+        # a script with argparse, absl or HfArgumentParser options: the values the project's shell scripts, READMEs and
         # notebooks launch it with; an entry script: the processes a launcher starts it on
-        launch_options, launch_least = self._launch_values(path) if "add_argument" in text or "DEFINE_" in text else ({}, {})
+        launch_options, launch_least = (self._launch_values(path) if "add_argument" in text or "DEFINE_" in text
+                                         or "HfArgumentParser" in text else ({}, {}))
         entry = not notebook and ("__main__" in text or "add_argument" in text or "DEFINE_" in text)
         launch_processes = self._launch_processes(path) if entry else None
         # a module that parses no options but receives a namespace: the callers' options (`train(args)`)

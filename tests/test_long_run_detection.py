@@ -415,3 +415,28 @@ def test_rules_rarely_worth_it_on_a_detected_run_wait_for_a_named_file(project):
     shown = _shown(project).get("train.py", set())
     assert "GL101" in shown and "GL503" not in shown, shown
     assert "GL503" in _shown(project, "--long-run", "train.py").get("train.py", set())
+
+
+def test_hf_argument_parser_lengths_come_from_the_launch(project):
+    """mymusise/ChatGLM-Tuning 3af1bfd: finetune.py parses `TrainingArguments` with
+    `HfArgumentParser`; its README runs it with `--max_steps 52000`."""
+    source = """import torch
+from transformers import AutoModel, HfArgumentParser, TrainingArguments
+
+(training_args,) = HfArgumentParser((TrainingArguments,)).parse_args_into_dataclasses()
+model = AutoModel.from_pretrained("bert-base-uncased").cuda()
+optimizer = torch.optim.AdamW(model.parameters())
+for step, batch in enumerate(loader):
+    loss = model(**{k: v.cuda() for k, v in batch.items()}).loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    print(loss.item())
+    if step >= training_args.max_steps:
+        break
+"""
+    project.write("finetune.py", source)
+    assert _evidence(project, "finetune.py") <= {""}
+    project.write("README.md", "```\npython finetune.py --output_dir out --max_steps 52000 --logging_steps 50\n```\n")
+    reasons = _evidence(project, "finetune.py")
+    assert any("`--max_steps` in the project's launch commands (README.md:2) is 52,000" in r for r in reasons), reasons

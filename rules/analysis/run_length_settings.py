@@ -53,7 +53,28 @@ def settings(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | N
         for arg in site.node.args:
             if arg.keyword is not None and isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)):
                 found.append((arg.keyword.value, arg.value, f"`{arg.keyword.value}=`"))
+    if any((site.qualname or "").endswith("HfArgumentParser") for site in analysis.facts.calls):
+        found += _hf_launched(analysis)
     found += _configured_references(analysis)
+    return found
+
+
+def _hf_launched(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression | None, str]]:
+    """A script that parses `TrainingArguments` with `HfArgumentParser` takes its length from the
+    command line: the length options its launches pass (`--max_steps 52000` in a README command,
+    mymusise/ChatGLM-Tuning), whose fields live in the library's dataclass, not in the module."""
+    context = analysis.facts.context
+    found: list[tuple[str, cst.BaseExpression | None, str]] = []
+    for known, phrase in ((context.launch_options, ""), (context.launch_least, " at least")):
+        for option, (text, where) in known.items():
+            if not option.startswith("--") or not unit_of(option[2:]):
+                continue
+            try:
+                float(text)
+            except ValueError:
+                continue
+            found.append((option[2:], cst.parse_expression(text),
+                          f"`{option}` in the project's launch commands ({where}) is{phrase}"))
     return found
 
 
