@@ -104,7 +104,7 @@ def attribute_constants(tree: ast.Module) -> dict[str, Any]:
             if isinstance(statement.value, ast.Name) and statement.value.id in top_names:
                 aliases.append((target.id, statement.value.id))
             continue
-        path = _attribute_path(target)
+        path = _dotted(target)
         if path is not None and path.split(".", 1)[0] in top_names:
             ok, literal = _constant(statement.value)
             if ok:
@@ -114,7 +114,7 @@ def attribute_constants(tree: ast.Module) -> dict[str, Any]:
     stores: dict[str, int] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            path = _attribute_path(node)
+            path = _dotted(node)
             if path is not None:
                 stores[path] = stores.get(path, 0) + 1
     found = {path: value for path, value in found.items() if stores.get(path, 0) == 1}
@@ -126,12 +126,13 @@ def attribute_constants(tree: ast.Module) -> dict[str, Any]:
     return found
 
 
-def _attribute_path(node: ast.expr) -> str | None:
-    """"a.b.c" for a chain of attributes on a name, else None."""
+def _dotted(node: ast.AST) -> str | None:
+    """"a.b.c" for a name or a chain of attributes on a name, else None."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
-    if not isinstance(node, ast.Name) or not parts:
-        return None
-    return ".".join([node.id, *reversed(parts)])
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None

@@ -26,6 +26,7 @@ from greenlint.exported_constants import (
     _assigned_names,
     _class_constants,
     _constant,
+    _dotted,
     _instance_constants,
     _stored_attributes,
     attribute_constants,
@@ -88,17 +89,6 @@ def absolute_module(module: str, level: int, package: str) -> str | None:
         return None
     base = parts[: len(parts) - (level - 1)]
     return ".".join([*base, module] if module else base)
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 class _Resolver:

@@ -65,16 +65,11 @@ def _hf_launched(analysis: ModuleAnalysis) -> list[tuple[str, cst.BaseExpression
     mymusise/ChatGLM-Tuning), whose fields live in the library's dataclass, not in the module."""
     context = analysis.facts.context
     found: list[tuple[str, cst.BaseExpression | None, str]] = []
-    for known, phrase in ((context.launch_options, ""), (context.launch_least, " at least")):
-        for option, (text, where) in known.items():
-            if not option.startswith("--") or not unit_of(option[2:]):
-                continue
-            try:
-                float(text)
-            except ValueError:
-                continue
-            found.append((option[2:], cst.parse_expression(text),
-                          f"`{option}` in the project's launch commands ({where}) is{phrase}"))
+    for option in [*context.launch_options, *context.launch_least]:
+        if option.startswith("--") and unit_of(option[2:]):
+            launched = _launched_as((option,), option[2:], analysis)
+            if launched is not None:
+                found.append(launched)
     return found
 
 
