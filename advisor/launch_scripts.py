@@ -40,6 +40,7 @@ from pathlib import Path
 
 from greenlint.launch_sources import (MARKDOWN_SUFFIXES, MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIXES, SHELL_SUFFIXES, CommandLine,
                                       command_lines, shell_lines)
+from greenlint.rules.config_data import is_config_path
 
 MAX_SCRIPTS = 200
 MAX_SCRIPT_BYTES = 200_000
@@ -224,6 +225,11 @@ def _is_number(word: str) -> bool:
     return True
 
 
+# Beyond this many different config files per option, the launches are left unread: each file is
+# parsed for every lookup that goes through the option (config_file_values.py).
+MAX_CONFIG_CHOICES = 16
+
+
 def _launches_of(launches: list[Launch], relative: str) -> list[Launch]:
     module = "-m " + relative[:-3].replace("/", ".") if relative.endswith(".py") else None
     return [launch for launch in launches if launch.script == relative or launch.script == module]
@@ -252,6 +258,27 @@ def least_options_for(launches: list[Launch], relative: str) -> dict[str, tuple[
         smallest = min(zip(values, mine), key=lambda pair: float(pair[0]))  # type: ignore[arg-type]
         least[option] = (smallest[0], f"{smallest[1].where}, the smallest of {len(mine)} launches")  # type: ignore[misc]
     return least
+
+
+def config_choices_for(launches: list[Launch], relative: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """option -> ((config path, where of its first launch), ...) for the options every launch of the
+    script passes a config file to, when the launches pass different files (`--config
+    configs/small.yaml` in one, `configs/large.yaml` in another); options_for has the file every
+    launch agrees on. An option with more than MAX_CONFIG_CHOICES files is left out (unknown)."""
+    mine = _launches_of(launches, relative)
+    if len(mine) < 2:
+        return {}
+    choices: dict[str, tuple[tuple[str, str], ...]] = {}
+    for option in mine[0].options:
+        values = [launch.options.get(option) for launch in mine]
+        if any(value is None or not is_config_path(value) for value in values) or len(set(values)) == 1:
+            continue
+        first_where: dict[str, str] = {}
+        for value, launch in zip(values, mine):
+            first_where.setdefault(value, launch.where)  # type: ignore[arg-type]
+        if len(first_where) <= MAX_CONFIG_CHOICES:
+            choices[option] = tuple(first_where.items())
+    return choices
 
 
 def options_for(launches: list[Launch], relative: str) -> dict[str, tuple[str, str]]:

@@ -28,7 +28,7 @@ from greenlint.caller_arguments import caller_namespaces
 from greenlint.cache import content_hash
 from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
-from greenlint.launch_scripts import Launch, least_options_for, options_for, processes_for, read_launches
+from greenlint.launch_scripts import Launch, config_choices_for, least_options_for, options_for, processes_for, read_launches
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.training_importers import training_importer
 from greenlint.import_scan import _looks_like_script, scan_imports
@@ -274,8 +274,9 @@ class ProjectIndex:
             words.append("torch.compile")
         # a script with argparse, absl or HfArgumentParser options: the values the project's shell scripts, READMEs and
         # notebooks launch it with; an entry script: the processes a launcher starts it on
-        launch_options, launch_least = (self._launch_values(path) if "add_argument" in text or "DEFINE_" in text
-                                         or "HfArgumentParser" in text else ({}, {}))
+        launch_options, launch_least, launch_configs = (
+            self._launch_values(path) if "add_argument" in text or "DEFINE_" in text or "HfArgumentParser" in text
+            else ({}, {}, {}))
         entry = not notebook and ("__main__" in text or "add_argument" in text or "DEFINE_" in text)
         launch_processes = self._launch_processes(path) if entry else None
         # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
@@ -303,6 +304,7 @@ class ProjectIndex:
             heavy_caller=heavy_caller,
             launch_options=launch_options,
             launch_least=launch_least,
+            launch_configs=launch_configs,
             launch_processes=launch_processes,
             package=package,
             local_modules=frozenset(builder.local_modules),
@@ -339,13 +341,16 @@ class ProjectIndex:
         relative = self._relative(path)
         return options_for(self._all_launches(), relative) if relative else {}
 
-    def _launch_values(self, path: Path) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
-        """(the options every launch agrees on, the smallest of numbers the launches differ on)."""
+    def _launch_values(self, path: Path) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]],
+                                                  dict[str, tuple[tuple[str, str], ...]]]:
+        """(the options every launch agrees on, the smallest of numbers the launches differ on, the
+        config files the launches differ on)."""
         relative = self._relative(path)
         if not relative:
-            return {}, {}
+            return {}, {}, {}
         launches = self._all_launches()
-        return options_for(launches, relative), least_options_for(launches, relative)
+        return (options_for(launches, relative), least_options_for(launches, relative),
+                config_choices_for(launches, relative))
 
     def _launch_processes(self, path: Path) -> tuple[int, str] | None:
         relative = self._relative(path)

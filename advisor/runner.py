@@ -189,7 +189,7 @@ def _fix_death_outcome(request: LintRequest, death: WorkerDeath) -> FixOutcome:
 def _with_config_dependencies(item: _Prepared) -> _Prepared:
     from greenlint.config_files import dependency_digest  # its regexes load only for a cached run
 
-    configs = dependency_digest(item.request.path, item.request.data)
+    configs = dependency_digest(item.request.path, item.request.data, item.request.context.launched_config_paths())
     return replace(item, digest=f"{item.digest}+{configs}") if configs else item
 
 

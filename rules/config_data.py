@@ -152,12 +152,21 @@ def may_read_config(data: bytes) -> bool:
     return any(marker in data for marker in _MARKERS)
 
 
-def config_dependencies(path: Path, text: str, root: Path) -> list[Path]:
-    """Config files (existing or not) inside `root` whose contents may change `path`'s findings."""
+def is_config_path(text: str) -> bool:
+    """A literal path to a config file, as a launch command passes one (`--config configs/a.yaml`);
+    a shell or cmd variable in it (`$CFG`, `%CFG%`) makes it unknown."""
+    return text.lower().endswith(CONFIG_SUFFIXES) and not any(mark in text for mark in "$`%")
+
+
+def config_dependencies(path: Path, text: str, root: Path, launched: tuple[str, ...] = ()) -> list[Path]:
+    """Config files (existing or not) inside `root` whose contents may change `path`'s findings:
+    the paths its source spells out, and `launched`, the config paths the project's launch
+    commands pass it (ProjectContext.launched_config_paths)."""
     folder = path.parent
     found: list[Path] = []
-    for match in _CONFIG_LITERAL.finditer(text):
-        for candidate in candidates(match.group(1), folder, root):
+    spelled = (match.group(1) for match in _CONFIG_LITERAL.finditer(text))
+    for relative in itertools.chain(launched, spelled):
+        for candidate in candidates(relative, folder, root):
             if candidate not in found:
                 found.append(candidate)
     for match in _HYDRA_PATH.finditer(text):

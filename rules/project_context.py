@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+
+from greenlint.rules.config_data import is_config_path
 from greenlint.rules.recorded_run import RecordedRun, ShownDataset
 
 
@@ -65,6 +67,10 @@ class ProjectContext:
     # numeric options every launch passes with different values: the smallest ("--max_train_steps"
     # -> ("10000", "run_b.sh:6, the smallest of 2 launches")); only the long-run detection reads them
     launch_least: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # options every launch passes a config file to, when the launches pass different files:
+    # "--config" -> (("configs/small.yaml", "README.md:12"), ("configs/large.yaml", "run.sh:3"));
+    # a value looked up through the option is read from each file (config_file_values.py)
+    launch_configs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # the most processes a launch of this script starts, and how ("`torchrun --nproc_per_node=8` in
     # train.sh:3"), when one starts two or more (advisor/launch_scripts.py): a distributed run,
     # read by the long-run detection
@@ -121,13 +127,20 @@ class ProjectContext:
             self.package, sorted(self.local_modules), self.star_bindings, self.star_names, self.devices,
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
-            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.launch_processes, self.gpu_caller, self.file_datasets,
+            self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.launch_configs, self.launch_processes, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
             self.training_importer, self.recorded_run, self.shown_dataset,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+    def launched_config_paths(self) -> tuple[str, ...]:
+        """Every config path the launches pass this script, agreed on or not: the files a value
+        read through a launched option may come from (the result cache keys on them)."""
+        agreed = (value for value, _ in self.launch_options.values() if is_config_path(value))
+        chosen = (value for choices in self.launch_configs.values() for value, _ in choices)
+        return tuple(dict.fromkeys((*agreed, *chosen)))
 
     def names(self) -> frozenset[str]:
         """Every qualified name this context says something about."""

@@ -362,7 +362,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "step_functions": frozenset({"m.s"}), "loop_functions": frozenset({"m.l"}),
         "loader_consumers": {"train_loader": "x"},
         "compiled_in": "model.py", "gpu_caller": "`main.py`", "file_datasets": {"m.D": "x"}, "cudnn_caller": "`main.py`", "cnn_caller": "x",
-        "launch_options": {"--epochs": ("100", "train.sh:1")}, "launch_least": {"--steps": ("10", "a.sh:1")},
+        "launch_options": {"--epochs": ("100", "train.sh:1")}, "launch_least": {"--steps": ("10", "a.sh:1")}, "launch_configs": {"--config": (("a.yaml", "a.sh:1"), ("b.yaml", "b.sh:1"))},
         "launch_processes": (8, "`torchrun --nproc_per_node=8` in train.sh:1"),
         "gpu_without_tensor_cores": "the project's job scripts request K80 GPUs",
         "heavy_caller": "a large architecture (`resnet50`) in `main.py`",

@@ -34,6 +34,7 @@ from greenlint.rules.config_data import (
 
 if TYPE_CHECKING:
     from greenlint.rules.analysis.config_index import ConfigIndex
+    from greenlint.rules.project_context import ProjectContext
 
 # How far names, paths and nested configs are followed (config_values.py uses the same bound).
 MAX_DEPTH = 6
@@ -45,12 +46,23 @@ class ConfigValue:
     source: str
 
 
+@dataclass(frozen=True)
+class LaunchedConfigs:
+    """The value of an option the project's launches pass different config files to (`--config
+    configs/small.yaml` here, `configs/large.yaml` there): ((path, where), ...). Only a config
+    loader reads it (`_file_value`); to every other lookup it is no literal."""
+
+    choices: tuple[tuple[str, str], ...]
+    option: str
+
+
 class ConfigFileReading:
     """Methods of ConfigValues that read config files; see config_values.py for the rest."""
 
     module: cst.Module
     _text: str | None
     _dependencies: set[Path] | None
+    _context: ProjectContext
     # `lookup` of a bare Hydra config parameter (`cfg`) is unknown: rules ask for keys. `mapping`
     # (config_values.py) sets this to get the whole composed tree instead.
     _whole_trees: bool = False
@@ -67,8 +79,39 @@ class ConfigFileReading:
         if self.path is None or not call.args or call.args[0].star:
             return None
         relative = self._path_of(call.args[0].value, depth + 1)
+        if isinstance(relative, LaunchedConfigs):
+            return self._launched_file_value(relative, rest)
         if relative is None:
             return None
+        config = self._config_at(relative)
+        if config is None:
+            return None
+        return _file_entry(config, rest)
+
+    def _launched_file_value(self, launched: LaunchedConfigs, rest: Key) -> ConfigValue | None:
+        """A key read from whichever config file the launch passes: the one value every file
+        agrees on, else the least when every file holds a number (the shortest launched run, as
+        the launch options' numbers are read), else unknown."""
+        found = []
+        for relative, where in launched.choices:
+            config = self._config_at(relative)
+            entry = _file_entry(config, rest) if config is not None else None
+            if entry is None:
+                return None
+            found.append((entry, where))
+        values = [entry.value for entry, _ in found]
+        if all(value == values[0] for value in values):
+            entry, where = found[0]
+            return ConfigValue(entry.value, f"{entry.source}, in each of the {len(found)} config files the launches pass to `{launched.option}`")
+        if all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
+            entry, where = min(found, key=lambda pair: pair[0].value)
+            return ConfigValue(entry.value, f"{entry.source}, the least of the {len(found)} config files the launches pass to `{launched.option}` ({where})")
+        return None
+
+    def _config_at(self, relative: str) -> ConfigFile | None:
+        """The config file a path names, relative to the script's folder or the project root;
+        None when missing, unreadable or not one the result cache keys on."""
+        assert self.path is not None
         folder = self.path.parent
         root = project_root(folder)
         if relative.startswith(HERE):
@@ -76,10 +119,7 @@ class ConfigFileReading:
             found = here if inside(here, root) and here.is_file() else None
         else:
             found = locate(relative, folder, root)
-        config = load_config(found, root) if found is not None and self._covered(found, root) else None
-        if config is None:
-            return None
-        return _file_entry(config, rest)
+        return load_config(found, root) if found is not None and self._covered(found, root) else None
 
     def _covered(self, path: Path, root: Path) -> bool:
         """Only files the result cache keys on (advisor/config_files.py) may change a finding:
@@ -87,13 +127,16 @@ class ConfigFileReading:
         if self._dependencies is None:
             assert self.path is not None
             text = self._text if self._text is not None else self.module.code
-            self._dependencies = {p.resolve() for p in config_dependencies(self.path, text, root)}
+            launched = self._context.launched_config_paths()
+            self._dependencies = {p.resolve() for p in config_dependencies(self.path, text, root, launched)}
         return path.resolve() in self._dependencies
 
-    def _path_of(self, node: cst.BaseExpression, depth: int) -> str | None:
+    def _path_of(self, node: cst.BaseExpression, depth: int) -> str | LaunchedConfigs | None:
         """The literal path an expression opens: `"c.yaml"`, `open(P)`, `Path(P).read_text()`,
         `os.path.join(os.path.dirname(__file__), "c.yaml")`, a name bound once to one of those,
-        or a value this module resolves (`args.config` with a literal default)."""
+        or a value this module resolves (`args.config` with a literal default or launch value).
+        LaunchedConfigs when the launches pass the option different files; only the wrappers that
+        open a path unchanged (`open`, `Path`, `str`) pass it on."""
         if depth > MAX_DEPTH:
             return None
         value = literal_value(node)
@@ -107,10 +150,10 @@ class ConfigFileReading:
                 return self._path_of(bound[0], depth + 1)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
             left, right = self._path_of(node.left, depth + 1), self._path_of(node.right, depth + 1)
-            return join(left, right) if left is not None and right is not None else None
+            return join(left, right) if isinstance(left, str) and isinstance(right, str) else None
         if isinstance(node, cst.Attribute) and node.attr.value == "parent":
             inner = self._path_of(node.value, depth + 1)
-            return dirname(inner) if inner is not None else None
+            return dirname(inner) if isinstance(inner, str) else None
         if isinstance(node, cst.Call):
             func = node.func
             name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
@@ -121,17 +164,17 @@ class ConfigFileReading:
                 return self._path_of(args[0], depth + 1)
             if name == "dirname" and len(args) == 1:
                 inner = self._path_of(args[0], depth + 1)
-                return dirname(inner) if inner is not None else None
+                return dirname(inner) if isinstance(inner, str) else None
             if name == "join" and args:
                 parts = [self._path_of(a, depth + 1) for a in args]
-                if any(p is None for p in parts):
+                if not all(isinstance(p, str) for p in parts):
                     return None
                 joined = parts[0]
                 for part in parts[1:]:
                     joined = join(joined, part)  # type: ignore[arg-type]
                 return joined
         found = self._resolve(expression_key(node), depth + 1) if expression_key(node) else None
-        return found.value if found is not None and isinstance(found.value, str) else None
+        return found.value if found is not None and isinstance(found.value, (str, LaunchedConfigs)) else None
 
     # -- Hydra ----------------------------------------------------------------------------------
     def _hydra(self, decorator: tuple[str, str], rest: Key) -> ConfigValue | None:

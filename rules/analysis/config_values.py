@@ -30,7 +30,7 @@ from pathlib import Path
 
 import libcst as cst
 from greenlint.rules.config_data import navigate, short, subscripts
-from greenlint.rules.analysis.config_file_values import MAX_DEPTH, ConfigFileReading, ConfigValue
+from greenlint.rules.analysis.config_file_values import MAX_DEPTH, ConfigFileReading, ConfigValue, LaunchedConfigs
 from greenlint.rules.analysis.config_argparse import launched_value, option_strings
 from greenlint.rules.analysis.config_index import (
     ConfigIndex,
@@ -289,12 +289,16 @@ class ConfigValues(ConfigFileReading):
         """The value the project's shell scripts launch this script with (`-e 1000` in train.sh),
         converted as argparse would (`type=int/float/str`, `store_true`); None when no script
         passes the option or the conversion is not one of those."""
-        if not self._context.launch_options:
+        if not self._context.launch_options and not self._context.launch_configs:
             return None
         call = self.index.argparse_call(parser, dest)
         if call is None:
             return None
         for option in option_strings(call):
+            if option in self._context.launch_configs:
+                choices = self._context.launch_configs[option]
+                shown = ", ".join(f"`{value}`" for value, _ in choices)
+                return ConfigValue(LaunchedConfigs(choices, option), f"`{option}` is one of {shown} in the launch commands")
             if option in self._context.launch_options:
                 text, where = self._context.launch_options[option]
                 value = launched_value(call, text)
