@@ -20,9 +20,9 @@ from typing import Any
 from greenlint import __version__
 from greenlint.cache_dir import GITIGNORE_TEXT, check_cache_dir
 from greenlint.engine import LintRequest
-from greenlint.findings import Finding
+from greenlint.findings import Finding, LintedFile
 
-_FORMAT = 4  # 4: an impact may name long-run evidence; 3: findings carry their impact; 2: entries keyed by request_key (1 keyed by the bytes alone)
+_FORMAT = 5  # 5: an entry may name the file's long-run evidence; 4: an impact may name long-run evidence; 3: findings carry their impact; 2: entries keyed by request_key (1 keyed by the bytes alone)
 
 
 def content_hash(data: bytes) -> str:
@@ -110,15 +110,20 @@ class ResultCache:
             return None
         if not all(_valid_finding(item) for item in entry["findings"]):
             return None
+        long_run = entry.get("long_run", "")
         try:
-            return [Finding.from_json(item) for item in entry["findings"]]
+            return LintedFile([Finding.from_json(item) for item in entry["findings"]], long_run if isinstance(long_run, str) else "")
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
     def put(self, path: Path, digest: str, findings: list[Finding]) -> None:
         if any(f.code in ("GL000", "GL004") for f in findings):
             return  # never cache greenlint's own failures, nor a result cut short by a limit
-        self._entries[str(path)] = {"hash": digest, "findings": [f.to_json() for f in findings]}
+        entry: dict[str, object] = {"hash": digest, "findings": [f.to_json() for f in findings]}
+        long_run = getattr(findings, "long_run", "")
+        if long_run:
+            entry["long_run"] = long_run
+        self._entries[str(path)] = entry
         self._dirty = True
 
     def _remove_stale(self) -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import re
 import traceback
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from greenlint.findings import Finding, Fix, Location
+from greenlint.findings import Finding, Fix, LintedFile, Location
 from greenlint.limits import DEFAULT_LIMITS, Deadline, Limits, limit_finding, out_of_time_message, too_large_message
 from greenlint.notebook import NotebookError, parse_notebook
 from greenlint.notebook_findings import mask_unparsable_cells, to_cell_coordinates
@@ -69,7 +70,22 @@ def is_notebook(display_path: str) -> bool:
     return display_path.endswith(".ipynb")
 
 
-def lint_request(request: LintRequest) -> list[Finding]:
+# Why the file being linted shows a long run, as _run_rules_indexed found it; lint_request hands it
+# on with the findings (LintedFile). A side channel, so that lint_text and its many callers keep a
+# plain list of findings.
+_FILE_LONG_RUN: ContextVar[str] = ContextVar("greenlint_file_long_run", default="")
+
+
+def lint_request(request: LintRequest) -> LintedFile:
+    token = _FILE_LONG_RUN.set("")
+    try:
+        findings = _lint_request(request)
+        return LintedFile(findings, _FILE_LONG_RUN.get())
+    finally:
+        _FILE_LONG_RUN.reset(token)
+
+
+def _lint_request(request: LintRequest) -> list[Finding]:
     try:
         with linting_path(request.path):  # config files the module reads are found next to it
             if is_notebook(request.display_path):
@@ -258,7 +274,7 @@ def _run_rules_indexed(
     from greenlint.rules.analysis.config_values import ConfigValues
     from greenlint.rules.analysis.literals import resolving_values
     from greenlint.rules import DETECTION_CODES
-    from greenlint.rules.analysis.long_run_evidence import reported_long_run
+    from greenlint.rules.analysis.long_run_evidence import file_long_run, reported_long_run
     from greenlint.rules.impact_estimate import estimate
 
     findings: list[Finding] = []
@@ -280,8 +296,12 @@ def _run_rules_indexed(
             except Exception as exc:  # noqa: BLE001 - GL000 names the rule; the other rules still run
                 _show_traceback_when_debugging(exc)
                 findings.extend(_internal_error(display_path, rule.code, exc))
-        # why the file's run is evidently long, asked only when a run-length rule reported
+        # why the file's run is evidently long, asked only when a run-length rule reported, or for
+        # the project modules the file imports, when the detection runs (long_run_spread.py)
         long_run = reported_long_run(analysis, {rule.code for rule, _ in reports}, display_path)
+        if not long_run and context.local_modules and any(rule.code in DETECTION_CODES for rule in rules):
+            long_run = file_long_run(analysis, display_path)
+        _FILE_LONG_RUN.set(long_run)
     no_fix = 0
     if reports:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)

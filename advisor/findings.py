@@ -126,3 +126,15 @@ class Finding:
             extra={k: v for k, v in data.items() if k not in known},
             impact=Impact.from_json(impact) if impact is not None else None,
         )
+
+
+class LintedFile(list):  # list[Finding]: every consumer of a file's findings keeps working
+    """One file's findings, and why the file's own code shows a long training run ("" when it
+    does not, or when detection is off): the run-length findings of the project modules it imports
+    report as its own do (long_run_spread.py). A list subclass, not a wrapper: the findings cross
+    process boundaries and the cache as a list, and the reason travels with them (pickle keeps a
+    list subclass's attributes)."""
+
+    def __init__(self, findings: list[Finding] = (), long_run: str = "") -> None:  # type: ignore[assignment]
+        super().__init__(findings)
+        self.long_run = long_run

@@ -382,6 +382,11 @@ class ProjectIndex:
         found = self.project_scan().star_importers
         return found.get(str(path.resolve()), []) or found.get(str(path), [])
 
+    def module_importers_of(self, path: Path) -> list[Path]:
+        """The project files that import `path` whole (`import utils.data`, `from utils import data`)."""
+        found = self.project_scan().module_importers
+        return found.get(str(path.resolve()), []) or found.get(str(path), [])
+
     def relative_path(self, path: Path) -> str | None:
         return self._relative(path)
 

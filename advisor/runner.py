@@ -141,6 +141,10 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
         results[item.request.path] = findings
         if cache is not None:
             cache.put(item.request.path, item.digest, findings)
+    if settings.detect_long_runs:
+        from greenlint.long_run_spread import spread_long_runs
+
+        results = spread_long_runs(results, index)  # before index.save: it may read the project scan
     notices = []
     if cache is not None and cache.save() and not _is_within(cache.directory, Path.cwd()):
         notices.append(_cache_notice(cache.directory, settings))

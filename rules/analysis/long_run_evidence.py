@@ -124,7 +124,13 @@ def reported_long_run(analysis: ModuleAnalysis, reported: set[str], display_path
     Never raises: the evidence is optional, the findings stand without it."""
     from greenlint.rules import DETECTION_CODES  # the catalog's codes: no rule module imported
 
-    if not reported & DETECTION_CODES or not training_run_path(display_path):
+    return file_long_run(analysis, display_path) if reported & DETECTION_CODES else ""
+
+
+def file_long_run(analysis: ModuleAnalysis, display_path: str) -> str:
+    """Why the file's run is evidently long, "" when nothing says so or the path names evaluation,
+    inference or plots. Never raises."""
+    if not training_run_path(display_path):
         return ""
     try:
         found = long_run_evidence(analysis)
@@ -138,7 +144,7 @@ def reported_long_run(analysis: ModuleAnalysis, reported: set[str], display_path
 @once_per_module
 def long_run_evidence(analysis: ModuleAnalysis) -> LongRun | None:
     """The first piece of evidence that the module's training run lasts hours, else None."""
-    if is_test_module(analysis) or not module_trains(analysis):
+    if is_test_module(analysis) or not (module_trains(analysis) or _calls_imported_training(analysis)):
         return None
     if small_workload(analysis) is not None or small_run(analysis) is not None:
         return None
@@ -162,6 +168,15 @@ def long_run_evidence(analysis: ModuleAnalysis) -> LongRun | None:
         if reason:
             return LongRun(reason)
     return None
+
+
+def _calls_imported_training(analysis: ModuleAnalysis) -> bool:
+    """A loop of the module calls another project module's training step or batch loop
+    (`for epoch in range(300): train_one_epoch(model, loader, optimizer)` with the function in
+    `engine.py`): the run is this script's, its steps are the other module's."""
+    context = analysis.facts.context
+    imported = context.step_functions | context.loop_functions
+    return bool(imported) and any(site.loop is not None and site.qualname in imported for site in analysis.facts.calls)
 
 
 def _hours(seconds: float) -> str:
@@ -292,16 +307,21 @@ def _config_tree_lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterato
 def _epochs_hold_batches(analysis: ModuleAnalysis) -> bool:
     """An epoch count measures the run only when an epoch is many steps: a training-step loop
     nested in another loop (`for epoch ...: for batch in loader:`), or a framework that iterates
-    batches itself (Keras `fit`, a Hugging Face or Lightning trainer). A tutorial's full-batch
+    batches itself (Keras `fit`, a Hugging Face or Lightning trainer), or a loop calling another
+    project module's function that iterates the batches (`train_one_epoch`). A tutorial's full-batch
     loop (`for epoch in range(1000): loss = loss_fn(model(X_train), y)`) is 1,000 steps of a toy
     problem, not 1,000 epochs of data."""
     for loop in training_step_loops(analysis):
         # nested in an epoch loop, or iterating a loader (its epoch loop may call this function)
         if loop.parent is not None or not _over_range(loop.node):
             return True
+    # `for epoch in range(300): train_one_epoch(...)` with the batch loop in another project module
+    imported_loops = analysis.facts.context.loop_functions
     for site in analysis.facts.calls:
         qualname = site.qualname or ""
         if qualname in HF_TRAINING_ARGS or qualname in LIGHTNING_TRAINERS or is_keras_fit(site, analysis.facts):
+            return True
+        if qualname in imported_loops and site.loop is not None:
             return True
     return False
 
