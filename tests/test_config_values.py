@@ -190,6 +190,36 @@ def test_argparse_default_of_a_config_path_leads_to_the_file(project):
     assert "`amp: false` in configs/base.json" in messages(findings, "GL101")[0]
 
 
+@pytest.mark.parametrize(
+    "loader",
+    [
+        "def load_config(path):\n    with open(path) as f:\n        return json.load(f)\n",
+        "def load_config(path, mode='r'):\n    c = json.load(open(path, mode))\n    return c\n",
+    ],
+    ids=["with-open", "local-name"],
+)
+def test_a_config_loading_function_of_the_module_leads_to_the_file(project, loader):
+    project.write("configs/base.json", '{"data": {"num_workers": 0}, "epochs": 300, "amp": false}')
+    header = f"""
+    import argparse
+    import json
+
+
+{textwrap.indent(loader, "    ")}
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", default="configs/base.json")
+    args = parser.parse_args()
+    cfg = load_config(args.config)
+    """
+    project.write("train.py", script(header, **YAML_USE))
+    findings = project.findings(*_RULES, "--no-cache", ".")
+    assert "`epochs: 300` in configs/base.json" in messages(findings, "GL503")[0]
+    # a second definition of the function makes the file it reads unknown
+    project.write("train.py", script(header + "\n    def load_config(path):\n        return {}\n", **YAML_USE))
+    assert not any("configs/base.json" in m for m in messages(project.findings(*_RULES, "--no-cache", "."), "GL503"))
+
+
 def test_dataclass_field_defaults_and_constructor_overrides(project):
     header = """
     from dataclasses import dataclass, field

@@ -9,13 +9,15 @@ A mixin, not a separate object: it follows names through the same module index (
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 from greenlint.rules.analysis.config_hydra import hydra_layers
-from greenlint.rules.analysis.config_index import Key, expression_key
+from greenlint.rules.analysis.config_index import Key, _walk_returns, expression_key, parameter_arguments
 from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
 from greenlint.rules.config_data import (
     HERE,
@@ -37,13 +39,30 @@ if TYPE_CHECKING:
     from greenlint.rules.project_context import ProjectContext
 
 # How far names, paths and nested configs are followed (config_values.py uses the same bound).
-MAX_DEPTH = 6
+MAX_DEPTH = 10  # 6 until session 14: a config-loading function adds four steps
+# Calls that parse a config file's text or stream into data.
+CONFIG_LOADERS = frozenset(
+    {
+        "yaml.safe_load", "yaml.load", "yaml.full_load", "json.load", "json.loads", "tomllib.load",
+        "tomllib.loads", "tomli.load", "tomli.loads", "toml.load", "toml.loads", "omegaconf.OmegaConf.load",
+    }
+)
 
 
 @dataclass(frozen=True)
 class ConfigValue:
     value: Any
     source: str
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The names of a config-loading function of the module while its return is read: its locals
+    bound once (`f` in `with open(path) as f`, resolved inside it) and its parameters (the call's
+    arguments, resolved where the call is)."""
+
+    local: dict[str, cst.BaseExpression]
+    arguments: dict[str, cst.BaseExpression]
 
 
 @dataclass(frozen=True)
@@ -74,7 +93,54 @@ class ConfigFileReading:
         def index(self) -> ConfigIndex: ...
         def _resolve(self, key: Key, depth: int) -> ConfigValue | None: ...
 
+    # the config-loading functions being read, innermost last (`_loaded_by_function`)
+    _scopes: tuple[_Scope, ...] = ()
+
     # -- config files ---------------------------------------------------------------------------
+    def _loaded_by_function(self, name: str, call: cst.Call, rest: Key, depth: int) -> ConfigValue | None:
+        """`cfg = load_config(args.config)` where the module's one `load_config(path)` returns a
+        loader's result (`with open(path) as f: return yaml.safe_load(f)`, or a local bound to
+        one): the file the call's argument names."""
+        functions = self.index.functions.get(name, [])
+        if len(functions) != 1 or depth > MAX_DEPTH:
+            return None
+        function = functions[0]
+        local = _bound_once(function)
+        returned = [node.value for node in _walk_returns(function) if node.value is not None]
+        value = returned[0] if len(returned) == 1 else None
+        if isinstance(value, cst.Name):
+            value = local.get(value.value)
+        if not isinstance(value, cst.Call) or self.index.imports.resolve(value.func) not in CONFIG_LOADERS:
+            return None
+        arguments = {}
+        for param in [*function.params.posonly_params, *function.params.params, *function.params.kwonly_params]:
+            passed = parameter_arguments(function, param.name.value, [call])
+            if passed:
+                arguments[param.name.value] = passed[0]
+        with self._using((*self._scopes, _Scope(local, arguments))):
+            return self._file_value(value, rest, depth + 1)
+
+    def _in_scope(self, name: str) -> tuple[cst.BaseExpression, tuple[_Scope, ...]] | None:
+        """(the expression `name` stands for, the scopes to read it in) inside a config-loading
+        function; None outside one or for a name it does not bind."""
+        if not self._scopes:
+            return None
+        innermost = self._scopes[-1]
+        if name in innermost.local:
+            return innermost.local[name], self._scopes
+        if name in innermost.arguments:
+            return innermost.arguments[name], self._scopes[:-1]
+        return None
+
+    @contextmanager
+    def _using(self, scopes: tuple[_Scope, ...]) -> Iterator[None]:
+        saved = self._scopes
+        self._scopes = scopes
+        try:
+            yield
+        finally:
+            self._scopes = saved
+
     def _file_value(self, call: cst.Call, rest: Key, depth: int) -> ConfigValue | None:
         if self.path is None or not call.args or call.args[0].star:
             return None
@@ -143,6 +209,11 @@ class ConfigFileReading:
         if isinstance(value, str):
             return value
         if isinstance(node, cst.Name):
+            scoped = self._in_scope(node.value)
+            if scoped is not None:
+                expression, scopes = scoped
+                with self._using(scopes):
+                    return self._path_of(expression, depth + 1)
             if node.value == "__file__":
                 return HERE + "/" + (self.path.name if self.path is not None else "")
             bound = self.index.bindings.get(node.value, [])
@@ -236,3 +307,29 @@ def _merge(into: dict[str, Any], data: dict[Any, Any]) -> None:
             _merge(into[key], value)
         else:
             into[key] = copy.deepcopy(value)  # the loaded data is cached: never merge into it
+
+
+def _bound_once(function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """The names the function (not a nested one) binds exactly once, to a plain assignment or a
+    `with ... as name`: the locals a config-loading function reads its file through."""
+    bound: dict[str, list[cst.BaseExpression]] = {}
+
+    class _Locals(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    bound.setdefault(target.target.value, []).append(node.value)
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None and isinstance(node.asname.name, cst.Name):
+                bound.setdefault(node.asname.name.value, []).append(node.item)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if isinstance(node.target, cst.Name):
+                bound.setdefault(node.target.value, []).extend([node.value, node.value])  # never once
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+    function.visit(_Locals())
+    return {name: values[0] for name, values in bound.items() if len(values) == 1}

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import libcst as cst
 from greenlint.rules.config_data import navigate, short, subscripts
-from greenlint.rules.analysis.config_file_values import MAX_DEPTH, ConfigFileReading, ConfigValue, LaunchedConfigs
+from greenlint.rules.analysis.config_file_values import CONFIG_LOADERS, MAX_DEPTH, ConfigFileReading, ConfigValue, LaunchedConfigs
 from greenlint.rules.analysis.config_argparse import launched_value, option_strings
 from greenlint.rules.analysis.config_index import (
     ConfigIndex,
@@ -42,12 +42,6 @@ from greenlint.rules.linting_path import CURRENT_PATH, linting_path  # noqa: F40
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
 from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
 
-_LOADERS = frozenset(
-    {
-        "yaml.safe_load", "yaml.load", "yaml.full_load", "json.load", "json.loads", "tomllib.load",
-        "tomllib.loads", "tomli.load", "tomli.loads", "toml.load", "toml.loads", "omegaconf.OmegaConf.load",
-    }
-)
 # Objects that wrap a loaded mapping and give attribute access to the same values.
 _WRAPPERS = frozenset(
     {"EasyDict", "edict", "Munch", "munchify", "DefaultMunch", "AttrDict", "Box", "ConfigDict", "DictConfig",
@@ -128,6 +122,11 @@ class ConfigValues(ConfigFileReading):
         root = key[0]
         if depth > MAX_DEPTH or not isinstance(root, str) or index.is_mutated(key):
             return None
+        scoped = self._in_scope(root)
+        if scoped is not None:  # a local or parameter of the config-loading function being read
+            expression, scopes = scoped
+            with self._using(scopes):
+                return self._from_expression(expression, root, key[1:], depth + 1)
         if root in index.imports.bindings or (root in self._context.star_names and root not in index.bindings):
             return self._imported_constant(key)
         bound = index.bindings.get(root, [])
@@ -213,7 +212,7 @@ class ConfigValues(ConfigFileReading):
         if terminal in _WRAPPERS and len(expr.args) == 1:
             return self._from_expression(expr.args[0].value, name, rest, depth + 1)
         qualname = self.index.imports.resolve(func)
-        if qualname in _LOADERS:
+        if qualname in CONFIG_LOADERS:
             return self._file_value(expr, rest, depth)
         if isinstance(func, cst.Name) and func.value in self.index.classes:
             return self._instance(func.value, expr, rest, depth)
@@ -224,6 +223,8 @@ class ConfigValues(ConfigFileReading):
                 value = self._context.constants[qualified]
                 module, _, cls = qualname.rpartition(".")
                 return ConfigValue(value, f"`{cls}.{'.'.join(str(p) for p in rest)} = {short(value)}` in module `{module}`")
+        if isinstance(func, cst.Name) and expr.args:
+            return self._loaded_by_function(func.value, expr, rest, depth)
         if isinstance(func, cst.Name) and not expr.args:
             parse_call = self.index.function_parse_call(func.value)
             if parse_call is not None:
