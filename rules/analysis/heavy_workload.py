@@ -85,7 +85,9 @@ _WIDTH_NAME = re.compile(r"^(d_model|n_embd|d_hidden|dim_model|width|"
                          re.IGNORECASE)
 # a model class the module imports from another file of the project, named after a deep architecture
 _IMPORTED_DEEP = re.compile(r"DenseNet|VGG|UNet|Unet|U_Net|Inception|EfficientNet|VisionTransformer|ViT$|Swin|ConvNeXt|"
-                            r"ResNe[Xx]t|ResNet(50|101|152)|Transformer$|DETR|Deeplab|DeepLab")
+                            r"ResNe[Xx]t|ResNet(50|101|152)|Transformer$|DETR|Deeplab|DeepLab|"
+                            # detectors and dense-prediction nets: 416-1333 pixel inputs (YOLOv3/v4, Darknet-53)
+                            r"YOLO|Yolo|Darknet|HRNet|PSPNet|RetinaNet|FasterRCNN|MaskRCNN|EfficientDet|CenterNet")
 _RESIZERS = ("Resize", "RandomResizedCrop", "CenterCrop", "RandomCrop", "RandomSizedCrop", "Crop", "PadIfNeeded",
              "SmallestMaxSize", "LongestMaxSize")
 

@@ -167,6 +167,11 @@ def test_a_deep_class_imported_from_the_project(tmp_path: Path, monkeypatch: pyt
     write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "UNet"), "unet.py": MODEL.replace("NAME", "UNet")})
     [finding] = _gl101(tmp_path, "train.py", monkeypatch)
     assert finding.impact.level == "high" and "`UNet`, a deep architecture from another module" in finding.message
+    # a detector: hunglc007/tensorflow-yolov4-tflite's `from core.yolov4 import YOLO`, eriklindernoren's `Darknet`
+    for name in ("YOLO", "Darknet"):
+        write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", name), "unet.py": MODEL.replace("NAME", name)})
+        [finding] = _gl101(tmp_path, "train.py", monkeypatch)
+        assert finding.impact.level == "high" and f"`{name}`, a deep architecture" in finding.message
     # control: a class with a plain name from the same module is no evidence
     write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "Net"), "unet.py": MODEL.replace("NAME", "Net")})
     [finding] = _gl101(tmp_path, "train.py", monkeypatch)
