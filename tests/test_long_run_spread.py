@@ -88,3 +88,29 @@ def test_the_evidence_travels_with_the_findings_across_processes():
     copied = pickle.loads(pickle.dumps(LintedFile([finding], "300 epochs")))
     assert copied == [finding] and copied.long_run == "300 epochs"
     assert LintedFile([finding]).long_run == ""
+
+
+def test_a_modules_main_block_is_not_part_of_the_importers_run(project):
+    # pytorch-semseg's model modules try their code under `if __name__ == "__main__":`
+    project.write("pyproject.toml", "[project]\nname = 'p'\n")
+    project.write("train.py", TRAIN.replace("EPOCHS", "300"))
+    project.write("engine.py", ENGINE.replace("        print(loss.item())\n", "") + GUARDED_TRY_OUT)
+    assert "GL504" not in _shown(project).get("engine.py", {})  # the guarded loop's print stays hidden
+    assert "GL504" in _shown(project, "--preview")["engine.py"]  # though the rule finds it
+    project.write("engine.py", ENGINE + GUARDED_TRY_OUT)
+    assert "GL504" in _shown(project)["engine.py"]  # the function's print (row 10) reports
+
+
+GUARDED_TRY_OUT = """
+
+if __name__ == "__main__":
+    # a quick try-out when the module is run by itself
+    net = torch.nn.Linear(4, 2).cuda()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(net(x.cuda()), y.cuda())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        print(loss.item())
+"""
