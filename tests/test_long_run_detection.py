@@ -440,3 +440,47 @@ for step, batch in enumerate(loader):
     project.write("README.md", "```\npython finetune.py --output_dir out --max_steps 52000 --logging_steps 50\n```\n")
     reasons = _evidence(project, "finetune.py")
     assert any("`--max_steps` in the project's launch commands (README.md:2) is 52,000" in r for r in reasons), reasons
+
+
+WHILE_STEPS = HEADER + """
+i = 0
+while i < BOUND:
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        print(loss.item())
+        i += 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "evidence"),
+    [
+        # earhian/Humpback-Whale-Identification-1st- train.py: `while i < 10000000:` around the loader
+        (WHILE_STEPS.replace("BOUND", "200000"), "200,000 steps (the `while i < ...` loop)"),
+        (WHILE_STEPS.replace("BOUND", "MAX_ITERS").replace("i = 0", "MAX_ITERS = 100000\ni = 0"), "100,000 steps"),
+        # the counter grows once per pass around the loader: epochs
+        (WHILE_STEPS.replace("BOUND", "300").replace("        i += 1\n", "    i += 1\n"), "300 epochs"),
+    ],
+    ids=["steps", "named-bound", "epochs"],
+)
+def test_a_while_loop_over_a_counter_gives_the_run_length(project, source, evidence):
+    project.write("train.py", source)
+    assert any(evidence in reason for reason in _evidence(project, "train.py")), _evidence(project, "train.py")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        WHILE_STEPS.replace("BOUND", "2000"),  # short
+        WHILE_STEPS.replace("BOUND", "10**9"),  # a sentinel: until something stops it
+        WHILE_STEPS.replace("BOUND", "200000").replace("i += 1", "i += 1\n        i = resume_step()"),  # set elsewhere too
+        WHILE_STEPS.replace("BOUND", "200000").replace("        i += 1\n", ""),  # never incremented
+    ],
+    ids=["short", "sentinel", "reassigned", "no-increment"],
+)
+def test_a_while_loop_without_a_readable_counter_is_no_length(project, source):
+    project.write("train.py", source)
+    assert _evidence(project, "train.py") <= {""}

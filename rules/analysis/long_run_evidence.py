@@ -64,6 +64,7 @@ from greenlint.rules.analysis.model_size import small_data, small_workload
 from greenlint.rules.analysis.run_length_settings import count_of, named_lengths, settings, unit_of
 from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.scope_facts import is_test_module, module_trains, training_step_loops
+from greenlint.rules.analysis.while_bounds import MAX_WHILE_BOUND, increment_depth, while_counter
 from greenlint.rules.analysis.tpu import tpu_evidence
 
 MIN_STEPS = 50_000
@@ -257,11 +258,16 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
             steps = range_length(node.iter, facts)
             if steps is not None and _iterates_steps(node, steps):
                 yield steps, "steps", _where(node.iter, analysis, "a training loop over `range`")
+        elif isinstance(node, cst.While):
+            yield from _while_length(node, analysis, around_step=False)
         for outer in loop.enclosing()[1:]:
             if isinstance(outer.node, cst.For):
                 epochs = range_length(outer.node.iter, facts)
                 if epochs is not None:
                     yield epochs, "epochs", _where(outer.node.iter, analysis, "the epoch loop")
+                break
+            if isinstance(outer.node, cst.While):
+                yield from _while_length(outer.node, analysis, around_step=True)
                 break
     capped = stops_early(facts)
     for site in facts.calls:
@@ -285,6 +291,22 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 yield count, unit, _where(value, analysis, f"`{keyword}=` of `{site.attr}(...)`")
     yield from named_lengths(analysis)
     yield from _config_tree_lengths(analysis)
+
+
+def _while_length(node: cst.While, analysis: ModuleAnalysis, around_step: bool):  # noqa: ANN202 - (count, unit, where)
+    """`while i < 10000000:` whose counter grows once per batch (steps) or once per pass around
+    the step loop (epochs); nothing for any other counter (while_bounds.py)."""
+    found = while_counter(node)
+    if found is None:
+        return
+    counter, bound = found
+    depth = increment_depth(node, counter)
+    count = count_of(bound, analysis)
+    if depth is None or count is None or not 0 < count < MAX_WHILE_BOUND:
+        return
+    unit = ("steps" if depth >= 1 else "epochs") if around_step else ("steps" if depth == 0 else None)
+    if unit is not None:
+        yield count, unit, _where(bound, analysis, f"the `while {counter} < ...` loop")
 
 
 def _keras_steps(call: cst.Call, analysis: ModuleAnalysis) -> int | None:
