@@ -100,3 +100,57 @@ def _training_kind(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | No
         if isinstance(sub, (ast.For, ast.AsyncFor, ast.While)) and _trains(sub.body):
             return "loop"
     return "step" if _trains(function.body) else None
+
+
+# Transforms that give every image one size (torchvision, albumentations), as GL403 reads them in
+# the module itself (rules/analysis/training_loop_facts.py); `Resize` only with both sides given.
+_FIXED_CROPS = frozenset({"CenterCrop", "RandomCrop", "RandomResizedCrop", "FiveCrop", "TenCrop", "RandomSizedCrop",
+                          "Resize"})
+_TRANSFORM_LIBRARIES = ("torchvision.transforms.", "albumentations.")
+
+
+def fixed_size_transforms(tree: ast.Module, resolve: _Resolver) -> dict[str, tuple[str, int]]:
+    """Top-level names whose definition crops or resizes images to a literal size: "train_transform"
+    -> ("`RandomCrop(288)`", 288). The first such call of each definition counts."""
+    found: dict[str, tuple[str, int]] = {}
+    for statement in tree.body:
+        names = _defined_names(statement)
+        if not names:
+            continue
+        for sub in ast.walk(statement):
+            side = _fixed_side(sub, resolve) if isinstance(sub, ast.Call) else None
+            if side is not None:
+                for name in names:
+                    found.setdefault(name, side)
+                break
+    return found
+
+
+def _defined_names(statement: ast.stmt) -> list[str]:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [statement.name]
+    if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return [t.id for t in targets if isinstance(t, ast.Name)]
+    return []
+
+
+def _fixed_side(call: ast.Call, resolve: _Resolver) -> tuple[str, int] | None:
+    qualname = resolve(call.func) or ""
+    last = qualname.rsplit(".", 1)[-1]
+    if not qualname.startswith(_TRANSFORM_LIBRARIES) or last not in _FIXED_CROPS:
+        return None
+    size = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg in ("size", "height")), None)
+    sides: list[int] = []
+    if isinstance(size, ast.Constant) and type(size.value) is int:
+        sides = [size.value]
+        if last == "Resize" and qualname.startswith("torchvision."):
+            return None  # `Resize(256)` sets the shorter side only: the other still varies
+        if last == "Resize" and len(call.args) >= 2 and isinstance(call.args[1], ast.Constant):
+            sides.append(call.args[1].value)  # albumentations `Resize(height, width)`
+    elif isinstance(size, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) and type(e.value) is int for e in size.elts):
+        sides = [e.value for e in size.elts]  # type: ignore[attr-defined]
+    if not sides or not all(isinstance(side, int) for side in sides):
+        return None
+    shown = ast.unparse(call) if len(ast.unparse(call)) <= 60 else f"{last}(...)"
+    return f"`{shown}`", max(sides)

@@ -44,6 +44,8 @@ class ImportedFacts:
     file_datasets: dict[str, str] = field(default_factory=dict)
     gpu_trainers: dict[str, str] = field(default_factory=dict)
     validating_classes: set[str] = field(default_factory=set)
+    # (phrase, side): the first imported transform or dataset that gives images one size
+    fixed_size_inputs: tuple[str, int] | None = None
     local_modules: set[str] = field(default_factory=set)
     text: str = ""  # the importing file's text: a fact whose name it never writes is left out
 
@@ -144,6 +146,9 @@ class ImportedFacts:
         for name, phrase in exports.gpu_trainers.items():
             if keep(name):
                 self.gpu_trainers[f"{module}.{name}"] = f"{phrase} ({shown})"
+        for name, (call, side) in exports.fixed_size_inputs.items():
+            if keep(name) and self.fixed_size_inputs is None:
+                self.fixed_size_inputs = (f"uses `{name}` from {shown}, which gives inputs one size ({call})", side)
         return exports
 
 

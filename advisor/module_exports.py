@@ -31,7 +31,7 @@ from greenlint.exported_constants import (
     _stored_attributes,
     attribute_constants,
 )
-from greenlint.exported_functions import _is_grad_off_wrapper, _runs_half, _training_kind
+from greenlint.exported_functions import _is_grad_off_wrapper, _runs_half, _training_kind, fixed_size_transforms
 
 
 @dataclass
@@ -57,6 +57,10 @@ class ModuleExports:
     # Lightning-style modules that validate (`validation_step` / `val_dataloader`) and configure
     # no early stopping anywhere in their module: a `Trainer.fit` elsewhere validates them (GL502)
     validating_classes: list[str] = field(default_factory=list)
+    # top-level names (a transform pipeline, a dataset class, a builder function) that crop or
+    # resize images to one literal size: "train_transform" -> ("`RandomCrop(288)`", 288). A
+    # training script that uses one feeds its model fixed-size inputs (GL403's cuDNN autotuner)
+    fixed_size_inputs: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,7 +79,7 @@ class ModuleExports:
             (exports.devices, dict), (exports.autocast, dict), (exports.autocast_functions, list),
             (exports.step_functions, list), (exports.loop_functions, list),
             (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
-            (exports.gpu_trainers, dict), (exports.validating_classes, list),
+            (exports.gpu_trainers, dict), (exports.validating_classes, list), (exports.fixed_size_inputs, dict),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -282,6 +286,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             elif isinstance(value, ast.Call) and _dotted(value.func) in class_devices:
                 for attr, phrase in class_devices[_dotted(value.func) or ""].items():
                     exports.devices[f"{name}.{attr}"] = phrase  # `cfg = Config()` -> `cfg.device`
+    if _written(words, "Crop", "Resize"):
+        exports.fixed_size_inputs = fixed_size_transforms(tree, resolve)
     for path, literal in attribute_constants(tree).items():
         exports.constants.setdefault(path, literal)  # `Cfg.TRAIN_EPOCHS = 300` in a config module
     exports.public = _public_names(tree, own_names, bindings)

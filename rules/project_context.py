@@ -71,6 +71,9 @@ class ProjectContext:
     # "--config" -> (("configs/small.yaml", "README.md:12"), ("configs/large.yaml", "run.sh:3"));
     # a value looked up through the option is read from each file (config_file_values.py)
     launch_configs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # (phrase, side in pixels): a transform or dataset of an imported project module that gives
+    # images one size, used here (advisor/imported_facts.py): fixed-size inputs for GL403
+    fixed_size_inputs: tuple[str, int] | None = None
     # the most processes a launch of this script starts, and how ("`torchrun --nproc_per_node=8` in
     # train.sh:3"), when one starts two or more (advisor/launch_scripts.py): a distributed run,
     # read by the long-run detection
@@ -130,7 +133,7 @@ class ProjectContext:
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.launch_configs, self.launch_processes, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
-            self.training_importer, self.recorded_run, self.shown_dataset,
+            self.training_importer, self.recorded_run, self.shown_dataset, self.fixed_size_inputs,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

@@ -306,6 +306,9 @@ def fixed_input_size_evidence(analysis: ModuleAnalysis, min_side: int | None = N
                 sizes = list(sizes[0])
             if len(sizes) in (4, 5) and all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
                 found.append(("feeds fixed-size tensors", max(sizes[2:])))
+    imported = analysis.facts.context.fixed_size_inputs
+    if imported is not None and not found:
+        found.append(imported)  # `from .transforms import train_transform` (RandomCrop(288) there)
     for phrase, side in found:
         if side is not None and side > tiny and not (side <= TINY_INPUT_SIDE and smaller_dataset):
             return phrase
