@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
@@ -76,13 +78,20 @@ def is_notebook(display_path: str) -> bool:
 _FILE_LONG_RUN: ContextVar[str] = ContextVar("greenlint_file_long_run", default="")
 
 
-def lint_request(request: LintRequest) -> LintedFile:
+@contextmanager
+def recording_long_run() -> Iterator[Callable[[], str]]:
+    """Around one file's lint: yields a function that gives why the file showed a long run."""
     token = _FILE_LONG_RUN.set("")
     try:
-        findings = _lint_request(request)
-        return LintedFile(findings, _FILE_LONG_RUN.get())
+        yield _FILE_LONG_RUN.get
     finally:
         _FILE_LONG_RUN.reset(token)
+
+
+def lint_request(request: LintRequest) -> LintedFile:
+    with recording_long_run() as long_run:
+        findings = _lint_request(request)
+        return LintedFile(findings, long_run())
 
 
 def _lint_request(request: LintRequest) -> list[Finding]:

@@ -18,9 +18,10 @@ from greenlint.engine import (
     is_notebook,
     lint_request,
     lint_text,
+    recording_long_run,
 )
 from greenlint.notebook_findings import mask_unparsable_cells, to_cell_coordinates
-from greenlint.findings import Finding
+from greenlint.findings import Finding, LintedFile
 from greenlint.impact_filter import SHOW_ALL, Visibility
 from greenlint.notebook import Notebook, NotebookError, parse_notebook, rebuild
 from greenlint.rules.linting_path import linting_path
@@ -44,6 +45,8 @@ class FixOutcome:
     # the content hash of the bytes the fixes were computed from: the writer refuses to replace
     # a file that no longer holds them (an edit saved during the run is never lost)
     original_digest: str = ""
+    # why the fixed file's own code shows a long run (long_run_spread.py spreads it to its imports)
+    long_run: str = ""
 
 
 def _applicable(finding: Finding, unsafe: bool, visibility: Visibility) -> bool:
@@ -55,11 +58,12 @@ def _lint(text: str, request: LintRequest) -> list[Finding]:
     context = request.context
     if is_notebook(request.display_path) and not context.notebook:
         context = replace(context, notebook=True)  # as lint_notebook does: cells run in order
-    with linting_path(request.path):  # as in lint_request: config files next to the script count
+    with linting_path(request.path), recording_long_run() as long_run:  # as in lint_request
         findings = lint_text(text, request.display_path, request.enabled, context, request.limits)
+        reason = long_run()
     if request.ignored_prefixes:
         findings = [f for f in findings if not f.code.startswith(request.ignored_prefixes)]
-    return findings
+    return LintedFile(findings, reason)
 
 
 def fix_request(request: LintRequest, unsafe: bool, visibility: Visibility = SHOW_ALL) -> FixOutcome:
@@ -102,6 +106,7 @@ def fix_request(request: LintRequest, unsafe: bool, visibility: Visibility = SHO
     else:
         outcome.problems.append(f"{request.display_path}: fixes did not settle after {MAX_ROUNDS} rounds")
     outcome.remaining = findings
+    outcome.long_run = getattr(findings, "long_run", "")
     if text != original:
         new_text = text if notebook is None else rebuild(notebook, text)
         problem = None

@@ -208,14 +208,45 @@ def fix_files(
     # with `detect-long-runs` the run-length rules run everywhere; only a file whose code shows a
     # long run shows (and fixes) their findings, as `check` shows them
     detected = detected_long_run_codes(settings)
-    prepared, unreadable = _prepare(files, settings, project_index(files, settings, use_cache=True), jobs, detected)
+    index = project_index(files, settings, use_cache=True)
+    prepared, unreadable = _prepare(files, settings, index, jobs, detected)
     requests = [p.request for p in prepared]
     visibility = replace(visibility_for(settings), preview_only=detected)
     long_run = visibility.also_showing(long_run_rules(settings.selection)) if settings.long_runs else None
     fix = functools.partial(_fix_shown, unsafe=unsafe, visibility=visibility, long_run_visibility=long_run,
                             long_run_paths=frozenset(p.request.path for p in prepared if p.long_run))
     outcomes = _map(fix, requests, jobs, _fix_death_outcome)
+    if settings.detect_long_runs:
+        named = frozenset(p.request.path for p in prepared if p.long_run) if long_run is not None else frozenset()
+        outcomes = _spread_fixes(requests, outcomes, index, unsafe, visibility, named)
     return [(r.path, o) for r, o in zip(requests, outcomes)], unreadable
+
+
+def _spread_fixes(requests: list[LintRequest], outcomes: list[FixOutcome], index: ProjectIndex | None,
+                  unsafe: bool, visibility: Visibility, named: frozenset[Path]) -> list[FixOutcome]:
+    """`--fix` as `check` shows (long_run_spread.py): a module imported by a file that shows a long
+    run is fixed again, in this process, with the run-length findings the spread marks shown, and
+    they carry the importer's evidence. The few files concerned are fixed twice; every other
+    outcome stands (a file named in `long-runs` shows them already)."""
+    from greenlint.findings import LintedFile
+    from greenlint.fixer import fix_request
+    from greenlint.long_run_spread import spread_long_runs
+
+    results: dict[Path, list[Finding]] = {r.path: LintedFile(o.remaining, o.long_run) for r, o in zip(requests, outcomes)}
+    spread = spread_long_runs(results, index)
+    fixed = list(outcomes)
+    for position, request in enumerate(requests):
+        before, after = results[request.path], spread[request.path]
+        if after is before or request.path in named:
+            continue
+        # the spread replaces exactly the findings it marks, in place
+        reasons = {new.code: new.impact.long_run for old, new in zip(before, after) if new is not old}
+        again = fix_request(request, unsafe=unsafe, visibility=visibility.also_showing(frozenset(reasons)))
+        again.remaining = [replace(f, impact=replace(f.impact, long_run=reasons[f.code]))
+                           if f.code in reasons and f.impact is not None and not f.impact.long_run else f
+                           for f in again.remaining]
+        fixed[position] = again
+    return fixed
 
 
 def _fix_shown(request: LintRequest, unsafe: bool, visibility: Visibility, long_run_visibility: Visibility | None,

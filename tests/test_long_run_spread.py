@@ -114,3 +114,18 @@ if __name__ == "__main__":
         opt.step()
         print(loss.item())
 """
+
+
+def test_fix_applies_what_check_shows_in_the_imported_module(project):
+    project.write("pyproject.toml", "[project]\nname = 'p'\n")
+    project.write("train.py", TRAIN.replace("EPOCHS", "300"))
+    engine = project.write("engine.py", ENGINE)
+    code, out, err = project.run("check", "--fix", "--unsafe-fixes", "--no-cache", "--format", "json")
+    assert "torch.autocast" in engine.read_text()  # GL101's fix, shown only through the spread
+    remaining = {f["code"]: f["impact"]["long_run"] for f in json.loads(out) if f["filename"] == "engine.py"}
+    assert "in `train.py`, which runs this module" in remaining["GL504"]
+    # a short importer: nothing in the module is fixed
+    project.write("train.py", TRAIN.replace("EPOCHS", "3"))
+    project.write("engine.py", ENGINE)
+    project.run("check", "--fix", "--unsafe-fixes", "--no-cache")
+    assert engine.read_text() == ENGINE
