@@ -484,3 +484,32 @@ def test_a_while_loop_over_a_counter_gives_the_run_length(project, source, evide
 def test_a_while_loop_without_a_readable_counter_is_no_length(project, source):
     project.write("train.py", source)
     assert _evidence(project, "train.py") <= {""}
+
+
+CALLED_EPOCHS = HEADER + """
+
+def train(model, iterator, optimizer):
+    for x, y in iterator:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        print(loss.item())
+
+
+def run(total_epoch):
+    for step in range(total_epoch):
+        train(model, loader, optimizer)
+
+
+if __name__ == "__main__":
+    run(total_epoch=EPOCHS)
+"""
+
+
+def test_an_epoch_loop_calling_the_modules_training_function(project):
+    # hyunwoongko/transformer train.py: `for step in range(total_epoch): train(model, train_iter, ...)`
+    project.write("train.py", CALLED_EPOCHS.replace("EPOCHS", "1000"))
+    project.write("short.py", CALLED_EPOCHS.replace("EPOCHS", "3"))
+    assert any("1,000 epochs (the epoch loop calling `train()`" in r for r in _evidence(project, "train.py"))
+    assert _evidence(project, "short.py") <= {""}

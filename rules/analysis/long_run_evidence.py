@@ -53,6 +53,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.facts import FunctionInfo
 from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, is_keras_fit,
                                                        range_length, stops_early)
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
@@ -260,7 +261,8 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 yield steps, "steps", _where(node.iter, analysis, "a training loop over `range`")
         elif isinstance(node, cst.While):
             yield from _while_length(node, analysis, around_step=False)
-        for outer in loop.enclosing()[1:]:
+        outers = loop.enclosing()[1:]
+        for outer in outers:
             if isinstance(outer.node, cst.For):
                 epochs = range_length(outer.node.iter, facts)
                 if epochs is not None:
@@ -269,6 +271,8 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
             if isinstance(outer.node, cst.While):
                 yield from _while_length(outer.node, analysis, around_step=True)
                 break
+        if not outers and loop.function is not None:
+            yield from _calling_epoch_loops(loop.function, analysis)
     capped = stops_early(facts)
     for site in facts.calls:
         qualname = site.qualname or ""
@@ -291,6 +295,19 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 yield count, unit, _where(value, analysis, f"`{keyword}=` of `{site.attr}(...)`")
     yield from named_lengths(analysis)
     yield from _config_tree_lengths(analysis)
+
+
+def _calling_epoch_loops(function: FunctionInfo, analysis: ModuleAnalysis):  # noqa: ANN202 - (count, unit, where)
+    """`for step in range(total_epoch): train(model, iterator, ...)` where the module's `train`
+    holds the batch loop: the calling loop's count is the run's epochs (a loop in a function the
+    epoch loop calls is not nested in it, so `enclosing()` does not see it)."""
+    facts = analysis.facts
+    for site in facts.calls:
+        if site.loop is None or not isinstance(site.loop.node, cst.For) or function not in facts.local_functions_called(site):
+            continue
+        epochs = range_length(site.loop.node.iter, facts)
+        if epochs is not None:
+            yield epochs, "epochs", _where(site.loop.node.iter, analysis, f"the epoch loop calling `{function.name}()`")
 
 
 def _while_length(node: cst.While, analysis: ModuleAnalysis, around_step: bool):  # noqa: ANN202 - (count, unit, where)
