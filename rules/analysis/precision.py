@@ -181,11 +181,15 @@ def _site_fact(site: CallSite) -> PrecisionFact | None:
             return PrecisionFact(Precision.CONFIGURABLE, "lightning-trainer", call)
         if precision is None:
             return PrecisionFact(Precision.OFF, "lightning-trainer", call)
-        value = literal_value(precision)
+        # a configured default counts as written, as for the flags (`precision=args.precision` with
+        # `--precision` defaulting to 32: float32 unless the launch says otherwise), and is named
+        value = resolved_value(precision)
         if value is NOT_LITERAL:
             return PrecisionFact(Precision.CONFIGURABLE, "lightning-trainer", call)
         if value in _LIGHTNING_OFF:
-            return PrecisionFact(Precision.OFF, "lightning-trainer", call, f"precision={value!r}")
+            configured = value_source(precision) if literal_value(precision) is NOT_LITERAL else None
+            return PrecisionFact(Precision.OFF, "lightning-trainer", call,
+                                 f"precision={value!r}" + (f": {configured}" if configured else ""))
         return PrecisionFact(Precision.ON, "lightning-trainer", call)
     if qualname.endswith(".from_argparse_args") and "Trainer" in qualname:
         return PrecisionFact(Precision.CONFIGURABLE, "lightning-trainer", call)

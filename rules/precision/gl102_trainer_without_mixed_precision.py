@@ -159,6 +159,9 @@ def _fix(fact: PrecisionFact) -> RuleFix | None:
     keyword, value, message = _FIXES[fact.source]
     if fact.source == "accelerate" and keyword_arg(fact.node, keyword) is None:
         return None  # passed by position: leave it to the user
+    given = keyword_arg(fact.node, keyword)
+    if given is not None and literal_value(given.value) is NOT_LITERAL:
+        return None  # `precision=args.precision`: the option is the fix, its value is the user's
     return RuleFix(message, "unsafe", set_keyword(fact.node, keyword, cst.parse_expression(value)))
 
 
