@@ -60,13 +60,13 @@ MIN_STACK_CHANNELS = 192
 MIN_DENSE_WIDTH = 4096
 
 _HEAVY_ZOO = re.compile(
-    r"^(resnet(50|101|152|200)\w*|resnext\w*|wide_resnet\w*|seresnet(50|101|152)\w*|vgg\w*|densenet\w*|"
+    r"^(resnet_?(50|101|152|200)\w*|resnext\w*|wide_resnet\w*|seresnet(50|101|152)\w*|vgg\w*|densenet\w*|"
     r"efficientnet\w*|regnet\w*|inception\w*|googlenet|vit\w*|deit\w*|beit\w*|swin\w*|convnext\w*|"
     r"deeplabv3\w*|fcn_resnet\w*|lraspp\w*|maskrcnn\w*|fasterrcnn\w*|retinanet\w*|keypointrcnn\w*|fcos\w*|ssd\w*|"
     r"r3d\w*|r2plus1d\w*|mvit\w*|s3d|alexnet|xception\w*|nfnet\w*|coat\w*|maxvit\w*|eva\w*)$",
     re.IGNORECASE,
 )
-_MID_ZOO = re.compile(r"^resnet(18|34)$", re.IGNORECASE)
+_MID_ZOO = re.compile(r"^resnet_?(18|34)$", re.IGNORECASE)
 _ZOO_PREFIXES = ("torchvision.models.", "timm.create_model", "torch.hub.load", "segmentation_models_pytorch.")
 # checkpoints too small to count as evidence (bert-tiny, bert-mini, t5-small, ...)
 _TINY_CHECKPOINT = re.compile(r"(tiny|mini|small|micro|nano)", re.IGNORECASE)

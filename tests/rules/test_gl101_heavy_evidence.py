@@ -167,6 +167,12 @@ def test_a_deep_class_imported_from_the_project(tmp_path: Path, monkeypatch: pyt
     write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "UNet"), "unet.py": MODEL.replace("NAME", "UNet")})
     [finding] = _gl101(tmp_path, "train.py", monkeypatch)
     assert finding.impact.level == "high" and "`UNet`, a deep architecture from another module" in finding.message
+    # a builder function of the project named after a zoo architecture, with or without an underscore
+    # (calmisential/TensorFlow2.0_ResNet: `from models.resnet import resnet_50`, blind23, post hoc)
+    for name in ("resnet50", "resnet_50"):
+        write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", name), "unet.py": f"def {name}(n_channels, n_classes):\n    return None\n"})
+        [finding] = _gl101(tmp_path, "train.py", monkeypatch)
+        assert finding.impact.level == "high" and f"`{name}`, a deep architecture" in finding.message
     # a detector: hunglc007/tensorflow-yolov4-tflite's `from core.yolov4 import YOLO`, eriklindernoren's `Darknet`
     for name in ("YOLO", "Darknet"):
         write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", name), "unet.py": MODEL.replace("NAME", name)})
