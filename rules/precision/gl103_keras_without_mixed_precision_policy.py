@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite
+from greenlint.rules.analysis.heavy_workload import heavy_training_workload
 from greenlint.rules.analysis.literals import argument, literal_value, string_value
 from greenlint.rules.analysis.precision import Precision
 from greenlint.rules.analysis.precision_facts import (
@@ -86,7 +87,11 @@ class KerasWithoutMixedPrecisionPolicy(Rule):
         `mixed_precision.set_global_policy("mixed_float16"|"mixed_bfloat16")`, no
         `keras.config.set_dtype_policy(...)`, no layer `dtype="mixed_*"`, no TF1 graph rewrite. A policy
         that is not a literal (`set_global_policy(args.policy)`) is the user's choice and silences the
-        rule; an explicit `set_global_policy("float32")` is reported. Without a GPU/TPU hint the rule is
+        rule; an explicit `set_global_policy("float32")` is reported. A custom training loop
+        (`tf.GradientTape` and `optimizer.apply_gradients`) counts as fitting when its step is known
+        to be compute-heavy (a ResNet-50 built by the project, 224-pixel inputs:
+        rules/analysis/heavy_workload.py); it is reported at the tape, with no automatic fix (the
+        step also needs a `LossScaleOptimizer`). Without a GPU/TPU hint the rule is
         silent (on most CPUs mixed precision does not help), and so it is for a tiny MLP (at most four
         `Dense` layers of at most 1024 units and nothing heavier), which is launch-bound, and in test
         modules.
@@ -157,8 +162,8 @@ class KerasWithoutMixedPrecisionPolicy(Rule):
     )
     trigger = (
         ("keras",),
-        (".fit(", "fit_generator("),
-        ("compile(",),
+        (".fit(", "fit_generator(", "apply_gradients("),
+        ("compile(", "GradientTape"),
         (
             "GPU", "gpu", "TPU", "MirroredStrategy", "CUDA_VISIBLE_DEVICES", "set_memory_growth",
             "DataParallel",
@@ -183,19 +188,23 @@ class KerasWithoutMixedPrecisionPolicy(Rule):
                 compiles = True
             elif site.is_method_call and site.attr in ("fit", "fit_generator") and site.qualname is None:
                 fits = True
-        if not builds or not compiles or not fits:
+        tape = None if builds and compiles and fits else _custom_loop_tape(analysis)
+        if (not builds or not compiles or not fits) and tape is None:
             return
         policies = [f for f in analysis.precision.facts if f.source == "keras-policy"]
         if any(f.state is not Precision.OFF for f in policies) or _mixed_dtype_elsewhere(analysis):
             return
         hint = accelerator_hint(analysis)
-        if hint is None or is_test_module(analysis) or _tiny_mlp(analysis, subclasses):
-            return
+        if hint is None or is_test_module(analysis) or tape is None and _tiny_mlp(analysis, subclasses):
+            return  # (a custom loop comes with evidence of a heavy step instead)
         tpu = "TPU" in hint
         policy = "mixed_bfloat16" if tpu else "mixed_float16"
         if policies:
             node: cst.CSTNode = policies[0].node
             what = f"sets a float32 dtype policy (`{analysis.module.code_for_node(node)}`)"
+        elif tape is not None:
+            node, heavy = tape
+            what = f"trains a Keras model in a custom `GradientTape` loop ({heavy}) with no mixed-precision policy"
         else:
             node = builds[0].node
             what = "builds, compiles and fits a Keras model with no mixed-precision policy"
@@ -206,13 +215,28 @@ class KerasWithoutMixedPrecisionPolicy(Rule):
         else:
             effect = "Keras then computes in float32 and leaves the GPU's tensor cores unused"
             figure = "TensorFlow mixed-precision guide: more than 3x faster on modern GPUs"
+        scaling = (", wrap the optimizer in `mixed_precision.LossScaleOptimizer` (scale the loss and "
+                   "unscale the gradients in the step)," if tape is not None and not tpu else "")
         yield Report(
             node,
             f"this script {what} although it {hint}: {effect}; call "
-            f'`mixed_precision.set_global_policy("{policy}")` before building the model and keep the '
+            f'`mixed_precision.set_global_policy("{policy}")` before building the model{scaling} and keep the '
             f"output layer in float32 ({figure})",
-            fix=_fix(analysis, builds[0], roots, policy, policies[0].node if policies else None),
+            fix=_fix(analysis, builds[0], roots, policy, policies[0].node if policies else None) if builds and tape is None else None,
         )
+
+
+def _custom_loop_tape(analysis: ModuleAnalysis) -> tuple[cst.CSTNode, str] | None:
+    """(the `tf.GradientTape()` call, why the step is heavy) of a custom Keras training loop
+    (`tape.gradient` then `optimizer.apply_gradients`) whose step is known to be compute-heavy
+    (heavy_workload.py: a ResNet-50 built by the project, 224-pixel images); None otherwise. A
+    small custom loop is launch-bound: a policy saves about nothing there."""
+    facts = analysis.facts
+    tapes = [site for site in facts.calls if (site.qualname or "").endswith("GradientTape")]
+    if not tapes or not any(site.attr == "apply_gradients" and site.is_method_call for site in facts.calls):
+        return None
+    heavy = heavy_training_workload(analysis)
+    return (tapes[0].node, heavy.reason) if heavy is not None else None
 
 
 def _fix(

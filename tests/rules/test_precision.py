@@ -699,3 +699,38 @@ def test_gl101_says_bfloat16_needs_ampere():
     # names the fp16 alternative for V100/T4/RTX 20xx
     [finding] = findings(src("import torch", TORCH_LOOP), "GL101")
     assert "bfloat16 needs an Ampere or newer GPU" in finding.message and "GradScaler" in finding.message
+
+
+CUSTOM_LOOP = """
+    import tensorflow as tf
+
+    gpus = tf.config.experimental.list_physical_devices("GPU")
+    model = tf.keras.applications.MODEL(weights=None, classes=10)
+    optimizer = tf.keras.optimizers.SGD(0.1)
+
+    @tf.function
+    def train_step(images, labels):
+        with tf.GradientTape() as tape:
+            loss = tf.keras.losses.sparse_categorical_crossentropy(labels, model(images, training=True))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+
+    for epoch in range(50):
+        for images, labels in train_dataset:
+            train_step(images, labels)
+"""
+
+
+def test_gl103_a_heavy_custom_loop_counts_as_fitting():
+    # the shape of calmisential/TensorFlow2.0_ResNet train.py (blind23, post hoc): a ResNet-50 trained
+    # by a GradientTape step, GPUs listed, no policy
+    (finding,) = findings(CUSTOM_LOOP.replace("MODEL", "ResNet50"), "GL103")
+    assert finding.location.row == 9 and "custom `GradientTape` loop" in finding.message  # the tape
+    assert "LossScaleOptimizer" in finding.message and finding.fix is None
+    # a small custom loop (no sign of a heavy step) stays silent: it is launch-bound
+    assert findings(CUSTOM_LOOP.replace("tf.keras.applications.MODEL(weights=None, classes=10)",
+                                        "tf.keras.Sequential([tf.keras.layers.Dense(10)])"), "GL103") == []
+    # a policy already set: silent
+    assert findings("import tensorflow as tf\ntf.keras.mixed_precision.set_global_policy('mixed_float16')\n"
+                    + textwrap.dedent(CUSTOM_LOOP).replace("import tensorflow as tf\n", "").replace("MODEL", "ResNet50"),
+                    "GL103") == []
