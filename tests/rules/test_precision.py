@@ -704,8 +704,9 @@ def test_gl101_says_bfloat16_needs_ampere():
 CUSTOM_LOOP = """
     import tensorflow as tf
 
+    IMG_SIZE = 224
     gpus = tf.config.experimental.list_physical_devices("GPU")
-    model = tf.keras.applications.MODEL(weights=None, classes=10)
+    model = MODEL
     optimizer = tf.keras.optimizers.SGD(0.1)
 
     @tf.function
@@ -724,13 +725,14 @@ CUSTOM_LOOP = """
 def test_gl103_a_heavy_custom_loop_counts_as_fitting():
     # the shape of calmisential/TensorFlow2.0_ResNet train.py (blind23, post hoc): a ResNet-50 trained
     # by a GradientTape step, GPUs listed, no policy
-    (finding,) = findings(CUSTOM_LOOP.replace("MODEL", "ResNet50"), "GL103")
-    assert finding.location.row == 9 and "custom `GradientTape` loop" in finding.message  # the tape
+    conv = "tf.keras.Sequential([tf.keras.layers.Conv2D(64, 3), tf.keras.layers.GlobalAveragePooling2D(), tf.keras.layers.Dense(10)])"
+    (finding,) = findings(CUSTOM_LOOP.replace("MODEL", conv), "GL103")  # convolutions on 224-pixel images
+    assert finding.location.row == 10 and "custom `GradientTape` loop" in finding.message
     assert "LossScaleOptimizer" in finding.message and finding.fix is None
     # a small custom loop (no sign of a heavy step) stays silent: it is launch-bound
-    assert findings(CUSTOM_LOOP.replace("tf.keras.applications.MODEL(weights=None, classes=10)",
-                                        "tf.keras.Sequential([tf.keras.layers.Dense(10)])"), "GL103") == []
+    small = CUSTOM_LOOP.replace("MODEL", "tf.keras.Sequential([tf.keras.layers.Dense(10)])").replace("IMG_SIZE = 224", "IMG_SIZE = 28")
+    assert findings(small, "GL103") == []
     # a policy already set: silent
     assert findings("import tensorflow as tf\ntf.keras.mixed_precision.set_global_policy('mixed_float16')\n"
-                    + textwrap.dedent(CUSTOM_LOOP).replace("import tensorflow as tf\n", "").replace("MODEL", "ResNet50"),
+                    + textwrap.dedent(CUSTOM_LOOP).replace("import tensorflow as tf\n", "").replace("MODEL", conv),
                     "GL103") == []
