@@ -294,3 +294,36 @@ def options_for(launches: list[Launch], relative: str) -> dict[str, tuple[str, s
         if all(launch.options.get(option, None) == value for launch in mine[1:]):
             known[option] = (value, mine[0].where)
     return known
+
+
+@dataclass(frozen=True)
+class LaunchValues:
+    """What the project's launches say about one script (the project index's questions)."""
+
+    options: dict[str, tuple[str, str]]  # every launch agrees (options_for)
+    least: dict[str, tuple[str, str]]  # numbers the launches differ on: the smallest (least_options_for)
+    configs: dict[str, tuple[tuple[str, str], ...]]  # config files the launches differ on (config_choices_for)
+
+
+class ProjectLaunches:
+    """The launches of one project, read from its scripts, READMEs and notebooks when first asked."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._launches: list[Launch] | None = None
+
+    @property
+    def launches(self) -> list[Launch]:
+        if self._launches is None:
+            self._launches = read_launches(self.root)
+        return self._launches
+
+    def values_for(self, relative: str | None) -> LaunchValues:
+        if not relative:
+            return LaunchValues({}, {}, {})
+        launches = self.launches
+        return LaunchValues(options_for(launches, relative), least_options_for(launches, relative),
+                            config_choices_for(launches, relative))
+
+    def processes_for(self, relative: str | None) -> tuple[int, str] | None:
+        return processes_for(self.launches, relative) if relative else None

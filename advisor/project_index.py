@@ -28,7 +28,7 @@ from greenlint.caller_arguments import caller_namespaces
 from greenlint.cache import content_hash
 from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
-from greenlint.launch_scripts import Launch, config_choices_for, least_options_for, options_for, processes_for, read_launches
+from greenlint.launch_scripts import LaunchValues, ProjectLaunches, options_for
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.training_importers import training_importer
 from greenlint.import_scan import _looks_like_script, scan_imports
@@ -70,7 +70,7 @@ class ProjectIndex:
         self._file_memo: dict[tuple[str, str], str | None] = {}
         self._relative_memo: dict[Path, str | None] = {}
         self._scan: ProjectScan | None = None  # one read of every project file, made when first asked
-        self._launches: list[Launch] | None = None  # the project's shell-script launches, read when first asked
+        self._launches = ProjectLaunches(root)  # the project's launch commands, read when first asked
         self._gpu_hint: str | None = None  # pre-Volta GPUs named by the job scripts, read when first asked
         self._load()
 
@@ -274,11 +274,10 @@ class ProjectIndex:
             words.append("torch.compile")
         # a script with argparse, absl or HfArgumentParser options: the values the project's shell scripts, READMEs and
         # notebooks launch it with; an entry script: the processes a launcher starts it on
-        launch_options, launch_least, launch_configs = (
-            self._launch_values(path) if "add_argument" in text or "DEFINE_" in text or "HfArgumentParser" in text
-            else ({}, {}, {}))
+        parses_options = "add_argument" in text or "DEFINE_" in text or "HfArgumentParser" in text
+        launched = self._launches.values_for(self._relative(path)) if parses_options else LaunchValues({}, {}, {})
         entry = not notebook and ("__main__" in text or "add_argument" in text or "DEFINE_" in text)
-        launch_processes = self._launch_processes(path) if entry else None
+        launch_processes = self._launches.processes_for(self._relative(path)) if entry else None
         # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
         caller_args = caller_namespaces(self, path, text) if text and "parse_args" not in text and not notebook else {}
         # GL101: a training module that names no GPU may be run on one by the script that calls it
@@ -302,9 +301,9 @@ class ProjectIndex:
             training_importer=padding_trainer,
             gpu_without_tensor_cores=gpu_hint,
             heavy_caller=heavy_caller,
-            launch_options=launch_options,
-            launch_least=launch_least,
-            launch_configs=launch_configs,
+            launch_options=launched.options,
+            launch_least=launched.least,
+            launch_configs=launched.configs,
             launch_processes=launch_processes,
             package=package,
             local_modules=frozenset(builder.local_modules),
@@ -340,27 +339,7 @@ class ProjectIndex:
 
     def launch_options_of(self, path: Path) -> dict[str, tuple[str, str]]:
         relative = self._relative(path)
-        return options_for(self._all_launches(), relative) if relative else {}
-
-    def _launch_values(self, path: Path) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]],
-                                                  dict[str, tuple[tuple[str, str], ...]]]:
-        """(the options every launch agrees on, the smallest of numbers the launches differ on, the
-        config files the launches differ on)."""
-        relative = self._relative(path)
-        if not relative:
-            return {}, {}, {}
-        launches = self._all_launches()
-        return (options_for(launches, relative), least_options_for(launches, relative),
-                config_choices_for(launches, relative))
-
-    def _launch_processes(self, path: Path) -> tuple[int, str] | None:
-        relative = self._relative(path)
-        return processes_for(self._all_launches(), relative) if relative else None
-
-    def _all_launches(self) -> list[Launch]:
-        if self._launches is None:
-            self._launches = read_launches(self.root)
-        return self._launches
+        return options_for(self._launches.launches, relative) if relative else {}
 
     def _gpu_without_tensor_cores(self) -> str:
         if self._gpu_hint is None:
