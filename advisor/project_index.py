@@ -29,6 +29,7 @@ from greenlint.cache import content_hash
 from greenlint.caller_workload import heavy_model_in_callers, shown_callers
 from greenlint.gpu_hints import read_gpu_hint
 from greenlint.launch_scripts import LaunchValues, ProjectLaunches, options_for
+from greenlint.pinned_versions import read_pinned_versions
 from greenlint.loader_consumers import gpu_training_consumers
 from greenlint.training_importers import training_importer
 from greenlint.import_scan import _looks_like_script, scan_imports
@@ -71,6 +72,7 @@ class ProjectIndex:
         self._relative_memo: dict[Path, str | None] = {}
         self._scan: ProjectScan | None = None  # one read of every project file, made when first asked
         self._launches = ProjectLaunches(root)  # the project's launch commands, read when first asked
+        self._pins: dict[str, tuple[str, str]] | None = None  # framework pins, read when first asked
         self._gpu_hint: str | None = None  # pre-Volta GPUs named by the job scripts, read when first asked
         self._load()
 
@@ -319,6 +321,7 @@ class ProjectIndex:
             file_datasets=builder.file_datasets,
             gpu_trainers=builder.gpu_trainers,
             fixed_size_inputs=builder.fixed_size_inputs,
+            pinned_versions=self._pinned_versions() if "torch" in text or "tensorflow" in text else {},
             caller_args=caller_args,
             validating_classes=frozenset(builder.validating_classes),
             not_imported=not_imported,
@@ -340,6 +343,11 @@ class ProjectIndex:
     def launch_options_of(self, path: Path) -> dict[str, tuple[str, str]]:
         relative = self._relative(path)
         return options_for(self._launches.launches, relative) if relative else {}
+
+    def _pinned_versions(self) -> dict[str, tuple[str, str]]:
+        if self._pins is None:
+            self._pins = read_pinned_versions(self.root)
+        return self._pins
 
     def _gpu_without_tensor_cores(self) -> str:
         if self._gpu_hint is None:

@@ -74,6 +74,10 @@ class ProjectContext:
     # (phrase, side in pixels): a transform or dataset of an imported project module that gives
     # images one size, used here (advisor/imported_facts.py): fixed-size inputs for GL403
     fixed_size_inputs: tuple[str, int] | None = None
+    # the framework versions the project pins (advisor/pinned_versions.py): "torch" -> ("1.13.1",
+    # "`torch==1.13.1` in requirements.txt:3"); "<2.0" for an upper bound. Advice that needs a
+    # newer release (torch.compile, Keras jit_compile) is not given
+    pinned_versions: dict[str, tuple[str, str]] = field(default_factory=dict)
     # the most processes a launch of this script starts, and how ("`torchrun --nproc_per_node=8` in
     # train.sh:3"), when one starts two or more (advisor/launch_scripts.py): a distributed run,
     # read by the long-run detection
@@ -133,10 +137,22 @@ class ProjectContext:
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.launch_configs, self.launch_processes, self.gpu_caller, self.file_datasets,
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
-            self.training_importer, self.recorded_run, self.shown_dataset, self.fixed_size_inputs,
+            self.training_importer, self.recorded_run, self.shown_dataset, self.fixed_size_inputs, self.pinned_versions,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+    def pinned_below(self, package: str, release: tuple[int, ...]) -> str:
+        """Where the project pins `package` to a release older than `release` ("" when it does
+        not, or pins nothing): `torch==1.13.1` is below (2, 0), so is `<2.0`."""
+        pinned = self.pinned_versions.get(package)
+        if pinned is None:
+            return ""
+        value, where = pinned
+        strict = value.startswith("<")
+        parts = tuple(int(part) for part in value.lstrip("<").split("."))
+        padded = parts + (0,) * max(0, len(release) - len(parts))
+        return where if (padded <= release if strict else padded < release) else ""
 
     def launched_config_paths(self) -> tuple[str, ...]:
         """Every config path the launches pass this script, agreed on or not: the files a value

@@ -52,7 +52,9 @@ class XlaDisabled(Rule):
         literal `False`; and, in a module that shows it runs on a GPU, a custom training step (a
         function that takes `tape.gradient(...)` and calls `apply_gradients`) decorated with
         `@tf.function` without `jit_compile=True`. Silent when `jit_compile` is not a literal, or when
-        XLA auto-clustering is switched on (`tf.config.optimizer.set_jit(...)`, `TF_XLA_FLAGS`).
+        XLA auto-clustering is switched on (`tf.config.optimizer.set_jit(...)`, `TF_XLA_FLAGS`), and
+        when the project pins TensorFlow older than 2.5, which has no `jit_compile` (a requirements
+        file, setup file or README line such as `Tensorflow == 2.0.0`: advisor/pinned_versions.py).
         Test code (modules importing pytest or unittest, scripts of argument-less `test_*`/`*_test`
         functions) is skipped.
     """
@@ -112,6 +114,9 @@ class XlaDisabled(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
         if not uses_keras(analysis) or looks_like_test_code(analysis):
             return
+        context = analysis.facts.context
+        if context.pinned_below("tensorflow", (2, 5)) or context.pinned_below("tensorflow-gpu", (2, 5)):
+            return  # `jit_compile` arrived in TensorFlow 2.5: a project pinned older cannot use it
         if any(site.qualname in _SET_JIT for site in analysis.facts.calls) or "TF_XLA_FLAGS" in analysis.code:
             return
         for site in analysis.facts.calls:

@@ -64,7 +64,9 @@ class TorchCompileMissing(Rule):
         option; when the loop trains in float32 with no mixed precision at all (GL101 reports that
         first: autocast saves more, and compiling is the next step); when a literal flag switches the GPU off (`cuda = False`); when the model is tiny (built here from layers of known size with under 1 M
         parameters, and no zoo or imported model class) or trains on MNIST-sized data; on TPU/XLA and
-        Intel CPU runs; in test code. One finding per training loop. PyTorch >= 2.0 is assumed.
+        Intel CPU runs; in test code. One finding per training loop. PyTorch >= 2.0 is assumed unless
+        the project pins an older release (`torch==1.13.1` in a requirements file, setup file or
+        README: advisor/pinned_versions.py), which is then silent.
     """
     why = """
         In eager mode every operation is a separate kernel launch that reads its inputs from GPU
@@ -133,6 +135,8 @@ class TorchCompileMissing(Rule):
             return
         if is_test_module(analysis) or intel_cpu_only(analysis) or imports_module(analysis, "torch_xla"):
             return
+        if facts.context.pinned_below("torch", (2, 0)):
+            return  # the project pins PyTorch 1.x, which has no torch.compile
         loops = training_step_loops(analysis)
         if not loops or analysis.precision.state is Precision.OFF or _small_run(analysis):
             return  # in float32, GL101's mixed precision is the larger saving and comes first
