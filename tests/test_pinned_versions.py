@@ -93,3 +93,16 @@ def test_advice_the_pinned_release_cannot_follow_is_not_given(project, code, sou
     assert code not in {f["code"] for f in project.findings("--preview", "--select", code, ".")}
     project.write(pin_file, new)  # the pin is part of the cache key: a newer pin brings it back
     assert code in {f["code"] for f in project.findings("--preview", "--select", code, ".")}
+
+
+def test_gl103_names_the_policy_api_of_an_older_pinned_tensorflow(project):
+    source = GL411_STEP.replace("tf.keras.layers.Conv2D(64, 3)", "tf.keras.layers.Conv2D(64, 3, input_shape=(224, 224, 3))") + (
+        "\nIMG_SIZE = 224\nfor epoch in range(50):\n    for images, labels in dataset:\n        train_step(images, labels)\n")
+    project.write("pyproject.toml", "[project]\nname = 'p'\n")
+    project.write("train.py", source)
+    project.write("README.md", "+ Tensorflow == 2.0.0\n")
+    [finding] = [f for f in project.findings("--preview", "--select", "GL103", ".") if f["code"] == "GL103"]
+    assert "enable_mixed_precision_graph_rewrite" in finding["message"] and "set_global_policy" not in finding["message"]
+    project.write("README.md", "+ Tensorflow == 2.12.0\n")
+    [finding] = [f for f in project.findings("--preview", "--select", "GL103", ".") if f["code"] == "GL103"]
+    assert "set_global_policy" in finding["message"]

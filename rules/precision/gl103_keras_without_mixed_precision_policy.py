@@ -217,12 +217,21 @@ class KerasWithoutMixedPrecisionPolicy(Rule):
             figure = "TensorFlow mixed-precision guide: more than 3x faster on modern GPUs"
         scaling = (", wrap the optimizer in `mixed_precision.LossScaleOptimizer` (scale the loss and "
                    "unscale the gradients in the step)," if tape is not None and not tpu else "")
+        context = analysis.facts.context
+        old = context.pinned_below("tensorflow", (2, 4)) or context.pinned_below("tensorflow-gpu", (2, 4))
+        if old:
+            # `set_global_policy` arrived in TensorFlow 2.4; older releases spell it differently
+            advice = (f"the project pins an older TensorFlow ({old}): use `tf.keras.mixed_precision.experimental."
+                      f'set_policy("{policy}")` (2.1-2.3) or `tf.train.experimental.enable_mixed_precision_graph_rewrite'
+                      f"(optimizer)` (2.0), and keep the output layer in float32 ({figure})")
+        else:
+            advice = (f'call `mixed_precision.set_global_policy("{policy}")` before building the model{scaling} and '
+                      f"keep the output layer in float32 ({figure})")
         yield Report(
             node,
-            f"this script {what} although it {hint}: {effect}; call "
-            f'`mixed_precision.set_global_policy("{policy}")` before building the model{scaling} and keep the '
-            f"output layer in float32 ({figure})",
-            fix=_fix(analysis, builds[0], roots, policy, policies[0].node if policies else None) if builds and tape is None else None,
+            f"this script {what} although it {hint}: {effect}; {advice}",
+            fix=_fix(analysis, builds[0], roots, policy, policies[0].node if policies else None)
+            if builds and tape is None and not old else None,
         )
 
 
