@@ -126,11 +126,14 @@ def environ_assignments(module: cst.Module) -> dict[str, cst.BaseExpression]:
 
 
 def is_test_module(analysis: ModuleAnalysis) -> bool:
-    """Test code (pytest/unittest imports or `test_*` functions): it runs a few steps to check
-    behaviour, not a training workload, so advice about training energy does not apply."""
+    """Test code (pytest/unittest imports or module-level `test_*` functions): it runs a few steps
+    to check behaviour, not a training workload, so advice about training energy does not apply.
+    A `test_step` nested in a training script's `main()` (tensorflow-yolov4-tflite's evaluation
+    step, blind21) is not a test: test runners collect module-level functions only."""
     if imports_test_code(analysis.facts.imports):
         return True
-    return any(name.startswith("test_") for name in analysis.facts.functions)
+    return any(isinstance(statement, cst.FunctionDef) and statement.name.value.startswith("test_")
+               for statement in analysis.module.body)
 
 
 def trains_in_float64(analysis: ModuleAnalysis) -> bool:

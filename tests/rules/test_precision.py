@@ -736,3 +736,14 @@ def test_gl103_a_heavy_custom_loop_counts_as_fitting():
     assert findings("import tensorflow as tf\ntf.keras.mixed_precision.set_global_policy('mixed_float16')\n"
                     + textwrap.dedent(CUSTOM_LOOP).replace("import tensorflow as tf\n", "").replace("MODEL", conv),
                     "GL103") == []
+
+
+def test_a_nested_test_step_is_not_test_code():
+    # hunglc007/tensorflow-yolov4-tflite train.py (blind21): `def test_step(image_data, target)` nested
+    # in main() evaluates each epoch; the module is a training script, not a test module
+    source = CUSTOM_LOOP.replace("MODEL", "tf.keras.Sequential([tf.keras.layers.Conv2D(64, 3), tf.keras.layers.Dense(10)])")
+    nested = source.replace("    for epoch in range(50):", "    def main():\n        def test_step(images, labels):\n            return model(images)\n\n    for epoch in range(50):")
+    assert findings(nested, "GL103")
+    # a module-level test function still marks a test module
+    top = source + "\n    def test_train_step():\n        train_step(x, y)\n"
+    assert findings(top, "GL103") == []
