@@ -513,3 +513,37 @@ def test_an_epoch_loop_calling_the_modules_training_function(project):
     project.write("short.py", CALLED_EPOCHS.replace("EPOCHS", "3"))
     assert any("1,000 epochs (the epoch loop calling `train()`" in r for r in _evidence(project, "train.py"))
     assert _evidence(project, "short.py") <= {""}
+
+
+ENDLESS = HEADER + """
+import itertools
+
+for epoch in itertools.count(1):
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        if torch.isnan(loss):
+            raise Exception("Loss exploded")
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        print(loss.item())
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "long"),
+    [
+        # seungwonpark/melgan utils/train.py (blind24, post hoc): trains until someone stops it
+        (ENDLESS, True),
+        (ENDLESS.replace("for epoch in itertools.count(1):", "while True:"), True),
+        # a planned end: a break of the outer loop, a return, exit() or StopIteration
+        (ENDLESS.replace("        print(loss.item())\n", "        print(loss.item())\n    if epoch > 3:\n        break\n"), False),
+        (ENDLESS.replace('raise Exception("Loss exploded")', "raise SystemExit(0)"), False),
+        (ENDLESS.replace('raise Exception("Loss exploded")', "exit()"), False),
+    ],
+    ids=["itertools-count", "while-true", "break", "system-exit", "exit-call"],
+)
+def test_an_epoch_loop_with_no_end(project, source, long):
+    project.write("train.py", source)
+    evidence = _evidence(project, "train.py")
+    assert any("an epoch loop with no end" in reason for reason in evidence) is long, evidence

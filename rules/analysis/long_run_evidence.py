@@ -65,7 +65,7 @@ from greenlint.rules.analysis.model_size import small_data, small_workload
 from greenlint.rules.analysis.run_length_settings import count_of, named_lengths, settings, unit_of
 from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.scope_facts import is_test_module, module_trains, training_step_loops
-from greenlint.rules.analysis.while_bounds import MAX_WHILE_BOUND, increment_depth, while_counter
+from greenlint.rules.analysis.while_bounds import MAX_WHILE_BOUND, endless_loop, increment_depth, while_counter
 from greenlint.rules.analysis.tpu import tpu_evidence
 
 MIN_STEPS = 50_000
@@ -164,7 +164,7 @@ def long_run_evidence(analysis: ModuleAnalysis) -> LongRun | None:
             return None  # the saved output shows the whole run finishing in under an hour
     heavy = heavy_training_workload(analysis) is not None
     finders = (_distributed, large_language_model) if _tiny_data(analysis) else (
-        _distributed, _configured_length, large_language_model)
+        _distributed, _configured_length, _endless_run, large_language_model)
     for finder in finders:
         reason = finder(analysis, heavy)
         if reason:
@@ -295,6 +295,17 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 yield count, unit, _where(value, analysis, f"`{keyword}=` of `{site.attr}(...)`")
     yield from named_lengths(analysis)
     yield from _config_tree_lengths(analysis)
+
+
+def _endless_run(analysis: ModuleAnalysis, heavy: bool) -> str:
+    """An epoch loop around the training step that never ends by itself (while_bounds.endless_loop):
+    the run lasts until someone stops it."""
+    for loop in training_step_loops(analysis):
+        for outer in loop.enclosing()[1:]:
+            what = endless_loop(outer.node)
+            if what is not None:
+                return f"an epoch loop with no end ({what}): the run lasts until it is stopped"
+    return ""
 
 
 def _calling_epoch_loops(function: FunctionInfo, analysis: ModuleAnalysis):  # noqa: ANN202 - (count, unit, where)

@@ -77,3 +77,67 @@ def increment_depth(node: cst.While, counter: str) -> int | None:
     if assigned_otherwise or len(found) != 1:
         return None
     return found[0]
+
+
+def endless_loop(node: cst.For | cst.While) -> str | None:
+    """A phrase for an outer loop that never ends by itself: `for epoch in itertools.count(...)`
+    (seungwonpark/melgan's utils/train.py, blind24) or `while True:`, with no `break` of its own and
+    no `return`, `exit()`, `quit()`, `sys.exit()` or `raise StopIteration`/`SystemExit` anywhere
+    inside (an error raised on a diverging loss is no planned end). Such a run lasts until someone
+    stops it. None for any other loop."""
+    if isinstance(node, cst.For):
+        iterable = node.iter
+        name = iterable.func if isinstance(iterable, cst.Call) else None
+        spelled = (name.attr.value if isinstance(name, cst.Attribute) else name.value if isinstance(name, cst.Name) else "")
+        if spelled != "count":
+            return None
+        what = "`for ... in itertools.count(...)`"
+    elif isinstance(node.test, cst.Name) and node.test.value == "True":
+        what = "`while True:`"
+    else:
+        return None
+    ends = False
+
+    class _Ends(cst.CSTVisitor):
+        loops = 0
+
+        def visit_For(self, loop: cst.For) -> None:
+            self.loops += 1
+
+        def leave_For(self, loop: cst.For) -> None:
+            self.loops -= 1
+
+        def visit_While(self, loop: cst.While) -> None:
+            self.loops += 1
+
+        def leave_While(self, loop: cst.While) -> None:
+            self.loops -= 1
+
+        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Break(self, statement: cst.Break) -> None:
+            nonlocal ends
+            ends = ends or self.loops == 0  # a break of an inner loop does not end this one
+
+        def visit_Return(self, statement: cst.Return) -> None:
+            nonlocal ends
+            ends = True
+
+        def visit_Raise(self, statement: cst.Raise) -> None:
+            # `raise StopIteration` / `SystemExit` / a custom "done" exception ends the run; an error
+            # (`raise Exception("Loss exploded")`, melgan) is not how it is meant to end
+            nonlocal ends
+            raised = statement.exc.func if isinstance(statement.exc, cst.Call) else statement.exc
+            name = raised.attr.value if isinstance(raised, cst.Attribute) else raised.value if isinstance(raised, cst.Name) else ""
+            ends = ends or name in ("StopIteration", "SystemExit") or name.endswith(("Stop", "Done", "Finished"))
+
+        def visit_Call(self, call: cst.Call) -> None:
+            nonlocal ends
+            func = call.func
+            spelled = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+            ends = ends or spelled in ("exit", "quit", "_exit")
+
+    for statement in node.body.body:
+        statement.visit(_Ends())
+    return None if ends else what
