@@ -129,3 +129,25 @@ def test_fix_applies_what_check_shows_in_the_imported_module(project):
     project.write("engine.py", ENGINE)
     project.run("check", "--fix", "--unsafe-fixes", "--no-cache")
     assert engine.read_text() == ENGINE
+
+
+def test_evaluation_without_no_grad_is_not_spread(tmp_path):
+    # seungwonpark/melgan (blind24): utils/train.py calls validate() inside `with torch.no_grad():`,
+    # which utils/validation.py cannot see; its GL402 keeps to the module's own evidence, while a
+    # per-step print (GL504) of the same module spreads
+    from dataclasses import replace as copy_with
+
+    from greenlint.long_run_spread import spread_long_runs
+    from greenlint.project_index import ProjectIndex
+    from greenlint.rules.impact import Impact
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "train.py").write_text("from validation import validate\n")
+    (tmp_path / "validation.py").write_text("def validate(model, loader):\n    pass\n")
+    impact = Impact("low", 0.0, 0.01, "every-step", "x")
+    found = [copy_with(Finding(code, "m", "validation.py", Location(row, 1), Location(row, 2)), impact=impact)
+             for code, row in (("GL402", 1), ("GL504", 2))]
+    results = {tmp_path / "train.py": LintedFile([], "300 epochs"), tmp_path / "validation.py": LintedFile(found)}
+    spread = spread_long_runs(results, ProjectIndex(tmp_path))[tmp_path / "validation.py"]
+    assert {f.code: f.impact.long_run for f in spread} == {
+        "GL402": "", "GL504": "300 epochs, in `train.py`, which runs this module"}
