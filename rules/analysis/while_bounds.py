@@ -28,30 +28,35 @@ def while_counter(node: cst.While) -> tuple[str, cst.BaseExpression] | None:
     return test.left.value, comparison.comparator
 
 
+class _LoopDepth(cst.CSTVisitor):
+    """Counts the loops nested inside the loop body being walked (`depth`, 0 in the body itself);
+    nested functions are not walked: their statements run elsewhere."""
+
+    depth = 0
+
+    def visit_For(self, loop: cst.For) -> None:
+        self.depth += 1
+
+    def leave_For(self, loop: cst.For) -> None:
+        self.depth -= 1
+
+    def visit_While(self, loop: cst.While) -> None:
+        self.depth += 1
+
+    def leave_While(self, loop: cst.While) -> None:
+        self.depth -= 1
+
+    def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
+        return False
+
+
 def increment_depth(node: cst.While, counter: str) -> int | None:
     """How many loops inside the while loop the counter's one increment sits (0: in the while's
     own body); None when it is not incremented exactly once by a constant (`i += 1`, `i = i + 1`)."""
     found: list[int] = []
     assigned_otherwise = False
 
-    class _Increments(cst.CSTVisitor):
-        depth = 0
-
-        def visit_For(self, loop: cst.For) -> None:
-            self.depth += 1
-
-        def leave_For(self, loop: cst.For) -> None:
-            self.depth -= 1
-
-        def visit_While(self, loop: cst.While) -> None:
-            self.depth += 1
-
-        def leave_While(self, loop: cst.While) -> None:
-            self.depth -= 1
-
-        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
-            return False  # a nested function's counter is its own
-
+    class _Increments(_LoopDepth):
         def visit_AugAssign(self, assign: cst.AugAssign) -> None:
             if isinstance(assign.target, cst.Name) and assign.target.value == counter:
                 if isinstance(assign.operator, cst.AddAssign) and isinstance(assign.value, cst.Integer):
@@ -98,27 +103,10 @@ def endless_loop(node: cst.For | cst.While) -> str | None:
         return None
     ends = False
 
-    class _Ends(cst.CSTVisitor):
-        loops = 0
-
-        def visit_For(self, loop: cst.For) -> None:
-            self.loops += 1
-
-        def leave_For(self, loop: cst.For) -> None:
-            self.loops -= 1
-
-        def visit_While(self, loop: cst.While) -> None:
-            self.loops += 1
-
-        def leave_While(self, loop: cst.While) -> None:
-            self.loops -= 1
-
-        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
-            return False
-
+    class _Ends(_LoopDepth):
         def visit_Break(self, statement: cst.Break) -> None:
             nonlocal ends
-            ends = ends or self.loops == 0  # a break of an inner loop does not end this one
+            ends = ends or self.depth == 0  # a break of an inner loop does not end this one
 
         def visit_Return(self, statement: cst.Return) -> None:
             nonlocal ends
