@@ -299,6 +299,30 @@ model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=100, callback
     assert "train.py" not in _shown(project)
 
 
+def test_a_first_stage_fit_without_early_stopping_is_not_capped_by_the_second(project):
+    """qqwweee/keras-yolo3 (blind25, post hoc): 50 epochs with a checkpoint only, then a second
+    `fit` with `EarlyStopping`: the first stage runs to its end."""
+    source = """import tensorflow as tf
+from tensorflow.keras.callbacks import EarlyStopping, ModelCheckpoint
+
+gpus = tf.config.list_physical_devices("GPU")
+model = tf.keras.applications.ResNet50(weights=None)
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+checkpoint = ModelCheckpoint("w.h5")
+early_stopping = EarlyStopping(monitor="val_loss", patience=10)
+model.fit(x_train, y_train, epochs=150, callbacks=[FIRST])
+model.fit(x_train, y_train, epochs=300, initial_epoch=150, callbacks=[checkpoint, early_stopping])
+"""
+    project.write("train.py", source.replace("FIRST", "checkpoint"))
+    assert {e.split(" (")[0] for e in _evidence(project, "train.py")} == {"150 epochs"}
+    for capped in ("checkpoint, early_stopping", "*cbs", "EarlyStopping()"):
+        project.write("train.py", source.replace("FIRST", capped))
+        assert "train.py" not in _shown(project), capped
+    # callbacks the module cannot read (a function's list): the module-wide answer, capped
+    project.write("train.py", source.replace("callbacks=[FIRST]", "callbacks=make_callbacks()"))
+    assert "train.py" not in _shown(project)
+
+
 def test_an_epoch_named_loop_that_is_the_step_counts_steps(project):
     """dragen1860's lesson51 GAN: `for epoch in range(epochs)` draws one batch and steps once per
     iteration, 3,000,000 times: steps, not epochs; a `range(10**9)` sentinel is no length."""
@@ -344,6 +368,17 @@ def test_deepspeed_in_hugging_face_training_arguments(project):
     assert _evidence(project, "train.py") <= {""}  # the default is None: a single-GPU run
     project.write("run.sh", "python train.py --deepspeed configs/z3.json\n")
     assert any("DeepSpeed in the training arguments (`deepspeed=`)" in e for e in _evidence(project, "train.py"))
+
+
+def test_hugging_face_example_scripts_capture_logger_is_no_test_code(project):
+    """Scripts copied from Hugging Face's run_clm.py import `CaptureLogger` from
+    `transformers.testing_utils` (FlagAlpha/Llama2-Chinese's finetune_clm_lora.py, blind25, post
+    hoc): a training script still; any other testing helper still makes the module test code."""
+    project.write("run.sh", "python train.py --deepspeed configs/z3.json\n")
+    project.write("train.py", "from transformers.testing_utils import CaptureLogger\n" + HF_SCRIPT)
+    assert any("DeepSpeed" in e for e in _evidence(project, "train.py")), _evidence(project, "train.py")
+    project.write("train.py", "from transformers.testing_utils import require_torch\n" + HF_SCRIPT)
+    assert _evidence(project, "train.py") <= {""}
 
 
 def test_keras_steps_per_epoch_times_epochs(project):

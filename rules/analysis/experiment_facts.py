@@ -18,6 +18,7 @@ from greenlint.rules.analysis.literals import (
     resolved_value,
     value_source,
 )
+from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.scope_facts import imports_test_code
 
 _MAX_NAME_DEPTH = 3
@@ -96,6 +97,28 @@ def stops_early(facts: ModuleFacts) -> bool:
     validation loss does, and a tutorial's 700 images stop after a dozen epochs (the long-run
     detection reads such a length as a cap; GL503 says "up to")."""
     return any(site.attr in _EARLY_STOPPING_CALLBACKS for site in facts.calls)
+
+
+def fit_stops_early(call: cst.Call, facts: ModuleFacts) -> bool:
+    """Whether this `fit(..., callbacks=...)` can stop early: its callbacks hold an early-stopping
+    callback, or cannot be read (then the module-wide answer, `stops_early`). A two-stage Keras
+    script (keras-yolo3: 50 frozen epochs with a checkpoint only, then 50 with `EarlyStopping`)
+    runs its first stage to the end whatever the second does."""
+    if not stops_early(facts):
+        return False
+    callbacks = argument(call, "callbacks")
+    return callbacks is not None and _may_hold_early_stopping(callbacks, facts)
+
+
+def _may_hold_early_stopping(node: cst.BaseExpression, facts: ModuleFacts) -> bool:
+    node = follow(node, facts)
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return any(isinstance(e, cst.StarredElement) or _may_hold_early_stopping(e.value, facts) for e in node.elements)
+    if isinstance(node, cst.Call):
+        name = terminal_name(node.func) or ""
+        if name[:1].isupper():  # a callback built here: `ModelCheckpoint(...)`, `EarlyStopping(...)`
+            return "Stop" in name
+    return True  # `callbacks=get_callbacks(cfg)`, a list grown by `append`: not readable here
 
 
 def mentions(facts: ModuleFacts, words: tuple[str, ...]) -> bool:

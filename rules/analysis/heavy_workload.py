@@ -63,7 +63,7 @@ _HEAVY_ZOO = re.compile(
     r"^(resnet_?(50|101|152|200)\w*|resnext\w*|wide_resnet\w*|seresnet(50|101|152)\w*|vgg\w*|densenet\w*|"
     r"efficientnet\w*|regnet\w*|inception\w*|googlenet|vit\w*|deit\w*|beit\w*|swin\w*|convnext\w*|"
     r"deeplabv3\w*|fcn_resnet\w*|lraspp\w*|maskrcnn\w*|fasterrcnn\w*|retinanet\w*|keypointrcnn\w*|fcos\w*|ssd\w*|"
-    r"r3d\w*|r2plus1d\w*|mvit\w*|s3d|alexnet|xception\w*|nfnet\w*|coat\w*|maxvit\w*|eva\w*)$",
+    r"r3d\w*|r2plus1d\w*|mvit\w*|s3d|alexnet|xception\w*|nfnet\w*|coat\w*|maxvit\w*|eva\d*(_\w+)?)$",
     re.IGNORECASE,
 )
 _MID_ZOO = re.compile(r"^resnet_?(18|34)$", re.IGNORECASE)
@@ -88,6 +88,9 @@ _IMPORTED_DEEP = re.compile(r"DenseNet|VGG|UNet|Unet|U_Net|Inception|EfficientNe
                             r"ResNe[Xx]t|ResNet(50|101|152)|Transformer$|DETR|Deeplab|DeepLab|"
                             # detectors and dense-prediction nets: 416-1333 pixel inputs (YOLOv3/v4, Darknet-53)
                             r"YOLO|Yolo|Darknet|HRNet|PSPNet|RetinaNet|FasterRCNN|MaskRCNN|EfficientDet|CenterNet")
+# a project function that builds a detector or dense-prediction net (`yolo_body(inputs, ...)`,
+# `darknet53(...)`, `tiny_yolo_body`): the Keras projects build their models with functions
+_DETECTOR_BUILDER = re.compile(r"^(tiny_)?(yolo|darknet|retinanet|hrnet|pspnet|efficientdet|centernet)", re.IGNORECASE)
 _RESIZERS = ("Resize", "RandomResizedCrop", "CenterCrop", "RandomCrop", "RandomSizedCrop", "Crop", "PadIfNeeded",
              "SmallestMaxSize", "LongestMaxSize")
 
@@ -151,7 +154,7 @@ def _imported_deep_model(analysis: ModuleAnalysis) -> str:
     local = analysis.facts.context.local_modules
     for site in analysis.facts.calls if local else ():
         module, _, name = (site.qualname or "").rpartition(".")
-        if module in local and (_HEAVY_ZOO.match(name) or _MID_ZOO.match(name)):
+        if module in local and (_HEAVY_ZOO.match(name) or _MID_ZOO.match(name) or _DETECTOR_BUILDER.match(name)):
             return f"`{name}`, a deep architecture from another module of the project"
     return ""
 

@@ -54,8 +54,8 @@ from dataclasses import dataclass
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import FunctionInfo
-from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source, is_keras_fit,
-                                                       range_length, stops_early)
+from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source,
+                                                       fit_stops_early, is_keras_fit, range_length, stops_early)
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
 from greenlint.rules.analysis.literals import argument, resolved_value, string_value
 from greenlint.rules.analysis.config_trees import handed_over_settings
@@ -277,13 +277,15 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
     for site in facts.calls:
         qualname = site.qualname or ""
         keywords: tuple[tuple[str, str], ...] = ()
-        if capped:
-            pass  # a trainer or fit with an early-stopping callback: its length is a cap, not the run
+        if capped and not is_keras_fit(site, facts):
+            pass  # a trainer with an early-stopping callback: its length is a cap, not the run
         elif qualname in HF_TRAINING_ARGS:
             keywords = (("max_steps", "steps"), ("num_train_epochs", "epochs"))
         elif qualname in LIGHTNING_TRAINERS:
             keywords = (("max_steps", "steps"), ("max_epochs", "epochs"))
         elif is_keras_fit(site, facts):
+            if fit_stops_early(site.node, facts):
+                continue  # this fit's callbacks stop it early: its epochs are a cap
             keywords = (("epochs", "epochs"),)
             steps = _keras_steps(site.node, analysis)
             if steps is not None:

@@ -178,6 +178,19 @@ def test_a_deep_class_imported_from_the_project(tmp_path: Path, monkeypatch: pyt
         write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", name), "unet.py": MODEL.replace("NAME", name)})
         [finding] = _gl101(tmp_path, "train.py", monkeypatch)
         assert finding.impact.level == "high" and f"`{name}`, a deep architecture" in finding.message
+    # a detector built by a project function (qqwweee/keras-yolo3: `from yolo3.model import yolo_body`,
+    # blind25, post hoc)
+    for name in ("yolo_body", "tiny_yolo_body", "darknet53"):
+        write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", name), "unet.py": f"def {name}(n_channels, n_classes):\n    return None\n"})
+        [finding] = _gl101(tmp_path, "train.py", monkeypatch)
+        assert finding.impact.level == "high" and f"`{name}`, a deep architecture" in finding.message
+    # control: a project function whose name merely starts like a zoo model is no evidence (timm's
+    # `eva` models once matched FastSpeech2's `from evaluate import evaluate`, blind21, post hoc)
+    for name in ("evaluate", "Net"):
+        body = f"def {name}(n_channels, n_classes):\n    return None\n" if name == "evaluate" else MODEL.replace("NAME", name)
+        write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", name), "unet.py": body})
+        [finding] = _gl101(tmp_path, "train.py", monkeypatch)
+        assert finding.impact.level == "low", name
     # control: a class with a plain name from the same module is no evidence
     write_project(tmp_path, {"train.py": SEGMENTATION.replace("NAME", "Net"), "unet.py": MODEL.replace("NAME", "Net")})
     [finding] = _gl101(tmp_path, "train.py", monkeypatch)
