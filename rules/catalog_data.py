@@ -43,7 +43,7 @@ ENTRIES = (
     ('GL407', True, False, (('detect_anomaly(', 'run_functions_eagerly(', 'run_eagerly', 'profiler', 'emit_nvtx(', 'CUDA_LAUNCH_BLOCKING', 'set_sync_debug_mode('),), 'greenlint.rules.training_loop.gl407_debug_apis_left_enabled'),
     ('GL408', True, False, (('DataParallel', 'data_parallel('),), 'greenlint.rules.training_loop.gl408_dataparallel_instead_of_ddp'),
     ('GL409', True, False, (('predict(',), ('keras', 'tensorflow')), 'greenlint.rules.training_loop.gl409_keras_predict_in_loop'),
-    ('GL411', False, False, (('tensorflow', 'keras'), ('jit_compile', 'tf.function', '@function')), 'greenlint.rules.training_loop.gl411_xla_disabled'),
+    ('GL411', True, False, (('tensorflow', 'keras'), ('jit_compile', 'tf.function', '@function')), 'greenlint.rules.training_loop.gl411_xla_disabled'),
     ('GL412', True, False, (('BatchNorm1d(', 'BatchNorm2d(', 'BatchNorm3d(', 'SyncBatchNorm('), ('Conv1d(', 'Conv2d(', 'Conv3d(')), 'greenlint.rules.training_loop.gl412_conv_bias_before_batchnorm'),
     ('GL413', False, False, (('backward(',), ('step(',), ('cuda', 'device_map', 'DataParallel', 'Accelerator', 'gpu', 'accelerator')), 'greenlint.rules.training_loop.gl413_torch_compile_missing'),
     ('GL414', True, False, (('backward(',), ('append(', '+=', '+ loss')), 'greenlint.rules.training_loop.gl414_loss_tensor_accumulated'),
