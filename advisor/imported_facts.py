@@ -46,6 +46,8 @@ class ImportedFacts:
     validating_classes: set[str] = field(default_factory=set)
     # (phrase, side): the first imported transform or dataset that gives images one size
     fixed_size_inputs: tuple[str, int] | None = None
+    per_item_work: dict[str, str] = field(default_factory=dict)
+    batch_generators: set[str] = field(default_factory=set)
     local_modules: set[str] = field(default_factory=set)
     text: str = ""  # the importing file's text: a fact whose name it never writes is left out
 
@@ -146,6 +148,11 @@ class ImportedFacts:
         for name, phrase in exports.gpu_trainers.items():
             if keep(name):
                 self.gpu_trainers[f"{module}.{name}"] = f"{phrase} ({shown})"
+        for name, phrase in exports.per_item_work.items():
+            if keep(name):
+                self.per_item_work[f"{module}.{name}"] = f"{phrase} ({shown})"
+                if name in exports.batch_generators:
+                    self.batch_generators.add(f"{module}.{name}")
         for name, (call, side) in exports.fixed_size_inputs.items():
             if keep(name) and self.fixed_size_inputs is None:
                 self.fixed_size_inputs = (f"uses `{name}` from {shown}, which gives inputs one size ({call})", side)

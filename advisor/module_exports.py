@@ -32,6 +32,8 @@ from greenlint.exported_constants import (
     attribute_constants,
 )
 from greenlint.exported_functions import _is_grad_off_wrapper, _runs_half, _training_kind, fixed_size_transforms
+from greenlint.exported_generators import per_item_work
+from greenlint.rules.per_item_calls import WORK_WORDS
 
 
 @dataclass
@@ -61,6 +63,11 @@ class ModuleExports:
     # resize images to one literal size: "train_transform" -> ("`RandomCrop(288)`", 288). A
     # training script that uses one feeds its model fixed-size inputs (GL403's cuDNN autotuner)
     fixed_size_inputs: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # top-level functions and classes that read, decode or transform an image (or a sound, an array
+    # file) per call: "get_random_data" -> "calls `PIL.Image.open`"; `batch_generators` names the
+    # Python generators among them. A Keras fit over one runs that work in one thread (GL306)
+    per_item_work: dict[str, str] = field(default_factory=dict)
+    batch_generators: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,6 +87,7 @@ class ModuleExports:
             (exports.step_functions, list), (exports.loop_functions, list),
             (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
             (exports.gpu_trainers, dict), (exports.validating_classes, list), (exports.fixed_size_inputs, dict),
+            (exports.per_item_work, dict), (exports.batch_generators, list),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -288,6 +296,9 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                     exports.devices[f"{name}.{attr}"] = phrase  # `cfg = Config()` -> `cfg.device`
     if _written(words, "Crop", "Resize"):
         exports.fixed_size_inputs = fixed_size_transforms(tree, resolve)
+    if _written(words, *WORK_WORDS):
+        work = per_item_work(tree, resolve)
+        exports.per_item_work, exports.batch_generators = work.work, work.generators
     for path, literal in attribute_constants(tree).items():
         exports.constants.setdefault(path, literal)  # `Cfg.TRAIN_EPOCHS = 300` in a config module
     exports.public = _public_names(tree, own_names, bindings)

@@ -43,7 +43,7 @@ from greenlint.training_callers import calling_files, cnn_training_caller, cudnn
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 9  # 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
+_INDEX_FORMAT = 10  # 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
 
 
 def find_project_root(paths: list[Path]) -> Path:
@@ -321,6 +321,8 @@ class ProjectIndex:
             file_datasets=builder.file_datasets,
             gpu_trainers=builder.gpu_trainers,
             fixed_size_inputs=builder.fixed_size_inputs,
+            per_item_work=builder.per_item_work,
+            batch_generators=frozenset(builder.batch_generators),
             pinned_versions=self._pinned_versions() if "torch" in text or "tensorflow" in text else {},
             caller_args=caller_args,
             validating_classes=frozenset(builder.validating_classes),

@@ -74,6 +74,12 @@ class ProjectContext:
     # (phrase, side in pixels): a transform or dataset of an imported project module that gives
     # images one size, used here (advisor/imported_facts.py): fixed-size inputs for GL403
     fixed_size_inputs: tuple[str, int] | None = None
+    # qualified name -> phrase, for functions and classes of imported project modules that read,
+    # decode or transform an image per call ("yolo3.utils.get_random_data" -> "calls
+    # `PIL.Image.open` (yolo3/utils.py)"), and the Python generators among them
+    # (advisor/exported_generators.py): a Keras fit over one prepares every batch in one thread (GL306)
+    per_item_work: dict[str, str] = field(default_factory=dict)
+    batch_generators: frozenset[str] = frozenset()
     # the framework versions the project pins (advisor/pinned_versions.py): "torch" -> ("1.13.1",
     # "`torch==1.13.1` in requirements.txt:3"); "<2.0" for an upper bound. Advice that needs a
     # newer release (torch.compile, Keras jit_compile) is not given
@@ -138,6 +144,7 @@ class ProjectContext:
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
             self.training_importer, self.recorded_run, self.shown_dataset, self.fixed_size_inputs, self.pinned_versions,
+            self.per_item_work, sorted(self.batch_generators),
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

@@ -372,6 +372,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "recorded_run": RecordedRun(600.0, 600.0, True, "1 progress bar"),
         "fixed_size_inputs": ("uses `t` from t.py, which gives inputs one size (`RandomCrop(288)`)", 288),
         "pinned_versions": {"torch": ("1.13.1", "`torch==1.13.1` in requirements.txt:1")},
+        "per_item_work": {"m.g": "calls `PIL.Image.open` (m.py)"}, "batch_generators": frozenset({"m.g"}),
         "shown_dataset": ShownDataset(6, "`num_rows: 6` in the output of cell 9"),
     }
     assert {f.name for f in fields(EMPTY_CONTEXT)} == set(changed)

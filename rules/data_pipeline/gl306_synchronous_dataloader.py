@@ -20,7 +20,9 @@ from greenlint.rules.analysis.data_pipeline_facts import (
 from greenlint.rules.analysis.dataset_cost import classify_dataset, heavy_getitem
 from greenlint.rules.analysis.loader_frequency import single_pass
 from greenlint.rules.analysis.experiment_facts import KERAS_ROOTS, imports_any, int_value
+from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.frozen_backbone import frozen_backbone
+from greenlint.rules.analysis.keras_generators import generator_work
 from greenlint.rules.analysis.names import terminal_name
 from greenlint.rules.analysis.loader_use import accelerator_word, is_evaluation_loader, loader_consumer
 from greenlint.rules.analysis.scope_facts import intel_cpu_only
@@ -46,8 +48,9 @@ _KERAS_FILE_ITERATORS = ("flow_from_directory", "flow_from_dataframe")
 
 
 def _keras_file_iterators(analysis: ModuleAnalysis) -> Iterable[Report]:
-    """Keras `fit(iterator, epochs=N)` over an image-file iterator with the default single worker:
-    one Python thread decodes and resizes every image of every epoch while the accelerator waits."""
+    """Keras `fit(data, epochs=N)` over an image-file iterator or a Python generator that works per
+    item, with the default single worker: one Python thread decodes and transforms every image of
+    every epoch while the accelerator waits."""
     facts = analysis.facts
     if not imports_any(facts, KERAS_ROOTS):
         return
@@ -57,28 +60,41 @@ def _keras_file_iterators(analysis: ModuleAnalysis) -> Iterable[Report]:
         if has_double_star(site.node):
             continue
         epochs = int_value(argument(site.node, "epochs"), facts)
+        first = int_value(argument(site.node, "initial_epoch"), facts) if argument(site.node, "initial_epoch") else 0
+        if epochs is not None and first is not None:
+            epochs -= first  # the second stage of a two-stage fit: `epochs=100, initial_epoch=50`
         workers_node = argument(site.node, "workers")
         workers = None if workers_node is None else resolved_value(workers_node)
         if epochs is None or epochs < 2 or workers not in (None, 0, 1) or isinstance(workers, bool) and workers:
             continue
         data = argument(site.node, "generator" if site.attr == "fit_generator" else "x", 0)
-        if not isinstance(data, cst.Name):
-            continue
-        values = assigned_values(facts, data.value)
-        iterator = next((v for v in values if isinstance(v, cst.Call) and terminal_name(v.func) in _KERAS_FILE_ITERATORS), None)
-        if iterator is None or len(values) != 1:
+        iterator = _file_iterator(facts, data)
+        described = iterator or generator_work(analysis, data)
+        if described is None:
             continue
         if isinstance(site.receiver, cst.Name) and frozen_backbone(site.receiver, facts, analysis.module) is not None:
             continue  # GL313: cache the frozen features once, which removes the per-epoch decoding too
-        method = terminal_name(iterator.func)
         setting = "the default single worker" if workers is None else f"`workers={workers}`"
+        fix = ("pass `workers=8` (tf.keras before Keras 3), or build the input with `image_dataset_from_directory` and a "
+               "parallel, prefetched tf.data pipeline") if iterator else (
+               "make it a `keras.utils.Sequence` and pass `workers=8, use_multiprocessing=True` (tf.keras before Keras 3), "
+               "or build the input as a tf.data pipeline with a parallel `map` and `prefetch`")
         yield Report(
             site.node,
-            f"`{site.attr}` runs {epochs} epochs over `{data.value}`, a `{method}` iterator that reads, decodes and "
-            f"resizes an image file per item, with {setting}: one Python thread prepares every batch while the "
-            "accelerator waits; pass `workers=8` (tf.keras before Keras 3), or build the input with "
-            "`image_dataset_from_directory` and a parallel, prefetched tf.data pipeline",
+            f"`{site.attr}` runs {epochs} epochs over {described}, with {setting}: one Python thread prepares every "
+            f"batch while the accelerator waits; {fix}",
         )
+
+
+def _file_iterator(facts: ModuleFacts, data: cst.BaseExpression | None) -> str | None:
+    """`train_it = datagen.flow_from_directory(...)`: a Keras iterator that reads an image file per item."""
+    if not isinstance(data, cst.Name):
+        return None
+    values = assigned_values(facts, data.value)
+    iterator = next((v for v in values if isinstance(v, cst.Call) and terminal_name(v.func) in _KERAS_FILE_ITERATORS), None)
+    if iterator is None or len(values) != 1:
+        return None
+    return f"`{data.value}`, a `{terminal_name(iterator.func)}` iterator that reads, decodes and resizes an image file per item"
 
 
 def _heavy_dataset_class(analysis: ModuleAnalysis) -> tuple[str, str] | None:
@@ -118,8 +134,15 @@ class SynchronousDataLoader(Rule):
         device itself (`train(G, D, dataloader=loader)` with `device = torch.device("cuda" ...)` in
         trainer.py). And Keras
         `fit`/`fit_generator` of 2+ epochs over an `ImageDataGenerator.flow_from_directory` /
-        `flow_from_dataframe` iterator (it reads and decodes an image file per item) with no `workers`
-        above 1, unless the model's base is frozen (GL313's fix removes the per-epoch decoding).
+        `flow_from_dataframe` iterator (it reads and decodes an image file per item), over a Python
+        generator that reads or transforms images per item (a generator function of the module whose
+        body calls PIL, OpenCV, scipy.ndimage, skimage ..., or a project function that does, such as
+        keras-yolo3's `get_random_data`; a generator function or class of another project module
+        that does: `ImageGenerator(...).flow()`, `DataGenerator(...).generate()`), or over an
+        `ImageDataGenerator(rotation_range=..., zoom_range=...).flow(x, y)` that applies a random
+        affine transform to every image, with no `workers` above 1, unless the model's base is frozen
+        (GL313's fix removes the per-epoch decoding). A generator that only slices arrays in memory
+        is no evidence.
     """
     why = """
         With no workers, the training process loads and transforms each batch itself, between steps:
@@ -186,9 +209,10 @@ class SynchronousDataLoader(Rule):
     saving_scope = "the GPU's idle time while the training process loads batches (measured 80 % of GPU energy per step on an input-bound ResNet-18)"
     impact = GL306_IMPACT
     trigger = (
-        ("DataLoader(", "TrainingArguments(", "Config(", "flow_from_"),
-        ("__getitem__", "torchvision", "flow_from_"),
-        ("cuda", "gpu", "device_map", "DataParallel", "Accelerator", "accelerator", "Trainer", "flow_from_"),
+        ("DataLoader(", "TrainingArguments(", "Config(", "flow_from_", "fit_generator(", ".fit("),
+        ("__getitem__", "torchvision", "flow_from_", "fit_generator(", ".fit("),
+        ("cuda", "gpu", "device_map", "DataParallel", "Accelerator", "accelerator", "Trainer", "flow_from_",
+         "fit_generator(", ".fit("),
         ("backward(", ".fit(", "Trainer", "fit_generator("),
     )
 
