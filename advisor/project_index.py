@@ -274,11 +274,11 @@ class ProjectIndex:
         compiled_in = self._compiled_in() if "backward(" in text and not compiles_model(text) else ""
         if compiled_in:
             words.append("torch.compile")
-        # a script with argparse, absl or HfArgumentParser options: the values the project's shell scripts, READMEs and
-        # notebooks launch it with; an entry script: the processes a launcher starts it on
-        parses_options = "add_argument" in text or "DEFINE_" in text or "HfArgumentParser" in text
+        # a script with argparse, absl, HfArgumentParser or click options: the values the project's shell scripts,
+        # READMEs and notebooks launch it with; an entry script: the processes a launcher starts it on
+        parses_options = any(word in text for word in ("add_argument", "DEFINE_", "HfArgumentParser", "click.option"))
         launched = self._launches.values_for(self._relative(path)) if parses_options else LaunchValues({}, {}, {})
-        entry = not notebook and ("__main__" in text or "add_argument" in text or "DEFINE_" in text)
+        entry = not notebook and ("__main__" in text or parses_options)
         launch_processes = self._launches.processes_for(self._relative(path)) if entry else None
         # a module that parses no options but receives a namespace: the callers' options (`train(args)`)
         caller_args = caller_namespaces(self, path, text) if text and "parse_args" not in text and not notebook else {}

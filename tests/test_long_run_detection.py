@@ -155,6 +155,56 @@ for batch in loader:
     assert any("7 billion parameters" in reason for reason in _evidence(project, "train.py"))
 
 
+CLICK_TRAINER = """import click
+import torch
+from transformers import AutoModelForCausalLM
+
+from .consts import DEFAULT_INPUT_MODEL
+
+
+def train(input_model, epochs):
+    model = AutoModelForCausalLM.from_pretrained(input_model).cuda()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    for epoch in range(epochs):
+        for batch in loader:
+            loss = model(**batch).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            print(loss.item())
+
+
+@click.command()
+@click.option("--input-model", type=str, default=DEFAULT_INPUT_MODEL)
+@click.option("--epochs", type=int, default=EPOCHS)
+def main(**kwargs):
+    train(**kwargs)
+"""
+
+
+def test_a_click_command_default_from_a_constant_of_the_package(project):
+    """databrickslabs/dolly (blind27, post hoc): `@click.option("--input-model",
+    default=DEFAULT_INPUT_MODEL)` with the constant imported relatively from training/consts.py
+    ("EleutherAI/pythia-6.9b")."""
+    project.write("training/__init__.py", "")
+    project.write("training/consts.py", 'DEFAULT_INPUT_MODEL = "EleutherAI/pythia-6.9b"\n')
+    project.write("training/trainer.py", CLICK_TRAINER.replace("EPOCHS", "3"))
+    assert any("pythia-6.9b" in e for e in _evidence(project, "training/trainer.py")), _evidence(project, "training/trainer.py")
+    project.write("training/consts.py", 'DEFAULT_INPUT_MODEL = "EleutherAI/pythia-160m"\n')
+    assert _evidence(project, "training/trainer.py") <= {""}
+
+
+def test_a_click_option_default_gives_the_epochs(project):
+    source = CLICK_TRAINER.replace("from .consts import DEFAULT_INPUT_MODEL\n", "DEFAULT_INPUT_MODEL = 'gpt2'\n")
+    project.write("train.py", source.replace("EPOCHS", "300"))
+    assert any("`--epochs` defaults to 300" in e for e in _evidence(project, "train.py")), _evidence(project, "train.py")
+    project.write("train.py", source.replace("EPOCHS", "3"))
+    assert _evidence(project, "train.py") <= {""}
+    # a launch in the project's scripts overrides the default, as for argparse options
+    project.write("run.sh", "python train.py --epochs 500\n")
+    assert any("`--epochs 500` in run.sh:1" in e for e in _evidence(project, "train.py")), _evidence(project, "train.py")
+
+
 def test_fix_applies_the_detected_files_fixes_only(project):
     project.write("train.py", script(DDP))
     project.write("short.py", script())

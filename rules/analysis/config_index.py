@@ -84,8 +84,10 @@ class ConfigIndex:
     self_bindings: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, module: cst.Module) -> ConfigIndex:
-        index = cls()
+    def of(cls, module: cst.Module, package: str | None = None) -> ConfigIndex:
+        """`package`: the module's package when the project index knows it, so that `from .consts
+        import DEFAULT_MODEL` resolves as the module facts resolve it (facts.py)."""
+        index = cls(imports=ImportTable(package=package))
         visit(module, _Indexer(index))
         return index
 

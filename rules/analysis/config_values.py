@@ -32,6 +32,7 @@ import libcst as cst
 from greenlint.rules.config_data import navigate, short, subscripts
 from greenlint.rules.analysis.config_file_values import CONFIG_LOADERS, MAX_DEPTH, ConfigFileReading, ConfigValue, LaunchedConfigs
 from greenlint.rules.analysis.config_argparse import launched_value, option_strings
+from greenlint.rules.analysis.config_click import click_option, forwarding_commands
 from greenlint.rules.analysis.config_index import (
     ConfigIndex,
     Key,
@@ -40,7 +41,7 @@ from greenlint.rules.analysis.config_index import (
 )
 from greenlint.rules.linting_path import CURRENT_PATH, linting_path  # noqa: F401 (re-exported)
 from greenlint.rules.project_context import EMPTY_CONTEXT, ProjectContext
-from greenlint.rules.analysis.literals import NOT_LITERAL, literal_value
+from greenlint.rules.analysis.literals import NOT_LITERAL, keyword_arg, literal_value
 
 # Objects that wrap a loaded mapping and give attribute access to the same values.
 _WRAPPERS = frozenset(
@@ -79,7 +80,8 @@ class ConfigValues(ConfigFileReading):
     @property
     def index(self) -> ConfigIndex:
         if self._index is None:
-            self._index = ConfigIndex.of(self.module)
+            context = self._context
+            self._index = ConfigIndex.of(self.module, context.package if context.local_modules else None)
         return self._index
 
     @property
@@ -240,6 +242,9 @@ class ConfigValues(ConfigFileReading):
         if len(functions) != 1 or depth > MAX_DEPTH:
             return None
         function = functions[0]
+        clicked = self._click_default(function, name, rest, depth)
+        if clicked is not None:
+            return clicked
         calls = self.index.calls_by_name.get(function.name.value, [])
         if not calls and name in self._context.caller_args and len(rest) <= 1:
             # `def train(args)` called from main.py with its parsed command line, or `def train(model,
@@ -264,6 +269,35 @@ class ConfigValues(ConfigFileReading):
             return configured
         where = f"{self.shown}{self._line_suffix(f'def {function.name.value}(')}"
         return ConfigValue(found[0].value, f"`{function.name.value}({name}={found[0].value!r})` ({where})")
+
+    def _click_default(self, function: cst.FunctionDef, name: str, rest: Key, depth: int) -> ConfigValue | None:
+        """`@click.option("--epochs", type=int, default=3)` on the function: the value a launch in
+        the project's scripts passes (converted as click would), else the default."""
+        resolve = self.index.imports.resolve
+        found = click_option(function, name, resolve)
+        if found is None and function.params.star_kwarg is None:
+            commands = forwarding_commands(function.name.value, [f for fs in self.index.functions.values() for f in fs])
+            found = next((c for c in (click_option(command, name, resolve) for command in commands) if c), None)
+        if found is None:
+            return None
+        call, options = found
+        for option in options:
+            launched = self._context.launch_options.get(option)
+            if launched is not None:
+                text, where = launched
+                value = launched_value(call, text) if not any(c in text for c in "${") else NOT_LITERAL
+                if value is NOT_LITERAL or rest:
+                    return None
+                return ConfigValue(value, f"`{option} {text}` in {where}")
+        default = keyword_arg(call, "default")
+        if default is None:
+            return None
+        value = self._value_of(default.value, rest, depth + 1)
+        if value is None:
+            return None
+        shown = options[0] if options else name
+        where = f"{self.shown}{self._line_suffix(repr(shown)[1:-1])}"
+        return ConfigValue(value.value, f"`{shown}` defaults to {short(value.value)} ({value.source or where})")
 
     def _value_of(self, expr: cst.BaseExpression, rest: Key, depth: int) -> ConfigValue | None:
         literal = literal_value(expr)

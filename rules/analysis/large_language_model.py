@@ -16,17 +16,20 @@ _MODEL_SETTING = re.compile(r"model|checkpoint|base|llm", re.IGNORECASE)
 
 
 def large_language_model(analysis: ModuleAnalysis, heavy: bool) -> str:
-    """`from_pretrained("meta-llama/Llama-2-7b-hf")`, or a model-name setting that defaults to one."""
+    """`from_pretrained("meta-llama/Llama-2-7b-hf")`, or a model-name setting (argparse, click) that
+    defaults to one."""
     names: list[str] = []
     for site in analysis.facts.calls:
         if site.attr == "from_pretrained":
             value = resolved_value(argument(site.node, "pretrained_model_name_or_path", 0))
             if isinstance(value, str):
                 names.append(value)
-        elif site.attr == "add_argument" and site.node.args:
+        elif (site.attr == "add_argument" or site.qualname == "click.option") and site.node.args:
             flag = string_value(site.node.args[0].value) or ""
-            default = string_value(argument(site.node, "default"))
-            if default and _MODEL_SETTING.search(flag):
+            # a click default is often a constant of the project (`default=DEFAULT_INPUT_MODEL`)
+            default = string_value(argument(site.node, "default")) if site.attr == "add_argument" else resolved_value(
+                argument(site.node, "default"))
+            if isinstance(default, str) and default and _MODEL_SETTING.search(flag):
                 names.append(default)
         elif site.attr == "field" and site.qualname == "dataclasses.field":
             default = resolved_value(argument(site.node, "default"))
