@@ -7,7 +7,8 @@ callbacks are unknown."""
 from __future__ import annotations
 
 import libcst as cst
-from greenlint.rules.analysis.literals import keyword_arg, literal_value
+from greenlint.rules.analysis.config_argparse import option_strings
+from greenlint.rules.analysis.literals import keyword_arg
 
 _UNKNOWN_KEYWORDS = ("is_flag", "multiple", "callback", "count", "nargs", "required", "prompt")
 
@@ -19,14 +20,7 @@ def click_option(function: cst.FunctionDef, parameter: str, resolve) -> tuple[cs
         call = decorator.decorator
         if not isinstance(call, cst.Call) or resolve(call.func) != "click.option":
             continue
-        names = []
-        for arg in call.args:
-            if arg.keyword is not None or arg.star:
-                break
-            value = literal_value(arg.value)
-            if not isinstance(value, str):
-                break
-            names.append(value)
+        names = option_strings(call)  # click's option strings are written as argparse's
         if names and _parameter_name(names) == parameter:
             if any(keyword_arg(call, name) is not None for name in _UNKNOWN_KEYWORDS):
                 return None
