@@ -205,6 +205,37 @@ def test_a_click_option_default_gives_the_epochs(project):
     assert any("`--epochs 500` in run.sh:1" in e for e in _evidence(project, "train.py")), _evidence(project, "train.py")
 
 
+EPISODES = """import torch
+
+model = Policy().cuda()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for TARGET in range(500):
+    observation = START
+    while True:
+        observation, reward, done, info = env.step(model.act(observation))
+        if done:
+            loss = model.loss(memory).cuda()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            print(loss.item())
+            break
+"""
+
+
+@pytest.mark.parametrize(("target", "start"), [("i_episode", "reset()"), ("i", "env.reset()")])
+def test_an_episode_loop_is_no_epoch_count(project, target, start):
+    """MIT 6.S191's policy-gradient labs (blind28, post hoc): 500 episodes, one training step each."""
+    project.write("train.py", EPISODES.replace("TARGET", target).replace("START", start))
+    assert _evidence(project, "train.py") <= {""}
+    # the same loop over batches is an epoch loop (the control)
+    batches = "for TARGET in range(500):\n    for batch in loader:\n        loss = model.loss(batch).cuda()\n"
+    control = EPISODES.split("for TARGET")[0] + batches.replace("TARGET", "epoch") + (
+        "        optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n        print(loss.item())\n")
+    project.write("train.py", control)
+    assert any("500 epochs" in e for e in _evidence(project, "train.py")), _evidence(project, "train.py")
+
+
 def test_fix_applies_the_detected_files_fixes_only(project):
     project.write("train.py", script(DDP))
     project.write("short.py", script())

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.facts import FunctionInfo
+from greenlint.rules.analysis.facts import FunctionInfo, LoopInfo
 from greenlint.rules.analysis.experiment_facts import (HF_TRAINING_ARGS, LIGHTNING_TRAINERS, configured_source,
                                                        fit_stops_early, is_keras_fit, range_length, stops_early)
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
@@ -95,6 +95,7 @@ _DISTRIBUTED_CALLS = {
     "horovod.torch.init": "Horovod",
     "horovod.tensorflow.init": "Horovod",
 }
+_ENV_NAME = re.compile(r"env", re.IGNORECASE)  # `env`, `envs`, `train_env`, `environment`
 _DISTRIBUTED_STRATEGY = re.compile(r"ddp|deepspeed|fsdp", re.IGNORECASE)
 # settings that choose how training is distributed: `strategy="ddp"`, `distributed_backend = "ddp"`,
 # `--dist-backend` defaulting to "nccl" (NVIDIA's collective library: only multi-GPU runs use it)
@@ -265,7 +266,7 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
         for outer in outers:
             if isinstance(outer.node, cst.For):
                 epochs = range_length(outer.node.iter, facts)
-                if epochs is not None:
+                if epochs is not None and not _runs_episodes(outer):
                     yield epochs, "epochs", _where(outer.node.iter, analysis, "the epoch loop")
                 break
             if isinstance(outer.node, cst.While):
@@ -297,6 +298,18 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
                 yield count, unit, _where(value, analysis, f"`{keyword}=` of `{site.attr}(...)`")
     yield from named_lengths(analysis)
     yield from _config_tree_lengths(analysis)
+
+
+def _runs_episodes(loop: LoopInfo) -> bool:
+    """A reinforcement-learning episode loop (`for i_episode in range(500): observation =
+    env.reset() ...`): its count is episodes, each one training step or a few, not epochs over a
+    dataset (MIT 6.S191's policy-gradient labs train once per finished episode, blind28, post
+    hoc). Told by the loop's name (`i_episode`) or its environment calls (`env.reset()`). Frame and step budgets (`range(num_frames)`) are read as steps elsewhere."""
+    target = loop.node.target if isinstance(loop.node, cst.For) else None
+    if isinstance(target, cst.Name) and "episode" in target.value.lower():
+        return True  # `for i_episode in range(500)`
+    return any(site.attr in ("reset", "step") and isinstance(site.receiver, cst.Name) and _ENV_NAME.search(site.receiver.value)
+               for site in loop.calls)
 
 
 def _endless_run(analysis: ModuleAnalysis, heavy: bool) -> str:
