@@ -52,8 +52,10 @@ OUTSIDE_TRAINING_CODES: frozenset[str] = frozenset({"GL409", "GL417", "GL601", "
 # said the run is long: blind12-20 verdicts on default-run findings (judged ones only; labelled
 # findings are decided by the labels), session 13: GL503 no checkpoint 2 of 23 (plus 0 of 2 by
 # blind20's labels: a crash's expected loss, not waste), GL414 `losses.append(loss)` 0 of 12 (memory
-# held, not energy). Naming the file in `long-runs` still shows them.
-RARELY_WORTH_WHEN_DETECTED: frozenset[str] = frozenset({"GL503", "GL414"})
+# held, not energy). Naming the file in `long-runs` still shows them. Session 15: GL311 (a serial
+# tf.data `map`) 0 of 11 over every blind verdict, 0 of 4 in blind30's default run (maps after
+# `.cache()`, a few ms per step).
+RARELY_WORTH_WHEN_DETECTED: frozenset[str] = frozenset({"GL503", "GL414", "GL311"})
 # The run-length rules a detected long run (rules/analysis/long_run_evidence.py) shows.
 DETECTION_CODES: frozenset[str] = RUN_LENGTH_CODES - OUTSIDE_TRAINING_CODES - RARELY_WORTH_WHEN_DETECTED
 

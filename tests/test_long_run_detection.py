@@ -533,6 +533,23 @@ def test_rules_rarely_worth_it_on_a_detected_run_wait_for_a_named_file(project):
     assert "GL503" in _shown(project, "--long-run", "train.py").get("train.py", set())
 
 
+def test_a_serial_tf_data_map_waits_for_a_named_file(project):
+    """GL311 (a `map` with a stateful function and no `num_parallel_calls`) on a detected long run:
+    0 of 11 blind verdicts worth acting on (session 15); shown when the user names the file."""
+    source = """import tensorflow as tf
+
+gpus = tf.config.list_physical_devices("GPU")
+ds = tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (tf.image.random_flip_left_right(a), b)).batch(32)
+model = tf.keras.applications.ResNet50(weights=None)
+model.compile(optimizer="adam", loss="mse")
+model.fit(ds, epochs=300)
+"""
+    project.write("train.py", source)
+    assert any("300 epochs" in e for e in _evidence(project, "train.py")), _evidence(project, "train.py")
+    assert "GL311" not in _shown(project).get("train.py", set())
+    assert "GL311" in _shown(project, "--long-run", "train.py").get("train.py", set())
+
+
 def test_hf_argument_parser_lengths_come_from_the_launch(project):
     """mymusise/ChatGLM-Tuning 3af1bfd: finetune.py parses `TrainingArguments` with
     `HfArgumentParser`; its README runs it with `--max_steps 52000`."""
