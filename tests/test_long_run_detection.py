@@ -135,11 +135,8 @@ def test_a_configured_length_read_from_a_yaml_file(project):
     assert "train.py" not in _shown(project)
 
 
-def test_a_billion_parameter_language_model(project):
-    source = """import torch
-from transformers import AutoModelForCausalLM
-
-model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf").cuda()
+# a causal language model's training step on a GPU (its `print(loss.item())` is GL504's)
+LM_STEP = """model = AutoModelForCausalLM.from_pretrained(MODEL).cuda()
 optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
 for batch in loader:
     loss = model(**batch).loss
@@ -148,6 +145,10 @@ for batch in loader:
     optimizer.zero_grad()
     print(loss.item())
 """
+
+
+def test_a_billion_parameter_language_model(project):
+    source = "import torch\nfrom transformers import AutoModelForCausalLM\n\n" + LM_STEP.replace("MODEL", '"meta-llama/Llama-2-7b-hf"')
     project.write("train.py", source)
     project.write("small.py", source.replace("meta-llama/Llama-2-7b-hf", "gpt2"))
     shown = _shown(project)
@@ -163,15 +164,8 @@ from .consts import DEFAULT_INPUT_MODEL
 
 
 def train(input_model, epochs):
-    model = AutoModelForCausalLM.from_pretrained(input_model).cuda()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
     for epoch in range(epochs):
-        for batch in loader:
-            loss = model(**batch).loss
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            print(loss.item())
+""" + textwrap.indent(LM_STEP.replace("MODEL", "input_model"), "        ") + """
 
 
 @click.command()
