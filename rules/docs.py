@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenlint.rules import NEVER_WORTH
+from greenlint.rules import DETECTION_CODES, NEVER_WORTH
 from greenlint.rules.base import FAMILIES, Rule
 from greenlint.rules.impact_estimate import rule_impact_sentence
 
@@ -22,9 +22,14 @@ def _blocks(rule: Rule) -> list[tuple[str, str, object]]:
         if rule.code in NEVER_WORTH:
             where = ("No judge found its findings worth acting on in any blind corpus, long runs included, so "
                      "`long-runs` does not enable it either.")
+        elif rule.code in DETECTION_CODES:
+            where = ("It also reports in the files named in `long-runs` (the scripts that run for hours) and in "
+                     "files whose own code shows a long run (`detect-long-runs`, the default), whatever its "
+                     "estimated impact.")
         else:
             where = ("It also reports in the files named in `long-runs` (the scripts that run for hours), "
-                     "whatever its estimated impact.")
+                     "whatever its estimated impact; a long run the detection finds in a file's code does not "
+                     "show it: the blind judges rarely found it worth acting on there (docs/precision.md).")
         blocks.append(("text", "Preview.", "Measured under 80 % precision on real code (docs/precision.md): it runs only "
                                            f"with `--preview` (or `preview = true` in the configuration). {where}"))
     blocks += [("text", "What it detects.", data["detects"]), ("text", "Why it wastes energy.", data["why"])]
