@@ -12,8 +12,9 @@ processes the launcher starts (`--nproc_per_node=8`, `--num_gpus 8`, `--num_proc
 `--multi_gpu`, `-np 4`, `--nnodes 2`).
 
 Deliberately narrow, so that nothing is guessed:
-- only options written as literal words (`-e 1000`, `--epochs=1000`); a value holding `$` (a
-  shell variable) is unknown and left out;
+- only options written as literal words (`-e 1000`, `--epochs=1000`), or as a variable that the
+  same shell file sets to one literal value (`EPOCHS=1000` ... `-e $EPOCHS`, shell_variables.py);
+  any other value holding `$` is unknown and left out;
 - an option is known only when every launch of the script found passes it, all with the same
   value: two commands with `-e 100` and `-e 1000`, or one that leaves it at the default, give
   nothing;
@@ -35,7 +36,7 @@ import os
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from greenlint.launch_sources import (MARKDOWN_SUFFIXES, MAX_NOTEBOOK_BYTES, NOTEBOOK_SUFFIXES, SHELL_SUFFIXES, CommandLine,
@@ -124,7 +125,38 @@ def read_launches(root: Path) -> list[Launch]:
             launch = _launch_on(line, root)
             if launch is not None:
                 launches.append(launch)
+    missing = {launch.script for launch in launches if _bare_and_missing(launch, root)}
+    if missing:
+        found = _scripts_on_path(root, {script.rpartition("/")[2] for script in missing})
+        launches = [replace(launch, script=found[launch.script.rpartition("/")[2]])
+                    if launch.script in missing and launch.script.rpartition("/")[2] in found else launch
+                    for launch in launches]
     return launches
+
+
+def _bare_and_missing(launch: Launch, root: Path) -> bool:
+    """The command names its script without a folder (`train.py`, read from the command's own
+    folder) and no such file is there."""
+    if launch.script.startswith("-m "):
+        return False
+    command_folder = launch.where.rsplit(":", 1)[0].split(" cell ")[0].rpartition("/")[0]
+    return launch.script.rpartition("/")[0] == command_folder and not (root / launch.script).is_file()
+
+
+def _scripts_on_path(root: Path, names: set[str]) -> dict[str, str]:
+    """For a recipe that runs a script by its bare name from another folder (Kaldi/ESPnet's
+    `egs/aishell/run.sh` runs `train.py`, which its path.sh puts on PATH from `src/bin/`): the one
+    project file of each name, from the root. A name that two files share stays unresolved."""
+    seen: dict[str, list[str]] = {}
+    visited = 0
+    for folder, subfolders, files in os.walk(root, onerror=lambda _error: None):
+        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED and not d.startswith("."))
+        visited += len(files)
+        if visited > MAX_VISITED_FILES:
+            return {}
+        for name in names.intersection(files):
+            seen.setdefault(name, []).append(Path(folder, name).relative_to(root).as_posix())
+    return {name: paths[0] for name, paths in seen.items() if len(paths) == 1}
 
 
 def _launches_in(text: str, shown: str, folder: str, windows: bool = False) -> list[Launch]:
@@ -193,7 +225,8 @@ def _processes(words: list[str]) -> tuple[int, str]:
     processes = per_node * nodes
     if processes < 2:
         return 1, ""
-    starter = next((word for word in words if not word.startswith("-") and "=" not in word and not _PYTHON.match(word)), "")
+    starter = next((word for word in words  # the launcher's name, not a wrapper's variable (`${cuda_cmd}`)
+                    if not word.startswith("-") and "=" not in word and "$" not in word and not _PYTHON.match(word)), "")
     return processes, f"`{' '.join([starter, *said]).strip()}`"
 
 

@@ -9,7 +9,8 @@ the bounds of launch_scripts.ScriptWalk. This module only finds the command line
 parses them.
 
 Which lines count:
-- a shell or batch-job file: every line (backslash continuations joined; `^` in a `.cmd`/`.bat`);
+- a shell or batch-job file: every line (backslash continuations joined; `^` in a `.cmd`/`.bat`),
+  with the variables the file sets to one literal value put in (shell_variables.py);
 - a Markdown file: a line (continuations joined) whose first word, after a `$ ` prompt, inline
   backticks and `VAR=value` assignments, runs Python or a known launcher (`python`, `torchrun`,
   `deepspeed`, `accelerate`, ...). Prose that merely mentions `train.py` is not a command;
@@ -24,6 +25,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from greenlint.shell_variables import known_variables, substitute
 
 SHELL_SUFFIXES = (".sh", ".bash", ".zsh", ".pbs", ".slurm", ".sbatch", ".qsub", ".job", ".cmd", ".bat")
 _WINDOWS_SUFFIXES = (".cmd", ".bat")
@@ -65,8 +68,12 @@ def logical_lines(text: str, continuation: str = "\\") -> list[tuple[int, str]]:
 
 
 def shell_lines(text: str, shown: str, folder: str, windows: bool = False) -> Iterator[CommandLine]:
-    for number, line in logical_lines(text, "^" if windows else "\\"):
-        yield CommandLine(line, f"{shown}:{number}", folder)
+    """A shell or batch-job file's command lines, with the variables the file itself fixes put in
+    (`EPOCHS=150` ... `--epochs $EPOCHS`, shell_variables.py); a Windows command file as written."""
+    lines = logical_lines(text, "^" if windows else "\\")
+    known = {} if windows else known_variables([line for _number, line in lines])
+    for number, line in lines:
+        yield CommandLine(line if windows else substitute(line, known), f"{shown}:{number}", folder)
 
 
 def markdown_lines(text: str, shown: str, folder: str) -> Iterator[CommandLine]:
