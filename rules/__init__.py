@@ -56,6 +56,11 @@ OUTSIDE_TRAINING_CODES: frozenset[str] = frozenset({"GL409", "GL417", "GL601", "
 # tf.data `map`) 0 of 11 over every blind verdict, 0 of 4 in blind30's default run (maps after
 # `.cache()`, a few ms per step).
 RARELY_WORTH_WHEN_DETECTED: frozenset[str] = frozenset({"GL503", "GL414", "GL311"})
+# Run-length rules whose saving is a share of ONE training (early stopping cuts one fit short): in a
+# notebook whose saved output shows every training under an hour (long_run_evidence.
+# each_training_short), a detected long run made of many short fits does not show them. Session 16:
+# blind30's course notebook of eight 8-16 minute fits (1.2 h in all), 0 of 5 GL502 findings worth it.
+PER_FIT_CODES: frozenset[str] = frozenset({"GL502"})
 # The run-length rules a detected long run (rules/analysis/long_run_evidence.py) shows.
 DETECTION_CODES: frozenset[str] = RUN_LENGTH_CODES - OUTSIDE_TRAINING_CODES - RARELY_WORTH_WHEN_DETECTED
 

@@ -55,6 +55,10 @@ class RecordedRun:
     projected: float
     complete: bool
     where: str
+    # the longest single training of the record, projected: one cell's bars, or the longest Keras
+    # fit of one cell; 0 when no cell's training ran to its end. A notebook of eight 8-minute fits compared side by side is an hour of
+    # training, but early stopping (GL502) could only ever cut one 8-minute fit short.
+    longest_training: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -135,9 +139,12 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
     widgets = _widget_texts(notebook)
     bars: list[_Bar] = []
     fits: list[tuple[float, float, bool, int]] = []
+    longest_training = 0.0
+    any_complete = False  # a record of interrupted trainings only proves nothing about one's length
     for cell in notebook["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code" or not _TRAINS.search(_source(cell)):
             continue
+        bars_before, fits_before = len(bars), len(fits)
         for output in cell.get("outputs") or ():
             if not isinstance(output, dict):
                 continue
@@ -148,6 +155,13 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
             text = widgets.get(model.get("model_id", "")) if isinstance(model, dict) else None
             if text:
                 bars += _bars(text)[-1:]
+        # a cell's bars are one run (an epoch each, or one bar for the whole run); its Keras fits
+        # are separate runs (a sweep in one cell)
+        cell_bars = sum(b.elapsed + (b.remaining or 0.0) for b in bars[bars_before:])
+        cell_fit = max((f[1] for f in fits[fits_before:]), default=0.0)
+        longest_training = max(longest_training, cell_bars + cell_fit)
+        any_complete = any_complete or (len(bars) + len(fits) > bars_before + fits_before and all(
+            b.done == b.total for b in bars[bars_before:]) and all(f[2] for f in fits[fits_before:]))
     if not bars and not fits:
         return None
     elapsed = sum(b.elapsed for b in bars) + sum(f[0] for f in fits)
@@ -160,7 +174,7 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
     if fits:
         epochs = sum(f[3] for f in fits)
         what.append(f"{epochs} Keras epoch{'s' if epochs != 1 else ''}")
-    return RecordedRun(elapsed, projected, complete, " and ".join(what))
+    return RecordedRun(elapsed, projected, complete, " and ".join(what), longest_training if any_complete else 0.0)
 
 
 def _source(cell: dict[str, Any]) -> str:

@@ -178,3 +178,36 @@ def test_len_of_a_data_name_and_the_largest_shown():
 def test_no_dataset_shown():
     assert notebook_record(notebook(FIT.replace("EPOCHS", "3"), [stream(keras_log(3, 5))])).dataset is None
     assert notebook_record(b"not json").dataset is None
+
+
+# ---- the longest single training (RecordedRun.longest_training, PER_FIT_CODES) -------------------
+
+def _fit_cell(log: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [stream(log)],
+            "source": FIT.splitlines(keepends=True)}
+
+
+def test_the_longest_single_training_is_recorded():
+    # two cells of 40-minute fits (a side-by-side comparison), then one cell that sweeps two
+    # 30-minute fits: 2 h 20 min of training, of which no single fit lasted more than 40 minutes
+    sweep = keras_log(40, 45) + keras_log(40, 45)
+    found = recorded_run(notebook(FIT, [stream(sweep)], [_fit_cell(keras_log(40, 60)), _fit_cell(keras_log(40, 60))]))
+    assert found is not None and found.seconds == 40 * 60 * 2 + 30 * 60 * 2
+    assert found.longest_training == 40 * 60
+
+
+@pytest.mark.parametrize(("fits", "early_stopping_shown"), [([60, 60], False), ([150], True)],
+                         ids=["two-40-minute-fits", "one-100-minute-fit"])
+def test_early_stopping_needs_one_long_training(project, fits, early_stopping_shown):
+    """A notebook whose record adds up to over an hour is a detected long run, and mixed precision
+    (GL103) saves on every fit; early stopping (GL502) cuts one fit short, so it reports only when
+    one fit ran for an hour."""
+    source = 'import tensorflow as tf\nprint(tf.config.list_physical_devices("GPU"))\n' + TRAIN_NOTEBOOK_SOURCE.replace(
+        "epochs=200", "epochs=40")
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [stream(keras_log(40, seconds))],
+              "source": source.splitlines(keepends=True)} for seconds in fits]
+    project.write("train.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    _, out, _ = project.run("check", "--no-cache", "--format", "json")
+    shown = {f["code"] for f in json.loads(out) if f["impact"].get("long_run")}
+    assert "GL103" in shown
+    assert ("GL502" in shown) == early_stopping_shown

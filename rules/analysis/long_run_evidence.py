@@ -130,6 +130,14 @@ def reported_long_run(analysis: ModuleAnalysis, reported: set[str], display_path
     return file_long_run(analysis, display_path) if reported & DETECTION_CODES else ""
 
 
+def each_training_short(analysis: ModuleAnalysis) -> bool:
+    """A notebook's saved output shows every one of its trainings, projected to its end, under an
+    hour (recorded_run.RecordedRun.longest_training), however long they add up to: a rule whose
+    saving is a share of one fit (early stopping, PER_FIT_CODES) has no long run to cut short."""
+    recorded = analysis.facts.context.recorded_run
+    return recorded is not None and 0 < recorded.longest_training < MIN_RECORDED_SECONDS
+
+
 def file_long_run(analysis: ModuleAnalysis, display_path: str) -> str:
     """Why the file's run is evidently long, "" when nothing says so or the path names evaluation,
     inference or plots. Never raises."""
