@@ -28,7 +28,7 @@ class DiscoveryError(Exception):
 @dataclass(frozen=True)
 class _IgnoreFile:
     base: Path
-    spec: pathspec.GitIgnoreSpec
+    spec: pathspec.PathSpec
 
 
 def _is_file(path: Path) -> bool:
@@ -52,9 +52,22 @@ def _load_ignore_file(path: Path, base: Path) -> _IgnoreFile | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    return _IgnoreFile(base, _gitignore_spec(lines))
+
+
+def _gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
+    """A `.gitignore`'s patterns, the last matching one deciding, as git decides for each path it
+    meets on its walk. Not pathspec's GitIgnoreSpec: it lets a file pattern (`*`) beat a later
+    negated directory pattern (`!*/`), so the common whitelist `*`, `!*/`, `!*.*` hid every folder
+    (blind32: qiuqiangkong/audioset_tagging_cnn linted 0 files where git tracks them all). git's
+    other rule, that nothing inside an ignored folder comes back, holds because the walk never
+    enters an ignored folder."""
     import pathspec
 
-    return _IgnoreFile(base, pathspec.GitIgnoreSpec.from_lines(lines))
+    try:
+        return pathspec.PathSpec.from_lines("gitignore", lines)
+    except KeyError:  # pathspec before 1.0 names the same patterns "gitwildmatch"
+        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
 
 
 def _ancestor_ignore_files(directory: Path) -> list[_IgnoreFile]:

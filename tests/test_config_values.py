@@ -418,3 +418,23 @@ def test_a_string_joined_from_a_constant_and_a_literal():
         # a sum that is not two strings, or a part that is unknown, stays unknown
         assert resolved_value(cst.parse_expression("N + 1")) is NOT_LITERAL
         assert resolved_value(cst.parse_expression('unknown + "x"')) is NOT_LITERAL
+
+
+def test_subcommand_options_are_the_parsers_options():
+    """`sub = parser.add_subparsers()`, `train = sub.add_parser("train")`: its options are read
+    from the parser's `parse_args()`; an option two subcommands both define stays unknown."""
+    source = textwrap.dedent("""
+        import argparse
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers(dest="mode")
+        train = sub.add_parser("train")
+        train.add_argument("--early_stop", type=int, default=1000000)
+        train.add_argument("--batch_size", type=int, default=32)
+        infer = sub.add_parser("inference")
+        infer.add_argument("--batch_size", type=int, default=1)
+        args = parser.parse_args()
+    """)
+    module = cst.parse_module(source)
+    with resolving_values(ConfigValues(module)):
+        assert resolved_value(cst.parse_expression("args.early_stop")) == 1000000
+        assert resolved_value(cst.parse_expression("args.batch_size")) is NOT_LITERAL

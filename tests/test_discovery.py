@@ -32,6 +32,18 @@ def test_gitignore_above_the_linted_directory_applies(project):
     assert _names(project, "src") == ["src/y.py"]
 
 
+def test_a_whitelist_gitignore_follows_git(project):
+    """`*`, then `!*/` and `!*.*` (qiuqiangkong/audioset_tagging_cnn): everything is ignored except
+    folders and names with a dot, so git tracks pytorch/main.py; git decides each path by its last
+    matching pattern, and nothing inside an ignored folder comes back."""
+    (project.root / ".git").mkdir()
+    project.write(".gitignore", "*\n!*/\n!*.*\n*.pyc\n/build/\n!build/keep.py\n")
+    for relative in ("pytorch/main.py", "pytorch/utils/a.py", "top.py", "build/keep.py"):
+        _bad(project, relative)
+    assert _names(project) == ["pytorch/main.py", "pytorch/utils/a.py", "top.py"]
+    assert _names(project, "pytorch/main.py") == ["pytorch/main.py"]
+
+
 def test_extend_exclude_and_explicit_files(project):
     _bad(project, "a.py")
     _bad(project, "scratch/b.py")

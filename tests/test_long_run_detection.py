@@ -674,3 +674,61 @@ def test_an_epoch_loop_with_no_end(project, source, long):
     project.write("train.py", source)
     evidence = _evidence(project, "train.py")
     assert any("an epoch loop with no end" in reason for reason in evidence) is long, evidence
+
+
+BREAK_AT = """import argparse
+import torch
+
+parser = argparse.ArgumentParser()
+subparsers = parser.add_subparsers(dest="mode")
+parser_train = subparsers.add_parser("train")
+parser_train.add_argument("--early_stop", type=int, default=STOP)
+parser_infer = subparsers.add_parser("inference")
+parser_infer.add_argument("--checkpoint", type=str)
+args = parser.parse_args()
+
+
+def train(args):
+    early_stop = args.early_stop
+    model = Net().cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    iteration = 0
+    for batch in train_loader:
+        loss = model(batch["x"].cuda()).mean()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        print(loss.item())
+        if iteration == early_stop:
+            break
+        iteration += 1
+
+
+if __name__ == "__main__":
+    if args.mode == "train":
+        train(args)
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "evidence"),
+    [
+        # qiuqiangkong/audioset_tagging_cnn pytorch/main.py (blind32, post hoc): an endless sampler,
+        # the step count in a subcommand's option
+        (BREAK_AT.replace("STOP", "1000000"), "1,000,000 steps (the `if iteration == ...: break` of the training loop"),
+        (BREAK_AT.replace("STOP", "1000000").replace("iteration == early_stop", "iteration >= early_stop"), "1,000,000 steps"),
+        (BREAK_AT.replace("STOP", "2000"), None),  # short
+        # the break sits in an epoch loop: its counter may count every epoch's steps, the epochs end first
+        (BREAK_AT.replace("STOP", "1000000").replace("    for batch in train_loader:", "    for epoch in range(3):\n      for batch in train_loader:"), None),
+        # the counter grows in a nested loop: it does not count this loop's iterations
+        (BREAK_AT.replace("STOP", "1000000").replace("        iteration += 1\n", "        for _ in range(2):\n            iteration += 1\n"), None),
+    ],
+    ids=["equal", "at-least", "short", "in-an-epoch-loop", "nested-increment"],
+)
+def test_a_loop_that_breaks_at_a_step_count(project, source, evidence):
+    project.write("main.py", source)
+    found = _evidence(project, "main.py")
+    if evidence is None:
+        assert found <= {""}, found
+    else:
+        assert any(evidence in reason for reason in found), found

@@ -62,6 +62,11 @@ def expression_key(node: cst.BaseExpression | None) -> Key | None:
             return None
 
 
+# calls that make another receiver of a parser's options: argument groups, the subcommands'
+# action, and each subcommand's parser
+_PARSER_CHILDREN = frozenset({"add_argument_group", "add_mutually_exclusive_group", "add_subparsers", "add_parser"})
+
+
 @dataclass
 class ConfigIndex:
     imports: ImportTable = field(default_factory=ImportTable)
@@ -99,13 +104,22 @@ class ConfigIndex:
 
     # -- argparse ---------------------------------------------------------------------------
     def _receivers(self, parser: str) -> set[str]:
-        """The parser and its argument groups (`g = parser.add_argument_group(...)`)."""
+        """The parser, its argument groups (`g = parser.add_argument_group(...)`) and its
+        subcommands' parsers (`sub = parser.add_subparsers(...)`, `train = sub.add_parser("train")`:
+        `main.py train --early_stop 1000000`, qiuqiangkong/audioset_tagging_cnn). An option that two
+        subcommands both define is two matches, so it stays unknown."""
         names = {parser}
-        for name, values in self.bindings.items():
-            if len(values) == 1 and isinstance(values[0], cst.Call) and isinstance(values[0].func, cst.Attribute):
+        grown = True
+        while grown:
+            grown = False
+            for name, values in self.bindings.items():
+                if name in names or len(values) != 1 or not isinstance(values[0], cst.Call) \
+                        or not isinstance(values[0].func, cst.Attribute):
+                    continue
                 func = values[0].func
-                if func.attr.value in ("add_argument_group", "add_mutually_exclusive_group") and terminal_name(func.value) == parser:
+                if func.attr.value in _PARSER_CHILDREN and terminal_name(func.value) in names:
                     names.add(name)
+                    grown = True
         return names
 
     def argparse_call(self, parser: str, dest: str) -> cst.Call | None:

@@ -65,7 +65,8 @@ from greenlint.rules.analysis.model_size import small_data, small_workload
 from greenlint.rules.analysis.run_length_settings import count_of, named_lengths, settings, unit_of
 from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.scope_facts import is_test_module, module_trains, training_step_loops
-from greenlint.rules.analysis.while_bounds import MAX_WHILE_BOUND, endless_loop, increment_depth, while_counter
+from greenlint.rules.analysis.while_bounds import (MAX_WHILE_BOUND, break_bound, endless_loop, increment_depth,
+                                                   while_counter)
 from greenlint.rules.analysis.tpu import tpu_evidence
 
 MIN_STEPS = 50_000
@@ -264,13 +265,15 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
     facts = analysis.facts
     for loop in training_step_loops(analysis):
         node = loop.node
+        outers = loop.enclosing()[1:]
         if isinstance(node, cst.For):
             steps = range_length(node.iter, facts)
             if steps is not None and _iterates_steps(node, steps):
                 yield steps, "steps", _where(node.iter, analysis, "a training loop over `range`")
+            elif steps is None and not outers:
+                yield from _break_length(node, analysis)
         elif isinstance(node, cst.While):
             yield from _while_length(node, analysis, around_step=False)
-        outers = loop.enclosing()[1:]
         for outer in outers:
             if isinstance(outer.node, cst.For):
                 epochs = range_length(outer.node.iter, facts)
@@ -358,6 +361,20 @@ def _while_length(node: cst.While, analysis: ModuleAnalysis, around_step: bool):
     unit = ("steps" if depth >= 1 else "epochs") if around_step else ("steps" if depth == 0 else None)
     if unit is not None:
         yield count, unit, _where(bound, analysis, f"the `while {counter} < ...` loop")
+
+
+def _break_length(node: cst.For, analysis: ModuleAnalysis):  # noqa: ANN202 - (count, unit, where)
+    """A training-step loop over a loader, in no epoch loop, that ends itself at a step count
+    (`if iteration == early_stop: break`, while_bounds.break_bound): the loader is endless (a
+    sampler that never runs out), the bound is the run's steps. Inside an epoch loop the counter
+    usually counts every epoch's steps and the epochs may end first, so it is not read there."""
+    found = break_bound(node)
+    if found is None:
+        return
+    counter, bound = found
+    count = count_of(bound, analysis)
+    if count is not None and 0 < count < MAX_WHILE_BOUND:
+        yield count, "steps", _where(bound, analysis, f"the `if {counter} == ...: break` of the training loop")
 
 
 def _keras_steps(call: cst.Call, analysis: ModuleAnalysis) -> int | None:

@@ -7,6 +7,11 @@ long_run_evidence.py reads the bound as steps when the counter grows once per ba
 training-step loop, or in a while loop that is itself the step loop) and as epochs when it grows
 once per pass of a while loop around the step loop. Anything else (a counter changed elsewhere, a
 second counter, `while True` with a `break`) is no length.
+
+Session 16: the same counter read from the other end, a loop over an endless loader that stops
+itself at a step count (qiuqiangkong/audioset_tagging_cnn's `for batch_data_dict in train_loader:`
+... `if iteration == early_stop: break` ... `iteration += 1`, with `--early_stop=1000000` in its
+launch script; break_bound).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ class _LoopDepth(cst.CSTVisitor):
         return False
 
 
-def increment_depth(node: cst.While, counter: str) -> int | None:
+def increment_depth(node: cst.While | cst.For, counter: str) -> int | None:
     """How many loops inside the while loop the counter's one increment sits (0: in the while's
     own body); None when it is not incremented exactly once by a constant (`i += 1`, `i = i + 1`)."""
     found: list[int] = []
@@ -129,3 +134,39 @@ def endless_loop(node: cst.For | cst.While) -> str | None:
     for statement in node.body.body:
         statement.visit(_Ends())
     return None if ends else what
+
+
+def break_bound(node: cst.For) -> tuple[str, cst.BaseExpression] | None:
+    """(counter, bound) of a loop that ends itself at a count: an `if counter == bound: break` (or
+    `>=`, or the bound on the left) in the loop's own body, with the counter's one increment there
+    too (`counter += 1`), so the bound counts the loop's iterations. None for anything else: a
+    break under another test, a counter grown inside a nested loop or set twice."""
+    for statement in node.body.body:
+        if not isinstance(statement, cst.If) or statement.orelse is not None or not _breaks(statement.body):
+            continue
+        found = _counted_test(statement.test)
+        if found is not None and increment_depth(node, found[0]) == 0:
+            return found
+    return None
+
+
+def _breaks(body: cst.BaseSuite) -> bool:
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    for statement in statements:
+        small = statement.body if isinstance(statement, cst.SimpleStatementLine) else (
+            statement.body if isinstance(statement, cst.SimpleStatementSuite) else ())
+        if any(isinstance(item, cst.Break) for item in small):
+            return True
+    return False
+
+
+def _counted_test(test: cst.BaseExpression) -> tuple[str, cst.BaseExpression] | None:
+    """`counter == bound`, `counter >= bound` or `bound <= counter` / `bound == counter`."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    operator, right = test.comparisons[0].operator, test.comparisons[0].comparator
+    if isinstance(test.left, cst.Name) and isinstance(operator, (cst.Equal, cst.GreaterThanEqual)):
+        return test.left.value, right
+    if isinstance(right, cst.Name) and isinstance(operator, (cst.Equal, cst.LessThanEqual)):
+        return right.value, test.left
+    return None
