@@ -358,12 +358,21 @@ def _deep_cnn(analysis: ModuleAnalysis, conv: str) -> bool:
 
 
 def _project_cnn_builder(analysis: ModuleAnalysis) -> str | None:
-    """`mobilenet_v2(pretrained=True)` bound by `from .mbnetv2 import mobilenet_v2`: the project's own
-    copy of a torchvision CNN, named as torchvision names it (duonglong289/age-gender@36424fe
+    """`mobilenet_v2(pretrained=True)` bound by `from .mbnetv2 import mobilenet_v2`, or
+    `densenet.DenseNet(...)` after `import densenet`: the project's own CNN, named as torchvision
+    names its family (duonglong289/age-gender@36424fe
     models/net.py:61, blind3). Only names imported from a project module (or by a relative import
     the analysis does not resolve); a library's function of that name is conv_evidence's."""
+    local_modules = analysis.facts.context.local_modules
     for site in analysis.facts.calls:
         func = site.node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            # `densenet.DenseNet(growthRate=12, ...)` after `import densenet`, a module of the
+            # project (bamos/densenet.pytorch train.py, blind31, post hoc)
+            module = (site.qualname or "").rpartition(".")[0]
+            if module in local_modules and func.attr.value.lower().startswith(CNN_BUILDERS):
+                return f"builds `{func.value.value}.{func.attr.value}` (a CNN from the project's own modules)"
+            continue
         if not isinstance(func, cst.Name):
             continue
         name = func.value.lower()

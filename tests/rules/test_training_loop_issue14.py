@@ -446,3 +446,34 @@ def test_gl403_project_cnn_builder_named_like_torchvision():
 
 def test_gl403_project_builder_with_another_name_is_no_cnn_evidence():
     assert rows("GL403", PROJECT_CNN.replace("BUILDER", "build_backbone")) == []
+
+
+# bamos/densenet.pytorch train.py (blind31, post hoc): `import densenet` (a module of the project),
+# `densenet.DenseNet(growthRate=12, depth=100, ...)` trained on RandomCrop(32) CIFAR for 300 epochs
+MODULE_CNN = """
+import torch
+import torchvision.transforms as transforms
+import MODULE
+
+train_transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.ToTensor()])
+net = MODULE.CLASS(growthRate=12, depth=100).cuda()
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+for epoch in range(300):
+    for data, target in loader:
+        loss = torch.nn.functional.cross_entropy(net(data.cuda()), target.cuda())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+@pytest.mark.parametrize(("module", "cls", "reported"), [
+    ("densenet", "DenseNet", True),
+    ("densenet", "Trainer", False),  # not named after a CNN family
+    ("torch_densenet", "DenseNet", False),  # not a module of the project: unknown
+], ids=["project-cnn", "not-a-cnn-name", "not-a-project-module"])
+def test_gl403_a_cnn_class_of_a_project_module(project, module, cls, reported):
+    project.write("densenet.py", "import torch.nn as nn\n\nclass DenseNet(nn.Module):\n    pass\n")
+    project.write("train.py", MODULE_CNN.replace("MODULE", module).replace("CLASS", cls))
+    found = [f for f in project.findings("--no-cache", "--preview", "--select", "GL403", "train.py")]
+    assert bool(found) is reported, found
