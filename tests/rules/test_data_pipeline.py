@@ -596,6 +596,17 @@ def test_gl306_traps_stay_silent(loader):
     assert count(source, "GL306") == 0
 
 
+def test_gl306_one_worker_for_the_training_loader():
+    """`num_workers=1` (xuebinqin/U-2-Net u2net_train.py, blind33 post hoc): one worker prepares
+    every decoded item on one core. Two workers, or one for an evaluation loader, stay silent."""
+    one = dedent(IMAGE_DATASET) + "loader = DataLoader(Images(paths, tf), batch_size=12, num_workers=1)\n" + dedent(GPU_LOOP)
+    assert count(one, "GL306") == 1
+    assert "one worker process" in findings(one, "GL306")[0].message
+    assert count(one.replace("num_workers=1", "num_workers=2"), "GL306") == 0
+    evaluation = one.replace("loader = DataLoader(", "test_loader = DataLoader(")
+    assert count(evaluation, "GL306") == 0
+
+
 def test_gl306_silent_for_datasets_that_only_index_memory():
     assert count(join("""
         import torch
