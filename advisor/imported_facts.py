@@ -42,6 +42,7 @@ class ImportedFacts:
     grad_off: dict[str, str] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)
     file_datasets: dict[str, str] = field(default_factory=dict)
+    conv_classes: dict[str, str] = field(default_factory=dict)
     gpu_trainers: dict[str, str] = field(default_factory=dict)
     validating_classes: set[str] = field(default_factory=set)
     # (phrase, side): the first imported transform or dataset that gives images one size
@@ -142,6 +143,9 @@ class ImportedFacts:
         for name, phrase in exports.file_datasets.items():
             if keep(name):
                 self.file_datasets[f"{module}.{name}"] = f"{phrase} in {shown}"
+        for name in exports.conv_classes:
+            if keep(name):
+                self.conv_classes[f"{module}.{name}"] = shown
         for name in exports.validating_classes:
             if keep(name):
                 self.validating_classes.add(f"{module}.{name}")

@@ -68,6 +68,9 @@ class ModuleExports:
     # Python generators among them. A Keras fit over one runs that work in one thread (GL306)
     per_item_work: dict[str, str] = field(default_factory=dict)
     batch_generators: list[str] = field(default_factory=list)
+    # model classes (subclasses) of a module that builds convolutions (`nn.Conv2d` anywhere in it):
+    # "BiSeNet", "U2NET". A script that trains one trains a CNN (GL403's cuDNN autotuner)
+    conv_classes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +90,7 @@ class ModuleExports:
             (exports.step_functions, list), (exports.loop_functions, list),
             (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
             (exports.gpu_trainers, dict), (exports.validating_classes, list), (exports.fixed_size_inputs, dict),
-            (exports.per_item_work, dict), (exports.batch_generators, list),
+            (exports.per_item_work, dict), (exports.batch_generators, list), (exports.conv_classes, list),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -237,6 +240,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     validates = "validation_step" in text or "val_dataloader" in text
     # early stopping, or a learning-rate schedule that may need its full length, set up in the module
     validates = validates and not any(w in text.lower().replace("_", "") for w in ("earlystop", "scheduler", "onecycle", "cosine"))
+    convolutional = "Conv" in text and _builds_convolutions(tree)
     own_names: list[str] = []
     class_devices: dict[str, dict[str, str]] = {}
     class_constants: dict[str, dict[str, Any]] = {}
@@ -259,6 +263,8 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                 exports.grad_off[statement.name] = f"`{statement.name}` switches autograd off"
         elif isinstance(statement, ast.ClassDef):
             own_names.append(statement.name)
+            if convolutional and statement.bases:
+                exports.conv_classes.append(statement.name)
             for method in statement.body if half else ():
                 if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     how = _runs_half(method.body, resolve)
@@ -338,3 +344,17 @@ def _public_names(tree: ast.Module, own_names: list[str], bindings: dict[str, st
                     return [literal]
     names = {n for n in own_names if not n.startswith("_")} | {n for n in bindings if not n.startswith("_")}
     return sorted(names)
+
+
+_CONVOLUTIONS = frozenset({"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"})
+
+
+def _builds_convolutions(tree: ast.Module) -> bool:
+    """Does the module call `nn.Conv2d(...)` (any spelling ending in a PyTorch convolution layer)?"""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in _CONVOLUTIONS:
+                return True
+    return False

@@ -43,7 +43,7 @@ from greenlint.training_callers import calling_files, cnn_training_caller, cudnn
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 10  # 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
+_INDEX_FORMAT = 11  # 11: convolutional model classes; 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
 
 
 def find_project_root(paths: list[Path]) -> Path:
@@ -265,6 +265,8 @@ class ProjectIndex:
             words.append("cuda")  # the imported training function's device counts here (GL306)
         if builder.file_datasets:
             words.append("__getitem__")  # the imported dataset's per-item reading counts here (GL306)
+        if builder.conv_classes:
+            words.append("Conv2d")  # the imported model's convolutions count here (GL403)
         if any(q.split(".", 1)[0] == "torch" for q in builder.star_bindings.values()):
             words.append("import torch")
         loader_consumers = gpu_training_consumers(self, path, text) if text else {}
@@ -319,6 +321,7 @@ class ProjectIndex:
             grad_off=builder.grad_off,
             constants=builder.constants,
             file_datasets=builder.file_datasets,
+            conv_classes=builder.conv_classes,
             gpu_trainers=builder.gpu_trainers,
             fixed_size_inputs=builder.fixed_size_inputs,
             per_item_work=builder.per_item_work,

@@ -299,6 +299,12 @@ def fixed_input_size_evidence(analysis: ModuleAnalysis, min_side: int | None = N
                 size = literal_value(argument(site.node, "size", 0))
                 if isinstance(size, (tuple, list)) and len(size) == 2 or qualname.startswith("albumentations."):
                     found.append(("resizes inputs to a fixed size (`Resize((h, w))`)", _side(argument(site.node, "size", 0))))
+        elif last in _CROPS and qualname.rpartition(".")[0] in analysis.facts.context.local_modules:
+            # the project's own crop transform with a literal size (xuebinqin/U-2-Net's
+            # `RandomCrop(288)` from data_loader.py, blind33 post hoc): a size it cannot read is no evidence
+            side = _side(argument(site.node, "output_size", 0))
+            if side is not None:
+                found.append((f"crops inputs to a fixed size (`{last}({side})` of the project)", side))
         elif qualname in _TENSOR_FACTORIES and site.loop is not None and any(lp.does_training for lp in site.loop.enclosing()):
             # synthetic inputs made in the training loop (a dummy tensor for a shape check proves nothing)
             sizes = [literal_value(arg.value) for arg in site.node.args if arg.keyword is None and not arg.star]

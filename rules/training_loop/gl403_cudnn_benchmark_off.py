@@ -180,10 +180,11 @@ class CudnnBenchmarkOff(Rule):
     summary = "Convolutional model trained on a GPU at a fixed input size without `cudnn.benchmark = True`"
     detects = """
         A module with a training loop (backward + optimizer step) that puts work on a CUDA GPU, builds
-        a convolutional model (`nn.Conv1d/2d/3d`, a torchvision/timm CNN builder, or the project's own
-        copy of one imported under its torchvision name, such as `mobilenet_v2`), shows that the
-        inputs have one size (a fixed-size dataset such as STL10, crop or `Resize((h, w))` transforms,
-        literal-sized tensors), and never turns `torch.backends.cudnn.benchmark` on. Reported at the
+        a convolutional model (`nn.Conv1d/2d/3d`, a torchvision/timm CNN builder, the project's own
+        copy of one imported under its torchvision name, such as `mobilenet_v2`, or a model class of
+        a project module that builds convolutions, such as `from model import BiSeNet`), shows that
+        the inputs have one size (a fixed-size dataset such as STL10, crop or `Resize((h, w))`
+        transforms, the project's own crop class with a literal size, literal-sized tensors), and never turns `torch.backends.cudnn.benchmark` on. Reported at the
         outermost loop around the training step, where training starts; or, when the module forces
         the slow path with a literal `cudnn.benchmark = False`, `cudnn.deterministic = True` or
         `torch.use_deterministic_algorithms(True)` (a seeding block), at that statement: bit-exact
@@ -364,7 +365,12 @@ def _project_cnn_builder(analysis: ModuleAnalysis) -> str | None:
     models/net.py:61, blind3). Only names imported from a project module (or by a relative import
     the analysis does not resolve); a library's function of that name is conv_evidence's."""
     local_modules = analysis.facts.context.local_modules
+    conv_classes = analysis.facts.context.conv_classes
     for site in analysis.facts.calls:
+        if site.qualname in conv_classes:
+            # `BiSeNet(n_classes=19)` from model.py, whose layers are `nn.Conv2d`s
+            # (zllrunning/face-parsing.PyTorch, xuebinqin/U-2-Net: blind33, post hoc)
+            return f"builds `{site.qualname.rsplit('.', 1)[-1]}` (a convolutional model of {conv_classes[site.qualname]})"
         func = site.node.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             # `densenet.DenseNet(growthRate=12, ...)` after `import densenet`, a module of the

@@ -477,3 +477,50 @@ def test_gl403_a_cnn_class_of_a_project_module(project, module, cls, reported):
     project.write("train.py", MODULE_CNN.replace("MODULE", module).replace("CLASS", cls))
     found = [f for f in project.findings("--no-cache", "--preview", "--select", "GL403", "train.py")]
     assert bool(found) is reported, found
+
+
+# xuebinqin/U-2-Net u2net_train.py (blind33, post hoc): `from model import U2NET` (a module whose
+# layers are `nn.Conv2d`s) and the project's own `RandomCrop(288)` from data_loader.py
+U2NET_TRAIN = """
+import torch
+from torchvision import transforms
+from data_loader import RescaleT, RandomCrop, SalObjDataset
+from model import U2NET
+
+dataset = SalObjDataset(transform=transforms.Compose([RescaleT(320), RandomCrop(CROP)]))
+net = U2NET(3, 1).cuda()
+optimizer = torch.optim.Adam(net.parameters())
+for epoch in range(100000):
+    for data in loader:
+        loss = net(data["image"].cuda()).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+DATA_LOADER = """
+class RescaleT(object):
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+class RandomCrop(object):
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+class SalObjDataset:
+    pass
+"""
+
+
+@pytest.mark.parametrize(("model_module", "crop", "reported"), [
+    ("import torch.nn as nn\n\nclass U2NET(nn.Module):\n    def __init__(self, i, o):\n        self.c = nn.Conv2d(i, o, 3)\n", "288", True),
+    # a model module without convolutions (an MLP): no CNN
+    ("import torch.nn as nn\n\nclass U2NET(nn.Module):\n    def __init__(self, i, o):\n        self.c = nn.Linear(i, o)\n", "288", False),
+    # a crop size it cannot read is no fixed-size evidence
+    ("import torch.nn as nn\n\nclass U2NET(nn.Module):\n    def __init__(self, i, o):\n        self.c = nn.Conv2d(i, o, 3)\n", "size", False),
+], ids=["conv-model-fixed-crop", "no-convolutions", "unknown-crop"])
+def test_gl403_a_convolutional_model_class_and_crop_of_the_project(project, model_module, crop, reported):
+    project.write("model.py", model_module)
+    project.write("data_loader.py", DATA_LOADER)
+    project.write("u2net_train.py", U2NET_TRAIN.replace("CROP", crop))
+    found = project.findings("--no-cache", "--preview", "--select", "GL403", "u2net_train.py")
+    assert bool(found) is reported, found
