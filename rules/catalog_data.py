@@ -53,7 +53,7 @@ ENTRIES = (
     ('GL418', False, False, (('zero_grad',), ('%', 'accum', 'update_freq')), 'greenlint.rules.training_loop.gl418_gradients_zeroed_inside_accumulation'),
     ('GL419', True, False, (('tensorflow',), ('gradient(',), ('apply_gradients',)), 'greenlint.rules.training_loop.gl419_tf_eager_training_step'),
     ('GL501', True, False, (('GridSearchCV(', 'ParameterGrid(', 'in [', 'product('), ('GridSearchCV(', 'ParameterGrid(', '.fit(', 'train(')), 'greenlint.rules.experiment.gl501_exhaustive_grid_search'),
-    ('GL502', True, False, (('fit(', 'Trainer(', 'backward('), ('validation_data', 'validation_split', 'eval_strategy', 'evaluation_strategy', 'max_epochs', 'val', 'eval')), 'greenlint.rules.experiment.gl502_no_early_stopping'),
+    ('GL502', True, False, (('fit(', 'fit_generator(', 'Trainer(', 'backward('), ('validation_data', 'validation_split', 'eval_strategy', 'evaluation_strategy', 'max_epochs', 'val', 'eval')), 'greenlint.rules.experiment.gl502_no_early_stopping'),
     ('GL503', True, False, (('epoch',), ('backward(', 'fit(', 'enable_checkpointing', 'save_strategy'), ('step(', 'fit(', 'enable_checkpointing', 'save_strategy')), 'greenlint.rules.experiment.gl503_no_checkpointing'),
     ('GL504', True, False, (('wandb', 'add_histogram', 'add_image', 'add_figure', 'add_video', 'add_embedding', 'mlflow', 'logging_steps', 'log_every_n_steps', 'print(', 'info('), ('backward(', 'wandb.watch', 'logging_steps', 'log_every_n_steps'), ('step(', 'wandb.watch', 'logging_steps', 'log_every_n_steps')), 'greenlint.rules.experiment.gl504_heavy_per_step_logging'),
     ('GL505', False, False, (('optuna', 'ray.tune', 'ray import tune'), ('optimize(', 'tune.run(', 'Tuner(')), 'greenlint.rules.experiment.gl505_search_without_pruning'),

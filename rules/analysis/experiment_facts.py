@@ -65,10 +65,17 @@ def imports_any(facts: ModuleFacts, roots: tuple[str, ...]) -> bool:
     return any(value.split(".", 1)[0] in roots for value in facts.imports.bindings.values())
 
 
+def keras_epochs(call: cst.Call) -> cst.BaseExpression | None:
+    """A Keras fit's epoch count: `epochs=`, or Keras 1's `nb_epoch=` (stratospark/food-101-keras,
+    2017: `fit_generator(..., samples_per_epoch=..., nb_epoch=100)`, blind33 post hoc)."""
+    found = argument(call, "epochs")
+    return found if found is not None else argument(call, "nb_epoch")
+
+
 def is_keras_fit(site: CallSite, facts: ModuleFacts) -> bool:
     """`model.fit(...)` (or Keras 2's `fit_generator`) in a module that imports Keras/TensorFlow,
-    with an `epochs=` argument."""
-    return site.attr in ("fit", "fit_generator") and site.is_method_call and argument(site.node, "epochs") is not None and imports_any(facts, KERAS_ROOTS)
+    with an `epochs=` (Keras 1: `nb_epoch=`) argument."""
+    return site.attr in ("fit", "fit_generator") and site.is_method_call and keras_epochs(site.node) is not None and imports_any(facts, KERAS_ROOTS)
 
 
 def is_hf_trainer(qualname: str | None) -> bool:

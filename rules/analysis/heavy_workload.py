@@ -12,7 +12,7 @@ evidence GL101 still reports, below the default impact threshold (`--min-impact 
 
 Evidence, each read from the module's own code (literals, constants, argparse defaults, config
 values through `literals.resolved_value`); the first found is the reason:
-- a large zoo architecture (torchvision/timm/hub/segmentation_models_pytorch): ResNet-50 and
+- a large zoo architecture (torchvision/timm/hub/segmentation_models_pytorch/Keras applications): ResNet-50 and
   deeper, ResNeXt, Wide ResNet, VGG, DenseNet, EfficientNet, RegNet, Inception, ViT/DeiT/BEiT,
   Swin, ConvNeXt, segmentation and detection models; any other zoo CNN (ResNet-18, MobileNet) only
   when it sees inputs of at least `MIN_IMAGE_SIDE` pixels;
@@ -67,7 +67,8 @@ _HEAVY_ZOO = re.compile(
     re.IGNORECASE,
 )
 _MID_ZOO = re.compile(r"^resnet_?(18|34)$", re.IGNORECASE)
-_ZOO_PREFIXES = ("torchvision.models.", "timm.create_model", "torch.hub.load", "segmentation_models_pytorch.")
+_ZOO_PREFIXES = ("torchvision.models.", "timm.create_model", "torch.hub.load", "segmentation_models_pytorch.",
+                 "keras.applications.", "tensorflow.keras.applications.", "tf_keras.applications.")
 # checkpoints too small to count as evidence (bert-tiny, bert-mini, t5-small, ...)
 _TINY_CHECKPOINT = re.compile(r"(tiny|mini|small|micro|nano)", re.IGNORECASE)
 _NOT_A_MODEL = re.compile(r"(Tokenizer|Config|Processor|FeatureExtractor|ImageProcessor)", re.IGNORECASE)
@@ -200,6 +201,11 @@ def _zoo_name(site: CallSite, qualname: str) -> str:
     if qualname.startswith("segmentation_models_pytorch."):
         last = qualname.rsplit(".", 1)[-1]
         return last if last[:1].isupper() else ""
+    if ".applications." in qualname:
+        # Keras applications: `InceptionV3(weights="imagenet")` -> "inceptionv3" (stratospark/food-101-keras,
+        # blind33 post hoc); `preprocess_input` and the other helpers are not networks
+        last = qualname.rsplit(".", 1)[-1]
+        return last.lower() if last[:1].isupper() else ""
     return ""
 
 

@@ -298,7 +298,7 @@ def _lengths(analysis: ModuleAnalysis):  # noqa: ANN202 - an iterator of (count,
         elif is_keras_fit(site, facts):
             if fit_stops_early(site.node, facts):
                 continue  # this fit's callbacks stop it early: its epochs are a cap
-            keywords = (("epochs", "epochs"),)
+            keywords = (("epochs", "epochs"), ("nb_epoch", "epochs"))
             steps = _keras_steps(site.node, analysis)
             if steps is not None:
                 yield steps, "steps", f"`steps_per_epoch=` x `epochs=` of `{site.attr}(...)`"

@@ -19,7 +19,7 @@ from greenlint.rules.analysis.data_pipeline_facts import (
 )
 from greenlint.rules.analysis.dataset_cost import classify_dataset, heavy_getitem
 from greenlint.rules.analysis.loader_frequency import single_pass
-from greenlint.rules.analysis.experiment_facts import KERAS_ROOTS, imports_any, int_value
+from greenlint.rules.analysis.experiment_facts import KERAS_ROOTS, imports_any, int_value, keras_epochs
 from greenlint.rules.analysis.facts import ModuleFacts
 from greenlint.rules.analysis.frozen_backbone import frozen_backbone
 from greenlint.rules.analysis.keras_generators import generator_work
@@ -64,7 +64,7 @@ def _keras_file_iterators(analysis: ModuleAnalysis) -> Iterable[Report]:
             continue
         if has_double_star(site.node):
             continue
-        epochs = int_value(argument(site.node, "epochs"), facts)
+        epochs = int_value(keras_epochs(site.node), facts)
         first = int_value(argument(site.node, "initial_epoch"), facts) if argument(site.node, "initial_epoch") else 0
         if epochs is not None and first is not None:
             epochs -= first  # the second stage of a two-stage fit: `epochs=100, initial_epoch=50`

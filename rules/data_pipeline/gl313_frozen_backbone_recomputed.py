@@ -8,7 +8,7 @@ import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.data_pipeline_facts import in_test_code
-from greenlint.rules.analysis.experiment_facts import int_value
+from greenlint.rules.analysis.experiment_facts import int_value, keras_epochs
 from greenlint.rules.analysis.frozen_backbone import frozen_backbone, ignored_generator_augmentation, random_augmentation
 from greenlint.rules.analysis.literals import argument
 from greenlint.rules.base import Report, Rule
@@ -78,7 +78,7 @@ class FrozenBackboneRecomputed(Rule):
         for site in facts.calls:
             if site.attr != "fit" or not site.is_method_call or in_test_code(site):
                 continue
-            epochs = int_value(argument(site.node, "epochs"), facts)
+            epochs = int_value(keras_epochs(site.node), facts)
             if epochs is None or epochs < MIN_EPOCHS:
                 continue
             receiver = site.receiver

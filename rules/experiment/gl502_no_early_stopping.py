@@ -8,6 +8,7 @@ from dataclasses import replace
 import libcst as cst
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
+    keras_epochs,
     HF_TRAINING_ARGS,
     LIGHTNING_TRAINERS,
     configured_source,
@@ -148,7 +149,7 @@ class NoEarlyStopping(Rule):
     # the epochs saved are a share of the whole run
     impact = RuleImpact(size=EARLY_STOPPING_SIZE, frequency="run-wide")
     trigger = (
-        ("fit(", "Trainer(", "backward("),
+        ("fit(", "fit_generator(", "Trainer(", "backward("),
         ("validation_data", "validation_split", "eval_strategy", "evaluation_strategy", "max_epochs", "val", "eval"),
     )
 
@@ -236,18 +237,24 @@ def _known_without_stopping(node: cst.BaseExpression | None, facts: ModuleFacts)
     if elements is None:
         return False
     for element in elements:
-        qualname = known_callback(element, facts)
-        if qualname is None:
-            return False  # built somewhere we cannot see
-        if "earlystop" in qualname.lower().replace("_", ""):
-            return False
+        built = [element]
+        if isinstance(element, cst.Name) and element.value not in facts.imports.bindings:
+            # a script that rebinds `checkpointer = ModelCheckpoint(...)` before each of its fits
+            # (stratospark/food-101-keras, blind33 post hoc): every value it is given must be known
+            built = [value for target, value in facts.assignments if target == element.value] or built
+        for node in built:
+            qualname = known_callback(node, facts)
+            if qualname is None:
+                return False  # built somewhere we cannot see
+            if "earlystop" in qualname.lower().replace("_", ""):
+                return False
     return True
 
 
 def _keras(analysis: ModuleAnalysis, site: CallSite) -> Report | None:
     facts = analysis.facts
     call = site.node
-    epochs = int_value(argument(call, "epochs"), facts)
+    epochs = int_value(keras_epochs(call), facts)
     if epochs is None or epochs < KERAS_MIN_EPOCHS:
         return None
     # a dense network on vector data runs seconds per epoch: the saved epochs are worth nothing

@@ -8,6 +8,7 @@ import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.experiment_facts import (
+    keras_epochs,
     HF_TRAINING_ARGS,
     LIGHTNING_TRAINERS,
     configured_source,
@@ -183,10 +184,10 @@ class NoCheckpointing(Rule):
             if in_test_code(site) or _in_trial(site.function, trials):
                 continue
             if is_keras_fit(site, facts):
-                epochs = int_value(argument(call, "epochs"), facts)
+                epochs = int_value(keras_epochs(call), facts)
                 # a dense network on vector data retrains in seconds: nothing worth checkpointing
                 if epochs is not None and epochs >= MIN_EPOCHS and keras_model_weight(facts) != "light":
-                    source = configured_source(argument(call, "epochs"), facts)
+                    source = configured_source(keras_epochs(call), facts)
                     yield Report(call, _fit_message(epochs, source, fit_framework(site, facts), stops_early(facts)))
             elif site.qualname in LIGHTNING_TRAINERS and not has_double_star(call):
                 epochs = int_value(argument(call, "max_epochs"), facts)
