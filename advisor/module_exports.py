@@ -265,6 +265,16 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             own_names.append(statement.name)
             if convolutional and statement.bases:
                 exports.conv_classes.append(statement.name)
+            for method in statement.body if trains else ():
+                # a model class whose method runs the training step (hzwer/ECCV2022-RIFE's
+                # `Model.update`: backward and `optimG.step()`; blind34, post hoc): a loop that calls
+                # it on an instance trains, as a loop calling a step function does
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and not method.name.startswith("__"):
+                    kind = _training_kind(method)
+                    if kind == "step":
+                        exports.step_functions.append(f"{statement.name}.{method.name}")
+                    elif kind == "loop":
+                        exports.loop_functions.append(f"{statement.name}.{method.name}")
             for method in statement.body if half else ():
                 if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     how = _runs_half(method.body, resolve)

@@ -732,3 +732,65 @@ def test_a_loop_that_breaks_at_a_step_count(project, source, evidence):
         assert found <= {""}, found
     else:
         assert any(evidence in reason for reason in found), found
+
+
+RIFE_MODEL = """
+import torch
+
+
+class Model:
+    def __init__(self, local_rank=-1):
+        self.flownet = IFNet().cuda()
+        self.optimG = torch.optim.AdamW(self.flownet.parameters(), lr=1e-6)
+
+    def update(self, imgs, gt, learning_rate=0, training=True):
+        pred = self.flownet(imgs)
+        loss = (pred - gt).abs().mean()
+        if training:
+            self.optimG.zero_grad()
+            loss.backward()
+            self.optimG.step()
+        return pred, {"loss": loss}
+"""
+RIFE_TRAIN = """
+import argparse
+import torch
+from model.RIFE import Model
+
+device = torch.device("cuda")
+
+
+def evaluate(model, val_data):
+    for i, data in enumerate(val_data):
+        pred, info = model.update(data.to(device), data.to(device), training=False)
+        print(info["loss"].cpu().numpy())
+
+
+def train(model, train_data, val_data, epochs):
+    for epoch in range(epochs):
+        for i, data in enumerate(train_data):
+            pred, info = model.update(data.to(device), data.to(device), 1e-4, training=True)
+            print(info["loss"].cpu().numpy())
+        evaluate(model, val_data)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epoch", default=300, type=int)
+    args = parser.parse_args()
+    model = Model(0)
+    train(model, train_data, val_data, args.epoch)
+"""
+
+
+def test_a_loop_calling_a_training_method_of_a_project_class_trains(project):
+    """hzwer/ECCV2022-RIFE train.py (blind34, post hoc): `model = Model(local_rank)` from
+    model/RIFE.py, whose `update()` runs backward and the optimizer step; the evaluation loop calls
+    the same method with `training=False` and is no training loop."""
+    project.write("model/__init__.py", "")
+    project.write("model/RIFE.py", RIFE_MODEL)
+    project.write("train.py", RIFE_TRAIN)
+    found = [f for f in project.findings("--no-cache") if f["filename"] == "train.py"]
+    assert any("300 epochs" in f["impact"].get("long_run", "") for f in found), found
+    rows = {f["location"]["row"] for f in found}
+    assert rows and all(row >= 15 for row in rows), found  # nothing in evaluate() (lines 9-12)

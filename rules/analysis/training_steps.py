@@ -7,6 +7,7 @@ functions, and the classification of every loop of a module's facts (`classify_t
 from __future__ import annotations
 
 import re
+import libcst as cst
 
 from greenlint.rules.analysis.facts import MAX_CALL_DEPTH, CallSite, FunctionInfo, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.names import dotted_name, terminal_name
@@ -88,8 +89,10 @@ class TrainingClassifier:
             fit = fit or is_fit_call(site)
             if imported_training:
                 # `train_step(model, batch)` imported from another module of the project
-                qualname = site.qualname or _star_qualname(site, context)
-                if qualname in context.step_functions:
+                qualname = site.qualname or _star_qualname(site, context) or _instance_method(site, self.facts)
+                if qualname in context.step_functions and _not_training(site):
+                    pass  # `model.update(imgs, gt, training=False)`: the same method evaluates
+                elif qualname in context.step_functions:
                     backward = step = True
                 elif qualname in context.loop_functions:
                     step_loop = True
@@ -173,3 +176,25 @@ def classify_training(facts: ModuleFacts) -> None:
     """Record the module's optimizer variables and mark every loop's training steps."""
     facts.optimizer_names = optimizer_variable_names(facts)
     TrainingClassifier(facts, facts.optimizer_names).classify()
+
+
+def _instance_method(site: CallSite, facts: ModuleFacts) -> str | None:
+    """`model.update(...)` where the module binds `model` once, to an instance of an imported class
+    (`model = Model(local_rank)`): "model.RIFE.Model.update"; None otherwise."""
+    receiver = site.receiver
+    if site.attr is None or not isinstance(receiver, cst.Name):
+        return None
+    values = [value for target, value in facts.assignments if target == receiver.value]
+    if len(values) != 1 or not isinstance(values[0], cst.Call):
+        return None
+    cls = facts.imports.resolve(values[0].func)
+    return f"{cls}.{site.attr}" if cls else None
+
+
+_TRAINING_SWITCHES = frozenset({"training", "train", "is_train", "is_training", "train_mode"})
+
+
+def _not_training(site: CallSite) -> bool:
+    """The call switches the step function's training off with a literal (`training=False`)."""
+    return any(arg.keyword is not None and arg.keyword.value in _TRAINING_SWITCHES
+               and isinstance(arg.value, cst.Name) and arg.value.value == "False" for arg in site.node.args)
