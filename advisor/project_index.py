@@ -278,7 +278,7 @@ class ProjectIndex:
             words.append("torch.compile")
         # a script with argparse, absl, HfArgumentParser or click options: the values the project's shell scripts,
         # READMEs and notebooks launch it with; an entry script: the processes a launcher starts it on
-        parses_options = any(word in text for word in ("add_argument", "DEFINE_", "HfArgumentParser", "click.option"))
+        parses_options = any(word in text for word in ("add_argument", "DEFINE_", "HfArgumentParser", "click.option", "Fire("))
         launched = self._launches.values_for(self._relative(path)) if parses_options else LaunchValues({}, {}, {})
         entry = not notebook and ("__main__" in text or parses_options)
         launch_processes = self._launches.processes_for(self._relative(path)) if entry else None

@@ -794,3 +794,41 @@ def test_a_loop_calling_a_training_method_of_a_project_class_trains(project):
     assert any("300 epochs" in f["impact"].get("long_run", "") for f in found), found
     rows = {f["location"]["row"] for f in found}
     assert rows and all(row >= 15 for row in rows), found  # nothing in evaluate() (lines 9-12)
+
+
+FIRE_TRAINER = """import fire
+import torch
+from transformers import AutoModelForCausalLM
+
+
+def train(base_model: str = DEFAULT, num_epochs: int = 3):
+    model = AutoModelForCausalLM.from_pretrained(base_model).cuda()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    for epoch in range(num_epochs):
+        for batch in loader:
+            loss = model(**batch).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            print(loss.item())
+
+
+if __name__ == "__main__":
+    fire.Fire(train)
+"""
+
+
+@pytest.mark.parametrize(("default", "readme", "long"), [
+    ('""', "```\npython finetune.py --base_model 'yahma/llama-7b-hf' --num_epochs=3\n```\n", True),
+    ('"meta-llama/Llama-2-7b-hf"', "", True),  # the parameter's default is the option's default
+    ('""', "```\npython finetune.py --base_model gpt2\n```\n", False),
+    ('""', "", False),  # no model known
+], ids=["launched", "default", "small-model", "unknown"])
+def test_fire_command_line_options(project, default, readme, long):
+    """AGI-Edgerunners/LLM-Adapters finetune.py (blind34, post hoc): `fire.Fire(train)` makes the
+    parameters of `train` options; the README launch names the model."""
+    project.write("finetune.py", FIRE_TRAINER.replace("DEFAULT", default))
+    if readme:
+        project.write("README.md", readme)
+    evidence = _evidence(project, "finetune.py")
+    assert any("7 billion parameters" in reason for reason in evidence) is long, evidence

@@ -84,6 +84,8 @@ class ConfigIndex:
     # parameter name -> the functions that declare it; function name -> the calls `name(...)`
     params: dict[str, list[cst.FunctionDef]] = field(default_factory=dict)
     calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
+    # `fire.Fire(train)` / `Fire(train)` calls: their function's parameters are options (config_fire.py)
+    fire_calls: list[cst.Call] = field(default_factory=list)
     # `self.config = config` in any method of any class: attribute -> the assigned expressions
     # (None for an augmented or unpacking assignment); followed only when there is exactly one
     self_bindings: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
@@ -323,6 +325,8 @@ class _Indexer(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if (func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else "") == "Fire":
+            self.index.fire_calls.append(node)
         if isinstance(func, cst.Name):
             self.index.calls_by_name.setdefault(func.value, []).append(node)
             parser = self._add_argument_alias(func.value)

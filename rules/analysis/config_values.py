@@ -33,6 +33,7 @@ from greenlint.rules.config_data import navigate, short, subscripts
 from greenlint.rules.analysis.config_file_values import CONFIG_LOADERS, MAX_DEPTH, ConfigFileReading, ConfigValue, LaunchedConfigs
 from greenlint.rules.analysis.config_argparse import launched_value, option_strings
 from greenlint.rules.analysis.config_click import click_option, forwarding_commands
+from greenlint.rules.analysis.config_fire import fire_entry, fire_options, fired_value, parameter_default
 from greenlint.rules.analysis.config_index import (
     ConfigIndex,
     Key,
@@ -242,7 +243,7 @@ class ConfigValues(ConfigFileReading):
         if len(functions) != 1 or depth > MAX_DEPTH:
             return None
         function = functions[0]
-        clicked = self._click_default(function, name, rest, depth)
+        clicked = self._click_default(function, name, rest, depth) or self._fire_default(function, name, rest, depth)
         if clicked is not None:
             return clicked
         calls = self.index.calls_by_name.get(function.name.value, [])
@@ -298,6 +299,22 @@ class ConfigValues(ConfigFileReading):
         shown = options[0] if options else name
         where = f"{self.shown}{self._line_suffix(repr(shown)[1:-1])}"
         return ConfigValue(value.value, f"`{shown}` defaults to {short(value.value)} ({value.source or where})")
+
+    def _fire_default(self, function: cst.FunctionDef, name: str, rest: Key, depth: int) -> ConfigValue | None:
+        """`fire.Fire(train)`: the value a launch passes as `--name`, else the parameter's default."""
+        if rest or not self.index.fire_calls or not fire_entry(function, self.index.fire_calls, self.index.imports.resolve):
+            return None
+        for option in fire_options(name):
+            launched = self._context.launch_options.get(option)
+            if launched is not None:
+                value = fired_value(launched[0])
+                return None if value is NOT_LITERAL else ConfigValue(value, f"`{option} {launched[0]}` in {launched[1]}")
+        default = parameter_default(function, name)
+        value = self._value_of(default, rest, depth + 1) if default is not None else None
+        if value is None:
+            return None
+        where = f"{self.shown}{self._line_suffix(f'def {function.name.value}(')}"
+        return ConfigValue(value.value, f"`--{name}` defaults to {short(value.value)} ({value.source or where})")
 
     def _value_of(self, expr: cst.BaseExpression, rest: Key, depth: int) -> ConfigValue | None:
         literal = literal_value(expr)
