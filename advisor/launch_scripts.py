@@ -316,13 +316,18 @@ def config_choices_for(launches: list[Launch], relative: str) -> dict[str, tuple
 
 def options_for(launches: list[Launch], relative: str) -> dict[str, tuple[str, str]]:
     """option -> (value, where) for the script at `relative` (posix, from the root): only the
-    options every launch of it passes with one literal value (no shell variable)."""
+    options every launch of it passes with one literal value (no shell variable); a flag every
+    launch passes without a value (`--fp16`) has the value "" (argparse's `store_true` reads it)."""
     mine = _launches_of(launches, relative)
     if not mine:
         return {}
     known: dict[str, tuple[str, str]] = {}
     for option, value in mine[0].options.items():
-        if value is None or "$" in value or "`" in value or "%" in value:  # a shell or cmd variable
+        if value is None:
+            if all(option in launch.options and launch.options[option] is None for launch in mine[1:]):
+                known[option] = ("", mine[0].where)
+            continue
+        if "$" in value or "`" in value or "%" in value:  # a shell or cmd variable
             continue
         if all(launch.options.get(option, None) == value for launch in mine[1:]):
             known[option] = (value, mine[0].where)

@@ -438,3 +438,46 @@ def test_subcommand_options_are_the_parsers_options():
     with resolving_values(ConfigValues(module)):
         assert resolved_value(cst.parse_expression("args.early_stop")) == 1000000
         assert resolved_value(cst.parse_expression("args.batch_size")) is NOT_LITERAL
+
+
+FLAG_GUARDED = """
+import argparse
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--fp16", action="store_true")
+parser.add_argument("--bf16", action="store_true")
+opt = parser.parse_args()
+fp16, bf16 = opt.fp16, opt.bf16
+if opt.fp16:
+    dtype16 = torch.float16
+elif opt.bf16:
+    dtype16 = torch.bfloat16
+scaler = torch.cuda.amp.GradScaler()
+model = Net().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    if opt.bf16 or opt.fp16:
+        with torch.amp.autocast(device_type="cuda", dtype=dtype16):
+            loss = model(x.cuda()).sum()
+    else:
+        loss = model(x.cuda()).sum()
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+"""
+
+
+def test_an_autocast_behind_flags_that_default_off(project):
+    """layumi/Person_reID_baseline_pytorch train.py's shape (blind35, post hoc): the autocast (and the
+    dtype it picks) runs only under `if opt.bf16 or opt.fp16:`, both `store_true` options: float32
+    unless a launch passes one; the unconditional GradScaler alone is no mixed precision."""
+    project.write("train.py", FLAG_GUARDED)
+    gl101 = messages(project.findings("--preview", "--select", "GL101", "--no-cache", "."), "GL101")
+    assert len(gl101) == 1 and "float32 by default" in gl101[0] and "`--bf16` defaults to False" in gl101[0], gl101
+    # a launch that passes the flag turns it on; a test the rule cannot read leaves it to the user
+    project.write("run.sh", "python train.py --bf16\n")
+    assert messages(project.findings("--preview", "--select", "GL101", "--no-cache", "."), "GL101") == []
+    (project.root / "run.sh").unlink()
+    project.write("train.py", FLAG_GUARDED.replace("if opt.bf16 or opt.fp16:", "if opt.bf16 or use_amp():"))
+    assert messages(project.findings("--preview", "--select", "GL101", "--no-cache", "."), "GL101") == []

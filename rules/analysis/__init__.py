@@ -37,7 +37,7 @@ class ModuleAnalysis:
 
     @cached_property
     def precision(self) -> PrecisionFacts:
-        return collect_precision_facts(self.facts)
+        return collect_precision_facts(self.facts, self.module)
 
     def invariance(self, loop: LoopInfo) -> InvarianceChecker:
         key = id(loop)

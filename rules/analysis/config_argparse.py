@@ -80,6 +80,12 @@ def launched_value(call: cst.Call, text: str) -> Any:
     actions, `nargs` and any other converter."""
     if any(a.star for a in call.args):
         return NOT_LITERAL
+    action = keyword_arg(call, "action")
+    if text == "" and action is not None and isinstance(action.value, cst.SimpleString):
+        # a flag passed without a value (`--fp16`): what its action stores
+        return {"store_true": True, "store_false": False}.get(action.value.evaluated_value, NOT_LITERAL)
+    if text == "":
+        return NOT_LITERAL
     for name in ("action", "nargs"):
         if keyword_arg(call, name) is not None:
             return NOT_LITERAL

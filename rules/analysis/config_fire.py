@@ -38,6 +38,8 @@ def fired_value(text: str) -> Any:
     """The value Fire gives a command-line word: a Python literal when it parses as one, else the text."""
     if any(mark in text for mark in "${"):
         return NOT_LITERAL
+    if text == "":
+        return True  # `--fp16` alone: Fire sets a flag to True
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):

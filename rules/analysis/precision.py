@@ -257,7 +257,7 @@ def _in_training_loop(site: CallSite) -> bool:
     return any(enclosing.is_training_step for enclosing in loop.enclosing())
 
 
-def collect_precision_facts(facts: ModuleFacts) -> PrecisionFacts:
+def collect_precision_facts(facts: ModuleFacts, module: cst.Module | None = None) -> PrecisionFacts:
     found: list[PrecisionFact] = []
     uses_float64 = False
     double_calls: list[CallSite] = []
@@ -291,4 +291,81 @@ def collect_precision_facts(facts: ModuleFacts) -> PrecisionFacts:
             found.extend(_keyword_facts(site))
         if site.is_method_call and site.attr == "double" and not site.node.args:
             double_calls.append(site)
+    if module is not None and any(f.state is Precision.ON and f.source in ("autocast", "grad-scaler")
+                                  and isinstance(f.node, cst.Call) for f in found):
+        found = _switched_by_default(found, module)
     return PrecisionFacts(tuple(found), uses_float64, tuple(double_calls))
+
+
+# the facts an `if` on a precision flag can switch off: the autocast, the scaler and the half dtype
+# it picks (`if fp16: dtype16 = torch.float16`)
+_SWITCHABLE = frozenset({"autocast", "grad-scaler", "half-dtype"})
+
+
+def _switched_by_default(found: list[PrecisionFact], module: cst.Module) -> list[PrecisionFact]:
+    """An autocast (or GradScaler) that runs only under `if opt.fp16 or opt.bf16:` where every flag
+    of the test is off by default (`store_true` options not passed by any launch): OFF, naming
+    where the defaults are set, as `autocast(enabled=args.amp)` is (layumi/Person_reID_baseline_pytorch
+    train.py, blind35 post hoc). A test it cannot read leaves the autocast as it was."""
+    guarded: dict[int, str] = {}
+
+    class _Ifs(cst.CSTVisitor):
+        def visit_If(self, node: cst.If) -> None:
+            detail = _off_by_default(node.test)
+            if detail:
+                for inner in _nodes_in(node.body):
+                    guarded.setdefault(id(inner), detail)
+
+    module.visit(_Ifs())
+    if not guarded:
+        return found
+    found = [PrecisionFact(Precision.OFF, f.source, f.node, guarded[id(f.node)])
+             if f.state is Precision.ON and f.source in _SWITCHABLE and id(f.node) in guarded else f for f in found]
+    autocasts = [f for f in found if f.source == "autocast"]
+    others_on = [f for f in found if f.state is not Precision.OFF and f.source not in _SWITCHABLE]
+    if autocasts and all(f.state is Precision.OFF for f in autocasts) and not others_on:
+        # a GradScaler built unconditionally scales float32 gradients: no mixed precision without
+        # the autocast it was made for (Person_reID's module-level `GradScaler()`)
+        detail = next(f.detail for f in autocasts if f.detail)
+        found = [PrecisionFact(Precision.OFF, f.source, f.node, f.detail or detail) if f.source == "grad-scaler" else f
+                 for f in found]
+    return found
+
+
+def _nodes_in(body: cst.CSTNode) -> list[cst.CSTNode]:
+    nodes: list[cst.CSTNode] = []
+
+    class _Nodes(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nodes.append(node)
+            return True
+
+    body.visit(_Nodes())
+    return nodes
+
+
+def _off_by_default(test: cst.BaseExpression) -> str:
+    """Where the defaults are set when `test` (a flag, or flags joined by `or`) is false with every
+    flag at its configured default; "" when any flag is unknown, true or a literal."""
+    operands: list[cst.BaseExpression] = []
+
+    def flatten(node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.BooleanOperation):
+            return isinstance(node.operator, cst.Or) and flatten(node.left) and flatten(node.right)
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            operands.append(node)
+            return True
+        return False
+
+    if not flatten(test):
+        return ""
+    sources: list[str] = []
+    for operand in operands:
+        if literal_value(operand) is not NOT_LITERAL or resolved_value(operand) is not False:
+            return ""
+        source = value_source(operand)
+        if not source:
+            return ""
+        if source not in sources:
+            sources.append(source)
+    return "; ".join(sources)
