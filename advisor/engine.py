@@ -282,8 +282,9 @@ def _run_rules_indexed(
     from greenlint.rules.analysis import ModuleAnalysis
     from greenlint.rules.analysis.config_values import ConfigValues
     from greenlint.rules.analysis.literals import resolving_values
-    from greenlint.rules import DETECTION_CODES, PER_FIT_CODES
-    from greenlint.rules.analysis.long_run_evidence import each_training_short, file_long_run, reported_long_run
+    from greenlint.rules import DETECTION_CODES
+    from greenlint.rules.analysis.detection_scope import detected_run_applies
+    from greenlint.rules.analysis.long_run_evidence import file_long_run, reported_long_run
     from greenlint.rules.impact_estimate import estimate
 
     findings: list[Finding] = []
@@ -338,8 +339,8 @@ def _run_rules_indexed(
                     fix=fix,
                     noqa_row=start.line,
                     impact=estimate(rule.impact, report.frequency, report.scale,
-                                    long_run if rule.code in DETECTION_CODES and not (
-                                        rule.code in PER_FIT_CODES and each_training_short(analysis)) else ""),
+                                    long_run if rule.code in DETECTION_CODES and detected_run_applies(rule.code, analysis)
+                                    else ""),
                 )
             )
     if not_run or no_fix:

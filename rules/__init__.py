@@ -61,6 +61,11 @@ RARELY_WORTH_WHEN_DETECTED: frozenset[str] = frozenset({"GL503", "GL414", "GL311
 # each_training_short), a detected long run made of many short fits does not show them. Session 16:
 # blind30's course notebook of eight 8-16 minute fits (1.2 h in all), 0 of 5 GL502 findings worth it.
 PER_FIT_CODES: frozenset[str] = frozenset({"GL502"})
+# Run-length rules whose waste needs several GPUs in one process (DataParallel): a detected long run
+# shows them only where the module shows the run uses two or more (rules/analysis/multi_gpu.py).
+# Session 16: GL408 24 of 83 over every blind verdict, right where the README or configs run on
+# 2-8 GPUs and wrong on one GPU (blind32's AudioSet and blind35's Person_reID on their defaults).
+MULTI_GPU_CODES: frozenset[str] = frozenset({"GL408"})
 # The run-length rules a detected long run (rules/analysis/long_run_evidence.py) shows.
 DETECTION_CODES: frozenset[str] = RUN_LENGTH_CODES - OUTSIDE_TRAINING_CODES - RARELY_WORTH_WHEN_DETECTED
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenlint.rules import DETECTION_CODES, NEVER_WORTH
+from greenlint.rules import DETECTION_CODES, MULTI_GPU_CODES, NEVER_WORTH, PER_FIT_CODES
 from greenlint.rules.base import FAMILIES, Rule
 from greenlint.rules.impact_estimate import rule_impact_sentence
 
@@ -10,6 +10,16 @@ _FIX_WORDS = {
     "safe": "safe: applied by `--fix`",
     "unsafe": "unsafe: changes numerics or behaviour, applied only with `--unsafe-fixes`",
     None: "none: advice only",
+}
+
+
+# what a detected long run needs besides its length before it shows these rules (detection_scope.py)
+_DETECTION_CONDITION = {
+    **{code: "; in a notebook, only when its saved output shows one training of an hour or more (early stopping "
+             "cuts one fit short)" for code in PER_FIT_CODES},
+    **{code: "; a detected run only where the module shows two or more GPUs (a GPU-id option such as "
+             "`--gpu_ids 0,1`, a GPU count of 2+, a launch on several processes): on one GPU DataParallel "
+             "replicates nothing" for code in MULTI_GPU_CODES},
 }
 
 
@@ -25,7 +35,7 @@ def _blocks(rule: Rule) -> list[tuple[str, str, object]]:
         elif rule.code in DETECTION_CODES:
             where = ("It also reports in the files named in `long-runs` (the scripts that run for hours) and in "
                      "files whose own code shows a long run (`detect-long-runs`, the default), whatever its "
-                     "estimated impact.")
+                     "estimated impact" + _DETECTION_CONDITION.get(rule.code, "") + ".")
         else:
             where = ("It also reports in the files named in `long-runs` (the scripts that run for hours), "
                      "whatever its estimated impact; a long run the detection finds in a file's code does not "

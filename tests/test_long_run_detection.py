@@ -832,3 +832,35 @@ def test_fire_command_line_options(project, default, readme, long):
         project.write("README.md", readme)
     evidence = _evidence(project, "finetune.py")
     assert any("7 billion parameters" in reason for reason in evidence) is long, evidence
+
+
+DATA_PARALLEL = """import argparse
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--gpu_ids", default=GPUS, type=str)
+parser.add_argument("--epochs", default=300, type=int)
+args = parser.parse_args()
+model = torch.nn.DataParallel(Net()).cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(args.epochs):
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+"""
+
+
+@pytest.mark.parametrize(("gpus", "readme", "shown"), [
+    ('"0,1,2,3"', "", True),  # the default lists four GPUs
+    ('"0"', "```\npython train.py --gpu_ids 0,1\n```\n", True),  # every launch passes two
+    ('"0"', "", False),  # one GPU: DataParallel calls the module directly
+], ids=["default-four", "launched-two", "one-gpu"])
+def test_dataparallel_on_a_detected_run_needs_several_gpus(project, gpus, readme, shown):
+    """GL408 on a detected long run (blind32's AudioSet, blind35's Person_reID, post hoc): only where
+    the module shows the run uses two or more GPUs."""
+    project.write("train.py", DATA_PARALLEL.replace("GPUS", gpus))
+    if readme:
+        project.write("README.md", readme)
+    assert ("GL408" in _shown(project).get("train.py", set())) is shown

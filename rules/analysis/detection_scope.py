@@ -1,0 +1,27 @@
+"""Which findings of a detected long run the run's length makes worth showing (session 16).
+
+A detected long run (long_run_evidence.py) shows the run-length rules (rules.DETECTION_CODES) in
+a file the user did not name. Two of them need more than a long run:
+- PER_FIT_CODES (early stopping) save a share of ONE training: a notebook whose saved output shows
+  every training under an hour has none to cut short (long_run_evidence.each_training_short);
+- MULTI_GPU_CODES (DataParallel instead of DDP) waste nothing on one GPU: they need evidence that
+  the run uses several (multi_gpu.py).
+Naming the file in `long-runs` still shows them: the user knows the run.
+"""
+
+from __future__ import annotations
+
+from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.long_run_evidence import each_training_short
+from greenlint.rules.analysis.multi_gpu import multi_gpu_evidence
+
+
+def detected_run_applies(code: str, analysis: ModuleAnalysis) -> bool:
+    """May a detected long run show this rule's findings in this module?"""
+    from greenlint.rules import MULTI_GPU_CODES, PER_FIT_CODES
+
+    if code in PER_FIT_CODES and each_training_short(analysis):
+        return False
+    if code in MULTI_GPU_CODES and not multi_gpu_evidence(analysis):
+        return False
+    return True
