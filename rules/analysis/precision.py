@@ -25,6 +25,7 @@ from greenlint.rules.analysis.literals import (
     resolved_value,
     value_source,
 )
+from greenlint.rules.analysis.tree import walk
 
 
 class Precision(enum.IntEnum):
@@ -307,16 +308,15 @@ def _switched_by_default(found: list[PrecisionFact], module: cst.Module) -> list
     of the test is off by default (`store_true` options not passed by any launch): OFF, naming
     where the defaults are set, as `autocast(enabled=args.amp)` is (layumi/Person_reID_baseline_pytorch
     train.py, blind35 post hoc). A test it cannot read leaves the autocast as it was."""
+    switchable = {id(f.node) for f in found if f.state is Precision.ON and f.source in _SWITCHABLE}
     guarded: dict[int, str] = {}
-
-    class _Ifs(cst.CSTVisitor):
-        def visit_If(self, node: cst.If) -> None:
-            detail = _off_by_default(node.test)
-            if detail:
-                for inner in _nodes_in(node.body):
-                    guarded.setdefault(id(inner), detail)
-
-    module.visit(_Ifs())
+    for node in walk(module):
+        if not isinstance(node, cst.If):
+            continue
+        inside = [id(inner) for inner in walk(node.body) if id(inner) in switchable]
+        detail = _off_by_default(node.test) if inside else ""
+        for key in inside if detail else ():
+            guarded.setdefault(key, detail)
     if not guarded:
         return found
     found = [PrecisionFact(Precision.OFF, f.source, f.node, guarded[id(f.node)])
@@ -330,18 +330,6 @@ def _switched_by_default(found: list[PrecisionFact], module: cst.Module) -> list
         found = [PrecisionFact(Precision.OFF, f.source, f.node, f.detail or detail) if f.source == "grad-scaler" else f
                  for f in found]
     return found
-
-
-def _nodes_in(body: cst.CSTNode) -> list[cst.CSTNode]:
-    nodes: list[cst.CSTNode] = []
-
-    class _Nodes(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            nodes.append(node)
-            return True
-
-    body.visit(_Nodes())
-    return nodes
 
 
 def _off_by_default(test: cst.BaseExpression) -> str:

@@ -181,13 +181,15 @@ def classify_training(facts: ModuleFacts) -> None:
 def _instance_method(site: CallSite, facts: ModuleFacts) -> str | None:
     """`model.update(...)` where the module binds `model` once, to an instance of an imported class
     (`model = Model(local_rank)`): "model.RIFE.Model.update"; None otherwise."""
+    from greenlint.rules.analysis.experiment_facts import assigned_value  # it imports this module
+
     receiver = site.receiver
     if site.attr is None or not isinstance(receiver, cst.Name):
         return None
-    values = [value for target, value in facts.assignments if target == receiver.value]
-    if len(values) != 1 or not isinstance(values[0], cst.Call):
+    value = assigned_value(receiver.value, facts)
+    if not isinstance(value, cst.Call):
         return None
-    cls = facts.imports.resolve(values[0].func)
+    cls = facts.imports.resolve(value.func)
     return f"{cls}.{site.attr}" if cls else None
 
 

@@ -270,7 +270,7 @@ def _keras(analysis: ModuleAnalysis, site: CallSite) -> Report | None:
         return None
     return Report(
         call,
-        f"`fit` runs {epochs} epochs{_by_default(configured_source(argument(call, 'epochs'), facts))} with validation data but no `EarlyStopping` callback: every epoch after "
+        f"`fit` runs {epochs} epochs{_by_default(configured_source(keras_epochs(call), facts))} with validation data but no `EarlyStopping` callback: every epoch after "
         "the validation loss stops improving is spent for nothing; add "
         '`keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)`',
         fix=_keras_fix(analysis, call),
