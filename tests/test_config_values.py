@@ -481,3 +481,23 @@ def test_an_autocast_behind_flags_that_default_off(project):
     (project.root / "run.sh").unlink()
     project.write("train.py", FLAG_GUARDED.replace("if opt.bf16 or opt.fp16:", "if opt.bf16 or use_amp():"))
     assert messages(project.findings("--preview", "--select", "GL101", "--no-cache", "."), "GL101") == []
+
+
+@pytest.mark.parametrize("use, known", [
+    ("yaml.dump(vars(opt), fp)", True),            # Person_reID saves its options: a read
+    ("print(opt.__dict__)", True),
+    ("vars(opt).update(lr=1)", False),              # changed through the namespace's dict
+    ("vars(opt)['epochs'] = 1", False),
+    ("opt.__dict__.update(cfg)", False),
+    ("d = vars(opt)", False),                       # an alias whose changes are not followed
+    ("setattr(opt, name, value)", False),
+])
+def test_reading_a_namespaces_dict_keeps_its_options_known(use, known):
+    """`yaml.dump(vars(opt), fp)` (layumi/Person_reID_baseline_pytorch train.py, blind35) only reads
+    the options; treating it as a change hid every default of the script, the off-by-default
+    `--fp16` included. A change through `vars(opt)` / `opt.__dict__` still makes them unknown."""
+    source = f"import argparse\nparser = argparse.ArgumentParser()\n" \
+             f"parser.add_argument('--epochs', type=int, default=60)\nopt = parser.parse_args()\n{use}\n"
+    with resolving_values(ConfigValues(cst.parse_module(source))):
+        value = resolved_value(cst.parse_expression("opt.epochs"))
+    assert (value == 60) if known else (value is NOT_LITERAL), value

@@ -340,10 +340,10 @@ class _Indexer(cst.CSTVisitor):
             elif attr == "set_defaults" and isinstance(receiver, cst.Name):
                 self.index.set_defaults.append((receiver.value, node))
             elif attr in _MUTATORS:
-                key = expression_key(receiver)
+                key = _namespace_owner(receiver) or expression_key(receiver)
                 if key is not None:
                     self.index.mutated.add(key)
-        elif isinstance(func, cst.Name) and func.value in ("setattr", "vars", "delattr") and node.args:
+        elif isinstance(func, cst.Name) and func.value in ("setattr", "delattr") and node.args:
             key = expression_key(node.args[0].value)
             if key is not None:
                 self.index.mutated.add(key[:1])
@@ -362,6 +362,9 @@ class _Indexer(cst.CSTVisitor):
 
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Name):
+            owner = _namespace_owner(value) if value is not None else None
+            if owner is not None:
+                self.index.mutated.add(owner)  # `d = vars(args)`: what is done to `d` is not followed
             if self._class_depth == 0:
                 self.index.bind(target.value, value)
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -370,7 +373,8 @@ class _Indexer(cst.CSTVisitor):
                 first = position == 0 and _is_parse_known_args(value)
                 self._target(element.value, value if first else None)
         else:
-            key = expression_key(target)
+            owner = _namespace_owner(target.value) if isinstance(target, cst.Subscript) else None
+            key = owner or expression_key(target)
             if key is not None and len(key) == 2 and key[0] == "self" and isinstance(key[1], str):
                 # `self.config = config`: an alias that `self.config.epochs` follows (config_values)
                 self.index.self_bindings.setdefault(key[1], []).append(value)
@@ -441,3 +445,14 @@ def _hydra_main(node: cst.BaseExpression, imports: ImportTable) -> tuple[str, st
     if not isinstance(path_value, str) or not isinstance(config_value, str):
         return None
     return path_value, config_value
+
+
+def _namespace_owner(node: cst.BaseExpression) -> Key | None:
+    """The namespace whose attribute dict `node` is (`vars(opt)`, `opt.__dict__`): a change made
+    through it changes every option of `opt`. Reading it (`yaml.dump(vars(opt), f)`, Person_reID's
+    saved options) changes nothing, so only a mutation or an alias of it makes `opt` unknown."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "vars" and node.args:
+        return expression_key(node.args[0].value)
+    if isinstance(node, cst.Attribute) and node.attr.value == "__dict__":
+        return expression_key(node.value)
+    return None
