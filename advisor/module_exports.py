@@ -245,6 +245,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     class_devices: dict[str, dict[str, str]] = {}
     class_constants: dict[str, dict[str, Any]] = {}
     stored = _stored_attributes(tree)
+    module_functions = {s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             own_names.append(statement.name)
@@ -284,7 +285,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
                         )
             if validates and _defines(statement, ("validation_step", "val_dataloader")):
                 exports.validating_classes.append(statement.name)
-            reads = _getitem_reads_files(statement, resolve)
+            reads = _getitem_reads_files(statement, resolve, module_functions)
             if reads is not None:
                 exports.file_datasets[statement.name] = reads
             fields = _class_constants(statement, stored)
@@ -330,15 +331,32 @@ _FILE_READS = (
 )
 
 
-def _getitem_reads_files(node: ast.ClassDef, resolve: _Resolver) -> str | None:
-    """What the class's own `__getitem__` calls that reads or decodes a file, or None."""
-    for method in node.body:
-        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name == "__getitem__":
-            for child in ast.walk(method):
-                if isinstance(child, ast.Call):
-                    qualname = resolve(child.func) or ""
-                    if qualname.startswith(_FILE_READS):
-                        return f"calls `{qualname}`"
+def _getitem_reads_files(node: ast.ClassDef, resolve: _Resolver, functions: dict[str, ast.AST]) -> str | None:
+    """What the class's own `__getitem__` calls that reads or decodes a file, or None. Calls to the
+    class's methods (`self.load(path)`) and the module's functions (`_pil_loader(path)`,
+    avinashpaliwal/Super-SloMo dataloader.py) are followed two levels down, as the same-module
+    analysis does (rules/analysis/dataset_cost.heavy_getitem)."""
+    methods = {m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if "__getitem__" not in methods:
+        return None
+    todo, seen = [(methods["__getitem__"], 0)], set()
+    while todo:
+        function, depth = todo.pop()
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        for child in ast.walk(function):
+            if not isinstance(child, ast.Call):
+                continue
+            qualname = resolve(child.func) or ""
+            if qualname.startswith(_FILE_READS):
+                return f"calls `{qualname}`"
+            func = child.func
+            called = functions.get(func.id) if isinstance(func, ast.Name) else \
+                methods.get(func.attr) if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and func.value.id == "self" else None
+            if called is not None and depth < 2:
+                todo.append((called, depth + 1))
     return None
 
 

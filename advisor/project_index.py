@@ -43,7 +43,7 @@ from greenlint.training_callers import calling_files, cnn_training_caller, cudnn
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 12  # 12: training-step methods of classes; 11: convolutional model classes; 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
+_INDEX_FORMAT = 13  # 13: file datasets through helper functions; 12: training-step methods of classes; 11: convolutional model classes; 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
 
 
 def find_project_root(paths: list[Path]) -> Path:

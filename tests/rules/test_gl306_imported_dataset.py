@@ -87,6 +87,35 @@ def test_gl306_silent_when_the_imported_dataset_only_indexes_memory(tmp_path):
     assert _gl306(tmp_path, IN_MEMORY) == []
 
 
+# avinashpaliwal/Super-SloMo dataloader.py (blind37, post hoc): `__getitem__` calls the module's
+# `_pil_loader`, which opens each frame with PIL; the read is two calls down.
+THROUGH_HELPERS = """
+    from PIL import Image
+    from torch.utils.data import Dataset
+
+    def _pil_loader(path, crop=None):
+        with open(path, "rb") as f:
+            return Image.open(f).convert("RGB")
+
+    class SegDataset(Dataset):
+        def _frames(self, i):
+            return [_pil_loader(p) for p in self.files[i]]
+
+        def __getitem__(self, i):
+            return self._frames(i), self.masks[i]
+"""
+NOT_CALLED = THROUGH_HELPERS.replace("return self._frames(i), self.masks[i]", "return self.cache[i], self.masks[i]")
+
+
+def test_gl306_follows_the_datasets_own_helpers_to_the_file_read(tmp_path):
+    found = _gl306(tmp_path, THROUGH_HELPERS)
+    assert [f.location.row for f in found] == [9] and "PIL.Image.open" in found[0].message
+
+
+def test_gl306_silent_when_the_helper_that_reads_is_not_called_per_item(tmp_path):
+    assert _gl306(tmp_path, NOT_CALLED) == []
+
+
 # ---- Keras: an image-file iterator read by one worker --------------------------------------------------
 # Written from blind2 georgesha/pneumonia-xray-detection@fa3e617 cnn_keras_3.py:48: fit_generator over
 # flow_from_directory (full-size chest X-ray JPEGs resized to 256x256) for 10 epochs, default workers.
