@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenlint.rules import DETECTION_CODES, MULTI_GPU_CODES, NEVER_WORTH, PER_FIT_CODES
+from greenlint.rules import COMPUTE_BOUND_CODES, DETECTION_CODES, MULTI_GPU_CODES, NEVER_WORTH, PER_FIT_CODES
 from greenlint.rules.base import FAMILIES, Rule
 from greenlint.rules.impact_estimate import rule_impact_sentence
 
@@ -20,6 +20,9 @@ _DETECTION_CONDITION = {
     **{code: "; a detected run only where the module shows two or more GPUs (a GPU-id option such as "
              "`--gpu_ids 0,1`, a GPU count of 2+, a launch on several processes): on one GPU DataParallel "
              "replicates nothing" for code in MULTI_GPU_CODES},
+    **{code: "; a detected run only where the module shows a compute-heavy step (a large architecture, a "
+             "pretrained Transformer, 128-pixel or larger images) or a run over two or more GPUs, and no small "
+             "workload or GPU without tensor cores: a launch-bound step saves about nothing" for code in COMPUTE_BOUND_CODES},
 }
 
 

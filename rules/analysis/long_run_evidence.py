@@ -206,6 +206,12 @@ def _tiny_data(analysis: ModuleAnalysis) -> str | None:
     return None
 
 
+def distributed_run(analysis: ModuleAnalysis) -> str:
+    """The evidence that the module's run is spread over several GPUs (a multi-process launch, DDP,
+    DeepSpeed/FSDP, a distributed Lightning strategy), "" when none is seen."""
+    return _distributed(analysis, False)
+
+
 def _distributed(analysis: ModuleAnalysis, heavy: bool) -> str:
     launched = analysis.facts.context.launch_processes
     if launched is not None:
