@@ -54,7 +54,8 @@ class HostDeviceSyncInHotLoop(Rule):
         In a module that puts work on a CUDA GPU, inside a training-step loop (backward + optimizer
         step), or in a function of the module that the loop calls on every step: `.item()`, `.cpu()`,
         `.tolist()` of a tensor, `float(t)`/`int(t)`/`bool(t)`, `print(t)` and a tensor formatted as
-        text (`f"{loss:.4f}"`, `"%g" % (*mloss,)` for a progress bar) of a tensor (the
+        text (`f"{loss:.4f}"`, `"%g" % (*mloss,)` for a progress bar), a tensor logged with
+        TensorBoard's `writer.add_scalar("loss", loss, step)` (it reads the value back) of a tensor (the
         backpropagated loss, a model output, a reduction such as `(pred == y).sum()`),
         `torch.cuda.synchronize()` and `torch.cuda.empty_cache()`, and PyTorch < 0.4's spelling of
         `.item()`, `loss.data[0]` (of the loss or a reduction, not of a model output's first row). A
@@ -152,7 +153,8 @@ class HostDeviceSyncInHotLoop(Rule):
         ("step(", ".step_"),  # `optimizer.step_and_update_lr()` of a scheduled-optimizer wrapper
         (".item()", ".cpu()", ".tolist()", "float(", "int(", "bool(", "print(", "synchronize(", "empty_cache(",
          "%", 'f"', "f'",  # a tensor formatted as text
-         ".data[0]"),  # PyTorch < 0.4's `loss.data[0]`
+         ".data[0]",  # PyTorch < 0.4's `loss.data[0]`
+         "add_scalar("),  # a tensor logged to TensorBoard
         GPU_WORDS,
     )
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 import libcst as cst
+from greenlint.rules.analysis.literals import argument
 from greenlint.rules.analysis.names import ImportTable, terminal_name
 from greenlint.rules.analysis.training_loop_facts import walk
 from greenlint.rules.training_loop.sync_guards import every_step_guard
@@ -31,6 +32,10 @@ _MODEL_CALLEE = re.compile(
 )
 _HOST_MODULES = ("numpy.", "math.", "statistics.", "pandas.", "sklearn.", "scipy.")
 _BUILTIN_CASTS = frozenset({"float", "int", "bool"})
+
+
+# SummaryWriter methods that read a tensor value back to the host to log it
+_SCALAR_LOGGERS = frozenset({"add_scalar"})
 
 
 @dataclass
@@ -283,6 +288,8 @@ class Scanner(cst.CSTVisitor):
         assigned = assigned_name(statement, node)
         if qualname in SYNC_FUNCTIONS:
             return Sync(node, f"`{qualname}()`", statement, assigned)
+        if isinstance(func, cst.Attribute) and func.attr.value in _SCALAR_LOGGERS:
+            return self._logged_tensor(node, statement, assigned)
         if not isinstance(func, cst.Attribute) or qualname is not None:
             return None
         attr = func.attr.value
@@ -297,6 +304,18 @@ class Scanner(cst.CSTVisitor):
         if attr == "tolist" and not _device_tensor(func.value, self.imports):
             return None
         return Sync(node, "", statement, assigned)
+
+
+    def _logged_tensor(self, node: cst.Call, statement: cst.CSTNode | None, assigned: str | None) -> Sync | None:
+        """`writer.add_scalar("loss", loss, step)` with a GPU tensor as the value: TensorBoard turns it
+        into a number on the host (`make_np` -> `.cpu().numpy()`), a sync like `.item()`
+        (sweetice/Deep-reinforcement-learning-with-pytorch TD3, blind36 post hoc)."""
+        value = argument(node, "scalar_value", 1)
+        if value is None or contains_sync(value, self.imports) or not tensorish(value, self.scan, self.imports):
+            return None
+        shown = short(cst.Module([]).code_for_node(value))
+        return Sync(node, f"`{node.func.attr.value}` of the tensor `{shown}` (TensorBoard reads it back to the host)",
+                    statement, assigned)
 
 
 STEP_INSIDE_REASON = "true on every step that trains: its body runs the backward pass"
