@@ -42,6 +42,12 @@ _EPOCH_PREFIX = re.compile(r"Epoch (\d+)\s*:")
 _KERAS_EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$", re.MULTILINE)
 # Keras 2: `469/469 [=====] - 12s 25ms/step`; Keras 3: `469/469 ━━━━━━ 12s 25ms/step`; `1m 5s` too;
 # `verbose=2`: `1875/1875 - 3s - loss: ...`; TF 1: `60000/60000 [=====] - 5s 83us/sample`
+_VAL_LOSS = re.compile(r"\bval_loss: (\d+(?:\.\d+)?(?:e[-+]?\d+)?|nan|inf)", re.IGNORECASE)
+# The patience the overrun is measured with: stop two epochs after the best one (and restore it).
+OVERRUN_PATIENCE = 2
+# An overrun is reported from this much recorded time after the patience on: a few minutes of a
+# short fit are not worth a change.
+MIN_OVERRUN_SECONDS = 15 * 60
 _KERAS_TIME = re.compile(r"(?:\]|━|\d/\d+)\s*-?\s*(?:(\d+)m\s*)?(\d+)s\s+(?:\d+(?:ms|us|s)/(?:step|sample)|-)")
 
 
@@ -59,6 +65,21 @@ class RecordedRun:
     # fit of one cell; 0 when no cell's training ran to its end. A notebook of eight 8-minute fits compared side by side is an hour of
     # training, but early stopping (GL502) could only ever cut one 8-minute fit short.
     longest_training: float = 0.0
+    # Keras fits whose recorded validation loss stopped improving long before their last epoch
+    overruns: tuple[OverrunFit, ...] = ()
+
+
+@dataclass(frozen=True)
+class OverrunFit:
+    """A Keras fit whose saved log shows its validation loss lowest well before its last epoch: the
+    epochs after `best_epoch + OVERRUN_PATIENCE` are what `EarlyStopping(patience=OVERRUN_PATIENCE,
+    restore_best_weights=True)` would have saved on that run, with the same model kept."""
+
+    epochs: int  # the fit's epoch count (`Epoch n/N`)
+    best_epoch: int  # 1-based epoch of the lowest `val_loss`
+    extra_epochs: int  # epochs run after best_epoch + OVERRUN_PATIENCE
+    extra_seconds: float  # their recorded time
+    where: str  # "cell 17": numbered from 1, as findings show cells
 
 
 @dataclass(frozen=True)
@@ -131,7 +152,7 @@ def _shown_dataset(notebook: dict[str, Any]) -> ShownDataset | None:
                     continue
                 rows = int(found.group(1)) if found is not sized else int(text)
                 if best is None or rows > best.rows:
-                    best = ShownDataset(rows, f"{what} in the output of cell {index}")
+                    best = ShownDataset(rows, f"{what} in the output of cell {index + 1}")  # numbered as findings show cells
     return best
 
 
@@ -139,9 +160,10 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
     widgets = _widget_texts(notebook)
     bars: list[_Bar] = []
     fits: list[tuple[float, float, bool, int]] = []
+    overruns: list[OverrunFit] = []
     longest_training = 0.0
     any_complete = False  # a record of interrupted trainings only proves nothing about one's length
-    for cell in notebook["cells"]:
+    for index, cell in enumerate(notebook["cells"]):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code" or not _TRAINS.search(_source(cell)):
             continue
         bars_before, fits_before = len(bars), len(fits)
@@ -151,6 +173,7 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
             for text in _texts(output):
                 bars += _bars(text)
                 fits += _keras_fits(text)
+                overruns += _overruns(text, f"cell {index + 1}")
             model = ((output.get("data") or {}).get("application/vnd.jupyter.widget-view+json") or {})
             text = widgets.get(model.get("model_id", "")) if isinstance(model, dict) else None
             if text:
@@ -174,7 +197,8 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
     if fits:
         epochs = sum(f[3] for f in fits)
         what.append(f"{epochs} Keras epoch{'s' if epochs != 1 else ''}")
-    return RecordedRun(elapsed, projected, complete, " and ".join(what), longest_training if any_complete else 0.0)
+    return RecordedRun(elapsed, projected, complete, " and ".join(what), longest_training if any_complete else 0.0,
+                       tuple(overruns))
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -262,6 +286,35 @@ def _keras_fits(text: str) -> list[tuple[float, float, bool, int]]:
         current[2] = epoch
     return [(elapsed, elapsed / recorded * total, last == total, recorded)
             for elapsed, recorded, last, total in fits if recorded]
+
+
+def _overruns(text: str, where: str) -> list[OverrunFit]:
+    """The Keras fits of one output that ran to their last epoch with a `val_loss` and a time on
+    every epoch, and spent MIN_OVERRUN_SECONDS or more after their best epoch plus the patience."""
+    found = []
+    marks = list(_KERAS_EPOCH.finditer(text))
+    runs: list[list[tuple[int, int, float, float]]] = []  # (epoch, total, val_loss, seconds)
+    for index, mark in enumerate(marks):
+        epoch, total = int(mark.group(1)), int(mark.group(2))
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
+        losses, timings = _VAL_LOSS.findall(text, mark.end(), end), _KERAS_TIME.findall(text, mark.end(), end)
+        if not runs or epoch != runs[-1][-1][0] + 1 or total != runs[-1][-1][1]:
+            runs.append([])
+        if losses and timings:
+            minutes, seconds = timings[-1]
+            runs[-1].append((epoch, total, float(losses[-1]), int(minutes or 0) * 60 + int(seconds)))
+        else:
+            runs[-1].append((epoch, total, float("nan"), 0.0))
+    for run in runs:
+        total = run[0][1]
+        if run[0][0] != 1 or len(run) != total or any(loss != loss for _, _, loss, _ in run):
+            continue  # interrupted, resumed or without a validation loss on every epoch: no measurement
+        best = min(range(total), key=lambda i: run[i][2]) + 1
+        stop = best + OVERRUN_PATIENCE
+        extra = sum(seconds for epoch, _, _, seconds in run if epoch > stop)
+        if stop < total and extra >= MIN_OVERRUN_SECONDS:
+            found.append(OverrunFit(total, best, total - stop, extra, where))
+    return found
 
 
 def _seconds(clock: str) -> float:

@@ -159,7 +159,7 @@ def test_a_hugging_face_dataset_repr_gives_the_rows():
     # NielsRogge/Transformers-Tutorials GIT notebook: `Dataset({features: ['image', 'text'], num_rows: 6})`
     shown = _cell("dataset", "Dataset({\n    features: ['image', 'text'],\n    num_rows: 6\n})")
     record = notebook_record(notebook("loss.backward()\n", [], [shown]))
-    assert record.dataset.rows == 6 and "num_rows: 6" in record.dataset.where and "cell 0" in record.dataset.where
+    assert record.dataset.rows == 6 and "num_rows: 6" in record.dataset.where and "cell 1" in record.dataset.where  # numbered from 1, as findings show cells
 
 
 def test_a_dataset_dict_gives_its_train_split():
@@ -211,3 +211,58 @@ def test_early_stopping_needs_one_long_training(project, fits, early_stopping_sh
     shown = {f["code"] for f in json.loads(out) if f["impact"].get("long_run")}
     assert "GL103" in shown
     assert ("GL502" in shown) == early_stopping_shown
+
+
+def overfit_log(losses: list[float], seconds: int) -> str:
+    """A Keras 2.0 log (`- 2491s - loss: ...`, dipanjanS/practical-machine-learning-with-python's
+    IMDb LSTM notebook, blind37) whose validation loss follows `losses`."""
+    return "".join(f"Epoch {e}/{len(losses)}\n31500/31500 [==============================] - {seconds}s - loss: 0.2 "
+                   f"- acc: 0.9 - val_loss: {loss:.4f} - val_acc: 0.87\n" for e, loss in enumerate(losses, 1))
+
+
+@pytest.mark.parametrize(("losses", "seconds", "overrun"), [
+    ([0.30, 0.32, 0.35, 0.38, 0.44], 2500, (1, 2, 5000)),  # best at 1: stops after 3, saves epochs 4-5
+    ([0.30, 0.32, 0.35, 0.38, 0.44], 300, None),  # the same curve, 5-minute epochs: 10 minutes saved
+    ([0.50, 0.40, 0.35, 0.33, 0.31], 2500, None),  # still improving at the last epoch
+    ([0.30, 0.32, 0.35], 2500, None),  # the patience covers every epoch after the best
+], ids=["overfits", "short-epochs", "improving", "within-patience"])
+def test_a_keras_fit_that_overran_its_best_epoch(losses, seconds, overrun):
+    found = recorded_run(notebook(FIT, [stream(overfit_log(losses, seconds))]))
+    assert found is not None
+    got = [(o.best_epoch, o.extra_epochs, o.extra_seconds) for o in found.overruns]
+    assert got == ([overrun] if overrun else [])
+
+
+def test_an_interrupted_fit_or_one_without_a_validation_loss_measures_no_overrun():
+    log = overfit_log([0.30, 0.32, 0.35, 0.38, 0.44], 2500)
+    interrupted = log[: log.index("Epoch 5/5")]
+    assert recorded_run(notebook(FIT, [stream(interrupted)])).overruns == ()
+    assert recorded_run(notebook(FIT, [stream(log.replace("val_loss", "loss2"))])).overruns == ()
+
+
+LSTM_NOTEBOOK_SOURCE = """from keras.models import Sequential
+from keras.layers import Dense, Embedding, LSTM
+
+model = Sequential()
+model.add(Embedding(input_dim=vocab_size, output_dim=128, input_length=max_len))
+model.add(LSTM(64))
+model.add(Dense(1, activation="sigmoid"))
+model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+model.fit(train_X, train_y, epochs=5, batch_size=100, shuffle=True, validation_split=0.1, verbose=1)
+"""
+
+
+@pytest.mark.parametrize(("callback", "shown"), [("", True), (", callbacks=[EarlyStopping(patience=2)]", False)])
+def test_early_stopping_reported_from_the_overrun_the_notebook_recorded(project, callback, shown):
+    """Five epochs are no long run by the epoch count (GL502 wants 30 from Keras), but the saved
+    output measured 40-minute epochs whose validation loss was lowest at the first: GL502 reports it
+    in the default selection with the saving read from the record."""
+    source = LSTM_NOTEBOOK_SOURCE.replace("verbose=1)", f"verbose=1{callback})")
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": 1,
+            "outputs": [stream(overfit_log([0.30, 0.32, 0.35, 0.38, 0.44], 2500))], "source": source.splitlines(keepends=True)}
+    project.write("lstm.ipynb", json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    _, out, _ = project.run("check", "--no-cache", "--format", "json")
+    gl502 = [f for f in json.loads(out) if f["code"] == "GL502"]
+    assert bool(gl502) is shown
+    if shown:
+        assert "lowest at epoch 1 of 5" in gl502[0]["message"] and "1.4 h" in gl502[0]["message"], gl502[0]["message"]
