@@ -25,7 +25,7 @@ ENTRIES = (
     ('GL302', False, False, (('.map(', ' for '), ('okeniz',)), 'greenlint.rules.data_pipeline.gl302_per_example_tokenization'),
     ('GL303', True, False, (('okeniz',), ('backward(', '__getitem__')), 'greenlint.rules.data_pipeline.gl303_tokenization_in_training_loop'),
     ('GL304', False, False, (('use_fast', 'Tokenizer.from_pretrained'),), 'greenlint.rules.data_pipeline.gl304_slow_tokenizer'),
-    ('GL305', True, False, (('"max_length"', "'max_length'", 'pad_to_max_length'),), 'greenlint.rules.data_pipeline.gl305_static_padding_to_max_length'),
+    ('GL305', True, False, (('"max_length"', "'max_length'", 'pad_to_max_length', 'pad_sequences'),), 'greenlint.rules.data_pipeline.gl305_static_padding_to_max_length'),
     ('GL306', True, False, (('DataLoader(', 'TrainingArguments(', 'Config(', 'flow_from_', 'fit_generator(', '.fit('), ('__getitem__', 'torchvision', 'flow_from_', 'fit_generator(', '.fit('), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator', 'Trainer', 'flow_from_', 'fit_generator(', '.fit('), ('backward(', '.fit(', 'Trainer', 'fit_generator(')), 'greenlint.rules.data_pipeline.gl306_synchronous_dataloader'),
     ('GL307', True, False, (('DataLoader(',), ('cuda', 'gpu', 'device_map', 'DataParallel', 'Accelerator', 'accelerator'), ('backward(', '.fit(', 'Trainer')), 'greenlint.rules.data_pipeline.gl307_pin_memory_missing'),
     ('GL308', True, False, (('num_workers',), ('DataLoader(', 'TrainingArguments(', 'Config('), ('epoch', 'Epoch', '_dataloader(', 'dataloader_num_workers')), 'greenlint.rules.data_pipeline.gl308_persistent_workers_missing'),

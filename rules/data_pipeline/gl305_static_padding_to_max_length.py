@@ -11,6 +11,7 @@ from greenlint.rules.analysis.data_pipeline_facts import in_test_code, module_tr
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
+from greenlint.rules.data_pipeline.corpus_max_padding import corpus_max_paddings
 from greenlint.rules.data_pipeline.impacts import GL305_IMPACT
 from greenlint.rules.fixes import set_keyword
 
@@ -46,7 +47,11 @@ class StaticPaddingToMaxLength(Rule):
         `torch.jit.trace`, CUDA graphs, `torch.compile(dynamic=False)`, or that encode prompts for a
         CLIP/diffusion text encoder (a fixed 77-token context), and when `max_length` is a literal below 32
         or a variable computed as the longest tokenized class label (`max(len(tokenizer(c)["input_ids"])
-        for c in classes)`): labels and short targets, where the padding costs next to nothing.
+        for c in classes)`): labels and short targets, where the padding costs next to nothing. Also,
+        in a module that trains, Keras `pad_sequences` padding to the corpus's longest text: no `maxlen`
+        (it pads to the longest sequence) or `maxlen` assigned once from the longest length
+        (`np.max([len(r) for r in tokenized_train])`, `max(map(len, seqs))`, `df.text.str.len().max()`;
+        not a longest class label), reported once per module (rules/data_pipeline/corpus_max_padding.py).
     """
     why = """
         With static padding every batch is as long as the longest possible sequence; most tokens of
@@ -87,9 +92,10 @@ class StaticPaddingToMaxLength(Rule):
     )
     saving_scope = "the GPU compute spent on padding tokens in every training step (attention grows with the square of the length)"
     impact = GL305_IMPACT
-    trigger = (('"max_length"', "'max_length'", "pad_to_max_length"),)
+    trigger = (('"max_length"', "'max_length'", "pad_to_max_length", "pad_sequences"),)
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        yield from _keras_corpus_max(analysis)
         tokenizers = tokenizer_facts(analysis)
         trains: bool | None = None
         for site in analysis.facts.calls:
@@ -129,6 +135,22 @@ class StaticPaddingToMaxLength(Rule):
                 "dynamic padding CamemBERT trained in 1 h 01 instead of 4 h 38 in a published blog measurement",
                 fix=fix,
             )
+
+
+def _keras_corpus_max(analysis: ModuleAnalysis) -> Iterable[Report]:
+    """Keras `pad_sequences` to the corpus's longest text, once per module (the training and test
+    sets are usually padded alike: one change fixes both)."""
+    found = [p for p in corpus_max_paddings(analysis) if not in_test_code(p.site)]
+    if not found or not _trains(analysis):
+        return
+    first = found[0]
+    yield Report(
+        first.site.node,
+        f"`pad_sequences` with {first.how}: a few very long texts set the length of every sample, and "
+        "each recurrent, convolution or attention layer computes over the padding in every epoch (its "
+        "work grows with the padded length); cap `maxlen` at a high percentile of the lengths "
+        "(`int(np.percentile([len(s) for s in seqs], 95))`) and truncate the rest",
+    )
 
 
 def _trains(analysis: ModuleAnalysis) -> bool:
