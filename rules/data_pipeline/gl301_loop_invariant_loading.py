@@ -13,6 +13,7 @@ from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.scope_facts import builds_optimizer_each_iteration
 from greenlint.rules.analysis.training_steps import OPTIMIZER_FACTORIES
 from greenlint.rules.analysis.literals import argument, literal_value, runs_once
+from greenlint.rules.data_pipeline.deterministic_decoding import repeated_keras_decoding
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.data_pipeline.impacts import GL301_IMPACT
 from greenlint.rules.fixes import hoist_assignment_fix, loop_header
@@ -162,7 +163,12 @@ class LoopInvariantLoading(Rule):
         repeats nothing and does not count, nor do two loads that cost next to nothing: a model
         configuration (`AutoConfig.from_pretrained`, `RobertaConfig.from_pretrained`) and a
         DataLoader without worker processes (no `num_workers`, or 0: building it only wraps the
-        dataset).
+        dataset). Also a Keras `fit`/`fit_generator` of 20 or more epochs over an
+        `ImageDataGenerator(...).flow_from_directory/flow_from_dataframe(...)` iterator whose generator
+        takes no augmentation argument (only `rescale`, normalisation, `validation_split`), in a module
+        that shows no random augmentation, resizing to a written-out `target_size` of at most 128
+        pixels a side: every epoch decodes the same small images again (reported at the iterator;
+        rules/data_pipeline/deterministic_decoding.py).
     """
     why = """
         The same bytes are read, decoded and parsed again every epoch or step: disk and CPU time
@@ -219,11 +225,12 @@ class LoopInvariantLoading(Rule):
         (
             "load(", "load_dataset", "load_from_disk", "loadtxt", "genfromtxt", "fromfile", "load_file",
             "load_model", "read_", ".read", "DataLoader", "Dataset", "datasets.", "from_pretrained", "File(",
-            "pipeline(", "loadmat",
+            "pipeline(", "loadmat", "flow_from_",
         ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterable[Report]:
+        yield from _repeated_decoding(analysis)
         facts = analysis.facts
         for site in facts.calls:
             if site.loop is None:
@@ -262,6 +269,19 @@ class LoopInvariantLoading(Rule):
                 fix=_hoist_fix(analysis, site, load, invariant_in),
                 frequency="every-step" if innermost.is_training_step else None,
             )
+
+
+def _repeated_decoding(analysis: ModuleAnalysis) -> Iterable[Report]:
+    for found in repeated_keras_decoding(analysis):
+        height, width = found.side
+        yield Report(
+            found.flow,
+            f"`{found.fit.attr}` runs {found.epochs} epochs over `{found.iterator}`, which reads, decodes and resizes "
+            f"every image file again in each epoch; `{found.generator}` applies no random augmentation, so every "
+            f"epoch decodes the same {height}x{width} images: load them once and keep them in memory "
+            f"(`keras.utils.image_dataset_from_directory(..., image_size=({height}, {width})).cache()`, or arrays) "
+            "and train on that",
+        )
 
 
 RULE = LoopInvariantLoading()
