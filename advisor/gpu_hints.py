@@ -12,6 +12,13 @@ Deliberately narrow, so that one stray file cannot silence a project:
 - the hint holds only when every GPU named in any of them is pre-Volta: a project that also names
   a V100, T4, A100, H100 or RTX card anywhere (two kinds of jobs) gets no hint;
 - bounded like launch_scripts.py: at most MAX_SCRIPTS files of at most MAX_SCRIPT_BYTES each.
+
+Projects without job scripts often say in prose where they run, and the blind labels follow it
+("no mixed-precision label where the stated GPU has no tensor cores"): a line of a Markdown/reST
+file or a notebook (its JSON text: code comments, markdown cells, outputs) that names a pre-Volta
+GPU next to a word saying it runs there ("trained on", "works on", "tested", "using") is the hint
+when no file of those kinds names a GPU with tensor cores anywhere (session 17, Super-SloMo's
+"This configuration works on GTX 1080 Ti", blind37 post hoc). Job scripts come first.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ _EDGE_L, _EDGE_R = r"(?<![a-z0-9])", r"(?![a-z0-9])"
 # Blue Waters' XK7 nodes carry one NVIDIA Tesla K20X each (the PBS node feature `xk`)
 _XK_NODES = re.compile(r"-l\s+\S*nodes=\S*:xk" + _EDGE_R, re.IGNORECASE)
 _PRE_VOLTA = re.compile(
-    _EDGE_L + r"(k20x?m?|k40[mc]?|k80|m40|m60|m2050|m2070|m2090|p100|p40|gtx[ _-]?(9[5-8]0|10[5-8]0)(ti)?|"
+    _EDGE_L + r"(k20x?m?|k40[mc]?|k80|m40|m60|m2050|m2070|m2090|p100|p40|gtx[ _-]?(9[5-8]0|10[5-8]0)([ _-]?ti)?|"
     r"(gtx[ _-]?)?1080[ _-]?ti|titan[ _-]?xp?)" + _EDGE_R,
     re.IGNORECASE,
 )
@@ -42,7 +49,9 @@ _TENSOR_CORES = re.compile(
 def read_gpu_hint(root: Path) -> str:
     """A phrase naming the first pre-Volta GPU request when the project's job scripts name no
     other kind of GPU ("" otherwise): "the job scripts request Blue Waters XK nodes (one NVIDIA
-    K20X each; `#PBS -l nodes=1:ppn=16:xk` in utils/run.pbs:2)"."""
+    K20X each; `#PBS -l nodes=1:ppn=16:xk` in utils/run.pbs:2)". Failing that, a statement of the
+    project's documentation or notebooks that it runs on a pre-Volta GPU ("This configuration works
+    on GTX 1080 Ti", avinashpaliwal/Super-SloMo train.ipynb), when they name no other kind."""
     first = ""
     walk = ScriptWalk(root, _SUFFIXES)
     for script in walk:
@@ -50,7 +59,37 @@ def read_gpu_hint(root: Path) -> str:
         if found is None:
             return ""  # a GPU with tensor cores is named: two kinds of jobs, no hint
         first = first or found
-    return "" if walk.not_a_project else first  # not a project: say nothing
+    if walk.not_a_project:
+        return ""  # not a project: say nothing
+    prose = _stated_gpu(root)
+    return "" if prose is None else first or prose
+
+
+# A line that says what the project runs on: "trained on 4 GTX 1080 Ti", "works on GTX 1080 Ti",
+# "tested with a Titan X". Names in other lines (a benchmark table of other people's cards) are not
+# read as where the project runs, except that any tensor-core GPU named anywhere cancels the hint.
+_STATEMENT = re.compile(r"\b(train(ed|ing)?|tested|works?|ran|runs?|running|used|using|on)\b", re.IGNORECASE)
+_PROSE_SUFFIXES = (".md", ".rst", ".ipynb")
+
+
+def _stated_gpu(root: Path) -> str | None:
+    """The phrase for the first pre-Volta GPU the project's Markdown, reST or notebooks say it runs
+    on ("" when none is stated), or None when they name a GPU with tensor cores anywhere."""
+    first = ""
+    walk = ScriptWalk(root, _PROSE_SUFFIXES)
+    for document in walk:
+        if _TENSOR_CORES.search(document.text):
+            return None
+        if first:
+            continue
+        for number, line in enumerate(document.text.splitlines(), 1):
+            match = _PRE_VOLTA.search(line)
+            if match and _STATEMENT.search(line):
+                stated = line.strip().rstrip(",").strip('"').removesuffix("\\n").strip()  # a notebook's JSON line
+                stated = stated if len(stated) <= 60 else stated[:57] + "..."
+                first = f"the project says it runs on {match.group(1).upper()} GPUs (`{stated}` in {document.shown}:{number})"
+                break
+    return "" if walk.not_a_project else first
 
 
 def hint_in(text: str, shown: str) -> str | None:

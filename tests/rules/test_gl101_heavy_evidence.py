@@ -5,6 +5,7 @@ written afresh; each pairs the shape that should report with the one that should
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,30 @@ def test_job_script_lines_that_name_a_gpu() -> None:
 def test_a_project_without_job_scripts_has_no_hint(tmp_path: Path) -> None:
     (tmp_path / "train.sh").write_text("python train.py --epochs 10\n")
     assert read_gpu_hint(tmp_path) == ""
+
+
+def _notebook(*sources: str) -> str:
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [],
+              "source": source.splitlines(keepends=True)} for source in sources]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    # avinashpaliwal/Super-SloMo train.ipynb (blind37): the only GPU the project names
+    ({"train.ipynb": _notebook("EPOCHS = 200\n# This configuration works on GTX 1080 Ti\nBATCH = 6\n")}, "GTX 1080 TI"),
+    ({"README.md": "Trained on 4x Titan X for two days.\n"}, "TITAN X"),
+    # a tensor-core card named anywhere in the documentation: two kinds of GPUs, no hint
+    ({"README.md": "Trained on a GTX 1080 Ti; ~1.5 h on a 2080 Ti.\n"}, ""),
+    ({"README.md": "Trained on a GTX 1080 Ti.\n", "docs/cloud.md": "We also ran it on an A100.\n"}, ""),
+    # a name that is not said to be where the project runs: a table of other cards
+    ({"README.md": "| GTX 1080 Ti | 11 GB |\n"}, ""),
+], ids=["notebook-comment", "readme", "two-kinds", "two-files", "not-a-statement"])
+def test_the_documentation_can_say_the_project_runs_on_a_gpu_without_tensor_cores(tmp_path: Path, files, expected) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    hint = read_gpu_hint(tmp_path)
+    assert (expected in hint and "the project says it runs on" in hint) if expected else hint == "", hint
 
 
 # ---- the model is built by the script that calls the training function ---------------------------
