@@ -93,7 +93,7 @@ _IMPORTED_DEEP = re.compile(r"DenseNet|VGG|UNet|Unet|U_Net|Inception|EfficientNe
 # `darknet53(...)`, `tiny_yolo_body`): the Keras projects build their models with functions
 _DETECTOR_BUILDER = re.compile(r"^(tiny_)?(yolo|darknet|retinanet|hrnet|pspnet|efficientdet|centernet)", re.IGNORECASE)
 _RESIZERS = ("Resize", "RandomResizedCrop", "CenterCrop", "RandomCrop", "RandomSizedCrop", "Crop", "PadIfNeeded",
-             "SmallestMaxSize", "LongestMaxSize")
+             "SmallestMaxSize", "LongestMaxSize", "RescaleT", "Rescale")
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,10 @@ def _image_sides(analysis: ModuleAnalysis) -> list[int]:
             if _SIDE_NAME.search(flag):
                 default = argument(site.node, "default")
                 sides.extend(_ints(resolved_value(default) if default is not None else NOT_LITERAL))
-        elif last in _RESIZERS and qualname.startswith(("torchvision.", "albumentations.")):
+        elif last in _RESIZERS and (qualname.startswith(("torchvision.", "albumentations."))
+                                    or qualname.rpartition(".")[0] in analysis.facts.context.local_modules):
+            # also the project's own resize or crop transform (U-2-Net's `RescaleT(320)`/`RandomCrop(288)`
+            # from data_loader.py, blind33): a literal size is the size of the images
             args = positional_args(site.node)
             nodes = [arg.value for arg in args[:2]] + [
                 arg.value for arg in site.node.args
@@ -300,6 +303,9 @@ def _image_sides(analysis: ModuleAnalysis) -> list[int]:
             ]
             for node in nodes:
                 sides.extend(_ints(resolved_value(node)))
+    imported = analysis.facts.context.fixed_size_inputs
+    if imported is not None:
+        sides.append(imported[1])  # a project transform that crops or resizes to one size (U-2-Net's RandomCrop(288))
     return [side for side in sides if 0 < side <= 8192]
 
 

@@ -321,3 +321,41 @@ def test_an_architecture_option_of_the_caller() -> None:
     text = "parser.add_argument('--backbone', default='resnet50', type=str,\n    help='backbone')\n"
     assert "`--backbone` defaults to `resnet50`" in heavy_model_in_callers([("main.py", text)])
     assert heavy_model_in_callers([("main.py", text.replace("resnet50", "resnet18"))]) == ""
+
+
+# ---- the project's own resize and crop transforms ------------------------------------------------
+# xuebinqin/U-2-Net (blind33): `transforms.Compose([RescaleT(320), RandomCrop(288), ToTensorLab()])`
+# with the three classes from data_loader.py; the U2NET model class says nothing by its name.
+
+SALIENCY = """
+import torch
+from data_loader import RescaleT, RandomCrop
+from model import U2NET
+
+dataset = SalObjDataset(names, transform=Compose([RescaleT(SIDE), RandomCrop(CROP)]))
+net = U2NET(3, 1).cuda()
+optimizer = torch.optim.Adam(net.parameters())
+for images, labels in DataLoader(dataset, batch_size=12):
+    loss = net(images.cuda()).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+CROPS = """
+class RescaleT(object):
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+class RandomCrop(object):
+    def __init__(self, output_size):
+        self.output_size = output_size
+"""
+
+
+@pytest.mark.parametrize(("side", "crop", "level"), [("320", "288", "high"), ("40", "32", "low")])
+def test_the_projects_own_resize_gives_the_image_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, side, crop, level) -> None:
+    write_project(tmp_path, {"train.py": SALIENCY.replace("SIDE", side).replace("CROP", crop), "data_loader.py": CROPS,
+                             "model.py": "import torch.nn as nn\nclass U2NET(nn.Module):\n    pass\n"})
+    [finding] = _gl101(tmp_path, "train.py", monkeypatch)
+    assert finding.impact.level == level, finding.impact
+    assert ("320-pixel input images" in finding.message) is (level == "high")
