@@ -67,11 +67,11 @@ PER_FIT_CODES: frozenset[str] = frozenset({"GL502"})
 # 2-8 GPUs and wrong on one GPU (blind32's AudioSet and blind35's Person_reID on their defaults).
 MULTI_GPU_CODES: frozenset[str] = frozenset({"GL408"})
 # Run-length rules whose saving needs a compute-bound step (mixed precision speeds up the arithmetic
-# only where the arithmetic dominates): a detected long run shows them only where the module shows a
-# compute-heavy step (rules/analysis/heavy_workload.py) or a run over several GPUs, and no sign of a
-# small step or of a GPU without tensor cores. A long run of a
-# launch-bound step saves about nothing. Session 17: GL101 on blind36's SAC and TD3 scripts (100,000
-# steps of two 256-wide MLPs, 0 of 5 worth it); a named long run still shows them at their estimate.
+# only where the arithmetic dominates): a detected long run does not show them for a known small
+# workload, for a model of narrow Linear layers only (unless the run is spread over several GPUs),
+# or where the project names a GPU without tensor cores. A long run of a launch-bound step saves
+# about nothing. Session 17: GL101 on blind36's SAC and TD3 scripts (100,000 steps of 256-400-wide
+# MLPs, 0 of 5 worth it); a named long run still shows them at their estimate.
 COMPUTE_BOUND_CODES: frozenset[str] = frozenset({"GL101"})
 # The run-length rules a detected long run (rules/analysis/long_run_evidence.py) shows.
 DETECTION_CODES: frozenset[str] = RUN_LENGTH_CODES - OUTSIDE_TRAINING_CODES - RARELY_WORTH_WHEN_DETECTED

@@ -20,9 +20,9 @@ _DETECTION_CONDITION = {
     **{code: "; a detected run only where the module shows two or more GPUs (a GPU-id option such as "
              "`--gpu_ids 0,1`, a GPU count of 2+, a launch on several processes): on one GPU DataParallel "
              "replicates nothing" for code in MULTI_GPU_CODES},
-    **{code: "; a detected run only where the module shows a compute-heavy step (a large architecture, a "
-             "pretrained Transformer, 128-pixel or larger images) or a run over two or more GPUs, and no small "
-             "workload or GPU without tensor cores: a launch-bound step saves about nothing" for code in COMPUTE_BOUND_CODES},
+    **{code: "; a detected run not for a known small workload, a model of narrow `Linear` layers only (unless "
+             "the run is spread over several GPUs) or a GPU without tensor cores the project names: a "
+             "launch-bound step saves about nothing" for code in COMPUTE_BOUND_CODES},
 }
 
 

@@ -170,6 +170,34 @@ def small_workload(analysis: ModuleAnalysis) -> SmallWorkload | None:
     return SmallWorkload(data, max(widths))
 
 
+def mlp_only_model(analysis: ModuleAnalysis) -> str | None:
+    """"an MLP of ..." when every torch layer the module builds is a `Linear` of at most MAX_WIDTH
+    (where the width is written out) and the model classes are all visible here: no convolution,
+    recurrence, embedding or attention, nothing pretrained or from a zoo, no deep class. The layer
+    sizes that come from an environment or a dataset (`nn.Linear(state_dim, 256)`) are not known,
+    but a stack of Linear layers this narrow is launch-bound on a GPU whatever they are: the
+    actor-critic MLPs of sweetice's SAC/TD3 scripts (blind36), 256-400 wide. Else None."""
+    facts = analysis.facts
+    if any(_DEEP_CLASS.search(name) for name in facts.classes) or not _model_classes_visible(facts):
+        return None
+    linear_widths: list[int] = []
+    linears = 0
+    for site in facts.calls:
+        qualname = site.qualname or ""
+        if site.attr == "from_pretrained" or qualname.startswith(_LARGE_PREFIXES) or _ATTENTION.match(qualname):
+            return None
+        if qualname.startswith("torch.nn.") and qualname.count(".") <= 3:
+            name = qualname.rsplit(".", 1)[-1]
+            if _CONV.match(name) or (name in _WIDTH_ARGS and name != "Linear"):
+                return None
+            if name == "Linear":
+                linears += 1
+                linear_widths.extend(_widths(site, _WIDTH_ARGS[name]))
+    if linears < 2 or not linear_widths or max(linear_widths) > MAX_WIDTH:
+        return None
+    return f"an MLP of {linears} `Linear` layers at most {max(linear_widths)} wide"
+
+
 def _whole_model_is_one_linear(facts: ModuleFacts) -> bool:
     """The one `nn.Linear` is built inside a model class of this module (`self.fc = nn.Linear(n, k)`
     in a LogisticRegression class), not put as a head on a model from elsewhere
