@@ -885,14 +885,31 @@ for step in range(args.iteration):
     optimizer.step()
 """
 MLP = "nn.Sequential(nn.Linear(state_dim, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 1))"
+# sweetice's SAC.py shape: model classes of Linear layers and an agent class that builds a loss
+# module and a SummaryWriter (neither makes the model unknown)
+AGENT_CLASSES = """from tensorboardX import SummaryWriter
+
+class Critic(nn.Module):
+    def __init__(self, state_dim):
+        super().__init__()
+        self.fc1 = nn.Linear(state_dim, 256)
+        self.fc2 = nn.Linear(256, 1)
+
+class Agent:
+    def __init__(self):
+        self.critic = Critic(8)
+        self.criterion = nn.MSELoss()
+        self.writer = SummaryWriter("runs")
+"""
 
 
 @pytest.mark.parametrize(("model_import", "model", "readme", "shown"), [
     ("", MLP, "", False),  # sweetice's SAC/TD3 (blind36): 100,000 steps of a 256-wide MLP
+    (AGENT_CLASSES, "Agent().critic", "", False),
     ("from torchvision.models import resnet50", "resnet50()", "", True),  # a compute-heavy step
     ("from models import Cnn14", "Cnn14()", "", True),  # a model the module does not show: not known small
     ("", MLP, "```\ntorchrun --nproc_per_node=4 train.py\n```\n", True),  # scaled out over four GPUs
-], ids=["small-mlp", "resnet50", "unseen-model", "four-gpus"])
+], ids=["small-mlp", "agent-classes", "resnet50", "unseen-model", "four-gpus"])
 def test_mixed_precision_on_a_detected_run_skips_a_narrow_mlp(project, model_import, model, readme, shown):
     """GL101 on a detected long run (session 17): a long run of a launch-bound step saves about nothing
     from autocast, so a model of narrow Linear layers only is not shown unless the run is spread over

@@ -178,7 +178,7 @@ def mlp_only_model(analysis: ModuleAnalysis) -> str | None:
     but a stack of Linear layers this narrow is launch-bound on a GPU whatever they are: the
     actor-critic MLPs of sweetice's SAC/TD3 scripts (blind36), 256-400 wide. Else None."""
     facts = analysis.facts
-    if any(_DEEP_CLASS.search(name) for name in facts.classes) or not _model_classes_visible(facts):
+    if any(_DEEP_CLASS.search(name) for name in facts.classes) or not _model_classes_visible(facts, layers_only=True):
         return None
     linear_widths: list[int] = []
     linears = 0
@@ -206,11 +206,15 @@ def _whole_model_is_one_linear(facts: ModuleFacts) -> bool:
     return len(linear) == 1 and linear[0].class_name is not None and _model_classes_visible(facts)
 
 
-def _model_classes_visible(facts: ModuleFacts) -> bool:
+def _model_classes_visible(facts: ModuleFacts, layers_only: bool = False) -> bool:
     """No class that builds torch layers here also builds a submodule from a class defined
-    elsewhere (`self.encoder = Encoder()` from another module): its layers would be unknown."""
+    elsewhere (`self.encoder = Encoder()` from another module): its layers would be unknown. With
+    `layers_only`, a class counts as a model only where it builds a layer (`nn.Linear(...)`), not
+    where it calls `F.mse_loss` or builds `nn.MSELoss()` (the SAC and TD3 agent classes, which also
+    build a SummaryWriter)."""
     owners = {site.class_name for site in facts.calls
-              if site.class_name is not None and (site.qualname or "").startswith("torch.nn.")}
+              if site.class_name is not None and (site.qualname or "").startswith("torch.nn.")
+              and (not layers_only or _builds_layer(site.qualname or ""))}
     for site in facts.calls:
         if site.class_name not in owners:
             continue
@@ -219,6 +223,12 @@ def _model_classes_visible(facts: ModuleFacts) -> bool:
         if name[:1].isupper() and not qualname.startswith("torch.") and name not in facts.classes:
             return False
     return True
+
+
+def _builds_layer(qualname: str) -> bool:
+    """`nn.Linear(...)`, `nn.Conv2d(...)`: a layer, not a function (`F.relu`) or a loss (`nn.MSELoss`)."""
+    name = qualname.rsplit(".", 1)[-1]
+    return name[:1].isupper() and not name.endswith("Loss")
 
 
 def small_data(site: CallSite, qualname: str) -> str | None:
