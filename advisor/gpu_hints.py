@@ -16,7 +16,7 @@ Deliberately narrow, so that one stray file cannot silence a project:
 Projects without job scripts often say in prose where they run, and the blind labels follow it
 ("no mixed-precision label where the stated GPU has no tensor cores"): a line of a Markdown/reST
 file or a notebook (its JSON text: code comments, markdown cells, outputs) that names a pre-Volta
-GPU next to a word saying it runs there ("trained on", "works on", "tested", "using") is the hint
+GPU after a word saying it trains or runs there ("trained on", "works on", "tested") is the hint
 when no file of those kinds names a GPU with tensor cores anywhere (session 17, Super-SloMo's
 "This configuration works on GTX 1080 Ti", blind37 post hoc). Job scripts come first.
 """
@@ -65,10 +65,11 @@ def read_gpu_hint(root: Path) -> str:
     return "" if prose is None else first or prose
 
 
-# A line that says what the project runs on: "trained on 4 GTX 1080 Ti", "works on GTX 1080 Ti",
-# "tested with a Titan X". Names in other lines (a benchmark table of other people's cards) are not
+# A line that says what the project trains or runs on: "trained on 4 GTX 1080 Ti", "works on GTX
+# 1080 Ti", "tested with a Titan X" (Person_reID's "we accelerate the re-ranking ... with one K40m GPU"
+# is not where it trains). Names in other lines (a benchmark table of other people's cards) are not
 # read as where the project runs, except that any tensor-core GPU named anywhere cancels the hint.
-_STATEMENT = re.compile(r"\b(train(ed|ing)?|tested|works?|ran|runs?|running|used|using|on)\b", re.IGNORECASE)
+_STATEMENT = re.compile(r"\b(train(ed|ing|s)?|tested|works?|ran|runs?|running)\b", re.IGNORECASE)
 _PROSE_SUFFIXES = (".md", ".rst", ".ipynb")
 
 
@@ -84,7 +85,8 @@ def _stated_gpu(root: Path) -> str | None:
             continue
         for number, line in enumerate(document.text.splitlines(), 1):
             match = _PRE_VOLTA.search(line)
-            if match and _STATEMENT.search(line):
+            # the verb comes before the card: "works on GTX 1080 Ti", not "re-ranking ... with one K40m GPU"
+            if match and _STATEMENT.search(line, 0, match.start()):
                 stated = line.strip().rstrip(",").strip('"').removesuffix("\\n").strip()  # a notebook's JSON line
                 stated = stated if len(stated) <= 60 else stated[:57] + "..."
                 first = f"the project says it runs on {match.group(1).upper()} GPUs (`{stated}` in {document.shown}:{number})"

@@ -256,7 +256,9 @@ def _notebook(*sources: str) -> str:
     ({"README.md": "Trained on a GTX 1080 Ti.\n", "docs/cloud.md": "We also ran it on an A100.\n"}, ""),
     # a name that is not said to be where the project runs: a table of other cards
     ({"README.md": "| GTX 1080 Ti | 11 GB |\n"}, ""),
-], ids=["notebook-comment", "readme", "two-kinds", "two-files", "not-a-statement"])
+    # layumi/Person_reID_baseline_pytorch README: a post-processing speed-up, not where it trains
+    ({"README.md": "On the Market-1501 dataset, we accelerate the re-ranking from 89.2s to 9.4ms with one K40m GPU.\n"}, ""),
+], ids=["notebook-comment", "readme", "two-kinds", "two-files", "not-a-statement", "other-work"])
 def test_the_documentation_can_say_the_project_runs_on_a_gpu_without_tensor_cores(tmp_path: Path, files, expected) -> None:
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
