@@ -116,3 +116,29 @@ def hint_in(text: str, shown: str) -> str | None:
         if match:
             first = f"the project's job scripts request {match.group(1).upper()} GPUs (`{directive}` in {shown}:{number})"
     return first
+
+
+# "with 4 gpus", "on four NVidia A100", "8x V100", "a 4xA4000 cluster": the number of GPUs the
+# documentation says a run uses (two or more), for DataParallel (GL408) and scaled-out runs
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "six": 6, "eight": 8, "sixteen": 16, "dual": 2}
+_GPU_COUNT = re.compile(
+    r"\b(\d{1,2}|two|three|four|six|eight|sixteen|dual)\s*(?:x|×|\*)?\s*(?:nvidia\s+)?(?:tesla\s+)?(?:geforce\s+)?"
+    r"(gpus\b|(?:v100|a100|h100|a6000|a4000|a5000|p100|k80|titan\s?(?:xp?|v|rtx)|(?:rtx|gtx)\s?\d{4}(?:\s?ti)?|\d{4}\s?ti)s?\b)",
+    re.IGNORECASE,
+)
+
+
+def read_stated_gpu_count(root: Path) -> str:
+    """A phrase naming the first statement of the project's Markdown/reST files that its runs use
+    two or more GPUs ("README.md:40 says `trained with 4 gpus`"), "" when none says so
+    (lyakaap/Landmark2019's "with 4 gpus (each training is done with 2 gpus)", yl4579/StyleTTS2's
+    "on four NVidia A100", blind32/36)."""
+    walk = ScriptWalk(root, (".md", ".rst"))
+    for document in walk:
+        for number, line in enumerate(document.text.splitlines(), 1):
+            for match in _GPU_COUNT.finditer(line):
+                word = match.group(1).lower()
+                count = int(word) if word.isdigit() else _COUNT_WORDS[word]
+                if 2 <= count <= 64:
+                    return f"{document.shown}:{number} says `{match.group(0).strip()}`"
+    return ""

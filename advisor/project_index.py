@@ -27,7 +27,7 @@ from typing import Callable
 from greenlint.caller_arguments import caller_namespaces
 from greenlint.cache import content_hash
 from greenlint.caller_workload import heavy_model_in_callers, shown_callers
-from greenlint.gpu_hints import read_gpu_hint
+from greenlint.gpu_hints import read_gpu_hint, read_stated_gpu_count
 from greenlint.launch_scripts import LaunchValues, ProjectLaunches, options_for
 from greenlint.pinned_versions import read_pinned_versions
 from greenlint.loader_consumers import gpu_training_consumers
@@ -74,6 +74,7 @@ class ProjectIndex:
         self._launches = ProjectLaunches(root)  # the project's launch commands, read when first asked
         self._pins: dict[str, tuple[str, str]] | None = None  # framework pins, read when first asked
         self._gpu_hint: str | None = None  # pre-Volta GPUs named by the job scripts, read when first asked
+        self._gpu_count: str | None = None  # two or more GPUs stated by the documentation, read when first asked
         self._load()
 
     # ---- the persistent export cache ------------------------------------------------------
@@ -297,6 +298,8 @@ class ProjectIndex:
             words.append("Conv2d")  # the caller's convolutional model counts here (GL403's prefilter)
         # GL101: the job scripts may say the GPUs have no tensor cores (read once per run)
         gpu_hint = self._gpu_without_tensor_cores() if "backward(" in text else ""
+        # GL408: the documentation may say the runs use several GPUs (read once per run)
+        gpu_count = self._stated_gpu_count() if "DataParallel" in text or "backward(" in text else ""
         # GL101: a training module whose model is built by the script that calls it
         heavy_caller = heavy_model_in_callers(shown_callers(training_callers(callers), self._relative))
         # GL305: a data module whose fixed-length padding a training script of the project imports
@@ -304,6 +307,7 @@ class ProjectIndex:
         return ProjectContext(
             training_importer=padding_trainer,
             gpu_without_tensor_cores=gpu_hint,
+            stated_gpu_count=gpu_count,
             heavy_caller=heavy_caller,
             launch_options=launched.options,
             launch_least=launched.least,
@@ -353,6 +357,11 @@ class ProjectIndex:
         if self._pins is None:
             self._pins = read_pinned_versions(self.root)
         return self._pins
+
+    def _stated_gpu_count(self) -> str:
+        if self._gpu_count is None:
+            self._gpu_count = read_stated_gpu_count(self.root)
+        return self._gpu_count
 
     def _gpu_without_tensor_cores(self) -> str:
         if self._gpu_hint is None:

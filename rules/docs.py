@@ -18,7 +18,8 @@ _DETECTION_CONDITION = {
     **{code: "; in a notebook, only when its saved output shows one training of an hour or more (early stopping "
              "cuts one fit short)" for code in PER_FIT_CODES},
     **{code: "; a detected run only where the module shows two or more GPUs (a GPU-id option such as "
-             "`--gpu_ids 0,1`, a GPU count of 2+, a launch on several processes): on one GPU DataParallel "
+             "`--gpu_ids 0,1`, a GPU count of 2+, a launch on several processes, a README line such as \"trained with 4 "
+             "GPUs\"): on one GPU DataParallel "
              "replicates nothing" for code in MULTI_GPU_CODES},
     **{code: "; a detected run not for a known small workload, a model of narrow `Linear` layers only (unless "
              "the run is spread over several GPUs) or a GPU without tensor cores the project names: a "

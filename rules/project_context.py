@@ -103,6 +103,9 @@ class ProjectContext:
     # the project's job scripts name only GPUs without tensor cores (a K20X on Blue Waters XK nodes,
     # K80, P100): a phrase naming the script, for a file that trains (advisor/gpu_hints.py); GL101
     gpu_without_tensor_cores: str = ""
+    # the project's Markdown says its runs use two or more GPUs ("README.md:40 says `with 4 gpus`",
+    # advisor/gpu_hints.py): evidence of several GPUs for DataParallel (GL408) and mixed precision
+    stated_gpu_count: str = ""
     # the project file that calls this module's training function builds a large model there:
     # a phrase naming the evidence and the file (advisor/caller_workload.py); GL101
     heavy_caller: str = ""
@@ -144,7 +147,7 @@ class ProjectContext:
             self.autocast, sorted(self.autocast_functions), sorted(self.step_functions), sorted(self.loop_functions),
             self.grad_off, self.constants, self.not_imported,
             self.notebook, self.extra_words, self.loader_consumers, self.compiled_in, self.launch_options, self.launch_least, self.launch_configs, self.launch_processes, self.gpu_caller, self.file_datasets,
-            self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.heavy_caller,
+            self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.stated_gpu_count, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
             self.training_importer, self.recorded_run, self.shown_dataset, self.fixed_size_inputs, self.pinned_versions,
             self.per_item_work, sorted(self.batch_generators), self.conv_classes,

@@ -856,7 +856,10 @@ for epoch in range(args.epochs):
     ('"0,1,2,3"', "", True),  # the default lists four GPUs
     ('"0"', "```\npython train.py --gpu_ids 0,1\n```\n", True),  # every launch passes two
     ('"0"', "", False),  # one GPU: DataParallel calls the module directly
-], ids=["default-four", "launched-two", "one-gpu"])
+    ('"0"', "Each training is done with 2 gpus on our 4-GPU server.\n", True),  # Landmark2019's README (blind32)
+    ('"0"', "It took about 4 hours on four NVidia A100.\n", True),  # StyleTTS2's README (blind36)
+    ('"0"', "Trained on 1 GPU for 24000 steps; multiple GPUs are not tested.\n", False),
+], ids=["default-four", "launched-two", "one-gpu", "readme-2-gpus", "readme-four-a100", "readme-one-gpu"])
 def test_dataparallel_on_a_detected_run_needs_several_gpus(project, gpus, readme, shown):
     """GL408 on a detected long run (blind32's AudioSet, blind35's Person_reID, post hoc): only where
     the module shows the run uses two or more GPUs."""

@@ -365,6 +365,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "launch_options": {"--epochs": ("100", "train.sh:1")}, "launch_least": {"--steps": ("10", "a.sh:1")}, "launch_configs": {"--config": (("a.yaml", "a.sh:1"), ("b.yaml", "b.sh:1"))},
         "launch_processes": (8, "`torchrun --nproc_per_node=8` in train.sh:1"),
         "gpu_without_tensor_cores": "the project's job scripts request K80 GPUs",
+        "stated_gpu_count": "README.md:4 says `4 gpus`",
         "heavy_caller": "a large architecture (`resnet50`) in `main.py`",
         "gpu_trainers": {"m.train": "x"},
         "caller_args": {"args": {"epochs": (500, "x")}}, "validating_classes": frozenset({"m.Model"}),

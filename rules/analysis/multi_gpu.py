@@ -7,7 +7,9 @@ commands with `--gpu_ids 0,1,2,3`, configs with `gpu_ids: [0, 1]`, `--n-gpu 2`) 
 runs on one (a `device_count() > 1` guard, `--gpu_ids 0` by default, inference utilities): 24 of 83.
 Positive evidence only, read from the module (argparse defaults and the values the project's
 launches pass, literals): a GPU-list option with two or more ids, a GPU-count option of two or
-more, `DataParallel(device_ids=[0, 1])`, or a launch on several processes.
+more, `DataParallel(device_ids=[0, 1])`, a launch on several processes, or the project's Markdown
+saying its runs use two or more GPUs ("with 4 gpus", "on four NVidia A100"; session 17, blind32's
+Landmark solution and blind36's StyleTTS2).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def multi_gpu_evidence(analysis: ModuleAnalysis) -> str:
     context = analysis.facts.context
     if context.launch_processes is not None:
         return f"launched on {context.launch_processes[0]} processes"
+    if context.stated_gpu_count:
+        return context.stated_gpu_count
     for site in analysis.facts.calls:
         if site.attr == "add_argument" and site.node.args:
             found = _option_evidence(site.node, context.launch_options)
