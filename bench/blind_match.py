@@ -33,6 +33,7 @@ CATEGORY_RULES: dict[str, tuple[str, ...]] = {
     "pin-memory-missing": ("GL307",),
     "pin-memory-disabled-on-gpu": ("GL307",),
     "per-step-item-sync": ("GL401",),
+    "tensor-from-list-of-ndarrays": ("GL314",),  # session 17: the rule written for it (blind35's DQN)
     "per-element-item-and-array-growth-in-eval": ("GL401", "GL602", "GL604"),
     "cudnn-benchmark-off": ("GL403",),
     "eval-without-no-grad": ("GL402",),

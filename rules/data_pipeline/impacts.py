@@ -99,3 +99,6 @@ GL312_IMPACT = None
 # GL313: the evidence says the frozen base is "by far the most expensive part" (Chollet) and the
 # repeated share is (N - 1) / N of its passes, but no measured share of a run: no size yet.
 GL313_IMPACT = None
+# GL314: the conversion's own cost is measured (23.5 ms against 0.06 ms for 32 Atari frames, docs/
+# evidence.md#cpu-tensor-from-arrays), but its share of a run depends on the update's own time: no size.
+GL314_IMPACT = None
