@@ -187,8 +187,9 @@ class EvalWithoutNoGrad(Rule):
         left to a run-time value (`set_grad_enabled(is_train)`).
         Test modules (importing pytest or unittest) are skipped, and so are modules that name the CPU
         device and no CUDA GPU, modules that train a small model on a known small dataset (a run of
-        minutes, rules/analysis/run_size.py), and loops that end in an unconditional `break` (one
-        batch, for a picture).
+        minutes, rules/analysis/run_size.py), loops that end in an unconditional `break` (one
+        batch, for a picture), and loops that wrap their inputs in `Variable(x, volatile=True)`
+        (PyTorch < 0.4's way of turning autograd off).
     """
     why = """
         With autograd on, every forward pass records the graph and keeps every intermediate
@@ -289,6 +290,8 @@ class EvalWithoutNoGrad(Rule):
                 continue
             if all(contexts.call_grad_off(site.node) for site in model_calls):
                 continue  # `with torch.no_grad():` inside the loop, around the forward pass
+            if _volatile_inputs(loop):
+                continue  # PyTorch < 0.4's no_grad: `Variable(data, volatile=True)` (bamos/densenet.pytorch, blind31)
             if loop.function is not None and self._called_without_grad(analysis, loop.function, contexts, 0):
                 continue
             unprotected.append(loop)
@@ -376,6 +379,17 @@ class EvalWithoutNoGrad(Rule):
             if caller is not None and caller is not function and self._called_without_grad(analysis, caller, contexts, depth + 1):
                 return True
         return False
+
+
+def _volatile_inputs(loop: LoopInfo) -> bool:
+    """The loop wraps its inputs in `Variable(x, volatile=True)`: before PyTorch 0.4 that switched
+    autograd off for everything computed from them, as `torch.no_grad()` does now."""
+    for node in walk(loop.node.body):
+        if isinstance(node, cst.Call) and terminal_name(node.func) == "Variable":
+            volatile = keyword_arg(node, "volatile")
+            if volatile is not None and literal_value(volatile.value) is True:
+                return True
+    return False
 
 
 def _no_grad_fix(analysis: ModuleAnalysis, loop: LoopInfo) -> RuleFix | None:

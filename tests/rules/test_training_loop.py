@@ -1042,3 +1042,25 @@ for x, y in loader:
     total += loss.item()
 """
     assert rows("GL401", source) == [15]
+
+
+def test_gl402_silent_for_volatile_variables():
+    """PyTorch < 0.4's spelling of no_grad (bamos/densenet.pytorch train.py:139, blind31: judged
+    `present = false`): `Variable(data, volatile=True)` computes nothing for autograd."""
+    from rule_helpers import findings
+
+    source = """
+        import torch
+        import torch.nn.functional as F
+        from torch.autograd import Variable
+
+        def test(net, loader):
+            net.eval()
+            for data, target in loader:
+                data, target = data.cuda(), target.cuda()
+                data, target = Variable(data, volatile=VOLATILE), Variable(target)
+                output = net(data)
+                loss = F.nll_loss(output, target)
+    """
+    assert findings(source.replace("VOLATILE", "True"), "GL402") == []
+    assert len(findings(source.replace("VOLATILE", "False"), "GL402")) == 1
