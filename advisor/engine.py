@@ -317,6 +317,10 @@ def _run_rules_indexed(
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         lines = split_lines(text)
         fixers = _FileFixers(lazy, text)
+        # whether the file's detected long run shows each run-length rule, asked once per rule with
+        # all its reports of the file (some need a count: several syncs per heavy step)
+        detected = {code: detected_run_applies(code, analysis, [r for ru, r in reports if ru.code == code])
+                    for code in {rule.code for rule, _ in reports} if code in DETECTION_CODES} if long_run else {}
         for rule, report in reports:
             start = positions[report.node].start
             end = positions[report.end_node or report.node].end
@@ -339,8 +343,7 @@ def _run_rules_indexed(
                     fix=fix,
                     noqa_row=start.line,
                     impact=estimate(rule.impact, report.frequency, report.scale,
-                                    long_run if rule.code in DETECTION_CODES and detected_run_applies(rule.code, analysis)
-                                    else ""),
+                                    long_run if detected.get(rule.code) else ""),
                 )
             )
     if not_run or no_fix:

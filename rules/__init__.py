@@ -73,6 +73,9 @@ MULTI_GPU_CODES: frozenset[str] = frozenset({"GL408"})
 # about nothing. Session 17: GL101 on blind36's SAC and TD3 scripts (100,000 steps of 256-400-wide
 # MLPs, 0 of 5 worth it); a named long run still shows them at their estimate.
 COMPUTE_BOUND_CODES: frozenset[str] = frozenset({"GL101"})
+# Run-length rules about host syncs on every step: on a detected long run whose step is
+# compute-heavy they show only where the module syncs several times (detection_scope.py).
+STEP_SYNC_CODES: frozenset[str] = frozenset({"GL401"})
 # The run-length rules a detected long run (rules/analysis/long_run_evidence.py) shows.
 DETECTION_CODES: frozenset[str] = RUN_LENGTH_CODES - OUTSIDE_TRAINING_CODES - RARELY_WORTH_WHEN_DETECTED
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenlint.rules import COMPUTE_BOUND_CODES, DETECTION_CODES, MULTI_GPU_CODES, NEVER_WORTH, PER_FIT_CODES
+from greenlint.rules import COMPUTE_BOUND_CODES, DETECTION_CODES, MULTI_GPU_CODES, NEVER_WORTH, PER_FIT_CODES, STEP_SYNC_CODES
 from greenlint.rules.base import FAMILIES, Rule
 from greenlint.rules.impact_estimate import rule_impact_sentence
 
@@ -24,6 +24,8 @@ _DETECTION_CONDITION = {
     **{code: "; a detected run not for a known small workload, a model of narrow `Linear` layers only (unless "
              "the run is spread over several GPUs) or a GPU without tensor cores the project names: a "
              "launch-bound step saves about nothing" for code in COMPUTE_BOUND_CODES},
+    **{code: "; on a detected run whose step is compute-heavy, only where the module syncs three times or more "
+             "(one or two reads of a long step cost well under 1 %)" for code in STEP_SYNC_CODES},
 }
 
 

@@ -923,3 +923,37 @@ def test_mixed_precision_on_a_detected_run_skips_a_narrow_mlp(project, model_imp
         project.write("README.md", readme)
     assert ("GL101" in _shown(project).get("train.py", set())) is shown
     assert "GL101" in _shown(project, "--long-run", "train.py").get("train.py", set())
+
+
+HEAVY_SYNCS = """import argparse
+import torch
+from torchvision.models import resnet50
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", default=300, type=int)
+args = parser.parse_args()
+model = resnet50().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+total = correct = seen = 0.0
+for epoch in range(args.epochs):
+    for x, y in loader:
+        out = model(x.cuda())
+        loss = torch.nn.functional.cross_entropy(out, y.cuda())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+SYNCS"""
+ONE_SYNC = "        total += loss.item()\n"
+THREE_SYNCS = ONE_SYNC + "        correct += (out.argmax(1) == y.cuda()).sum().item()\n        seen += out.shape[0]\n" \
+    "        top5 = out.topk(5)[1].cpu()\n"
+
+
+@pytest.mark.parametrize(("syncs", "shown"), [(ONE_SYNC, False), (THREE_SYNCS, True)], ids=["one-sync", "three-syncs"])
+def test_host_syncs_on_a_heavy_detected_step_need_several(project, syncs, shown):
+    """GL401 on a detected long run of a compute-heavy step (session 17): one `loss.item()` per step
+    of a ResNet-50 is a small share of the step (Super-SloMo, blind39's adversarial training, judged
+    not worth it); three reads or more per step (fast-autoaugment, EfficientDet, blind38/36) are
+    shown. Naming the file shows them all."""
+    project.write("train.py", HEAVY_SYNCS.replace("SYNCS", syncs))
+    assert ("GL401" in _shown(project).get("train.py", set())) is shown
+    assert "GL401" in _shown(project, "--long-run", "train.py").get("train.py", set())
