@@ -957,3 +957,16 @@ def test_host_syncs_on_a_heavy_detected_step_need_several(project, syncs, shown)
     project.write("train.py", HEAVY_SYNCS.replace("SYNCS", syncs))
     assert ("GL401" in _shown(project).get("train.py", set())) is shown
     assert "GL401" in _shown(project, "--long-run", "train.py").get("train.py", set())
+
+
+@pytest.mark.parametrize(("dataset", "long"), [("MnistDataset", False), ("Cifar10Dataset", True), ("FaceDataset", True)])
+def test_a_project_dataset_named_after_mnist_is_tiny_data(project, dataset, long):
+    """explainingai-code/DDPM-Pytorch (blind40): `MnistDataset` reads MNIST's 28x28 PNGs; 40 epochs of a
+    U-Net over it are minutes, not a long run (a CIFAR-sized set is not tiny)."""
+    source = (f"import torch\nfrom dataset.data import {dataset}\nfrom models.unet import Unet\n"
+              "model = Unet().cuda()\noptimizer = torch.optim.Adam(model.parameters())\n"
+              f"loader = torch.utils.data.DataLoader({dataset}('data/train'), batch_size=64)\n"
+              "for epoch in range(400):\n    for x in loader:\n        loss = model(x.cuda()).mean()\n"
+              "        optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n        print(loss.item())\n")
+    project.write("train.py", source)
+    assert bool(_evidence(project, "train.py") - {""}) is long

@@ -248,7 +248,15 @@ def small_data(site: CallSite, qualname: str) -> str | None:
     if qualname in ("datasets.load_dataset", "tensorflow_datasets.load"):
         name = string_value(argument(site.node, "path", 0) or argument(site.node, "name", 0)) or ""
         return _HUB_SMALL.get(name.lower())
+    named = _NAMED_DATASET.search(last) if last[:1].isupper() and not qualname.startswith("torchvision.") else None
+    if named:
+        # the project's own dataset class named after one (explainingai-code/DDPM-Pytorch's
+        # `MnistDataset`, which reads MNIST's 28x28 PNGs from disk; blind40)
+        return f"`{last}` ({'MNIST (28x28)' if named.group(1).lower() == 'mnist' else 'CIFAR (32x32)'})"
     return None
+
+
+_NAMED_DATASET = re.compile(r"(mnist|cifar)\w*(dataset|data|loader)$", re.IGNORECASE)
 
 
 def _small_data_file(site: CallSite) -> str | None:
