@@ -38,6 +38,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.literals import NOT_LITERAL, argument, positional_args, resolved_value, string_value
@@ -154,7 +156,7 @@ def _imported_deep_model(analysis: ModuleAnalysis) -> str:
     # CIFAR ResNet-18 is about 0.56 GFLOPs per 32-pixel image, 11 M parameters)
     local = analysis.facts.context.local_modules
     for site in analysis.facts.calls if local else ():
-        module, _, name = (site.qualname or "").rpartition(".")
+        module, _, name = _project_qualname(analysis, site).rpartition(".")
         if module in local and (_HEAVY_ZOO.match(name) or _MID_ZOO.match(name) or _DETECTOR_BUILDER.match(name)):
             return f"`{name}`, a deep architecture from another module of the project"
     return ""
@@ -166,10 +168,21 @@ def _imported_classes(analysis: ModuleAnalysis, pattern: re.Pattern[str]) -> lis
     local = analysis.facts.context.local_modules
     found: list[str] = []
     for site in analysis.facts.calls if local else ():
-        module, _, name = (site.qualname or "").rpartition(".")
+        module, _, name = _project_qualname(analysis, site).rpartition(".")
         if module in local and name[:1].isupper() and pattern.search(name) and name not in found:
             found.append(name)
     return found
+
+
+def _project_qualname(analysis: ModuleAnalysis, site: CallSite) -> str:
+    """The call's qualified name, also for a name a star import brought in from a project module
+    (`from models import *` then `ResNet18()`, ndb796/Pytorch-Adversarial-Training-CIFAR, blind39)."""
+    if site.qualname is not None:
+        return site.qualname
+    func = site.node.func
+    if isinstance(func, cst.Name) and func.value not in analysis.facts.imports.bindings:
+        return analysis.facts.context.star_names.get(func.value, "")
+    return ""
 
 
 def _zoo_model(analysis: ModuleAnalysis, side: int) -> str:

@@ -361,3 +361,16 @@ def test_the_projects_own_resize_gives_the_image_size(tmp_path: Path, monkeypatc
     [finding] = _gl101(tmp_path, "train.py", monkeypatch)
     assert finding.impact.level == level, finding.impact
     assert ("320-pixel input images" in finding.message) is (level == "high")
+
+
+def test_a_zoo_named_builder_from_a_star_import_of_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ndb796/Pytorch-Adversarial-Training-CIFAR (blind39): `from models import *`, whose package
+    star-imports `.resnet`, then `net = ResNet18()`: a CIFAR ResNet-18 of the project."""
+    main = ("import torch\nfrom models import *\nnet = ResNet18().cuda()\n"
+            "optimizer = torch.optim.SGD(net.parameters(), lr=0.1)\n"
+            "for x, y in loader:\n    loss = torch.nn.functional.cross_entropy(net(x.cuda()), y.cuda())\n"
+            "    optimizer.zero_grad()\n    loss.backward()\n    optimizer.step()\n")
+    write_project(tmp_path, {"train.py": main, "models/__init__.py": "from .resnet import *\n",
+                             "models/resnet.py": "import torch.nn as nn\ndef ResNet18():\n    return nn.Module()\n"})
+    [finding] = _gl101(tmp_path, "train.py", monkeypatch)
+    assert "`ResNet18`, a deep architecture from another module" in finding.message, finding.message
