@@ -970,3 +970,18 @@ def test_a_project_dataset_named_after_mnist_is_tiny_data(project, dataset, long
               "        optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n        print(loss.item())\n")
     project.write("train.py", source)
     assert bool(_evidence(project, "train.py") - {""}) is long
+
+
+@pytest.mark.parametrize(("setting", "long"), [
+    ("DATASET = 'FashionMNIST'\n", False),  # ritheshkumar95/pytorch-vqvae vae.py (blind43)
+    ("DATASET = 'CIFAR10'\n", True),
+    ("parser = argparse.ArgumentParser()\nparser.add_argument('--dataset', default='mnist')\nargs = parser.parse_args()\n", False),
+], ids=["constant-fashion-mnist", "constant-cifar", "option-mnist"])
+def test_a_dataset_chosen_by_name_is_read(project, setting, long):
+    source = ("import argparse\nimport torch\nfrom torchvision import datasets\n" + setting +
+              "model = Net().cuda()\noptimizer = torch.optim.Adam(model.parameters())\n"
+              "loader = torch.utils.data.DataLoader(eval('datasets.' + DATASET)('data', train=True), batch_size=32)\n"
+              "for epoch in range(300):\n    for x, y in loader:\n        loss = model(x.cuda()).mean()\n"
+              "        optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n        print(loss.item())\n")
+    project.write("train.py", source)
+    assert bool(_evidence(project, "train.py") - {""}) is long

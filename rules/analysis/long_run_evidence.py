@@ -61,7 +61,7 @@ from greenlint.rules.analysis.literals import argument, resolved_value, string_v
 from greenlint.rules.analysis.config_trees import handed_over_settings
 from greenlint.rules.analysis.large_language_model import large_language_model
 from greenlint.rules.analysis.memo import once_per_module
-from greenlint.rules.analysis.model_size import small_data, small_workload
+from greenlint.rules.analysis.model_size import dataset_setting, small_data, small_workload
 from greenlint.rules.analysis.run_length_settings import count_of, named_lengths, settings, unit_of
 from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.scope_facts import is_test_module, module_trains, training_step_loops
@@ -203,7 +203,7 @@ def _tiny_data(analysis: ModuleAnalysis) -> str | None:
         data = small_data(site, site.qualname or "")
         if data and ("28x28" in data or "16x16" in data or "8x8" in data or "table" in data):
             return data
-    return None
+    return dataset_setting(analysis)
 
 
 def distributed_run(analysis: ModuleAnalysis) -> str:

@@ -256,6 +256,32 @@ def small_data(site: CallSite, qualname: str) -> str | None:
     return None
 
 
+_DATASET_SETTING = re.compile(r"(^|_)(dataset|data_set|data_name|dataset_name)$", re.IGNORECASE)
+_TINY_DATASET_NAMES = {"mnist": "MNIST (28x28)", "fashionmnist": "Fashion-MNIST (28x28)", "fashion_mnist":
+                       "Fashion-MNIST (28x28)", "kmnist": "KMNIST (28x28)", "emnist": "EMNIST (28x28)",
+                       "qmnist": "QMNIST (28x28)", "usps": "USPS (16x16)"}
+
+
+def dataset_setting(analysis: ModuleAnalysis) -> str | None:
+    """A dataset chosen by name in a setting the module defines, when that name is an MNIST-family
+    set: `DATASET = 'FashionMNIST'` then `eval('datasets.' + DATASET)(...)` (ritheshkumar95/
+    pytorch-vqvae vae.py, blind43), or an option `--dataset` whose configured value is `mnist`."""
+    facts = analysis.facts
+    for name, value in facts.assignments:
+        if _DATASET_SETTING.search(name):
+            chosen = _TINY_DATASET_NAMES.get(str(resolved_value(value)).lower())
+            if chosen:
+                return f"{chosen}, chosen by `{name}`"
+    for site in facts.calls:
+        if site.attr == "add_argument" and site.node.args:
+            flag = (string_value(site.node.args[0].value) or "").lstrip("-").replace("-", "_")
+            if _DATASET_SETTING.search(flag):
+                chosen = _TINY_DATASET_NAMES.get(str(resolved_value(argument(site.node, "default"))).lower())
+                if chosen:
+                    return f"{chosen}, chosen by `--{flag}`"
+    return None
+
+
 _NAMED_DATASET = re.compile(r"(mnist|cifar)\w*(dataset|data|loader)$", re.IGNORECASE)
 
 
