@@ -501,3 +501,36 @@ def test_reading_a_namespaces_dict_keeps_its_options_known(use, known):
     with resolving_values(ConfigValues(cst.parse_module(source))):
         value = resolved_value(cst.parse_expression("opt.epochs"))
     assert (value == 60) if known else (value is NOT_LITERAL), value
+
+
+APEX_FLAG = """
+import argparse
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--amp", action="store_true")
+args = parser.parse_args()
+model = Net().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+if args.amp:
+    from apex import amp
+    model, optimizer = amp.initialize(model, optimizer, opt_level="O1")
+for x, y in loader:
+    loss = model(x.cuda()).sum()
+    if args.amp:
+        with amp.scale_loss(loss, optimizer) as scaled_loss:
+            scaled_loss.backward()
+    else:
+        loss.backward()
+    optimizer.step()
+"""
+
+
+def test_apex_amp_behind_a_flag_that_defaults_off(project):
+    """kekmodel/FixMatch-pytorch train.py (blind42, post hoc): apex's `amp.initialize` only under
+    `if args.amp:`, a `store_true` option: float32 unless a launch passes `--amp`."""
+    project.write("train.py", APEX_FLAG)
+    gl101 = messages(project.findings("--preview", "--select", "GL101", "--no-cache", "."), "GL101")
+    assert len(gl101) == 1 and "float32 by default" in gl101[0] and "`--amp` defaults to False" in gl101[0], gl101
+    project.write("run.sh", "python train.py --amp\n")
+    assert messages(project.findings("--preview", "--select", "GL101", "--no-cache", "."), "GL101") == []

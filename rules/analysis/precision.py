@@ -212,9 +212,9 @@ def _site_fact(site: CallSite) -> PrecisionFact | None:
         if isinstance(policy, str) and policy.startswith("mixed"):
             return PrecisionFact(Precision.ON, "keras-policy", call)
         return PrecisionFact(Precision.OFF, "keras-policy", call)
-    if qualname in ("apex.amp.initialize",) or qualname.endswith(
-        ("MixedPrecision", "MixedPrecisionPlugin", "MixedPrecisionPolicy")
-    ):
+    if qualname == "apex.amp.initialize":
+        return PrecisionFact(Precision.ON, "apex-amp", call)
+    if qualname.endswith(("MixedPrecision", "MixedPrecisionPlugin", "MixedPrecisionPolicy")):
         return PrecisionFact(Precision.ON, "plugin", call)
     if qualname.endswith("BitsAndBytesConfig"):
         return PrecisionFact(Precision.ON, "quantized", call)
@@ -292,15 +292,16 @@ def collect_precision_facts(facts: ModuleFacts, module: cst.Module | None = None
             found.extend(_keyword_facts(site))
         if site.is_method_call and site.attr == "double" and not site.node.args:
             double_calls.append(site)
-    if module is not None and any(f.state is Precision.ON and f.source in ("autocast", "grad-scaler")
+    if module is not None and any(f.state is Precision.ON and f.source in ("autocast", "grad-scaler", "apex-amp")
                                   and isinstance(f.node, cst.Call) for f in found):
         found = _switched_by_default(found, module)
     return PrecisionFacts(tuple(found), uses_float64, tuple(double_calls))
 
 
-# the facts an `if` on a precision flag can switch off: the autocast, the scaler and the half dtype
-# it picks (`if fp16: dtype16 = torch.float16`)
-_SWITCHABLE = frozenset({"autocast", "grad-scaler", "half-dtype"})
+# the facts an `if` on a precision flag can switch off: the autocast, the scaler, the half dtype
+# it picks (`if fp16: dtype16 = torch.float16`) and apex's `amp.initialize` (`if args.amp:`,
+# kekmodel/FixMatch-pytorch, blind42)
+_SWITCHABLE = frozenset({"autocast", "grad-scaler", "half-dtype", "apex-amp"})
 
 
 def _switched_by_default(found: list[PrecisionFact], module: cst.Module) -> list[PrecisionFact]:

@@ -234,10 +234,10 @@ def _fp32_evaluations(analysis: ModuleAnalysis) -> Iterable[Report]:
 
 
 def _configured_off(precision: PrecisionFacts) -> str:
-    """Where the defaults that switch the module's autocast/GradScaler off are set ("" if none)."""
+    """Where the defaults that switch the module's autocast/GradScaler/apex amp off are set ("" if none)."""
     sources: list[str] = []
     for fact in precision.facts:
-        if fact.source in ("autocast", "grad-scaler") and fact.detail and fact.detail not in sources:
+        if fact.source in ("autocast", "grad-scaler", "apex-amp") and fact.detail and fact.detail not in sources:
             sources.append(fact.detail)
     return "; ".join(sources)
 
