@@ -50,7 +50,8 @@ class DDPFindUnusedParameters(Rule):
         do cannot be proven without running the model, so these signs count as need and keep the rule
         silent: a comment next to the flag giving a reason (unused, needed, frozen, error ...); code
         that changes which parameters train (`requires_grad`, freeze/unfreeze, `static_graph`); two
-        or more optimizers or backward calls (GANs and alternating phases); a `forward` of the module
+        or more optimizers or backward calls (GANs and alternating phases; the two branches of one `if`,
+        such as apex's `scaled_loss.backward()` and its `else: loss.backward()`, are one); a `forward` of the module
         that calls a sub-module only under an `if`. Test code is skipped, and so is a DDP built in a
         class method of a module that neither trains nor loops (a framework's own plumbing).
     """
@@ -154,7 +155,7 @@ def _shows_need(analysis: ModuleAnalysis) -> bool:
     if any(word in code for word in _NEED_WORDS):
         return True
     facts = analysis.facts
-    if len(facts.optimizer_names) >= 2 or sum(1 for site in facts.calls if is_backward_call(site)) >= 2:
+    if len(facts.optimizer_names) >= 2 or _backward_passes(analysis) >= 2:
         return True
     for function in facts.functions.get("forward", []):
         for node in walk(function.node.body):
@@ -165,6 +166,20 @@ def _shows_need(analysis: ModuleAnalysis) -> bool:
             ):
                 return True  # `if cond: x = self.head(x)`: a sub-module skipped on some steps
     return False
+
+
+def _backward_passes(analysis: ModuleAnalysis) -> int:
+    """Backward calls that can run in the same step: the two branches of one `if` (apex's
+    `with amp.scale_loss(...)` then `scaled_loss.backward()` / `else: loss.backward()`,
+    kekmodel/FixMatch-pytorch, blind42) are one pass, not a GAN's two."""
+    calls = {id(site.node) for site in analysis.facts.calls if is_backward_call(site)}
+    alternatives = 0
+    for node in walk(analysis.module):
+        if isinstance(node, cst.If) and isinstance(node.orelse, cst.Else):
+            in_body = any(id(inner) in calls for inner in walk(node.body))
+            in_else = any(id(inner) in calls for inner in walk(node.orelse))
+            alternatives += in_body and in_else
+    return len(calls) - alternatives
 
 
 def _commented(analysis: ModuleAnalysis, call: cst.Call) -> bool:

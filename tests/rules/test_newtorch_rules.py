@@ -421,3 +421,27 @@ def test_gl416_fixes_each_flag_with_its_own_replacement():
     )
     result = fixed(loop("pass", header=source))
     assert "strategy=\"ddp\"" in result and "find_unused_parameters=False" in result
+
+
+def test_gl416_an_apex_branch_and_its_else_are_one_backward_pass():
+    """kekmodel/FixMatch-pytorch train.py (blind42, post hoc): `if args.amp: with amp.scale_loss(...)
+    as scaled_loss: scaled_loss.backward()` / `else: loss.backward()` is one backward pass per
+    step, not the two of a GAN that would show a need for `find_unused_parameters`."""
+    from rule_helpers import findings
+
+    source = """
+        import torch
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[rank], find_unused_parameters=True)
+        for x, y in loader:
+            loss = model(x).sum()
+            if args.amp:
+                with amp.scale_loss(loss, optimizer) as scaled_loss:
+                    scaled_loss.backward()
+            else:
+                loss.backward()
+            optimizer.step()
+    """
+    assert len(findings(source, "GL416")) == 1
+    # two passes that both run (a GAN's discriminator and generator) still show a need
+    two = source.replace("            optimizer.step()\n", "            optimizer.step()\n            g_loss.backward()\n")
+    assert findings(two, "GL416") == []
