@@ -130,13 +130,23 @@ _LEN_OF_DATA = re.compile(r"^len\((\w*(?:data|dataset|train|ds)\w*)\)$", re.IGNO
 _NOT_DATA = re.compile(r"label|class|vocab|token|id2|2id|col|feature|loader|batch", re.IGNORECASE)
 
 
+# A hand-written training log's per-epoch step counter (`Training Step [13/13]: loss 5.99` under
+# `Epoch 2`, snrazavi/Deep_Learning_in_Python_2018's FaceDetection notebook, blind43): the epoch has
+# that many steps, so at least that many examples
+_STEP_COUNTER = re.compile(r"\b(?:Step|Iter(?:ation)?|Batch)\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]")
+
+
 def _shown_dataset(notebook: dict[str, Any]) -> ShownDataset | None:
     """The largest training-set size the outputs show (the largest, so that a small evaluation
-    split printed next to it never makes the run look short)."""
+    split printed next to it never makes the run look short). A per-epoch step counter of a
+    training log counts as that many examples (each step has at least one)."""
     best: ShownDataset | None = None
     for index, cell in enumerate(notebook["cells"]):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
+        steps = _steps_per_epoch(cell, index)
+        if steps is not None and (best is None or steps.rows > best.rows):
+            best = steps
         lines = [line.strip() for line in _source(cell).strip().splitlines()]
         sized = _LEN_OF_DATA.match(lines[-1]) if lines else None
         for output in cell.get("outputs") or ():
@@ -154,6 +164,19 @@ def _shown_dataset(notebook: dict[str, Any]) -> ShownDataset | None:
                 if best is None or rows > best.rows:
                     best = ShownDataset(rows, f"{what} in the output of cell {index + 1}")  # numbered as findings show cells
     return best
+
+
+def _steps_per_epoch(cell: dict[str, Any], index: int) -> ShownDataset | None:
+    """The largest step counter total of a cell whose output logs epochs, or None."""
+    texts = [text for output in cell.get("outputs") or () if isinstance(output, dict) for text in _texts(output)]
+    joined = "\n".join(texts)
+    if "Epoch" not in joined and "epoch" not in joined:
+        return None
+    counters = [(int(m.group(2)), m.group(0)) for m in _STEP_COUNTER.finditer(joined) if 0 < int(m.group(1)) <= int(m.group(2))]
+    if not counters:
+        return None
+    steps, shown = max(counters)
+    return ShownDataset(steps, f"`{shown}` (steps per epoch) in the output of cell {index + 1}")
 
 
 def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:

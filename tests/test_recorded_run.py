@@ -266,3 +266,15 @@ def test_early_stopping_reported_from_the_overrun_the_notebook_recorded(project,
     assert bool(gl502) is shown
     if shown:
         assert "lowest at epoch 1 of 5" in gl502[0]["message"] and "1.4 h" in gl502[0]["message"], gl502[0]["message"]
+
+
+def test_a_training_logs_step_counter_bounds_the_dataset():
+    """snrazavi/Deep_Learning_in_Python_2018 FaceDetection.ipynb (blind43): a hand-written log prints
+    `Training Step [13/13]` under each `Epoch N`: at least 13 examples an epoch, and 50 epochs of a
+    ResNet-50 over them are minutes. A counter without an epoch log says nothing."""
+    log = "Epoch 1\n--------\n Training Step [13/13]: loss 5.99\n Validation Step [4/5]: loss 1.43\n"
+    cell = _cell("model, hist = train(model, train_dl, valid_dl, num_epochs=50)", log, "stream")
+    record = notebook_record(notebook("x = 1\n", [], [cell]))
+    assert record.dataset is not None and record.dataset.rows == 13 and "steps per epoch" in record.dataset.where
+    plain = _cell("print(progress)", " Step [13/13]\n", "stream")
+    assert notebook_record(notebook("x = 1\n", [], [plain])).dataset is None
