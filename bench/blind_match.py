@@ -76,7 +76,7 @@ CATEGORY_RULES: dict[str, tuple[str, ...]] = {
     "pandas-iterrows": ("GL601",),
     "row-wise-apply": ("GL601",),
     "gradients-discarded-before-step": ("GL418", "GL206"),
-    "dataloader-recreated-every-epoch": ("GL308",),  # nearest: workers restarted every epoch
+    "dataloader-recreated-every-epoch": ("GL308", "GL315"),  # workers restarted; GL315 (session 17) for next(iter(loader))
     # Written after blind14 and blind15 were frozen (both labellers noted the gap): GL408 is the
     # rule of this very name; the blind12/13 judges had mapped its findings with `label`.
     "dataparallel-instead-of-ddp": ("GL408",),
