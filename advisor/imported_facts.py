@@ -43,6 +43,7 @@ class ImportedFacts:
     constants: dict[str, object] = field(default_factory=dict)
     file_datasets: dict[str, str] = field(default_factory=dict)
     conv_classes: dict[str, str] = field(default_factory=dict)
+    small_models: dict[str, str] = field(default_factory=dict)
     gpu_trainers: dict[str, str] = field(default_factory=dict)
     validating_classes: set[str] = field(default_factory=set)
     # (phrase, side): the first imported transform or dataset that gives images one size
@@ -146,6 +147,9 @@ class ImportedFacts:
         for name in exports.conv_classes:
             if keep(name):
                 self.conv_classes[f"{module}.{name}"] = shown
+        for name, phrase in exports.small_models.items():
+            if keep(name):
+                self.small_models[f"{module}.{name}"] = f"{phrase} in {shown}"
         for name in exports.validating_classes:
             if keep(name):
                 self.validating_classes.add(f"{module}.{name}")

@@ -22,6 +22,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from greenlint.model_layers import small_model_phrase
 from greenlint.exported_constants import (
     _assigned_names,
     _class_constants,
@@ -71,6 +72,9 @@ class ModuleExports:
     # model classes (subclasses) of a module that builds convolutions (`nn.Conv2d` anywhere in it):
     # "BiSeNet", "U2NET". A script that trains one trains a CNN (GL403's cuDNN autotuner)
     conv_classes: list[str] = field(default_factory=list)
+    # model classes built only of small layers of known width: "SRCNN" -> "a small CNN (3 convolutions,
+    # at most 64 channels)" (model_layers.py); a script that trains one is launch-bound (GL101)
+    small_models: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +95,7 @@ class ModuleExports:
             (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
             (exports.gpu_trainers, dict), (exports.validating_classes, list), (exports.fixed_size_inputs, dict),
             (exports.per_item_work, dict), (exports.batch_generators, list), (exports.conv_classes, list),
+            (exports.small_models, dict),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -241,6 +246,7 @@ def extract_exports(text: str, package: str) -> ModuleExports:
     # early stopping, or a learning-rate schedule that may need its full length, set up in the module
     validates = validates and not any(w in text.lower().replace("_", "") for w in ("earlystop", "scheduler", "onecycle", "cosine"))
     convolutional = "Conv" in text and _builds_convolutions(tree)
+    layered = convolutional or "Linear" in text
     own_names: list[str] = []
     class_devices: dict[str, dict[str, str]] = {}
     class_constants: dict[str, dict[str, Any]] = {}
@@ -266,6 +272,9 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             own_names.append(statement.name)
             if convolutional and statement.bases:
                 exports.conv_classes.append(statement.name)
+            small = small_model_phrase(statement, resolve) if statement.bases and layered else None
+            if small is not None:
+                exports.small_models[statement.name] = small
             for method in statement.body if trains else ():
                 # a model class whose method runs the training step (hzwer/ECCV2022-RIFE's
                 # `Model.update`: backward and `optimG.step()`; blind34, post hoc): a loop that calls

@@ -43,7 +43,7 @@ from greenlint.training_callers import calling_files, cnn_training_caller, cudnn
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 13  # 13: file datasets through helper functions; 12: training-step methods of classes; 11: convolutional model classes; 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
+_INDEX_FORMAT = 14  # 14: small model classes; 13: file datasets through helper functions; 12: training-step methods of classes; 11: convolutional model classes; 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
 
 
 def find_project_root(paths: list[Path]) -> Path:
@@ -326,6 +326,7 @@ class ProjectIndex:
             constants=builder.constants,
             file_datasets=builder.file_datasets,
             conv_classes=builder.conv_classes,
+            small_models={**builder.small_models, **(self._own_small_models(path) if "backward(" in text else {})},
             gpu_trainers=builder.gpu_trainers,
             fixed_size_inputs=builder.fixed_size_inputs,
             per_item_work=builder.per_item_work,
@@ -357,6 +358,11 @@ class ProjectIndex:
         if self._pins is None:
             self._pins = read_pinned_versions(self.root)
         return self._pins
+
+    def _own_small_models(self, path: Path) -> dict[str, str]:
+        """The module's own small model classes, by their bare name (a call of one has no qualname)."""
+        exports = self.exports_of(path)
+        return dict(exports.small_models) if exports is not None else {}
 
     def _stated_gpu_count(self) -> str:
         if self._gpu_count is None:

@@ -115,6 +115,9 @@ class ProjectContext:
     # qualified name -> the file, for model classes of imported modules that build convolutions
     # ("model.BiSeNet" -> "model.py"): training one trains a CNN (GL403)
     conv_classes: dict[str, str] = field(default_factory=dict)
+    # model classes built only of small layers of known width (advisor/model_layers.py): imported ones
+    # by qualified name ("models.SRCNN" -> "a small CNN (...) in models.py"), the module's own by name
+    small_models: dict[str, str] = field(default_factory=dict)
     # qualified name -> phrase, for training functions of imported modules that put their work on a
     # CUDA device themselves ("trainer.train" -> "`train()` trains on a CUDA device (trainer.py)"):
     # a DataLoader passed to one feeds a GPU (GL306)
@@ -150,7 +153,7 @@ class ProjectContext:
             self.cudnn_caller, self.cnn_caller, self.gpu_without_tensor_cores, self.stated_gpu_count, self.heavy_caller,
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
             self.training_importer, self.recorded_run, self.shown_dataset, self.fixed_size_inputs, self.pinned_versions,
-            self.per_item_work, sorted(self.batch_generators), self.conv_classes,
+            self.per_item_work, sorted(self.batch_generators), self.conv_classes, self.small_models,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

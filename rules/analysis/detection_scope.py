@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import libcst as cst
+
 from greenlint.rules.analysis import ModuleAnalysis
 from greenlint.rules.analysis.heavy_workload import heavy_training_workload
 from greenlint.rules.analysis.long_run_evidence import distributed_run, each_training_short
@@ -50,6 +52,23 @@ def detected_run_applies(code: str, analysis: ModuleAnalysis, reports: Sequence[
         context = analysis.facts.context
         if context.gpu_without_tensor_cores or small_training_workload(analysis) is not None:
             return False
-        # a narrow MLP is launch-bound however long it trains, unless the run is scaled out
-        return mlp_only_model(analysis) is None or bool(distributed_run(analysis) or multi_gpu_evidence(analysis))
+        # a narrow MLP or a small CNN of known layers is launch-bound however long it trains, unless
+        # the run is scaled out
+        small = mlp_only_model(analysis) is not None or _trains_small_model_class(analysis)
+        return not small or bool(distributed_run(analysis) or multi_gpu_evidence(analysis))
     return True
+
+
+def _trains_small_model_class(analysis: ModuleAnalysis) -> bool:
+    """The module builds a model class the project index read as small (advisor/model_layers.py:
+    yjn870/SRCNN-pytorch's `SRCNN` from models.py, three convolutions of at most 64 channels) and
+    shows no compute-heavy evidence besides."""
+    small = analysis.facts.context.small_models
+    if not small:
+        return False
+    for site in analysis.facts.calls:
+        func = site.node.func
+        key = site.qualname or (func.value if isinstance(func, cst.Name) else "")
+        if key in small:
+            return heavy_training_workload(analysis) is None
+    return False
