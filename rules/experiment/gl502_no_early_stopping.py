@@ -38,7 +38,7 @@ from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.evidence import EARLY_STOPPING_SIZE
 from greenlint.rules.fixes import replace_node, set_keyword
 from greenlint.rules.impact import RuleImpact
-from greenlint.rules.recorded_run import OVERRUN_PATIENCE, OverrunFit
+from greenlint.rules.experiment.overrun_fits import overrun_message, recorded_overrun
 
 # Every worth-acting-on Keras finding of the development corpus ran 30-100 epochs of a conv,
 # recurrent or attention model; the 20-epoch fits were all demonstrations on small data.
@@ -260,9 +260,9 @@ def _keras(analysis: ModuleAnalysis, site: CallSite) -> Report | None:
     facts = analysis.facts
     call = site.node
     epochs = int_value(keras_epochs(call), facts)
-    overrun = _recorded_overrun(analysis, epochs)
+    overrun = recorded_overrun(analysis, epochs)
     if overrun is not None and fit_framework(site, facts) == "keras" and _callbacks_without_stopping(call, facts):
-        return _overrun_report(analysis, call, overrun)
+        return Report(call, overrun_message(overrun), fix=_keras_fix(analysis, call))
     if epochs is None or epochs < KERAS_MIN_EPOCHS:
         return None
     # a dense network on vector data runs seconds per epoch: the saved epochs are worth nothing
@@ -281,33 +281,6 @@ def _keras(analysis: ModuleAnalysis, site: CallSite) -> Report | None:
         f"`fit` runs {epochs} epochs{_by_default(configured_source(keras_epochs(call), facts))} with validation data but no `EarlyStopping` callback: every epoch after "
         "the validation loss stops improving is spent for nothing; add "
         '`keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)`',
-        fix=_keras_fix(analysis, call),
-    )
-
-
-def _recorded_overrun(analysis: ModuleAnalysis, epochs: int | None) -> OverrunFit | None:
-    """The overrun a notebook's saved output records for a fit of this many epochs (the only one
-    recorded when the count is not known here)."""
-    recorded = analysis.facts.context.recorded_run
-    overruns = recorded.overruns if recorded is not None else ()
-    matching = [o for o in overruns if o.epochs == epochs] if epochs is not None else list(overruns)
-    return matching[0] if len(matching) == 1 or (matching and epochs is not None) else None
-
-
-def _overrun_report(analysis: ModuleAnalysis, call: cst.Call, overrun: OverrunFit) -> Report:
-    """The measured case (dipanjanS/practical-machine-learning-with-python's IMDb LSTM, blind37 post
-    hoc: `val_loss` lowest at epoch 1 of 5, 44 minutes an epoch): the saving is read from the run the
-    notebook saved, not guessed from the epoch count, so a short epoch count is no reason to stay quiet."""
-    hours = overrun.extra_seconds / 3600
-    spent = f"{hours:.1f} h" if hours >= 1 else f"{overrun.extra_seconds / 60:.0f} minutes"
-    return Report(
-        call,
-        f"`fit` has no `EarlyStopping` callback, and the notebook's saved output ({overrun.where}) shows "
-        f"`val_loss` lowest at epoch {overrun.best_epoch} of {overrun.epochs}: with "
-        f"`keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience={OVERRUN_PATIENCE}, "
-        f"restore_best_weights=True)` that run would have stopped {overrun.extra_epochs} epoch"
-        f"{'s' if overrun.extra_epochs != 1 else ''} earlier with the same model kept, saving {spent} of "
-        "training (measured: the recorded epoch times)",
         fix=_keras_fix(analysis, call),
     )
 
