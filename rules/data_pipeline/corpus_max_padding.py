@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
+from greenlint.rules.analysis.data_pipeline_facts import assigned_values
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument
 from greenlint.rules.analysis.tree import walk
@@ -51,7 +52,7 @@ def _longest_length(node: cst.BaseExpression, facts: ModuleFacts) -> str | None:
     `df.text.str.len().max()`); not the longest class label (GL305's own exception)."""
     if not isinstance(node, cst.Name):
         return None
-    values = [value for name, value in facts.assignments if name == node.value]
+    values = assigned_values(facts, node.value)
     if len(values) != 1 or not isinstance(values[0], cst.Call):
         return None
     value = values[0]

@@ -7,7 +7,7 @@ from typing import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import in_test_code, module_trains, tokenizer_facts, walk, xla_signals
+from greenlint.rules.analysis.data_pipeline_facts import assigned_values, in_test_code, module_trains, tokenizer_facts, walk, xla_signals
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
 from greenlint.rules.analysis.literals import argument, keyword_arg, literal_value
 from greenlint.rules.base import Evidence, Report, Rule, RuleFix
@@ -168,7 +168,7 @@ def _longest_label_length(node: cst.BaseExpression | None, facts: ModuleFacts) -
     examples), computed from a label list. Padding labels to it costs next to nothing."""
     if not isinstance(node, cst.Name):
         return False
-    values = [value for name, value in facts.assignments if name == node.value]
+    values = assigned_values(facts, node.value)
     if len(values) != 1:
         return False
     value = values[0]
