@@ -246,6 +246,12 @@ def assigned_values(facts: ModuleFacts, name: str) -> list[cst.BaseExpression]:
     return [value for target, value in facts.assignments if target == name]
 
 
+def bound_once(facts: ModuleFacts, name: str) -> cst.BaseExpression | None:
+    """The value of `name` when the module assigns it exactly once, else None."""
+    values = assigned_values(facts, name)
+    return values[0] if len(values) == 1 else None
+
+
 def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
     for child in walk(node):
         if isinstance(child, cst.Call):

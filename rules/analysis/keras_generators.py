@@ -24,7 +24,7 @@ from __future__ import annotations
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import assigned_values
+from greenlint.rules.analysis.data_pipeline_facts import assigned_values, bound_once
 from greenlint.rules.analysis.facts import FunctionInfo
 from greenlint.rules.analysis.literals import literal_value
 from greenlint.rules.analysis.names import terminal_name
@@ -72,10 +72,7 @@ def _augmenting_flow(analysis: ModuleAnalysis, call: cst.Call) -> str | None:
 
 
 def _bound_once(analysis: ModuleAnalysis, node: cst.BaseExpression) -> cst.BaseExpression | None:
-    if isinstance(node, cst.Name):
-        values = assigned_values(analysis.facts, node.value)
-        return values[0] if len(values) == 1 else None
-    return node
+    return bound_once(analysis.facts, node.value) if isinstance(node, cst.Name) else node
 
 
 def _imported_generator(analysis: ModuleAnalysis, call: cst.Call) -> str | None:

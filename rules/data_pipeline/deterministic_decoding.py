@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import assigned_values
+from greenlint.rules.analysis.data_pipeline_facts import bound_once
 from greenlint.rules.analysis.experiment_facts import in_test_code, int_value, is_keras_fit, keras_epochs
 from greenlint.rules.analysis.facts import CallSite
 from greenlint.rules.analysis.frozen_backbone import random_augmentation
@@ -60,7 +60,7 @@ def repeated_keras_decoding(analysis: ModuleAnalysis) -> list[RepeatedDecoding]:
         data = argument(site.node, "x", 0) if site.attr == "fit" else argument(site.node, "generator", 0)
         if epochs is None or epochs < MIN_EPOCHS or not isinstance(data, cst.Name):
             continue
-        iterator = _only_value(analysis, data.value)
+        iterator = bound_once(analysis.facts, data.value)
         if not (isinstance(iterator, cst.Call) and isinstance(iterator.func, cst.Attribute)
                 and iterator.func.attr.value in _FILE_ITERATORS and isinstance(iterator.func.value, cst.Name)):
             continue
@@ -68,17 +68,12 @@ def repeated_keras_decoding(analysis: ModuleAnalysis) -> list[RepeatedDecoding]:
         if not (isinstance(side, tuple) and len(side) == 2 and all(isinstance(s, int) for s in side)
                 and max(side) <= MAX_CACHED_SIDE):
             continue
-        generator = _only_value(analysis, iterator.func.value.value)
+        generator = bound_once(analysis.facts, iterator.func.value.value)
         if not _plain_generator(generator):
             continue
         written = analysis.module.code_for_node(generator)
         found.append(RepeatedDecoding(site, iterator, data.value, epochs, side, written if len(written) <= 50 else "ImageDataGenerator(...)"))
     return found
-
-
-def _only_value(analysis: ModuleAnalysis, name: str) -> cst.BaseExpression | None:
-    values = assigned_values(analysis.facts, name)
-    return values[0] if len(values) == 1 else None
 
 
 def _plain_generator(node: cst.BaseExpression | None) -> bool:
