@@ -24,7 +24,7 @@ from __future__ import annotations
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import assigned_values, bound_once
+from greenlint.rules.analysis.data_pipeline_facts import bound_once
 from greenlint.rules.analysis.facts import FunctionInfo
 from greenlint.rules.analysis.literals import literal_value
 from greenlint.rules.analysis.names import terminal_name
