@@ -44,6 +44,7 @@ class ImportedFacts:
     file_datasets: dict[str, str] = field(default_factory=dict)
     conv_classes: dict[str, str] = field(default_factory=dict)
     small_models: dict[str, str] = field(default_factory=dict)
+    heavy_models: dict[str, str] = field(default_factory=dict)
     gpu_trainers: dict[str, str] = field(default_factory=dict)
     validating_classes: set[str] = field(default_factory=set)
     # (phrase, side): the first imported transform or dataset that gives images one size
@@ -150,6 +151,9 @@ class ImportedFacts:
         for name, phrase in exports.small_models.items():
             if keep(name):
                 self.small_models[f"{module}.{name}"] = f"{phrase} in {shown}"
+        for name, phrase in exports.heavy_models.items():
+            if keep(name):
+                self.heavy_models[f"{module}.{name}"] = f"{phrase} in {shown}"
         for name in exports.validating_classes:
             if keep(name):
                 self.validating_classes.add(f"{module}.{name}")

@@ -1,5 +1,5 @@
-"""Is a model class of a project module small, by the layers it builds? (ast only: the project index
-must not import the rules' libcst analysis.)
+"""Is a model class of a project module small, or compute-heavy, by the layers it builds? (ast only:
+the project index must not import the rules' libcst analysis.)
 
 Mixed precision pays where the arithmetic dominates a step; a CNN of a few narrow convolutions spends
 its step launching kernels (the blind labels: "small launch-bound models are not worth AMP"). The
@@ -14,6 +14,14 @@ MAX_CONVS convolution layers of at most MAX_CHANNELS channels, `Linear` layers a
 wide and MAX_LINEAR_WEIGHTS weights together, and nothing else that carries weights but
 normalisation: no recurrent, embedding or attention layer, no model or block class (its size is
 not read here). Anything unknown: not small.
+
+Heavy (heavy_model_phrase) is the positive side, for a training script that imports its model: a
+class whose convolution layers (torch.nn convolutions, or the project's own blocks called with an
+`out_channels`-like argument) reach HEAVY_CHANNELS channels over at least HEAVY_MIN_CONVS layers, or
+that builds more than STACK_CONVS convolutions reaching STACK_CHANNELS (the thresholds of the
+module-level evidence in rules/analysis/heavy_workload.py), or a HEAVY_WIDTH-wide `Linear`.
+qiuqiangkong/audioset_tagging_cnn's `Cnn14` (six ConvBlocks of 64 to 2048 channels, blind32) is
+heavy; PointNet's three kernel-1 convolutions (blind44) are not.
 """
 
 from __future__ import annotations
@@ -27,6 +35,14 @@ MAX_WIDTH = 4096
 # the Linear layers' weights together (in x out, where both are known): a flattened 32x6x6 feature
 # map into a 512-wide layer is 0.6 M (the PPO agent); a VGG-style 25088 x 4096 head is 100 M
 MAX_LINEAR_WEIGHTS = 2_000_000
+# compute-heavy by its layers (see the module docstring)
+HEAVY_CHANNELS = 512
+HEAVY_MIN_CONVS = 4
+STACK_CONVS = 8
+STACK_CHANNELS = 192
+HEAVY_WIDTH = 4096
+# keywords by which a project block takes its output channels (`ConvBlock(in_channels=64, out_channels=128)`)
+_OUT_CHANNEL_KEYWORDS = frozenset({"out_channels", "out_ch", "out_planes", "outplanes", "planes", "out_chans"})
 _CONVS = frozenset({"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"})
 # torch.nn classes without weights, or whose weights follow the layer before (norms)
 _LIGHT = frozenset({
@@ -80,6 +96,41 @@ def small_model_phrase(node: ast.ClassDef, resolve: Callable[[ast.expr], str | N
         return f"a small CNN ({convs} convolution{'s' if convs != 1 else ''}, at most {max(channels)} channels)"
     if linears >= 2:
         return f"a small MLP ({linears} `Linear` layers, at most {max(widths)} wide)"
+    return None
+
+
+def heavy_model_phrase(node: ast.ClassDef, resolve: Callable[[ast.expr], str | None]) -> str | None:
+    """"a CNN of 6 convolution layers up to 2048 channels" when the class's own layers show a
+    compute-heavy model, else None (also when nothing is known: absence of evidence is not small)."""
+    defaults = _init_defaults(node)
+    channels: list[int] = []
+    widest = 0
+    for child in ast.walk(node):
+        if not isinstance(child, ast.Call):
+            continue
+        qualname = resolve(child.func) or ""
+        name = qualname.rsplit(".", 1)[-1]
+        if qualname.startswith("torch.nn.") and name in _CONVS:
+            found = _sizes(child, 2, ("in_channels", "out_channels"), defaults)
+            if found is not None and found[-1] is not None:
+                channels.append(found[-1])
+        elif qualname.startswith("torch.nn.") and name == "Linear":
+            found = _sizes(child, 2, ("in_features", "out_features"), defaults)
+            if found is not None and None not in found:
+                widest = max(widest, min(found))  # both sides wide: a 4096x4096 product per sample
+        elif not qualname.startswith("torch."):
+            # a block of the project: its output channels by keyword (its own layers are not read here)
+            for keyword in child.keywords:
+                if keyword.arg in _OUT_CHANNEL_KEYWORDS:
+                    size = _integer(keyword.value, defaults)
+                    if size is not None:
+                        channels.append(size)
+    most = max(channels, default=0)
+    if (len(channels) >= HEAVY_MIN_CONVS and most >= HEAVY_CHANNELS) or \
+            (len(channels) > STACK_CONVS and most >= STACK_CHANNELS):
+        return f"a CNN of {len(channels)} convolution layers up to {most} channels"
+    if widest >= HEAVY_WIDTH:
+        return f"a {widest}-wide `Linear` layer"
     return None
 
 

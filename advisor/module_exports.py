@@ -22,7 +22,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from greenlint.model_layers import small_model_phrase
+from greenlint.model_layers import heavy_model_phrase, small_model_phrase
 from greenlint.exported_constants import (
     _assigned_names,
     _class_constants,
@@ -75,6 +75,9 @@ class ModuleExports:
     # model classes built only of small layers of known width: "SRCNN" -> "a small CNN (3 convolutions,
     # at most 64 channels)" (model_layers.py); a script that trains one is launch-bound (GL101)
     small_models: dict[str, str] = field(default_factory=dict)
+    # model classes whose layers show a compute-heavy model: "Cnn14" -> "a CNN of 6 convolution layers
+    # up to 2048 channels" (model_layers.py); a script that trains one has a compute-heavy step (GL101)
+    heavy_models: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +98,7 @@ class ModuleExports:
             (exports.grad_off, dict), (exports.constants, dict), (exports.file_datasets, dict),
             (exports.gpu_trainers, dict), (exports.validating_classes, list), (exports.fixed_size_inputs, dict),
             (exports.per_item_work, dict), (exports.batch_generators, list), (exports.conv_classes, list),
-            (exports.small_models, dict),
+            (exports.small_models, dict), (exports.heavy_models, dict),
         )
         return exports if all(isinstance(value, kind) for value, kind in shapes) else None
 
@@ -275,6 +278,9 @@ def extract_exports(text: str, package: str) -> ModuleExports:
             small = small_model_phrase(statement, resolve) if statement.bases and layered else None
             if small is not None:
                 exports.small_models[statement.name] = small
+            heavy = heavy_model_phrase(statement, resolve) if statement.bases and layered and small is None else None
+            if heavy is not None:
+                exports.heavy_models[statement.name] = heavy
             for method in statement.body if trains else ():
                 # a model class whose method runs the training step (hzwer/ECCV2022-RIFE's
                 # `Model.update`: backward and `optimG.step()`; blind34, post hoc): a loop that calls

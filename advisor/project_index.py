@@ -43,7 +43,7 @@ from greenlint.training_callers import calling_files, cnn_training_caller, cudnn
 ROOT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg", "greenlint.toml")
 # A module bigger than this is not parsed for exports (generated code, vendored bundles).
 MAX_EXPORT_BYTES = 2_000_000
-_INDEX_FORMAT = 14  # 14: small model classes; 13: file datasets through helper functions; 12: training-step methods of classes; 11: convolutional model classes; 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
+_INDEX_FORMAT = 15  # 15: heavy model classes; 14: small model classes; 13: file datasets through helper functions; 12: training-step methods of classes; 11: convolutional model classes; 10: per-item work and batch generators; 9: fixed-size transforms; 2: autocast_functions; 3: step and loop functions; 4: class and instance constants; 5: gpu_trainers; 6-7: validating classes; 8: config-object attributes
 
 
 def find_project_root(paths: list[Path]) -> Path:
@@ -327,6 +327,7 @@ class ProjectIndex:
             file_datasets=builder.file_datasets,
             conv_classes=builder.conv_classes,
             small_models={**builder.small_models, **(self._own_small_models(path) if "backward(" in text else {})},
+            heavy_models=builder.heavy_models,
             gpu_trainers=builder.gpu_trainers,
             fixed_size_inputs=builder.fixed_size_inputs,
             per_item_work=builder.per_item_work,

@@ -118,6 +118,9 @@ class ProjectContext:
     # model classes built only of small layers of known width (advisor/model_layers.py): imported ones
     # by qualified name ("models.SRCNN" -> "a small CNN (...) in models.py"), the module's own by name
     small_models: dict[str, str] = field(default_factory=dict)
+    # imported model classes whose layers show a compute-heavy model ("models.Cnn14" -> "a CNN of 6
+    # convolution layers up to 2048 channels in models.py"; advisor/model_layers.py); GL101's evidence
+    heavy_models: dict[str, str] = field(default_factory=dict)
     # qualified name -> phrase, for training functions of imported modules that put their work on a
     # CUDA device themselves ("trainer.train" -> "`train()` trains on a CUDA device (trainer.py)"):
     # a DataLoader passed to one feeds a GPU (GL306)
@@ -154,6 +157,7 @@ class ProjectContext:
             self.gpu_trainers, self.caller_args, sorted(self.validating_classes),
             self.training_importer, self.recorded_run, self.shown_dataset, self.fixed_size_inputs, self.pinned_versions,
             self.per_item_work, sorted(self.batch_generators), self.conv_classes, self.small_models,
+            self.heavy_models,
         ]  # every field (tests/test_project_index.py checks): asdict() cost a third of a warm run
         text = json.dumps(data, sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

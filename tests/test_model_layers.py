@@ -1,5 +1,6 @@
-"""advisor/model_layers.py: which model classes of a project module are small by their layers (the
-project index's `small_models` export, used to keep mixed-precision advice off launch-bound runs)."""
+"""advisor/model_layers.py: which model classes of a project module are small, or compute-heavy, by
+their layers (the project index's `small_models` and `heavy_models` exports: mixed-precision advice on
+a detected long run needs a compute-heavy step)."""
 
 from __future__ import annotations
 
@@ -73,14 +74,62 @@ for epoch in range(args.num_epochs):
 """
 
 
-@pytest.mark.parametrize(("channels", "shown"), [("64", False), ("512", True)])
-def test_mixed_precision_on_a_detected_run_of_an_imported_small_cnn(project, channels, shown):
+def _heavy(source: str) -> dict[str, str]:
+    return extract_exports(textwrap.dedent(source), "").heavy_models
+
+
+# four 512-channel convolutions: VGG-like widths
+WIDE = ("self.relu = nn.ReLU(inplace=True)",
+        "self.c4 = nn.Conv2d(32, 512, 3)\n            self.c5 = nn.Conv2d(512, 512, 3)\n"
+        "            self.c6 = nn.Conv2d(512, 512, 3)\n            self.c7 = nn.Conv2d(512, 512, 3)")
+BLOCKS = """
+    import torch.nn as nn
+
+    class Cnn14(nn.Module):
+        def __init__(self, classes_num):
+            super().__init__()
+            self.conv_block1 = ConvBlock(in_channels=1, out_channels=64)
+            self.conv_block2 = ConvBlock(in_channels=64, out_channels=128)
+            self.conv_block3 = ConvBlock(in_channels=128, out_channels=256)
+            self.conv_block4 = ConvBlock(in_channels=256, out_channels=2048)
+            self.fc = nn.Linear(2048, classes_num)
+"""
+POINTNET = """
+    import torch.nn as nn
+
+    class PointNetfeat(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv1d(3, 64, 1)
+            self.conv2 = nn.Conv1d(64, 128, 1)
+            self.conv3 = nn.Conv1d(128, 1024, 1)
+            self.fc1 = nn.Linear(1024, 512)
+"""
+
+
+def test_heavy_model_classes_by_their_layers():
+    assert _heavy(SRCNN.replace(*WIDE)) == {"SRCNN": "a CNN of 7 convolution layers up to 512 channels"}
+    # project blocks by their output channels (audioset_tagging_cnn's Cnn14)
+    assert _heavy(BLOCKS) == {"Cnn14": "a CNN of 4 convolution layers up to 2048 channels"}
+    assert _heavy(SRCNN.replace("self.relu = nn.ReLU(inplace=True)", "self.fc = nn.Linear(4096, 4096)")) == {
+        "SRCNN": "a 4096-wide `Linear` layer"}
+
+
+@pytest.mark.parametrize("source", [SRCNN, PPO, POINTNET, BLOCKS.replace("2048", "256"),
+                                    SRCNN.replace("nn.Conv2d(64, 32", "nn.Conv2d(64, width")],
+                         ids=["srcnn", "ppo", "pointnet-three-convs", "narrow-blocks", "unknown-width"])
+def test_not_heavy_without_wide_layers_of_known_width(source):
+    assert _heavy(source) == {}
+
+
+@pytest.mark.parametrize(("wide", "shown"), [(False, False), (True, True)])
+def test_mixed_precision_on_a_detected_run_of_an_imported_cnn(project, wide, shown):
     """yjn870/SRCNN-pytorch (blind45): 400 epochs of a three-layer SRCNN imported from models.py are
-    launch-bound; GL101 is not shown on the detected run (a 512-channel model would be)."""
+    launch-bound; GL101 is not shown on the detected run. With four more 512-channel convolutions the
+    imported class is compute-heavy evidence and it is."""
     import json
 
-    project.write("models.py", textwrap.dedent(SRCNN).replace("nn.Conv2d(num_channels, 64", f"nn.Conv2d(num_channels, {channels}")
-                  .replace("nn.Conv2d(64, 32", f"nn.Conv2d({channels}, 32"))
+    project.write("models.py", textwrap.dedent(SRCNN.replace(*WIDE) if wide else SRCNN))
     project.write("train.py", TRAIN)
     _, out, _ = project.run("check", "--no-cache", "--format", "json")
     codes = {f["code"] for f in json.loads(out) if f["filename"] == "train.py"}

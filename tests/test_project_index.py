@@ -361,7 +361,7 @@ def test_the_context_digest_covers_every_field() -> None:
         "constants": {"m.C": 1}, "not_imported": True, "notebook": True, "extra_words": "cuda",
         "step_functions": frozenset({"m.s"}), "loop_functions": frozenset({"m.l"}),
         "loader_consumers": {"train_loader": "x"},
-        "compiled_in": "model.py", "gpu_caller": "`main.py`", "file_datasets": {"m.D": "x"}, "conv_classes": {"m.Net": "m.py"}, "small_models": {"m.SRCNN": "a small CNN (3 convolutions, at most 64 channels) in m.py"}, "cudnn_caller": "`main.py`", "cnn_caller": "x",
+        "compiled_in": "model.py", "gpu_caller": "`main.py`", "file_datasets": {"m.D": "x"}, "conv_classes": {"m.Net": "m.py"}, "small_models": {"m.SRCNN": "a small CNN (3 convolutions, at most 64 channels) in m.py"}, "heavy_models": {"m.Cnn14": "a CNN of 6 convolution layers up to 2048 channels in m.py"}, "cudnn_caller": "`main.py`", "cnn_caller": "x",
         "launch_options": {"--epochs": ("100", "train.sh:1")}, "launch_least": {"--steps": ("10", "a.sh:1")}, "launch_configs": {"--config": (("a.yaml", "a.sh:1"), ("b.yaml", "b.sh:1"))},
         "launch_processes": (8, "`torchrun --nproc_per_node=8` in train.sh:1"),
         "gpu_without_tensor_cores": "the project's job scripts request K80 GPUs",

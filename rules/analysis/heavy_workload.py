@@ -149,7 +149,16 @@ def heavy_training_workload(analysis: ModuleAnalysis) -> HeavyWorkload | None:
 def _imported_deep_model(analysis: ModuleAnalysis) -> str:
     """`from unet import UNet` then `UNet(...)`: a model class of another project module, named
     after a deep architecture (its layers are not visible here; the name is the evidence)."""
-    names = _imported_classes(analysis, _IMPORTED_DEEP)
+    context = analysis.facts.context
+    # a class of another module whose layers the project index read (advisor/model_layers.py): heavy
+    # by its convolutions (audioset_tagging_cnn's Cnn14, blind32); one read as small is no evidence
+    # whatever its name
+    for site in analysis.facts.calls if context.heavy_models else ():
+        phrase = context.heavy_models.get(_project_qualname(analysis, site))
+        if phrase:
+            return f"`{_project_qualname(analysis, site).rpartition('.')[2]}`, {phrase}"
+    names = [name for name in _imported_classes(analysis, _IMPORTED_DEEP)
+             if not any(key.rpartition(".")[2] == name for key in context.small_models)]
     if names:
         return f"`{names[0]}`, a deep architecture from another module of the project"
     # `from model import resnet18`: a builder of the project named after a zoo architecture (a
