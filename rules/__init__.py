@@ -67,11 +67,12 @@ PER_FIT_CODES: frozenset[str] = frozenset({"GL502"})
 # 2-8 GPUs and wrong on one GPU (blind32's AudioSet and blind35's Person_reID on their defaults).
 MULTI_GPU_CODES: frozenset[str] = frozenset({"GL408"})
 # Run-length rules whose saving needs a compute-bound step (mixed precision speeds up the arithmetic
-# only where the arithmetic dominates): a detected long run does not show them for a known small
-# workload, for a model of narrow Linear layers only (unless the run is spread over several GPUs),
-# or where the project names a GPU without tensor cores. A long run of a launch-bound step saves
-# about nothing. Session 17: GL101 on blind36's SAC and TD3 scripts (100,000 steps of 256-400-wide
-# MLPs, 0 of 5 worth it); a named long run still shows them at their estimate.
+# only where the arithmetic dominates): a detected long run shows them only with evidence of a
+# compute-heavy step or a run spread over several GPUs, never for a known small workload, a model of
+# narrow Linear layers only, or where the project names a GPU without tensor cores. A long run of a
+# launch-bound step saves about nothing. Session 17: GL101 on blind36's SAC and TD3 scripts (100,000
+# steps of 256-400-wide MLPs, 0 of 5 worth it); session 18: 6 of 26 right on blind38-51 without the
+# compute-heavy condition. A named long run still shows them at their estimate.
 COMPUTE_BOUND_CODES: frozenset[str] = frozenset({"GL101"})
 # Run-length rules about host syncs on every step: on a detected long run whose step is
 # compute-heavy they show only where the module syncs several times (detection_scope.py).

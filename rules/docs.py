@@ -21,9 +21,11 @@ _DETECTION_CONDITION = {
              "`--gpu_ids 0,1`, a GPU count of 2+, a launch on several processes, a README line such as \"trained with 4 "
              "GPUs\"): on one GPU DataParallel "
              "replicates nothing" for code in MULTI_GPU_CODES},
-    **{code: "; a detected run not for a known small workload, a model of narrow `Linear` layers only (unless "
-             "the run is spread over several GPUs) or a GPU without tensor cores the project names: a "
-             "launch-bound step saves about nothing" for code in COMPUTE_BOUND_CODES},
+    **{code: "; a detected run only where the module shows a compute-heavy step (a large architecture, a "
+             "pretrained Transformer, wide attention, 128-pixel-or-larger images, a project model class whose "
+             "layers reach 512 channels) or a run spread over several GPUs, and never for a known small workload, a "
+             "model of narrow `Linear` layers only or a GPU without tensor cores the project names: a launch-bound "
+             "step saves about nothing" for code in COMPUTE_BOUND_CODES},
     **{code: "; on a detected run whose step is compute-heavy, only where the module syncs three times or more "
              "(one or two reads of a long step cost well under 1 %)" for code in STEP_SYNC_CODES},
 }

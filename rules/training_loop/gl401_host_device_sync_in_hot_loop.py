@@ -57,7 +57,7 @@ class HostDeviceSyncInHotLoop(Rule):
         text (`f"{loss:.4f}"`, `"%g" % (*mloss,)` for a progress bar), a tensor logged with
         TensorBoard's `writer.add_scalar("loss", loss, step)` (it reads the value back) of a tensor (the
         backpropagated loss, a model output, a reduction such as `(pred == y).sum()`),
-        `torch.cuda.synchronize()` and `torch.cuda.empty_cache()`, and PyTorch < 0.4's spelling of
+        `torch.cuda.synchronize()`, and PyTorch < 0.4's spelling of
         `.item()`, `loss.data[0]` (of the loss or a reduction, not of a model output's first row). A
         module that names no GPU counts as one when a project script imports its training function and
         runs it on a CUDA device (the fact GL101 uses). Calls under an `if` (a
@@ -66,7 +66,8 @@ class HostDeviceSyncInHotLoop(Rule):
         evaluation helpers the loop calls (`test()`, `evaluate()`: full-batch training evaluates on
         every step) are not followed. A `print`/logger call of the loss on every step is left to
         GL504 (heavy-per-step-logging), the more specific rule, and the syncs inside it are not
-        reported here. Test modules (a test framework or testing helpers imported) are skipped, and
+        reported here; a per-step `torch.cuda.empty_cache()` is GL415's (cache-cleared-every-step), which
+        reports it in the default set. Test modules (a test framework or testing helpers imported) are skipped, and
         so are loops that build a new optimizer on every iteration (numerics checks, not training).
         An `if` that holds on every step still counts as every step: a rank-0 / main-process test
         (`if rank in {-1, 0}:`, `if is_main_process():`), the gradient-accumulation test
@@ -120,8 +121,7 @@ class HostDeviceSyncInHotLoop(Rule):
     """
     fix = """
         Keep running values on the device (`total += loss.detach()`) and read them once per epoch or
-        every N steps under an `if step % N == 0:` guard; drop per-step `torch.cuda.synchronize()` and
-        `empty_cache()`. The unsafe autofix rewrites `total += loss.item()` to
+        every N steps under an `if step % N == 0:` guard; drop per-step `torch.cuda.synchronize()`. The unsafe autofix rewrites `total += loss.item()` to
         `total += loss.detach().float()` and converts `total` with `float(total)` after the loop (it
         sums in float32 on the GPU instead of float64 on the host), when `total` starts as a number
         just before the loop and is read nowhere else inside it.
@@ -151,7 +151,7 @@ class HostDeviceSyncInHotLoop(Rule):
     trigger = (
         ("backward(",),
         ("step(", ".step_"),  # `optimizer.step_and_update_lr()` of a scheduled-optimizer wrapper
-        (".item()", ".cpu()", ".tolist()", "float(", "int(", "bool(", "print(", "synchronize(", "empty_cache(",
+        (".item()", ".cpu()", ".tolist()", "float(", "int(", "bool(", "print(", "synchronize(",
          "%", 'f"', "f'",  # a tensor formatted as text
          ".data[0]",  # PyTorch < 0.4's `loss.data[0]`
          "add_scalar("),  # a tensor logged to TensorBoard

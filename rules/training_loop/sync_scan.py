@@ -15,9 +15,9 @@ from greenlint.rules.training_loop.sync_guards import every_step_guard
 
 SYNC_FUNCTIONS = {
     "torch.cuda.synchronize": "`torch.cuda.synchronize()` blocks the CPU until all queued GPU work is done",
-    "torch.cuda.empty_cache": "`torch.cuda.empty_cache()` synchronises and hands cached blocks back to the driver, "
-    "so the next step must allocate them again",
 }
+# not `torch.cuda.empty_cache()`: a per-step one is GL415's, a default rule with its own measured
+# saving (McGregorWwww/UCTransNet, blind54: GL401 and GL415 both reported the same call)
 # Methods that return device tensors: a `.tolist()` on their result copies from the GPU.
 _TENSOR_METHODS = frozenset(
     {

@@ -64,10 +64,12 @@ def test_a_loader_without_workers_and_a_config_cost_nothing_to_build_again():
     assert gl301_rows(source) == []
 
 
-def test_a_loader_with_workers_and_pretrained_weights_are_reported():
+def test_pretrained_weights_are_reported_a_loader_with_workers_is_not():
+    # a DataLoader's workers start at iter(loader) every epoch wherever it is built (blind52's
+    # judge, Real-Time-Voice-Cloning's vocoder): hoisting the constructor saves nothing
     source = EPOCHS.format(loader="data.DataLoader(train_dataset, batch_size=30, num_workers=4)",
                            config='RobertaModel.from_pretrained("roberta-base")')
-    assert gl301_rows(source) == [6, 7]
+    assert gl301_rows(source) == [7]
 
 
 FOLDS = """

@@ -58,7 +58,6 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1)
         "acc = float((out.argmax(1) == y).sum())",
         "print((out.argmax(1) == y).sum())",
         "torch.cuda.synchronize()",
-        "torch.cuda.empty_cache()",
     ],
 )
 def test_gl401_sync_every_step(line):
@@ -75,6 +74,25 @@ def test_gl401_sync_every_step(line):
         "",
     )
     assert rows("GL401", source) == [12]
+
+
+def test_gl401_leaves_a_per_step_empty_cache_to_gl415():
+    # one problem, one finding: GL415 (default set) reports it with its own measured saving
+    # (McGregorWwww/UCTransNet, blind54, had both)
+    source = GPU_HEADER + textwrap.indent(
+        _source("""
+            for x, y in loader:
+                out = model(x.cuda())
+                loss = F.cross_entropy(out, y.cuda())
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+                torch.cuda.empty_cache()
+        """),
+        "",
+    )
+    assert rows("GL401", source) == []
+    assert rows("GL415", source) == [12]
 
 
 @pytest.mark.parametrize("line", ["print(loss)", 'print(f"loss {loss:.3f}")', 'print("loss", loss.item())'])
