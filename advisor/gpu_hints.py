@@ -134,11 +134,24 @@ def read_stated_gpu_count(root: Path) -> str:
     (lyakaap/Landmark2019's "with 4 gpus (each training is done with 2 gpus)", yl4579/StyleTTS2's
     "on four NVidia A100", blind32/36)."""
     walk = ScriptWalk(root, (".md", ".rst"))
-    for document in walk:
-        for number, line in enumerate(document.text.splitlines(), 1):
-            for match in _GPU_COUNT.finditer(line):
-                word = match.group(1).lower()
-                count = int(word) if word.isdigit() else _COUNT_WORDS[word]
-                if 2 <= count <= 64:
-                    return f"{document.shown}:{number} says `{match.group(0).strip()}`"
+    documents = iter(walk)
+    for document in documents:
+        stated = _stated_count(document.text)
+        if stated:
+            # the rest of the walk only says whether the root is a project at all (as read_gpu_hint):
+            # a home folder's or a data tree's READMEs say nothing about this code's runs
+            for _ in documents:
+                pass
+            return "" if walk.not_a_project else f"{document.shown}:{stated}"
+    return ""
+
+
+def _stated_count(text: str) -> str:
+    """'40 says `trained with 4 gpus`' for the first line of `text` that states 2-64 GPUs, "" if none."""
+    for number, line in enumerate(text.splitlines(), 1):
+        for match in _GPU_COUNT.finditer(line):
+            word = match.group(1).lower()
+            count = int(word) if word.isdigit() else _COUNT_WORDS[word]
+            if 2 <= count <= 64:
+                return f"{number} says `{match.group(0).strip()}`"
     return ""

@@ -374,3 +374,19 @@ def test_a_zoo_named_builder_from_a_star_import_of_the_project(tmp_path: Path, m
                              "models/resnet.py": "import torch.nn as nn\ndef ResNet18():\n    return nn.Module()\n"})
     [finding] = _gl101(tmp_path, "train.py", monkeypatch)
     assert "`ResNet18`, a deep architecture from another module" in finding.message, finding.message
+
+
+def test_a_stated_gpu_count_and_a_folder_that_is_not_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GL408's evidence from the documentation (read_stated_gpu_count): the first line stating 2-64
+    GPUs; none in a folder too large to be a project (a home folder's or a data tree's READMEs say
+    nothing about this code's runs), as read_gpu_hint already did."""
+    from greenlint import launch_scripts
+    from greenlint.gpu_hints import read_stated_gpu_count
+
+    (tmp_path / "README.md").write_text("# Model\n\nWe trained it with 4 gpus for two days.\n")
+    (tmp_path / "NOTES.md").write_text("Single GPU: 1 gpus.\n")
+    assert read_stated_gpu_count(tmp_path) == "README.md:3 says `4 gpus`"
+    for index in range(6):
+        (tmp_path / f"data_{index}.txt").write_text("x")
+    monkeypatch.setattr(launch_scripts, "MAX_VISITED_FILES", 5)
+    assert read_stated_gpu_count(tmp_path) == ""
