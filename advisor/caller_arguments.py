@@ -102,14 +102,43 @@ def _parsed_caller(index: ProjectIndex, importer: Path) -> tuple[ast.Module, set
 
 def _namespace_calls(tree: ast.Module, namespaces: set[str]) -> set[str]:
     called: set[str] = set()
+    dispatch = _dispatch_tables(tree) if namespaces else {}
     for node in ast.walk(tree) if namespaces else ():
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if isinstance(node, ast.Call):
             for arg in [*node.args, *(k.value for k in node.keywords)]:
                 root = arg.value if isinstance(arg, ast.Attribute) else arg
                 if isinstance(root, ast.Name) and root.id in namespaces:
-                    called.add(node.func.id)
+                    called.update(_called_names(node, dispatch))
                     break
     return called
+
+
+def _dispatch_tables(tree: ast.Module) -> dict[str, list[str]]:
+    """`trainer = {'Synapse': trainer_synapse}`: names bound once to a dict literal whose values are
+    all plain names, -> those names. A call `trainer[dataset_name](args, net)` calls one of them
+    (Beckschen/TransUNet's train.py hands its namespace to trainer.py this way, blind40)."""
+    tables: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    counts[target.id] = counts.get(target.id, 0) + 1
+                    value = node.value
+                    if isinstance(value, ast.Dict) and value.values and all(isinstance(v, ast.Name) for v in value.values):
+                        tables[target.id] = [v.id for v in value.values if isinstance(v, ast.Name)]
+    return {name: called for name, called in tables.items() if counts[name] == 1}
+
+
+def _called_names(call: ast.Call, dispatch: dict[str, list[str]]) -> list[str]:
+    """The names a call may call: `train(...)` -> ["train"]; `trainer[key](...)` through a dispatch
+    table -> every name of the table."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return [func.id]
+    if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Name):
+        return dispatch.get(func.value.id, [])
+    return []
 
 
 def _parse(text: str) -> ast.Module | None:
@@ -195,22 +224,24 @@ def _receiving_parameters(
             return True, node.attr
         return False, None
 
+    dispatch = _dispatch_tables(tree)
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in imported):
+        if not isinstance(node, ast.Call):
             continue
-        parameters = signatures.get(node.func.id)
-        if parameters is None:
-            continue
-        for position, arg in enumerate(node.args):
-            if isinstance(arg, ast.Starred) or position >= len(parameters):
-                break
-            ok, dest = passed(arg)
-            if ok:
-                receivers.add((parameters[position], dest))
-        for keyword in node.keywords:
-            ok, dest = passed(keyword.value) if keyword.arg in parameters else (False, None)
-            if ok:
-                receivers.add((str(keyword.arg), dest))
+        for name in _called_names(node, dispatch):
+            parameters = signatures.get(name) if name in imported else None
+            if parameters is None:
+                continue
+            for position, arg in enumerate(node.args):
+                if isinstance(arg, ast.Starred) or position >= len(parameters):
+                    break
+                ok, dest = passed(arg)
+                if ok:
+                    receivers.add((parameters[position], dest))
+            for keyword in node.keywords:
+                ok, dest = passed(keyword.value) if keyword.arg in parameters else (False, None)
+                if ok:
+                    receivers.add((str(keyword.arg), dest))
     return receivers
 
 

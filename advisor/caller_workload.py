@@ -34,6 +34,7 @@ _DEEP_NAMES = r"(DenseNet|VGG|UNet|Unet|EfficientNet|ResNe[Xx]t|VisionTransforme
 _DEEP_CLASS = re.compile(r"^class\s+\w*" + _DEEP_NAMES + r"\w*\s*[(:]", re.MULTILINE)
 # a model class of the project built in the caller: `model = UNet(3, 1)`, `DeepLabV3_MobileNet_V3_Large(...)`
 _DEEP_CALL = re.compile(r"=\s*(\w*" + _DEEP_NAMES + r"\w*)\s*\(")
+_DEEP_ALIAS = re.compile(r"\b(\w*" + _DEEP_NAMES + r"\w*)\s+as\s+(\w+)")
 
 
 # `parser.add_argument("--backbone", default="resnet50")`: the architecture option of a training script
@@ -75,6 +76,11 @@ def _evidence(code: str) -> str:
     match = _DEEP_CALL.search(code)
     if match:
         return f"a deep architecture (`{match.group(1)}`)"
+    # `from networks.vit_seg_modeling import VisionTransformer as ViT_seg` then `net = ViT_seg(...)`
+    # (Beckschen/TransUNet, blind40)
+    for match in _DEEP_ALIAS.finditer(code):
+        if re.search(r"=\s*" + re.escape(match.group(3)) + r"\s*\(", code):
+            return f"a deep architecture (`{match.group(1)}`, imported as `{match.group(3)}`)"
     return ""
 
 

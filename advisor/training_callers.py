@@ -67,7 +67,7 @@ def calling_files(index: ProjectIndex, path: Path, text: str) -> list[Caller]:
             caller_text = importer.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if any(f"{name}(" in caller_text for name in names):
+        if any(f"{name}(" in caller_text or _dispatched(name, caller_text) for name in names):
             is_test = importer.name.startswith("test_") or "tests" in importer.parts
             found.append(Caller(importer, caller_text, via_star, is_test))
     return found
@@ -159,6 +159,12 @@ def _builds_cnn(index: ProjectIndex, importer: Path, text: str) -> bool:
 
 # a top-level `def` or `class` (a class ends the text of the function before it)
 _TOP_LEVEL_DEF = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
+
+
+def _dispatched(name: str, text: str) -> bool:
+    """`trainer = {'Synapse': trainer_synapse}` then `trainer[dataset](args, net)`: the function is a
+    value of a dispatch table, called through it (Beckschen/TransUNet's train.py, blind40)."""
+    return re.search(r":\s*" + re.escape(name) + r"\s*[,}]", text) is not None
 
 
 def _entry_points(text: str, functions: set[str]) -> set[str]:

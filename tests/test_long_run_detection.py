@@ -1022,3 +1022,47 @@ def test_a_dataset_chosen_by_name_is_read(project, setting, long):
               "        optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n        print(loss.item())\n")
     project.write("train.py", source)
     assert bool(_evidence(project, "train.py") - {""}) is long
+
+
+# Beckschen/TransUNet (blind40): train.py parses the options, builds the model under an alias and
+# hands both to trainer.py's loop through a dispatch table
+TRANSUNET_TRAIN = """import argparse
+from networks.vit_seg_modeling import VisionTransformer as ViT_seg
+from trainer import trainer_synapse
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--max_epochs', type=int, default=150)
+args = parser.parse_args()
+net = ViT_seg(img_size=224, num_classes=9).cuda()
+trainer = {'Synapse': trainer_synapse}
+trainer['Synapse'](args, net, 'snapshots')
+"""
+TRANSUNET_TRAINER = """import torch
+
+def trainer_synapse(args, model, snapshot_path):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for epoch_num in range(args.max_epochs):
+        for batch in loader:
+            image, label = batch['image'].cuda(), batch['label'].cuda()
+            loss = torch.nn.functional.cross_entropy(model(image), label)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("dispatched", [True, False], ids=["dispatch-table", "not-called"])
+def test_options_and_model_reach_a_trainer_called_through_a_dispatch_table(project, dispatched):
+    train = TRANSUNET_TRAIN if dispatched else TRANSUNET_TRAIN.replace("trainer['Synapse'](args, net, 'snapshots')\n", "")
+    project.write("train.py", train)
+    project.write("trainer.py", TRANSUNET_TRAINER)
+    project.write("networks/__init__.py", "")
+    project.write("networks/vit_seg_modeling.py", "import torch.nn as nn\n\nclass VisionTransformer(nn.Module):\n    pass\n")
+    _, out, _ = project.run("check", "--no-cache", "--format", "json")
+    found = [f for f in json.loads(out) if f["filename"] == "trainer.py" and f["code"] == "GL101"]
+    if not dispatched:
+        assert found == []
+        return
+    [finding] = found
+    assert "`VisionTransformer`, imported as `ViT_seg`" in finding["message"]
+    assert "`--max_epochs` defaults to 150 (train.py:6" in finding["impact"]["long_run"]
