@@ -1,5 +1,8 @@
-# greenlint-expect: GL301@30 GL301@31
-"""Both DataLoaders are rebuilt from the same datasets inside the epoch loop."""
+# greenlint-expect: none
+"""Both DataLoaders are rebuilt from the same datasets inside the epoch loop: not GL301's waste.
+Building a DataLoader only wraps its dataset; its workers start at `iter(loader)` every epoch
+whether it is built here or before the loop (unless `persistent_workers=True`), so hoisting the
+constructor saves nothing (session 18, blind52's judge on Real-Time-Voice-Cloning's vocoder)."""
 import argparse
 
 import torch
