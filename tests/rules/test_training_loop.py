@@ -61,7 +61,12 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1)
     ],
 )
 def test_gl401_sync_every_step(line):
-    source = GPU_HEADER + textwrap.indent(
+    assert rows("GL401", _step_with(line)) == [12]
+
+
+def _step_with(line: str) -> str:
+    """A GPU training loop whose step ends with `line` (row 12)."""
+    return GPU_HEADER + textwrap.indent(
         _source("""
             for x, y in loader:
                 out = model(x.cuda())
@@ -73,24 +78,12 @@ def test_gl401_sync_every_step(line):
         """).replace("LINE", line),
         "",
     )
-    assert rows("GL401", source) == [12]
 
 
 def test_gl401_leaves_a_per_step_empty_cache_to_gl415():
     # one problem, one finding: GL415 (default set) reports it with its own measured saving
     # (McGregorWwww/UCTransNet, blind54, had both)
-    source = GPU_HEADER + textwrap.indent(
-        _source("""
-            for x, y in loader:
-                out = model(x.cuda())
-                loss = F.cross_entropy(out, y.cuda())
-                loss.backward()
-                opt.step()
-                opt.zero_grad()
-                torch.cuda.empty_cache()
-        """),
-        "",
-    )
+    source = _step_with("torch.cuda.empty_cache()")
     assert rows("GL401", source) == []
     assert rows("GL415", source) == [12]
 
