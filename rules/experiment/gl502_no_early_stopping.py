@@ -22,6 +22,7 @@ from greenlint.rules.analysis.experiment_facts import (
     mentions,
 )
 from greenlint.rules.analysis.facts import CallSite, ModuleFacts
+from greenlint.rules.analysis.lr_schedule import fixed_length_schedule
 from greenlint.rules.analysis.run_size import small_run
 from greenlint.rules.analysis.training_run_facts import epoch_loop_length, fit_framework, keras_model_weight
 from greenlint.rules.analysis.validation_loops import per_epoch_validation, stops_inside
@@ -52,12 +53,6 @@ HF_MIN_EPOCHS = 10
 
 # Anything that stops training on a signal: callbacks, hand-written stoppers, `model.stop_training = True`.
 _STOPPING_WORDS = ("earlystop", "stoptraining", "shouldtrainingstop", "shouldstop")
-# Schedules that are meant to run a fixed number of epochs: stopping early cuts them short.
-_FIXED_LENGTH_SCHEDULES = (
-    "cosinedecay", "onecyclelr", "cosineannealing", "cosineschedule", "cosinelrscheduler",
-    "getcosine", "cosinewithhardrestarts", "cosinewarmup", "multisteplr", "steplr", "lambdalr",
-    "polynomiallr", "polynomialdecay", "piecewiseconstantdecay", "learningratescheduler",
-)
 _COSINE_SCHEDULE_TYPES = ("cosine", "cosine_with_restarts", "cosine_with_min_lr", "cosine_warmup_with_min_lr")
 
 
@@ -89,7 +84,9 @@ class NoEarlyStopping(Rule):
         somewhere the module does not show, when anything in the module stops training on a signal
         (an early-stopping class or function of any name, `stop_training = True`), when the module
         uses a learning-rate schedule that needs its full length (cosine, one-cycle, step and
-        multi-step decay except `StepLR(step_size=1)`, `LambdaLR`, Keras `LearningRateScheduler`). Test code (modules that import pytest or unittest, `test_*` functions) is skipped.
+        multi-step decay except `StepLR(step_size=1)`, `LambdaLR`, Keras `LearningRateScheduler`,
+        or a hand-written one: a function with an epoch parameter that sets a parameter group's
+        `'lr'`, as in the ImageNet recipe's `adjust_learning_rate(optimizer, epoch)`). Test code (modules that import pytest or unittest, `test_*` functions) is skipped.
         Where the module visibly trains a small model on small data (a few-layer MLP or CNN on
         MNIST/CIFAR, or an MLP with written-out hidden widths on a known small table such as
         `cement_strength.csv`; nothing pretrained), the finding's estimate is scaled down
@@ -162,7 +159,7 @@ class NoEarlyStopping(Rule):
         facts = analysis.facts
         if is_test_module(facts):
             return
-        if mentions(facts, _STOPPING_WORDS) or _fixed_length_schedule(facts):
+        if mentions(facts, _STOPPING_WORDS) or fixed_length_schedule(analysis):
             return
         small = small_run(analysis)
         for report in self._reports(analysis):
@@ -210,19 +207,6 @@ def _pytorch_loop(loop, facts: ModuleFacts) -> Report | None:
             "has not improved for a patience of a few epochs (keep the best `state_dict`)"
         ),
     )
-
-
-def _fixed_length_schedule(facts: ModuleFacts) -> bool:
-    """A learning-rate schedule that needs all its epochs (cosine, one-cycle, step decay ...).
-    `StepLR(opt, step_size=1, gamma=g)` decays smoothly every epoch and does not count."""
-    for site in facts.calls:
-        name = (site.attr or "").lower().replace("_", "")
-        if not any(word in name for word in _FIXED_LENGTH_SCHEDULES):
-            continue
-        if name == "steplr" and literal_value(argument(site.node, "step_size", 1)) == 1:
-            continue
-        return True
-    return False
 
 
 def _callbacks_without_stopping(call: cst.Call, facts: ModuleFacts) -> bool:

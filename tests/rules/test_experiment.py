@@ -622,3 +622,32 @@ def test_gl502_smooth_step_decay_does_not_silence():
 
         pl.Trainer(max_epochs=200).fit(Flow(), train_loader, val_loader)
     """)
+
+
+IMAGENET_RECIPE = """
+    import torch
+
+    def adjust_learning_rate(optimizer, epoch, args):
+        lr = args.lr * (0.1 ** (epoch // 30))
+        for param_group in optimizer.param_groups:
+            param_group['lr'] = lr
+
+    for epoch in range(90):
+        adjust_learning_rate(optimizer, epoch, args)
+        for x, y in train_loader:
+            loss = criterion(model(x.cuda()), y.cuda())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        acc1 = validate(val_loader, model, criterion)
+"""
+
+
+def test_gl502_a_hand_written_step_decay_needs_all_its_epochs():
+    # tczhangzhi/pytorch-distributed (blind59, the pytorch/examples ImageNet recipe): 90 epochs with the
+    # rate divided by 10 at 30 and 60; a patience-based stop would cut the schedule
+    silent("GL502", IMAGENET_RECIPE)
+    # a function that sets the rate from the validation loss (no epoch parameter) is no schedule
+    fires("GL502", IMAGENET_RECIPE.replace("def adjust_learning_rate(optimizer, epoch, args):",
+                                           "def adjust_learning_rate(optimizer, val_loss, args):")
+          .replace("(0.1 ** (epoch // 30))", "0.5 if val_loss > 1 else args.lr"))
