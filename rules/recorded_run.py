@@ -48,6 +48,9 @@ OVERRUN_PATIENCE = 2
 # An overrun is reported from this much recorded time after the patience on: a few minutes of a
 # short fit are not worth a change.
 MIN_OVERRUN_SECONDS = 15 * 60
+# the patience GL502's generic Keras advice names (`EarlyStopping(patience=5, ...)`): a recorded fit
+# whose best epoch plus this patience reaches its last epoch would not have stopped early with it
+ADVISED_PATIENCE = 5
 _KERAS_TIME = re.compile(r"(?:\]|━|\d/\d+)\s*-?\s*(?:(\d+)m\s*)?(\d+)s\s+(?:\d+(?:ms|us|s)/(?:step|sample)|-)")
 
 
@@ -67,6 +70,9 @@ class RecordedRun:
     longest_training: float = 0.0
     # Keras fits whose recorded validation loss stopped improving long before their last epoch
     overruns: tuple[OverrunFit, ...] = ()
+    # epoch counts of Keras fits whose complete log shows the validation loss still improving within
+    # ADVISED_PATIENCE epochs of the end: early stopping would have saved nothing on that run
+    settled: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,7 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
     bars: list[_Bar] = []
     fits: list[tuple[float, float, bool, int]] = []
     overruns: list[OverrunFit] = []
+    settled: list[int] = []
     longest_training = 0.0
     any_complete = False  # a record of interrupted trainings only proves nothing about one's length
     for index, cell in enumerate(notebook["cells"]):
@@ -196,7 +203,9 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
             for text in _texts(output):
                 bars += _bars(text)
                 fits += _keras_fits(text)
-                overruns += _overruns(text, f"cell {index + 1}")
+                complete_fits = _complete_fits(text)
+                overruns += _overruns(complete_fits, f"cell {index + 1}")
+                settled += [len(run) for run in complete_fits if _best_epoch(run) + ADVISED_PATIENCE >= len(run)]
             model = ((output.get("data") or {}).get("application/vnd.jupyter.widget-view+json") or {})
             text = widgets.get(model.get("model_id", "")) if isinstance(model, dict) else None
             if text:
@@ -221,7 +230,7 @@ def _recorded_run(notebook: dict[str, Any]) -> RecordedRun | None:
         epochs = sum(f[3] for f in fits)
         what.append(f"{epochs} Keras epoch{'s' if epochs != 1 else ''}")
     return RecordedRun(elapsed, projected, complete, " and ".join(what), longest_training if any_complete else 0.0,
-                       tuple(overruns))
+                       tuple(overruns), tuple(settled))
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -311,10 +320,27 @@ def _keras_fits(text: str) -> list[tuple[float, float, bool, int]]:
             for elapsed, recorded, last, total in fits if recorded]
 
 
-def _overruns(text: str, where: str) -> list[OverrunFit]:
-    """The Keras fits of one output that ran to their last epoch with a `val_loss` and a time on
-    every epoch, and spent MIN_OVERRUN_SECONDS or more after their best epoch plus the patience."""
+def _overruns(runs: list[list[tuple[int, int, float, float]]], where: str) -> list[OverrunFit]:
+    """The complete fits that spent MIN_OVERRUN_SECONDS or more after their best epoch plus the patience."""
     found = []
+    for run in runs:
+        total = len(run)
+        best = _best_epoch(run)
+        stop = best + OVERRUN_PATIENCE
+        extra = sum(seconds for epoch, _, _, seconds in run if epoch > stop)
+        if stop < total and extra >= MIN_OVERRUN_SECONDS:
+            found.append(OverrunFit(total, best, total - stop, extra, where))
+    return found
+
+
+def _best_epoch(run: list[tuple[int, int, float, float]]) -> int:
+    """The 1-based epoch of the lowest `val_loss` of a complete fit."""
+    return min(range(len(run)), key=lambda i: run[i][2]) + 1
+
+
+def _complete_fits(text: str) -> list[list[tuple[int, int, float, float]]]:
+    """The Keras fits of one output that ran to their last epoch with a `val_loss` and a time on
+    every epoch: (epoch, total, val_loss, seconds) per epoch."""
     marks = list(_KERAS_EPOCH.finditer(text))
     runs: list[list[tuple[int, int, float, float]]] = []  # (epoch, total, val_loss, seconds)
     for index, mark in enumerate(marks):
@@ -328,16 +354,9 @@ def _overruns(text: str, where: str) -> list[OverrunFit]:
             runs[-1].append((epoch, total, float(losses[-1]), int(minutes or 0) * 60 + int(seconds)))
         else:
             runs[-1].append((epoch, total, float("nan"), 0.0))
-    for run in runs:
-        total = run[0][1]
-        if run[0][0] != 1 or len(run) != total or any(loss != loss for _, _, loss, _ in run):
-            continue  # interrupted, resumed or without a validation loss on every epoch: no measurement
-        best = min(range(total), key=lambda i: run[i][2]) + 1
-        stop = best + OVERRUN_PATIENCE
-        extra = sum(seconds for epoch, _, _, seconds in run if epoch > stop)
-        if stop < total and extra >= MIN_OVERRUN_SECONDS:
-            found.append(OverrunFit(total, best, total - stop, extra, where))
-    return found
+    # interrupted, resumed or without a validation loss on every epoch: no measurement
+    return [run for run in runs
+            if run[0][0] == 1 and len(run) == run[0][1] and not any(loss != loss for _, _, loss, _ in run)]
 
 
 def _seconds(clock: str) -> float:

@@ -278,3 +278,34 @@ def test_a_training_logs_step_counter_bounds_the_dataset():
     assert record.dataset is not None and record.dataset.rows == 13 and "steps per epoch" in record.dataset.where
     plain = _cell("print(progress)", " Step [13/13]\n", "stream")
     assert notebook_record(notebook("x = 1\n", [], [plain])).dataset is None
+
+
+@pytest.mark.parametrize(("best", "settled"), [(26, True), (25, True), (24, False), (10, False)])
+def test_a_keras_fit_still_improving_near_its_end_is_settled(best, settled):
+    """The advised patience (5) reaches the last epoch from the best: early stopping would have saved
+    nothing on that run (adventuresinML's tensorflow2_resnet.ipynb, blind56: lowest at 26 of 30)."""
+    losses = [1.0 - 0.01 * e if e <= best else 1.0 - 0.01 * best + 0.001 * (e - best) for e in range(1, 31)]
+    found = recorded_run(notebook(FIT, [stream(overfit_log(losses, 100))]))
+    assert (30 in found.settled) is settled
+
+
+CNN_NOTEBOOK_SOURCE = """from tensorflow import keras
+
+model = keras.Sequential([keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.Flatten(), keras.layers.Dense(10)])
+model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+model.fit(x_train, y_train, epochs=30, validation_data=(x_valid, y_valid))
+"""
+
+
+@pytest.mark.parametrize("best", [None, 26], ids=["no-record", "still-improving"])
+def test_early_stopping_not_reported_where_the_record_shows_it_saves_nothing(project, best):
+    outputs = []
+    if best is not None:
+        losses = [1.0 - 0.01 * e if e <= best else 1.0 - 0.01 * best + 0.001 * (e - best) for e in range(1, 31)]
+        outputs = [stream(overfit_log(losses, 138))]
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": outputs,
+            "source": CNN_NOTEBOOK_SOURCE.splitlines(keepends=True)}
+    project.write("resnet.ipynb", json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    _, out, _ = project.run("check", "--no-cache", "--preview", "--min-impact", "low", "--format", "json")
+    gl502 = [f for f in json.loads(out) if f["code"] == "GL502"]
+    assert bool(gl502) is (best is None), gl502

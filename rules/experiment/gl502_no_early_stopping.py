@@ -39,7 +39,7 @@ from greenlint.rules.base import Evidence, Report, Rule, RuleFix
 from greenlint.rules.evidence import EARLY_STOPPING_SIZE
 from greenlint.rules.fixes import replace_node, set_keyword
 from greenlint.rules.impact import RuleImpact
-from greenlint.rules.experiment.overrun_fits import overrun_message, recorded_overrun
+from greenlint.rules.experiment.overrun_fits import overrun_message, recorded_overrun, recorded_settled
 
 # Every worth-acting-on Keras finding of the development corpus ran 30-100 epochs of a conv,
 # recurrent or attention model; the 20-epoch fits were all demonstrations on small data.
@@ -247,7 +247,7 @@ def _keras(analysis: ModuleAnalysis, site: CallSite) -> Report | None:
     overrun = recorded_overrun(analysis, epochs)
     if overrun is not None and fit_framework(site, facts) == "keras" and _callbacks_without_stopping(call, facts):
         return Report(call, overrun_message(overrun), fix=_keras_fix(analysis, call))
-    if epochs is None or epochs < KERAS_MIN_EPOCHS:
+    if epochs is None or epochs < KERAS_MIN_EPOCHS or recorded_settled(analysis, epochs):
         return None
     # a dense network on vector data runs seconds per epoch: the saved epochs are worth nothing
     # (26 of 30 findings on the development corpus); an sklearn/XGBoost `fit` has no Keras callbacks

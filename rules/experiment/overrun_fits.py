@@ -24,6 +24,16 @@ def recorded_overrun(analysis: ModuleAnalysis, epochs: int | None) -> OverrunFit
     return matching[0] if len(matching) == 1 or (matching and epochs is not None) else None
 
 
+def recorded_settled(analysis: ModuleAnalysis, epochs: int | None) -> bool:
+    """The notebook's saved output records a complete fit of this many epochs whose validation loss
+    was still improving within the advised patience of its end (tensorflow2_resnet.ipynb of
+    adventuresinML/adventures-in-ml-code, blind56: lowest at epoch 26 of 30): the advice would have
+    saved nothing on the run the notebook shows."""
+    recorded = analysis.facts.context.recorded_run
+    return epochs is not None and recorded is not None and epochs in recorded.settled \
+        and not any(o.epochs == epochs for o in recorded.overruns)
+
+
 def overrun_message(overrun: OverrunFit) -> str:
     hours = overrun.extra_seconds / 3600
     spent = f"{hours:.1f} h" if hours >= 1 else f"{overrun.extra_seconds / 60:.0f} minutes"
