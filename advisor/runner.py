@@ -16,6 +16,7 @@ from greenlint.findings import Finding, Location
 from greenlint.notebook import NotebookError, parse_notebook
 from greenlint.project_index import ProjectIndex, find_project_root
 from greenlint.reporters.escaping import display_text
+from greenlint.rules.config_data import forget_named_configs
 from greenlint.source import DecodeError, decode_source
 from greenlint.suppression import per_file_ignored_codes
 
@@ -122,6 +123,7 @@ def lint_files(files: list[Path], settings: Settings, use_cache: bool = True, jo
     would add). Raises CacheDirError (before reading any file) when the cache folder is not
     greenlint's to use."""
     cache = ResultCache(settings.resolved_cache_dir, settings.fingerprint(), settings.cache_dir_source) if use_cache else None
+    forget_named_configs()  # a file added since the last lint of this process is a choice too
     index = project_index(files, settings, use_cache)
     prepared, unreadable = _prepare(files, settings, index, jobs, extra_codes)
     results: dict[Path, list[Finding]] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -169,6 +170,13 @@ def config_dependencies(path: Path, text: str, root: Path, launched: tuple[str, 
         for candidate in candidates(relative, folder, root):
             if candidate not in found:
                 found.append(candidate)
+    for match in _CONFIG_LITERAL.finditer(text):
+        # "/config.yaml" after a folder chosen at run time (`args.work_path + "/config.yaml"`):
+        # every file of that name in the project may be the one read (named_configs)
+        name = match.group(1)
+        folder, _, base = name.rpartition("/")
+        if folder in ("", "}") or folder.endswith("}"):  # "/config.yaml", f"{folder}/config.yaml", join(folder, "config.yaml")
+            found.extend(p for p in named_configs(root, base) if p not in found)
     for match in _HYDRA_PATH.finditer(text):
         for directory in candidates(match.group(1), folder, root):
             if not directory.is_dir():
@@ -177,6 +185,37 @@ def config_dependencies(path: Path, text: str, root: Path, launched: tuple[str, 
             files = sorted(itertools.islice((p for p in directory.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")), _MAX_HYDRA_FILES))
             found.extend(p for p in files if p not in found)
     return found[: _MAX_DEPENDENCIES + _MAX_HYDRA_FILES]
+
+
+def named_configs(root: Path, name: str) -> list[Path]:
+    return list(_named_configs(str(root), name))
+
+
+def forget_named_configs() -> None:
+    """Called at the start of each lint (runner.lint_files): the walk is memoised within one."""
+    _named_configs.cache_clear()
+
+
+@lru_cache(maxsize=32)  # asked once per linted file that spells the name; one walk per lint and name
+def _named_configs(root_text: str, name: str) -> tuple[Path, ...]:
+    """The project's files called `name` (`config.yaml`), sorted, at most _MAX_HYDRA_FILES, outside
+    hidden and virtual-environment folders: the choices of a script that reads `<folder>/name` from
+    a folder it is given at run time (BIGBALLON/CIFAR-ZOO's `--work-path experiments/cifar10/lenet`
+    and 40 more such folders, each with its `config.yaml`)."""
+    found: list[Path] = []
+    visited = 0
+    for folder, subfolders, files in os.walk(root_text):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d not in _NOT_PROJECT_FOLDERS)
+        visited += len(files)
+        if name in files:
+            found.append(Path(folder) / name)
+        if len(found) >= _MAX_HYDRA_FILES or visited > _MAX_WALKED_FILES:
+            break
+    return tuple(sorted(found))
+
+
+_MAX_WALKED_FILES = 50_000  # the project index's own bound (MAX_PROJECT_FILES)
+_NOT_PROJECT_FOLDERS = frozenset({"venv", "env", "node_modules", "site-packages", "__pycache__", "build", "dist"})
 
 
 # -- small helpers of config_values.py: paths as strings, values as messages show them -----------

@@ -135,11 +135,15 @@ def test_path_next_to_the_script_and_a_path_the_cache_cannot_see(project):
     project.write("src/train.py", script(header, **YAML_USE))
     gl306 = messages(project.findings(*_RULES, "--no-cache", "."), "GL306")
     assert gl306 and "in src/config.yaml:2" in gl306[0]
-    # assembled from pieces: resolvable, but the result cache keys only on whole literal paths, so
-    # the value stays unknown rather than risk a stale cached finding
-    project.write("src/train.py", script('import os\nimport yaml\ncfg = yaml.safe_load(open(os.path.join("conf", "train.yaml")))\n', **YAML_USE))
+    # assembled from pieces: resolvable, but the result cache keys only on whole literal paths and
+    # on every project file of a name spelled whole (`"train.yaml"`), so a name built from pieces
+    # stays unknown rather than risk a stale cached finding
+    project.write("src/train.py", script('import os\nimport yaml\ncfg = yaml.safe_load(open(os.path.join("conf", "train" + ".yaml")))\n', **YAML_USE))
     project.write("src/conf/train.yaml", "data:\n  num_workers: 0\nepochs: 100\namp: false\n")
     assert not {f["code"] for f in project.findings(*_RULES, "--no-cache", ".")} & {"GL306", "GL503", "GL101"}
+    # the name spelled whole: every `train.yaml` of the project is a dependency, so it is read
+    project.write("src/train.py", script('import os\nimport yaml\ncfg = yaml.safe_load(open(os.path.join("conf", "train.yaml")))\n', **YAML_USE))
+    assert "GL306" in {f["code"] for f in project.findings(*_RULES, "--no-cache", ".")}
 
 
 ARGPARSE_HEADER = """

@@ -1066,3 +1066,44 @@ def test_options_and_model_reach_a_trainer_called_through_a_dispatch_table(proje
     [finding] = found
     assert "`VisionTransformer`, imported as `ViT_seg`" in finding["message"]
     assert "`--max_epochs` defaults to 150 (train.py:6" in finding["impact"]["long_run"]
+
+
+CHOSEN_FOLDER = """import argparse
+import torch
+import yaml
+from torchvision.models import resnet50
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--work-path", required=True, type=str)
+args = parser.parse_args()
+with open(PATH) as f:
+    config = yaml.safe_load(f)
+model = resnet50().cuda()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(config["epochs"]):
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("path", ['args.work_path + "/config.yaml"', 'f"{args.work_path}/config.yaml"',
+                                  'os.path.join(args.work_path, "config.yaml")'])
+@pytest.mark.parametrize(("configs", "detected"), [
+    ({"experiments/a/config.yaml": "epochs: 250\n", "experiments/b/config.yaml": "epochs: 300\n"}, True),
+    ({"experiments/a/config.yaml": "epochs: 250\n", "experiments/b/config.yaml": "epochs: 3\n"}, False),  # the least
+    ({"experiments/a/config.yaml": "epochs: 250\n", "experiments/b/config.yaml": "lr: 0.1\n"}, False),  # one lacks it
+], ids=["all-long", "one-short", "one-without"])
+def test_a_config_file_in_a_folder_chosen_at_run_time(project, path, configs, detected):
+    """BIGBALLON/CIFAR-ZOO (blind56): `open(args.work_path + "/config.yaml")` with `--work-path` one
+    of the project's experiment folders: every `config.yaml` of the project may be the one read, so
+    the least epoch count is the run's lower bound."""
+    project.write("train.py", ("import os\n" if "os.path" in path else "") + CHOSEN_FOLDER.replace("PATH", path))
+    for name, text in configs.items():
+        project.write(name, text)
+    shown = _shown(project).get("train.py", set())
+    assert ("GL101" in shown) is detected, shown
+    if detected:
+        assert "the least of the 2 `config.yaml` files of the project" in _evidence(project, "train.py").pop()

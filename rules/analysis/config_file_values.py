@@ -9,6 +9,7 @@ A mixin, not a separate object: it follows names through the same module index (
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from greenlint.rules.config_data import (
     key_line,
     load_config,
     locate,
+    named_configs,
     navigate,
     project_root,
 )
@@ -73,6 +75,9 @@ class LaunchedConfigs:
 
     choices: tuple[tuple[str, str], ...]
     option: str
+    # how messages name the choices when they are not launch options ("the 41 `config.yaml` files
+    # of the project"); "" for launches
+    described: str = ""
 
 
 class ConfigFileReading:
@@ -166,12 +171,13 @@ class ConfigFileReading:
                 return None
             found.append((entry, where))
         values = [entry.value for entry, _ in found]
+        files = launched.described or f"{len(found)} config files the launches pass to `{launched.option}`"
         if all(value == values[0] for value in values):
             entry, where = found[0]
-            return ConfigValue(entry.value, f"{entry.source}, in each of the {len(found)} config files the launches pass to `{launched.option}`")
+            return ConfigValue(entry.value, f"{entry.source}, in each of the {files}")
         if all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
             entry, where = min(found, key=lambda pair: pair[0].value)
-            return ConfigValue(entry.value, f"{entry.source}, the least of the {len(found)} config files the launches pass to `{launched.option}` ({where})")
+            return ConfigValue(entry.value, f"{entry.source}, the least of the {files}" + (f" ({where})" if not launched.described else ""))
         return None
 
     def _config_at(self, relative: str) -> ConfigFile | None:
@@ -219,6 +225,9 @@ class ConfigFileReading:
             bound = self.index.bindings.get(node.value, [])
             if len(bound) == 1 and bound[0] is not None and node.value not in self.index.hydra_params:
                 return self._path_of(bound[0], depth + 1)
+        chosen = self._in_a_chosen_folder(node, depth)
+        if chosen is not None:
+            return chosen
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
             left, right = self._path_of(node.left, depth + 1), self._path_of(node.right, depth + 1)
             return join(left, right) if isinstance(left, str) and isinstance(right, str) else None
@@ -247,6 +256,25 @@ class ConfigFileReading:
         found = self._resolve(expression_key(node), depth + 1) if expression_key(node) else None
         return found.value if found is not None and isinstance(found.value, (str, LaunchedConfigs)) else None
 
+    def _in_a_chosen_folder(self, node: cst.BaseExpression, depth: int) -> LaunchedConfigs | None:
+        """`args.work_path + "/config.yaml"`, `f"{folder}/config.yaml"`, `os.path.join(folder,
+        "config.yaml")` with a folder this module cannot resolve: any of the project's files of that
+        name (config_data.named_configs), read as launch choices are (each must hold the key; the
+        least number counts). BIGBALLON/CIFAR-ZOO (blind56): 41 `config.yaml` files of 250-1800
+        epochs, one per `--work-path`."""
+        name = _chosen_folder_file(node)
+        if name is None or self.path is None:
+            return None
+        folder = self._path_of(_folder_part(node), depth + 1)
+        if isinstance(folder, str):
+            return None  # the folder is known: the ordinary join reads the one file
+        root = project_root(self.path.parent)
+        files = named_configs(root, name)
+        if not files:
+            return None
+        shown = [path.relative_to(root).as_posix() for path in files]
+        return LaunchedConfigs(tuple((s, s) for s in shown), name, f"{len(shown)} `{name}` files of the project")
+
     # -- Hydra ----------------------------------------------------------------------------------
     def _hydra(self, decorator: tuple[str, str], rest: Key) -> ConfigValue | None:
         if self.path is None or not rest and not self._whole_trees:
@@ -269,6 +297,36 @@ class ConfigFileReading:
                 dotted = ".".join(str(p) for p in rest)
                 return ConfigValue(found.value, f"{found.source} (Hydra: override with `{dotted}=...`)")
         return None
+
+
+def _chosen_folder_file(node: cst.BaseExpression) -> str | None:
+    """The config file name of `folder + "/name.yaml"`, `f"{folder}/name.yaml"` or
+    `os.path.join(folder, "name.yaml")`, else None."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        tail = literal_value(node.right)
+        return tail[1:] if isinstance(tail, str) and tail.startswith("/") and _CONFIG_NAME.match(tail[1:]) else None
+    if isinstance(node, cst.FormattedString) and len(node.parts) == 2 and isinstance(node.parts[0], cst.FormattedStringExpression) \
+            and isinstance(node.parts[1], cst.FormattedStringText):
+        tail = node.parts[1].value
+        return tail[1:] if tail.startswith("/") and _CONFIG_NAME.match(tail[1:]) else None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "join" \
+            and len(node.args) == 2 and not any(a.keyword or a.star for a in node.args):
+        tail = literal_value(node.args[1].value)
+        return tail if isinstance(tail, str) and _CONFIG_NAME.match(tail) else None
+    return None
+
+
+def _folder_part(node: cst.BaseExpression) -> cst.BaseExpression:
+    """The folder half of what _chosen_folder_file recognised."""
+    if isinstance(node, cst.BinaryOperation):
+        return node.left
+    if isinstance(node, cst.FormattedString):
+        part = node.parts[0]
+        return part.expression if isinstance(part, cst.FormattedStringExpression) else node
+    return node.args[0].value if isinstance(node, cst.Call) else node
+
+
+_CONFIG_NAME = re.compile(r"^[\w.-]{1,100}\.(ya?ml|json|toml)$", re.IGNORECASE)
 
 
 def _file_entry(config: ConfigFile, rest: Key, full: Key | None = None) -> ConfigValue | None:
