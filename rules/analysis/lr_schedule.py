@@ -11,7 +11,10 @@ Two spellings:
   `LearningRateScheduler` ...);
 - a hand-written one: a function of the module with an epoch parameter that writes an optimizer
   parameter group's rate (`def adjust_learning_rate(optimizer, epoch, args): ... param_group['lr'] =
-  args.lr * (0.1 ** (epoch // 30))`, the pytorch/examples ImageNet recipe copied by many projects).
+  args.lr * (0.1 ** (epoch // 30))`, the pytorch/examples ImageNet recipe copied by many projects),
+  or a call of such a function from another module, known by its name and an epoch argument
+  (`adjust_learning_rate(optimizer, epoch, args)` from utils.py: YyzHarry/imbalanced-regression,
+  blind63, the rate divided by 10 at epochs 60 and 80).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ _FIXED_LENGTH_SCHEDULES = (
     "polynomiallr", "polynomialdecay", "piecewiseconstantdecay", "learningratescheduler",
 )
 _EPOCH = re.compile(r"epoch", re.IGNORECASE)
+# `adjust_learning_rate`, `adjust_lr`, `update_lr`, `set_learning_rate`, `lr_schedule`, `step_lr`
+_RATE_SETTER = re.compile(r"^_?(adjust|update|set|schedule|step|decay)_?(the_)?(lr|learning_rate)s?$|^(lr|learning_rate)_?(schedule|decay|scheduler)$",
+                          re.IGNORECASE)
 
 
 @once_per_module
@@ -43,7 +49,17 @@ def fixed_length_schedule(analysis: ModuleAnalysis) -> bool:
         if name == "steplr" and literal_value(argument(site.node, "step_size", 1)) == 1:
             continue
         return True
+    if any(_called_with_epoch(site.node) for site in analysis.facts.calls):
+        return True
     return any(_epoch_parameter(function) and _writes_rate(function) for function in _functions(analysis.module))
+
+
+def _called_with_epoch(call: cst.Call) -> bool:
+    """`adjust_learning_rate(optimizer, epoch, args)`: a rate setter by name, given the epoch."""
+    func = call.func
+    name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+    return bool(_RATE_SETTER.match(name)) and any(
+        isinstance(arg.value, cst.Name) and _EPOCH.search(arg.value.value) for arg in call.args)
 
 
 def _functions(module: cst.Module) -> list[cst.FunctionDef]:

@@ -648,6 +648,19 @@ def test_gl502_a_hand_written_step_decay_needs_all_its_epochs():
     # rate divided by 10 at 30 and 60; a patience-based stop would cut the schedule
     silent("GL502", IMAGENET_RECIPE)
     # a function that sets the rate from the validation loss (no epoch parameter) is no schedule
-    fires("GL502", IMAGENET_RECIPE.replace("def adjust_learning_rate(optimizer, epoch, args):",
-                                           "def adjust_learning_rate(optimizer, val_loss, args):")
+    fires("GL502", IMAGENET_RECIPE.replace("adjust_learning_rate(optimizer, epoch, args)",
+                                           "adjust_learning_rate(optimizer, val_loss, args)")
           .replace("(0.1 ** (epoch // 30))", "0.5 if val_loss > 1 else args.lr"))
+
+
+def test_gl502_a_rate_setter_of_another_module_given_the_epoch():
+    # YyzHarry/imbalanced-regression (blind63): `adjust_learning_rate(optimizer, epoch, args)` from
+    # utils.py divides the rate by 10 at epochs 60 and 80
+    imported = IMAGENET_RECIPE.replace("""    def adjust_learning_rate(optimizer, epoch, args):
+        lr = args.lr * (0.1 ** (epoch // 30))
+        for param_group in optimizer.param_groups:
+            param_group['lr'] = lr
+""", "    from utils import adjust_learning_rate\n")
+    silent("GL502", imported)
+    # a function of another name given the epoch is no schedule
+    fires("GL502", imported.replace("adjust_learning_rate", "log_progress"))
