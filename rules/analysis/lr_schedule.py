@@ -51,6 +51,9 @@ def fixed_length_schedule(analysis: ModuleAnalysis) -> bool:
         return True
     if any(_called_with_epoch(site.node) for site in analysis.facts.calls):
         return True
+    code = analysis.code
+    if "'lr'" not in code and '"lr"' not in code:
+        return False  # no parameter group's rate is written: skip the walk of every function
     return any(_epoch_parameter(function) and _writes_rate(function) for function in _functions(analysis.module))
 
 
