@@ -68,7 +68,10 @@ CATEGORY_RULES: dict[str, tuple[str, ...]] = {
     # after its labels were frozen; "nearest" ones are vetoed by a judge's `label = "none"`.
     "pad-to-max-length": ("GL305",),
     "dataframe-concat-in-loop": ("GL602",),
-    "per-step-debug-metrics": ("GL504",),
+    # GL401 added in session 18, before blind64-67's run (earlier rounds keep their scores): a metric
+    # computed from GPU tensors on every step is read back by syncs, GL401's pattern (blind53's judge
+    # called two such GL401 findings the labelled per-step-debug-metrics waste)
+    "per-step-debug-metrics": ("GL504", "GL401"),
     "per-sample-console-print": ("GL504",),
     "train-set-evaluated-every-epoch": ("GL504",),
     # Third blind corpus (BLIND3_CORPUS.md) categories with a candidate rule, written after its
