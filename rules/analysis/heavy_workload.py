@@ -117,14 +117,19 @@ def heavy_training_workload(analysis: ModuleAnalysis) -> HeavyWorkload | None:
     convs, channels, dense, attention = _layers(analysis)
     widths = _width_settings(analysis)
     deep = sorted(name for name in analysis.facts.classes if _DEEP_CLASS.search(name))
-    if deep:
+    # a deep architecture's name is evidence unless the module's own known sizes say the model is
+    # small: eeyhsong/EEG-Conformer's `ViT` of 40-wide embeddings and 40-channel convolutions (blind64)
+    small_sizes = bool(channels) and max(channels) < MIN_DEEP_CHANNELS and max(widths, default=0) < MIN_ATTENTION_WIDTH
+    if deep and not small_sizes:
         return HeavyWorkload(f"a deep architecture defined here (`{deep[0]}`)")
     resnets = sorted(name for name in analysis.facts.classes if "ResNet" in name)
     if resnets and max(channels, default=0) >= MIN_DEEP_CHANNELS:
         return HeavyWorkload(f"a residual network defined here (`{resnets[0]}`, up to {max(channels)} channels)")
     attention_classes = sorted(name for name in analysis.facts.classes if _ATTENTION_CLASS.search(name))
     attention_classes += _imported_classes(analysis, _ATTENTION_CLASS)
-    width = max(widths + dense, default=0)
+    # the model width a setting names (`emb_size=40`, `d_model=512`) before any Linear layer's: a
+    # classifier over flattened features (`nn.Linear(2440, 256)`) is not the attention's width
+    width = max(widths) if widths else max(dense, default=0)
     if (attention or attention_classes) and width >= MIN_ATTENTION_WIDTH:
         what = "`nn." + attention + "`" if attention else f"`{attention_classes[0]}`"
         return HeavyWorkload(f"attention layers ({what}) of width {width}")
@@ -355,4 +360,11 @@ def _width_settings(analysis: ModuleAnalysis) -> list[int]:
         for arg in site.node.args:
             if arg.keyword is not None and _WIDTH_NAME.match(arg.keyword.value):
                 found.extend(_ints(resolved_value(arg.value)))
+    # a constructor's defaults (`def __init__(self, emb_size=40)`: EEG-Conformer's, blind64)
+    for functions in analysis.facts.functions.values():
+        for function in functions:
+            params = function.node.params
+            for param in [*params.params, *params.kwonly_params]:
+                if param.default is not None and _WIDTH_NAME.match(param.name.value):
+                    found.extend(_ints(resolved_value(param.default)))
     return found

@@ -109,6 +109,43 @@ def test_a_narrow_lstm_is_not_evidence_wide_attention_is() -> None:
     assert wide.impact.level == "high" and "attention layers (`nn.TransformerEncoderLayer`) of width 768" in wide.message
 
 
+# eeyhsong/EEG-Conformer (blind64): a class named `ViT` of 40-wide embeddings over 40-channel
+# convolutions, and a classifier over 2,440 flattened features
+EEG_CONFORMER = """
+import torch
+import torch.nn as nn
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, emb_size=40, num_heads=10):
+        super().__init__()
+        self.queries = nn.Linear(emb_size, emb_size)
+
+class ViT(nn.Module):
+    def __init__(self, emb_size=40):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 40, (1, 25))
+        self.spatial = nn.Conv2d(40, 40, (22, 1))
+        self.head = nn.Linear(2440, 256)
+
+model = ViT().cuda()
+optimizer = torch.optim.Adam(model.parameters())
+for x, y in loader:
+    loss = nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def test_a_deep_name_with_small_known_sizes_is_not_evidence() -> None:
+    [small] = findings(EEG_CONFORMER, "GL101")
+    assert small.impact.level == "low", small.message
+    # the same names with a 512-wide model and 256-channel convolutions are
+    wide = EEG_CONFORMER.replace("emb_size=40", "emb_size=512").replace("nn.Conv2d(40, 40", "nn.Conv2d(40, 256")
+    [heavy] = findings(wide, "GL101")
+    assert heavy.impact.level == "high", heavy.message
+
+
 def test_zoo_architectures() -> None:
     source = """
         import torch, torchvision
