@@ -308,9 +308,20 @@ def _image_sides(analysis: ModuleAnalysis) -> list[int]:
     """Image sides the module sets: image-size settings (constants, argparse defaults, parameter
     defaults) and the sizes of torchvision/albumentations resizes and crops."""
     sides: list[int] = []
+    heights: list[int] = []
+    widths: list[int] = []
     for name, value in analysis.facts.assignments:
         if _SIDE_NAME.search(name):
-            sides.extend(_ints(resolved_value(value)))
+            found = _ints(resolved_value(value))
+            # a named height and width are one image: 22 x 600 EEG windows (eeyhsong/EEG-Conformer's
+            # `img_height = 22`, `img_width = 600`, blind64) are 13,200 pixels, not a 600-pixel side
+            kind = heights if re.search(r"(height|_h)$", name, re.IGNORECASE) else \
+                widths if re.search(r"(width|_w)$", name, re.IGNORECASE) else sides
+            kind.extend(found)
+    if heights and widths:
+        sides.append(int((max(heights) * max(widths)) ** 0.5))
+    else:
+        sides.extend(heights + widths)
     for site in analysis.facts.calls:
         qualname = site.qualname or ""
         last = qualname.rsplit(".", 1)[-1]

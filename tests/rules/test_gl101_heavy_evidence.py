@@ -54,6 +54,17 @@ def test_large_images_are_evidence_small_ones_are_not() -> None:
     assert "compute-heavy:" not in small.message
 
 
+@pytest.mark.parametrize(("height", "width", "level"), [("22", "600", "low"), ("256", "256", "high")])
+def test_a_named_height_and_width_are_one_image(height, width, level) -> None:
+    """eeyhsong/EEG-Conformer (blind64): `img_height = 22`, `img_width = 600` are EEG windows of
+    13,200 samples, not 600-pixel images."""
+    source = GAN_SCRIPT.replace('parser.add_argument("--img_height", type=int, default=SIDE)\n', "") \
+        .replace('parser.add_argument("--img_width", type=int, default=SIDE)\n', "") \
+        .replace("opt = parser.parse_args()\n", f"opt = parser.parse_args()\nimg_height = {height}\nimg_width = {width}\n")
+    [finding] = findings(source, "GL101")
+    assert finding.impact.level == level, finding.message
+
+
 # A BERT-class fine-tune (the shape of the labelled bentrevett Transformers notebook), and the same
 # loop on a tiny checkpoint.
 FINE_TUNE = """
