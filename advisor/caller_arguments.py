@@ -33,6 +33,8 @@ _CONVERTERS = {"int": int, "float": float, "str": str}
 _UNKNOWN = object()
 # parameter -> option dest -> (value, phrase naming where it is set)
 Namespaces = dict[str, dict[str, tuple[Any, str]]]
+# a caller's tree, the names it calls with its namespace, the namespace's names, its dispatch tables
+_ParsedCaller = tuple[ast.Module, set[str], set[str], dict[str, list[str]]]
 
 
 def caller_namespaces(index: ProjectIndex, path: Path, text: str) -> Namespaces:
@@ -46,10 +48,10 @@ def caller_namespaces(index: ProjectIndex, path: Path, text: str) -> Namespaces:
         parsed = _parsed_caller(index, importer)
         if parsed is None:
             continue
-        caller, called, namespaces = parsed
+        caller, called, namespaces, dispatch = parsed
         # a caller that passes its namespace to none of this module's names needs no parse of it
         if any((name in names) if names is not None else (f"def {name}" in text or f"class {name}" in text) for name in called):
-            callers.append((importer, names, caller, namespaces))
+            callers.append((importer, names, caller, namespaces, dispatch))
     if not callers:
         return {}
     tree = _parse(text)
@@ -57,10 +59,10 @@ def caller_namespaces(index: ProjectIndex, path: Path, text: str) -> Namespaces:
         return {}
     signatures = _signatures(tree)
     found: dict[str, list[dict[str, tuple[Any, str]]]] = {}
-    for importer, imported, caller, namespaces in callers:
+    for importer, imported, caller, namespaces, dispatch in callers:
         names = imported if imported is not None else {name for name in signatures if not name.startswith("_")}
         shown = index.relative_path(importer) or importer.name
-        receivers = _receiving_parameters(caller, names, signatures, namespaces)
+        receivers = _receiving_parameters(caller, names, signatures, namespaces, dispatch)
         if not receivers:
             continue
         options = _options(caller, shown, index.launch_options_of(importer))
@@ -80,11 +82,11 @@ def caller_namespaces(index: ProjectIndex, path: Path, text: str) -> Namespaces:
     return namespaces
 
 
-def _parsed_caller(index: ProjectIndex, importer: Path) -> tuple[ast.Module, set[str], set[str]] | None:
+def _parsed_caller(index: ProjectIndex, importer: Path) -> _ParsedCaller | None:
     """The tree of a project file that parses a command line and the names it calls with the parsed
     namespace or one of its options (None for any other file), memoised on the index: a script
     that imports ten modules is read once, not ten times."""
-    memo: dict[Path, tuple[ast.Module, set[str], set[str]] | None] = index.__dict__.setdefault("_caller_trees", {})
+    memo: dict[Path, _ParsedCaller | None] = index.__dict__.setdefault("_caller_trees", {})
     if importer not in memo:
         found = None
         try:
@@ -93,16 +95,17 @@ def _parsed_caller(index: ProjectIndex, importer: Path) -> tuple[ast.Module, set
                 tree = _parse(text) if "parse_args" in text and "add_argument" in text else None
                 if tree is not None:
                     namespaces = _namespace_names(tree)
-                    found = (tree, _namespace_calls(tree, namespaces), namespaces)
+                    # the dispatch tables once per caller: every module it imports asks about them
+                    dispatch = _dispatch_tables(tree) if namespaces else {}
+                    found = (tree, _namespace_calls(tree, namespaces, dispatch), namespaces, dispatch)
         except OSError:
             pass
         memo[importer] = found
     return memo[importer]
 
 
-def _namespace_calls(tree: ast.Module, namespaces: set[str]) -> set[str]:
+def _namespace_calls(tree: ast.Module, namespaces: set[str], dispatch: dict[str, list[str]]) -> set[str]:
     called: set[str] = set()
-    dispatch = _dispatch_tables(tree) if namespaces else {}
     for node in ast.walk(tree) if namespaces else ():
         if isinstance(node, ast.Call):
             for arg in [*node.args, *(k.value for k in node.keywords)]:
@@ -209,7 +212,8 @@ def _namespace_names(tree: ast.Module) -> set[str]:
 
 
 def _receiving_parameters(
-    tree: ast.Module, imported: set[str], signatures: dict[str, list[str]], namespaces: set[str]
+    tree: ast.Module, imported: set[str], signatures: dict[str, list[str]], namespaces: set[str],
+    dispatch: dict[str, list[str]],
 ) -> set[tuple[str, str | None]]:
     """(parameter, None) for the parameters of the imported functions/classes that this caller fills
     with its namespace, (parameter, dest) for those it fills with one option (`args.epochs`)."""
@@ -224,7 +228,6 @@ def _receiving_parameters(
             return True, node.attr
         return False, None
 
-    dispatch = _dispatch_tables(tree)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue

@@ -159,9 +159,10 @@ def _imported_deep_model(analysis: ModuleAnalysis) -> str:
     # by its convolutions (audioset_tagging_cnn's Cnn14, blind32); one read as small is no evidence
     # whatever its name
     for site in analysis.facts.calls if context.heavy_models else ():
-        phrase = context.heavy_models.get(_project_qualname(analysis, site))
+        qualname = _project_qualname(analysis, site)
+        phrase = context.heavy_models.get(qualname)
         if phrase:
-            return f"`{_project_qualname(analysis, site).rpartition('.')[2]}`, {phrase}"
+            return f"`{qualname.rpartition('.')[2]}`, {phrase}"
     names = [name for name in _imported_classes(analysis, _IMPORTED_DEEP)
              if not any(key.rpartition(".")[2] == name for key in context.small_models)]
     if names:

@@ -54,7 +54,9 @@ def fixed_length_schedule(analysis: ModuleAnalysis) -> bool:
     code = analysis.code
     if "'lr'" not in code and '"lr"' not in code:
         return False  # no parameter group's rate is written: skip the walk of every function
-    return any(_epoch_parameter(function) and _writes_rate(function) for function in _functions(analysis.module))
+    # every def of the module, nested ones too, as the module's facts list them
+    return any(_epoch_parameter(info.node) and _writes_rate(info.node)
+               for infos in analysis.facts.functions.values() for info in infos)
 
 
 def _called_with_epoch(call: cst.Call) -> bool:
@@ -63,17 +65,6 @@ def _called_with_epoch(call: cst.Call) -> bool:
     name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
     return bool(_RATE_SETTER.match(name)) and any(
         isinstance(arg.value, cst.Name) and _EPOCH.search(arg.value.value) for arg in call.args)
-
-
-def _functions(module: cst.Module) -> list[cst.FunctionDef]:
-    found: list[cst.FunctionDef] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            found.append(node)
-
-    module.visit(Collect())
-    return found
 
 
 def _epoch_parameter(function: cst.FunctionDef) -> bool:

@@ -8,7 +8,7 @@ from typing import Iterable
 import libcst as cst
 
 from greenlint.rules.analysis import ModuleAnalysis
-from greenlint.rules.analysis.data_pipeline_facts import walk
+from greenlint.rules.analysis.data_pipeline_facts import DATA_LOADERS, walk
 from greenlint.rules.analysis.facts import CallSite, LoopInfo, ModuleFacts
 from greenlint.rules.analysis.scope_facts import builds_optimizer_each_iteration
 from greenlint.rules.analysis.training_steps import OPTIMIZER_FACTORIES
@@ -30,7 +30,6 @@ LOADERS = frozenset(
 )
 # Readers that take an open file: only a load when the file is opened right there.
 FILE_OBJECT_READERS = frozenset({"json.load", "pickle.load", "yaml.safe_load", "yaml.load", "torch.load"})
-DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 DATASET_BASES = frozenset(
     {
         "torch.utils.data.Dataset", "torch.utils.data.IterableDataset",
